@@ -1,0 +1,35 @@
+# Every target sets up .venv itself: a fresh machine needs only Python and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test lint exercises lab benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
+	touch $(STAMP)
+
+book: $(STAMP)  ## build the online book into _build/html (executes every chapter)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)  ## run every test: framework, checker, exercises, book
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check pancake tests benchmarks
+	$(BIN)/ruff format --check pancake tests benchmarks
+
+exercises: $(STAMP)  ## regenerate solutions/ answer cells and exercises/ from pancake/
+	$(BIN)/python -m pancake.course.generate
+
+lab: $(STAMP)  ## open the exercises in JupyterLab
+	$(BIN)/jupyter lab exercises
+
+benchmark: $(STAMP)  ## time a training step against NumPy and PyTorch
+	$(BIN)/python -m benchmarks.mlp
+
+clean:
+	rm -rf _build $(VENV)

@@ -1,0 +1,41 @@
+"""Layers, containers and losses: ``from pancake.nn import Linear, ReLU, Sequential``."""
+
+from pancake.nn.activations import (
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    log_softmax,
+    sigmoid,
+    softmax,
+)
+from pancake.nn.containers import Residual, Sequential
+from pancake.nn.linear import Linear
+from pancake.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from pancake.nn.module import Module, Parameter
+from pancake.nn.regularization import Dropout
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "Loss",
+    "MSELoss",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "log_softmax",
+    "sigmoid",
+    "softmax",
+]

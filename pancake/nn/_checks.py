@@ -1,0 +1,15 @@
+"""Input validation shared by the layers: clear errors instead of broadcasting surprises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_array(module, x) -> np.ndarray:
+    """Return ``x`` as a floating-point array (integers become float64); ``module`` names the caller."""
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.floating):
+        return x
+    if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
+        return x.astype(np.float64)
+    raise TypeError(f"{module!r} expects a real-valued array, got dtype {x.dtype}")

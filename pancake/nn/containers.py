@@ -1,0 +1,96 @@
+"""Containers: modules made of other modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from pancake.nn.module import Module
+
+
+class Sequential(Module):
+    """Modules applied one after the other: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
+
+    Shapes are those of the first module's input and the last module's output.
+    Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"``...
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        self.layers: list[Module] = []
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end; returns ``self``."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
+        self.layers.append(module)
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Feed ``x`` through every module in order."""
+        ### BEGIN SOLUTION
+        for layer in self.layers:
+            x = layer(x)
+        return x
+        ### END SOLUTION
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Feed the gradient back through every module, last to first."""
+        ### BEGIN SOLUTION
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+        ### END SOLUTION
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The modules, named by their position ``"0"``, ``"1"``..."""
+        for index, layer in enumerate(self.layers):
+            yield str(index), layer
+
+    def __getitem__(self, index: int | slice) -> Module:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        if not self.layers:
+            return "Sequential()"
+        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+class Residual(Module):
+    """y = x + f(x), a skip connection around ``f``; ``f`` must keep the shape: ``(*) -> (*)``."""
+
+    def __init__(self, f: Module):
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``(*) -> (*)``."""
+        fx = self.f(x)
+        if np.shape(fx) != np.shape(x):
+            raise ValueError(
+                f"Residual({self.f!r}): the inner module maps shape {np.shape(x)} to "
+                f"{np.shape(fx)}; a residual block needs the same shape in and out"
+            )
+        self.save_for_backward()
+        return x + fx
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """The gradient flows both through ``f`` and around it: g + f.backward(g)."""
+        self.saved_tensors  # noqa: B018 -- raises if forward() has not run
+        grad_output = self.check_grad_output(grad_output)
+        return grad_output + self.f.backward(grad_output)
+
+    def extra_repr(self) -> str:
+        return repr(self.f)
