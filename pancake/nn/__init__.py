@@ -11,6 +11,7 @@ from pancake.nn.activations import (
     sigmoid,
     softmax,
 )
+from pancake.nn.basic import Mul, Square
 from pancake.nn.containers import Residual, Sequential
 from pancake.nn.linear import Linear
 from pancake.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
@@ -27,6 +28,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "Mul",
     "Module",
     "Parameter",
     "ReLU",
@@ -34,6 +36,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Square",
     "Tanh",
     "log_softmax",
     "sigmoid",
