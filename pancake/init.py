@@ -41,12 +41,16 @@ def ones(shape: Shape, *, dtype=np.float64) -> np.ndarray:
     return np.ones(shape, dtype=dtype)
 
 
-def normal(shape: Shape, *, rng: Seed = None, mean: float = 0.0, std: float = 1.0, dtype=np.float64):
+def normal(
+    shape: Shape, *, rng: Seed = None, mean: float = 0.0, std: float = 1.0, dtype=np.float64
+):
     """Samples of N(mean, std²) of ``shape``."""
     return (mean + std * as_generator(rng).standard_normal(shape)).astype(dtype)
 
 
-def uniform(shape: Shape, *, rng: Seed = None, low: float = 0.0, high: float = 1.0, dtype=np.float64):
+def uniform(
+    shape: Shape, *, rng: Seed = None, low: float = 0.0, high: float = 1.0, dtype=np.float64
+):
     """Samples of U(low, high) of ``shape``."""
     return as_generator(rng).uniform(low, high, size=shape).astype(dtype)
 
@@ -64,14 +68,18 @@ def xavier_normal(shape: Shape, *, rng: Seed = None, gain: float = 1.0, dtype=np
     return normal(shape, rng=rng, std=gain * math.sqrt(2.0 / (fan_in + fan_out)), dtype=dtype)
 
 
-def kaiming_uniform(shape: Shape, *, rng: Seed = None, gain: float = math.sqrt(2.0), dtype=np.float64):
+def kaiming_uniform(
+    shape: Shape, *, rng: Seed = None, gain: float = math.sqrt(2.0), dtype=np.float64
+):
     """He/Kaiming uniform (fan_in mode): U(-a, a) with a = gain·sqrt(3 / fan_in); gain √2 suits ReLU."""
     fan_in, _ = fans(shape)
     bound = gain * math.sqrt(3.0 / fan_in)
     return uniform(shape, rng=rng, low=-bound, high=bound, dtype=dtype)
 
 
-def kaiming_normal(shape: Shape, *, rng: Seed = None, gain: float = math.sqrt(2.0), dtype=np.float64):
+def kaiming_normal(
+    shape: Shape, *, rng: Seed = None, gain: float = math.sqrt(2.0), dtype=np.float64
+):
     """He/Kaiming normal (fan_in mode): N(0, std²) with std = gain / sqrt(fan_in); gain √2 suits ReLU."""
     fan_in, _ = fans(shape)
     return normal(shape, rng=rng, std=gain / math.sqrt(fan_in), dtype=dtype)

@@ -126,7 +126,9 @@ class CrossEntropyLoss(Loss):
         """Targets as rows of class probabilities ``(batch, classes)``, in the logits' dtype."""
         target = np.asarray(target)
         if logits.ndim != 2:
-            raise ValueError(f"{self!r} expects logits of shape (batch, classes), got {logits.shape}")
+            raise ValueError(
+                f"{self!r} expects logits of shape (batch, classes), got {logits.shape}"
+            )
         batch, classes = logits.shape
         if target.shape == logits.shape:
             return target.astype(logits.dtype, copy=False)

@@ -1,0 +1,372 @@
+"""Gradient checking: compare a module's backward pass with central differences.
+
+``check_gradients`` is the grading tool of the course, so it is built to two rules:
+a correct implementation never fails it, and a wrong one never passes. The first
+rule is kept by a tolerance that grows with the rounding error of the finite
+differences (estimated from the magnitude of the computation); the second by
+comparing every entry, not a norm, so that an error of one part in a thousand in a
+single entry is caught.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pancake.nn.losses import Loss
+from pancake.nn.module import Module
+
+FLOAT64_EPS = np.finfo(np.float64).eps
+# Rounding in f(x ± h) is bounded by a small multiple of eps·Σ|terms|; 100 leaves room
+# for the growth of rounding through sums and products without hiding real mistakes.
+ROUNDING_SAFETY = 100.0
+# The projection direction gets a seed stream of its own, so that it never equals an input
+# drawn with the same seed (x = default_rng(0).normal(...) would make xᵀu symmetric).
+DIRECTION_STREAM = 0x5EED
+
+
+class GradientCheckError(AssertionError):
+    """Raised when a backward pass disagrees with finite differences; ``hint`` names the likely mistake."""
+
+    def __init__(self, message: str, tensor: str = "", hint: str = ""):
+        super().__init__(message)
+        self.tensor = tensor
+        self.hint = hint
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6):
+    """Central differences of a scalar function: ``(f(x + h e_i) - f(x - h e_i)) / 2h`` for each i.
+
+    ``x`` of any shape -> gradient of the same shape, in float64. ``f`` receives a float64
+    array (perturbed one entry at a time, in place) and must return a number.
+    """
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    ### BEGIN SOLUTION
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = float(f(x))
+        x[index] = original - eps
+        f_minus = float(f(x))
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    ### END SOLUTION
+    return grad
+
+
+def extrapolated_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, step: float):
+    """Central differences with Richardson extrapolation: ``(4 D(h) - D(2h)) / 3``.
+
+    Central differences are off by c·h² (the curvature of f); combining steps h and 2h
+    cancels that term, so the estimate stays exact where f bends on a scale much smaller
+    than |x| (a tanh fed inputs of 100).
+    """
+    return (
+        4 * numerical_gradient(f, x.copy(), step) - numerical_gradient(f, x.copy(), 2 * step)
+    ) / 3
+
+
+@dataclass
+class TensorComparison:
+    """Analytic and numerical gradients of one tensor, and the tolerance they are held to."""
+
+    name: str
+    analytic: np.ndarray | None
+    numeric: np.ndarray
+    tolerance: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.numeric.shape
+
+    def errors(self) -> np.ndarray:
+        """|analytic - numeric| per entry (same shape as the tensor)."""
+        return np.abs(self.analytic - self.numeric)
+
+    def max_abs_error(self) -> float:
+        return float(self.errors().max(initial=0.0))
+
+    def max_rel_error(self) -> float:
+        """The largest error relative to the largest numerical gradient entry."""
+        scale = np.abs(self.numeric).max(initial=0.0)
+        return self.max_abs_error() / scale if scale > 0 else self.max_abs_error()
+
+    def passes(self) -> bool:
+        return (
+            self.analytic is not None
+            and self.analytic.shape == self.shape
+            and bool(np.all(self.errors() <= self.tolerance))
+        )
+
+
+class GradientReport:
+    """The result of a passing ``check_gradients``: prints as a table, one row per tensor."""
+
+    def __init__(self, module_name: str, comparisons: list[TensorComparison]):
+        self.module_name = module_name
+        self.comparisons = comparisons
+
+    def __str__(self) -> str:
+        header = f"{'tensor':<16}{'shape':<16}{'max abs err':>13}{'max rel err':>13}"
+        lines = [f"gradient check of {self.module_name}: OK", header, "-" * len(header)]
+        for c in self.comparisons:
+            lines.append(
+                f"{c.name:<16}{str(c.shape):<16}{c.max_abs_error():>13.2e}{c.max_rel_error():>13.2e}"
+            )
+        if len(self.comparisons) > 1:
+            lines.append("parameter gradients accumulate across backward calls: OK")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def check_gradients(
+    module: Module,
+    *inputs,
+    rtol: float = 1e-6,
+    atol: float = 1e-10,
+    eps: float = 1e-5,
+    seed: int = 0,
+) -> GradientReport:
+    """Compare ``module.backward`` with central differences for its input and every parameter.
+
+    ``inputs`` are what ``module(*inputs)`` takes: one array for a layer, ``(pred, target)``
+    for a loss. The output of a layer is projected on a fixed random direction ``u`` so the
+    check differentiates the scalar ``sum(u * module(x))``. The check runs in float64 on a
+    copy of the module, with Richardson-extrapolated central differences (steps
+    ``eps·max(1, |tensor|)`` and twice that). Entry i passes when
+    ``|analytic_i - numeric_i| <= atol + rtol·|numeric_i| + rounding``, where ``rounding``
+    bounds the floating-point error of the finite difference itself. It also checks that
+    a second backward pass adds to the parameter gradients (``+=``) instead of replacing them.
+    Returns a ``GradientReport``; raises ``GradientCheckError`` with a hint on the first failure.
+    """
+    module = _float64_copy(module)
+    x = np.array(inputs[0], dtype=np.float64)
+    others = tuple(_float64_if_floating(value) for value in inputs[1:])
+    x_before = x.copy()
+    objective = _Objective(module, x, others, np.random.default_rng((seed, DIRECTION_STREAM)))
+
+    analytic_input, first_grads = objective.analytic_gradients()
+    if not np.array_equal(x, x_before):
+        hint = (
+            "forward() or backward() modified its input array in place: compute new arrays instead"
+        )
+        raise GradientCheckError(
+            f"{module!r}: the input changed.\nHint: {hint}", tensor="input", hint=hint
+        )
+    _, second_grads = objective.analytic_gradients(zero_first=False)
+
+    comparisons = [objective.compare_input(analytic_input, eps, rtol, atol)]
+    for name, parameter in module.named_parameters():
+        comparisons.append(
+            objective.compare_parameter(name, parameter, first_grads[name], eps, rtol, atol)
+        )
+
+    batch_size = x.shape[0] if x.ndim >= 2 else 1
+    for comparison in comparisons:
+        if not comparison.passes():
+            raise _failure(module, comparison, batch_size, x.size)
+    for name, first in first_grads.items():
+        _check_accumulation(module, name, first, second_grads[name])
+    return GradientReport(repr(module), comparisons)
+
+
+class _Objective:
+    """The scalar the check differentiates: the loss, or sum(u * output) for a layer."""
+
+    def __init__(self, module: Module, x: np.ndarray, others: tuple, rng: np.random.Generator):
+        self.module = module
+        self.x = x
+        self.others = others
+        self.is_loss = isinstance(module, Loss)
+        output = module(x, *others)
+        self.direction = None if self.is_loss else rng.standard_normal(np.shape(output))
+        self.magnitude = self._magnitude(output)
+
+    def __call__(self, x: np.ndarray) -> float:
+        output = self.module(x, *self.others)
+        if self.is_loss:
+            return float(output)
+        return float(np.sum(self.direction * output))
+
+    def _magnitude(self, output) -> float:
+        """Σ|terms| of the objective, which bounds the rounding error of evaluating it."""
+        if self.is_loss:
+            return abs(float(output)) + float(np.abs(self.x).max(initial=0.0))
+        return float(np.sum(np.abs(self.direction * np.asarray(output))))
+
+    def analytic_gradients(self, zero_first: bool = True):
+        """One forward and backward pass: (dL/dx, {name: accumulated dL/dparam})."""
+        if zero_first:
+            self.module.zero_grad()
+        self.module(self.x, *self.others)
+        try:
+            if self.is_loss:
+                grad_input = self.module.backward()
+            else:
+                grad_input = self.module.backward(self.direction.copy())
+        except ValueError as error:  # NumPy's shape errors: explain them
+            raise _backward_crashed(self.module, error) from error
+        grads = {
+            name: np.array(p.grad, dtype=np.float64) for name, p in self.module.named_parameters()
+        }
+        return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
+
+    def step_for(self, values: np.ndarray, eps: float) -> float:
+        """The finite-difference step: ``eps`` relative to the tensor's largest entry (at least eps)."""
+        return eps * max(1.0, float(np.abs(values).max(initial=0.0)))
+
+    def tolerance(self, numeric: np.ndarray, step: float, rtol: float, atol: float) -> np.ndarray:
+        rounding = ROUNDING_SAFETY * FLOAT64_EPS * self.magnitude / step
+        return atol + rounding + rtol * np.abs(numeric)
+
+    def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
+        step = self.step_for(self.x, eps)
+        numeric = extrapolated_gradient(self, self.x, step)
+        name = "pred" if self.is_loss else "input"
+        return TensorComparison(name, analytic, numeric, self.tolerance(numeric, step, rtol, atol))
+
+    def compare_parameter(self, name, parameter, analytic, eps, rtol, atol) -> TensorComparison:
+        original = parameter.data
+        step = self.step_for(original, eps)
+
+        def objective_at(values: np.ndarray) -> float:
+            parameter.data = values
+            return self(self.x)
+
+        try:
+            numeric = extrapolated_gradient(objective_at, original, step)
+        finally:
+            parameter.data = original
+        return TensorComparison(name, analytic, numeric, self.tolerance(numeric, step, rtol, atol))
+
+
+def _float64_copy(module: Module) -> Module:
+    """A deep copy of ``module`` whose parameters and gradients are float64."""
+    module = copy.deepcopy(module)
+    for parameter in module.parameters():
+        parameter.data = np.array(parameter.data, dtype=np.float64)
+        parameter.grad = np.zeros_like(parameter.data)
+    return module
+
+
+def _float64_if_floating(value):
+    value = np.asarray(value)
+    return value.astype(np.float64) if np.issubdtype(value.dtype, np.floating) else value
+
+
+def _check_accumulation(module: Module, name: str, first: np.ndarray, second: np.ndarray) -> None:
+    """After two backward passes from zero, a parameter's gradient must be twice the first."""
+    if first.shape != second.shape or np.allclose(second, 2 * first, rtol=1e-9, atol=1e-12):
+        return
+    if np.allclose(second, first, rtol=1e-9, atol=1e-12):
+        hint = (
+            "the gradient is overwritten instead of accumulated: write "
+            f"`self.{name.rsplit('.', 1)[-1]}.grad += ...`, not `= ...`"
+        )
+    else:
+        hint = "a second backward pass must add exactly the same gradient again"
+    raise GradientCheckError(
+        f"{module!r}: parameter '{name}' after two backward passes is not twice the gradient "
+        f"of one pass.\nHint: {hint}",
+        tensor=name,
+        hint=hint,
+    )
+
+
+def _failure(module, comparison: TensorComparison, batch_size: int, input_size: int):
+    """A GradientCheckError naming the tensor, the worst entry and the likely mistake."""
+    name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
+    hint = diagnose(analytic, numeric, batch_size, input_size)
+    where = f"{module!r}: the gradient of '{name}'"
+    if analytic is None or analytic.shape != numeric.shape:
+        got = "None" if analytic is None else f"shape {analytic.shape}"
+        detail = f"{where} has {got}, expected shape {numeric.shape}."
+    else:
+        excess = comparison.errors() - comparison.tolerance
+        worst = np.unravel_index(np.argmax(excess), numeric.shape)
+        detail = (
+            f"{where} is wrong: worst entry at index {tuple(int(i) for i in worst)}: "
+            f"backward gives {analytic[worst]:.6g}, finite differences give {numeric[worst]:.6g} "
+            f"(max abs error {comparison.max_abs_error():.3g})."
+        )
+    return GradientCheckError(f"{detail}\nHint: {hint}", tensor=name, hint=hint)
+
+
+def _backward_crashed(module, error: ValueError) -> GradientCheckError:
+    """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one."""
+    shapes = [
+        tuple(int(n) for n in re.findall(r"\d+", found))
+        for found in re.findall(r"\(([\d, ]*)\)", str(error))
+    ]
+    hint = "check the shapes of the arrays you combine in backward"
+    if len(shapes) >= 2:
+        hint = (
+            _diagnose_shape(shapes[1], shapes[0])
+            if len(shapes[1]) > len(shapes[0])
+            else (_diagnose_shape(shapes[0], shapes[1]))
+        )
+    return GradientCheckError(
+        f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def diagnose(
+    analytic: np.ndarray | None, numeric: np.ndarray, batch_size: int, input_size: int
+) -> str:
+    """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``."""
+    if analytic is None:
+        return "backward returned None: did you forget to `return` the gradient?"
+    if analytic.shape != numeric.shape:
+        return _diagnose_shape(analytic.shape, numeric.shape)
+    if not np.any(numeric):
+        return "the gradient should be zero here; backward gives non-zero values"
+    if not np.any(analytic):
+        return "the gradient is all zero: was it computed and written (or returned) at all?"
+    if _close(analytic, -numeric):
+        return "the gradient has the wrong sign"
+    if numeric.ndim == 2 and numeric.shape[0] == numeric.shape[1] and _close(analytic, numeric.T):
+        return "the gradient is transposed"
+    factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+    if _close(analytic, factor * numeric):
+        return _diagnose_factor(factor, batch_size, input_size)
+    return (
+        "the values are wrong (not a simple sign, transpose or scale mistake): "
+        "re-derive the local derivative and check which cached value you use"
+    )
+
+
+def _diagnose_shape(got: tuple, expected: tuple) -> str:
+    if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
+        return (
+            f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
+            "sum over the batch axis, since every example contributes to the same parameter"
+        )
+    if len(got) == len(expected) == 2 and got == expected[::-1]:
+        return "the gradient is transposed"
+    return f"the gradient must have the shape of the tensor, {expected}, not {got}"
+
+
+def _diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
+    for size, what in ((batch_size, "the batch size"), (input_size, "the number of elements")):
+        if size > 1 and np.isclose(factor, size, rtol=1e-3):
+            return (
+                f"the gradient is {size}x too large, a factor equal to {what}: "
+                "a mean was differentiated as a sum (divide by the count)"
+            )
+        if size > 1 and np.isclose(factor, 1 / size, rtol=1e-3):
+            return (
+                f"the gradient is {size}x too small, a factor equal to {what}: "
+                "a sum was differentiated as a mean (or you divided twice)"
+            )
+    return f"the gradient is off by a constant factor of {factor:.6g}"
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    scale = np.abs(b).max(initial=0.0)
+    return bool(np.all(np.abs(a - b) <= 1e-6 * scale + 1e-12))

@@ -1,0 +1,373 @@
+"""The gradient checker is a grading tool: it never fails a correct module and catches each mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pancake.nn import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    LeakyReLU,
+    Linear,
+    MSELoss,
+    Mul,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Square,
+    Tanh,
+)
+from pancake.testing import GradientCheckError, check_gradients, numerical_gradient
+from pancake.testing import strategies as pst
+
+# ---------------------------------------------------------------------------
+# numerical_gradient
+
+
+def test_numerical_gradient_of_a_quadratic_is_exact():
+    a = np.array([[1.0, -2.0], [0.5, 3.0]])
+    x = np.array([[0.3, -1.2], [2.0, 0.7]])
+    grad = numerical_gradient(lambda v: np.sum(a * v**2), x)
+    np.testing.assert_allclose(grad, 2 * a * x, rtol=1e-8)
+
+
+def test_numerical_gradient_leaves_its_argument_unchanged_and_returns_float64():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    grad = numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
+    assert grad.dtype == np.float64
+    np.testing.assert_array_equal(x, np.array([1.0, 2.0], dtype=np.float32))
+    np.testing.assert_allclose(grad, np.cos([1.0, 2.0]), rtol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# a correct module never fails: every layer and loss, scales 1e-2..1e2, batch 1..8
+
+
+@st.composite
+def correct_cases(draw):
+    """A correct module and inputs for it, over batch sizes 1-8 and input scales 1e-2-1e2."""
+    batch, features, outputs = (
+        draw(pst.batch_sizes()),
+        draw(pst.feature_sizes()),
+        draw(pst.feature_sizes()),
+    )
+    scale = draw(pst.scales())
+    x = draw(pst.arrays((batch, features), scale=scale))
+    away_from_kink = draw(pst.arrays((batch, features), scale=scale, kink_margin=0.1))
+    seed = draw(pst.seeds())
+    kind = draw(
+        st.sampled_from(
+            [
+                "linear",
+                "relu",
+                "leaky",
+                "sigmoid",
+                "tanh",
+                "softmax",
+                "square",
+                "mul",
+                "mlp",
+                "residual",
+                "mse",
+                "bce",
+                "bce_logits",
+                "cross_entropy",
+                "cross_entropy_onehot",
+            ]
+        )
+    )
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, 2, size=x.shape).astype(float)
+    labels = draw(pst.labels(batch, features))
+    cases = {
+        "linear": lambda: (Linear(features, outputs, rng=seed), x),
+        "relu": lambda: (ReLU(), away_from_kink),
+        "leaky": lambda: (LeakyReLU(0.1), away_from_kink),
+        "sigmoid": lambda: (Sigmoid(), x),
+        "tanh": lambda: (Tanh(), x),
+        "softmax": lambda: (Softmax(), x),
+        "square": lambda: (Square(), x),
+        "mul": lambda: (Mul(float(rng.normal())), x),
+        "mlp": lambda: (
+            Sequential(
+                Linear(features, outputs, rng=seed), Tanh(), Linear(outputs, 2, rng=seed + 1)
+            ),
+            x,
+        ),
+        "residual": lambda: (Residual(Sequential(Linear(features, features, rng=seed), Tanh())), x),
+        "mse": lambda: (MSELoss(), x, scale * rng.standard_normal(x.shape)),
+        "bce": lambda: (BCELoss(), draw(pst.probabilities(x.shape)), targets),
+        "bce_logits": lambda: (BCEWithLogitsLoss(), x, targets),
+        "cross_entropy": lambda: (CrossEntropyLoss(), x, labels),
+        "cross_entropy_onehot": lambda: (CrossEntropyLoss(), x, np.eye(features)[labels]),
+    }
+    return cases[kind]()
+
+
+@settings(max_examples=300)
+@given(correct_cases())
+def test_a_correct_module_always_passes(case):
+    module, *inputs = case
+    report = check_gradients(module, *inputs)
+    assert "OK" in str(report)
+
+
+def test_report_is_a_table_with_one_row_per_tensor():
+    report = check_gradients(Linear(3, 2, rng=0), np.ones((4, 3)))
+    text = str(report)
+    for name in ("input", "weight", "bias", "max abs err", "max rel err", "(4, 3)", "(3, 2)"):
+        assert name in text
+    assert [c.name for c in report.comparisons] == ["input", "weight", "bias"]
+
+
+def test_float32_modules_are_checked_in_float64_on_a_copy():
+    layer = Linear(4, 3, rng=0, dtype=np.float32)
+    weight_before = layer.weight.data.copy()
+    check_gradients(layer, np.ones((2, 4), dtype=np.float32))
+    assert layer.weight.data.dtype == np.float32
+    np.testing.assert_array_equal(layer.weight.data, weight_before)
+    assert not np.any(layer.weight.grad)
+
+
+# ---------------------------------------------------------------------------
+# the catalog of mistakes: each one is caught, with the right hint
+
+
+class BiasNotSummed(Linear):
+    """Adds the per-example bias gradients without summing over the batch."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad = self.bias.grad + grad_output
+        return grad_output @ self.weight.data.T
+
+
+class WeightGradTransposed(Linear):
+    """dW = gᵀ x instead of xᵀ g."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad = self.weight.grad + grad_output.T @ x
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class InputGradUsesUntransposedWeight(Linear):
+    """dx = g W instead of g Wᵀ (only runs when the layer is square)."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data
+
+
+class WeightGradOverwritten(Linear):
+    """``=`` instead of ``+=``: a second backward pass replaces the gradient."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad = x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class WeightGradOnePartInAThousand(Linear):
+    """The weight gradient is 0.1 % too large."""
+
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        (x,) = self.saved_tensors
+        self.weight.grad += 1e-3 * (x.T @ grad_output)
+        return grad_input
+
+
+class SigmoidWrongSign(Sigmoid):
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return -grad_output * y * (1 - y)
+
+
+class TanhWrongCache(Tanh):
+    """Uses 1 - x² (the input) where 1 - y² (the output) is needed."""
+
+    def forward(self, x):
+        self.save_for_backward(np.asarray(x, dtype=float))
+        return np.tanh(x)
+
+
+class ReLUForgetsToReturn(ReLU):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        grad_output * (x > 0)  # noqa: B018 -- the mistake under test: the result is dropped
+
+
+class ReLUReturnsZeros(ReLU):
+    def backward(self, grad_output):
+        return np.zeros_like(grad_output)
+
+
+class ReLUInPlace(ReLU):
+    def forward(self, x):
+        self.save_for_backward(x.copy())
+        return np.maximum(x, 0, out=x)
+
+
+class MSESumNotMean(MSELoss):
+    """Differentiates the sum of squares instead of the mean."""
+
+    def backward(self):
+        (diff,) = self.saved_tensors
+        return 2 * diff
+
+
+class CrossEntropyNotAveraged(CrossEntropyLoss):
+    def backward(self):
+        return super().backward() * len(self.saved_tensors[0])
+
+
+class CrossEntropyAveragedTwice(CrossEntropyLoss):
+    def backward(self):
+        return super().backward() / len(self.saved_tensors[0])
+
+
+class MulParameterNotSummed(Mul):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad = self.k.grad + grad_output * x
+        return self.k.data * grad_output
+
+
+def labels_for(x):
+    return np.arange(len(x)) % x.shape[1]
+
+
+CATALOG = [
+    # (mistake, module factory, input builder, expected hint fragment)
+    (
+        "bias not summed over batch",
+        lambda: BiasNotSummed(3, 2, rng=0),
+        None,
+        "sum over the batch axis",
+    ),
+    ("weight grad transposed", lambda: WeightGradTransposed(3, 2, rng=0), None, "transposed"),
+    (
+        "square weight grad transposed",
+        lambda: WeightGradTransposed(3, 3, rng=0),
+        None,
+        "transposed",
+    ),
+    (
+        "input grad with W, not W.T",
+        lambda: InputGradUsesUntransposedWeight(3, 3, rng=0),
+        None,
+        "values are wrong",
+    ),
+    (
+        "= instead of +=",
+        lambda: WeightGradOverwritten(3, 2, rng=0),
+        None,
+        "overwritten instead of accumulated",
+    ),
+    (
+        "one part in a thousand",
+        lambda: WeightGradOnePartInAThousand(3, 2, rng=0),
+        None,
+        "constant factor of 1.001",
+    ),
+    ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
+    ("wrong cached value", TanhWrongCache, None, "values are wrong"),
+    ("forgot to return", ReLUForgetsToReturn, "kinks", "returned None"),
+    ("all zero", ReLUReturnsZeros, "kinks", "all zero"),
+    ("forward modifies its input", ReLUInPlace, "kinks", "modified its input array in place"),
+    ("sum instead of mean (elements)", MSESumNotMean, "regression", "number of elements"),
+    (
+        "mean over batch missing",
+        CrossEntropyNotAveraged,
+        "labels",
+        "factor equal to the batch size",
+    ),
+    ("mean over batch twice", CrossEntropyAveragedTwice, "labels", "too small"),
+    (
+        "scalar parameter not summed",
+        lambda: MulParameterNotSummed(1.5),
+        None,
+        "sum over the batch axis",
+    ),
+]
+
+
+def inputs_for(kind, x):
+    if kind == "kinks":
+        away_from_zero = np.sign(x) * (0.1 + np.abs(x))
+        away_from_zero[0, 0] = -abs(away_from_zero[0, 0])  # at least one negative entry
+        return (away_from_zero,)
+    if kind == "regression":
+        return x, np.flip(x, axis=0) + 1
+    if kind == "labels":
+        return x, labels_for(x)
+    return (x,)
+
+
+@pytest.mark.parametrize("mistake, make_module, kind, hint", CATALOG, ids=[c[0] for c in CATALOG])
+@settings(max_examples=10)
+@given(batch=st.integers(2, 6), seed=pst.seeds())
+def test_each_mistake_is_caught_with_its_hint(mistake, make_module, kind, hint, batch, seed):
+    x = np.random.default_rng(seed).standard_normal((batch, 3))
+    with pytest.raises(GradientCheckError) as caught:
+        check_gradients(make_module(), *inputs_for(kind, x))
+    assert hint in str(caught.value), f"{mistake}: {caught.value}"
+    assert hint in caught.value.hint
+
+
+def test_the_catalog_has_at_least_eight_distinct_hints():
+    assert len({hint for *_, hint in CATALOG}) >= 8
+
+
+def test_error_message_names_the_tensor_and_the_worst_entry():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError) as caught:
+        check_gradients(WeightGradOnePartInAThousand(3, 2, rng=0), x)
+    message = str(caught.value)
+    assert "'weight'" in message and "worst entry at index" in message
+    assert caught.value.tensor == "weight"
+
+
+@pytest.mark.parametrize("scale", pst.SCALES)
+@pytest.mark.parametrize(
+    "make_module",
+    [lambda: Linear(5, 4, rng=0), Sigmoid, Tanh, Square],
+    ids=["linear", "sigmoid", "tanh", "square"],
+)
+def test_an_input_gradient_off_by_one_part_in_a_thousand_is_caught(make_module, scale):
+    """Wherever the gradient is measurable, a 0.1 % error in dL/dx fails the check."""
+    module = make_module()
+    if scale > 1 and not isinstance(module, (Linear, Square)):
+        pytest.skip("a saturated sigmoid/tanh has gradients below what finite differences resolve")
+    correct = type(module)
+    module.__class__ = type(
+        "OffByOnePartInAThousand",
+        (correct,),
+        {"backward": lambda self, grad: 1.001 * correct.backward(self, grad)},
+    )
+    x = scale * np.random.default_rng(1).standard_normal((6, 5))
+    with pytest.raises(GradientCheckError, match="1.001"):
+        check_gradients(module, x)
+
+
+def test_a_single_wrong_entry_is_caught():
+    class OneEntryOff(Linear):
+        def backward(self, grad_output):
+            grad_input = super().backward(grad_output)
+            self.bias.grad[1] *= 1.001
+            return grad_input
+
+    with pytest.raises(GradientCheckError, match="'bias'"):
+        check_gradients(OneEntryOff(4, 3, rng=0), np.random.default_rng(2).standard_normal((5, 4)))
