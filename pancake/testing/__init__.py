@@ -5,6 +5,7 @@ from pancake.testing.gradcheck import (
     GradientCheckError,
     GradientReport,
     check_gradients,
+    diagnose,
     numerical_gradient,
 )
 
@@ -12,6 +13,7 @@ __all__ = [
     "GradientCheckError",
     "GradientReport",
     "check_gradients",
+    "diagnose",
     "numerical_gradient",
     "strategies",
 ]

@@ -71,6 +71,21 @@ def extrapolated_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, step:
     ) / 3
 
 
+def step_for(values: np.ndarray, eps: float) -> float:
+    """The finite-difference step: ``eps`` relative to the tensor's largest entry (at least eps)."""
+    return eps * max(1.0, float(np.abs(values).max(initial=0.0)))
+
+
+def tolerance(numeric: np.ndarray, magnitude: float, step: float, rtol: float, atol: float):
+    """Per-entry tolerance ``atol + rtol·|numeric| + rounding`` (same shape as ``numeric``).
+
+    ``magnitude`` is Σ|terms| of the differentiated scalar: evaluating it rounds by about
+    eps·magnitude, which the difference quotient divides by the step.
+    """
+    rounding = ROUNDING_SAFETY * FLOAT64_EPS * magnitude / step
+    return atol + rounding + rtol * np.abs(numeric)
+
+
 @dataclass
 class TensorComparison:
     """Analytic and numerical gradients of one tensor, and the tolerance they are held to."""
@@ -170,7 +185,7 @@ def check_gradients(
     batch_size = x.shape[0] if x.ndim >= 2 else 1
     for comparison in comparisons:
         if not comparison.passes():
-            raise _failure(module, comparison, batch_size, x.size)
+            raise gradient_failure(repr(module), comparison, batch_size, x.size)
     for name, first in first_grads.items():
         _check_accumulation(module, name, first, second_grads[name])
     return GradientReport(repr(module), comparisons)
@@ -217,23 +232,17 @@ class _Objective:
         }
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
 
-    def step_for(self, values: np.ndarray, eps: float) -> float:
-        """The finite-difference step: ``eps`` relative to the tensor's largest entry (at least eps)."""
-        return eps * max(1.0, float(np.abs(values).max(initial=0.0)))
-
-    def tolerance(self, numeric: np.ndarray, step: float, rtol: float, atol: float) -> np.ndarray:
-        rounding = ROUNDING_SAFETY * FLOAT64_EPS * self.magnitude / step
-        return atol + rounding + rtol * np.abs(numeric)
-
     def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
-        step = self.step_for(self.x, eps)
+        step = step_for(self.x, eps)
         numeric = extrapolated_gradient(self, self.x, step)
         name = "pred" if self.is_loss else "input"
-        return TensorComparison(name, analytic, numeric, self.tolerance(numeric, step, rtol, atol))
+        return TensorComparison(
+            name, analytic, numeric, tolerance(numeric, self.magnitude, step, rtol, atol)
+        )
 
     def compare_parameter(self, name, parameter, analytic, eps, rtol, atol) -> TensorComparison:
         original = parameter.data
-        step = self.step_for(original, eps)
+        step = step_for(original, eps)
 
         def objective_at(values: np.ndarray) -> float:
             parameter.data = values
@@ -243,7 +252,9 @@ class _Objective:
             numeric = extrapolated_gradient(objective_at, original, step)
         finally:
             parameter.data = original
-        return TensorComparison(name, analytic, numeric, self.tolerance(numeric, step, rtol, atol))
+        return TensorComparison(
+            name, analytic, numeric, tolerance(numeric, self.magnitude, step, rtol, atol)
+        )
 
 
 def _float64_copy(module: Module) -> Module:
@@ -279,11 +290,11 @@ def _check_accumulation(module: Module, name: str, first: np.ndarray, second: np
     )
 
 
-def _failure(module, comparison: TensorComparison, batch_size: int, input_size: int):
-    """A GradientCheckError naming the tensor, the worst entry and the likely mistake."""
+def gradient_failure(owner: str, comparison: TensorComparison, batch_size: int, input_size: int):
+    """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake."""
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     hint = diagnose(analytic, numeric, batch_size, input_size)
-    where = f"{module!r}: the gradient of '{name}'"
+    where = f"{owner}: the gradient of '{name}'"
     if analytic is None or analytic.shape != numeric.shape:
         got = "None" if analytic is None else f"shape {analytic.shape}"
         detail = f"{where} has {got}, expected shape {numeric.shape}."

@@ -1,0 +1,58 @@
+"""Check the gradients of a function of Tensors against central differences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pancake.autograd.tensor import Tensor, as_tensor, no_grad
+from pancake.testing.gradcheck import (
+    DIRECTION_STREAM,
+    TensorComparison,
+    extrapolated_gradient,
+    gradient_failure,
+    step_for,
+    tolerance,
+)
+
+
+def gradcheck(
+    f: Callable[..., Tensor],
+    *inputs,
+    eps: float = 1e-5,
+    rtol: float = 1e-6,
+    atol: float = 1e-10,
+    seed: int = 0,
+) -> bool:
+    """Compare the gradients of ``f(*tensors)`` from ``backward`` with central differences.
+
+    ``inputs`` are arrays; each becomes a float64 Tensor with ``requires_grad=True``. The
+    output is projected on a fixed random direction u, so the checked scalar is
+    ``sum(u * f(...))``. Steps, extrapolation and tolerances are those of
+    ``pancake.testing.check_gradients``. Returns True or raises ``GradientCheckError``
+    naming the input, the worst entry and the likely mistake.
+    """
+    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    tensors = [Tensor(x, requires_grad=True) for x in arrays]
+    output = as_tensor(f(*tensors))
+    direction = np.random.default_rng((seed, DIRECTION_STREAM)).standard_normal(output.shape)
+    (output * direction).sum().backward()
+    magnitude = float(np.abs(output.data * direction).sum())
+
+    for position, tensor in enumerate(tensors):
+
+        def objective(values: np.ndarray, position=position) -> float:
+            moved = arrays[:position] + [values] + arrays[position + 1 :]
+            with no_grad():
+                return float((as_tensor(f(*map(Tensor, moved))).data * direction).sum())
+
+        step = step_for(arrays[position], eps)
+        numeric = extrapolated_gradient(objective, arrays[position], step)
+        analytic = np.zeros_like(numeric) if tensor.grad is None else tensor.grad
+        comparison = TensorComparison(
+            f"input {position}", analytic, numeric, tolerance(numeric, magnitude, step, rtol, atol)
+        )
+        if not comparison.passes():
+            raise gradient_failure("gradcheck", comparison, batch_size=1, input_size=numeric.size)
+    return True
