@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The demos are small: one BLAS thread each avoids thrashing when pytest-xdist or the
+# notebook kernels already use both cores.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: book test lint exercises lab benchmark clean
 
