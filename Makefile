@@ -32,8 +32,10 @@ exercises: $(STAMP)  ## regenerate solutions/ answer cells and exercises/ from p
 lab: $(STAMP)  ## open the exercises in JupyterLab
 	$(BIN)/jupyter lab exercises
 
-benchmark: $(STAMP)  ## time a training step against NumPy and PyTorch
+benchmark: $(STAMP)  ## time a training step against NumPy and PyTorch; digits; autograd
 	$(BIN)/python -m benchmarks.mlp
+	$(BIN)/python -m benchmarks.digits
+	$(BIN)/python -m benchmarks.autograd_step
 
 clean:
 	rm -rf _build $(VENV)

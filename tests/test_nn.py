@@ -411,3 +411,18 @@ def test_linear_default_init_is_seeded_and_bounded():
     np.testing.assert_array_equal(a.weight.data, b.weight.data)
     assert np.abs(a.weight.data).max() <= 1 / 4 and a.weight.data.dtype == np.float64
     assert Linear(16, 4, dtype=np.float32).bias.data.dtype == np.float32
+
+
+def test_a_first_layer_can_skip_its_input_gradient():
+    layer = Linear(3, 2, rng=0)
+    x, grad = np.ones((4, 3)), np.ones((4, 2))
+    layer(x)
+    full = layer.backward(grad)
+    weight_grad = layer.weight.grad.copy()
+    layer.zero_grad()
+    layer.needs_input_grad = False
+    layer(x)
+    assert full.shape == (4, 3) and layer.backward(grad) is None
+    np.testing.assert_array_equal(layer.weight.grad, weight_grad)
+    report = check_gradients(layer, x)  # parameters are still checked
+    assert [c.name for c in report.comparisons] == ["weight", "bias"]

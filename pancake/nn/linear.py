@@ -59,7 +59,10 @@ class Linear(Module):
         ### END SOLUTION
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """``(*, out_features) -> (*, in_features)``; accumulates weight and bias gradients."""
+        """``(*, out_features) -> (*, in_features)``; accumulates weight and bias gradients.
+
+        Returns None when ``needs_input_grad`` is False (a first layer, whose input is data).
+        """
         grad_output = self.check_grad_output(grad_output)
         ### BEGIN SOLUTION
         (x,) = self.saved_tensors
@@ -69,6 +72,10 @@ class Linear(Module):
         self.weight.grad += rows.T @ grad_rows
         if self.bias is not None:
             self.bias.grad += grad_rows.sum(axis=0)
+        ### END SOLUTION
+        if not self.needs_input_grad:
+            return None  # the input is data: skip the largest product of the step
+        ### BEGIN SOLUTION
         return grad_output @ self.weight.data.T
         ### END SOLUTION
 

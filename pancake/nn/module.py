@@ -43,10 +43,13 @@ class Module:
     ``forward`` computes the output and saves what ``backward`` needs;
     ``backward(grad_output)`` returns the gradient with respect to the input and
     adds (``+=``) the gradients of the module's parameters to their ``.grad``.
+    A module whose ``needs_input_grad`` is False may return None instead of dL/dx.
     """
 
     def __init__(self) -> None:
         self.training = True
+        # False for a first layer fed with data: nobody needs dL/dx, so backward may skip it.
+        self.needs_input_grad = True
         self._saved_tensors: tuple | None = None
         self._output_shape: tuple[int, ...] | None = None
 

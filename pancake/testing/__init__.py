@@ -8,12 +8,16 @@ from pancake.testing.gradcheck import (
     diagnose,
     numerical_gradient,
 )
+from pancake.testing.properties import PropertyReport, check_data_loader, check_optimizer
 
 __all__ = [
     "GradientCheckError",
     "GradientReport",
+    "PropertyReport",
+    "check_data_loader",
     "check_gradients",
     "diagnose",
+    "check_optimizer",
     "numerical_gradient",
     "strategies",
 ]

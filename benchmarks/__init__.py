@@ -1,0 +1,1 @@
+"""Benchmarks: speed of pancake against hand-written NumPy and PyTorch, and a digits training run."""
