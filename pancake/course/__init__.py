@@ -1,0 +1,13 @@
+"""The graded exercises, generated from the package: specs, notebook generator and checks.
+
+- ``pancake.course.spec``: what an assignment is (parts, instructions, visible checks,
+  hidden graded tests);
+- ``pancake.course.assignments``: one spec module per assignment;
+- ``pancake.course.sources`` and ``pancake.course.notebook``: an answer's source and
+  imports, read from the package, and the nbgrader source notebook built around them;
+- ``pancake.course.generate``: ``python -m pancake.course.generate`` writes the nbgrader
+  source notebooks into ``solutions/`` and releases them into ``exercises/``.
+
+The hidden tests call checks in ``pancake.testing`` (``check_gradients``, the property
+checks, and ``pancake.testing.checks`` for functions that are not modules).
+"""

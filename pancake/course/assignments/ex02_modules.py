@@ -1,0 +1,120 @@
+"""Exercise 2: the first modules, a forward and a backward pass each: Square and Mul."""
+
+from pancake.course.spec import Assignment, GradedTest, Part
+
+SQUARE = Part(
+    target="pancake.nn.basic.Square",
+    instructions="""
+        A module computes its output in `forward` and, in `backward`, turns the gradient
+        of the loss with respect to its output (`grad_output`, $\\partial L / \\partial y$)
+        into the gradient with respect to its input, by the chain rule:
+        $\\partial L / \\partial x = \\partial L / \\partial y \\cdot \\partial y / \\partial x$.
+
+        Complete `Square`, which computes $y = x^2$ element-wise:
+
+        - `forward(x)`: keep what `backward` will need with `self.save_for_backward(...)`,
+          then return $x^2$;
+        - `backward(grad_output)`: get it back with `(x,) = self.saved_tensors` and
+          return $\\partial L / \\partial x$, an array of the shape of `x`.
+    """,
+    check="""
+        from pancake.testing import check_gradients
+
+        x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
+        print(Square()(x))
+        print(check_gradients(Square(), x))
+    """,
+    tests=(
+        GradedTest(
+            name="forward",
+            points=1,
+            summary="the output is x² for arrays of random shapes",
+            code="""
+                @graded
+                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+                def test_forward(x):
+                    check_values("Square()(x)", Square()(x), x * x, formula="x²")
+
+                test_forward()
+            """,
+        ),
+        GradedTest(
+            name="gradients",
+            points=2,
+            summary="check_gradients on arrays of random shapes and scales",
+            code="""
+                @graded
+                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+                def test_gradients(x):
+                    check_gradients(Square(), x)
+
+                test_gradients()
+            """,
+        ),
+    ),
+)
+
+MUL = Part(
+    target="pancake.nn.basic.Mul",
+    instructions="""
+        `Mul(k)` computes $y = k \\cdot x$ where `k` is a **parameter**: a `Parameter` of
+        shape `()` whose value is `self.k.data` and whose gradient lives in `self.k.grad`.
+        Besides returning $\\partial L / \\partial x$, its `backward` must add
+        $\\partial L / \\partial k$ to `self.k.grad`.
+
+        - $\\partial L / \\partial k = \\sum_i \\frac{\\partial L}{\\partial y_i} x_i$: the one
+          number $k$ touches every entry of $x$, so every entry contributes to its gradient;
+        - **add** it (`+=`), don't assign it: when a parameter is used several times
+          (several batches, several places in a model), its gradients add up.
+    """,
+    check="""
+        from pancake.testing import check_gradients
+
+        x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
+        print(Mul(3.0)(x))
+        print(check_gradients(Mul(3.0), x))
+    """,
+    tests=(
+        GradedTest(
+            name="forward",
+            points=1,
+            summary="the output is k·x for random k and arrays of random shapes",
+            code="""
+                @graded
+                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
+                def test_forward(x, k):
+                    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+
+                test_forward()
+            """,
+        ),
+        GradedTest(
+            name="gradients",
+            points=3,
+            summary="check_gradients (input, k, accumulation) for random k and arrays",
+            code="""
+                @graded
+                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
+                def test_gradients(x, k):
+                    check_gradients(Mul(k), x)
+
+                test_gradients()
+            """,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=2,
+    slug="modules",
+    title="Modules: forward and backward",
+    introduction="""
+        This exercise goes with chapter 2. A pancake module is a function with a memory:
+        `forward` computes and remembers what `backward` will need; `backward` applies the
+        chain rule. You will write the two modules whose composition is chapter 1's
+        $E = (k \\cdot v)^2$: `Square` (no parameter) and `Mul` (one trainable parameter).
+        `pancake.testing.check_gradients` compares your `backward` with central
+        differences and tells you which gradient is off, and how.
+    """,
+    parts=(SQUARE, MUL),
+)

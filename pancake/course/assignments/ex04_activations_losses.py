@@ -1,0 +1,216 @@
+"""Exercise 4: element-wise activations (Sigmoid, ReLU, Tanh) and the cross-entropy loss."""
+
+from pancake.course.spec import Assignment, GradedTest, Part, clean
+
+
+def activation_tests(name: str, formula: str, expected: str, inputs: str) -> tuple[GradedTest, ...]:
+    """The forward and gradient tests of an element-wise activation ``name``.
+
+    ``expected`` is a NumPy expression of ``x`` (the documented formula), ``inputs`` a
+    strategy of arrays.
+    """
+    return (
+        GradedTest(
+            name="forward",
+            points=1,
+            summary=f"the output is {formula} for arrays of random shapes and scales",
+            code=f"""
+                @graded
+                @given(x={inputs})
+                def test_forward(x):
+                    check_values("{name}()(x)", {name}()(x), {expected}, formula="{formula}")
+
+                test_forward()
+            """,
+        ),
+        GradedTest(
+            name="gradients",
+            points=2,
+            summary="check_gradients on arrays of random shapes and scales",
+            code=f"""
+                @graded
+                @given(x={inputs})
+                def test_gradients(x):
+                    check_gradients({name}(), x)
+
+                test_gradients()
+            """,
+        ),
+    )
+
+
+def activation_check(name: str) -> str:
+    """The visible check of an activation: its output and its gradient report on a small array."""
+    return f"""
+        from pancake.testing import check_gradients
+
+        x = np.array([[-2.0, -0.5, 0.3], [1.0, 2.5, -4.0]])
+        print({name}()(x))
+        print(check_gradients({name}(), x))
+    """
+
+
+def activation_instructions(derivative: str) -> str:
+    """The instructions of an activation: its formula and derivative, then what to write."""
+    return (
+        clean(derivative)
+        + "\n\n"
+        + clean(
+            """
+        Like `Square` in exercise 2: `forward` saves what `backward` needs and returns the
+        output; `backward(grad_output)` returns `grad_output` times the local derivative,
+        element-wise. Choose what to save: the derivative can often be written with the
+        output $y$ instead of the input $x$, which saves computing it again.
+        """
+        )
+    )
+
+
+SIGMOID = Part(
+    target="pancake.nn.activations.Sigmoid",
+    instructions=activation_instructions(
+        """
+        $y = \\sigma(x) = 1 / (1 + e^{-x})$, whose derivative is $\\sigma(x)(1 - \\sigma(x))$.
+        The function `sigmoid(x)` (already imported) computes $\\sigma$ without overflow.
+        """
+    ),
+    check=activation_check("Sigmoid"),
+    tests=activation_tests(
+        "Sigmoid",
+        "1 / (1 + exp(-x))",
+        "np.exp(-np.logaddexp(0, -x))",
+        "pst.arrays(pst.shapes(), scale=pst.scales())",
+    ),
+)
+
+RELU = Part(
+    target="pancake.nn.activations.ReLU",
+    instructions=activation_instructions(
+        """
+        $y = \\max(x, 0)$: its derivative is 1 where $x > 0$ and 0 where $x < 0$ (at
+        exactly 0 it is not differentiable; pancake, like PyTorch, uses 0 there).
+        """
+    ),
+    check=activation_check("ReLU"),
+    tests=activation_tests(
+        "ReLU",
+        "max(x, 0)",
+        "np.maximum(x, 0)",
+        "pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1)",
+    ),
+)
+
+TANH = Part(
+    target="pancake.nn.activations.Tanh",
+    instructions=activation_instructions(
+        """
+        $y = \\tanh(x)$ (`np.tanh`), whose derivative is $1 - \\tanh(x)^2$.
+        """
+    ),
+    check=activation_check("Tanh"),
+    tests=activation_tests(
+        "Tanh",
+        "tanh(x)",
+        "np.tanh(x)",
+        "pst.arrays(pst.shapes(), scale=pst.scales())",
+    ),
+)
+
+CROSS_ENTROPY = Part(
+    target="pancake.nn.losses.CrossEntropyLoss",
+    instructions="""
+        The loss of a classifier. For logits $z$ of shape `(batch, classes)` and target
+        probabilities $t$ (one-hot rows: `target_distribution` already turns integer
+        labels into them), the loss is the mean over the batch of
+        $-\\sum_c t_c \\log \\mathrm{softmax}(z)_c$, and its gradient is
+
+        $$\\frac{\\partial L}{\\partial z} = \\frac{\\mathrm{softmax}(z) - t}{\\text{batch}}.$$
+
+        - `forward(pred, target)`: save what `backward` needs and return the loss as a
+          Python `float`. Use `log_softmax(z)` (already imported), not
+          `np.log(softmax(z))`: for logits in the hundreds, `softmax` rounds to 0 and its
+          log is $-\\infty$;
+        - `backward()`: a loss is where backpropagation starts, so it takes no
+          argument; return $\\partial L / \\partial z$ (use `softmax`, already imported).
+    """,
+    check="""
+        from pancake.testing import check_gradients
+
+        logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 1.0, 0.0]])
+        labels = np.array([0, 2, 1])
+        print(CrossEntropyLoss()(logits, labels))
+        print(CrossEntropyLoss()(1000 * logits, labels))  # large logits: finite, about 1000
+        print(check_gradients(CrossEntropyLoss(), logits, labels))
+    """,
+    tests=(
+        GradedTest(
+            name="forward",
+            points=1,
+            summary="the loss of random logits, with integer labels and with one-hot targets",
+            code="""
+                @graded
+                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+                def test_forward(batch, classes, data):
+                    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
+                    labels = data.draw(pst.labels(batch, classes))
+                    picked = logits[np.arange(batch), labels]
+                    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+                    formula = "mean(logsumexp(z) - z[label])"
+                    loss = CrossEntropyLoss()(logits, labels)
+                    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula=formula)
+                    loss = CrossEntropyLoss()(logits, np.eye(classes)[labels])
+                    check_values("CrossEntropyLoss()(z, one_hot)", loss, expected, formula=formula)
+
+                test_forward()
+            """,
+        ),
+        GradedTest(
+            name="large-logits",
+            points=1,
+            summary="logits in the thousands give the right, finite loss and gradient",
+            code="""
+                @graded
+                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+                def test_large_logits(batch, classes, data):
+                    scale = st.sampled_from([1e3, 1e4])
+                    logits = data.draw(pst.arrays((batch, classes), scale=scale))
+                    labels = data.draw(pst.labels(batch, classes))
+                    picked = logits[np.arange(batch), labels]
+                    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+                    loss_fn = CrossEntropyLoss()
+                    loss = loss_fn(logits, labels)
+                    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])")
+                    assert np.all(np.isfinite(loss_fn.backward())), "backward() gives inf or nan for large logits"
+
+                test_large_logits()
+            """,
+        ),
+        GradedTest(
+            name="gradients",
+            points=2,
+            summary="check_gradients on random logits and labels",
+            code="""
+                @graded
+                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+                def test_gradients(batch, classes, data):
+                    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
+                    labels = data.draw(pst.labels(batch, classes))
+                    check_gradients(CrossEntropyLoss(), logits, labels)
+
+                test_gradients()
+            """,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=4,
+    slug="activations-losses",
+    title="Activations and the cross-entropy loss",
+    introduction="""
+        This exercise goes with chapter 4. Activations put the non-linearity between two
+        linear layers; the loss turns a prediction into one number to minimise, and is
+        where backpropagation starts. Each part is one module; they are independent.
+    """,
+    parts=(SIGMOID, RELU, TANH, CROSS_ENTROPY),
+)

@@ -1,0 +1,120 @@
+"""Exercise 5: Sequential, the container that chains modules forward and backward."""
+
+from pancake.course.spec import Assignment, GradedTest, Part, clean
+
+# Random multi-layer perceptrons of pancake's reference layers, for the graded tests.
+PERCEPTRONS = clean(
+    """
+    from pancake import nn
+
+    @st.composite
+    def perceptrons(draw):
+        sizes = draw(st.lists(pst.feature_sizes(), min_size=2, max_size=4))
+        seed = draw(pst.seeds())
+        layers = []
+        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+            layers += [nn.Linear(n_in, n_out, rng=seed + index), nn.Tanh()]
+        x = draw(pst.arrays((draw(pst.batch_sizes()), sizes[0])))
+        return layers, x
+    """
+)
+
+SEQUENTIAL = Part(
+    target="pancake.nn.containers.Sequential",
+    instructions="""
+        `Sequential(Linear(2, 8), ReLU(), Linear(8, 1))` applies its modules one after the
+        other: the output of each is the input of the next. Backpropagation goes the other
+        way: the last module gets the gradient first, and passes on what it returns.
+
+        - `forward(x)`: feed `x` through `self.layers` in order, return the last output;
+        - `backward(grad_output)`: feed the gradient through `self.layers` in **reverse**
+          order (each module's `backward` returns the gradient for the module before it),
+          and return the gradient with respect to the input.
+
+        You don't need to do anything for parameters: `Module.named_parameters()` finds
+        those of every layer through `named_children()`, which names them `"0.weight"`,
+        `"0.bias"`, `"2.weight"`... So `check_gradients` checks every layer's gradients.
+    """,
+    check="""
+        from pancake.nn import Linear, Tanh
+        from pancake.testing import check_gradients
+
+        model = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
+        x = np.random.default_rng(0).standard_normal((5, 3))
+        print(model(x))
+        print(check_gradients(model, x))
+    """,
+    tests=(
+        GradedTest(
+            name="forward",
+            points=1,
+            summary="the output of random perceptrons is that of their layers applied in turn",
+            code=PERCEPTRONS
+            + "\n\n"
+            + clean(
+                """
+                @graded
+                @given(case=perceptrons())
+                def test_forward(case):
+                    layers, x = case
+                    expected = x
+                    for layer in layers:
+                        expected = layer(expected)
+                    output = Sequential(*layers)(x)
+                    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
+
+                test_forward()
+                """
+            ),
+        ),
+        GradedTest(
+            name="gradients",
+            points=3,
+            summary="check_gradients (input and every layer's parameters) of random perceptrons",
+            code=PERCEPTRONS
+            + "\n\n"
+            + clean(
+                """
+                @graded
+                @given(case=perceptrons())
+                def test_gradients(case):
+                    layers, x = case
+                    check_gradients(Sequential(*layers), x)
+
+                test_gradients()
+                """
+            ),
+        ),
+        GradedTest(
+            name="nested",
+            points=1,
+            summary="check_gradients of a Sequential inside a Sequential",
+            code="""
+                from pancake import nn
+
+                @graded
+                @given(batch=pst.batch_sizes(), seed=pst.seeds())
+                def test_nested(batch, seed):
+                    inner = Sequential(nn.Linear(3, 4, rng=seed), nn.Tanh())
+                    model = Sequential(inner, nn.Linear(4, 2, rng=seed + 1))
+                    x = np.random.default_rng(seed).standard_normal((batch, 3))
+                    check_gradients(model, x)
+
+                test_nested()
+            """,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=5,
+    slug="sequential",
+    title="Sequential: a model from modules",
+    introduction="""
+        This exercise goes with chapter 5. With `Sequential` you can build a multi-layer
+        perceptron from the layers of the previous exercises; it is itself a module, so
+        it can be checked (and nested) like any other. The layers used here are pancake's
+        own, so this exercise works whatever the state of your earlier ones.
+    """,
+    parts=(SEQUENTIAL,),
+)

@@ -1,0 +1,218 @@
+"""Exercise 6: the optimizers, SGD with momentum and Adam, step for step as in PyTorch."""
+
+from pancake.course.spec import Assignment, GradedTest, Part, clean
+
+STATE = clean(
+    """
+    `self.params_with_grad()` yields each parameter with its **state**, a dict kept
+    between steps (empty at the first step): store there what the update rule remembers.
+    Update `param.data` **in place** (`param.data -= ...`: layers hold references to that
+    array) and leave `param.grad` as it is (compute new arrays: `grad = grad + ...`).
+    `check_optimizer` runs your optimizer on random parameters and gradients and compares
+    every step with PyTorch's documented algorithm.
+    """
+)
+
+SGD = Part(
+    target="pancake.optim.SGD",
+    instructions=clean(
+        """
+        `SGD(params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0)` follows
+        `torch.optim.SGD`. For each parameter $\\theta$ with gradient $g$, `step()` does:
+
+        1. $g \\leftarrow g + \\lambda\\theta$ (weight decay $\\lambda$, when it is not 0);
+        2. if the momentum $\\mu$ is not 0: the buffer $b \\leftarrow g$ at the first step,
+           $b \\leftarrow \\mu b + (1 - \\tau) g$ afterwards ($\\tau$ is the dampening);
+           then $g \\leftarrow g + \\mu b$ with Nesterov, $g \\leftarrow b$ without;
+        3. $\\theta \\leftarrow \\theta - \\mathrm{lr} \\cdot g$.
+        """
+    )
+    + "\n\n"
+    + STATE,
+    check="""
+        from pancake.testing.properties import check_optimizer
+
+        print(check_optimizer(SGD, lr=0.1))
+        print(check_optimizer(SGD, lr=0.1, momentum=0.9, dampening=0.1))
+    """,
+    tests=(
+        GradedTest(
+            name="plain",
+            points=1,
+            summary="check_optimizer without momentum, for random learning rates",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(lr=st.floats(1e-3, 1.0), seed=pst.seeds())
+                def test_plain(lr, seed):
+                    check_optimizer(SGD, lr=lr, seed=seed)
+
+                test_plain()
+            """,
+        ),
+        GradedTest(
+            name="momentum",
+            points=2,
+            summary="check_optimizer with random momentum and dampening",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(
+                    lr=st.floats(1e-3, 1.0),
+                    momentum=st.floats(0.1, 0.99),
+                    dampening=st.sampled_from([0.0, 0.1, 0.5]),
+                    seed=pst.seeds(),
+                )
+                def test_momentum(lr, momentum, dampening, seed):
+                    check_optimizer(SGD, lr=lr, momentum=momentum, dampening=dampening, seed=seed)
+
+                test_momentum()
+            """,
+        ),
+        GradedTest(
+            name="nesterov",
+            points=1,
+            summary="check_optimizer with Nesterov momentum",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(lr=st.floats(1e-3, 1.0), momentum=st.floats(0.1, 0.99), seed=pst.seeds())
+                def test_nesterov(lr, momentum, seed):
+                    check_optimizer(SGD, lr=lr, momentum=momentum, nesterov=True, seed=seed)
+
+                test_nesterov()
+            """,
+        ),
+        GradedTest(
+            name="weight-decay",
+            points=1,
+            summary="check_optimizer with weight decay, with and without momentum",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(
+                    weight_decay=st.floats(1e-4, 0.1),
+                    momentum=st.sampled_from([0.0, 0.9]),
+                    seed=pst.seeds(),
+                )
+                def test_weight_decay(weight_decay, momentum, seed):
+                    check_optimizer(SGD, lr=0.1, momentum=momentum, weight_decay=weight_decay, seed=seed)
+
+                test_weight_decay()
+            """,
+        ),
+    ),
+)
+
+ADAM = Part(
+    target="pancake.optim.Adam",
+    instructions=clean(
+        """
+        `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+        decoupled_weight_decay=False)` follows `torch.optim.Adam`. For each parameter
+        $\\theta$ with gradient $g$, `step()` does:
+
+        1. weight decay $\\lambda$: $g \\leftarrow g + \\lambda\\theta$; or, when it is
+           decoupled (that is AdamW), $\\theta \\leftarrow \\theta (1 - \\mathrm{lr}\\,\\lambda)$;
+        2. count the step, $t \\leftarrow t + 1$ (so $t = 1$ at the first step), and update
+           the running means $m \\leftarrow \\beta_1 m + (1 - \\beta_1) g$ and
+           $v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2$, both starting at 0;
+        3. correct their bias towards 0: $\\hat m = m / (1 - \\beta_1^t)$,
+           $\\hat v = v / (1 - \\beta_2^t)$;
+        4. $\\theta \\leftarrow \\theta - \\mathrm{lr} \\cdot \\hat m / (\\sqrt{\\hat v} + \\varepsilon)$.
+        """
+    )
+    + "\n\n"
+    + STATE,
+    check="""
+        from pancake.testing.properties import check_optimizer
+
+        print(check_optimizer(Adam, lr=0.01))
+    """,
+    tests=(
+        GradedTest(
+            name="default",
+            points=2,
+            summary="check_optimizer with random learning rates",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(lr=st.floats(1e-4, 0.1), seed=pst.seeds())
+                def test_default(lr, seed):
+                    check_optimizer(Adam, lr=lr, seed=seed)
+
+                test_default()
+            """,
+        ),
+        GradedTest(
+            name="betas",
+            points=1,
+            summary="check_optimizer with random betas and eps",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(
+                    beta1=st.floats(0.5, 0.99),
+                    beta2=st.floats(0.9, 0.9999),
+                    eps=st.sampled_from([1e-8, 1e-6, 1e-3]),
+                    seed=pst.seeds(),
+                )
+                def test_betas(beta1, beta2, eps, seed):
+                    check_optimizer(Adam, lr=0.01, betas=(beta1, beta2), eps=eps, seed=seed)
+
+                test_betas()
+            """,
+        ),
+        GradedTest(
+            name="weight-decay",
+            points=1,
+            summary="check_optimizer with weight decay added to the gradient",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(weight_decay=st.floats(1e-4, 0.1), seed=pst.seeds())
+                def test_weight_decay(weight_decay, seed):
+                    check_optimizer(Adam, lr=0.01, weight_decay=weight_decay, seed=seed)
+
+                test_weight_decay()
+            """,
+        ),
+        GradedTest(
+            name="decoupled",
+            points=1,
+            summary="check_optimizer with decoupled weight decay (AdamW)",
+            code="""
+                from pancake.testing.properties import check_optimizer
+
+                @graded
+                @given(weight_decay=st.floats(1e-3, 0.5), seed=pst.seeds())
+                def test_decoupled(weight_decay, seed):
+                    check_optimizer(
+                        Adam, lr=0.01, weight_decay=weight_decay, decoupled_weight_decay=True, seed=seed
+                    )
+
+                test_decoupled()
+            """,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=6,
+    slug="optimizers",
+    title="Optimizers: SGD with momentum, and Adam",
+    introduction="""
+        This exercise goes with chapter 6. An optimizer turns the gradients that backward
+        left in `param.grad` into a change of the parameters. Both optimizers here follow
+        PyTorch's documented algorithms step for step, so that a model trains with pancake
+        as it would with `torch.optim`.
+    """,
+    parts=(SGD, ADAM),
+)

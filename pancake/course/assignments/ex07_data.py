@@ -1,0 +1,78 @@
+"""Exercise 7: the DataLoader, one epoch of batches, shuffled or not, the last one dropped or not."""
+
+from pancake.course.spec import Assignment, GradedTest, Part
+
+DATA_LOADER = Part(
+    target="pancake.data.DataLoader",
+    instructions="""
+        `DataLoader(dataset, batch_size, shuffle=False, drop_last=False, rng=None)` cuts a
+        data set into batches; one `for batch in loader` loop is one **epoch**. Complete
+        `__iter__`, a generator (it `yield`s each batch):
+
+        - every sample comes exactly once per epoch: in order `0, 1, 2, ...` without
+          shuffling, and with `shuffle=True` in a new random order each epoch, drawn from
+          `self.rng` (`self.rng.permutation(n)`), so that the same seed gives the same orders;
+        - batches hold `self.batch_size` samples, except the last one, which may be smaller,
+          and which `drop_last=True` skips;
+        - `self.fetch(indices)` builds the batch of the samples at `indices` (stacked arrays,
+          a tuple `(inputs, targets)` for a data set of pairs, with `transform` applied).
+    """,
+    check="""
+        from pancake.data import ArrayDataset
+        from pancake.testing.properties import check_data_loader
+
+        for batch in DataLoader(ArrayDataset(np.arange(10)), batch_size=4, shuffle=True, rng=0):
+            print(batch)
+        print(check_data_loader(DataLoader))
+    """,
+    tests=(
+        GradedTest(
+            name="epochs",
+            points=3,
+            summary="check_data_loader (batch counts and shapes, every sample once, shuffle, "
+            "drop_last) with random seeds",
+            code="""
+                from pancake.testing.properties import check_data_loader
+
+                @graded
+                @given(seed=pst.seeds())
+                def test_epochs(seed):
+                    check_data_loader(DataLoader, seed=seed)
+
+                test_epochs()
+            """,
+        ),
+        GradedTest(
+            name="transform",
+            points=1,
+            summary="the transform is applied to the inputs of every batch",
+            code="""
+                from pancake.data import ArrayDataset
+
+                @graded
+                @given(n=st.integers(1, 20), batch_size=st.integers(1, 8), drop_last=st.booleans())
+                def test_transform(n, batch_size, drop_last):
+                    inputs, targets = np.arange(2.0 * n).reshape(n, 2), np.arange(n)
+                    loader = DataLoader(
+                        ArrayDataset(inputs, targets), batch_size, drop_last=drop_last, transform=np.negative
+                    )
+                    for batch_inputs, batch_targets in loader:
+                        check_values("the transformed inputs", batch_inputs, -inputs[batch_targets], formula="-x")
+
+                test_transform()
+            """,
+        ),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=7,
+    slug="data",
+    title="Data loaders",
+    introduction="""
+        This exercise goes with chapter 7. Training visits the data in small batches, in a
+        new order every epoch: that is the job of the `DataLoader`. Its constructor, `len()`
+        and `fetch` are given; you write the loop over one epoch.
+    """,
+    parts=(DATA_LOADER,),
+)

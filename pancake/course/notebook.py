@@ -1,0 +1,150 @@
+"""Build an assignment's nbgrader *source* notebook from its spec and the package's code.
+
+Per part: instructions (markdown), a read-only setup cell with the imports the answer
+needs, the answer cell (the package source, SOLUTION regions included), a visible check,
+then the graded tests, each a read-only cell whose body nbgrader hides from learners.
+Cell ids are derived from names, so the same spec always gives the same notebook.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+from pancake.course.sources import answer_source, setup_source
+from pancake.course.spec import Assignment, GradedTest, Part, clean
+
+SCHEMA_VERSION = 3
+
+# Graded tests are hidden and read-only, but they run after the learner's code, in the
+# same kernel. So each one first forgets the imported checks and hypothesis, and imports
+# them anew: an answer cell that rebinds or monkeypatches them changes nothing here.
+GRADED_PRELUDE = clean(
+    """
+    import sys
+    import warnings
+
+    for _module in [m for m in sys.modules if m.startswith(("hypothesis", "pancake.testing", "pancake.course"))]:
+        del sys.modules[_module]
+    warnings.simplefilter("ignore")  # graded on the checks' verdicts, not on warnings
+    import numpy as np
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    from pancake.testing.checks import check_values
+    from pancake.testing import check_gradients
+    from pancake.testing import strategies as pst
+
+    graded = settings(
+        derandomize=True,  # the same submission always gets the same grade
+        max_examples=20,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    """
+)
+
+HOW_IT_WORKS = clean(
+    """
+    **How this works.** Each part below asks you to write one piece of pancake. Complete
+    the cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line),
+    then run the check under it: it prints a report when your code is right and an error
+    with a hint when it is not. The graded tests are hidden; they run the same kind of
+    checks on many random inputs. Before you submit, restart the kernel and run all cells
+    (Kernel ▸ Restart Kernel and Run All Cells). Leave the read-only cells as they are.
+    """
+)
+
+
+def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
+    """The complete source notebook of ``assignment``."""
+    title = f"# Exercise {assignment.number}: {assignment.title}"
+    total = f"This exercise is worth **{assignment.points} points**."
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"{title}\n\n{clean(assignment.introduction)}\n\n{HOW_IT_WORKS}\n\n{total}",
+            id="introduction",
+        )
+    ]
+    for number, part in enumerate(assignment.parts, start=1):
+        cells.extend(part_cells(number, part))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python"},
+    }
+    return notebook
+
+
+def part_cells(number: int, part: Part) -> list[nbformat.NotebookNode]:
+    """Instructions, setup, answer, visible check and graded tests of one part."""
+    target = part.resolve()
+    heading = f"## Part {number}: `{part.name}` ({part.points} points)"
+    return [
+        nbformat.v4.new_markdown_cell(
+            f"{heading}\n\n{clean(part.instructions)}", id=f"{part.slug}-instructions"
+        ),
+        nbformat.v4.new_code_cell(
+            setup_source(target),
+            id=f"{part.slug}-setup",
+            metadata=nbgrader(f"{part.slug}-setup", locked=True),
+        ),
+        nbformat.v4.new_code_cell(
+            answer_source(target),
+            id=f"{part.slug}-answer",
+            metadata={
+                **nbgrader(f"{part.slug}-answer", solution=True),
+                "pancake": {"source": part.target},
+            },
+        ),
+        nbformat.v4.new_code_cell(clean(part.check), id=f"{part.slug}-check"),
+        *(graded_test_cell(part, test) for test in part.tests),
+    ]
+
+
+def graded_test_cell(part: Part, test: GradedTest) -> nbformat.NotebookNode:
+    """A read-only graded cell: a visible comment, then the hidden prelude and test."""
+    grade_id = f"{part.slug}-{test.name}"
+    plural = "s" if test.points > 1 else ""
+    source = "\n".join(
+        [
+            f"# Graded test ({test.points} point{plural}, hidden): {test.summary}",
+            "### BEGIN HIDDEN TESTS",
+            GRADED_PRELUDE,
+            "",
+            clean(test.code),
+            "### END HIDDEN TESTS",
+        ]
+    )
+    return nbformat.v4.new_code_cell(
+        source,
+        id=grade_id,
+        metadata=nbgrader(grade_id, grade=True, locked=True, points=test.points),
+    )
+
+
+def nbgrader(
+    grade_id: str,
+    *,
+    solution: bool = False,
+    grade: bool = False,
+    locked: bool = False,
+    points: int = 0,
+) -> dict:
+    """The ``nbgrader`` cell metadata: an answer (solution), a graded test, or a read-only cell."""
+    metadata = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": SCHEMA_VERSION,
+        "solution": solution,
+        "task": False,
+    }
+    if grade:
+        metadata["points"] = points
+    return {"nbgrader": metadata}

@@ -1,0 +1,430 @@
+"""Seeded submissions for the end-to-end course test: common mistakes and tampering.
+
+A ``Mistake`` is a small patch of one answer (the reference source of a pancake object,
+as the solution notebook holds it): the grade cells it must lose, and the words of the
+hint that the feedback must show. A ``Tamper`` edits a released notebook, as submitted
+untouched (which scores zero), in a way that would earn points if grading could be fooled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nbformat
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """``patches`` (old, new) applied in turn to the answer of ``target``, each old text once."""
+
+    assignment: str
+    target: str
+    description: str
+    patches: tuple[tuple[str, str], ...]
+    loses: tuple[str, ...]
+    hint: str
+
+    def apply(self, source: str) -> str:
+        for old, new in self.patches:
+            if source.count(old) != 1:
+                raise ValueError(f"{self.description}: {old!r} is not once in {self.target}")
+            source = source.replace(old, new)
+        return source
+
+
+NUMERICAL_GRADIENT = "pancake.testing.gradcheck.numerical_gradient"
+CHAIN_RULE = "pancake.calculus.chain_rule_gradients"
+SQUARE, MUL = "pancake.nn.basic.Square", "pancake.nn.basic.Mul"
+LINEAR = "pancake.nn.linear.Linear"
+SIGMOID, RELU, TANH = (f"pancake.nn.activations.{name}" for name in ("Sigmoid", "ReLU", "Tanh"))
+CROSS_ENTROPY = "pancake.nn.losses.CrossEntropyLoss"
+SEQUENTIAL = "pancake.nn.containers.Sequential"
+SGD, ADAM = "pancake.optim.SGD", "pancake.optim.Adam"
+DATA_LOADER = "pancake.data.DataLoader"
+TRAIN_ONE_EPOCH = "pancake.train.train_one_epoch"
+
+MISTAKES = [
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "one-sided (forward) difference",
+        (
+            ("x[index] = original - eps\n", "x[index] = original\n"),
+            ("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / eps"),
+        ),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "one-sided (forward) difference",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "divides by eps instead of 2·eps",
+        (("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / eps"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "so divide by 2·eps",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "the perturbed entry is not put back",
+        (("        x[index] = original\n        grad[index]", "        grad[index]"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "and put it back (x[i] = original)",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "forgets the 2 of d(M²)/dM",
+        (("de_dm = 2 * m", "de_dm = m"),),
+        ("chain-rule-gradients-values",),
+        "don't forget the 2",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "swaps dM/dk and dM/dv",
+        (
+            ("de_dk = de_dm * v", "de_dk = de_dm * k"),
+            ("de_dv = de_dm * k", "de_dv = de_dm * v"),
+        ),
+        ("chain-rule-gradients-values",),
+        "dE_dk and dE_dv are swapped",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "dy/dx = x instead of 2x",
+        (("return grad_output * 2 * x", "return grad_output * x"),),
+        ("square-gradients",),
+        "off by a constant factor of 0.5",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk not summed over the entries",
+        (
+            (
+                "self.k.grad += np.sum(grad_output * x)",
+                "self.k.grad = self.k.grad + grad_output * x",
+            ),
+        ),
+        ("mul-gradients",),
+        "sum over the batch axis",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk assigned instead of accumulated",
+        (("self.k.grad += np.sum(grad_output * x)", "self.k.grad = np.sum(grad_output * x)"),),
+        ("mul-gradients",),
+        "overwritten instead of accumulated",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "bias gradient not summed over the batch",
+        (
+            (
+                "self.bias.grad += grad_rows.sum(axis=0)",
+                "self.bias.grad = self.bias.grad + grad_rows",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes"),
+        "sum over the batch axis",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "weight gradient assigned instead of accumulated",
+        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad = rows.T @ grad_rows"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "overwritten instead of accumulated",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "weight gradient averaged over the batch",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += rows.T @ grad_rows / len(rows)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "a factor equal to the batch size",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "derivative y(y - 1): wrong sign",
+        (("return grad_output * y * (1 - y)", "return grad_output * y * (y - 1)"),),
+        ("sigmoid-gradients",),
+        "wrong sign",
+    ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "backward forgets to return",
+        (("return grad_output * (x > 0)", "grad_output = grad_output * (x > 0)"),),
+        ("relu-gradients",),
+        "backward returned None",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "derivative y² - 1: wrong sign",
+        (("return grad_output * (1 - y * y)", "return grad_output * (y * y - 1)"),),
+        ("tanh-gradients",),
+        "wrong sign",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "gradient not divided by the batch size",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return softmax(logits) - target_probs",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "factor equal to the batch size",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "log(softmax(z)) instead of log_softmax(z)",
+        (("log_softmax(logits)", "np.log(softmax(logits))"),),
+        ("cross-entropy-loss-large-logits",),
+        "log-sum-exp",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward forgets to return",
+        (
+            (
+                "            grad_output = layer.backward(grad_output)\n        return grad_output\n",
+                "            grad_output = layer.backward(grad_output)\n",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward returned None",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward does not chain the layers",
+        (("            x = layer(x)", "            layer(x)"),),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "it should be each layer in turn",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward visits the layers first to last",
+        (("for layer in reversed(self.layers):", "for layer in self.layers:"),),
+        ("sequential-gradients", "sequential-nested"),
+        "backward() got grad_output of shape",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "momentum buffer starts at zero",
+        (("buffer = grad.copy()", "buffer = (1 - self.dampening) * grad"),),
+        ("sgd-momentum",),
+        "the momentum buffer is initialised to zero",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "Nesterov ignored",
+        (("grad = grad + self.momentum * buffer", "grad = buffer"),),
+        ("sgd-nesterov",),
+        "Nesterov is missing",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "no bias correction of the first moment",
+        (
+            (
+                'exp_avg_hat = state["exp_avg"] / (1 - beta1 ** state["step"])',
+                'exp_avg_hat = state["exp_avg"]',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "bias correction of the first moment missing",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "eps inside the square root",
+        (("np.sqrt(exp_avg_sq_hat) + self.eps", "np.sqrt(exp_avg_sq_hat + self.eps)"),),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "eps is added inside the square root",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "decoupled weight decay without the learning rate",
+        (("param.data *= 1 - self.lr * self.weight_decay", "param.data *= 1 - self.weight_decay"),),
+        ("adam-decoupled",),
+        "decoupled weight decay must be scaled by the learning rate",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "drop_last ignored",
+        (
+            (
+                "            if self.drop_last and len(indices) < self.batch_size:\n                break\n",
+                "",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "with drop_last=True the last, smaller batch must be skipped",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "shuffles with NumPy's global random state",
+        (("self.rng.permutation(n)", "np.random.permutation(n)"),),
+        ("data-loader-epochs",),
+        "never from np.random's global state",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the last, smaller batch is always dropped",
+        (("range(0, n, self.batch_size)", "range(0, n - self.batch_size + 1, self.batch_size)"),),
+        ("data-loader-epochs",),
+        "the last, smaller batch is missing",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "gradients never zeroed",
+        (("        optimizer.zero_grad()\n", ""),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "call optimizer.zero_grad() before each backward pass",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the mean of the batch losses",
+        (
+            ("total_loss += loss * len(targets)", "total_loss += loss"),
+            ("total_samples += len(targets)", "total_samples += 1"),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "weight each batch's loss by its number of samples",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "no backward pass",
+        (("        model.backward(loss_fn.backward())\n", ""),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "the parameters never change",
+    ),
+]
+
+# An endless loop in Mul.backward (the index is never incremented): only the graded test
+# that runs backward may lose its points, after the time limit; the rest is graded.
+ENDLESS_LOOP = Mistake(
+    "02-modules",
+    MUL,
+    "a while loop that never ends",
+    (
+        (
+            "self.k.grad += np.sum(grad_output * x)",
+            "products, total, i = (grad_output * x).ravel(), 0.0, 0\n"
+            "        while i < products.size:\n"
+            "            total += products[i]\n"
+            "        self.k.grad += total",
+        ),
+    ),
+    ("mul-gradients",),
+    "CellTimeoutError",
+)
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """``edit`` changes a released notebook in place; every test of ``assignment`` must score 0."""
+
+    assignment: str
+    description: str
+    edit: Callable[[nbformat.NotebookNode], None]
+
+
+def answer_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+
+
+def graded_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def append_to_first_answer(code: str) -> Callable[[nbformat.NotebookNode], None]:
+    def edit(notebook: nbformat.NotebookNode) -> None:
+        answer_cells(notebook)[0].source += "\n\n" + code
+
+    return edit
+
+
+def rewrite_graded_cells(notebook: nbformat.NotebookNode) -> None:
+    """Replace each graded test by a pass, give it 100 points, and delete the last one."""
+    for cell in graded_cells(notebook):
+        cell.source = "print('all tests passed')"
+        cell.metadata["nbgrader"]["points"] = 100
+        cell.metadata["editable"] = True
+    notebook.cells.remove(graded_cells(notebook)[-1])
+
+
+TAMPERS = [
+    Tamper(
+        "03-linear",
+        "rebinds the checks in the notebook",
+        append_to_first_answer(
+            "check_gradients = check_values = lambda *args, **kwargs: None\n"
+            "given = lambda *args, **kwargs: (lambda test: (lambda *a, **k: None))"
+        ),
+    ),
+    Tamper(
+        "02-modules",
+        "monkeypatches pancake.testing, pancake.testing.checks and hypothesis",
+        append_to_first_answer(
+            "import hypothesis\n"
+            "import pancake.testing.checks\n"
+            "import pancake.testing\n"
+            "import pancake.testing.gradcheck\n"
+            "\n"
+            "def _passes(*args, **kwargs):\n"
+            "    return None\n"
+            "\n"
+            "pancake.testing.check_gradients = pancake.testing.gradcheck.check_gradients = _passes\n"
+            "pancake.testing.checks.check_values = _passes\n"
+            "hypothesis.given = lambda *args, **kwargs: (lambda test: _passes)"
+        ),
+    ),
+    Tamper(
+        "04-activations-losses",
+        "silences errors and tracebacks",
+        append_to_first_answer(
+            "import builtins\n"
+            "import sys\n"
+            "\n"
+            "ipython = get_ipython()\n"
+            'ipython.run_line_magic("xmode", "Minimal")\n'
+            "ipython.showtraceback = lambda *args, **kwargs: None\n"
+            "ipython.set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n"
+            "sys.excepthook = lambda *args: None\n"
+            "builtins.print = lambda *args, **kwargs: None\n"
+            "builtins.AssertionError = builtins.NotImplementedError = type('Quiet', (Exception,), {})"
+        ),
+    ),
+    Tamper("05-sequential", "rewrites and deletes the graded test cells", rewrite_graded_cells),
+]

@@ -1,0 +1,304 @@
+"""The graded exercises, end to end: generated from the package, graded by real nbgrader.
+
+Fast tests check the generator and the committed notebooks. The slow ones build a scratch
+course (its own gradebook), submit reference solutions, untouched releases, seeded
+mistakes, tampered notebooks and an endless loop, run ``nbgrader autograde``,
+``generate_feedback`` and ``export`` on them, and read the grades back.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import inspect
+import re
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from course_mistakes import ENDLESS_LOOP, MISTAKES, TAMPERS, Mistake, answer_cells
+from hypothesis import given
+from hypothesis import strategies as st
+from nbgrader.api import Gradebook
+from traitlets.config.loader import PyFileConfigLoader
+
+from pancake.calculus import chain_rule_gradients
+from pancake.course.assignments import ASSIGNMENTS
+from pancake.course.generate import generate, run_nbgrader
+from pancake.course.notebook import build_notebook
+from pancake.testing import numerical_gradient
+from pancake.testing import strategies as pst
+from pancake.testing.checks import check_chain_rule, check_numerical_gradient
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = [assignment.name for assignment in ASSIGNMENTS]
+
+
+def notebook_path(root: Path, folder: str, name: str) -> Path:
+    return root / folder / name / f"{name}.ipynb"
+
+
+def comparable(notebook: nbformat.NotebookNode) -> list[tuple]:
+    """What must not differ between two generations of a notebook: each cell's id, type,
+    source and metadata (nbgrader's checksums included)."""
+    return [(cell.id, cell.cell_type, cell.source, cell.metadata) for cell in notebook.cells]
+
+
+# -- the generator and the committed notebooks -------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=NAMES)
+def test_answer_cells_hold_the_package_source(assignment):
+    notebook = build_notebook(assignment)
+    answers = answer_cells(notebook)
+    assert [cell.metadata["pancake"]["source"] for cell in answers] == [
+        part.target for part in assignment.parts
+    ]
+    for cell, part in zip(answers, assignment.parts, strict=True):
+        assert cell.source == inspect.getsource(part.resolve()).strip()
+        assert "### BEGIN SOLUTION" in cell.source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=NAMES)
+def test_committed_solutions_are_current(assignment):
+    """Fails when pancake/ or a spec changed without `make exercises`."""
+    committed = nbformat.read(notebook_path(ROOT, "solutions", assignment.name), as_version=4)
+    generated = build_notebook(assignment)
+    assert comparable(committed) == comparable(generated), "run `make exercises`"
+    assert committed.metadata == generated.metadata
+
+
+def test_solutions_and_exercises_hold_exactly_the_assignments():
+    for folder in ("solutions", "exercises"):
+        found = sorted(path.name for path in (ROOT / folder).iterdir() if path.is_dir())
+        assert found == NAMES, f"{folder}/ holds {found}; run `make exercises`"
+
+
+def test_the_book_lists_every_exercise():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    (part,) = [part for part in toc["parts"] if part.get("caption") == "Exercises"]
+    assert [chapter["file"] for chapter in part["chapters"]] == [
+        f"exercises/{n}/{n}" for n in NAMES
+    ]
+
+
+def test_nbgrader_config_sets_the_folders_and_a_time_limit():
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert config.CourseDirectory.source_directory == "solutions"
+    assert config.CourseDirectory.release_directory == "exercises"
+    assert config.CourseDirectory.db_url == f"sqlite:///{ROOT / 'gradebook.db'}"
+    assert 0 < config.ExecutePreprocessor.timeout <= 60
+    assert config.ExecutePreprocessor.interrupt_on_timeout is True
+
+
+@given(x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()))
+def test_central_differences_pass_their_check_at_every_scale(x):
+    """Wider than the graded tests (scales up to 100): a correct answer is never failed."""
+    check_numerical_gradient(numerical_gradient, x)
+
+
+@given(k=st.floats(-1e3, 1e3), v=st.floats(-1e3, 1e3))
+def test_the_chain_rule_answer_passes_its_check_for_any_values(k, v):
+    check_chain_rule(chain_rule_gradients, k, v)
+
+
+# -- grading with nbgrader ------------------------------------------------------------------
+
+
+class Course:
+    """A scratch nbgrader course under ``root``: submissions in, grades and feedback out."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.timings: list[tuple[str, int, float]] = []
+        self.regraded: dict[tuple[str, str], dict[str, float]] = {}  # first scores, by submission
+
+    def nbgrader(self, *args: str, notebooks: int = 0) -> None:
+        start = time.perf_counter()
+        run_nbgrader(*args, "--log-level=ERROR", cwd=self.root)
+        self.timings.append((" ".join(args), notebooks, time.perf_counter() - start))
+
+    def notebook(self, folder: str, name: str) -> nbformat.NotebookNode:
+        return nbformat.read(notebook_path(self.root, folder, name), as_version=4)
+
+    def submit(self, student: str, name: str, notebook: nbformat.NotebookNode) -> None:
+        path = self.root / "submitted" / student / name / f"{name}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
+
+    def completed(self, name: str, mistakes: list[Mistake] = ()) -> nbformat.NotebookNode:
+        """The released notebook with the reference answers in, and ``mistakes`` applied."""
+        answers = {cell.id: cell for cell in answer_cells(self.notebook("solutions", name))}
+        notebook = self.notebook("exercises", name)
+        for cell in answer_cells(notebook):
+            cell.source = answers[cell.id].source
+            for mistake in mistakes:
+                if mistake.target == cell.metadata["pancake"]["source"]:
+                    cell.source = mistake.apply(cell.source)
+        return notebook
+
+    def scores(self, student: str, name: str) -> dict[str, float]:
+        """Each graded cell's score, by grade id."""
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            submission = gradebook.find_submission_notebook(name, name, student)
+            return {grade.name: grade.score for grade in submission.grades}
+
+    def max_scores(self, name: str) -> dict[str, float]:
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            notebook = gradebook.find_notebook(name, name)
+            return {cell.name: cell.max_score for cell in notebook.grade_cells}
+
+    def feedback(self, student: str, name: str) -> str:
+        """The feedback page as text: tags removed, entities decoded."""
+        page = (self.root / "feedback" / student / name / f"{name}.html").read_text()
+        return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def group_mistakes() -> dict[tuple[str, str], list[Mistake]]:
+    """(student, assignment) -> the mistakes of one submission: at most one per answer."""
+    submissions: dict[tuple[str, str], list[Mistake]] = defaultdict(list)
+    for mistake in MISTAKES:
+        number = 1
+        while any(
+            m.target == mistake.target
+            for m in submissions[f"mistakes-{number}", mistake.assignment]
+        ):
+            number += 1
+        submissions[f"mistakes-{number}", mistake.assignment].append(mistake)
+    return dict(submissions)
+
+
+MISTAKE_SUBMISSIONS = group_mistakes()
+
+
+def submission_of(mistake: Mistake) -> tuple[str, str]:
+    """(student, assignment) of the submission that holds ``mistake``."""
+    return next(key for key, mistakes in MISTAKE_SUBMISSIONS.items() if mistake in mistakes)
+
+
+REGRADED = "04-activations-losses"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Course:
+    """Generate a scratch course, submit every case, grade, give feedback, export."""
+    course = Course(tmp_path_factory.mktemp("course"))
+    shutil.copy(ROOT / "nbgrader_config.py", course.root)
+    start = time.perf_counter()
+    generate(course.root)
+    course.timings.append(
+        ("generate (python -m pancake.course.generate)", 0, time.perf_counter() - start)
+    )
+
+    for name in NAMES:
+        course.submit("solution", name, course.completed(name))
+        course.submit("released", name, course.notebook("exercises", name))
+    for (student, name), mistakes in MISTAKE_SUBMISSIONS.items():
+        course.submit(student, name, course.completed(name, mistakes))
+    for tamper in TAMPERS:
+        notebook = course.notebook("exercises", tamper.assignment)
+        tamper.edit(notebook)
+        course.submit("tamper", tamper.assignment, notebook)
+    submitted = len(list((course.root / "submitted").glob("*/*/*.ipynb")))
+    course.nbgrader("autograde", "*", notebooks=submitted)
+
+    # The endless loop on its own, with a 10 s limit instead of 30 s to keep the test short.
+    course.submit(
+        "endless-loop",
+        ENDLESS_LOOP.assignment,
+        course.completed(ENDLESS_LOOP.assignment, [ENDLESS_LOOP]),
+    )
+    course.nbgrader(
+        "autograde",
+        ENDLESS_LOOP.assignment,
+        "--student=endless-loop",
+        "--ExecutePreprocessor.timeout=10",
+        notebooks=1,
+    )
+
+    course.nbgrader("generate_feedback", "*", notebooks=submitted + 1)
+    course.nbgrader("export")
+
+    student, _ = submission_of(next(m for m in MISTAKES if m.assignment == REGRADED))
+    course.regraded[student, REGRADED] = course.scores(student, REGRADED)
+    course.nbgrader("autograde", REGRADED, f"--student={student}", "--force", notebooks=1)
+
+    for command, notebooks, seconds in course.timings:
+        per_notebook = f", {seconds / notebooks:.1f} s per notebook" if notebooks else ""
+        print(f"nbgrader {command}: {seconds:.1f} s{per_notebook}")
+    return course
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("course")
+class TestGrading:
+    """Everything here reads the one graded scratch course of the ``course`` fixture."""
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_committed_exercises_are_current(self, course, name):
+        """The committed releases are what `nbgrader generate_assignment` makes of the package."""
+        committed = nbformat.read(notebook_path(ROOT, "exercises", name), as_version=4)
+        generated = course.notebook("exercises", name)
+        assert comparable(committed) == comparable(generated), "run `make exercises`"
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_reference_solutions_score_full_marks(self, course, name):
+        assert course.scores("solution", name) == course.max_scores(name)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_released_notebooks_score_zero(self, course, name):
+        scores = course.scores("released", name)
+        assert scores.keys() == course.max_scores(name).keys()
+        assert set(scores.values()) == {0}
+        assert "NotImplementedError" in course.feedback("released", name)
+
+    @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.description for m in MISTAKES])
+    def test_a_seeded_mistake_loses_points_and_the_feedback_shows_its_hint(self, course, mistake):
+        student, name = submission_of(mistake)
+        scores = course.scores(student, name)
+        assert {cell: scores[cell] for cell in mistake.loses} == dict.fromkeys(mistake.loses, 0)
+        assert mistake.hint in course.feedback(student, name)
+
+    @pytest.mark.parametrize(
+        "student, name", MISTAKE_SUBMISSIONS, ids=[":".join(key) for key in MISTAKE_SUBMISSIONS]
+    )
+    def test_a_mistake_costs_only_the_tests_of_its_own_answer(self, course, student, name):
+        lost = {cell for mistake in MISTAKE_SUBMISSIONS[student, name] for cell in mistake.loses}
+        full = course.max_scores(name)
+        kept = {
+            cell: score for cell, score in course.scores(student, name).items() if cell not in lost
+        }
+        assert kept == {cell: full[cell] for cell in kept}
+
+    def test_an_endless_loop_times_out_and_the_rest_is_graded(self, course):
+        name = ENDLESS_LOOP.assignment
+        expected = {
+            cell: 0 if cell in ENDLESS_LOOP.loses else points
+            for cell, points in course.max_scores(name).items()
+        }
+        assert course.scores("endless-loop", name) == expected
+        assert ENDLESS_LOOP.hint in course.feedback("endless-loop", name)
+
+    @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.description for t in TAMPERS])
+    def test_tampering_earns_nothing(self, course, tamper):
+        scores = course.scores("tamper", tamper.assignment)
+        assert scores.keys() == course.max_scores(tamper.assignment).keys()
+        assert set(scores.values()) == {0}
+
+    def test_grading_the_same_submission_twice_gives_the_same_scores(self, course):
+        assert course.regraded
+        for (student, name), first in course.regraded.items():
+            assert course.scores(student, name) == first
+
+    def test_exported_grades_match_the_gradebook(self, course):
+        with open(course.root / "grades.csv", newline="") as file:
+            rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(file)}
+        for name in NAMES:
+            total = sum(course.max_scores(name).values())
+            solution, released = rows["solution", name], rows["released", name]
+            assert float(solution["score"]) == float(solution["max_score"]) == total
+            assert float(released["score"]) == 0
