@@ -23,8 +23,8 @@ test: $(STAMP)  ## run every test: framework, checker, exercises, book
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check pancake tests benchmarks
-	$(BIN)/ruff format --check pancake tests benchmarks
+	$(BIN)/ruff check pancake tests benchmarks nbgrader_config.py
+	$(BIN)/ruff format --check pancake tests benchmarks nbgrader_config.py
 
 exercises: $(STAMP)  ## regenerate solutions/ answer cells and exercises/ from pancake/
 	$(BIN)/python -m pancake.course.generate
