@@ -307,7 +307,8 @@ CATALOG = [
 def inputs_for(kind, x):
     if kind == "kinks":
         away_from_zero = np.sign(x) * (0.1 + np.abs(x))
-        away_from_zero[0, 0] = -abs(away_from_zero[0, 0])  # at least one negative entry
+        away_from_zero[0, 0] = -abs(away_from_zero[0, 0])  # both signs, so the mistakes show
+        away_from_zero[-1, -1] = abs(away_from_zero[-1, -1])
         return (away_from_zero,)
     if kind == "regression":
         return x, np.flip(x, axis=0) + 1
@@ -371,3 +372,38 @@ def test_a_single_wrong_entry_is_caught():
 
     with pytest.raises(GradientCheckError, match="'bias'"):
         check_gradients(OneEntryOff(4, 3, rng=0), np.random.default_rng(2).standard_normal((5, 4)))
+
+
+class DuckTypedScale:
+    """Not a pancake Module: forward/backward only, y = 3x (backward returns 3.003 g if buggy)."""
+
+    def __init__(self, factor=3.0):
+        self.factor = factor
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        return 3.0 * x
+
+    def backward(self, grad_output):
+        return self.factor * grad_output
+
+
+class DuckTypedSquaredError:
+    """Not a pancake Loss: mean((pred - target)²) with backward() taking no argument."""
+
+    def __call__(self, pred, target):
+        self.diff = pred - target
+        return float(np.mean(self.diff**2))
+
+    def backward(self):
+        return 2 * self.diff / self.diff.size
+
+
+def test_objects_that_only_look_like_modules_and_losses_are_checked_too():
+    x = np.random.default_rng(3).standard_normal((4, 2))
+    check_gradients(DuckTypedScale(), x)
+    check_gradients(DuckTypedSquaredError(), x, np.zeros_like(x))
+    with pytest.raises(GradientCheckError, match="1.001"):
+        check_gradients(DuckTypedScale(3.003), x)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,12 +119,34 @@ class TensorComparison:
         )
 
 
-class GradientReport:
-    """The result of a passing ``check_gradients``: prints as a table, one row per tensor."""
+def compare_tensor(
+    name: str,
+    objective: Callable[[np.ndarray], float],
+    values: np.ndarray,
+    analytic: np.ndarray | None,
+    magnitude: float,
+    eps: float,
+    rtol: float,
+    atol: float,
+) -> TensorComparison:
+    """Hold ``analytic`` against the extrapolated central differences of ``objective`` at ``values``.
 
-    def __init__(self, module_name: str, comparisons: list[TensorComparison]):
+    ``magnitude`` is Σ|terms| of the objective (see ``tolerance``); the step is ``step_for(values, eps)``.
+    """
+    step = step_for(values, eps)
+    numeric = extrapolated_gradient(objective, values, step)
+    return TensorComparison(name, analytic, numeric, tolerance(numeric, magnitude, step, rtol, atol))
+
+
+class GradientReport:
+    """The result of a passing gradient check: prints as a table, one row per tensor, then ``notes``."""
+
+    def __init__(
+        self, module_name: str, comparisons: list[TensorComparison], notes: Sequence[str] = ()
+    ):
         self.module_name = module_name
         self.comparisons = comparisons
+        self.notes = list(notes)
 
     def __str__(self) -> str:
         header = f"{'tensor':<16}{'shape':<16}{'max abs err':>13}{'max rel err':>13}"
@@ -133,9 +155,7 @@ class GradientReport:
             lines.append(
                 f"{c.name:<16}{str(c.shape):<16}{c.max_abs_error():>13.2e}{c.max_rel_error():>13.2e}"
             )
-        if len(self.comparisons) > 1:
-            lines.append("parameter gradients accumulate across backward calls: OK")
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
     __repr__ = __str__
 
@@ -179,7 +199,7 @@ def check_gradients(
     comparisons = []
     if getattr(module, "needs_input_grad", True):
         comparisons.append(objective.compare_input(analytic_input, eps, rtol, atol))
-    for name, parameter in module.named_parameters():
+    for name, parameter in named_parameters(module):
         comparisons.append(
             objective.compare_parameter(name, parameter, first_grads[name], eps, rtol, atol)
         )
@@ -190,7 +210,8 @@ def check_gradients(
             raise gradient_failure(repr(module), comparison, batch_size, x.size)
     for name, first in first_grads.items():
         _check_accumulation(module, name, first, second_grads[name])
-    return GradientReport(repr(module), comparisons)
+    notes = ["parameter gradients accumulate across backward calls: OK"] if first_grads else []
+    return GradientReport(repr(module), comparisons, notes)
 
 
 class _Objective:
@@ -200,8 +221,9 @@ class _Objective:
         self.module = module
         self.x = x
         self.others = others
-        self.is_loss = isinstance(module, Loss)
         output = module(x, *others)
+        # A loss maps (pred, target) to a number; its backward() takes no argument.
+        self.is_loss = isinstance(module, Loss) or (bool(others) and np.ndim(output) == 0)
         self.direction = None if self.is_loss else rng.standard_normal(np.shape(output))
         self.magnitude = self._magnitude(output)
 
@@ -220,7 +242,8 @@ class _Objective:
     def analytic_gradients(self, zero_first: bool = True):
         """One forward and backward pass: (dL/dx, {name: accumulated dL/dparam})."""
         if zero_first:
-            self.module.zero_grad()
+            for _, parameter in named_parameters(self.module):
+                parameter.grad = np.zeros_like(parameter.data)
         self.module(self.x, *self.others)
         try:
             if self.is_loss:
@@ -230,39 +253,40 @@ class _Objective:
         except ValueError as error:  # NumPy's shape errors: explain them
             raise _backward_crashed(self.module, error) from error
         grads = {
-            name: np.array(p.grad, dtype=np.float64) for name, p in self.module.named_parameters()
+            name: np.array(p.grad, dtype=np.float64) for name, p in named_parameters(self.module)
         }
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
 
     def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
-        step = step_for(self.x, eps)
-        numeric = extrapolated_gradient(self, self.x, step)
         name = "pred" if self.is_loss else "input"
-        return TensorComparison(
-            name, analytic, numeric, tolerance(numeric, self.magnitude, step, rtol, atol)
-        )
+        return compare_tensor(name, self, self.x, analytic, self.magnitude, eps, rtol, atol)
 
     def compare_parameter(self, name, parameter, analytic, eps, rtol, atol) -> TensorComparison:
         original = parameter.data
-        step = step_for(original, eps)
 
         def objective_at(values: np.ndarray) -> float:
             parameter.data = values
             return self(self.x)
 
         try:
-            numeric = extrapolated_gradient(objective_at, original, step)
+            return compare_tensor(
+                name, objective_at, original, analytic, self.magnitude, eps, rtol, atol
+            )
         finally:
             parameter.data = original
-        return TensorComparison(
-            name, analytic, numeric, tolerance(numeric, self.magnitude, step, rtol, atol)
-        )
+
+
+def named_parameters(module) -> list:
+    """``module.named_parameters()``, or none for an object that has no such method."""
+    if not hasattr(module, "named_parameters"):
+        return []
+    return list(module.named_parameters())
 
 
 def _float64_copy(module: Module) -> Module:
     """A deep copy of ``module`` whose parameters and gradients are float64."""
     module = copy.deepcopy(module)
-    for parameter in module.parameters():
+    for _, parameter in named_parameters(module):
         parameter.data = np.array(parameter.data, dtype=np.float64)
         parameter.grad = np.zeros_like(parameter.data)
     return module
