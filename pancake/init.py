@@ -89,3 +89,19 @@ glorot_uniform = xavier_uniform
 glorot_normal = xavier_normal
 he_uniform = kaiming_uniform
 he_normal = kaiming_normal
+
+
+def linear_weights(
+    in_features: int, out_features: int, bias: bool = True, *, rng: Seed = None, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A Linear layer's default start, as in PyTorch: weight ``(in, out)`` and bias ``(out,)``.
+
+    Both are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), weight first; the bias
+    is None when ``bias`` is False.
+    """
+    rng = as_generator(rng)
+    bound = 1.0 / math.sqrt(in_features)
+    weight = uniform((in_features, out_features), rng=rng, low=-bound, high=bound, dtype=dtype)
+    if not bias:
+        return weight, None
+    return weight, uniform((out_features,), rng=rng, low=-bound, high=bound, dtype=dtype)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -48,8 +47,8 @@ class Linear(Layer):
     """y = x @ weight + bias: ``(*, in_features) -> (*, out_features)``.
 
     ``weight`` is ``(in_features, out_features)``, ``bias`` ``(out_features,)``, both drawn
-    from U(-1/sqrt(in_features), 1/sqrt(in_features)) in the same order as
-    ``pancake.nn.Linear``, so the same ``rng`` gives the same weights.
+    by ``pancake.init.linear_weights``, as ``pancake.nn.Linear``: the same ``rng`` gives the
+    same weights.
     """
 
     def __init__(
@@ -62,15 +61,11 @@ class Linear(Layer):
         dtype=np.float64,
     ):
         self.in_features, self.out_features = in_features, out_features
-        rng = init.as_generator(rng)
-        bound = 1.0 / math.sqrt(in_features)
-        shape = (in_features, out_features)
-        weight = init.uniform(shape, rng=rng, low=-bound, high=bound, dtype=dtype)
+        weight, bias_values = init.linear_weights(
+            in_features, out_features, bias, rng=rng, dtype=dtype
+        )
         self.weight = Tensor(weight, requires_grad=True)
-        self.bias = None
-        if bias:
-            values = init.uniform((out_features,), rng=rng, low=-bound, high=bound, dtype=dtype)
-            self.bias = Tensor(values, requires_grad=True)
+        self.bias = None if bias_values is None else Tensor(bias_values, requires_grad=True)
 
     def forward(self, x) -> Tensor:
         """``(*, in_features) -> (*, out_features)``."""

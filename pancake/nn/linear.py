@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from pancake import init
@@ -32,16 +30,11 @@ class Linear(Module):
             raise ValueError(f"Linear needs positive sizes, got {in_features} -> {out_features}")
         self.in_features = in_features
         self.out_features = out_features
-        rng = init.as_generator(rng)
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(
-            init.uniform((in_features, out_features), rng=rng, low=-bound, high=bound, dtype=dtype)
+        weight, bias_values = init.linear_weights(
+            in_features, out_features, bias, rng=rng, dtype=dtype
         )
-        self.bias = (
-            Parameter(init.uniform((out_features,), rng=rng, low=-bound, high=bound, dtype=dtype))
-            if bias
-            else None
-        )
+        self.weight = Parameter(weight)
+        self.bias = None if bias_values is None else Parameter(bias_values)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*, in_features) -> (*, out_features)``."""
