@@ -43,6 +43,11 @@ SEQUENTIAL = "pancake.nn.containers.Sequential"
 SGD, ADAM = "pancake.optim.SGD", "pancake.optim.Adam"
 DATA_LOADER = "pancake.data.DataLoader"
 TRAIN_ONE_EPOCH = "pancake.train.train_one_epoch"
+UNBROADCAST = "pancake.autograd.functions.unbroadcast"
+AG_MUL, MATMUL, AG_SUM, EXP = (
+    f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
+)
+DENSE, SERIAL = "pancake.functional.Dense", "pancake.functional.serial"
 
 MISTAKES = [
     Mistake(
@@ -328,6 +333,166 @@ MISTAKES = [
         (("        model.backward(loss_fn.backward())\n", ""),),
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
+    ),
+    # 09-autograd: Mul and Matmul call the learner's unbroadcast, so a wrong unbroadcast
+    # also costs the tests that broadcast their operands.
+    Mistake(
+        "09-autograd",
+        UNBROADCAST,
+        "the prepended axes are not summed",
+        (("    grad = grad.sum(axis=added_axes)\n", ""),),
+        (
+            "unbroadcast-leading-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "leading axes to",
+    ),
+    Mistake(
+        "09-autograd",
+        UNBROADCAST,
+        "the stretched axes are dropped (no keepdims)",
+        (
+            (
+                "return grad.sum(axis=stretched_axes, keepdims=True)",
+                "return grad.sum(axis=stretched_axes)",
+            ),
+        ),
+        (
+            "unbroadcast-stretched-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "keep the stretched axes",
+    ),
+    Mistake(
+        "09-autograd",
+        AG_MUL,
+        "Mul forgets to unbroadcast",
+        (
+            (
+                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "return grad * b, grad * a",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "sum its gradient back to",
+    ),
+    Mistake(
+        "09-autograd",
+        AG_MUL,
+        "Mul's gradients swapped",
+        (
+            (
+                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "return unbroadcast(grad * a, a.shape), unbroadcast(grad * b, b.shape)",
+            ),
+        ),
+        ("mul-same-shape", "mul-broadcasting"),
+        "are swapped",
+    ),
+    Mistake(
+        "09-autograd",
+        MATMUL,
+        "Matmul's b not transposed",
+        (("grad_a = grad @ np.swapaxes(b, -1, -2)", "grad_a = grad @ b"),),
+        ("matmul-matrices", "matmul-batch-axes"),
+        "backward raised ValueError",
+    ),
+    Mistake(
+        "09-autograd",
+        AG_SUM,
+        "Sum's backward returns grad as it came",
+        (
+            (
+                "        grad = grad.reshape(keepdims_shape(self.input_shape, self.axis))\n"
+                "        return np.broadcast_to(grad, self.input_shape)",
+                "        return grad",
+            ),
+        ),
+        ("sum-all-axes", "sum-axis"),
+        "that is the output's shape",
+    ),
+    Mistake(
+        "09-autograd",
+        EXP,
+        "Exp's derivative taken at the output",
+        (("return grad * y", "return grad * np.exp(y)"),),
+        ("exp-gradients",),
+        "check which cached value you use",
+    ),
+    Mistake(
+        "10-functional",
+        DENSE,
+        "W of shape (out_dim, in_dim)",
+        (
+            (
+                "W_init((input_shape[-1], out_dim), rng=rng)",
+                "W_init((out_dim, input_shape[-1]), rng=rng)",
+            ),
+            ("return inputs @ W + b", "return inputs @ W.T + b"),
+        ),
+        ("dense-layer", "dense-leading-axes"),
+        "is transposed",
+    ),
+    Mistake(
+        "10-functional",
+        DENSE,
+        "the output shape loses the leading axes",
+        (("output_shape = tuple(input_shape[:-1]) + (out_dim,)", "output_shape = (out_dim,)"),),
+        ("dense-layer", "dense-leading-axes"),
+        "work out the output shape from input_shape",
+    ),
+    Mistake(
+        "10-functional",
+        DENSE,
+        "b drawn without rng",
+        (("b = b_init((out_dim,), rng=rng)", "b = b_init((out_dim,))"),),
+        ("dense-layer", "dense-leading-axes"),
+        "draw every random number from rng",
+    ),
+    Mistake(
+        "10-functional",
+        SERIAL,
+        "every layer's init_fun gets the first input shape",
+        (
+            (
+                "input_shape, layer_params = layer_init(rng, input_shape)",
+                "output_shape, layer_params = layer_init(rng, input_shape)",
+            ),
+            ("return input_shape, params", "return output_shape, params"),
+        ),
+        ("serial-chain", "serial-nested"),
+        "the output shape of the layer before it",
+    ),
+    Mistake(
+        "10-functional",
+        SERIAL,
+        "the layers applied last to first",
+        (
+            (
+                "zip(apply_funs, params, strict=True)",
+                "zip(reversed(apply_funs), reversed(params), strict=True)",
+            ),
+        ),
+        ("serial-chain", "serial-nested"),
+        "applied in turn, first to last",
+    ),
+    Mistake(
+        "10-functional",
+        SERIAL,
+        "apply_fun gives every layer the inputs",
+        (
+            (
+                "inputs = layer_apply(layer_params, inputs)",
+                "outputs = layer_apply(layer_params, inputs)",
+            ),
+            ("        return inputs\n", "        return outputs\n"),
+        ),
+        ("serial-chain", "serial-nested"),
+        "applied in turn, first to last",
     ),
 ]
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import pancake.autograd as ag
 from pancake import nn
@@ -23,13 +22,6 @@ MODEST = settings(max_examples=20, deadline=None)
 
 # ---------------------------------------------------------------------------
 # strategies: inputs kept where each function is smooth and well conditioned
-
-
-def broadcastable_shapes(num_shapes: int = 2):
-    """Shapes that broadcast together, scalars and stretched axes of length 1 included."""
-    return hnp.mutually_broadcastable_shapes(
-        num_shapes=num_shapes, min_dims=0, max_dims=3, max_side=4
-    ).map(lambda shapes: shapes.input_shapes)
 
 
 MODERATE_SCALES = st.sampled_from([0.3, 1.0, 3.0])
@@ -77,7 +69,7 @@ def test_unbroadcast_sums_the_broadcast_axes(grad_shape, shape, expected):
 
 
 @MODEST
-@given(shapes=broadcastable_shapes(), data=st.data())
+@given(shapes=pst.broadcastable_shapes(), data=st.data())
 def test_unbroadcast_keeps_the_total_and_gives_the_input_shape(shapes, data):
     target_shape = np.broadcast_shapes(*shapes)
     grad = data.draw(values(target_shape))
@@ -100,7 +92,7 @@ BINARY = {
 
 @pytest.mark.parametrize("name", BINARY)
 @MODEST
-@given(shapes=broadcastable_shapes(), data=st.data())
+@given(shapes=pst.broadcastable_shapes(), data=st.data())
 def test_binary_operations_with_broadcasting(name, shapes, data):
     op, second_operand = BINARY[name]
     first_operand = positive if name.startswith("**") else values

@@ -9,5 +9,6 @@
   source notebooks into ``solutions/`` and releases them into ``exercises/``.
 
 The hidden tests call checks in ``pancake.testing`` (``check_gradients``, the property
-checks, and ``pancake.testing.checks`` for functions that are not modules).
+checks, and ``pancake.testing.checks`` for what is not a module: functions, autograd
+Functions, stax layers).
 """

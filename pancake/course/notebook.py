@@ -1,8 +1,9 @@
 """Build an assignment's nbgrader *source* notebook from its spec and the package's code.
 
 Per part: instructions (markdown), a read-only setup cell with the imports the answer
-needs, the answer cell (the package source, SOLUTION regions included), a visible check,
-then the graded tests, each a read-only cell whose body nbgrader hides from learners.
+needs (except what earlier answers of the notebook define: the learner's own is used),
+the answer cell (the package source, SOLUTION regions included), a visible check, then
+the graded tests, each a read-only cell whose body nbgrader hides from learners.
 Cell ids are derived from names, so the same spec always gives the same notebook.
 """
 
@@ -68,7 +69,8 @@ def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
         )
     ]
     for number, part in enumerate(assignment.parts, start=1):
-        cells.extend(part_cells(number, part))
+        answered = [earlier.name for earlier in assignment.parts[: number - 1]]
+        cells.extend(part_cells(number, part, answered))
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
         "kernelspec": {
@@ -81,8 +83,12 @@ def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
     return notebook
 
 
-def part_cells(number: int, part: Part) -> list[nbformat.NotebookNode]:
-    """Instructions, setup, answer, visible check and graded tests of one part."""
+def part_cells(number: int, part: Part, answered: list[str]) -> list[nbformat.NotebookNode]:
+    """Instructions, setup, answer, visible check and graded tests of one part.
+
+    ``answered`` are the names the answers of the earlier parts define: the setup cell
+    leaves them to those answers rather than importing pancake's.
+    """
     target = part.resolve()
     heading = f"## Part {number}: `{part.name}` ({part.points} points)"
     return [
@@ -90,7 +96,7 @@ def part_cells(number: int, part: Part) -> list[nbformat.NotebookNode]:
             f"{heading}\n\n{clean(part.instructions)}", id=f"{part.slug}-instructions"
         ),
         nbformat.v4.new_code_cell(
-            setup_source(target),
+            setup_source(target, answered),
             id=f"{part.slug}-setup",
             metadata=nbgrader(f"{part.slug}-setup", locked=True),
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Collection
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -19,16 +20,20 @@ def answer_source(obj: object) -> str:
     return source
 
 
-def setup_source(obj: object) -> str:
+def setup_source(obj: object, answered: Collection[str] = ()) -> str:
     """The import lines the source of ``obj`` needs, taken from its module.
 
     Keeps ``from __future__`` imports, then each import of the module whose bound names
     the source uses (pruned to those names), then one ``from <module> import ...`` for
-    the module's own functions, classes and constants that it uses.
+    the module's own functions, classes and constants that it uses. Names in
+    ``answered``, which earlier answer cells of the notebook define, are not imported:
+    the source uses the learner's own, as a comment line says.
     """
     module = inspect.getmodule(obj)
     tree = ast.parse(inspect.getsource(module))
     used = _names_used(answer_source(obj)) - {obj.__name__}
+    own = sorted(used & set(answered))
+    used -= set(own)
     lines = []
     for statement in tree.body:
         if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
@@ -45,6 +50,8 @@ def setup_source(obj: object) -> str:
     local = sorted(used & _names_defined(tree))
     if local:
         lines.append(f"from {module.__name__} import {', '.join(local)}")
+    if own:
+        lines.append(f"# {', '.join(own)}: your own answer, defined above")
     return "\n".join(lines)
 
 

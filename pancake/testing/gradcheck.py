@@ -135,7 +135,9 @@ def compare_tensor(
     """
     step = step_for(values, eps)
     numeric = extrapolated_gradient(objective, values, step)
-    return TensorComparison(name, analytic, numeric, tolerance(numeric, magnitude, step, rtol, atol))
+    return TensorComparison(
+        name, analytic, numeric, tolerance(numeric, magnitude, step, rtol, atol)
+    )
 
 
 class GradientReport:

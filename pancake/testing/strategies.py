@@ -40,6 +40,26 @@ def shapes(min_dims: int = 1, max_dims: int = 3, max_side: int = 5) -> st.Search
 
 
 @st.composite
+def broadcastable_shapes(
+    draw, num_shapes: int = 2, max_dims: int = 3, max_side: int = 4
+) -> tuple[tuple, ...]:
+    """``num_shapes`` shapes that broadcast together, with prepended and stretched axes.
+
+    Each is a shape of up to ``max_dims`` axes with some leading axes dropped (a scalar
+    when all are) and some axes set to length 1.
+    """
+    full = draw(shapes(min_dims=0, max_dims=max_dims, max_side=max_side))
+    result = []
+    for _ in range(num_shapes):
+        kept = full[len(full) - draw(st.integers(0, len(full))) :]
+        stretched = draw(st.lists(st.booleans(), min_size=len(kept), max_size=len(kept)))
+        result.append(
+            tuple(1 if stretch else side for stretch, side in zip(stretched, kept, strict=True))
+        )
+    return tuple(result)
+
+
+@st.composite
 def arrays(
     draw,
     shape: tuple | st.SearchStrategy[tuple],
