@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import numpy as np
 import pytest
+from answer_cells import answer_cell
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -240,23 +238,10 @@ ANSWER_IMPORTS = (
     "from pancake import init\n"
     "from pancake.functional import Layer, Params, Shape, small_normal\n"
 )
-SOLUTION_REGION = re.compile(
-    r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n", re.MULTILINE | re.DOTALL
-)
-
-
-def answer_cell(obj, *, released: bool = False):
-    """``obj`` re-created from its source, as an answer cell does; ``released``: stubs only."""
-    source = inspect.getsource(obj)
-    if released:
-        source = SOLUTION_REGION.sub(r"\1raise NotImplementedError()\n", source)
-    namespace: dict = {}
-    exec(ANSWER_IMPORTS + source, namespace)
-    return namespace[obj.__name__]
 
 
 def test_dense_and_serial_work_as_standalone_answer_cells():
-    dense, serial_ = answer_cell(Dense), answer_cell(serial)
+    dense, serial_ = answer_cell(Dense, ANSWER_IMPORTS), answer_cell(serial, ANSWER_IMPORTS)
     init_fun, apply_fun = serial_(dense(20), Elu, dense(1), Tanh)
     output_shape, params = init_fun(np.random.default_rng(0), (-1, 41))
     assert output_shape == (-1, 1)
@@ -266,7 +251,7 @@ def test_dense_and_serial_work_as_standalone_answer_cells():
 
 @pytest.mark.parametrize("obj", [Dense, serial])
 def test_released_dense_and_serial_raise_not_implemented(obj):
-    released = answer_cell(obj, released=True)
+    released = answer_cell(obj, ANSWER_IMPORTS, released=True)
     layer = released(2) if obj is Dense else released(Dense(2))
     with pytest.raises(NotImplementedError):
         layer[0](np.random.default_rng(0), (-1, 3))
