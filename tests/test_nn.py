@@ -426,3 +426,10 @@ def test_a_first_layer_can_skip_its_input_gradient():
     np.testing.assert_array_equal(layer.weight.grad, weight_grad)
     report = check_gradients(layer, x)  # parameters are still checked
     assert [c.name for c in report.comparisons] == ["weight", "bias"]
+
+
+@given(shape=pst.shapes(), scale=pst.scales(), data=st.data())
+def test_dropout_gradients_in_eval_mode_and_without_dropping(shape, scale, data):
+    x = data.draw(pst.arrays(shape, scale=scale))
+    check_gradients(Dropout(0.5, rng=0).eval(), x)
+    check_gradients(Dropout(0.0, rng=0), x)
