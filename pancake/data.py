@@ -148,14 +148,16 @@ class DataLoader:
         )
 
 
-def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
-    """Integer labels ``(*)`` -> one-hot rows ``(*, num_classes)``."""
+def one_hot(
+    labels: np.ndarray, num_classes: int, dtype=np.float64, *, owner: str = "one_hot"
+) -> np.ndarray:
+    """Integer labels ``(*)`` -> one-hot rows ``(*, num_classes)``; errors name ``owner``."""
     labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+        raise ValueError(f"{owner}: labels must be integers, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
-            f"one_hot: labels must lie in [0, {num_classes}), got values in "
+            f"{owner}: labels must lie in [0, {num_classes}), got values in "
             f"[{labels.min()}, {labels.max()}]"
         )
     return np.eye(num_classes, dtype=dtype)[labels]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pancake.data import one_hot
 from pancake.nn._checks import as_float_array
 from pancake.nn.activations import log_softmax, sigmoid, softmax
 from pancake.nn.module import Module
@@ -137,13 +138,4 @@ class CrossEntropyLoss(Loss):
                 f"{self!r}: logits of shape {logits.shape} need integer labels of shape "
                 f"({batch},) or one-hot targets of shape {logits.shape}, got shape {target.shape}"
             )
-        if not np.issubdtype(target.dtype, np.integer):
-            raise ValueError(f"{self!r}: class labels must be integers, got dtype {target.dtype}")
-        if batch and (target.min() < 0 or target.max() >= classes):
-            raise ValueError(
-                f"{self!r}: labels must lie in [0, {classes}), got values in "
-                f"[{target.min()}, {target.max()}]"
-            )
-        one_hot = np.zeros_like(logits)
-        one_hot[np.arange(batch), target] = 1
-        return one_hot
+        return one_hot(target, classes, dtype=logits.dtype, owner=repr(self))
