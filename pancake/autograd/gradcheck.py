@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pancake.autograd.tensor import Tensor, as_tensor, no_grad
-from pancake.testing.gradcheck import DIRECTION_STREAM, compare_tensor, gradient_failure
+from pancake.testing.gradcheck import DIRECTION_STREAM, compare_inputs, gradient_failure
 
 
 def gradcheck(
@@ -33,17 +33,19 @@ def gradcheck(
     (output * direction).sum().backward()
     magnitude = float(np.abs(output.data * direction).sum())
 
-    for position, tensor in enumerate(tensors):
+    def objective(*values: np.ndarray) -> float:
+        with no_grad():
+            return float((as_tensor(f(*map(Tensor, values))).data * direction).sum())
 
-        def objective(values: np.ndarray, position=position) -> float:
-            moved = arrays[:position] + [values] + arrays[position + 1 :]
-            with no_grad():
-                return float((as_tensor(f(*map(Tensor, moved))).data * direction).sum())
-
-        analytic = np.zeros_like(arrays[position]) if tensor.grad is None else tensor.grad
-        comparison = compare_tensor(
-            f"input {position}", objective, arrays[position], analytic, magnitude, eps, rtol, atol
-        )
+    analytic = [
+        np.zeros_like(x) if t.grad is None else t.grad for x, t in zip(arrays, tensors, strict=True)
+    ]
+    names = [f"input {position}" for position in range(len(arrays))]
+    for comparison in compare_inputs(
+        objective, arrays, analytic, names, magnitude, eps, rtol, atol
+    ):
         if not comparison.passes():
-            raise gradient_failure("gradcheck", comparison, batch_size=1, input_size=analytic.size)
+            raise gradient_failure(
+                "gradcheck", comparison, batch_size=1, input_size=comparison.numeric.size
+            )
     return True

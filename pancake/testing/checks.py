@@ -27,6 +27,7 @@ from pancake.testing.gradcheck import (
     GradientCheckError,
     GradientReport,
     TensorComparison,
+    compare_inputs,
     compare_tensor,
     diagnose,
     gradient_failure,
@@ -385,16 +386,16 @@ def check_function_gradients(
     direction = np.random.default_rng((seed, DIRECTION_STREAM)).standard_normal(output.shape)
     analytic = _returned_gradients(function_cls(**options), arrays, direction, names, described)
     magnitude = float(np.sum(np.abs(direction * output)))
-    comparisons = []
-    for position, (name, values) in enumerate(zip(names, arrays, strict=True)):
-
-        def objective(moved: np.ndarray, position=position) -> float:
-            moved_inputs = [*arrays[:position], moved, *arrays[position + 1 :]]
-            return float(np.sum(direction * forward(*moved_inputs)))
-
-        comparisons.append(
-            compare_tensor(name, objective, values, analytic[position], magnitude, eps, rtol, atol)
-        )
+    comparisons = compare_inputs(
+        lambda *values: float(np.sum(direction * forward(*values))),
+        arrays,
+        analytic,
+        names,
+        magnitude,
+        eps,
+        rtol,
+        atol,
+    )
     for comparison in comparisons:
         if not comparison.passes():
             raise _function_gradient_failure(described, comparison, comparisons, output.shape)

@@ -140,6 +140,31 @@ def compare_tensor(
     )
 
 
+def compare_inputs(
+    objective: Callable[..., float],
+    arrays: Sequence[np.ndarray],
+    analytic: Sequence[np.ndarray | None],
+    names: Sequence[str],
+    magnitude: float,
+    eps: float,
+    rtol: float,
+    atol: float,
+) -> list[TensorComparison]:
+    """``compare_tensor`` for each input of ``objective(*arrays)``, moving one input at a time."""
+    comparisons = []
+    for position, (name, values) in enumerate(zip(names, arrays, strict=True)):
+
+        def moved_objective(moved: np.ndarray, position=position) -> float:
+            return objective(*arrays[:position], moved, *arrays[position + 1 :])
+
+        comparisons.append(
+            compare_tensor(
+                name, moved_objective, values, analytic[position], magnitude, eps, rtol, atol
+            )
+        )
+    return comparisons
+
+
 class GradientReport:
     """The result of a passing gradient check: prints as a table, one row per tensor, then ``notes``."""
 
