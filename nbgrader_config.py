@@ -22,11 +22,28 @@ c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
 
-# Grading runs every cell with a time limit: a cell still running after 30 s (an endless
-# loop) is interrupted, gets an error (so its graded test scores 0) and grading goes on
-# with the next cell. Each graded test cell stands alone, so the rest still counts.
-c.ExecutePreprocessor.timeout = 30
-c.ExecutePreprocessor.interrupt_on_timeout = True
-
-# A learner who deletes a graded test cell gets it back (and graded) rather than a gap.
-c.OverwriteCells.add_missing_cells = True
+# Grading never runs learner code in nbgrader's kernel. The submission is first rebuilt
+# from the source notebook (only answer cells come from the learner: deleted, edited or
+# copied read-only cells change nothing); then each part runs in a fresh sandboxed
+# interpreter against a pancake without the assignment's answers, the checks imported
+# before the learner's code (pancake/course/grading/). nbgrader scores the outputs and
+# writes the gradebook in this process. A graded test still running after 30 s is
+# stopped and scores 0; the other tests are graded all the same.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "pancake.course.grading.preprocessors.RebuildFromSource",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "pancake.course.grading.preprocessors.GradeInSandbox",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GradeInSandbox.seconds_per_test = 30

@@ -1,0 +1,56 @@
+"""Grade one notebook: its parts, each in a sandbox, against the assignment's grading environment.
+
+Results are kept under ``<course>/.grading/results``, keyed by everything that decides
+them (the part's cells and tests, the grading environment, the limits): grading the same
+submission again, in parallel or not, gives the same result, and the class command
+(``python -m pancake.course.grade``) runs the sandboxes in parallel before nbgrader
+reads the results in one sequential pass that writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+
+from pancake.course.assignments import ASSIGNMENTS
+from pancake.course.grading import notebooks, sandbox
+from pancake.course.grading.environment import grading_environment
+
+WORK_FOLDER = ".grading"  # under the course root: environments and results, never published
+
+
+class Grader:
+    """Grades notebooks of the course at ``root`` with ``limits``; reuses earlier results."""
+
+    def __init__(self, root: Path, limits: sandbox.Limits, *, reuse_results: bool = True):
+        self.folder = root / WORK_FOLDER
+        self.limits = limits
+        self.reuse_results = reuse_results
+
+    def environment(self, assignment_name: str) -> Path:
+        """The folder holding the pancake package that ``assignment_name`` is graded against."""
+        known = {assignment.name: assignment for assignment in ASSIGNMENTS}
+        if assignment_name not in known:
+            raise ValueError(f"unknown assignment {assignment_name!r}; known: {sorted(known)}")
+        return grading_environment(
+            known[assignment_name], ASSIGNMENTS, self.folder / "environments"
+        )
+
+    def grade(self, assignment_name: str, notebook: nbformat.NotebookNode) -> list[sandbox.Outcome]:
+        """The outcome of every part of ``notebook`` (rebuilt from the source, see ``notebooks``)."""
+        environment = self.environment(assignment_name)
+        return [self.grade_part(job, environment) for job in notebooks.jobs(notebook)]
+
+    def grade_part(self, job: dict, environment: Path) -> sandbox.Outcome:
+        key = json.dumps([job, environment.name, dataclasses.asdict(self.limits)], sort_keys=True)
+        path = self.folder / "results" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        if self.reuse_results and path.exists():
+            return sandbox.Outcome(**json.loads(path.read_text()))
+        outcome = sandbox.run(job, environment, self.limits)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dataclasses.asdict(outcome)))
+        return outcome

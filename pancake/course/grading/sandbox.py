@@ -1,0 +1,296 @@
+"""Run learner code in a sandbox: its own namespaces, a read-only view, capped resources.
+
+With bubblewrap (``bwrap``, ``apt-get install bubblewrap``) the program sees only the
+Python installation, the grading environment (read-only) and an empty scratch folder
+(its only writable place), with no network and its own process tree, as an
+unprivileged user. Without it, the program runs as the grader's own user with the same
+limits, and a warning says that it could read and write the grader's files.
+
+Everywhere: memory (address space), CPU time, file size and the bytes it may print are
+capped; each graded test has a time limit, after which the whole process group is killed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NOBODY = 65534
+LOG_LIMIT = 4000  # characters kept of what the interpreter writes outside the cells
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one part's interpreter may use."""
+
+    seconds_per_test: float = 30.0  # also the limit for running the setup and answer cells
+    memory_bytes: int = 3 * 1024**3  # address space: NumPy and hypothesis need about 1 GB
+    file_bytes: int = 64 * 1024**2  # largest file it may write in its scratch folder
+    output_bytes: int = 2 * 1024**2  # results and printed output together
+    processes: int = 64  # enforced for a non-root grader (the kernel exempts root)
+
+
+@dataclass
+class Outcome:
+    """What came back from one run: cell outputs and test results by id, and why it stopped."""
+
+    cells: dict[str, dict] = field(default_factory=dict)
+    tests: dict[str, dict] = field(default_factory=dict)
+    stopped: str = ""  # empty when the program ran to its end
+    log: str = ""  # the start of what it wrote outside the cells (interpreter errors)
+
+
+@functools.cache
+def bubblewrap() -> str | None:
+    """The path of a working ``bwrap``, or None (not installed, or namespaces not allowed)."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [path, *_bwrap_view(Path(scratch)), *_as_nobody(), "true"]
+        probe = subprocess.run(command, capture_output=True)
+    return path if probe.returncode == 0 else None
+
+
+def warn_if_unsandboxed() -> None:
+    if bubblewrap() is None:
+        warnings.warn(
+            "bubblewrap (bwrap) is not available: learner code runs as your user, with "
+            "limits on memory, CPU time and output, but it can read and write your files "
+            "(the gradebook, solutions/). Install it: apt-get install bubblewrap.",
+            stacklevel=2,
+        )
+
+
+def run(job: dict, environment: Path, limits: Limits) -> Outcome:
+    """Run ``job`` (see ``runner``) against the package in ``environment``; never raises.
+
+    A test that exceeds its time limit is recorded, the process is killed, and the job
+    is run again without the tests already done, so a stuck test costs only itself.
+    """
+    outcome = Outcome()
+    remaining = list(job["tests"])
+    while True:
+        ran = _run_once({**job, "tests": remaining}, environment, limits)
+        outcome.cells = outcome.cells or ran.cells
+        outcome.log = outcome.log or ran.log
+        outcome.tests.update(ran.tests)
+        remaining = [test for test in remaining if test["id"] not in outcome.tests]
+        if not ran.stopped or not remaining or not ran.tests:
+            break
+    for test in remaining:
+        outcome.tests[test["id"]] = _stopped_error(ran.stopped or "the program ended early")
+    outcome.stopped = ran.stopped
+    return outcome
+
+
+def _run_once(job: dict, environment: Path, limits: Limits) -> Outcome:
+    outcome = Outcome()
+    nonce = secrets.token_hex(16)
+    results_read, results_write = os.pipe()
+    with tempfile.TemporaryDirectory(prefix="pancake-grading-") as scratch:
+        if os.geteuid() == 0 and bubblewrap():
+            os.chown(scratch, NOBODY, NOBODY)
+        command = _command(Path(scratch), environment)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(results_write,),
+            preexec_fn=functools.partial(_limit, limits),
+            env=_environment(Path(scratch)),
+            cwd=scratch,
+        )
+        os.close(results_write)
+        try:
+            process.stdin.write(
+                json.dumps({**job, "nonce": nonce, "results_fd": results_write}).encode()
+            )
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        outcome.stopped = _collect(process, results_read, nonce, limits, outcome)
+        _kill(process)
+        os.close(results_read)
+    return outcome
+
+
+def _collect(process, results_fd: int, nonce: str, limits: Limits, outcome: Outcome) -> str:
+    """Read result lines until the program ends; return why it stopped early ("" if not)."""
+    selector = selectors.DefaultSelector()
+    selector.register(results_fd, selectors.EVENT_READ, "results")
+    selector.register(process.stdout, selectors.EVENT_READ, "stdout")
+    buffer, received = b"", 0
+    deadline = time.monotonic() + limits.seconds_per_test
+    running = "the setup and answer cells"
+    while selector.get_map():
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            return f"it was stopped after the time limit of {limits.seconds_per_test:g} s while running {running}"
+        for key, _ in selector.select(timeout):
+            chunk = os.read(key.fd if key.data == "results" else process.stdout.fileno(), 65536)
+            if not chunk:
+                selector.unregister(key.fileobj)
+                continue
+            received += len(chunk)
+            if received > limits.output_bytes:
+                return (
+                    f"it printed more than {limits.output_bytes // 1024} KB while running {running}"
+                )
+            if key.data == "stdout":
+                outcome.log = (outcome.log + chunk.decode(errors="replace"))[:LOG_LIMIT]
+                continue  # output written past the cells' own capture: counted, kept short
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                event = _event(line, nonce)
+                if "cell" in event and event["cell"] not in outcome.cells:
+                    outcome.cells[event["cell"]] = event
+                elif "start" in event:
+                    running = f"the graded test {event['start']}"
+                    deadline = time.monotonic() + limits.seconds_per_test
+                elif "test" in event and event["test"] not in outcome.tests:
+                    outcome.tests[event["test"]] = event
+    code = process.wait()
+    if code == 0:
+        return ""
+    if code < 0:
+        name = signal.Signals(-code).name
+        return f"the interpreter was killed by {name} (a memory or CPU time limit?) while running {running}"
+    return f"the interpreter exited with code {code} while running {running}"
+
+
+def _event(line: bytes, nonce: str) -> dict:
+    """A result line of this run, or {} for anything else (a learner's own writes)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {}
+    if not isinstance(event, dict) or event.pop("nonce", None) != nonce:
+        return {}
+    return event
+
+
+def _stopped_error(reason: str) -> dict:
+    return {
+        "output": "",
+        "error": {
+            "ename": "GradingStopped",
+            "evalue": f"this test has no result: {reason}",
+            "traceback": [],
+        },
+    }
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _limit(limits: Limits) -> None:
+    """In the child, before exec: a new session (killed as a group) and resource limits."""
+    os.setsid()
+    cpu = int(limits.seconds_per_test * 4) + 10
+    for kind, value in [
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_CORE, 0),
+    ]:
+        resource.setrlimit(kind, (value, value))
+
+
+PYTHON_START = (
+    "import sys; sys.path.insert(0, {environment!r}); "
+    "from pancake.course.grading.runner import main; main()"
+)
+SCRATCH = "/scratch"  # where the scratch folder appears inside the sandbox
+ENVIRONMENT = "/environment"  # and the grading environment, read-only
+
+
+def _command(scratch: Path, environment: Path) -> list[str]:
+    inside = ENVIRONMENT if bubblewrap() else str(environment)
+    python = [sys.executable, "-I", "-c", PYTHON_START.format(environment=inside)]
+    if bubblewrap() is None:
+        return python
+    view = [*_bwrap_view(scratch), "--ro-bind", str(environment), ENVIRONMENT]
+    return [bubblewrap(), *view, *_as_nobody(), *python]
+
+
+def _bwrap_view(scratch: Path) -> list[str]:
+    """bwrap arguments: the system's programs, Python and ``scratch``, no more.
+
+    Run by root, bwrap sets up the view and ``setpriv`` then becomes the unprivileged
+    user ``nobody`` (so the process limit holds too); run by anyone else, a user
+    namespace maps the grader's user to ``nobody``.
+    """
+    arguments = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    arguments += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    if os.geteuid() == 0:
+        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        arguments += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            arguments += ["--ro-bind", top, top]
+    prefixes = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parents[1]}
+    for folder in sorted(prefixes):
+        if not str(folder).startswith("/usr/"):
+            arguments += _open_ancestors(folder) + ["--ro-bind", str(folder), str(folder)]
+    arguments += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH]
+    return arguments
+
+
+def _open_ancestors(folder: Path) -> list[str]:
+    """Create ``folder``'s parents in the sandbox traversable (bwrap makes them 0700)."""
+    arguments = []
+    for parent in reversed(folder.parents[:-1]):
+        arguments += ["--perms", "0755", "--dir", str(parent)]
+    return arguments
+
+
+def _as_nobody() -> list[str]:
+    """The command prefix that drops root to ``nobody`` inside the sandbox (root only)."""
+    if os.geteuid() != 0:
+        return []
+    ids = [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs"]
+    return [shutil.which("setpriv") or "/usr/bin/setpriv", *ids]
+
+
+def _environment(scratch: Path) -> dict[str, str]:
+    """Environment variables: the scratch folder as home, one BLAS thread, no display."""
+    home = SCRATCH if bubblewrap() else str(scratch)
+    return {
+        "PATH": os.defpath,
+        "HOME": home,
+        "TMPDIR": home,
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TQDM_DISABLE": "0",
+    }
