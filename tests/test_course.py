@@ -216,6 +216,16 @@ class OneGradientForTwoInputs(ag.Function):
         return grad
 
 
+class ZeroExp(ag.Function):
+    """An Exp whose forward gives zeros: its zero gradients agree with central differences."""
+
+    def forward(self, x):
+        return np.zeros_like(x)
+
+    def backward(self, grad):
+        return np.zeros_like(grad)
+
+
 def averaging_unbroadcast(grad, shape):
     return grad.mean(axis=0)
 
@@ -247,6 +257,10 @@ CHECKER_CATALOG = {
     "one gradient for two inputs": (
         lambda: check_function_gradients(OneGradientForTwoInputs, X, X),
         "return one gradient per input",
+    ),
+    "forward and backward give zeros": (
+        lambda: check_function_gradients(ZeroExp, X, expected=np.exp, formula="exp(x)"),
+        "forward is wrong: it should be exp(x)",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),

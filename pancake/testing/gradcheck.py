@@ -205,9 +205,13 @@ def check_gradients(
     ``|analytic_i - numeric_i| <= atol + rtol·|numeric_i| + rounding``, where ``rounding``
     bounds the floating-point error of the finite difference itself. It also checks that
     a second backward pass adds to the parameter gradients (``+=``) instead of replacing them.
+    Every gradient is checked, dL/dx included, even for a module told it may skip it
+    (``needs_input_grad = False``): the check runs on a copy that needs it.
     Returns a ``GradientReport``; raises ``GradientCheckError`` with a hint on the first failure.
     """
     module = _float64_copy(module)
+    if hasattr(module, "needs_input_grad"):
+        module.needs_input_grad = True
     x = np.array(inputs[0], dtype=np.float64)
     others = tuple(_float64_if_floating(value) for value in inputs[1:])
     x_before = x.copy()
@@ -223,9 +227,7 @@ def check_gradients(
         )
     _, second_grads = objective.analytic_gradients(zero_first=False)
 
-    comparisons = []
-    if getattr(module, "needs_input_grad", True):
-        comparisons.append(objective.compare_input(analytic_input, eps, rtol, atol))
+    comparisons = [objective.compare_input(analytic_input, eps, rtol, atol)]
     for name, parameter in named_parameters(module):
         comparisons.append(
             objective.compare_parameter(name, parameter, first_grads[name], eps, rtol, atol)

@@ -1,5 +1,7 @@
 """Exercise 9: the backward passes of autograd's operations, and unbroadcast."""
 
+import functools
+
 from pancake.autograd.functions import Exp, Matmul, Mul, Sum, Tanh, unbroadcast
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
@@ -109,9 +111,9 @@ def visible_check_mul():
 @graded
 @given(shape=pst.shapes(min_dims=0, max_dims=3, max_side=4), data=st.data())
 def test_mul_same_shape(shape, data):
-    """check_function_gradients(Mul, a, b) for a and b of one random shape"""
+    """a * b and check_function_gradients(Mul, a, b) for a and b of one random shape"""
     a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for _ in range(2))
-    check_function_gradients(Mul, a, b)
+    check_function_gradients(Mul, a, b, expected=np.multiply, formula="a * b")
 
 
 @graded
@@ -119,9 +121,9 @@ def test_mul_same_shape(shape, data):
     shapes=pst.broadcastable_shapes().filter(lambda shapes: shapes[0] != shapes[1]), data=st.data()
 )
 def test_mul_broadcasting(shapes, data):
-    """check_function_gradients(Mul, a, b) for two different shapes that broadcast (this runs your unbroadcast)"""
+    """a * b and check_function_gradients(Mul, a, b) for two different shapes that broadcast (this runs your unbroadcast)"""
     a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for shape in shapes)
-    check_function_gradients(Mul, a, b)
+    check_function_gradients(Mul, a, b, expected=np.multiply, formula="a * b")
 
 
 MUL = Part(
@@ -167,10 +169,10 @@ def visible_check_matmul():
     data=st.data(),
 )
 def test_matmul_matrices(n, k, m, data):
-    """check_function_gradients(Matmul, a, b) for matrices of random sizes (n, k) and (k, m)"""
+    """a @ b and check_function_gradients(Matmul, a, b) for matrices of random sizes (n, k) and (k, m)"""
     a = data.draw(pst.arrays((n, k), scale=pst.scales()))
     b = data.draw(pst.arrays((k, m), scale=pst.scales()))
-    check_function_gradients(Matmul, a, b)
+    check_function_gradients(Matmul, a, b, expected=np.matmul, formula="a @ b")
 
 
 @graded
@@ -182,11 +184,11 @@ def test_matmul_matrices(n, k, m, data):
     data=st.data(),
 )
 def test_matmul_batch_axes(batch, sizes, data):
-    """check_function_gradients(Matmul, a, b) with different batch axes that broadcast (this runs your unbroadcast)"""
+    """a @ b and check_function_gradients(Matmul, a, b) with different batch axes that broadcast (this runs your unbroadcast)"""
     n, k, m = sizes
     a = data.draw(pst.arrays((*batch[0], n, k)))
     b = data.draw(pst.arrays((*batch[1], k, m)))
-    check_function_gradients(Matmul, a, b)
+    check_function_gradients(Matmul, a, b, expected=np.matmul, formula="a @ b")
 
 
 MATMUL = Part(
@@ -224,19 +226,23 @@ def visible_check_sum():
     keepdims=st.booleans(),
 )
 def test_sum_all_axes(x, keepdims):
-    """check_function_gradients(Sum, x) over every axis (axis=None), with and without keepdims"""
-    check_function_gradients(Sum, x, options={"axis": None, "keepdims": keepdims})
+    """the sum and check_function_gradients(Sum, x) over every axis (axis=None), with and without keepdims"""
+    options = {"axis": None, "keepdims": keepdims}
+    total = functools.partial(np.sum, **options)
+    check_function_gradients(Sum, x, options=options, expected=total, formula="np.sum")
 
 
 @graded
 @given(shape=pst.shapes(min_dims=1, max_dims=3, max_side=4), keepdims=st.booleans(), data=st.data())
 def test_sum_axis(shape, keepdims, data):
-    """check_function_gradients(Sum, x) over a random axis or tuple of axes, with and without keepdims"""
+    """the sum and check_function_gradients(Sum, x) over a random axis or tuple of axes, with and without keepdims"""
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     ndim = len(shape)
     axes = st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple)
     axis = data.draw(st.integers(-ndim, ndim - 1) | axes)
-    check_function_gradients(Sum, x, options={"axis": axis, "keepdims": keepdims})
+    options = {"axis": axis, "keepdims": keepdims}
+    total = functools.partial(np.sum, **options)
+    check_function_gradients(Sum, x, options=options, expected=total, formula="np.sum")
 
 
 SUM = Part(
@@ -269,8 +275,8 @@ def visible_check_exp():
 @graded
 @given(x=pst.arrays(SEVERAL_ENTRIES, scale=st.sampled_from([0.1, 1.0, 3.0])))
 def test_exp_gradients(x):
-    """check_function_gradients(Exp, x) for arrays of random shapes (two entries or more)"""
-    check_function_gradients(Exp, x)
+    """exp(x) and check_function_gradients(Exp, x) for arrays of random shapes (two entries or more)"""
+    check_function_gradients(Exp, x, expected=np.exp, formula="exp(x)")
 
 
 EXP = Part(
@@ -313,8 +319,8 @@ def visible_check_tanh():
 @graded
 @given(x=pst.arrays(SEVERAL_ENTRIES, scale=pst.scales()))
 def test_tanh_gradients(x):
-    """check_function_gradients(Tanh, x) for arrays of random shapes (two entries or more) and scales"""
-    check_function_gradients(Tanh, x)
+    """tanh(x) and check_function_gradients(Tanh, x) for arrays of random shapes (two entries or more) and scales"""
+    check_function_gradients(Tanh, x, expected=np.tanh, formula="tanh(x)")
 
 
 TANH = Part(

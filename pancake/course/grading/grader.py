@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import nbformat
@@ -30,20 +31,33 @@ class Grader:
         self.folder = root / WORK_FOLDER
         self.limits = limits
         self.reuse_results = reuse_results
+        self.building = threading.Lock()  # one thread builds an environment, others wait
 
     def environment(self, assignment_name: str) -> Path:
         """The folder holding the pancake package that ``assignment_name`` is graded against."""
         known = {assignment.name: assignment for assignment in ASSIGNMENTS}
         if assignment_name not in known:
             raise ValueError(f"unknown assignment {assignment_name!r}; known: {sorted(known)}")
-        return grading_environment(
-            known[assignment_name], ASSIGNMENTS, self.folder / "environments"
-        )
+        with self.building:
+            return grading_environment(
+                known[assignment_name], ASSIGNMENTS, self.folder / "environments"
+            )
 
     def grade(self, assignment_name: str, notebook: nbformat.NotebookNode) -> list[sandbox.Outcome]:
         """The outcome of every part of ``notebook`` (rebuilt from the source, see ``notebooks``)."""
         environment = self.environment(assignment_name)
-        return [self.grade_part(job, environment) for job in notebooks.jobs(notebook)]
+        outcomes, fatal = [], {}
+        for job in notebooks.jobs(notebook):
+            # A cell that stopped the interpreter in one part is left out of the next ones.
+            cells = [cell for cell in job["cells"] if cell["id"] not in fatal]
+            outcome = self.grade_part({**job, "cells": cells}, environment)
+            fatal.update(
+                (key, event)
+                for key, event in outcome.cells.items()
+                if (event.get("error") or {}).get("ename") == "GradingStopped"
+            )
+            outcomes.append(outcome)
+        return outcomes
 
     def grade_part(self, job: dict, environment: Path) -> sandbox.Outcome:
         key = json.dumps([job, environment.name, dataclasses.asdict(self.limits)], sort_keys=True)
@@ -52,5 +66,7 @@ class Grader:
             return sandbox.Outcome(**json.loads(path.read_text()))
         outcome = sandbox.run(job, environment, self.limits)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dataclasses.asdict(outcome)))
+        partial = path.with_suffix(f".{threading.get_ident()}.partial")
+        partial.write_text(json.dumps(dataclasses.asdict(outcome)))
+        partial.replace(path)
         return outcome

@@ -8,13 +8,12 @@ process: the learner's code never runs where it could reach the gradebook.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 
 from pancake.course.grading import notebooks, sandbox
 from pancake.course.grading.grader import Grader
@@ -52,14 +51,20 @@ class GradeInSandbox(NbGraderPreprocessor):
         config=True
     )
 
+    reuse_results = Bool(
+        True, help="use the results of an earlier run of the same part (the class command's)"
+    ).tag(config=True)
+
     def preprocess(self, nb, resources):
         sandbox.warn_if_unsandboxed()
         course = _course(self)
         limits = sandbox.Limits(
             seconds_per_test=self.seconds_per_test, memory_bytes=self.memory_megabytes * 1024**2
         )
-        grader = Grader(Path(course.root), limits)
+        grader = Grader(Path(course.root), limits, reuse_results=self.reuse_results)
         outcomes = grader.grade(resources["nbgrader"]["assignment"], nb)
         notebooks.write_outcomes(nb, outcomes)
-        self.log.info("graded %s", json.dumps([o.stopped for o in outcomes if o.stopped]))
+        for outcome in outcomes:
+            if outcome.stopped:
+                self.log.warning("%s: %s", resources["nbgrader"]["student"], outcome.stopped)
         return nb, resources

@@ -127,8 +127,14 @@ def _identity(value: object) -> tuple:
 
 
 def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
-    """The names whose identity differs (modules imported since are not changes)."""
-    return sorted(name for name, identity in before.items() if after.get(name) != identity)
+    """The names whose identity differs, the import system's first; a replaced module is
+    named once, not with each of its attributes (modules imported since are no change)."""
+    changed = [name for name, identity in before.items() if after.get(name) != identity]
+    replaced = [
+        name[len("sys.modules['") : -2] + "." for name in changed if name.startswith("sys.modules[")
+    ]
+    shown = [name for name in changed if not name.startswith(tuple(replaced))]
+    return sorted(shown, key=lambda name: (not name.startswith("sys."), name))
 
 
 def own_objects(names: list[str], namespace: dict) -> list[str]:
@@ -211,18 +217,20 @@ def main() -> None:
     before = fingerprint()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     for cell in job["cells"]:
+        reporter.send(begin=cell["id"])
         output, error = run_cell(cell["source"], cell["id"], namespace)
         reporter.send(cell=cell["id"], output=output, error=error)
     reasons = [f"your code changed {name}" for name in changes(before, fingerprint())]
     reasons += own_objects(job["answers"], namespace)
     for test_id, code in tests:
-        reporter.send(start=test_id)
+        reporter.send(begin=test_id)
         if reasons:
             reporter.send(test=test_id, output="", error=refusal(reasons))
             continue
         output, error = run_cell(code, test_id, dict(namespace))
         reasons = [f"your code changed {name}" for name in changes(before, fingerprint())]
         reporter.send(test=test_id, output=output, error=refusal(reasons) if reasons else error)
+    reporter.send(done=True)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ class Outcome:
     tests: dict[str, dict] = field(default_factory=dict)
     stopped: str = ""  # empty when the program ran to its end
     log: str = ""  # the start of what it wrote outside the cells (interpreter errors)
+    stopped_in: str = ""  # the cell or test it was running when it stopped
 
 
 @functools.cache
@@ -78,22 +79,31 @@ def warn_if_unsandboxed() -> None:
 def run(job: dict, environment: Path, limits: Limits) -> Outcome:
     """Run ``job`` (see ``runner``) against the package in ``environment``; never raises.
 
-    A test that exceeds its time limit is recorded, the process is killed, and the job
-    is run again without the tests already done, so a stuck test costs only itself.
+    When the interpreter stops early (a time limit, too much output, a crash, an exit),
+    the cell or test it was running gets the reason, and the job runs again without it:
+    a fault costs only what it touches.
     """
     outcome = Outcome()
-    remaining = list(job["tests"])
-    while True:
-        ran = _run_once({**job, "tests": remaining}, environment, limits)
-        outcome.cells = outcome.cells or ran.cells
-        outcome.log = outcome.log or ran.log
+    cells, tests = list(job["cells"]), list(job["tests"])
+    while tests:
+        ran = _run_once({**job, "cells": cells, "tests": tests}, environment, limits)
+        outcome.cells = {**ran.cells, **outcome.cells}
         outcome.tests.update(ran.tests)
-        remaining = [test for test in remaining if test["id"] not in outcome.tests]
-        if not ran.stopped or not remaining or not ran.tests:
+        outcome.log = outcome.log or ran.log
+        outcome.stopped = outcome.stopped or ran.stopped
+        tests = [test for test in tests if test["id"] not in outcome.tests]
+        if not ran.stopped:
             break
-    for test in remaining:
-        outcome.tests[test["id"]] = _stopped_error(ran.stopped or "the program ended early")
-    outcome.stopped = ran.stopped
+        if ran.stopped_in in {cell["id"] for cell in cells}:
+            outcome.cells[ran.stopped_in] = _stopped_error(ran.stopped)
+            cells = [cell for cell in cells if cell["id"] != ran.stopped_in]
+        elif ran.stopped_in in {test["id"] for test in tests}:
+            outcome.tests[ran.stopped_in] = _stopped_error(ran.stopped)
+            tests = [test for test in tests if test["id"] != ran.stopped_in]
+        else:
+            break  # it stopped before any learner code: nothing to leave out
+    for test in tests:
+        outcome.tests[test["id"]] = _stopped_error(ran.stopped)
     return outcome
 
 
@@ -130,14 +140,17 @@ def _run_once(job: dict, environment: Path, limits: Limits) -> Outcome:
 
 
 def _collect(process, results_fd: int, nonce: str, limits: Limits, outcome: Outcome) -> str:
-    """Read result lines until the program ends; return why it stopped early ("" if not)."""
+    """Read result lines until the program ends; return why it stopped early ("" if not).
+
+    ``outcome.stopped_in`` is the cell or test that was running when it stopped.
+    """
     selector = selectors.DefaultSelector()
     selector.register(results_fd, selectors.EVENT_READ, "results")
     selector.register(process.stdout, selectors.EVENT_READ, "stdout")
-    buffer, received = b"", 0
+    buffer, received, done = b"", 0, False
     deadline = time.monotonic() + limits.seconds_per_test
-    running = "the setup and answer cells"
     while selector.get_map():
+        running = f"`{outcome.stopped_in}`" if outcome.stopped_in else "the grader's setup"
         timeout = deadline - time.monotonic()
         if timeout <= 0:
             return f"it was stopped after the time limit of {limits.seconds_per_test:g} s while running {running}"
@@ -158,20 +171,23 @@ def _collect(process, results_fd: int, nonce: str, limits: Limits, outcome: Outc
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 event = _event(line, nonce)
-                if "cell" in event and event["cell"] not in outcome.cells:
-                    outcome.cells[event["cell"]] = event
-                elif "start" in event:
-                    running = f"the graded test {event['start']}"
+                if "begin" in event:
+                    outcome.stopped_in = event["begin"]
                     deadline = time.monotonic() + limits.seconds_per_test
+                elif "cell" in event and event["cell"] not in outcome.cells:
+                    outcome.cells[event["cell"]] = event
                 elif "test" in event and event["test"] not in outcome.tests:
                     outcome.tests[event["test"]] = event
+                done = done or event.get("done", False)
     code = process.wait()
-    if code == 0:
+    running = f"`{outcome.stopped_in}`" if outcome.stopped_in else "the grader's setup"
+    if code == 0 and done:
+        outcome.stopped_in = ""
         return ""
     if code < 0:
         name = signal.Signals(-code).name
-        return f"the interpreter was killed by {name} (a memory or CPU time limit?) while running {running}"
-    return f"the interpreter exited with code {code} while running {running}"
+        return f"the interpreter was killed by {name} (memory or CPU time limit?) while running {running}"
+    return f"the interpreter exited (code {code}) while running {running}"
 
 
 def _event(line: bytes, nonce: str) -> dict:
@@ -186,13 +202,10 @@ def _event(line: bytes, nonce: str) -> dict:
 
 
 def _stopped_error(reason: str) -> dict:
+    """The result of a cell or test that did not finish."""
     return {
         "output": "",
-        "error": {
-            "ename": "GradingStopped",
-            "evalue": f"this test has no result: {reason}",
-            "traceback": [],
-        },
+        "error": {"ename": "GradingStopped", "evalue": f"no result: {reason}", "traceback": []},
     }
 
 

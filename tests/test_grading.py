@@ -1,0 +1,273 @@
+"""The grader's pieces: the grading environment, notebook rebuilding, the runner's guards, the sandbox.
+
+The end-to-end tests, with real nbgrader, a real gradebook and the seeded exploits of
+``course_exploits.py``, are in ``test_course.py`` (slow).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from course_mistakes import answer_cells, graded_cells
+
+import pancake
+from pancake.course.assignments import ASSIGNMENTS
+from pancake.course.grading import notebooks, runner, sandbox
+from pancake.course.grading.environment import grading_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+BY_NAME = {assignment.name: assignment for assignment in ASSIGNMENTS}
+PACKAGE = Path(pancake.__file__).parent
+
+
+def source_notebook(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+
+
+@pytest.fixture(scope="module")
+def linear_environment(tmp_path_factory) -> Path:
+    return grading_environment(BY_NAME["03-linear"], ASSIGNMENTS, tmp_path_factory.mktemp("env"))
+
+
+# -- the grading environment ----------------------------------------------------------------
+
+
+def test_the_environment_stubs_the_answers_of_the_assignment_and_the_later_ones(
+    linear_environment,
+):
+    copy = linear_environment / "pancake"
+    linear = (copy / "nn" / "linear.py").read_text()
+    assert "rows.T @ grad_rows" in (PACKAGE / "nn" / "linear.py").read_text()
+    assert "rows.T @ grad_rows" not in linear
+    assert "not in the grading environment: this is an answer of exercise 03-linear" in linear
+    assert "np.maximum(x, 0)" not in (copy / "nn" / "activations.py").read_text()  # exercise 4
+
+
+def test_the_environment_keeps_earlier_answers_and_leaves_out_the_hidden_tests(
+    linear_environment,
+):
+    copy = linear_environment / "pancake"
+    assert (copy / "nn" / "basic.py").read_text() == (PACKAGE / "nn" / "basic.py").read_text()
+    assert not (copy / "course" / "assignments").exists()
+    assert not list(copy.rglob("__pycache__"))
+
+
+# -- rebuilding a submission from the source notebook ---------------------------------------
+
+
+def test_only_answer_cells_come_from_the_submission():
+    source = source_notebook("02-modules")
+    submitted = nbformat.read(ROOT / "exercises" / "02-modules" / "02-modules.ipynb", as_version=4)
+    answer = answer_cells(submitted)[0]
+    answer.source = "class Square:\n    pass"
+    graded_cells(submitted)[0].source = "print('all tests passed')"
+    submitted.cells = [cell for cell in submitted.cells if not cell.id.endswith("-setup")]
+    submitted.cells.append(nbformat.from_dict({**graded_cells(submitted)[0], "id": "copied"}))
+
+    rebuilt = notebooks.rebuild(source, submitted)
+    assert [cell.id for cell in rebuilt.cells] == [cell.id for cell in source.cells]
+    by_id = {cell.id: cell for cell in rebuilt.cells}
+    assert by_id[answer.id].source == "class Square:\n    pass"
+    for cell in source.cells:
+        if cell.id != answer.id and not notebooks.is_answer(cell):
+            assert by_id[cell.id].source == cell.source
+
+
+def test_a_missing_answer_cell_becomes_a_stub():
+    source = source_notebook("03-linear")
+    rebuilt = notebooks.rebuild(source, nbformat.v4.new_notebook())
+    assert answer_cells(rebuilt)[0].source == notebooks.MISSING_ANSWER
+
+
+def test_each_part_is_one_job_with_the_answers_before_it():
+    jobs = notebooks.jobs(source_notebook("09-autograd"))
+    assert [job["answers"][-1] for job in jobs] == [
+        "unbroadcast",
+        "Mul",
+        "Matmul",
+        "Sum",
+        "Exp",
+        "Tanh",
+    ]
+    mul = jobs[1]
+    assert [cell["id"] for cell in mul["cells"]] == [
+        "unbroadcast-setup",
+        "unbroadcast-answer",
+        "mul-setup",
+        "mul-answer",
+    ]
+    assert [test["id"] for test in mul["tests"]] == ["mul-same-shape", "mul-broadcasting"]
+
+
+def test_printed_text_is_never_stderr_and_errors_become_error_outputs():
+    outputs = notebooks.outputs(
+        {
+            "output": "progress",
+            "error": {"ename": "AssertionError", "evalue": "wrong", "traceback": []},
+        }
+    )
+    assert [(o.output_type, o.get("name")) for o in outputs] == [
+        ("stream", "stdout"),
+        ("error", None),
+    ]
+
+
+# -- the runner's guards, in this process ---------------------------------------------------
+
+
+def test_the_fingerprint_sees_a_rebound_function_a_swapped_code_and_a_changed_default():
+    before = runner.fingerprint()
+    allclose, named = np.allclose, pancake.nn.module.Module.named_parameters
+    code, defaults = runner.CappedText.__init__.__code__, runner.CappedText.__init__.__defaults__
+    try:
+        np.allclose = lambda *args, **kwargs: True
+        pancake.nn.module.Module.named_parameters = lambda self: iter(())
+        runner.CappedText.__init__.__defaults__ = (1,)
+        changed = runner.changes(before, runner.fingerprint())
+    finally:
+        np.allclose, pancake.nn.module.Module.named_parameters = allclose, named
+        runner.CappedText.__init__.__defaults__ = defaults
+    assert "numpy.allclose" in changed
+    assert "pancake.nn.module.Module.named_parameters" in changed
+    assert "pancake.course.grading.runner.CappedText.__init__" in changed
+    assert runner.CappedText.__init__.__code__ is code
+    assert runner.changes(before, runner.fingerprint()) == []
+
+
+def test_the_fingerprint_sees_an_import_hook():
+    before = runner.fingerprint()
+    sys.meta_path.insert(0, object())
+    try:
+        assert "sys.meta_path" in runner.changes(before, runner.fingerprint())
+    finally:
+        del sys.meta_path[0]
+
+
+def test_an_answer_that_is_or_subclasses_pancakes_own_is_refused():
+    class Linear(pancake.nn.Linear):
+        pass
+
+    class Tanh(pancake.nn.Module):
+        pass
+
+    found = runner.own_objects(
+        ["Linear", "Sigmoid", "Tanh"],
+        {"Linear": Linear, "Sigmoid": pancake.nn.Sigmoid, "Tanh": Tanh},
+    )
+    assert len(found) == 2 and "Linear is pancake's own" in found[0]
+
+
+def test_the_graded_cells_purge_of_sys_modules_is_left_out():
+    namespace = {"sys": sys}
+    source = "import sys\nfor name in ['numpy']:\n    del sys.modules[name]\nimport numpy"
+    exec(runner.without_module_purge(source, "test"), namespace)
+    assert sys.modules["numpy"] is np
+
+
+def test_captured_output_is_capped_in_characters():
+    text = runner.CappedText(limit=10)
+    text.write("x" * 25)
+    assert text.getvalue().startswith("x" * 10 + "\n[... 15 more characters")
+
+
+# -- the sandbox ------------------------------------------------------------------------------
+
+needs_bubblewrap = pytest.mark.skipif(
+    sandbox.bubblewrap() is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
+)
+LIMITS = sandbox.Limits(seconds_per_test=10, output_bytes=200_000)
+
+
+def job(*tests: str, cells: tuple[str, ...] = ()) -> dict:
+    return {
+        "cells": [{"id": f"cell-{i}", "source": source} for i, source in enumerate(cells)],
+        "tests": [{"id": f"test-{i}", "source": source} for i, source in enumerate(tests)],
+        "answers": [],
+    }
+
+
+def errors(outcome: sandbox.Outcome) -> dict[str, str]:
+    return {
+        key: f"{event['error']['ename']}: {event['error']['evalue']}"
+        for key, event in {**outcome.cells, **outcome.tests}.items()
+        if event.get("error")
+    }
+
+
+@needs_bubblewrap
+def test_the_sandbox_sees_only_python_and_its_scratch_folder(linear_environment):
+    secret = str(ROOT / "README.md")
+    outcome = sandbox.run(
+        job(
+            f"open({secret!r}).read()",
+            f"open({str(ROOT / 'planted.txt')!r}, 'w')",
+            "import os\nassert os.getuid() == 65534, os.getuid()",
+            "open('scratch.txt', 'w').write('fine')",
+            "import pancake\nassert pancake.__file__.startswith('/environment'), pancake.__file__",
+        ),
+        linear_environment,
+        LIMITS,
+    )
+    found = errors(outcome)
+    assert found.keys() == {"test-0", "test-1"}, found
+    assert "FileNotFoundError" in found["test-0"] and not (ROOT / "planted.txt").exists()
+
+
+@needs_bubblewrap
+def test_a_stuck_test_an_exit_and_a_flood_cost_only_themselves(linear_environment):
+    outcome = sandbox.run(
+        job(
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+            "import os\nos._exit(0)",
+            "import os\nos.write(1, b'x' * 300_000)",
+            "assert 1 + 1 == 2",
+        ),
+        linear_environment,
+        sandbox.Limits(seconds_per_test=3, output_bytes=200_000),
+    )
+    found = errors(outcome)
+    assert found.keys() == {"test-0", "test-1", "test-2"}, found
+    assert "time limit of 3 s" in found["test-0"]
+    assert "exited" in found["test-1"]
+    assert "printed more than" in found["test-2"]
+
+
+@needs_bubblewrap
+def test_an_answer_cell_that_kills_the_interpreter_is_left_out_and_the_tests_run(
+    linear_environment,
+):
+    outcome = sandbox.run(
+        job("assert total == 3", cells=("total = 3", "import os\nos._exit(1)")),
+        linear_environment,
+        LIMITS,
+    )
+    assert errors(outcome).keys() == {"cell-1"}
+
+
+@needs_bubblewrap
+def test_memory_is_capped(linear_environment):
+    outcome = sandbox.run(job("x = bytearray(8 * 1024**3)"), linear_environment, LIMITS)
+    assert "MemoryError" in errors(outcome)["test-0"]
+
+
+@needs_bubblewrap
+def test_a_learner_cannot_forge_a_result_line(linear_environment):
+    forged = '{"nonce": "guess", "test": "test-0", "output": "", "error": null}'
+    outcome = sandbox.run(
+        job(
+            "import os\n"
+            f"for fd in range(1, 20):\n"
+            f"    try:\n"
+            f"        os.write(fd, {forged!r}.encode() + b'\\n')\n"
+            f"    except OSError:\n"
+            f"        pass\n"
+            "assert False"
+        ),
+        linear_environment,
+        LIMITS,
+    )
+    assert errors(outcome).keys() == {"test-0"}
