@@ -512,7 +512,7 @@ ENDLESS_LOOP = Mistake(
         ),
     ),
     ("mul-gradients",),
-    "CellTimeoutError",
+    "time limit of 10 s",
 )
 
 

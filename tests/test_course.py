@@ -13,6 +13,8 @@ import html
 import inspect
 import re
 import shutil
+import sqlite3
+import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -21,6 +23,7 @@ import nbformat
 import numpy as np
 import pytest
 import yaml
+from course_exploits import SIGINT_LOOP, SUBMISSIONS, Submission
 from course_mistakes import ENDLESS_LOOP, MISTAKES, TAMPERS, Mistake, answer_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +35,7 @@ from pancake import functional as stax
 from pancake.calculus import chain_rule_gradients
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.generate import generate, run_nbgrader
+from pancake.course.grade import grade_class
 from pancake.course.notebook import build_notebook
 from pancake.testing import numerical_gradient
 from pancake.testing import strategies as pst
@@ -96,13 +100,21 @@ def test_the_book_lists_every_exercise():
     ]
 
 
-def test_nbgrader_config_sets_the_folders_and_a_time_limit():
+def test_nbgrader_config_sets_the_folders_the_sandbox_and_a_time_limit():
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert config.CourseDirectory.source_directory == "solutions"
     assert config.CourseDirectory.release_directory == "exercises"
     assert config.CourseDirectory.db_url == f"sqlite:///{ROOT / 'gradebook.db'}"
-    assert 0 < config.ExecutePreprocessor.timeout <= 60
-    assert config.ExecutePreprocessor.interrupt_on_timeout is True
+    assert 0 < config.GradeInSandbox.seconds_per_test <= 60
+    sanitize, grade = (
+        config.Autograde.sanitize_preprocessors,
+        config.Autograde.autograde_preprocessors,
+    )
+    assert sanitize.index(
+        "pancake.course.grading.preprocessors.RebuildFromSource"
+    ) < sanitize.index("nbgrader.preprocessors.OverwriteCells")
+    assert grade[0] == "pancake.course.grading.preprocessors.GradeInSandbox"
+    assert not [step for step in grade if step.endswith("Execute")]  # no learner code in its kernel
 
 
 @given(x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()))
@@ -216,16 +228,6 @@ class OneGradientForTwoInputs(ag.Function):
         return grad
 
 
-class ZeroExp(ag.Function):
-    """An Exp whose forward gives zeros: its zero gradients agree with central differences."""
-
-    def forward(self, x):
-        return np.zeros_like(x)
-
-    def backward(self, grad):
-        return np.zeros_like(grad)
-
-
 def averaging_unbroadcast(grad, shape):
     return grad.mean(axis=0)
 
@@ -257,10 +259,6 @@ CHECKER_CATALOG = {
     "one gradient for two inputs": (
         lambda: check_function_gradients(OneGradientForTwoInputs, X, X),
         "return one gradient per input",
-    ),
-    "forward and backward give zeros": (
-        lambda: check_function_gradients(ZeroExp, X, expected=np.exp, formula="exp(x)"),
-        "forward is wrong: it should be exp(x)",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),
@@ -294,6 +292,7 @@ class Course:
         self.root = root
         self.timings: list[tuple[str, int, float]] = []
         self.regraded: dict[tuple[str, str], dict[str, float]] = {}  # first scores, by submission
+        self.seconds: dict[str, list[float]] = {}  # the class command's, per notebook
 
     def nbgrader(self, *args: str, notebooks: int = 0) -> None:
         start = time.perf_counter()
@@ -381,33 +380,63 @@ def course(tmp_path_factory) -> Course:
         notebook = course.notebook("exercises", tamper.assignment)
         tamper.edit(notebook)
         course.submit("tamper", tamper.assignment, notebook)
+    for submission in SUBMISSIONS:
+        name = submission.assignment
+        reference = {
+            cell.id: cell.source for cell in answer_cells(course.notebook("solutions", name))
+        }
+        notebook = course.notebook("exercises", name)
+        submission.edit(notebook, reference, course.root)
+        course.submit(submission.student, name, notebook)
     submitted = len(list((course.root / "submitted").glob("*/*/*.ipynb")))
-    course.nbgrader("autograde", "*", notebooks=submitted)
 
-    # The endless loop on its own, with a 10 s limit instead of 30 s to keep the test short.
+    # The endless loops first, with a 10 s limit instead of 30 s to keep the test short:
+    # the class command then leaves them alone, as graded.
     course.submit(
         "endless-loop",
         ENDLESS_LOOP.assignment,
         course.completed(ENDLESS_LOOP.assignment, [ENDLESS_LOOP]),
     )
+    notebook = course.notebook("exercises", SIGINT_LOOP.assignment)
+    reference = {cell.id: cell.source for cell in answer_cells(course.completed("02-modules"))}
+    SIGINT_LOOP.edit(notebook, reference, course.root)
+    course.submit("endless-loop-sigint", SIGINT_LOOP.assignment, notebook)
     course.nbgrader(
         "autograde",
         ENDLESS_LOOP.assignment,
-        "--student=endless-loop",
-        "--ExecutePreprocessor.timeout=10",
-        notebooks=1,
+        "--student=endless-loop*",
+        "--GradeInSandbox.seconds_per_test=10",
+        notebooks=2,
     )
 
-    course.nbgrader("generate_feedback", "*", notebooks=submitted + 1)
-    course.nbgrader("export")
+    # The class command: sandboxes on two cores, then nbgrader autograde, feedback, export.
+    start = time.perf_counter()
+    course.seconds = grade_class(course.root, ["*"], jobs=2)
+    course.timings.append(
+        (
+            "grade * --jobs 2 (python -m pancake.course.grade)",
+            submitted,
+            time.perf_counter() - start,
+        )
+    )
 
+    # Grading again, one notebook at a time and from scratch, gives the same scores.
     student, _ = submission_of(next(m for m in MISTAKES if m.assignment == REGRADED))
     course.regraded[student, REGRADED] = course.scores(student, REGRADED)
-    course.nbgrader("autograde", REGRADED, f"--student={student}", "--force", notebooks=1)
+    course.nbgrader(
+        "autograde",
+        REGRADED,
+        f"--student={student}",
+        "--force",
+        "--GradeInSandbox.reuse_results=False",
+        notebooks=1,
+    )
 
     for command, notebooks, seconds in course.timings:
         per_notebook = f", {seconds / notebooks:.1f} s per notebook" if notebooks else ""
         print(f"nbgrader {command}: {seconds:.1f} s{per_notebook}")
+    for name, seconds in course.seconds.items():
+        print(f"sandboxes of {name}: {statistics.median(seconds):.1f} s per notebook (median)")
     return course
 
 
@@ -460,6 +489,45 @@ class TestGrading:
         }
         assert course.scores("endless-loop", name) == expected
         assert ENDLESS_LOOP.hint in course.feedback("endless-loop", name)
+
+    @pytest.mark.parametrize(
+        "submission",
+        [*SUBMISSIONS, SIGINT_LOOP],
+        ids=[s.description for s in [*SUBMISSIONS, SIGINT_LOOP]],
+    )
+    def test_exploits_earn_nothing_and_faults_cost_only_what_they_touch(
+        self, course, submission: Submission
+    ):
+        """Each exploit loses its cells (every one, for those with no work), each fault only
+        the tests it hits, each correct unusual answer nothing; the feedback says why."""
+        name = submission.assignment
+        student = "endless-loop-sigint" if submission is SIGINT_LOOP else submission.student
+        full = course.max_scores(name)
+        lost = full.keys() if submission.loses is None else submission.loses
+        expected = {cell: 0 if cell in lost else points for cell, points in full.items()}
+        assert course.scores(student, name) == expected
+        assert submission.shows in course.feedback(student, name)
+
+    def test_the_gradebook_and_the_course_stay_out_of_reach(self, course):
+        (reach,) = [s for s in SUBMISSIONS if "gradebook" in s.description]
+        feedback = course.feedback(reach.student, reach.assignment)
+        for attempt in ("gradebook", "hidden tests", "plant a file"):
+            assert f"{attempt} failed" in feedback
+        assert not (course.root / "planted.txt").exists()
+        with sqlite3.connect(course.root / "gradebook.db") as gradebook:
+            extra = gradebook.execute("SELECT extra_credit FROM grade").fetchall()
+        assert {value for (value,) in extra} <= {None, 0}
+        with open(course.root / "grades.csv", newline="") as file:
+            rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(file)}
+        row = rows[reach.student, reach.assignment]
+        assert float(row["score"]) == 0 and float(row["max_score"]) == sum(
+            course.max_scores(reach.assignment).values()
+        )
+
+    def test_feedback_of_a_flood_of_output_stays_small(self, course):
+        (flood,) = [s for s in SUBMISSIONS if "megabyte" in s.description]
+        page = course.root / "feedback" / flood.student / flood.assignment
+        assert (page / f"{flood.assignment}.html").stat().st_size < 1_000_000
 
     @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.description for t in TAMPERS])
     def test_tampering_earns_nothing(self, course, tamper):

@@ -6,7 +6,10 @@ The end-to-end tests, with real nbgrader, a real gradebook and the seeded exploi
 
 from __future__ import annotations
 
+import ast
+import inspect
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -54,6 +57,28 @@ def test_the_environment_keeps_earlier_answers_and_leaves_out_the_hidden_tests(
     assert (copy / "nn" / "basic.py").read_text() == (PACKAGE / "nn" / "basic.py").read_text()
     assert not (copy / "course" / "assignments").exists()
     assert not list(copy.rglob("__pycache__"))
+
+
+# -- the graded tests ------------------------------------------------------------------------
+
+GRADIENT_CHECKS = {"check_gradients", "check_function_gradients"}
+
+
+def called_names(function) -> set[str]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    calls = [node.func for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    return {call.id for call in calls if isinstance(call, ast.Name)}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=list(BY_NAME))
+def test_every_graded_gradient_check_also_checks_the_forward_values(assignment):
+    """A forward that returns zeros, with a backward that returns zeros, agrees with central
+    differences: a test that checks gradients must check the output too."""
+    for part in assignment.parts:
+        for test in part.tests:
+            called = called_names(test.function)
+            if called & GRADIENT_CHECKS:
+                assert "check_values" in called, f"{test.function.__name__} checks no values"
 
 
 # -- rebuilding a submission from the source notebook ---------------------------------------

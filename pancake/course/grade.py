@@ -1,19 +1,23 @@
-"""Grade a class: ``python -m pancake.course.grade ASSIGNMENT [--jobs N]``, from the course root.
+"""Grade a class: ``python -m pancake.course.grade ASSIGNMENT... [--jobs N] [--force]``.
 
-1. runs every submission of ``ASSIGNMENT`` (``submitted/*/ASSIGNMENT/``), part by part,
-   each part in its own sandbox, ``--jobs`` submissions at a time (default: one per
-   core), with a progress bar;
-2. runs ``nbgrader autograde ASSIGNMENT --force`` once: it reads those results (nothing
-   runs twice), scores the graded cells and writes the gradebook, in this process only;
-3. runs ``nbgrader generate_feedback`` and ``nbgrader export`` (``grades.csv``).
+Run it from the course root (where ``nbgrader_config.py`` lives). For each assignment
+(``"*"``: every one in ``solutions/``):
 
-The same results come from ``nbgrader autograde`` alone, one notebook after another.
+1. runs every submission not graded yet (``--force``: every one), part by part, each
+   part in its own sandbox, ``--jobs`` submissions at a time (default: one per core),
+   with a progress bar;
+2. runs ``nbgrader autograde``: it reads those results (nothing runs twice), scores the
+   graded cells and writes the gradebook, in this process only, one notebook at a time;
+
+then ``nbgrader generate_feedback`` and ``nbgrader export`` (``grades.csv``). The scores
+are those that ``nbgrader autograde`` alone gives, one notebook after another.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,17 +32,46 @@ from pancake.course.grading import notebooks, sandbox
 from pancake.course.grading.grader import Grader
 
 
-def submissions(course: CourseDirectory, assignment: str) -> list[Path]:
-    """Every submitted notebook of ``assignment``, in a fixed order."""
-    pattern = Path(course.format_path(course.submitted_directory, "*", assignment))
-    return sorted(Path(pattern.anchor).glob(str(pattern.relative_to(pattern.anchor) / "*.ipynb")))
+def course_directory(root: Path) -> CourseDirectory:
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    course = CourseDirectory(config=config)
+    course.root = str(root)
+    return course
 
 
-def run_submissions(
-    course: CourseDirectory, assignment: str, grader: Grader, jobs: int
-) -> dict[Path, float]:
-    """Run the sandboxes of every submission, ``jobs`` at a time; seconds per submission."""
-    paths = submissions(course, assignment)
+def limits(root: Path) -> sandbox.Limits:
+    """The limits ``nbgrader_config.py`` sets for ``GradeInSandbox`` (so results are shared)."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    seconds = config.GradeInSandbox.get("seconds_per_test", sandbox.Limits.seconds_per_test)
+    return sandbox.Limits(seconds_per_test=seconds)
+
+
+def to_grade(
+    course: CourseDirectory, assignment: str, force: bool, student: str = "*"
+) -> list[Path]:
+    """The submitted notebooks of ``assignment`` that nbgrader will grade, in a fixed order."""
+    root = Path(course.root)
+    pattern = Path(course.format_path(course.submitted_directory, student, assignment))
+    found = sorted(root.glob(str(pattern.relative_to(root) / "*.ipynb")))
+    return [path for path in found if force or not _graded(course, path)]
+
+
+def _graded(course: CourseDirectory, submitted: Path) -> bool:
+    student = submitted.parent.parent.name
+    folder = Path(course.format_path(course.autograded_directory, student, submitted.parent.name))
+    graded = folder / submitted.name
+    return graded.exists() and graded.stat().st_mtime >= submitted.stat().st_mtime
+
+
+def run_sandboxes(
+    course: CourseDirectory,
+    assignment: str,
+    grader: Grader,
+    jobs: int,
+    force: bool,
+    student: str = "*",
+) -> list[float]:
+    """Run the parts of every submission to grade, ``jobs`` at a time; seconds per notebook."""
     source = Path(course.format_path(course.source_directory, ".", assignment))
 
     def run_one(path: Path) -> float:
@@ -48,39 +81,71 @@ def run_submissions(
         grader.grade(assignment, notebooks.rebuild(template, submitted))
         return time.perf_counter() - start
 
+    paths = to_grade(course, assignment, force, student)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        seconds = list(
-            tqdm(pool.map(run_one, paths), total=len(paths), desc=assignment, unit="notebook")
+        progress = tqdm(
+            pool.map(run_one, paths), total=len(paths), desc=assignment, unit="notebook"
         )
-    return dict(zip(paths, seconds, strict=True))
+        return list(progress)
 
 
-def grade_class(root: Path, assignment: str, jobs: int) -> dict[Path, float]:
-    """Grade, give feedback and export; return the seconds each submission's sandboxes took."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    course = CourseDirectory(config=config)
-    course.root = str(root)
+def grade_class(
+    root: Path,
+    assignments: list[str],
+    *,
+    jobs: int,
+    force: bool = False,
+    student: str = "*",
+    only_run: bool = False,
+) -> dict[str, list[float]]:
+    """Grade ``assignments``, then give feedback and export; seconds per notebook, by assignment.
+
+    ``only_run``: run the sandboxes and keep their results, nothing more (one job of many).
+    """
+    course = course_directory(root)
+    if assignments == ["*"]:
+        source = root / course.source_directory
+        assignments = sorted(path.name for path in source.iterdir() if path.is_dir())
     sandbox.warn_if_unsandboxed()
-    seconds = run_submissions(course, assignment, Grader(root, sandbox.Limits()), jobs)
-    for command in (
-        ["autograde", assignment, "--force"],
-        ["generate_feedback", assignment, "--force"],
-        ["export"],
-    ):
-        run_nbgrader(*command, "--log-level=WARN", cwd=root)
+    grader = Grader(root, limits(root))
+    seconds = {}
+    for assignment in assignments:
+        seconds[assignment] = run_sandboxes(course, assignment, grader, jobs, force, student)
+        if only_run:
+            continue
+        force_flag = ["--force"] if force else []
+        run_nbgrader("autograde", assignment, *force_flag, "--log-level=WARN", cwd=root)
+    if only_run:
+        return seconds
+    for assignment in assignments:
+        run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN", cwd=root)
+    run_nbgrader("export", "--log-level=WARN", cwd=root)
     return seconds
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment", help="the assignment to grade, e.g. 03-linear")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="submissions at a time")
+    parser.add_argument("assignments", nargs="+", help='e.g. 03-linear, or "*" for every one')
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks at a time")
+    parser.add_argument("--force", action="store_true", help="grade graded submissions again")
+    parser.add_argument("--student", default="*", help="only these students (a pattern)")
+    parser.add_argument(
+        "--only-run", action="store_true", help="only run the sandboxes, keep the results"
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
     args = parser.parse_args(argv)
-    seconds = sorted(grade_class(args.root.resolve(), args.assignment, args.jobs).values())
-    if seconds:
-        median = seconds[len(seconds) // 2]
-        print(f"{len(seconds)} notebooks; sandboxes took {median:.1f} s per notebook (median)")
+    seconds = grade_class(
+        args.root.resolve(),
+        args.assignments,
+        jobs=args.jobs,
+        force=args.force,
+        student=args.student,
+        only_run=args.only_run,
+    )
+    for assignment, times in seconds.items():
+        if times:
+            median = statistics.median(times)
+            print(f"{assignment}: {len(times)} notebooks, {median:.1f} s each (median)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ def test_square_forward(x):
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_square_gradients(x):
-    """check_gradients on arrays of random shapes and scales"""
+    """the output, then check_gradients on arrays of random shapes and scales"""
+    check_values("Square()(x)", Square()(x), x * x, formula="x²")
     check_gradients(Square(), x)
 
 
@@ -66,7 +67,8 @@ def test_mul_forward(x, k):
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
 def test_mul_gradients(x, k):
-    """check_gradients (input, k, accumulation) for random k and arrays"""
+    """the output, then check_gradients (input, k, accumulation) for random k and arrays"""
+    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
     check_gradients(Mul(k), x)
 
 

@@ -26,9 +26,12 @@ def test_linear_forward(batch, n_in, n_out, data):
 @graded
 @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
 def test_linear_gradients(batch, n_in, n_out, data):
-    """check_gradients (input, weight, bias, accumulation) for random sizes and batches"""
+    """the output, then check_gradients (input, weight, bias, accumulation) for random sizes and batches"""
     layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
-    check_gradients(layer, data.draw(pst.arrays((batch, n_in), scale=pst.scales())))
+    x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
+    expected = x @ layer.weight.data + layer.bias.data
+    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    check_gradients(layer, x)
 
 
 @graded
@@ -36,9 +39,12 @@ def test_linear_gradients(batch, n_in, n_out, data):
     shape=pst.shapes(min_dims=2, max_dims=2, max_side=4), n_in=pst.feature_sizes(), data=st.data()
 )
 def test_linear_batch_axes(shape, n_in, data):
-    """check_gradients on inputs with two leading batch axes, (a, b, in_features)"""
+    """the output, then check_gradients on inputs with two leading batch axes, (a, b, in_features)"""
     layer = Linear(n_in, 3, rng=data.draw(pst.seeds()))
-    check_gradients(layer, data.draw(pst.arrays((*shape, n_in))))
+    x = data.draw(pst.arrays((*shape, n_in)))
+    expected = x @ layer.weight.data + layer.bias.data
+    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    check_gradients(layer, x)
 
 
 @graded

@@ -25,7 +25,9 @@ def test_sigmoid_forward(x):
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_sigmoid_gradients(x):
-    """check_gradients on arrays of random shapes and scales"""
+    """the output, then check_gradients on arrays of random shapes and scales"""
+    sigmoid = np.exp(-np.logaddexp(0, -x))
+    check_values("Sigmoid()(x)", Sigmoid()(x), sigmoid, formula="1 / (1 + exp(-x))")
     check_gradients(Sigmoid(), x)
 
 
@@ -46,7 +48,8 @@ def test_relu_forward(x):
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1))
 def test_relu_gradients(x):
-    """check_gradients on arrays of random shapes and scales"""
+    """the output, then check_gradients on arrays of random shapes and scales"""
+    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
     check_gradients(ReLU(), x)
 
 
@@ -67,7 +70,8 @@ def test_tanh_forward(x):
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_tanh_gradients(x):
-    """check_gradients on arrays of random shapes and scales"""
+    """the output, then check_gradients on arrays of random shapes and scales"""
+    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
     check_gradients(Tanh(), x)
 
 
@@ -178,9 +182,15 @@ def test_cross_entropy_loss_large_logits(batch, classes, data):
 @graded
 @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
 def test_cross_entropy_loss_gradients(batch, classes, data):
-    """check_gradients on random logits and labels"""
+    """the output, then check_gradients on random logits and labels"""
     logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
     labels = data.draw(pst.labels(batch, classes))
+    picked = logits[np.arange(batch), labels]
+    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+    loss = CrossEntropyLoss()(logits, labels)
+    check_values(
+        "CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])"
+    )
     check_gradients(CrossEntropyLoss(), logits, labels)
 
 

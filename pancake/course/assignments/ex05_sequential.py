@@ -44,18 +44,27 @@ def test_sequential_forward(case):
 @graded
 @given(case=perceptrons())
 def test_sequential_gradients(case):
-    """check_gradients (input and every layer's parameters) of random perceptrons"""
+    """the output, then check_gradients (input and every layer's parameters) of random perceptrons"""
     layers, x = case
+    expected = x
+    for layer in layers:
+        expected = layer(expected)
+    output = Sequential(*layers)(x)
+    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
     check_gradients(Sequential(*layers), x)
 
 
 @graded
 @given(batch=pst.batch_sizes(), seed=pst.seeds())
 def test_sequential_nested(batch, seed):
-    """check_gradients of a Sequential inside a Sequential"""
-    inner = Sequential(nn.Linear(3, 4, rng=seed), nn.Tanh())
-    model = Sequential(inner, nn.Linear(4, 2, rng=seed + 1))
+    """the output, then check_gradients of a Sequential inside a Sequential"""
+    first, tanh, last = nn.Linear(3, 4, rng=seed), nn.Tanh(), nn.Linear(4, 2, rng=seed + 1)
+    model = Sequential(Sequential(first, tanh), last)
     x = np.random.default_rng(seed).standard_normal((batch, 3))
+    expected = last(tanh(first(x)))
+    check_values(
+        "Sequential(Sequential(...), ...)(x)", model(x), expected, formula="each layer in turn"
+    )
     check_gradients(model, x)
 
 
