@@ -103,7 +103,8 @@ def elementwise_hint(module) -> str | None:
     in the output given the input; g or f' alone; a constant in place of f'(x).
     """
     try:
-        return _elementwise_hint(copy.deepcopy(module))
+        with np.errstate(all="ignore"):  # probing may hit a pole: no warnings from the hint
+            return _elementwise_hint(copy.deepcopy(module))
     except Exception:  # a module that rejects these inputs: no hint from here
         return None
 
