@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: book test lint exercises lab benchmark clean
+.PHONY: book test lint exercises learner lab benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 exercises: $(STAMP)  ## regenerate solutions/ answer cells and exercises/ from pancake/
 	$(BIN)/python -m pancake.course.generate
+
+THROUGH ?= 0
+learner: $(STAMP)  ## write the learner edition into dist/learner (make learner THROUGH=N keeps 1..N)
+	$(BIN)/pancake-course release dist/learner --through $(THROUGH) --force
 
 lab: $(STAMP)  ## open the exercises in JupyterLab
 	$(BIN)/jupyter lab exercises
