@@ -172,8 +172,13 @@ def test_a_stub_names_its_exercise_notebook_and_chapter(edition0):
 def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     root = tmp_path / "through5"
     edition.release(root, through=5)
-    rows = status_rows(in_edition(root, "-m", "pancake.course.cli", "status").stdout)
+    output = in_edition(root, "-m", "pancake.course.cli", "status").stdout
+    rows = status_rows(output)
     assert len(rows) == sum(len(a.parts) for a in ASSIGNMENTS)
+    given = [
+        line for line in output.splitlines() if line.endswith("the course's code, as released")
+    ]
+    assert len(given) == sum(len(a.parts) for a in ASSIGNMENTS if a.number <= 5)
     for assignment in ASSIGNMENTS:
         expected = "passing" if assignment.number <= 5 else "stub"
         for part in assignment.parts:
@@ -219,33 +224,36 @@ def test_status_reports_a_failing_part_with_the_checkers_hint(learner_edition):
     assert status_rows(output)["05-sequential", "Sequential"] == "stub"
 
 
-def bad_cell(kind: str) -> tuple[str, dict[str, str]]:
-    """A notebook name and answers that ``save`` must refuse, and a word its error names."""
-    linear = "pancake.nn.linear.Linear"
-    answers = {
-        "does not parse": ("03-linear", {linear: typed_answer(linear).replace("):", ")", 1)}),
-        "defines another name": (
-            "03-linear",
-            {linear: typed_answer(linear).replace("class Linear", "class Dense")},
-        ),
-        "defines more": ("03-linear", {linear: "import os\n" + typed_answer(linear)}),
-    }
-    return answers[kind]
+LINEAR = "pancake.nn.linear.Linear"
+CELL = "cell 4 ('linear-answer', writes pancake.nn.linear.Linear)"
+BAD_ANSWERS = {
+    "does not parse": (lambda source: source.replace("):", ")", 1), [CELL, "does not parse"]),
+    "defines another name": (
+        lambda source: source.replace("class Linear", "class Dense"),
+        [CELL, "must define `Linear`", "found: Dense"],
+    ),
+    "defines more": (lambda source: "import os\n" + source, [CELL, "found: Import, Linear"]),
+    "does not import": (
+        lambda source: source.replace("class Linear(Module)", "class Linear(Modul)"),
+        ["03-linear.ipynb", "would not import", "NameError: name 'Modul' is not defined"],
+    ),
+}
 
 
-@pytest.mark.parametrize("kind", ["does not parse", "defines another name", "defines more"])
+@pytest.mark.parametrize("kind", BAD_ANSWERS)
 def test_save_refuses_a_bad_cell_and_changes_nothing(learner_edition, kind):
-    name, answers = bad_cell(kind)
-    notebook = learner_edition / f"exercises/{name}/{name}.ipynb"
-    fill_notebook(notebook, answers)
+    spoil, messages = BAD_ANSWERS[kind]
+    notebook = learner_edition / "exercises/03-linear/03-linear.ipynb"
+    fill_notebook(notebook, {LINEAR: spoil(typed_answer(LINEAR))})
     before = package_snapshot(learner_edition)
     result = in_edition(
         learner_edition, "-m", "pancake.course.cli", "save", str(notebook), check=False
     )
     assert result.returncode != 0
-    assert "cell 4 ('linear-answer', writes pancake.nn.linear.Linear)" in result.stderr
+    for message in messages:
+        assert message in result.stderr
     assert package_snapshot(learner_edition) == before
-    assert not (learner_edition / ".pancake-course").exists()
+    assert not list(learner_edition.glob(".pancake-course/history/*"))
 
 
 def test_save_refuses_a_notebook_of_another_assignment(learner_edition):

@@ -32,7 +32,7 @@ from pathlib import Path
 from string import Template
 
 from pancake.course.assignments import ASSIGNMENTS
-from pancake.course.learner import CourseError, definition_span, module_file
+from pancake.course.learner import CourseError, definition_digest, definition_span, module_file
 from pancake.course.sources import BEGIN, END, setup_source
 from pancake.course.spec import Assignment, clean
 
@@ -183,15 +183,27 @@ def package_files(root: Path) -> Iterable[Path]:
             yield path
 
 
-def manifest(assignments: list[Assignment], through: int) -> str:
-    """``exercises.json``: per exercise its notebook and, per part, target, setup and check."""
+def manifest(assignments: list[Assignment], through: int, files: dict[str, str], root: Path) -> str:
+    """``exercises.json``: per exercise its notebook and, per part, target, setup and check.
+
+    ``files`` are the edition's package files (paths relative to ``root``), for the digest
+    of each target as released.
+    """
     exercises = []
     for assignment in assignments:
         parts = []
         for number, part in enumerate(assignment.parts):
             answered = [earlier.name for earlier in assignment.parts[:number]]
-            setup = setup_source(part.resolve(), answered)
-            parts.append({"target": part.target, "setup": setup, "check": clean(part.check)})
+            module, name = part.target.rsplit(".", 1)
+            path = module_file(module, root / PACKAGE).relative_to(root).as_posix()
+            parts.append(
+                {
+                    "target": part.target,
+                    "setup": setup_source(part.resolve(), answered),
+                    "check": clean(part.check),
+                    "released": definition_digest(files[path], name),
+                }
+            )
         exercises.append(
             {
                 "number": assignment.number,
@@ -252,7 +264,8 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
         path: released_source(text, regions[path], owned, through) if regions[path] else text
         for path, text in sources.items()
     }
-    files[f"{PACKAGE}/course/exercises.json"] = manifest(assignments, through)
+    check_compiles(files)
+    files[f"{PACKAGE}/course/exercises.json"] = manifest(assignments, through, files, root)
     for assignment in assignments:
         released = root / notebook_path(assignment)
         if not released.exists():
@@ -262,7 +275,7 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
     files["README.md"] = readme(assignments, through)
     files["pyproject.toml"] = pyproject(assignments)
     files[".gitignore"] = "__pycache__/\n*.egg-info/\n.pancake-course/\n.ipynb_checkpoints/\n"
-    check_compiles(files)
+    check_compiles(files)  # the learner files too
     check_no_answers(files, withheld_lines(sources, regions, owned, through))
     return files
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,11 +45,16 @@ class CourseError(Exception):
 
 @dataclass(frozen=True)
 class PublicPart:
-    """One answer of an exercise: its ``target``, its notebook's ``setup`` imports, its ``check``."""
+    """One answer of an exercise: its ``target``, its notebook's ``setup`` imports, its ``check``.
+
+    ``released`` tells the code the release wrote (a stub, or the course's code) from the
+    learner's own.
+    """
 
     target: str
     setup: str
     check: str
+    released: str = ""  # definition_digest of the target as the release wrote it
 
     @property
     def module(self) -> str:
@@ -111,6 +120,13 @@ def definition_span(tree: ast.Module, name: str) -> tuple[int, int] | None:
             first = min([statement.lineno] + [d.lineno for d in statement.decorator_list])
             return first, statement.end_lineno
     return None
+
+
+def definition_digest(text: str, name: str) -> str:
+    """A short hash of the top-level definition of ``name`` in the module source ``text``."""
+    span = definition_span(ast.parse(text), name)
+    lines = text.splitlines()[span[0] - 1 : span[1]] if span else []
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def raises_not_implemented(node: ast.AST) -> bool:
@@ -250,10 +266,26 @@ def save(
         except SyntaxError as error:
             raise CourseError(f"{path} would not compile after saving: {error}") from error
     if new_texts:
-        snapshot(exercise, list(new_texts), package_root, history)
+        kept = snapshot(exercise, list(new_texts), package_root, history)
         for path, text in new_texts.items():
             path.write_text(text)
+        failure = import_failure(sorted({c.target.rsplit(".", 1)[0] for c in cells}), package_root)
+        if failure:
+            put_back(kept, package_root)
+            raise CourseError(f"{notebook.name}: saved, your package would not import: {failure}")
     return report
+
+
+def import_failure(modules: list[str], package_root: Path) -> str:
+    """The last line of the error of importing ``modules`` in a fresh interpreter, or ""."""
+    path = os.pathsep.join([str(package_root.parent), os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {', '.join(modules)}"],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+    )
+    return result.stderr.strip().splitlines()[-1] if result.returncode else ""
 
 
 def snapshot(exercise: Exercise, paths: list[Path], package_root: Path, history: Path) -> Path:
@@ -272,13 +304,17 @@ def restore(*, package_root: Path = PACKAGE_ROOT, history: Path = HISTORY) -> li
     saves = sorted(history.glob("*")) if history.exists() else []
     if not saves:
         raise CourseError("nothing to restore: no `pancake-course save` has been run here")
-    last = saves[-1]
+    return put_back(saves[-1], package_root)
+
+
+def put_back(kept: Path, package_root: Path) -> list[str]:
+    """Copy the files of the snapshot ``kept`` back into the package, then delete it."""
     restored = []
-    for kept in sorted(p for p in last.rglob("*") if p.is_file()):
-        path = package_root / kept.relative_to(last)
-        shutil.copy2(kept, path)
-        restored.append(f"restored {path} as it was before save {last.name}")
-    shutil.rmtree(last)
+    for copy in sorted(p for p in kept.rglob("*") if p.is_file()):
+        path = package_root / copy.relative_to(kept)
+        shutil.copy2(copy, path)
+        restored.append(f"restored {path} as it was before save {kept.name}")
+    shutil.rmtree(kept)
     return restored
 
 
@@ -353,7 +389,8 @@ def part_status(
     except Exception as error:  # the check's verdict, whatever the learner's code raised
         hint = getattr(error, "hint", "") or first_line(error)
         return PartStatus(exercise, part, "failing", hint)
-    return PartStatus(exercise, part, "passing")
+    given = definition_digest(path.read_text(), part.name) == part.released
+    return PartStatus(exercise, part, "passing", "the course's code, as released" if given else "")
 
 
 def first_line(error: BaseException) -> str:
