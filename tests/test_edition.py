@@ -315,8 +315,9 @@ def leak_answer_into_notebook(root: Path) -> None:
         (
             lambda root: break_linear(
                 root,
-                "x = as_float_array(self, x)",
-                "x = as_float_array(\n### BEGIN SOLUTION\nself, x\n### END SOLUTION\n)",
+                "    def forward(self, x: np.ndarray) -> np.ndarray:\n",
+                "    def forward(self, x: np.ndarray) -> np.ndarray:\n"
+                "        x = (\n### BEGIN SOLUTION\nx\n### END SOLUTION\n        )\n",
             ),
             "does not compile",
         ),
