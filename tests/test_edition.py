@@ -131,14 +131,17 @@ def test_edition_holds_no_graded_test_and_no_instructor_file(edition0):
         assert f"pancake/course/{module}.py" not in present
     assert not [p for p in present if p.endswith(".pyc") or "__pycache__" in p]
     visible = {
-        normalised(line) for a in ASSIGNMENTS for p in a.parts for line in p.check.splitlines()
+        normalised(line)
+        for assignment in ASSIGNMENTS
+        for part in assignment.parts
+        for line in inspect.getsource(part.check).splitlines()
     }
     graded = {
         normalised(line)
         for assignment in ASSIGNMENTS
         for part in assignment.parts
         for test in part.tests
-        for line in test.code.splitlines()
+        for line in inspect.getsource(test.function).splitlines()
     }
     framework = {
         normalised(line)
@@ -342,14 +345,18 @@ def test_release_refuses_orphan_regions_and_missing_targets(tmp_path):
     ):
         edition.release(target, assignments=ASSIGNMENTS[1:])
     linear = ASSIGNMENTS[2].parts[0]
-    moved = dataclasses.replace(linear, target="pancake.nn.linear.Affine")
+    moved = dataclasses.replace(linear, target="pancake.nn.dense.Linear")
     assignments = [
         *ASSIGNMENTS[:2],
         dataclasses.replace(ASSIGNMENTS[2], parts=(moved,)),
         *ASSIGNMENTS[3:],
     ]
-    with pytest.raises(CourseError, match="target pancake.nn.linear.Affine no longer exists"):
+    with pytest.raises(CourseError, match="target pancake.nn.dense.Linear: no module"):
         edition.release(target, assignments=assignments)
+    root = scratch_repository(tmp_path)
+    break_linear(root, "class Linear(", "class Dense(")
+    with pytest.raises(CourseError, match="target pancake.nn.linear.Linear no longer exists"):
+        edition.release(target, root=root)
     assert not target.exists()
 
 

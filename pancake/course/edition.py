@@ -33,8 +33,8 @@ from string import Template
 
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.learner import CourseError, definition_digest, definition_span, module_file
-from pancake.course.sources import BEGIN, END, setup_source
-from pancake.course.spec import Assignment, clean
+from pancake.course.sources import BEGIN, END, check_source, setup_source
+from pancake.course.spec import Assignment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PACKAGE = "pancake"
@@ -200,7 +200,7 @@ def manifest(assignments: list[Assignment], through: int, files: dict[str, str],
                 {
                     "target": part.target,
                     "setup": setup_source(part.resolve(), answered),
-                    "check": clean(part.check),
+                    "check": check_source(part.check, [*answered, part.name]),
                     "released": definition_digest(files[path], name),
                 }
             )
