@@ -172,6 +172,15 @@ def test_a_stub_names_its_exercise_notebook_and_chapter(edition0):
     assert "exercises/03-linear/03-linear.ipynb" in error
 
 
+def test_pytest_m_runs_the_public_checks_of_one_exercise(edition0):
+    result = in_edition(
+        edition0, "-m", "pytest", "-m", "ex03", "-p", "no:cacheprovider", check=False
+    )
+    assert "1 failed" in result.stdout and "deselected" in result.stdout
+    assert "test_visible_check[03-linear-Linear]" in result.stdout
+    assert "NotImplementedError: Exercise 3 (The Linear layer" in result.stdout
+
+
 def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     root = tmp_path / "through5"
     edition.release(root, through=5)
