@@ -406,15 +406,22 @@ def status(exercises: list[Exercise] | None = None) -> list[PartStatus]:
 
 
 def status_table(rows: list[PartStatus], width: int = 72) -> str:
-    """The rows as an aligned text table: exercise, part, state, detail (cut at ``width``)."""
+    """The rows as an aligned table (details cut at ``width``), then each failing part's hint."""
     table = [("exercise", "part", "status", "detail")]
     for row in rows:
         detail = row.detail if len(row.detail) <= width else row.detail[: width - 3] + "..."
         table.append((row.exercise.name, row.part.name, row.state, detail))
     widths = [max(len(line[column]) for line in table) for column in range(3)]
-    return "\n".join(
-        "  ".join(cell.ljust(size) for cell, size in zip(line[:3], widths, strict=True))
-        + "  "
-        + line[3]
+    lines = [
+        (
+            "  ".join(cell.ljust(size) for cell, size in zip(line[:3], widths, strict=True))
+            + "  "
+            + line[3]
+        ).rstrip()
         for line in table
-    ).rstrip()
+    ]
+    failing = [row for row in rows if row.state == "failing"]
+    if failing:
+        lines += ["", "failing (the checker's hint):"]
+        lines += [f"  {row.exercise.name} {row.part.name}: {row.detail}" for row in failing]
+    return "\n".join(lines)
