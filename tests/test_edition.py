@@ -73,7 +73,8 @@ def in_edition(root: Path, *args: str, check: bool = True) -> subprocess.Complet
 
 def status_rows(output: str) -> dict[tuple[str, str], str]:
     """``pancake-course status`` output -> {(exercise, part): state}."""
-    rows = [line.split() for line in output.splitlines()[1:]]
+    table = output.split("\n\n")[0]  # the failing parts' hints follow a blank line
+    rows = [line.split() for line in table.splitlines()[1:]]
     return {(row[0], row[1]): row[2] for row in rows}
 
 
@@ -232,6 +233,7 @@ def test_status_reports_a_failing_part_with_the_checkers_hint(learner_edition):
     in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
     output = in_edition(learner_edition, "-m", "pancake.course.cli", "status").stdout
     assert status_rows(output)["03-linear", "Linear"] == "failing"
+    assert "03-linear Linear: " in output  # its hint, in full, under the table
     assert "sign" in next(line for line in output.splitlines() if " Linear " in line)
     assert status_rows(output)["05-sequential", "Sequential"] == "stub"
 
