@@ -560,10 +560,10 @@ TAMPERS = [
     ),
     Tamper(
         "02-modules",
-        "monkeypatches pancake.testing, pancake.testing.checks and hypothesis",
+        "monkeypatches pancake.testing, pancake.testing.values and hypothesis",
         append_to_first_answer(
             "import hypothesis\n"
-            "import pancake.testing.checks\n"
+            "import pancake.testing.values\n"
             "import pancake.testing\n"
             "import pancake.testing.gradcheck\n"
             "\n"
@@ -571,7 +571,7 @@ TAMPERS = [
             "    return None\n"
             "\n"
             "pancake.testing.check_gradients = pancake.testing.gradcheck.check_gradients = _passes\n"
-            "pancake.testing.checks.check_values = _passes\n"
+            "pancake.testing.values.check_values = pancake.testing.check_values = _passes\n"
             "hypothesis.given = lambda *args, **kwargs: (lambda test: _passes)"
         ),
     ),

@@ -13,7 +13,9 @@
   ``restore`` and ``status``, which run in the learner edition. Of this package, the
   learner edition ships only these two modules (and ``exercises.json``).
 
-The hidden tests call checks in ``pancake.testing`` (``check_gradients``, the property
-checks, and ``pancake.testing.checks`` for what is not a module: functions, autograd
-Functions, stax layers).
+- ``pancake.course.prelude``: the names every graded test may use (``graded``, ``given``...).
+
+The hidden tests call the checks of ``pancake.testing`` (``check_gradients``, and one
+module per subject for what is not a module: optimizers, loaders, autograd Functions,
+stax layers...).
 """
