@@ -182,6 +182,14 @@ def test_pytest_m_runs_the_public_checks_of_one_exercise(edition0):
     assert "NotImplementedError: Exercise 3 (The Linear layer" in result.stdout
 
 
+def test_the_edition_cannot_release_and_refuses_what_is_not_an_exercise(edition0, tmp_path):
+    result = in_edition(edition0, "-m", "pancake.course.cli", "release", str(tmp_path), check=False)
+    assert "release runs in the course repository, not in a learner edition" in result.stderr
+    with pytest.raises(CourseError, match="--through -1: choose 0"):
+        edition.release(tmp_path / "edition", through=-1)
+    assert not (tmp_path / "edition").exists()
+
+
 def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     root = tmp_path / "through5"
     edition.release(root, through=5)

@@ -11,6 +11,7 @@ For learners, in their learner edition:
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pancake.course.learner import CourseError
 
 def release(args: argparse.Namespace) -> None:
     try:
-        from pancake.course import edition
+        edition = importlib.import_module("pancake.course.edition")
     except ModuleNotFoundError as error:  # a learner edition ships without the instructor's
         if error.name != "pancake.course.edition":
             raise
