@@ -278,6 +278,16 @@ def test_save_refuses_a_bad_cell_and_changes_nothing(learner_edition, kind):
     assert not list(learner_edition.glob(".pancake-course/history/*"))
 
 
+def test_save_refuses_a_package_outside_an_edition_folder(learner_edition, tmp_path):
+    installed = Path(shutil.copytree(learner_edition / "pancake", tmp_path / "site" / "pancake"))
+    notebook = learner_edition / "exercises/03-linear/03-linear.ipynb"
+    fill_notebook(notebook)
+    exercises = learner.load_exercises(installed / "course/exercises.json")
+    with pytest.raises(CourseError, match="pip install -e DIR"):
+        learner.save(notebook, exercises=exercises, package_root=installed, history=tmp_path / "h")
+    assert package_snapshot(installed.parent) == package_snapshot(learner_edition)
+
+
 def test_save_refuses_a_notebook_of_another_assignment(learner_edition):
     notebook = learner_edition / "exercises/04-activations-losses/04-activations-losses.ipynb"
     fill_notebook(notebook)

@@ -245,6 +245,11 @@ def save(
     files as they were go to ``history`` first, for ``restore``.
     """
     exercises = load_exercises() if exercises is None else exercises
+    if not (package_root.parent / "pyproject.toml").exists():
+        raise CourseError(
+            f"{package_root} is not in a learner edition's folder: install the edition with "
+            "`pip install -e DIR` (editable), so that save writes into your own copy"
+        )
     notebook = Path(notebook)
     cells = answer_cells(notebook)
     exercise = exercise_of(notebook, cells, exercises)
