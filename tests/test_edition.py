@@ -239,11 +239,21 @@ def test_status_reports_a_failing_part_with_the_checkers_hint(learner_edition):
     )
     fill_notebook(notebook, {"pancake.nn.linear.Linear": wrong})
     in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    notebook = learner_edition / "exercises/07-data/07-data.ipynb"
+    fill_notebook(notebook)  # DataLoader is right, but its check needs no other exercise
+    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    notebook = learner_edition / "exercises/08-training/08-training.ipynb"
+    fill_notebook(notebook)  # train_one_epoch is right, but its check needs Sequential
+    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
     output = in_edition(learner_edition, "-m", "pancake.course.cli", "status").stdout
-    assert status_rows(output)["03-linear", "Linear"] == "failing"
+    rows = status_rows(output)
+    assert rows["03-linear", "Linear"] == "failing"
     assert "03-linear Linear: " in output  # its hint, in full, under the table
     assert "sign" in next(line for line in output.splitlines() if " Linear " in line)
-    assert status_rows(output)["05-sequential", "Sequential"] == "stub"
+    assert rows["05-sequential", "Sequential"] == "stub"
+    assert rows["07-data", "DataLoader"] == "passing"
+    assert rows["08-training", "train_one_epoch"] == "blocked"
+    assert "needs exercise" in next(line for line in output.splitlines() if "08-training" in line)
 
 
 LINEAR = "pancake.nn.linear.Linear"
