@@ -401,11 +401,14 @@ def test_release_refuses_orphan_regions_and_missing_targets(tmp_path):
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path):
     (tmp_path / "mine.txt").write_text("my notes")
-    with pytest.raises(CourseError, match="not empty"):
-        edition.release(tmp_path, through=0)
-    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
-    edition.release(tmp_path, through=0, force=True)
-    assert not (tmp_path / "mine.txt").exists() and (tmp_path / "pancake").is_dir()
+    for force in (False, True):  # --force replaces an edition only
+        with pytest.raises(CourseError, match="not empty|replaces a learner edition only"):
+            edition.release(tmp_path, through=0, force=force)
+        assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+    (tmp_path / "mine.txt").unlink()
+    edition.release(tmp_path, through=0)
+    edition.release(tmp_path, through=5, force=True)
+    assert json.loads((tmp_path / "pancake/course/exercises.json").read_text())["through"] == 5
 
 
 @pytest.mark.slow

@@ -67,7 +67,9 @@ def parser() -> argparse.ArgumentParser:
     released.add_argument(
         "--through", type=int, default=0, help="keep the reference code of exercises 1..N"
     )
-    released.add_argument("--force", action="store_true", help="replace the folder's contents")
+    released.add_argument(
+        "--force", action="store_true", help="replace an earlier edition in that folder"
+    )
     released.set_defaults(run=release)
     saved = commands.add_parser("save", help="write a notebook's answers into your pancake")
     saved.add_argument("notebook", type=Path)

@@ -42,6 +42,7 @@ LEARNER_FILES = Path(__file__).with_name("learner_files")
 # pancake/course/ is the instructor's (specs, graded tests, generator) except these.
 LEARNER_COURSE_MODULES = ("__init__.py", "cli.py", "learner.py")
 RELEASED_DIRECTORY = "exercises"
+MANIFEST = f"{PACKAGE}/course/exercises.json"
 COMMENT = re.compile(r"\s+#[^'\"]*$")
 TRIVIAL_LENGTH = 8  # normalised answer lines shorter than this (`return x`) say nothing
 
@@ -265,7 +266,7 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
         for path, text in sources.items()
     }
     check_compiles(files)
-    files[f"{PACKAGE}/course/exercises.json"] = manifest(assignments, through, files, root)
+    files[MANIFEST] = manifest(assignments, through, files, root)
     for assignment in assignments:
         released = root / notebook_path(assignment)
         if not released.exists():
@@ -275,7 +276,6 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
     files["README.md"] = readme(assignments, through)
     files["pyproject.toml"] = pyproject(assignments)
     files[".gitignore"] = "__pycache__/\n*.egg-info/\n.pancake-course/\n.ipynb_checkpoints/\n"
-    check_compiles(files)  # the learner files too
     check_no_answers(files, withheld_lines(sources, regions, owned, through))
     return files
 
@@ -329,15 +329,17 @@ def release(
     """Write the learner edition into ``directory`` (new or empty; ``force`` replaces it).
 
     Returns the files written (relative path -> text). The edition is written into a
-    temporary folder beside ``directory`` and moved into place only when complete.
+    temporary folder beside ``directory`` and moved into place only when complete;
+    ``force`` replaces only a folder that holds an edition.
     """
     directory = Path(directory).resolve()
-    if directory.exists() and any(directory.iterdir()) and not force:
-        raise CourseError(
-            f"{directory} is not empty: choose a new folder, or --force to replace it"
-        )
-    if directory == root or directory in root.parents:
-        raise CourseError(f"{directory}: refusing to replace the repository that holds the answers")
+    if directory.exists() and any(directory.iterdir()):
+        if not force:
+            raise CourseError(
+                f"{directory} is not empty: choose a new folder, or --force to replace it"
+            )
+        if not (directory / MANIFEST).exists():
+            raise CourseError(f"{directory}: --force replaces a learner edition only, not this")
     files = edition_files(root, ASSIGNMENTS if assignments is None else assignments, through)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
