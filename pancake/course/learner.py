@@ -9,7 +9,8 @@ check. Three commands use it:
   each replacing the definition of its target in its module (the previous version is
   kept, and ``pancake-course restore`` puts it back);
 - ``pancake-course status``: a table of the exercises, each part a stub, written but
-  failing its visible check (with the checker's hint), or passing;
+  failing its visible check (with the checker's hint), blocked by another exercise's
+  stub, or passing;
 - ``pytest -m exNN`` runs the same visible checks, one exercise at a time.
 """
 
@@ -277,7 +278,10 @@ def save(
         failure = import_failure(sorted({c.target.rsplit(".", 1)[0] for c in cells}), package_root)
         if failure:
             put_back(kept, package_root)
-            raise CourseError(f"{notebook.name}: saved, your package would not import: {failure}")
+            raise CourseError(
+                f"{notebook.name}: not saved, with these answers your package would not "
+                f"import: {failure}"
+            )
     return report
 
 
@@ -377,19 +381,23 @@ def part_status(
 ) -> PartStatus:
     """Read the part's definition in the package, then run its visible check."""
     path = module_file(part.module, package_root)
-    tree = ast.parse(path.read_text())
-    span = definition_span(tree, part.name)
-    if span is None:
+    definitions = [
+        statement
+        for statement in ast.parse(path.read_text()).body
+        if isinstance(statement, (ast.FunctionDef, ast.ClassDef)) and statement.name == part.name
+    ]
+    if not definitions:
         return PartStatus(exercise, part, "failing", f"{path} has no definition of {part.name}")
-    definition = next(s for s in tree.body if getattr(s, "name", None) == part.name)
-    if raises_not_implemented(definition):
+    if raises_not_implemented(definitions[0]):
         return PartStatus(exercise, part, "stub", f"write it in {Path(exercise.notebook).name}")
     try:
         run_public_check(exercise, part)
     except NotImplementedError as error:
         blocker = STUB_EXERCISE.search(str(error))
         if blocker:  # the check met the stub of another part
-            return PartStatus(exercise, part, "blocked", f"needs exercise {blocker.group(1)} first")
+            number = int(blocker.group(1))
+            needed = "another part" if number == exercise.number else f"exercise {number}"
+            return PartStatus(exercise, part, "blocked", f"needs {needed} first")
         return PartStatus(exercise, part, "failing", first_line(error))
     except Exception as error:  # the check's verdict, whatever the learner's code raised
         hint = getattr(error, "hint", "") or first_line(error)
