@@ -33,7 +33,7 @@ def source_notebook(name: str) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def linear_environment(tmp_path_factory) -> Path:
-    return grading_environment(BY_NAME["03-linear"], ASSIGNMENTS, tmp_path_factory.mktemp("env"))
+    return grading_environment(BY_NAME["03-linear"], 0, ASSIGNMENTS, tmp_path_factory.mktemp("env"))
 
 
 # -- the grading environment ----------------------------------------------------------------
@@ -46,17 +46,26 @@ def test_the_environment_stubs_the_answers_of_the_assignment_and_the_later_ones(
     linear = (copy / "nn" / "linear.py").read_text()
     assert "rows.T @ grad_rows" in (PACKAGE / "nn" / "linear.py").read_text()
     assert "rows.T @ grad_rows" not in linear
-    assert "not in the grading environment: this is an answer of exercise 03-linear" in linear
+    assert "Exercise 3 (The Linear layer" in linear
     assert "np.maximum(x, 0)" not in (copy / "nn" / "activations.py").read_text()  # exercise 4
 
 
-def test_the_environment_keeps_earlier_answers_and_leaves_out_the_hidden_tests(
-    linear_environment,
-):
+def test_the_environment_keeps_earlier_answers_and_leaves_out_the_course(linear_environment):
     copy = linear_environment / "pancake"
     assert (copy / "nn" / "basic.py").read_text() == (PACKAGE / "nn" / "basic.py").read_text()
-    assert not (copy / "course" / "assignments").exists()
+    assert not (copy / "course").exists()
     assert not list(copy.rglob("__pycache__"))
+
+
+def test_a_later_part_is_graded_with_pancakes_own_earlier_parts(tmp_path):
+    """The tests of serial build networks of pancake's Dense (part 1 of the same exercise)."""
+    stax = BY_NAME["11-stax"]
+    first, second = (grading_environment(stax, part, ASSIGNMENTS, tmp_path) for part in (0, 1))
+    reference = (PACKAGE / "stax.py").read_text()
+    dense_line = "W = W_init((input_shape[-1], out_dim), rng=rng)"
+    assert dense_line in reference
+    assert dense_line not in (first / "pancake" / "stax.py").read_text()
+    assert dense_line in (second / "pancake" / "stax.py").read_text()
 
 
 # -- the graded tests ------------------------------------------------------------------------
@@ -109,15 +118,9 @@ def test_a_missing_answer_cell_becomes_a_stub():
 
 
 def test_each_part_is_one_job_with_the_answers_before_it():
-    jobs = notebooks.jobs(source_notebook("09-autograd"))
-    assert [job["answers"][-1] for job in jobs] == [
-        "unbroadcast",
-        "Mul",
-        "Matmul",
-        "Sum",
-        "Exp",
-        "Tanh",
-    ]
+    jobs = notebooks.jobs(source_notebook("10-autograd"))
+    names = ["unbroadcast", "Mul", "Matmul", "Sum", "Exp", "Tanh"]
+    assert [job["answers"] for job in jobs] == [[name] for name in names]
     mul = jobs[1]
     assert [cell["id"] for cell in mul["cells"]] == [
         "unbroadcast-setup",

@@ -7,8 +7,15 @@
   imports, read from the package, and the nbgrader source notebook built around them;
 - ``pancake.course.generate``: ``python -m pancake.course.generate`` writes the nbgrader
   source notebooks into ``solutions/`` and releases them into ``exercises/``.
+- ``pancake.course.edition``: ``pancake-course release DIR --through N`` writes the
+  learner edition, the package with the answers of the exercises after N stubbed;
+- ``pancake.course.learner`` and ``pancake.course.cli``: ``pancake-course save``,
+  ``restore`` and ``status``, which run in the learner edition. Of this package, the
+  learner edition ships only these two modules (and ``exercises.json``).
 
-The hidden tests call checks in ``pancake.testing`` (``check_gradients``, the property
-checks, and ``pancake.testing.checks`` for what is not a module: functions, autograd
-Functions, stax layers).
+- ``pancake.course.prelude``: the names every graded test may use (``graded``, ``given``...).
+
+The hidden tests call the checks of ``pancake.testing`` (``check_gradients``, and one
+module per subject for what is not a module: optimizers, loaders, autograd Functions,
+stax layers...).
 """

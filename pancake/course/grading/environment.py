@@ -1,98 +1,78 @@
-"""The package a submission is graded against: pancake without the answers it is asked for.
+"""The package a part is graded against: pancake without the answers that part asks for.
 
-Assignment N is graded against an edition of pancake in which the SOLUTION regions of
-assignments N and later are stubs (``raise NotImplementedError``) and the specs with the
-hidden tests (``pancake/course/assignments``) are left out: an answer cell that imports
-pancake's own ``Sigmoid`` gets a stub. Earlier answers keep the reference code, so a bug
-in exercise 3 never costs points in exercise 5.
+Part P of assignment N is graded against a copy of pancake in which the SOLUTION regions
+of that part, the later parts of N and every later assignment are stubs (the learner
+edition's stubs, ``pancake.course.edition``), and ``pancake/course`` (specs, hidden tests,
+the generator) is left out. An answer cell that imports pancake's own ``Sigmoid`` gets a
+stub. Earlier answers keep the reference code, so a bug in exercise 3 never costs points
+in exercise 5, and the tests of ``serial`` build on pancake's own ``Dense`` (part 1 of the
+same assignment) whatever the learner's part 1 does.
 
-``grading_environment`` is the one place that decides what this edition is: when the
-learner edition (``pancake-course release DIR --through N-1``) is available it can build
-it instead, and nothing else changes.
+The learner edition (``pancake-course release DIR --through N-1``) stubs whole
+assignments; grading needs this finer cut, with the edition's own region and stub code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
-import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pancake
+from pancake.course.edition import solution_regions, stub_lines, target_span
 from pancake.course.spec import Assignment
 
-SOLUTION_REGION = re.compile(
-    r"^(?P<indent> *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n", re.MULTILINE | re.DOTALL
-)
-LEFT_OUT = ("course/assignments", "__pycache__")
+LEFT_OUT = ("course", "__pycache__")  # folders of the package the sandbox never sees
 
 
-def grading_environment(assignment: Assignment, assignments: list[Assignment], cache: Path) -> Path:
-    """A folder holding the ``pancake`` package to grade ``assignment`` with: put it on sys.path.
+def grading_environment(
+    assignment: Assignment, part: int, assignments: list[Assignment], cache: Path
+) -> Path:
+    """A folder holding the ``pancake`` to grade part ``part`` (0-based) of ``assignment`` with.
 
-    Built once per package version and assignment under ``cache`` (a folder of the
-    course that learners never see); returns the folder that holds ``pancake/``.
+    Built once per package version and part under ``cache`` (a folder of the course that
+    learners never see); put the returned folder first on ``sys.path``.
     """
-    stubbed = [later for later in assignments if later.number >= assignment.number]
     package = Path(pancake.__file__).parent
-    folder = cache / f"{assignment.name}-{_fingerprint(package)}"
+    stubbed = [
+        (later, each)
+        for later in assignments
+        for number, each in enumerate(later.parts)
+        if later.number > assignment.number or (later is assignment and number >= part)
+    ]
+    folder = cache / f"{assignment.name}-part{part + 1}-{_fingerprint(package)}"
     if not (folder / "pancake" / "__init__.py").exists():
         staging = folder.with_name(folder.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(package, staging / "pancake", ignore=_left_out(package))
-        for path, lines in _regions_to_stub(stubbed).items():
-            copy = staging / "pancake" / path.relative_to(package)
-            copy.write_text(stub_regions(path.read_text(), lines, _stub_message(path, stubbed)))
+        shutil.copytree(package, staging / "pancake", ignore=shutil.ignore_patterns(*LEFT_OUT))
+        root = package.parent
+        for path, text in stubbed_files(stubbed, root).items():
+            (staging / path).write_text(text)
         staging.rename(folder)
     return folder
 
 
-def stub_regions(source: str, lines: set[int], message: str) -> str:
-    """``source`` with each SOLUTION region that starts on one of ``lines`` (1-based) stubbed."""
-
-    def stub(match: re.Match) -> str:
-        line = source.count("\n", 0, match.start()) + 1
-        if line not in lines:
-            return match.group(0)
-        return f"{match.group('indent')}raise NotImplementedError({message!r})\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
-def _regions_to_stub(assignments: list[Assignment]) -> dict[Path, set[int]]:
-    """Source file -> the line numbers of every line of the targets of ``assignments``."""
-    lines: dict[Path, set[int]] = defaultdict(set)
-    for assignment in assignments:
-        for part in assignment.parts:
-            target = part.resolve()
-            body, first = inspect.getsourcelines(target)
-            lines[Path(inspect.getsourcefile(target))].update(range(first, first + len(body)))
-    return lines
-
-
-def _stub_message(path: Path, assignments: list[Assignment]) -> str:
-    names = ", ".join(a.name for a in assignments if any(_in(path, p) for p in a.parts))
-    return f"not in the grading environment: this is an answer of exercise {names}"
-
-
-def _in(path: Path, part) -> bool:
-    return Path(inspect.getsourcefile(part.resolve())) == path
-
-
-def _left_out(package: Path):
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        relative = Path(folder).relative_to(package)
-        return [
-            name for name in names if (relative / name).as_posix() in LEFT_OUT or name in LEFT_OUT
-        ]
-
-    return ignore
+def stubbed_files(stubbed: list[tuple[Assignment, object]], root: Path) -> dict[str, str]:
+    """File (relative to ``root``) -> its text with the regions of the ``stubbed`` parts stubbed."""
+    spans = defaultdict(list)
+    for assignment, part in stubbed:
+        path, first, last = target_span(part.target, assignment, root)
+        spans[path].append((first, last, assignment))
+    files = {}
+    for path, owners in spans.items():
+        text = (root / path).read_text()
+        lines = text.splitlines()
+        for region in sorted(solution_regions(path, text), key=lambda r: r.first, reverse=True):
+            owner = [a for first, last, a in owners if first <= region.first <= last]
+            if owner:
+                lines[region.first - 1 : region.last] = stub_lines(owner[0], region.indent)
+        files[path] = "\n".join(lines) + "\n"
+    return files
 
 
 def _fingerprint(package: Path) -> str:
-    """A short hash of every ``.py`` file of the package: a changed answer makes a new edition."""
+    """A short hash of every ``.py`` file of the package: a changed answer makes a new copy."""
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())

@@ -33,23 +33,25 @@ class Grader:
         self.reuse_results = reuse_results
         self.building = threading.Lock()  # one thread builds an environment, others wait
 
-    def environment(self, assignment_name: str) -> Path:
-        """The folder holding the pancake package that ``assignment_name`` is graded against."""
+    def environment(self, assignment_name: str, targets: list[str]) -> Path:
+        """The folder holding the pancake that the part writing ``targets`` is graded against."""
         known = {assignment.name: assignment for assignment in ASSIGNMENTS}
         if assignment_name not in known:
             raise ValueError(f"unknown assignment {assignment_name!r}; known: {sorted(known)}")
+        assignment = known[assignment_name]
+        parts = [part.target for part in assignment.parts]
+        part = min((parts.index(target) for target in targets if target in parts), default=0)
         with self.building:
-            return grading_environment(
-                known[assignment_name], ASSIGNMENTS, self.folder / "environments"
-            )
+            cache = self.folder / "environments"
+            return grading_environment(assignment, part, ASSIGNMENTS, cache)
 
     def grade(self, assignment_name: str, notebook: nbformat.NotebookNode) -> list[sandbox.Outcome]:
         """The outcome of every part of ``notebook`` (rebuilt from the source, see ``notebooks``)."""
-        environment = self.environment(assignment_name)
         outcomes, fatal = [], {}
         for job in notebooks.jobs(notebook):
             # A cell that stopped the interpreter in one part is left out of the next ones.
             cells = [cell for cell in job["cells"] if cell["id"] not in fatal]
+            environment = self.environment(assignment_name, job["targets"])
             outcome = self.grade_part({**job, "cells": cells}, environment)
             fatal.update(
                 (key, event)

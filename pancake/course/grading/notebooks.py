@@ -53,26 +53,31 @@ def rebuild(
 
 
 def jobs(notebook: nbformat.NotebookNode) -> list[dict]:
-    """One job per part: the setup and answer cells before its graded tests, and the tests.
+    """One job per part: the setup and answer cells up to its graded tests, and the tests.
 
-    ``answers`` are the names the answer cells define (from the generator's
-    ``pancake.source`` metadata): an answer must not be pancake's own object.
+    ``targets`` are the pancake objects the part's own answer cells write (the
+    generator's ``pancake.source`` metadata); ``answers`` their names, which must not be
+    pancake's own objects.
     """
     found: list[dict] = []
     cells: list[dict] = []
-    answers: list[str] = []
+    targets: list[str] = []
     for cell in notebook.cells:
         if is_setup(cell) or is_answer(cell):
+            if found and found[-1]["cells"] == cells:
+                targets = []  # the first cell of a new part
             cells.append({"id": grade_id(cell), "source": cell.source})
             target = cell.metadata.get("pancake", {}).get("source")
             if is_answer(cell) and target:
-                answers.append(target.rsplit(".", 1)[-1])
+                targets.append(target)
         elif is_graded_test(cell):
             test = {"id": grade_id(cell), "source": cell.source}
             if found and found[-1]["cells"] == cells:
                 found[-1]["tests"].append(test)
             else:
-                found.append({"cells": list(cells), "answers": list(answers), "tests": [test]})
+                answers = [target.rsplit(".", 1)[-1] for target in targets]
+                job = {"cells": list(cells), "targets": list(targets), "answers": answers}
+                found.append({**job, "tests": [test]})
     return found
 
 

@@ -1,6 +1,7 @@
 """The program that runs one part of a submission inside the sandbox, then its graded tests.
 
-It reads a job (JSON on stdin): the cells to run first (setup and answer cells, in
+It runs as a script of the standard library alone (``python -I runner.py ENVIRONMENT``,
+the folder holding the grading environment's ``pancake``), and reads a job (JSON on stdin): the cells to run first (setup and answer cells, in
 notebook order), the graded tests, the names the answers must define and a nonce. Then:
 
 1. it imports everything the graded tests import, *before* any learner code;
@@ -44,6 +45,7 @@ MONITORED = (
     "re",
 )
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell
+FRAMES = 6  # frames of a traceback shown, the innermost
 
 
 class CappedText(io.TextIOBase):
@@ -194,9 +196,18 @@ def run_cell(code: str | types.CodeType, name: str, namespace: dict) -> tuple[st
             error = {
                 "ename": type(exception).__name__,
                 "evalue": str(exception)[:OUTPUT_LIMIT],
-                "traceback": traceback.format_exception(exception)[-8:],
+                "traceback": formatted(exception),
             }
     return output.getvalue(), error
+
+
+def formatted(exception: BaseException) -> list[str]:
+    """The traceback's last frames, then the exception with its message and notes (hypothesis
+    adds the failing example as notes): each piece capped in length."""
+    frames = traceback.format_tb(exception.__traceback__)[-FRAMES:]
+    pieces = ["Traceback (most recent call last):\n", *frames]
+    pieces += traceback.format_exception_only(exception)
+    return [piece[:OUTPUT_LIMIT] for piece in pieces]
 
 
 def refusal(reasons: list[str]) -> dict:
@@ -205,6 +216,8 @@ def refusal(reasons: list[str]) -> dict:
 
 
 def main() -> None:
+    """``python -I runner.py ENVIRONMENT``: grade against the pancake in ENVIRONMENT."""
+    sys.path.insert(0, sys.argv[1])
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
     reporter = Reporter(job["results_fd"], job.pop("nonce"))

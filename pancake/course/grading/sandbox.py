@@ -28,6 +28,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pancake.course.grading import runner
+
 NOBODY = 65534
 LOG_LIMIT = 4000  # characters kept of what the interpreter writes outside the cells
 
@@ -231,20 +233,18 @@ def _limit(limits: Limits) -> None:
         resource.setrlimit(kind, (value, value))
 
 
-PYTHON_START = (
-    "import sys; sys.path.insert(0, {environment!r}); "
-    "from pancake.course.grading.runner import main; main()"
-)
+RUNNER = Path(runner.__file__)  # a script of the standard library only: no pancake needed
 SCRATCH = "/scratch"  # where the scratch folder appears inside the sandbox
-ENVIRONMENT = "/environment"  # and the grading environment, read-only
+ENVIRONMENT = "/environment"  # the grading environment, read-only
+RUNNER_INSIDE = "/grader/runner.py"  # and the runner, read-only
 
 
 def _command(scratch: Path, environment: Path) -> list[str]:
-    inside = ENVIRONMENT if bubblewrap() else str(environment)
-    python = [sys.executable, "-I", "-c", PYTHON_START.format(environment=inside)]
     if bubblewrap() is None:
-        return python
+        return [sys.executable, "-I", str(RUNNER), str(environment)]
     view = [*_bwrap_view(scratch), "--ro-bind", str(environment), ENVIRONMENT]
+    view += [*_open_ancestors(Path(RUNNER_INSIDE)), "--ro-bind", str(RUNNER), RUNNER_INSIDE]
+    python = [sys.executable, "-I", RUNNER_INSIDE, ENVIRONMENT]
     return [bubblewrap(), *view, *_as_nobody(), *python]
 
 

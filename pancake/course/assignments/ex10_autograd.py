@@ -1,9 +1,9 @@
-"""Exercise 9: the backward passes of autograd's operations, and unbroadcast."""
+"""Exercise 10: the backward passes of autograd's operations, and unbroadcast."""
 
 from pancake.autograd.functions import Exp, Matmul, Mul, Sum, Tanh, unbroadcast
 from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
-from pancake.testing.checks import check_function_gradients, check_unbroadcast
+from pancake.testing import check_function_gradients, check_unbroadcast
 
 # Two entries or more: on one, any wrong derivative looks like a scale factor.
 SEVERAL_ENTRIES = pst.shapes(max_dims=3, max_side=4).filter(lambda shape: np.prod(shape) > 1)
@@ -346,7 +346,7 @@ TANH = Part(
 )
 
 ASSIGNMENT = Assignment(
-    number=9,
+    number=10,
     slug="autograd",
     title="Automatic differentiation: the backward passes of the operations",
     introduction="""
