@@ -246,7 +246,7 @@ def course(tmp_path_factory) -> Course:
     course.seconds = grade_class(course.root, ["*"], jobs=2)
     course.timings.append(
         (
-            "grade * --jobs 2 (python -m pancake.course.grade)",
+            "grade * --jobs 2 (pancake-course grade)",
             submitted,
             time.perf_counter() - start,
         )

@@ -215,6 +215,7 @@ def job(*tests: str, cells: tuple[str, ...] = ()) -> dict:
         "cells": [{"id": f"cell-{i}", "source": source} for i, source in enumerate(cells)],
         "tests": [{"id": f"test-{i}", "source": source} for i, source in enumerate(tests)],
         "answers": [],
+        "answer_ids": [],
     }
 
 

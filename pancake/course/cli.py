@@ -2,6 +2,7 @@
 
 For instructors, in the course repository:
     pancake-course release DIR [--through N] [--force]   write the learner edition
+    pancake-course grade ASSIGNMENT... [--jobs N]         grade a class (submitted/), in sandboxes
 For learners, in their learner edition:
     pancake-course save NOTEBOOK    write the notebook's answers into your pancake
     pancake-course restore          undo the last save
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -19,18 +21,50 @@ from pancake.course.learner import CourseError
 
 
 def release(args: argparse.Namespace) -> None:
-    try:
-        edition = importlib.import_module("pancake.course.edition")
-    except ModuleNotFoundError as error:  # a learner edition ships without the instructor's
-        if error.name != "pancake.course.edition":
-            raise
-        raise CourseError(
-            "release runs in the course repository, not in a learner edition"
-        ) from error
-    files = edition.release(args.directory, through=args.through, force=args.force)
+    files = instructors("edition", "release").release(
+        args.directory, through=args.through, force=args.force
+    )
     print(
         f"wrote the learner edition through exercise {args.through}: {len(files)} files in {args.directory}"
     )
+
+
+def instructors(module: str, command: str):
+    """``pancake.course.<module>``, which a learner edition ships without."""
+    try:
+        return importlib.import_module(f"pancake.course.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != f"pancake.course.{module}":
+            raise
+        raise CourseError(
+            f"{command} runs in the course repository, not in a learner edition"
+        ) from error
+
+
+def grade(args: argparse.Namespace) -> None:
+    grading = instructors("grade", "grade")
+    seconds = grading.grade_class(
+        args.root.resolve(),
+        args.assignments,
+        jobs=args.jobs,
+        force=args.force,
+        student=args.student,
+        only_run=args.only_run,
+    )
+    print(grading.report(seconds))
+
+
+def grade_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of ``grade`` (also ``python -m pancake.course.grade``)."""
+    parser.add_argument("assignments", nargs="+", help='e.g. 03-linear, or "*" for every one')
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks at a time")
+    parser.add_argument("--force", action="store_true", help="grade graded submissions again")
+    parser.add_argument("--student", default="*", help="only these students (a pattern)")
+    parser.add_argument(
+        "--only-run", action="store_true", help="only run the sandboxes and keep their results"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
+    return parser
 
 
 def save(args: argparse.Namespace) -> None:
@@ -71,6 +105,10 @@ def parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace an earlier edition in that folder"
     )
     released.set_defaults(run=release)
+    graded = commands.add_parser(
+        "grade", help="grade every submission of assignments (instructors)"
+    )
+    grade_arguments(graded).set_defaults(run=grade)
     saved = commands.add_parser("save", help="write a notebook's answers into your pancake")
     saved.add_argument("notebook", type=Path)
     saved.set_defaults(run=save)

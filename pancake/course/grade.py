@@ -1,4 +1,4 @@
-"""Grade a class: ``python -m pancake.course.grade ASSIGNMENT... [--jobs N] [--force]``.
+"""Grade a class: ``pancake-course grade ASSIGNMENT... [--jobs N] [--force]`` (or ``python -m pancake.course.grade``).
 
 Run it from the course root (where ``nbgrader_config.py`` lives). For each assignment
 (``"*"``: every one in ``solutions/``):
@@ -16,7 +16,6 @@ are those that ``nbgrader autograde`` alone gives, one notebook after another.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
+from pancake.course.cli import grade, grade_arguments
 from pancake.course.generate import run_nbgrader
 from pancake.course.grading import notebooks, sandbox
 from pancake.course.grading.grader import Grader
@@ -123,29 +123,18 @@ def grade_class(
     return seconds
 
 
+def report(seconds: dict[str, list[float]]) -> str:
+    """One line per assignment: how many notebooks, and the median seconds each took."""
+    return "\n".join(
+        f"{assignment}: {len(times)} notebooks, {statistics.median(times):.1f} s each (median)"
+        for assignment, times in seconds.items()
+        if times
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="+", help='e.g. 03-linear, or "*" for every one')
-    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks at a time")
-    parser.add_argument("--force", action="store_true", help="grade graded submissions again")
-    parser.add_argument("--student", default="*", help="only these students (a pattern)")
-    parser.add_argument(
-        "--only-run", action="store_true", help="only run the sandboxes, keep the results"
-    )
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: .)")
-    args = parser.parse_args(argv)
-    seconds = grade_class(
-        args.root.resolve(),
-        args.assignments,
-        jobs=args.jobs,
-        force=args.force,
-        student=args.student,
-        only_run=args.only_run,
-    )
-    for assignment, times in seconds.items():
-        if times:
-            median = statistics.median(times)
-            print(f"{assignment}: {len(times)} notebooks, {median:.1f} s each (median)")
+    parser = grade_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    grade(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

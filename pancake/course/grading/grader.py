@@ -3,7 +3,7 @@
 Results are kept under ``<course>/.grading/results``, keyed by everything that decides
 them (the part's cells and tests, the grading environment, the limits): grading the same
 submission again, in parallel or not, gives the same result, and the class command
-(``python -m pancake.course.grade``) runs the sandboxes in parallel before nbgrader
+(``pancake-course grade``) runs the sandboxes in parallel before nbgrader
 reads the results in one sequential pass that writes the gradebook.
 """
 

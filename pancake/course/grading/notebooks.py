@@ -56,20 +56,22 @@ def jobs(notebook: nbformat.NotebookNode) -> list[dict]:
     """One job per part: the setup and answer cells up to its graded tests, and the tests.
 
     ``targets`` are the pancake objects the part's own answer cells write (the
-    generator's ``pancake.source`` metadata); ``answers`` their names, which must not be
-    pancake's own objects.
+    generator's ``pancake.source`` metadata), ``answer_ids`` those cells; ``answers`` their
+    names, which must not be pancake's own objects.
     """
     found: list[dict] = []
     cells: list[dict] = []
     targets: list[str] = []
+    answer_ids: list[str] = []
     for cell in notebook.cells:
         if is_setup(cell) or is_answer(cell):
             if found and found[-1]["cells"] == cells:
-                targets = []  # the first cell of a new part
+                targets, answer_ids = [], []  # the first cell of a new part
             cells.append({"id": grade_id(cell), "source": cell.source})
             target = cell.metadata.get("pancake", {}).get("source")
             if is_answer(cell) and target:
                 targets.append(target)
+                answer_ids.append(grade_id(cell))
         elif is_graded_test(cell):
             test = {"id": grade_id(cell), "source": cell.source}
             if found and found[-1]["cells"] == cells:
@@ -77,6 +79,7 @@ def jobs(notebook: nbformat.NotebookNode) -> list[dict]:
             else:
                 answers = [target.rsplit(".", 1)[-1] for target in targets]
                 job = {"cells": list(cells), "targets": list(targets), "answers": answers}
+                job["answer_ids"] = list(answer_ids)
                 found.append({**job, "tests": [test]})
     return found
 

@@ -24,6 +24,7 @@ import contextlib
 import importlib
 import io
 import json
+import linecache
 import os
 import sys
 import traceback
@@ -139,6 +140,35 @@ def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
     return sorted(shown, key=lambda name: (not name.startswith("sys."), name))
 
 
+# What an answer never needs and the grader's reach starts with: the checks and their
+# references (pancake.testing ships a documented training loop, optimizer rules...), the
+# course, and the tools that reach into other code (import machinery, frames, the heap).
+OFF_LIMITS_MODULES = ("pancake.testing", "pancake.course", "importlib", "gc", "ctypes", "inspect")
+OFF_LIMITS_NAMES = ("__import__", "sys.modules", "sys._getframe", "sys.meta_path", "builtins")
+
+
+def off_limits(source: str) -> list[str]:
+    """What an answer cell uses that answers may not: imports and names, read statically."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # running the cell reports it
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            found.add(ast.unparse(node))
+    used = [
+        name
+        for name in sorted(found)
+        if name.startswith(OFF_LIMITS_MODULES) or name.startswith(OFF_LIMITS_NAMES)
+    ]
+    return [f"answers may not use {name}" for name in used]
+
+
 def own_objects(names: list[str], namespace: dict) -> list[str]:
     """Answers that are, or subclass, an object of the pancake package itself."""
     found = []
@@ -165,6 +195,14 @@ class Reporter:
         self.stream.flush()
 
 
+def remember(source: str, name: str) -> str:
+    """Register ``source`` under the file name ``name``, as IPython does for a cell: tracebacks
+    show its lines, and hypothesis derives a derandomized test's examples from its source,
+    so a graded test draws the examples it draws in a notebook."""
+    linecache.cache[name] = (len(source), None, source.splitlines(keepends=True), name)
+    return name
+
+
 def without_module_purge(source: str, name: str) -> types.CodeType:
     """``source`` compiled with its ``del sys.modules[...]`` statements left out.
 
@@ -173,6 +211,7 @@ def without_module_purge(source: str, name: str) -> types.CodeType:
     code and their fingerprint proves them intact, so the purge is dropped: the tests use
     the very modules that the fingerprint covers.
     """
+    remember(source, name)
     tree = ast.parse(source)
 
     class DropPurge(ast.NodeTransformer):
@@ -189,9 +228,9 @@ def run_cell(code: str | types.CodeType, name: str, namespace: dict) -> tuple[st
     error = None
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
-            exec(
-                code if isinstance(code, types.CodeType) else compile(code, name, "exec"), namespace
-            )
+            if not isinstance(code, types.CodeType):
+                code = compile(code, remember(code, name), "exec")
+            exec(code, namespace)
         except BaseException as exception:  # noqa: BLE001 -- any failure is the cell's result
             error = {
                 "ename": type(exception).__name__,
@@ -235,6 +274,9 @@ def main() -> None:
         reporter.send(cell=cell["id"], output=output, error=error)
     reasons = [f"your code changed {name}" for name in changes(before, fingerprint())]
     reasons += own_objects(job["answers"], namespace)
+    for cell in job["cells"]:
+        if cell["id"] in job["answer_ids"]:
+            reasons += off_limits(cell["source"])
     for test_id, code in tests:
         reporter.send(begin=test_id)
         if reasons:
