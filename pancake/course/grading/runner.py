@@ -46,7 +46,6 @@ MONITORED = (
     "re",
 )
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell
-FRAMES = 6  # frames of a traceback shown, the innermost
 
 
 class CappedText(io.TextIOBase):
@@ -234,19 +233,28 @@ def run_cell(code: str | types.CodeType, name: str, namespace: dict) -> tuple[st
         except BaseException as exception:  # noqa: BLE001 -- any failure is the cell's result
             error = {
                 "ename": type(exception).__name__,
-                "evalue": str(exception)[:OUTPUT_LIMIT],
+                "evalue": message(exception),
                 "traceback": formatted(exception),
             }
     return output.getvalue(), error
 
 
 def formatted(exception: BaseException) -> list[str]:
-    """The traceback's last frames, then the exception with its message and notes (hypothesis
-    adds the failing example as notes): each piece capped in length."""
-    frames = traceback.format_tb(exception.__traceback__)[-FRAMES:]
-    pieces = ["Traceback (most recent call last):\n", *frames]
-    pieces += traceback.format_exception_only(exception)
-    return [piece[:OUTPUT_LIMIT] for piece in pieces]
+    """The traceback as Python prints it, sub-exceptions of a group included (hypothesis
+    reports distinct failures as one), cut in its middle when longer than the output limit."""
+    text = "".join(traceback.format_exception(exception))
+    if len(text) > OUTPUT_LIMIT:
+        head = OUTPUT_LIMIT // 10
+        text = text[:head] + "\n[... traceback cut ...]\n" + text[head - OUTPUT_LIMIT :]
+    return [text]
+
+
+def message(exception: BaseException) -> str:
+    """The exception's message, with those of a group's sub-exceptions."""
+    parts = [str(exception)]
+    for inner in getattr(exception, "exceptions", ()):
+        parts.append(f"{type(inner).__name__}: {message(inner)}")
+    return "\n".join(parts)[:OUTPUT_LIMIT]
 
 
 def refusal(reasons: list[str]) -> dict:
