@@ -78,8 +78,10 @@ def warn_if_unsandboxed() -> None:
         )
 
 
-def run(job: dict, environment: Path, limits: Limits) -> Outcome:
+def run(job: dict, environment: Path, limits: Limits, *, sandboxed: bool = True) -> Outcome:
     """Run ``job`` (see ``runner``) against the package in ``environment``; never raises.
+
+    ``sandboxed=False`` runs it without bubblewrap, limits only (the benchmark's baseline).
 
     When the interpreter stops early (a time limit, too much output, a crash, an exit),
     the cell or test it was running gets the reason, and the job runs again without it:
@@ -88,7 +90,7 @@ def run(job: dict, environment: Path, limits: Limits) -> Outcome:
     outcome = Outcome()
     cells, tests = list(job["cells"]), list(job["tests"])
     while tests:
-        ran = _run_once({**job, "cells": cells, "tests": tests}, environment, limits)
+        ran = _run_once({**job, "cells": cells, "tests": tests}, environment, limits, sandboxed)
         outcome.cells = {**ran.cells, **outcome.cells}
         outcome.tests.update(ran.tests)
         outcome.log = outcome.log or ran.log
@@ -109,14 +111,15 @@ def run(job: dict, environment: Path, limits: Limits) -> Outcome:
     return outcome
 
 
-def _run_once(job: dict, environment: Path, limits: Limits) -> Outcome:
+def _run_once(job: dict, environment: Path, limits: Limits, sandboxed: bool) -> Outcome:
     outcome = Outcome()
     nonce = secrets.token_hex(16)
     results_read, results_write = os.pipe()
     with tempfile.TemporaryDirectory(prefix="pancake-grading-") as scratch:
-        if os.geteuid() == 0 and bubblewrap():
+        sandboxed = sandboxed and bubblewrap() is not None
+        if os.geteuid() == 0 and sandboxed:
             os.chown(scratch, NOBODY, NOBODY)
-        command = _command(Path(scratch), environment)
+        command = _command(Path(scratch), environment, sandboxed)
         process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -124,7 +127,7 @@ def _run_once(job: dict, environment: Path, limits: Limits) -> Outcome:
             stderr=subprocess.STDOUT,
             pass_fds=(results_write,),
             preexec_fn=functools.partial(_limit, limits),
-            env=_environment(Path(scratch)),
+            env=_environment(Path(scratch), sandboxed),
             cwd=scratch,
         )
         os.close(results_write)
@@ -239,8 +242,8 @@ ENVIRONMENT = "/environment"  # the grading environment, read-only
 RUNNER_INSIDE = "/grader/runner.py"  # and the runner, read-only
 
 
-def _command(scratch: Path, environment: Path) -> list[str]:
-    if bubblewrap() is None:
+def _command(scratch: Path, environment: Path, sandboxed: bool) -> list[str]:
+    if not sandboxed:
         return [sys.executable, "-I", str(RUNNER), str(environment)]
     view = [*_bwrap_view(scratch), "--ro-bind", str(environment), ENVIRONMENT]
     view += [*_open_ancestors(Path(RUNNER_INSIDE)), "--ro-bind", str(RUNNER), RUNNER_INSIDE]
@@ -291,9 +294,9 @@ def _as_nobody() -> list[str]:
     return [shutil.which("setpriv") or "/usr/bin/setpriv", *ids]
 
 
-def _environment(scratch: Path) -> dict[str, str]:
+def _environment(scratch: Path, sandboxed: bool) -> dict[str, str]:
     """Environment variables: the scratch folder as home, one BLAS thread, no display."""
-    home = SCRATCH if bubblewrap() else str(scratch)
+    home = SCRATCH if sandboxed else str(scratch)
     return {
         "PATH": os.defpath,
         "HOME": home,
