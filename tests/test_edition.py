@@ -339,6 +339,15 @@ def leak_answer_into_notebook(root: Path) -> None:
     fill_notebook(path)
 
 
+def leak_graded_test_into_notebook(root: Path) -> None:
+    """The released notebook as if nbgrader had kept a hidden test: its code in a cell."""
+    path = root / "exercises/03-linear/03-linear.ipynb"
+    notebook = json.loads(path.read_text())
+    hidden = inspect.getsource(ASSIGNMENTS[2].parts[0].tests[-1].function)
+    notebook["cells"][-2]["source"] += "\n" + hidden
+    path.write_text(json.dumps(notebook))
+
+
 @pytest.mark.parametrize(
     ("breaks", "message"),
     [
@@ -364,8 +373,16 @@ def leak_answer_into_notebook(root: Path) -> None:
             "does not compile",
         ),
         (leak_answer_into_notebook, "would give away an answer"),
+        (leak_graded_test_into_notebook, "would give away an answer or a graded test"),
     ],
-    ids=["nested", "unclosed", "unopened", "uncompilable stub", "answer in a notebook"],
+    ids=[
+        "nested",
+        "unclosed",
+        "unopened",
+        "uncompilable stub",
+        "answer in a notebook",
+        "graded test in a notebook",
+    ],
 )
 def test_release_refuses_a_broken_repository_and_writes_nothing(tmp_path, breaks, message):
     root = scratch_repository(tmp_path)

@@ -20,6 +20,7 @@ written.
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 import shutil
@@ -276,7 +277,8 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
     files["README.md"] = readme(assignments, through)
     files["pyproject.toml"] = pyproject(assignments)
     files[".gitignore"] = "__pycache__/\n*.egg-info/\n.pancake-course/\n.ipynb_checkpoints/\n"
-    check_no_answers(files, withheld_lines(sources, regions, owned, through))
+    withheld = withheld_lines(sources, regions, owned, through)
+    check_no_answers(files, withheld | graded_lines(assignments, files))
     return files
 
 
@@ -296,6 +298,21 @@ def withheld_lines(sources: dict[str, str], regions, owned, through: int) -> set
     return {line for line in withheld - public if len(line) >= TRIVIAL_LENGTH}
 
 
+def graded_lines(assignments: list[Assignment], files: dict[str, str]) -> set[str]:
+    """Normalised lines of the graded tests that appear nowhere in the edition's package.
+
+    (A test line such as ``check_gradients(layer, x)`` that the package or a visible check
+    also writes gives nothing away.)
+    """
+    parts = [part for assignment in assignments for part in assignment.parts]
+    package = [text for path, text in files.items() if path.endswith(".py")]
+    checks = [inspect.getsource(part.check) for part in parts]
+    tests = [inspect.getsource(test.function) for part in parts for test in part.tests]
+    public = {normalised(line) for text in package + checks for line in text.splitlines()}
+    graded = {normalised(line) for text in tests for line in text.splitlines()}
+    return {line for line in graded - public if len(line) >= TRIVIAL_LENGTH}
+
+
 def check_no_answers(files: dict[str, str], withheld: set[str]) -> None:
     """Raise CourseError if a line of a withheld answer is in any file (notebooks: cell sources)."""
     for path, text in files.items():
@@ -305,7 +322,9 @@ def check_no_answers(files: dict[str, str], withheld: set[str]) -> None:
             lines = [line for cell in cells for line in "".join(cell["source"]).splitlines()]
         leaked = sorted({normalised(line) for line in lines} & withheld)
         if leaked:
-            raise CourseError(f"{path} would give away an answer: {leaked[0]!r} (a dirty stub)")
+            raise CourseError(
+                f"{path} would give away an answer or a graded test: {leaked[0]!r} (a dirty stub)"
+            )
 
 
 def check_compiles(files: dict[str, str]) -> None:
