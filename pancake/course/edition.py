@@ -13,8 +13,8 @@ The learner edition is a project a learner installs with ``pip install -e DIR``:
 Nothing else of this repository: no ``solutions/``, no specs or graded tests, no
 gradebook, no book sources, no ``.pyc``, no git history. Everything is built in memory
 and checked first (balanced markers, every region inside an exercise's target, every
-stubbed file compiles, no line of a withheld answer anywhere); on an error nothing is
-written.
+stubbed file compiles, no line of a withheld answer or of a graded test anywhere); on an
+error nothing is written.
 """
 
 from __future__ import annotations
