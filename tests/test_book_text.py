@@ -11,10 +11,12 @@ Fast (no book build): reads ``book/NN-*.md`` and the package's SOLUTION regions.
   (``return x``, ``else:``: three tokens or fewer).
 - No chapter defines a function or class, or runs a loop or a straight run of statements,
   whose shape matches the SOLUTION body of an exercise target (``Part.target`` of every
-  assignment). The shape is the node types of the syntax tree, with local names dropped
-  but the operations kept (the methods and global functions called); two shapes match
-  when ``difflib``'s ratio reaches ``SHAPE_THRESHOLD``. The known offenders of the
-  book's earlier edition (``KNOWN_OFFENDERS``) prove the measure catches what it must.
+  assignment). The shape is the code's tokens after a clone detector's normalisation
+  (``Normalise``: variables, attributes and constants anonymous, ``if`` branches
+  flattened, the operations called kept); two shapes match when ``difflib``'s ratio
+  reaches ``SHAPE_THRESHOLD``. The copies in the book's first edition
+  (``KNOWN_OFFENDERS``) prove that the measure catches what it must, and ``INNOCENT``
+  code that it spares what it should.
 - Every chapter ends with a section of at least three questions (``## Questions``),
   with the answers in collapsed blocks (``:::{dropdown}``, or an admonition with
   ``:class: dropdown``).
