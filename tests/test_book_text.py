@@ -566,6 +566,12 @@ def test_renamed_solution_lines_are_caught():
     assert repeated_windows(renamed, loader.lines, rename=True)
 
 
+def test_copied_solution_lines_are_caught():
+    train = next(r for r in package_regions() if r.path == "pancake/train.py")
+    copy = textwrap.dedent(KNOWN_OFFENDERS["pancake.train.train_one_epoch"]).splitlines()
+    assert repeated_windows(copy, train.lines, rename=False)
+
+
 def test_windows_of_trivial_lines_are_not_copies():
     region = ["x = y", "return x", "else:", "total += loss * len(targets)"]
     assert not repeated_windows(["a = b", "return a", "else:"], region, rename=True)
@@ -576,9 +582,12 @@ COLLAPSED = re.compile(r"^\s*(:{3,}|`{3,})\s*\{dropdown\}|^\s*:class:.*\bdropdow
 SECTION = re.compile(r"^##\s", re.M)
 
 
+CODE_BLOCK = re.compile(r"^(`{3,}).*?^\1\s*$", re.M | re.S)
+
+
 def questions_problem(text: str) -> str | None:
     """Why a chapter's end-of-chapter questions are missing or incomplete (None: they're fine)."""
-    sections = [s for s in SECTION.split(text)[1:]]
+    sections = SECTION.split(CODE_BLOCK.sub("", text))[1:]
     if not sections or not QUESTIONS_HEADING.match("## " + sections[-1]):
         return "its last section (## ...) is not the questions"
     questions = sections[-1]
@@ -624,6 +633,7 @@ def test_questions_check_can_fail():
     assert questions_problem(good) is None
     assert "no collapsed answer" in questions_problem(good.split(":::")[0])
     assert "last section" in questions_problem(good + "## Exercise\nDo it.\n")
+    assert questions_problem(good + "```python\n## not a heading\n```\n") is None
     assert "1 question" in questions_problem(
         "## Questions\nWhy?\n:::{dropdown} Answer\nIs it? Why?\n:::\n"
     )
