@@ -48,6 +48,8 @@ MAX_CODE_LINE = 88
 WINDOW = 3  # consecutive lines of a SOLUTION region a chapter may not repeat
 SHAPE_THRESHOLD = 0.6  # difflib ratio of two normalised shapes that counts as the same code
 MIN_TARGET_TOKENS = 35  # smaller SOLUTIONs are left to the line test
+# Calls that iterate or collect, whatever the job: not evidence of doing another job.
+HELPERS = ("enumerate", "range", "zip", "len", "list", "tuple", "float", "int", "append")
 
 # -- reading chapters --------------------------------------------------------------
 
@@ -306,16 +308,17 @@ class Candidate:
     shape: tuple[str, ...]
 
 
-def candidates(source: str) -> list[Candidate]:
+def candidates(source: str, bound: set[str] = frozenset()) -> list[Candidate]:
     """Each function, class and method a cell defines, each top-level loop, each run.
 
     A class is compared by the bodies of its methods (its constructor aside), since that is
     where SOLUTION regions are. A run is a maximal sequence of top-level simple statements
     (assignments, calls; ``print`` calls and imports left out): a computation written out
-    without a function.
+    without a function. ``bound`` adds the names that other cells of the chapter bind
+    (a chapter is one notebook): calling them is calling a variable, not an operation.
     """
     tree = ast.parse(source)
-    bound = bound_names(tree)
+    bound = bound_names(tree) | bound
     found, run = [], []
 
     def add(label, line, statements):
@@ -376,12 +379,29 @@ def target_shapes() -> dict[str, tuple[str, ...]]:
     return shapes
 
 
+def operations(code_shape: tuple[str, ...]) -> set[str]:
+    """The functions and methods a shape calls, helpers aside; ``V`` if it calls a variable."""
+    called = set()
+    for before, token, after in zip(code_shape, code_shape[1:], code_shape[2:], strict=False):
+        if after == "(" and token.isidentifier() and not keyword.iskeyword(token):
+            if before not in ("def", "class"):  # a definition's own name is not a call
+                called.add(token)
+    return called - set(HELPERS)
+
+
 def matching_targets(candidate: Candidate) -> list[tuple[str, float]]:
-    """The exercise targets whose SOLUTION shape ``candidate`` matches, with the ratio."""
+    """The exercise targets whose SOLUTION ``candidate`` matches, with the ratio.
+
+    A match has a similar shape and calls nothing the SOLUTION does not call (helpers
+    aside, and a call of any variable counting as one kind of call): a loop that calls
+    ``make_model()`` does another job than the chain rule's products, however alike their
+    arithmetic looks.
+    """
     return [
         (target, ratio)
         for target, target_shape in target_shapes().items()
         if (ratio := similarity(candidate.shape, target_shape)) >= SHAPE_THRESHOLD
+        and operations(candidate.shape) <= operations(target_shape)
     ]
 
 
@@ -529,11 +549,13 @@ def test_no_chapter_repeats_solution_lines():
 def test_no_chapter_does_the_job_of_an_exercise_target():
     found = []
     for cells in chapter_cells().values():
+        sources = [source for cell in cells if (source := python_source(cell)) is not None]
+        chapter_bound = set().union(*(bound_names(ast.parse(source)) for source in sources))
         for cell in cells:
             source = python_source(cell)
             if source is None:
                 continue
-            for candidate in candidates(source):
+            for candidate in candidates(source, chapter_bound):
                 for target, ratio in matching_targets(candidate):
                     found.append(
                         f"{cell.where(candidate.line - 1)}: {candidate.label} has the shape "
