@@ -244,3 +244,22 @@ def test_each_realistic_mistake_fails_with_a_hint_that_names_it(case):
     hint = failure.value.hint
     for word in case.words:
         assert word in hint, f"{case.name}: hint {hint!r} lacks {word!r}"
+
+
+class ReciprocalTwice(Sigmoid):
+    """1/x with its derivative applied twice: a module with a pole at 0."""
+
+    def forward(self, x):
+        self.save_for_backward(np.asarray(x, dtype=float))
+        return 1 / np.asarray(x, dtype=float)
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output * (1 / x**2) ** 2
+
+
+def test_a_module_with_a_pole_gets_its_hint_without_linear_algebra_noise(capfd):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(ReciprocalTwice(), np.array([[0.5, 2.0]]))
+    assert "twice" in failure.value.hint
+    assert capfd.readouterr().err == ""
