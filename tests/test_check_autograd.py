@@ -15,6 +15,8 @@ import pancake.autograd as ag
 from pancake.testing import check_function_gradients, check_unbroadcast
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex10
+
 MODERATE = st.sampled_from([0.1, 1.0, 3.0])
 
 
