@@ -3,6 +3,7 @@
 ``tensor``     the Tensor, the Function base class, ``no_grad`` and backpropagation
 ``functions``  every operation as a Function (forward and backward), ``unbroadcast``
 ``layers``     Linear, MLP and ``cross_entropy`` written with Tensors (no backward code)
+``tape``       ``GradientTape``: TensorFlow 2's record of operations, walked backwards
 ``gradcheck``  compare the gradients of a function of Tensors with central differences
 
 >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -13,6 +14,7 @@ array([2., 4., 6.])
 
 from pancake.autograd.functions import (
     Add,
+    BroadcastTo,
     Concatenate,
     Div,
     Elu,
@@ -27,12 +29,14 @@ from pancake.autograd.functions import (
     Pow,
     Relu,
     Reshape,
+    ScatterAdd,
     Sigmoid,
     Sub,
     Sum,
     Tanh,
     Transpose,
     add,
+    broadcast_to,
     check_broadcast,
     check_matmul,
     concatenate,
@@ -47,14 +51,18 @@ from pancake.autograd.functions import (
     power,
     relu,
     reshape,
+    scatter_add,
     shape_of,
     sigmoid,
     sub,
+    swapaxes,
     tanh,
+    transpose,
     unbroadcast,
 )
 from pancake.autograd.gradcheck import gradcheck
 from pancake.autograd.layers import MLP, Layer, Linear, cross_entropy
+from pancake.autograd.tape import GradientTape
 from pancake.autograd.tensor import (
     Axis,
     Function,
@@ -62,6 +70,7 @@ from pancake.autograd.tensor import (
     Tensor,
     as_tensor,
     backpropagate,
+    grad,
     is_grad_enabled,
     no_grad,
     topological_order,
@@ -72,12 +81,14 @@ __all__ = [
     "Axis",
     "Shape",
     "Add",
+    "BroadcastTo",
     "Concatenate",
     "Div",
     "Elu",
     "Exp",
     "Function",
     "GetItem",
+    "GradientTape",
     "Layer",
     "Linear",
     "Log",
@@ -89,6 +100,7 @@ __all__ = [
     "Pow",
     "Relu",
     "Reshape",
+    "ScatterAdd",
     "Sigmoid",
     "Sub",
     "Sum",
@@ -98,6 +110,7 @@ __all__ = [
     "add",
     "as_tensor",
     "backpropagate",
+    "broadcast_to",
     "check_broadcast",
     "check_matmul",
     "concatenate",
@@ -105,6 +118,7 @@ __all__ = [
     "div",
     "elu",
     "exp",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
     "keepdims_shape",
@@ -116,10 +130,13 @@ __all__ = [
     "power",
     "relu",
     "reshape",
+    "scatter_add",
     "shape_of",
     "sigmoid",
     "sub",
+    "swapaxes",
     "tanh",
     "topological_order",
+    "transpose",
     "unbroadcast",
 ]
