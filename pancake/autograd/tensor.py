@@ -89,7 +89,12 @@ class Function:
         if not tensors:
             return function.forward(*(np.asarray(x) for x in inputs))
         inputs = tuple(as_tensor(x, dtype=tensors[0].dtype) for x in inputs)
-        output = Tensor(function.forward(*(x.data for x in inputs)))
+        value = function.forward(*(x.data for x in inputs))
+        output = Tensor(value)
+        if output.data is not value:  # a NumPy scalar, from a 0-d input: save the array
+            function.saved_tensors = tuple(
+                output.data if saved is value else saved for saved in function.saved_tensors
+            )
         if not _grad_enabled:
             return output
         function.inputs = inputs
