@@ -292,12 +292,12 @@ class Tensor:
 def as_tensor(value, dtype=None) -> Tensor:
     """``value`` if it is a Tensor, else a constant Tensor holding it.
 
-    A Python number takes ``dtype`` (the dtype of the tensor it meets), so that
-    ``x * 2.0`` stays float32 when ``x`` is float32.
+    A Python number or a boolean mask takes ``dtype`` (the dtype of the tensor it meets),
+    so that ``x * 2.0`` and ``grad * (x > 0)`` stay float32 when ``x`` is float32.
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) or getattr(value, "dtype", None) == bool:
         return Tensor(np.asarray(value, dtype=dtype))
     return Tensor(value)
 
