@@ -4,7 +4,6 @@
 ``functions``  every operation as a Function (forward and backward), ``unbroadcast``
 ``layers``     Linear, MLP and ``cross_entropy`` written with Tensors (no backward code)
 ``tape``       ``GradientTape``: TensorFlow 2's record of operations, walked backwards
-``gradcheck``  compare the gradients of a function of Tensors with central differences
 
 >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
 >>> (x * x).sum().backward()
@@ -60,7 +59,6 @@ from pancake.autograd.functions import (
     transpose,
     unbroadcast,
 )
-from pancake.autograd.gradcheck import gradcheck
 from pancake.autograd.layers import MLP, Layer, Linear, cross_entropy
 from pancake.autograd.tape import GradientTape
 from pancake.autograd.tensor import (
@@ -119,7 +117,6 @@ __all__ = [
     "elu",
     "exp",
     "grad",
-    "gradcheck",
     "is_grad_enabled",
     "keepdims_shape",
     "log",
