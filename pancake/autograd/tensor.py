@@ -297,7 +297,9 @@ def as_tensor(value, dtype=None) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, int | float) or getattr(value, "dtype", None) == bool:
+    if isinstance(value, int | float) or (
+        isinstance(value, np.ndarray) and value.dtype.kind == "b"
+    ):
         return Tensor(np.asarray(value, dtype=dtype))
     return Tensor(value)
 
