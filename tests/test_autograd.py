@@ -138,6 +138,8 @@ UNARY = {
     "log": (lambda x: x.log(), positive),
     "tanh": (lambda x: x.tanh(), values),
     "sigmoid": (lambda x: x.sigmoid(), values),
+    "sin": (lambda x: x.sin(), values),
+    "cos": (lambda x: x.cos(), values),
     "relu": (lambda x: x.relu(), lambda shape: values(shape, kink_margin=0.1)),
     "elu": (ag.elu, lambda shape: values(shape, kink_margin=0.1)),
     "log_softmax": (ag.log_softmax, values),

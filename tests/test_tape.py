@@ -170,7 +170,7 @@ def test_tape_gradients_equal_grad_on_an_mlp(shape, data):
 
 
 # ---------------------------------------------------------------------------
-# the exercise's two operations in Tensor form: Sigmoid and LogSoftmax
+# the exercise's two operations in Tensor form: Sin and Cos
 
 
 def second_derivative_along(op, x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -185,8 +185,8 @@ def second_derivative_along(op, x: np.ndarray, v: np.ndarray) -> np.ndarray:
     return outer.gradient(along_v, x).data
 
 
-@pytest.mark.parametrize("op", [ag.sigmoid, ag.log_softmax])
-def test_second_derivatives_of_the_exercise_operations_match_differences(op):
+@pytest.mark.parametrize("op", [ag.sin, ag.cos, ag.sigmoid, ag.log_softmax])
+def test_second_derivatives_through_nested_tapes_match_differences(op):
     rng = np.random.default_rng(0)
     x, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
 
@@ -197,3 +197,11 @@ def test_second_derivatives_of_the_exercise_operations_match_differences(op):
     h = 1e-4
     differences = (gradient(x + h * v) - gradient(x - h * v)) / (2 * h)
     np.testing.assert_allclose(second_derivative_along(op, x, v), differences, rtol=1e-6)
+
+
+def test_sin_and_cos_are_differentiable_any_number_of_times():
+    x = Tensor(np.linspace(-3, 3, 7), requires_grad=True)
+    derivative, expected = x.sin(), [np.sin, np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t)]
+    for order in range(1, 6):
+        (derivative,) = ag.grad(derivative.sum(), x, create_graph=True)
+        np.testing.assert_allclose(derivative.data, expected[order % 4](x.data), atol=1e-15)

@@ -331,6 +331,38 @@ class Exp(Function):
         ### END SOLUTION
 
 
+class Sin(Function):
+    """sin(x): ``(*) -> (*)``."""
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        self.save_for_backward(x)
+        return np.sin(x)
+        ### END SOLUTION
+
+    def backward(self, grad):
+        ### BEGIN SOLUTION
+        (x,) = self.saved_tensors
+        return grad * cos(x)
+        ### END SOLUTION
+
+
+class Cos(Function):
+    """cos(x): ``(*) -> (*)``."""
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        self.save_for_backward(x)
+        return np.cos(x)
+        ### END SOLUTION
+
+    def backward(self, grad):
+        ### BEGIN SOLUTION
+        (x,) = self.saved_tensors
+        return -grad * sin(x)
+        ### END SOLUTION
+
+
 class Log(Function):
     """Natural logarithm of positive x: ``(*) -> (*)``."""
 
@@ -501,6 +533,16 @@ def scatter_add(x, index, shape: Shape):
 def exp(x):
     """exp(x), entry by entry: ``(*) -> (*)``."""
     return Exp.apply(x)
+
+
+def sin(x):
+    """sin(x), entry by entry: ``(*) -> (*)``."""
+    return Sin.apply(x)
+
+
+def cos(x):
+    """cos(x), entry by entry: ``(*) -> (*)``."""
+    return Cos.apply(x)
 
 
 def log(x):

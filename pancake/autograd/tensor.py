@@ -257,6 +257,14 @@ class Tensor:
         """exp(x), entry by entry."""
         return functions.Exp.apply(self)
 
+    def sin(self) -> Tensor:
+        """sin(x), entry by entry."""
+        return functions.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        """cos(x), entry by entry."""
+        return functions.Cos.apply(self)
+
     def log(self) -> Tensor:
         """log(x), entry by entry."""
         return functions.Log.apply(self)
