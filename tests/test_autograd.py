@@ -140,6 +140,7 @@ UNARY = {
     "sigmoid": (lambda x: x.sigmoid(), values),
     "sin": (lambda x: x.sin(), values),
     "cos": (lambda x: x.cos(), values),
+    "softplus": (ag.softplus, values),
     "relu": (lambda x: x.relu(), lambda shape: values(shape, kink_margin=0.1)),
     "elu": (ag.elu, lambda shape: values(shape, kink_margin=0.1)),
     "log_softmax": (ag.log_softmax, values),

@@ -335,14 +335,12 @@ class Sin(Function):
     """sin(x): ``(*) -> (*)``."""
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         self.save_for_backward(x)
         return np.sin(x)
-        ### END SOLUTION
 
     def backward(self, grad):
-        ### BEGIN SOLUTION
         (x,) = self.saved_tensors
+        ### BEGIN SOLUTION
         return grad * cos(x)
         ### END SOLUTION
 
@@ -351,15 +349,25 @@ class Cos(Function):
     """cos(x): ``(*) -> (*)``."""
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         self.save_for_backward(x)
         return np.cos(x)
-        ### END SOLUTION
 
     def backward(self, grad):
-        ### BEGIN SOLUTION
         (x,) = self.saved_tensors
         return -grad * sin(x)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), computed without overflow: ``(*) -> (*)``."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.logaddexp(0, x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        ### BEGIN SOLUTION
+        return grad * sigmoid(x)
         ### END SOLUTION
 
 
@@ -538,6 +546,11 @@ def exp(x):
 def sin(x):
     """sin(x), entry by entry: ``(*) -> (*)``."""
     return Sin.apply(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)), entry by entry, a smooth ReLU: ``(*) -> (*)``."""
+    return Softplus.apply(x)
 
 
 def cos(x):
