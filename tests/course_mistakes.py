@@ -104,7 +104,7 @@ MISTAKES = [
         "dy/dx = x instead of 2x",
         (("return grad_output * 2 * x", "return grad_output * x"),),
         ("square-gradients",),
-        "off by a constant factor of 0.5",
+        "a factor of 2 is missing",
     ),
     Mistake(
         "02-modules",

@@ -20,6 +20,8 @@ from pancake.testing import (
 )
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex10
+
 MODERATE = st.sampled_from([0.1, 1.0, 3.0])
 
 

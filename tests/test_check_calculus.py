@@ -19,6 +19,8 @@ from pancake.testing import (
 )
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex01
+
 
 @given(x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()))
 def test_central_differences_pass_their_check_at_every_scale(x):

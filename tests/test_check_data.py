@@ -10,6 +10,8 @@ import pytest
 from pancake.data import DataLoader
 from pancake.testing import check_data_loader
 
+pytestmark = pytest.mark.ex07
+
 
 def test_check_data_loader_passes_the_data_loader():
     report = str(check_data_loader(DataLoader))

@@ -12,6 +12,8 @@ from pancake.optim import SGD, Adam, AdamW, clip_grad_norm
 from pancake.testing import check_optimizer
 from pancake.testing.optimizers import PARAMETER_SHAPES
 
+pytestmark = pytest.mark.ex06
+
 # -- check_optimizer passes correct optimizers... ---------------------------------------------
 
 

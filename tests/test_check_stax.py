@@ -15,6 +15,8 @@ from pancake import stax
 from pancake.testing import check_serial, check_stax_layer
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex11
+
 
 @given(
     leading=pst.shapes(min_dims=0, max_dims=3, max_side=3),

@@ -10,6 +10,8 @@ from pancake.testing import check_train_one_epoch
 from pancake.testing import strategies as pst
 from pancake.train import train_one_epoch
 
+pytestmark = pytest.mark.ex08
+
 
 @given(seed=pst.seeds())
 def test_the_reference_loop_passes_for_any_seed(seed):

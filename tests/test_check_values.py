@@ -10,6 +10,8 @@ from hypothesis import given
 from pancake.testing import check_values
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex01
+
 
 @given(x=pst.arrays(pst.shapes(min_dims=0), scale=pst.scales()))
 def test_values_equal_to_rounding_pass(x):

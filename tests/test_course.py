@@ -21,7 +21,6 @@ import nbformat
 import pytest
 import yaml
 from course_mistakes import ENDLESS_LOOP, MISTAKES, TAMPERS, Mistake, answer_cells
-from nbgrader.api import Gradebook
 from traitlets.config.loader import PyFileConfigLoader
 
 from pancake.course.assignments import ASSIGNMENTS
@@ -136,11 +135,15 @@ class Course:
 
     def scores(self, student: str, name: str) -> dict[str, float]:
         """Each graded cell's score, by grade id."""
+        from nbgrader.api import Gradebook  # slow to import (~8 s): only the slow tests need it
+
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
             submission = gradebook.find_submission_notebook(name, name, student)
             return {grade.name: grade.score for grade in submission.grades}
 
     def max_scores(self, name: str) -> dict[str, float]:
+        from nbgrader.api import Gradebook
+
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
             notebook = gradebook.find_notebook(name, name)
             return {cell.name: cell.max_score for cell in notebook.grade_cells}

@@ -23,6 +23,8 @@ from pancake.data import (
     train_test_split,
 )
 
+pytestmark = pytest.mark.ex07
+
 
 def indexed(n: int) -> ArrayDataset:
     """Inputs [i, -i] and labels i, so that every batch shows which samples it holds."""

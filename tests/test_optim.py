@@ -18,6 +18,8 @@ from pancake.nn import Linear, Parameter, ReLU, Sequential
 from pancake.optim import SGD, Adam, AdamW, clip_grad_norm
 from pancake.testing.optimizers import adam_reference, reference_trajectory, sgd_reference
 
+pytestmark = pytest.mark.ex06
+
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
 
 
