@@ -198,6 +198,14 @@ def test_backward_with_create_graph_leaves_a_differentiable_grad():
     assert second.item() == 12.0  # d/dx 3x² = 6x
 
 
+@pytest.mark.parametrize("product", [lambda x: x.detach() * x, lambda x: x * x.detach()])
+def test_a_detached_copy_stays_a_constant_in_second_derivatives(product):
+    x = Tensor(np.array([1.5, -2.0]), requires_grad=True)
+    (first,) = ag.grad(product(x).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(first.data, x.data)  # d/dx (c·x) = c, c = x held fixed
+    assert first.grad_fn is None  # c is a constant: nothing left to differentiate
+
+
 def test_gradients_without_create_graph_are_constants():
     x = Tensor(2.0, requires_grad=True)
     (first,) = ag.grad(x**3, x)

@@ -83,6 +83,8 @@ class Function:
 
         Inputs are Tensors, arrays or numbers. If none is a Tensor, the plain array result
         is returned, so code written with these functions also runs on NumPy arrays.
+        Recording: the output keeps the function as its ``grad_fn`` when an input requires
+        a gradient, and every active ``GradientTape`` is offered the operation.
         """
         function = cls(**options)
         tensors = [x for x in inputs if isinstance(x, Tensor)]
@@ -164,8 +166,12 @@ class Tensor:
         return float(self.data.item())
 
     def detach(self) -> Tensor:
-        """A tensor sharing ``data`` but cut from the graph: no gradient flows through it."""
-        return Tensor(self.data)
+        """A tensor sharing ``data`` but cut from the graph: no gradient flows through it.
+
+        Its ``data`` is a view (the same memory, another array object), so that
+        ``create_graph`` can tell ``x`` and ``x.detach()`` apart in what an operation saved.
+        """
+        return Tensor(self.data.view())
 
     def __len__(self) -> int:
         return len(self.data)
