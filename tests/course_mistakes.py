@@ -48,6 +48,8 @@ AG_MUL, MATMUL, AG_SUM, EXP = (
     f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
 )
 DENSE, SERIAL = "pancake.stax.Dense", "pancake.stax.serial"
+WALK_TAPE, GRADIENT_TAPE = "pancake.autograd.tape.walk_tape", "pancake.autograd.tape.GradientTape"
+AG_SIN, SOFTPLUS = "pancake.autograd.functions.Sin", "pancake.autograd.functions.Softplus"
 
 MISTAKES = [
     Mistake(
@@ -493,6 +495,57 @@ MISTAKES = [
         ),
         ("serial-chain", "serial-nested"),
         "applied in turn, first to last",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the tape walked forwards",
+        (("reversed(operations)", "operations"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "from the last operation to the first",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "a tensor used several times keeps only its last gradient",
+        (("add_gradient(grads, tensor, tensor_grad)", "grads[tensor] = tensor_grad"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+        ),
+        "add (not assign) the gradient of a tensor used several times",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "every operation recorded, watched or not",
+        (("if any(self.is_watched(tensor) for tensor in function.inputs):", "if True:"),),
+        ("gradient-tape-records-watched-operations",),
+        "record an operation when one of its inputs is watched",
+    ),
+    Mistake(
+        "14-tapes",
+        AG_SIN,
+        "np.cos in backward, which refuses Tensors",
+        (("return grad * cos(x)", "return grad * np.cos(x)"),),
+        ("sin-second-derivatives",),
+        "use pancake's functions",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "the slope computed from x.data, detached from the graph",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(x.data)"),),
+        ("softplus-second-derivatives",),
+        "with Tensor operations",
     ),
 ]
 
