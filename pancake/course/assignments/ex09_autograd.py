@@ -1,6 +1,12 @@
 """Exercise 9: the backward passes of autograd's operations, and unbroadcast."""
 
+from pancake.autograd.functions import Exp, Matmul, Mul, Sum, Tanh, unbroadcast
+from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
+from pancake.testing.checks import check_function_gradients, check_unbroadcast
+
+# Two entries or more: on one, any wrong derivative looks like a scale factor.
+SEVERAL_ENTRIES = pst.shapes(max_dims=3, max_side=4).filter(lambda shape: np.prod(shape) > 1)
 
 FUNCTION_CONTRACT = clean(
     """
@@ -15,6 +21,49 @@ FUNCTION_CONTRACT = clean(
     with central differences of `forward`, for every input.
     """
 )
+
+
+def visible_check_unbroadcast():
+    """The visible check under the `unbroadcast` answer."""
+    grad = np.arange(24.0).reshape(2, 3, 4)
+    print(unbroadcast(grad, (3, 1)))
+    for shape in [(2, 3, 4), (3, 4), (3, 1), (1, 4), ()]:
+        print(check_unbroadcast(unbroadcast, grad, shape))
+
+
+@graded
+@given(
+    leading=pst.shapes(min_dims=1, max_dims=2, max_side=4),
+    shape=pst.shapes(min_dims=0, max_dims=2, max_side=4),
+    data=st.data(),
+)
+def test_unbroadcast_leading_axes(leading, shape, data):
+    """check_unbroadcast when broadcasting only prepended axes: (*leading, *shape) -> shape"""
+    grad = data.draw(pst.arrays(leading + shape, scale=pst.scales()))
+    check_unbroadcast(unbroadcast, grad, shape)
+
+
+@graded
+@given(grad_shape=pst.shapes(min_dims=1, max_dims=3, max_side=4), data=st.data())
+def test_unbroadcast_stretched_axes(grad_shape, data):
+    """check_unbroadcast when broadcasting only stretched axes of length 1"""
+    stretched = data.draw(
+        st.lists(st.booleans(), min_size=len(grad_shape), max_size=len(grad_shape))
+    )
+    shape = tuple(
+        1 if stretch else size for stretch, size in zip(stretched, grad_shape, strict=True)
+    )
+    grad = data.draw(pst.arrays(grad_shape, scale=pst.scales()))
+    check_unbroadcast(unbroadcast, grad, shape)
+
+
+@graded
+@given(shapes=pst.broadcastable_shapes(), data=st.data())
+def test_unbroadcast_any_shapes(shapes, data):
+    """check_unbroadcast for both of any two shapes that broadcast together, scalars included"""
+    grad = data.draw(pst.arrays(np.broadcast_shapes(*shapes), scale=pst.scales()))
+    for shape in shapes:
+        check_unbroadcast(unbroadcast, grad, shape)
 
 
 UNBROADCAST = Part(
@@ -39,73 +88,41 @@ UNBROADCAST = Part(
         axis 0, then over the last axis, kept; `()` over every axis. Compute new arrays,
         leave `grad` as it is. Your `Mul` and `Matmul` (parts 2 and 3) use your `unbroadcast`.
     """,
-    check="""
-        from pancake.testing.checks import check_unbroadcast
-
-        grad = np.arange(24.0).reshape(2, 3, 4)
-        print(unbroadcast(grad, (3, 1)))
-        for shape in [(2, 3, 4), (3, 4), (3, 1), (1, 4), ()]:
-            print(check_unbroadcast(unbroadcast, grad, shape))
-    """,
+    check=visible_check_unbroadcast,
     tests=(
-        GradedTest(
-            name="leading-axes",
-            points=1,
-            summary="check_unbroadcast when broadcasting only prepended axes: (*leading, *shape) -> shape",
-            code="""
-                from pancake.testing.checks import check_unbroadcast
-
-                @graded
-                @given(
-                    leading=pst.shapes(min_dims=1, max_dims=2, max_side=4),
-                    shape=pst.shapes(min_dims=0, max_dims=2, max_side=4),
-                    data=st.data(),
-                )
-                def test_leading_axes(leading, shape, data):
-                    grad = data.draw(pst.arrays(leading + shape, scale=pst.scales()))
-                    check_unbroadcast(unbroadcast, grad, shape)
-
-                test_leading_axes()
-            """,
-        ),
-        GradedTest(
-            name="stretched-axes",
-            points=1,
-            summary="check_unbroadcast when broadcasting only stretched axes of length 1",
-            code="""
-                from pancake.testing.checks import check_unbroadcast
-
-                @graded
-                @given(grad_shape=pst.shapes(min_dims=1, max_dims=3, max_side=4), data=st.data())
-                def test_stretched_axes(grad_shape, data):
-                    stretched = data.draw(st.lists(st.booleans(), min_size=len(grad_shape), max_size=len(grad_shape)))
-                    shape = tuple(1 if stretch else size for stretch, size in zip(stretched, grad_shape))
-                    grad = data.draw(pst.arrays(grad_shape, scale=pst.scales()))
-                    check_unbroadcast(unbroadcast, grad, shape)
-
-                test_stretched_axes()
-            """,
-        ),
-        GradedTest(
-            name="any-shapes",
-            points=1,
-            summary="check_unbroadcast for both of any two shapes that broadcast together, "
-            "scalars included",
-            code="""
-                from pancake.testing.checks import check_unbroadcast
-
-                @graded
-                @given(shapes=pst.broadcastable_shapes(), data=st.data())
-                def test_any_shapes(shapes, data):
-                    grad = data.draw(pst.arrays(np.broadcast_shapes(*shapes), scale=pst.scales()))
-                    for shape in shapes:
-                        check_unbroadcast(unbroadcast, grad, shape)
-
-                test_any_shapes()
-            """,
-        ),
+        GradedTest(test_unbroadcast_leading_axes, points=1),
+        GradedTest(test_unbroadcast_stretched_axes, points=1),
+        GradedTest(test_unbroadcast_any_shapes, points=1),
     ),
 )
+
+
+def visible_check_mul():
+    """The visible check under the `Mul` answer."""
+    rng = np.random.default_rng(0)
+    print(check_function_gradients(Mul, rng.standard_normal((2, 3)), rng.standard_normal((2, 3))))
+    print(
+        check_function_gradients(Mul, rng.standard_normal((3, 1)), rng.standard_normal(4))
+    )  # -> (3, 4)
+
+
+@graded
+@given(shape=pst.shapes(min_dims=0, max_dims=3, max_side=4), data=st.data())
+def test_mul_same_shape(shape, data):
+    """check_function_gradients(Mul, a, b) for a and b of one random shape"""
+    a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for _ in range(2))
+    check_function_gradients(Mul, a, b)
+
+
+@graded
+@given(
+    shapes=pst.broadcastable_shapes().filter(lambda shapes: shapes[0] != shapes[1]), data=st.data()
+)
+def test_mul_broadcasting(shapes, data):
+    """check_function_gradients(Mul, a, b) for two different shapes that broadcast (this runs your unbroadcast)"""
+    a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for shape in shapes)
+    check_function_gradients(Mul, a, b)
+
 
 MUL = Part(
     target="pancake.autograd.functions.Mul",
@@ -121,49 +138,56 @@ MUL = Part(
         `unbroadcast` first.
         """
     ),
-    check="""
-        from pancake.testing.checks import check_function_gradients
-
-        rng = np.random.default_rng(0)
-        print(check_function_gradients(Mul, rng.standard_normal((2, 3)), rng.standard_normal((2, 3))))
-        print(check_function_gradients(Mul, rng.standard_normal((3, 1)), rng.standard_normal(4)))  # -> (3, 4)
-    """,
+    check=visible_check_mul,
     tests=(
-        GradedTest(
-            name="same-shape",
-            points=1,
-            summary="check_function_gradients(Mul, a, b) for a and b of one random shape",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(shape=pst.shapes(min_dims=0, max_dims=3, max_side=4), data=st.data())
-                def test_same_shape(shape, data):
-                    a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for _ in range(2))
-                    check_function_gradients(Mul, a, b)
-
-                test_same_shape()
-            """,
-        ),
-        GradedTest(
-            name="broadcasting",
-            points=2,
-            summary="check_function_gradients(Mul, a, b) for two different shapes that broadcast "
-            "(this runs your unbroadcast)",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(shapes=pst.broadcastable_shapes().filter(lambda shapes: shapes[0] != shapes[1]), data=st.data())
-                def test_broadcasting(shapes, data):
-                    a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for shape in shapes)
-                    check_function_gradients(Mul, a, b)
-
-                test_broadcasting()
-            """,
-        ),
+        GradedTest(test_mul_same_shape, points=1),
+        GradedTest(test_mul_broadcasting, points=2),
     ),
 )
+
+
+def visible_check_matmul():
+    """The visible check under the `Matmul` answer."""
+    rng = np.random.default_rng(0)
+    print(
+        check_function_gradients(Matmul, rng.standard_normal((2, 3)), rng.standard_normal((3, 4)))
+    )
+    print(
+        check_function_gradients(
+            Matmul, rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+        )
+    )
+
+
+@graded
+@given(
+    n=pst.feature_sizes(max_size=4),
+    k=pst.feature_sizes(max_size=4),
+    m=pst.feature_sizes(max_size=4),
+    data=st.data(),
+)
+def test_matmul_matrices(n, k, m, data):
+    """check_function_gradients(Matmul, a, b) for matrices of random sizes (n, k) and (k, m)"""
+    a = data.draw(pst.arrays((n, k), scale=pst.scales()))
+    b = data.draw(pst.arrays((k, m), scale=pst.scales()))
+    check_function_gradients(Matmul, a, b)
+
+
+@graded
+@given(
+    batch=pst.broadcastable_shapes(max_dims=2, max_side=3).filter(
+        lambda shapes: shapes[0] != shapes[1]
+    ),
+    sizes=st.tuples(*[pst.feature_sizes(max_size=3)] * 3),
+    data=st.data(),
+)
+def test_matmul_batch_axes(batch, sizes, data):
+    """check_function_gradients(Matmul, a, b) with different batch axes that broadcast (this runs your unbroadcast)"""
+    n, k, m = sizes
+    a = data.draw(pst.arrays((*batch[0], n, k)))
+    b = data.draw(pst.arrays((*batch[1], k, m)))
+    check_function_gradients(Matmul, a, b)
+
 
 MATMUL = Part(
     target="pancake.autograd.functions.Matmul",
@@ -178,56 +202,42 @@ MATMUL = Part(
         The first graded test multiplies matrices; the second, operands whose batch axes
         broadcast (it runs your `unbroadcast` too).
     """,
-    check="""
-        from pancake.testing.checks import check_function_gradients
-
-        rng = np.random.default_rng(0)
-        print(check_function_gradients(Matmul, rng.standard_normal((2, 3)), rng.standard_normal((3, 4))))
-        print(check_function_gradients(Matmul, rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))))
-    """,
+    check=visible_check_matmul,
     tests=(
-        GradedTest(
-            name="matrices",
-            points=2,
-            summary="check_function_gradients(Matmul, a, b) for matrices of random sizes (n, k) and (k, m)",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(n=pst.feature_sizes(max_size=4), k=pst.feature_sizes(max_size=4), m=pst.feature_sizes(max_size=4), data=st.data())
-                def test_matrices(n, k, m, data):
-                    a = data.draw(pst.arrays((n, k), scale=pst.scales()))
-                    b = data.draw(pst.arrays((k, m), scale=pst.scales()))
-                    check_function_gradients(Matmul, a, b)
-
-                test_matrices()
-            """,
-        ),
-        GradedTest(
-            name="batch-axes",
-            points=1,
-            summary="check_function_gradients(Matmul, a, b) with different batch axes that broadcast "
-            "(this runs your unbroadcast)",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(
-                    batch=pst.broadcastable_shapes(max_dims=2, max_side=3).filter(lambda shapes: shapes[0] != shapes[1]),
-                    sizes=st.tuples(*[pst.feature_sizes(max_size=3)] * 3),
-                    data=st.data(),
-                )
-                def test_batch_axes(batch, sizes, data):
-                    n, k, m = sizes
-                    a = data.draw(pst.arrays((*batch[0], n, k)))
-                    b = data.draw(pst.arrays((*batch[1], k, m)))
-                    check_function_gradients(Matmul, a, b)
-
-                test_batch_axes()
-            """,
-        ),
+        GradedTest(test_matmul_matrices, points=2),
+        GradedTest(test_matmul_batch_axes, points=1),
     ),
 )
+
+
+def visible_check_sum():
+    """The visible check under the `Sum` answer."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    print(check_function_gradients(Sum, x))
+    print(check_function_gradients(Sum, x, options={"axis": 1}))
+    print(check_function_gradients(Sum, x, options={"axis": (0, 2), "keepdims": True}))
+
+
+@graded
+@given(
+    x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()),
+    keepdims=st.booleans(),
+)
+def test_sum_all_axes(x, keepdims):
+    """check_function_gradients(Sum, x) over every axis (axis=None), with and without keepdims"""
+    check_function_gradients(Sum, x, options={"axis": None, "keepdims": keepdims})
+
+
+@graded
+@given(shape=pst.shapes(min_dims=1, max_dims=3, max_side=4), keepdims=st.booleans(), data=st.data())
+def test_sum_axis(shape, keepdims, data):
+    """check_function_gradients(Sum, x) over a random axis or tuple of axes, with and without keepdims"""
+    x = data.draw(pst.arrays(shape, scale=pst.scales()))
+    ndim = len(shape)
+    axes = st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple)
+    axis = data.draw(st.integers(-ndim, ndim - 1) | axes)
+    check_function_gradients(Sum, x, options={"axis": axis, "keepdims": keepdims})
+
 
 SUM = Part(
     target="pancake.autograd.functions.Sum",
@@ -243,51 +253,25 @@ SUM = Part(
         Broadcasting is the backward pass of a sum, as a sum is the backward pass of
         broadcasting (`unbroadcast`).
     """,
-    check="""
-        from pancake.testing.checks import check_function_gradients
-
-        x = np.random.default_rng(0).standard_normal((2, 3, 4))
-        print(check_function_gradients(Sum, x))
-        print(check_function_gradients(Sum, x, options={"axis": 1}))
-        print(check_function_gradients(Sum, x, options={"axis": (0, 2), "keepdims": True}))
-    """,
+    check=visible_check_sum,
     tests=(
-        GradedTest(
-            name="all-axes",
-            points=1,
-            summary="check_function_gradients(Sum, x) over every axis (axis=None), with and without keepdims",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()), keepdims=st.booleans())
-                def test_all_axes(x, keepdims):
-                    check_function_gradients(Sum, x, options={"axis": None, "keepdims": keepdims})
-
-                test_all_axes()
-            """,
-        ),
-        GradedTest(
-            name="axis",
-            points=2,
-            summary="check_function_gradients(Sum, x) over a random axis or tuple of axes, with and without keepdims",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                @graded
-                @given(shape=pst.shapes(min_dims=1, max_dims=3, max_side=4), keepdims=st.booleans(), data=st.data())
-                def test_axis(shape, keepdims, data):
-                    x = data.draw(pst.arrays(shape, scale=pst.scales()))
-                    ndim = len(shape)
-                    axes = st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple)
-                    axis = data.draw(st.integers(-ndim, ndim - 1) | axes)
-                    check_function_gradients(Sum, x, options={"axis": axis, "keepdims": keepdims})
-
-                test_axis()
-            """,
-        ),
+        GradedTest(test_sum_all_axes, points=1),
+        GradedTest(test_sum_axis, points=2),
     ),
 )
+
+
+def visible_check_exp():
+    """The visible check under the `Exp` answer."""
+    print(check_function_gradients(Exp, np.linspace(-3, 3, 7)))
+
+
+@graded
+@given(x=pst.arrays(SEVERAL_ENTRIES, scale=st.sampled_from([0.1, 1.0, 3.0])))
+def test_exp_gradients(x):
+    """check_function_gradients(Exp, x) for arrays of random shapes (two entries or more)"""
+    check_function_gradients(Exp, x)
+
 
 EXP = Part(
     target="pancake.autograd.functions.Exp",
@@ -295,32 +279,43 @@ EXP = Part(
         $y = e^x$ is its own derivative: $\\bar x = \\bar y \\odot e^x = \\bar y \\odot y$.
         `forward` saved the output $y$, so nothing needs computing again.
     """,
-    check="""
-        from pancake.testing.checks import check_function_gradients
-
-        print(check_function_gradients(Exp, np.linspace(-3, 3, 7)))
-    """,
-    tests=(
-        GradedTest(
-            name="gradients",
-            points=1,
-            summary="check_function_gradients(Exp, x) for arrays of random shapes (two entries or more)",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                # Two entries or more: on one, any wrong derivative looks like a scale factor.
-                SEVERAL_ENTRIES = pst.shapes(max_dims=3, max_side=4).filter(lambda shape: np.prod(shape) > 1)
-
-                @graded
-                @given(x=pst.arrays(SEVERAL_ENTRIES, scale=st.sampled_from([0.1, 1.0, 3.0])))
-                def test_gradients(x):
-                    check_function_gradients(Exp, x)
-
-                test_gradients()
-            """,
-        ),
-    ),
+    check=visible_check_exp,
+    tests=(GradedTest(test_exp_gradients, points=1),),
 )
+
+
+def visible_check_tanh():
+    """The visible check under the `Tanh` answer."""
+    print(check_function_gradients(Tanh, np.linspace(-3, 3, 7)))
+
+    from pancake import datasets
+    from pancake.autograd import Tensor
+    from pancake.optim import SGD
+
+    images, labels = datasets.load_digits()
+    one_hot = np.eye(10)[labels]
+    rng = np.random.default_rng(0)
+    W1 = Tensor(rng.standard_normal((64, 32)) / 8, requires_grad=True)
+    W2 = Tensor(rng.standard_normal((32, 10)) / np.sqrt(32), requires_grad=True)
+    optimizer = SGD([W1, W2], lr=1.0)
+    for step in range(1, 201):
+        scores = Exp.apply(Matmul.apply(Tanh.apply(Matmul.apply(images, W1)), W2))
+        probabilities = scores / Sum.apply(scores, axis=1, keepdims=True)
+        loss = -Sum.apply(Mul.apply(one_hot, probabilities.log())) / len(labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 50 == 0:
+            accuracy = np.mean(probabilities.data.argmax(axis=1) == labels)
+            print(f"step {step}: loss {loss.item():.3f}, training accuracy {accuracy:.3f}")
+
+
+@graded
+@given(x=pst.arrays(SEVERAL_ENTRIES, scale=pst.scales()))
+def test_tanh_gradients(x):
+    """check_function_gradients(Tanh, x) for arrays of random shapes (two entries or more) and scales"""
+    check_function_gradients(Tanh, x)
+
 
 TANH = Part(
     target="pancake.autograd.functions.Tanh",
@@ -332,53 +327,8 @@ TANH = Part(
         digits: two products (`Matmul`), a `Tanh`, a softmax (`Exp` and `Sum`) and a
         cross-entropy (`Mul`). pancake records them and calls your backward passes.
     """,
-    check="""
-        from pancake.testing.checks import check_function_gradients
-
-        print(check_function_gradients(Tanh, np.linspace(-3, 3, 7)))
-
-        from pancake import datasets
-        from pancake.autograd import Tensor
-        from pancake.optim import SGD
-
-        images, labels = datasets.load_digits()
-        one_hot = np.eye(10)[labels]
-        rng = np.random.default_rng(0)
-        W1 = Tensor(rng.standard_normal((64, 32)) / 8, requires_grad=True)
-        W2 = Tensor(rng.standard_normal((32, 10)) / np.sqrt(32), requires_grad=True)
-        optimizer = SGD([W1, W2], lr=1.0)
-        for step in range(1, 201):
-            scores = Exp.apply(Matmul.apply(Tanh.apply(Matmul.apply(images, W1)), W2))
-            probabilities = scores / Sum.apply(scores, axis=1, keepdims=True)
-            loss = -Sum.apply(Mul.apply(one_hot, probabilities.log())) / len(labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step % 50 == 0:
-                accuracy = np.mean(probabilities.data.argmax(axis=1) == labels)
-                print(f"step {step}: loss {loss.item():.3f}, training accuracy {accuracy:.3f}")
-    """,
-    tests=(
-        GradedTest(
-            name="gradients",
-            points=1,
-            summary="check_function_gradients(Tanh, x) for arrays of random shapes (two entries or more) "
-            "and scales",
-            code="""
-                from pancake.testing.checks import check_function_gradients
-
-                # Two entries or more: on one, any wrong derivative looks like a scale factor.
-                SEVERAL_ENTRIES = pst.shapes(max_dims=3, max_side=4).filter(lambda shape: np.prod(shape) > 1)
-
-                @graded
-                @given(x=pst.arrays(SEVERAL_ENTRIES, scale=pst.scales()))
-                def test_gradients(x):
-                    check_function_gradients(Tanh, x)
-
-                test_gradients()
-            """,
-        ),
-    ),
+    check=visible_check_tanh,
+    tests=(GradedTest(test_tanh_gradients, points=1),),
 )
 
 ASSIGNMENT = Assignment(

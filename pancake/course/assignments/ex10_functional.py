@@ -1,26 +1,69 @@
 """Exercise 10: layers as pairs of functions, in the style of JAX's stax: Dense and serial."""
 
-import textwrap
+from pancake import functional as stax
+from pancake.course.prelude import given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.functional import Dense, serial
+from pancake.testing.checks import check_serial, check_stax_layer
 
-from pancake.course.spec import Assignment, GradedTest, Part, clean
 
-# The documented Dense, y = x @ W + b with params (W, b), as the graded tests check it:
-# the body of a test function, indented as the test code below needs.
-CHECK_DENSE = textwrap.indent(
-    clean(
-        """
+@st.composite
+def networks(draw):
+    """Random networks of Dense layers and activations, and their input shape."""
+    widths = draw(st.lists(pst.feature_sizes(max_size=4), min_size=1, max_size=3))
+    activations = st.sampled_from([stax.Tanh, stax.Sigmoid, stax.Identity])
+    layers = [layer for width in widths for layer in (stax.Dense(width), draw(activations))]
+    return layers, (-1, draw(pst.feature_sizes(max_size=4)))
+
+
+def check_dense(n_in, n_out, input_shape, seed):
+    """check_stax_layer on Dense(n_out) as documented: y = x @ W + b with params (W, b)."""
+    check_stax_layer(
+        Dense(n_out),
+        input_shape,
+        param_shapes=((n_in, n_out), (n_out,)),
+        expected=lambda params, x: x @ params[0] + params[1],
+        formula="x @ W + b",
+        seed=seed,
+    )
+
+
+def visible_check_dense():
+    """The visible check under the `Dense` answer."""
+    init_fun, apply_fun = Dense(20)
+    output_shape, (W, b) = init_fun(np.random.default_rng(0), (-1, 41))
+    print("output shape", output_shape, " W", W.shape, " b", b.shape)
+    print(
         check_stax_layer(
-            Dense(n_out),
-            input_shape,
-            param_shapes=((n_in, n_out), (n_out,)),
+            Dense(3),
+            (-1, 5),
+            param_shapes=((5, 3), (3,)),
             expected=lambda params, x: x @ params[0] + params[1],
             formula="x @ W + b",
-            seed=seed,
         )
-        """
-    ),
-    " " * 20,
-).lstrip()
+    )
+
+
+@graded
+@given(n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), seed=pst.seeds())
+def test_dense_layer(n_in, n_out, seed):
+    """check_stax_layer (shapes, output x @ W + b, same parameters for the same seed, gradients) on inputs (-1, in_dim) of random sizes"""
+    input_shape = (-1, n_in)
+    check_dense(n_in, n_out, input_shape, seed)
+
+
+@graded
+@given(
+    leading=pst.shapes(min_dims=0, max_dims=3, max_side=3),
+    n_in=pst.feature_sizes(),
+    n_out=pst.feature_sizes(),
+    seed=pst.seeds(),
+)
+def test_dense_leading_axes(leading, n_in, n_out, seed):
+    """check_stax_layer on inputs with any number of leading axes, (*, in_dim)"""
+    input_shape = (*leading, n_in)
+    check_dense(n_in, n_out, input_shape, seed)
+
 
 DENSE = Part(
     target="pancake.functional.Dense",
@@ -47,63 +90,43 @@ DENSE = Part(
         shapes, the output, and the gradients with respect to `W` and `b` (through Tensors)
         against central differences.
     """,
-    check="""
-        from pancake.testing.checks import check_stax_layer
-
-        init_fun, apply_fun = Dense(20)
-        output_shape, (W, b) = init_fun(np.random.default_rng(0), (-1, 41))
-        print("output shape", output_shape, " W", W.shape, " b", b.shape)
-        print(
-            check_stax_layer(
-                Dense(3),
-                (-1, 5),
-                param_shapes=((5, 3), (3,)),
-                expected=lambda params, x: x @ params[0] + params[1],
-                formula="x @ W + b",
-            )
-        )
-    """,
+    check=visible_check_dense,
     tests=(
-        GradedTest(
-            name="layer",
-            points=3,
-            summary="check_stax_layer (shapes, output x @ W + b, same parameters for the same seed, "
-            "gradients) on inputs (-1, in_dim) of random sizes",
-            code=f"""
-                from pancake.testing.checks import check_stax_layer
-
-                @graded
-                @given(n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), seed=pst.seeds())
-                def test_layer(n_in, n_out, seed):
-                    input_shape = (-1, n_in)
-                    {CHECK_DENSE}
-
-                test_layer()
-            """,
-        ),
-        GradedTest(
-            name="leading-axes",
-            points=1,
-            summary="check_stax_layer on inputs with any number of leading axes, (*, in_dim)",
-            code=f"""
-                from pancake.testing.checks import check_stax_layer
-
-                @graded
-                @given(
-                    leading=pst.shapes(min_dims=0, max_dims=3, max_side=3),
-                    n_in=pst.feature_sizes(),
-                    n_out=pst.feature_sizes(),
-                    seed=pst.seeds(),
-                )
-                def test_leading_axes(leading, n_in, n_out, seed):
-                    input_shape = (*leading, n_in)
-                    {CHECK_DENSE}
-
-                test_leading_axes()
-            """,
-        ),
+        GradedTest(test_dense_layer, points=3),
+        GradedTest(test_dense_leading_axes, points=1),
     ),
 )
+
+
+def visible_check_serial():
+    """The visible check under the `serial` answer."""
+    init_fun, apply_fun = serial(stax.Dense(20), stax.Elu, stax.Dense(1), stax.Tanh)
+    output_shape, params = init_fun(np.random.default_rng(0), (-1, 41))
+    print("output shape:", output_shape)
+    for index, layer_params in enumerate(params):
+        print(f"layer {index}:", [p.shape for p in layer_params])
+    print(
+        check_serial(
+            serial, [stax.Dense(4), stax.Tanh, stax.Dense(4), stax.Tanh, stax.Dense(1)], (-1, 3)
+        )
+    )
+
+
+@graded
+@given(network=networks(), seed=pst.seeds())
+def test_serial_chain(network, seed):
+    """check_serial on random networks of Dense layers and activations"""
+    layers, input_shape = network
+    check_serial(serial, layers, input_shape, seed=seed)
+
+
+@graded
+@given(n_in=pst.feature_sizes(max_size=4), seed=pst.seeds())
+def test_serial_nested(n_in, seed):
+    """check_serial on a serial inside a serial"""
+    layers = [serial(stax.Dense(3), stax.Tanh), stax.Dense(2)]
+    check_serial(serial, layers, (-1, n_in), seed=seed)
+
 
 SERIAL = Part(
     target="pancake.functional.serial",
@@ -124,59 +147,10 @@ SERIAL = Part(
         shapes, the composition), then checks it as a stax layer. It uses pancake's `Dense`,
         so it works whatever the state of yours.
     """,
-    check="""
-        from pancake import functional as stax
-        from pancake.testing.checks import check_serial
-
-        init_fun, apply_fun = serial(stax.Dense(20), stax.Elu, stax.Dense(1), stax.Tanh)
-        output_shape, params = init_fun(np.random.default_rng(0), (-1, 41))
-        print("output shape:", output_shape)
-        for index, layer_params in enumerate(params):
-            print(f"layer {index}:", [p.shape for p in layer_params])
-        print(check_serial(serial, [stax.Dense(4), stax.Tanh, stax.Dense(4), stax.Tanh, stax.Dense(1)], (-1, 3)))
-    """,
+    check=visible_check_serial,
     tests=(
-        GradedTest(
-            name="chain",
-            points=3,
-            summary="check_serial on random networks of Dense layers and activations",
-            code="""
-                from pancake import functional as stax
-                from pancake.testing.checks import check_serial
-
-                @st.composite
-                def networks(draw):
-                    widths = draw(st.lists(pst.feature_sizes(max_size=4), min_size=1, max_size=3))
-                    activations = st.sampled_from([stax.Tanh, stax.Sigmoid, stax.Identity])
-                    layers = [layer for width in widths for layer in (stax.Dense(width), draw(activations))]
-                    return layers, (-1, draw(pst.feature_sizes(max_size=4)))
-
-                @graded
-                @given(network=networks(), seed=pst.seeds())
-                def test_chain(network, seed):
-                    layers, input_shape = network
-                    check_serial(serial, layers, input_shape, seed=seed)
-
-                test_chain()
-            """,
-        ),
-        GradedTest(
-            name="nested",
-            points=1,
-            summary="check_serial on a serial inside a serial",
-            code="""
-                from pancake import functional as stax
-                from pancake.testing.checks import check_serial
-
-                @graded
-                @given(n_in=pst.feature_sizes(max_size=4), seed=pst.seeds())
-                def test_nested(n_in, seed):
-                    layers = [serial(stax.Dense(3), stax.Tanh), stax.Dense(2)]
-                    check_serial(serial, layers, (-1, n_in), seed=seed)
-
-                test_nested()
-            """,
-        ),
+        GradedTest(test_serial_chain, points=3),
+        GradedTest(test_serial_nested, points=1),
     ),
 )
 
