@@ -28,7 +28,7 @@ from nbgrader.api import Gradebook
 from traitlets.config.loader import PyFileConfigLoader
 
 import pancake.autograd as ag
-from pancake import functional as stax
+from pancake import stax
 from pancake.calculus import chain_rule_gradients
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.generate import generate, run_nbgrader
@@ -118,7 +118,7 @@ def test_the_chain_rule_answer_passes_its_check_for_any_values(k, v):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=NAMES)
 def test_setup_cells_leave_earlier_answers_to_the_learner(assignment):
-    """Exercise 9's Mul calls the learner's unbroadcast, not pancake's: no setup cell imports it."""
+    """Exercise 10's Mul calls the learner's unbroadcast, not pancake's: no setup cell imports it."""
     cells = {cell.id: cell.source for cell in build_notebook(assignment).cells}
     for number, part in enumerate(assignment.parts):
         imported = set(re.findall(r"\bimport (.+)", cells[f"{part.slug}-setup"]))
@@ -126,7 +126,7 @@ def test_setup_cells_leave_earlier_answers_to_the_learner(assignment):
         assert not names & {earlier.name for earlier in assignment.parts[:number]}
 
 
-# -- the checks of exercises 9 and 10: a correct answer always passes, wider than graded --
+# -- the checks of exercises 10 and 11: a correct answer always passes, wider than graded
 
 MODERATE = st.sampled_from([0.1, 1.0, 3.0])
 

@@ -102,7 +102,7 @@ def test_the_module_names_the_learner_object_as_the_reference(assignment, number
     ids=[f"{a.name}:{p.slug}" for a, _, p in CASES],
 )
 def test_check_and_graded_cells_never_import_the_learner_objects(assignment, number, part):
-    """Exercise 9's Mul tests run the learner's unbroadcast: no cell imports pancake's."""
+    """Exercise 10's Mul tests run the learner's unbroadcast: no cell imports pancake's."""
     names = defined(assignment, number)
     sources = [check_source(part.check, names)]
     sources += [graded_test_source(test.function, names) for test in part.tests]

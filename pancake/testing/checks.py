@@ -18,9 +18,9 @@ import numpy as np
 
 from pancake.autograd import Tensor
 from pancake.data import ArrayDataset, DataLoader
-from pancake.functional import tree_map
 from pancake.nn import CrossEntropyLoss, Linear, Sequential, Tanh
 from pancake.optim import SGD
+from pancake.stax import tree_map
 from pancake.testing.gradcheck import (
     DIRECTION_STREAM,
     FLOAT64_EPS,

@@ -1,9 +1,9 @@
-"""Exercise 10: layers as pairs of functions, in the style of JAX's stax: Dense and serial."""
+"""Exercise 11: layers as pairs of functions, in the style of JAX's stax: Dense and serial."""
 
-from pancake import functional as stax
+from pancake import stax
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
-from pancake.functional import Dense, serial
+from pancake.stax import Dense, serial
 from pancake.testing.checks import check_serial, check_stax_layer
 
 
@@ -66,7 +66,7 @@ def test_dense_leading_axes(leading, n_in, n_out, seed):
 
 
 DENSE = Part(
-    target="pancake.functional.Dense",
+    target="pancake.stax.Dense",
     instructions="""
         A stax layer is a pair of functions, and holds no state:
 
@@ -129,7 +129,7 @@ def test_serial_nested(n_in, seed):
 
 
 SERIAL = Part(
-    target="pancake.functional.serial",
+    target="pancake.stax.serial",
     instructions="""
         `serial(*layers)` chains layers into one layer, itself a pair `(init_fun, apply_fun)`.
         `init_funs` and `apply_funs` (already there) hold the layers' functions, in order.
@@ -155,11 +155,11 @@ SERIAL = Part(
 )
 
 ASSIGNMENT = Assignment(
-    number=10,
-    slug="functional",
+    number=11,
+    slug="stax",
     title="Layers as pairs of functions: Dense and serial",
     introduction="""
-        This exercise goes with chapter 10. In the functional style of JAX's `stax`, a layer
+        This exercise goes with chapter 11. In the functional style of JAX's `stax`, a layer
         is a pair of functions, `(init_fun, apply_fun)`, and its parameters are data handed
         to them. You write `Dense`, whose `init_fun` works out the shapes of its parameters
         from the shape of its input, and `serial`, which chains layers so that every

@@ -1,4 +1,4 @@
-"""Exercise 9: the backward passes of autograd's operations, and unbroadcast."""
+"""Exercise 10: the backward passes of autograd's operations, and unbroadcast."""
 
 from pancake.autograd.functions import Exp, Matmul, Mul, Sum, Tanh, unbroadcast
 from pancake.course.prelude import given, graded, np, pst, st
@@ -332,7 +332,7 @@ TANH = Part(
 )
 
 ASSIGNMENT = Assignment(
-    number=9,
+    number=10,
     slug="autograd",
     title="Automatic differentiation: the backward passes of the operations",
     introduction="""
