@@ -103,7 +103,7 @@ MISTAKES = [
         "dy/dx = x instead of 2x",
         (("return grad_output * 2 * x", "return grad_output * x"),),
         ("square-gradients",),
-        "off by a constant factor of 0.5",
+        "a factor of 2 is missing",
     ),
     Mistake(
         "02-modules",
@@ -594,10 +594,10 @@ TAMPERS = [
     ),
     Tamper(
         "02-modules",
-        "monkeypatches pancake.testing, pancake.testing.checks and hypothesis",
+        "monkeypatches pancake.testing, pancake.testing.values and hypothesis",
         append_to_first_answer(
             "import hypothesis\n"
-            "import pancake.testing.checks\n"
+            "import pancake.testing.values\n"
             "import pancake.testing\n"
             "import pancake.testing.gradcheck\n"
             "\n"
@@ -605,7 +605,7 @@ TAMPERS = [
             "    return None\n"
             "\n"
             "pancake.testing.check_gradients = pancake.testing.gradcheck.check_gradients = _passes\n"
-            "pancake.testing.checks.check_values = _passes\n"
+            "pancake.testing.values.check_values = pancake.testing.check_values = _passes\n"
             "hypothesis.given = lambda *args, **kwargs: (lambda test: _passes)"
         ),
     ),

@@ -39,7 +39,6 @@ ALLOWED = {
     },
     "pancake.autograd": {"pancake.ops", "pancake.init"},
     "pancake.stax": {"pancake.ops", "pancake.init", "pancake.autograd"},
-    "pancake.functional": {"pancake.ops", "pancake.init", "pancake.autograd"},
 }
 FRAMEWORK_ONLY = sorted(name for name in ALLOWED if importlib.util.find_spec(name))
 TOOLS = ("pancake.testing", "pancake.course")

@@ -30,6 +30,8 @@ from pancake.stax import (
 from pancake.testing import numerical_gradient
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex11
+
 MODEST = settings(max_examples=15, deadline=None)
 
 

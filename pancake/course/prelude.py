@@ -15,9 +15,8 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pancake.testing import check_gradients
+from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
-from pancake.testing.checks import check_values
 
 graded = settings(
     derandomize=True,  # the same submission always gets the same grade

@@ -3,7 +3,7 @@
 from pancake.calculus import chain_rule_gradients
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
-from pancake.testing.checks import check_chain_rule, check_numerical_gradient
+from pancake.testing import check_chain_rule, check_numerical_gradient
 from pancake.testing.gradcheck import numerical_gradient
 
 scales = st.sampled_from([0.01, 0.1, 1.0])

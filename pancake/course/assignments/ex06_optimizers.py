@@ -3,7 +3,7 @@
 from pancake.course.prelude import given, graded, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.optim import SGD, Adam
-from pancake.testing.properties import check_optimizer
+from pancake.testing import check_optimizer
 
 STATE = clean(
     """

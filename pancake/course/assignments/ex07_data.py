@@ -3,7 +3,7 @@
 from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.data import ArrayDataset, DataLoader
-from pancake.testing.properties import check_data_loader
+from pancake.testing import check_data_loader
 
 
 def visible_check_data_loader():

@@ -3,7 +3,7 @@
 from pancake import data, datasets, nn, optim
 from pancake.course.prelude import given, graded, pst
 from pancake.course.spec import Assignment, GradedTest, Part
-from pancake.testing.checks import check_train_one_epoch
+from pancake.testing import check_train_one_epoch
 from pancake.train import accuracy, train_one_epoch
 
 

@@ -3,7 +3,7 @@
 from pancake.autograd.functions import Exp, Matmul, Mul, Sum, Tanh, unbroadcast
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
-from pancake.testing.checks import check_function_gradients, check_unbroadcast
+from pancake.testing import check_function_gradients, check_unbroadcast
 
 # Two entries or more: on one, any wrong derivative looks like a scale factor.
 SEVERAL_ENTRIES = pst.shapes(max_dims=3, max_side=4).filter(lambda shape: np.prod(shape) > 1)

@@ -4,7 +4,7 @@ from pancake import stax
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.stax import Dense, serial
-from pancake.testing.checks import check_serial, check_stax_layer
+from pancake.testing import check_serial, check_stax_layer
 
 
 @st.composite
