@@ -122,10 +122,12 @@ TRAIN_DIGITS = Part(
     instructions="""
         `train_digits` below is a training script written out by hand: an MLP, SGD with
         momentum, batches of 32, the training data shuffled at every epoch, and an
-        evaluation on the validation data after each epoch. It runs without an error, and
-        its printout even looks plausible, but it holds **four bugs**, each one a mistake
-        that people make in real training code. Find them and fix them in place: change as
-        little as you can, and keep the signature and what the function returns.
+        evaluation on the validation data after each epoch. It runs without an error, yet
+        it does not learn, and not every number it reports is what it claims to be: it
+        holds **four bugs**, each one a mistake that people make in real training code.
+        Bugs hide each other (the script may look as broken after you fix one), so check
+        each suspicion on its own. Fix them in place: change as little as you can, and
+        keep the signature and what the function returns.
 
         Chapter 9's checks will find them: compare the loss of the first epoch with ln 10,
         measure the accuracy yourself instead of trusting what the script reports, look at
