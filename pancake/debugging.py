@@ -45,7 +45,8 @@ def record_layers(model: Sequential) -> Iterator[list[LayerRecord]]:
     Yields one ``LayerRecord`` per layer of ``model``, in order, named by position
     (``"0"``, ``"1"``...); each holds copies of the arrays of the last forward and
     backward call. The layers compute exactly what they computed before, and are left
-    unchanged when the block ends.
+    unchanged when the block ends. (A copy of the model made inside the block would
+    still record into, and run, the original layers: copy it before or after.)
     """
     records = [LayerRecord(name) for name, _ in model.named_children()]
     for layer, record in zip(model, records, strict=True):
