@@ -43,6 +43,7 @@ SEQUENTIAL = "pancake.nn.containers.Sequential"
 SGD, ADAM = "pancake.optim.SGD", "pancake.optim.Adam"
 DATA_LOADER = "pancake.data.DataLoader"
 TRAIN_ONE_EPOCH = "pancake.train.train_one_epoch"
+TRAIN_DIGITS = "pancake.debugging.train_digits"
 UNBROADCAST = "pancake.autograd.functions.unbroadcast"
 AG_MUL, MATMUL, AG_SUM, EXP = (
     f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
@@ -335,6 +336,39 @@ MISTAKES = [
         (("        model.backward(loss_fn.backward())\n", ""),),
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
+    ),
+    # 09-debugging: each submission fixes three of the four bugs and leaves one in.
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "a softmax before CrossEntropyLoss",
+        (("Linear(64, 10, rng=rng))\n", "Linear(64, 10, rng=rng), Softmax())\n"),),
+        ("train-digits-outputs-are-logits",),
+        "every row of the model's outputs sums to 1",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "images shuffled without their labels",
+        (("X_train, y_train = X_train[order], y_train[order]", "X_train = X_train[order]"),),
+        ("train-digits-labels-follow-images", "train-digits-accuracy"),
+        "are the labels shuffled with their images?",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "gradients never zeroed",
+        (("            optimizer.zero_grad()\n", ""),),
+        ("train-digits-fresh-gradients", "train-digits-accuracy"),
+        "gradients add up (+=) from batch to batch",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "validation results measured on the training data",
+        (("(X_val, y_val))", "(X_train, y_train))"),),
+        ("train-digits-validation-data",),
+        "which data does it evaluate?",
     ),
     # 10-autograd: Mul and Matmul call the learner's unbroadcast, so a wrong unbroadcast
     # also costs the tests that broadcast their operands.
