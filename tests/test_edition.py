@@ -207,6 +207,15 @@ def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     assert "### BEGIN SOLUTION" not in (root / "pancake/nn/linear.py").read_text()
 
 
+def test_a_kept_debugging_region_keeps_its_reference_part_only(tmp_path):
+    debugging = next(a for a in ASSIGNMENTS if a.slug == "debugging")
+    edition.release(tmp_path, through=debugging.number)
+    for path in (tmp_path / "pancake").rglob("*.py"):
+        assert "### BROKEN" not in path.read_text(), path
+    rows = status_rows(in_edition(tmp_path, "-m", "pancake.course.cli", "status").stdout)
+    assert rows[debugging.name, debugging.parts[0].name] == "passing"
+
+
 def test_save_writes_answers_that_pass_then_restore_undoes_it(learner_edition):
     notebook = learner_edition / "exercises/01-chain-rule/01-chain-rule.ipynb"
     fill_notebook(notebook)

@@ -34,7 +34,7 @@ from string import Template
 
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.learner import CourseError, definition_digest, definition_span, module_file
-from pancake.course.sources import BEGIN, END, check_source, setup_source
+from pancake.course.sources import BEGIN, BROKEN, END, check_source, setup_source
 from pancake.course.spec import Assignment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -158,13 +158,23 @@ def stub_lines(assignment: Assignment, indent: str) -> list[str]:
     ]
 
 
+def reference_part(region: Region) -> list[str]:
+    """The region's reference code: its body up to a ``### BROKEN`` line, if it has one.
+
+    (A debugging exercise keeps, after that line, the broken code its notebook starts from.)
+    """
+    body = list(region.body)
+    marker = f"{region.indent}{BROKEN}"
+    return body[: body.index(marker)] if marker in body else body
+
+
 def released_source(text: str, regions: list[Region], owned, through: int) -> str:
     """``text`` with each region of an exercise after ``through`` stubbed, and markers removed."""
     lines = text.splitlines()
     for region in sorted(regions, key=lambda r: r.first, reverse=True):
         assignment = owned[region]
         kept = (
-            list(region.body)
+            reference_part(region)
             if assignment.number <= through
             else stub_lines(assignment, region.indent)
         )
