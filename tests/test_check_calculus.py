@@ -159,3 +159,35 @@ def test_chain_rule_hints_are_diagnosed_on_a_generic_point(case):
     function, (k, v), hint = DEGENERATE_CASES[case]
     with pytest.raises(GradientCheckError, match=re.escape(hint)):
         check_chain_rule(function, k, v)
+
+
+def a_step_of_its_own(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + 1e-4
+        f_plus = f(x)
+        x[index] = original - 1e-4
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / 2e-4
+    return grad
+
+
+def a_one_sided_difference_with_a_step_of_its_own(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    base = f(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + 1e-3
+        grad[index] = (f(x) - base) / 1e-3
+        x[index] = original
+    return grad
+
+
+@pytest.mark.parametrize(
+    "function", [a_step_of_its_own, a_one_sided_difference_with_a_step_of_its_own]
+)
+def test_a_step_of_its_own_is_named(function):
+    with pytest.raises(GradientCheckError, match="not by a step of your own"):
+        check_numerical_gradient(function, np.array([0.3, -1.7, 2.5]))

@@ -46,6 +46,7 @@ def check_numerical_gradient(
     spy = _EvaluationSpy(f, x)
     got = numerical_gradient_fn(spy, x.copy())
     spy.raise_if_not_one_entry_at_a_time()
+    spy.raise_if_the_step_is_not(EPS)
     if got is None or np.shape(got) != x.shape:
         shape = None if got is None else np.shape(got)
         hint = "return an array of x's shape holding one partial derivative per entry"
@@ -96,12 +97,30 @@ class _EvaluationSpy:
         self.f = f
         self.x = x.copy()
         self.changed_entries: list[int] = []
+        self.steps: list[tuple[float, float]] = []  # (|x_i| at the moved entry, |step|)
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
         if point.shape == self.x.shape:
-            self.changed_entries.append(int(np.count_nonzero(point != self.x)))
+            moved = np.flatnonzero(point != self.x)
+            self.changed_entries.append(len(moved))
+            if len(moved) == 1:
+                index = moved[0]
+                start = self.x.flat[index]
+                self.steps.append((abs(start), abs(point.flat[index] - start)))
         return self.f(point)
+
+    def raise_if_the_step_is_not(self, eps: float) -> None:
+        """Every move must be ±eps (the argument), up to the rounding of x ± eps."""
+        for start, step in self.steps:
+            if abs(step - eps) > 4 * np.spacing(start + eps):
+                hint = (
+                    f"f was called at x ± {step:.3g}: move each entry by the `eps` argument "
+                    f"({eps:g} here), not by a step of your own"
+                )
+                raise GradientCheckError(
+                    f"numerical_gradient moved an entry by {step:.3g}.\nHint: {hint}", "x", hint
+                )
 
     def raise_if_not_one_entry_at_a_time(self) -> None:
         if not self.changed_entries:
