@@ -207,6 +207,15 @@ def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     assert "### BEGIN SOLUTION" not in (root / "pancake/nn/linear.py").read_text()
 
 
+def test_a_kept_debugging_region_keeps_its_reference_part_only(tmp_path):
+    debugging = next(a for a in ASSIGNMENTS if a.slug == "debugging")
+    edition.release(tmp_path, through=debugging.number)
+    for path in (tmp_path / "pancake").rglob("*.py"):
+        assert "### BROKEN" not in path.read_text(), path
+    rows = status_rows(in_edition(tmp_path, "-m", "pancake.course.cli", "status").stdout)
+    assert rows[debugging.name, debugging.parts[0].name] == "passing"
+
+
 def test_save_writes_answers_that_pass_then_restore_undoes_it(learner_edition):
     notebook = learner_edition / "exercises/01-chain-rule/01-chain-rule.ipynb"
     fill_notebook(notebook)
@@ -339,6 +348,15 @@ def leak_answer_into_notebook(root: Path) -> None:
     fill_notebook(path)
 
 
+def leak_graded_test_into_notebook(root: Path) -> None:
+    """The released notebook as if nbgrader had kept a hidden test: its code in a cell."""
+    path = root / "exercises/03-linear/03-linear.ipynb"
+    notebook = json.loads(path.read_text())
+    hidden = inspect.getsource(ASSIGNMENTS[2].parts[0].tests[-1].function)
+    notebook["cells"][-2]["source"] += "\n" + hidden
+    path.write_text(json.dumps(notebook))
+
+
 @pytest.mark.parametrize(
     ("breaks", "message"),
     [
@@ -364,8 +382,16 @@ def leak_answer_into_notebook(root: Path) -> None:
             "does not compile",
         ),
         (leak_answer_into_notebook, "would give away an answer"),
+        (leak_graded_test_into_notebook, "would give away an answer or a graded test"),
     ],
-    ids=["nested", "unclosed", "unopened", "uncompilable stub", "answer in a notebook"],
+    ids=[
+        "nested",
+        "unclosed",
+        "unopened",
+        "uncompilable stub",
+        "answer in a notebook",
+        "graded test in a notebook",
+    ],
 )
 def test_release_refuses_a_broken_repository_and_writes_nothing(tmp_path, breaks, message):
     root = scratch_repository(tmp_path)

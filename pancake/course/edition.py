@@ -13,13 +13,14 @@ The learner edition is a project a learner installs with ``pip install -e DIR``:
 Nothing else of this repository: no ``solutions/``, no specs or graded tests, no
 gradebook, no book sources, no ``.pyc``, no git history. Everything is built in memory
 and checked first (balanced markers, every region inside an exercise's target, every
-stubbed file compiles, no line of a withheld answer anywhere); on an error nothing is
-written.
+stubbed file compiles, no line of a withheld answer or of a graded test anywhere); on an
+error nothing is written.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 import shutil
@@ -33,7 +34,7 @@ from string import Template
 
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.learner import CourseError, definition_digest, definition_span, module_file
-from pancake.course.sources import BEGIN, END, check_source, setup_source
+from pancake.course.sources import BEGIN, BROKEN, END, check_source, setup_source
 from pancake.course.spec import Assignment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -157,13 +158,23 @@ def stub_lines(assignment: Assignment, indent: str) -> list[str]:
     ]
 
 
+def reference_part(region: Region) -> list[str]:
+    """The region's reference code: its body up to a ``### BROKEN`` line, if it has one.
+
+    (A debugging exercise keeps, after that line, the broken code its notebook starts from.)
+    """
+    body = list(region.body)
+    marker = f"{region.indent}{BROKEN}"
+    return body[: body.index(marker)] if marker in body else body
+
+
 def released_source(text: str, regions: list[Region], owned, through: int) -> str:
     """``text`` with each region of an exercise after ``through`` stubbed, and markers removed."""
     lines = text.splitlines()
     for region in sorted(regions, key=lambda r: r.first, reverse=True):
         assignment = owned[region]
         kept = (
-            list(region.body)
+            reference_part(region)
             if assignment.number <= through
             else stub_lines(assignment, region.indent)
         )
@@ -276,7 +287,8 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
     files["README.md"] = readme(assignments, through)
     files["pyproject.toml"] = pyproject(assignments)
     files[".gitignore"] = "__pycache__/\n*.egg-info/\n.pancake-course/\n.ipynb_checkpoints/\n"
-    check_no_answers(files, withheld_lines(sources, regions, owned, through))
+    withheld = withheld_lines(sources, regions, owned, through)
+    check_no_answers(files, withheld | graded_lines(assignments, files))
     return files
 
 
@@ -296,6 +308,21 @@ def withheld_lines(sources: dict[str, str], regions, owned, through: int) -> set
     return {line for line in withheld - public if len(line) >= TRIVIAL_LENGTH}
 
 
+def graded_lines(assignments: list[Assignment], files: dict[str, str]) -> set[str]:
+    """Normalised lines of the graded tests that appear nowhere in the edition's package.
+
+    (A test line such as ``check_gradients(layer, x)`` that the package or a visible check
+    also writes gives nothing away.)
+    """
+    parts = [part for assignment in assignments for part in assignment.parts]
+    package = [text for path, text in files.items() if path.endswith(".py")]
+    checks = [inspect.getsource(part.check) for part in parts]
+    tests = [inspect.getsource(test.function) for part in parts for test in part.tests]
+    public = {normalised(line) for text in package + checks for line in text.splitlines()}
+    graded = {normalised(line) for text in tests for line in text.splitlines()}
+    return {line for line in graded - public if len(line) >= TRIVIAL_LENGTH}
+
+
 def check_no_answers(files: dict[str, str], withheld: set[str]) -> None:
     """Raise CourseError if a line of a withheld answer is in any file (notebooks: cell sources)."""
     for path, text in files.items():
@@ -305,7 +332,9 @@ def check_no_answers(files: dict[str, str], withheld: set[str]) -> None:
             lines = [line for cell in cells for line in "".join(cell["source"]).splitlines()]
         leaked = sorted({normalised(line) for line in lines} & withheld)
         if leaked:
-            raise CourseError(f"{path} would give away an answer: {leaked[0]!r} (a dirty stub)")
+            raise CourseError(
+                f"{path} would give away an answer or a graded test: {leaked[0]!r} (a dirty stub)"
+            )
 
 
 def check_compiles(files: dict[str, str]) -> None:
