@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from pancake.course.assignments import ASSIGNMENTS
-from pancake.course.sources import BEGIN, END
+from pancake.course.sources import BEGIN, END, has_broken_code
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]-*.md"))
@@ -362,11 +362,15 @@ def target_shapes() -> dict[str, tuple[str, ...]]:
     """The shape of each exercise target's SOLUTION body (its regions, in order).
 
     Targets shorter than ``MIN_TARGET_TOKENS`` (an element-wise module's two lines) are
-    left to the line test: their shape is what every small module looks like.
+    left to the line test: their shape is what every small module looks like. So are
+    targets that learners get as broken code to fix (``### BROKEN``): they are handed the
+    whole script, and what they write is the few fixed lines, not its shape.
     """
     shapes = {}
     for assignment in ASSIGNMENTS:
         for part in assignment.parts:
+            if has_broken_code(part.resolve()):
+                continue
             source = textwrap.dedent(inspect.getsource(part.resolve()))
             statements = [
                 statement
@@ -604,12 +608,32 @@ COLLAPSED = re.compile(r"^\s*(:{3,}|`{3,})\s*\{dropdown\}|^\s*:class:.*\bdropdow
 SECTION = re.compile(r"^##\s", re.M)
 
 
-CODE_BLOCK = re.compile(r"^(`{3,}).*?^\1\s*$", re.M | re.S)
+def without_code_blocks(text: str) -> str:
+    """``text`` without its code blocks (code cells, plain fences); directives such as
+    ```{admonition} stay, since end-of-chapter answers live in them."""
+    kept, fence, is_code = [], None, False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if fence is None:
+            opening = re.match(r"^(`{3,})(.*)$", stripped)
+            if opening:
+                fence = opening.group(1)
+                is_code = not re.match(r"\s*\{(admonition|dropdown)\}", opening.group(2))
+                if is_code:
+                    continue
+        elif stripped == fence:
+            fence, was_code = None, is_code
+            if was_code:
+                continue
+        elif is_code:
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def questions_problem(text: str) -> str | None:
     """Why a chapter's end-of-chapter questions are missing or incomplete (None: they're fine)."""
-    sections = SECTION.split(CODE_BLOCK.sub("", text))[1:]
+    sections = SECTION.split(without_code_blocks(text))[1:]
     if not sections or not QUESTIONS_HEADING.match("## " + sections[-1]):
         return "its last section (## ...) is not the questions"
     questions = sections[-1]
@@ -656,6 +680,8 @@ def test_questions_check_can_fail():
     assert "no collapsed answer" in questions_problem(good.split(":::")[0])
     assert "last section" in questions_problem(good + "## Exercise\nDo it.\n")
     assert questions_problem(good + "```python\n## not a heading\n```\n") is None
+    fenced = "## Questions\nA?\nB?\nC?\n```{admonition} Answers\n:class: dropdown\nYes.\n```\n"
+    assert questions_problem(fenced) is None
     assert "1 question" in questions_problem(
         "## Questions\nWhy?\n:::{dropdown} Answer\nIs it? Why?\n:::\n"
     )
