@@ -4,7 +4,7 @@ import pancake.autograd as ag
 from pancake.autograd import Tensor
 from pancake.autograd.functions import Sin, Softplus
 from pancake.autograd.tape import GradientTape, walk_tape
-from pancake.course.prelude import given, graded, np, pst, st
+from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.testing import check_function_gradients, check_second_derivatives
 
@@ -234,7 +234,8 @@ def visible_check_sin():
 @graded
 @given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=pst.scales()))
 def test_sin_gradients(x):
-    """check_function_gradients(Sin, x): first derivatives on random shapes and scales"""
+    """sin(x), then check_function_gradients(Sin, x): first derivatives on random shapes and scales"""
+    check_values("Sin().forward(x)", Sin().forward(x), np.sin(x), formula="sin(x)")
     check_function_gradients(Sin, x)
 
 
@@ -279,7 +280,11 @@ def visible_check_softplus():
 @graded
 @given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=pst.scales()))
 def test_softplus_gradients(x):
-    """check_function_gradients(Softplus, x): first derivatives on random shapes and scales"""
+    """log(1 + exp(x)), then check_function_gradients(Softplus, x): first derivatives on random shapes and scales"""
+    softplus = np.logaddexp(0, x)
+    check_values(
+        "Softplus().forward(x)", Softplus().forward(x), softplus, formula="log(1 + exp(x))"
+    )
     check_function_gradients(Softplus, x)
 
 
