@@ -14,6 +14,13 @@
   learner edition ships only these two modules (and ``exercises.json``).
 
 - ``pancake.course.prelude``: the names every graded test may use (``graded``, ``given``...).
+- ``pancake.course.grading``: grading without learner code in nbgrader's kernel: the
+  submission rebuilt from the source notebook (``notebooks``), each part run in a
+  bubblewrap sandbox (``sandbox``) by a standard-library script (``runner``) against a
+  pancake without the part's answers (``environment``), results kept by ``grader``, and
+  the nbgrader preprocessors that ``nbgrader_config.py`` installs (``preprocessors``);
+- ``pancake.course.grade``: ``pancake-course grade ASSIGNMENT... [--jobs N]`` grades a
+  class: the sandboxes in parallel, then nbgrader writes the gradebook, feedback, grades.
 
 The hidden tests call the checks of ``pancake.testing`` (``check_gradients``, and one
 module per subject for what is not a module: optimizers, loaders, autograd Functions,
