@@ -11,7 +11,7 @@ WITH_TORCH := $(VENV)/.installed-torch
 # notebook kernels already use both cores. (Benchmarks run with each library's defaults.)
 SMALL_DEMOS := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-.PHONY: book test fast lint exercises learner lab benchmark chromium clean
+.PHONY: book test fast lint exercises learner lab benchmark chromium bubblewrap clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(WITH_TORCH): $(COURSE)
 book: $(COURSE)  ## build the online book into _build/html (executes every chapter)
 	$(SMALL_DEMOS) $(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(WITH_TORCH) chromium  ## run every test: framework, checker, exercises, book
+test: $(WITH_TORCH) chromium bubblewrap  ## run every test: framework, checker, exercises, book
 	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 fast: $(WITH_TORCH)  ## the fast loop: every test but the book, nbgrader and browser ones
@@ -41,6 +41,14 @@ chromium:  ## the book's browser test needs Chromium: install it (Debian, as roo
 	     && DEBIAN_FRONTEND=noninteractive apt-get update -qq \
 	     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	|| { echo "make test needs Chromium for the book's browser test: install the 'chromium' package (as root: apt-get install chromium), or run 'make fast' to skip the slow tests"; exit 1; }
+
+bubblewrap:  ## grading runs learner code in a bubblewrap sandbox: install it (Debian, as root) or say how
+	@command -v bwrap >/dev/null 2>&1 \
+	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	     && echo "installing bubblewrap for the grading sandbox (apt-get install bubblewrap)" \
+	     && DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+	|| { echo "make test needs bubblewrap for the grading sandbox: install the 'bubblewrap' package (as root: apt-get install bubblewrap), or run 'make fast', whose sandbox tests are skipped without it"; exit 1; }
 
 lint: $(COURSE)
 	$(BIN)/ruff check pancake tests benchmarks nbgrader_config.py
@@ -60,6 +68,7 @@ benchmark: $(WITH_TORCH)  ## time a training step against NumPy and PyTorch; dig
 	$(BIN)/python -m benchmarks.mlp
 	$(BIN)/python -m benchmarks.digits
 	$(BIN)/python -m benchmarks.autograd_step
+	$(BIN)/python -m benchmarks.grading
 
 clean:
 	rm -rf _build $(VENV)
