@@ -25,6 +25,7 @@ import importlib
 import io
 import json
 import linecache
+import operator
 import os
 import sys
 import traceback
@@ -82,23 +83,24 @@ def imported_modules(sources: list[str]) -> list[str]:
 
 
 def fingerprint() -> dict[str, tuple]:
-    """Identity of everything a learner could rebind to fool a check: name -> ids.
+    """Everything a learner could rebind to fool a check: name -> the objects themselves
+    (held, so that no new object can take the address of one that was replaced).
 
     In pancake's modules every attribute counts (a tolerance is a float); elsewhere the
     callables, classes and modules (libraries keep counters and caches in plain data).
     """
     prints: dict[str, tuple] = {
-        "sys.meta_path": tuple(map(id, sys.meta_path)),
-        "sys.path_hooks": tuple(map(id, sys.path_hooks)),
+        "sys.meta_path": tuple(sys.meta_path),
+        "sys.path_hooks": tuple(sys.path_hooks),
         "sys.path": tuple(sys.path),
-        "sys.gettrace()": (id(sys.gettrace()),),
-        "sys.getprofile()": (id(sys.getprofile()),),
+        "sys.gettrace()": (sys.gettrace(),),
+        "sys.getprofile()": (sys.getprofile(),),
     }
     for name, module in list(sys.modules.items()):
         top = name.split(".")[0]
         if module is None or top not in MONITORED:
             continue
-        prints[f"sys.modules[{name!r}]"] = (id(module),)
+        prints[f"sys.modules[{name!r}]"] = (module,)
         for attribute, value in list(vars(module).items()):
             if top != "pancake" and not _behaviour(value):
                 continue
@@ -121,17 +123,24 @@ def _identity(value: object) -> tuple:
     """The object and what a swap of its insides would change: code, defaults, getter."""
     function = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
     return (
-        id(value),
-        id(getattr(function, "__code__", None)),
-        id(getattr(function, "__defaults__", None)),
-        id(getattr(function, "__kwdefaults__", None)),
+        value,
+        getattr(function, "__code__", None),
+        getattr(function, "__defaults__", None),
+        getattr(function, "__kwdefaults__", None),
+    )
+
+
+def same(first: tuple, second: tuple | None) -> bool:
+    """The same objects, one for one (identity, never ``==``: arrays compare entry-wise)."""
+    return (
+        second is not None and len(first) == len(second) and all(map(operator.is_, first, second))
     )
 
 
 def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
     """The names whose identity differs, the import system's first; a replaced module is
     named once, not with each of its attributes (modules imported since are no change)."""
-    changed = [name for name, identity in before.items() if after.get(name) != identity]
+    changed = [name for name, objects in before.items() if not same(objects, after.get(name))]
     replaced = [
         name[len("sys.modules['") : -2] + "." for name in changed if name.startswith("sys.modules[")
     ]
