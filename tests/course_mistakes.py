@@ -457,7 +457,7 @@ MISTAKES = [
         "Exp's derivative taken at the output",
         (("return grad * y", "return grad * np.exp(y)"),),
         ("exp-gradients",),
-        "check which cached value you use",
+        "evaluated at the output y = f(x) instead of the input x",
     ),
     Mistake(
         "11-stax",
@@ -582,6 +582,325 @@ MISTAKES = [
         "with Tensor operations",
     ),
 ]
+
+# -- the mistakes learners really make, named by hints diagnosed on generic inputs --------
+NEW_MISTAKES = [
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "a step of its own instead of eps",
+        (
+            ("x[index] = original + eps", "x[index] = original + 1e-4"),
+            ("x[index] = original - eps", "x[index] = original - 1e-4"),
+            ("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / (2 * 1e-4)"),
+        ),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "not by a step of your own",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "the inner derivatives dM/dk, dM/dv forgotten",
+        (("de_dk = de_dm * v", "de_dk = de_dm"), ("de_dv = de_dm * k", "de_dv = de_dm")),
+        ("chain-rule-gradients-values",),
+        "the inner derivative is missing",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "d(M²)/dM taken as 2",
+        (("de_dm = 2 * m", "de_dm = 2"),),
+        ("chain-rule-gradients-values",),
+        "dE/dM is 2·M, not 2",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "dy/dx = 2 without x",
+        (("return grad_output * 2 * x", "return grad_output * 2"),),
+        ("square-gradients",),
+        "depends on x",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "the local derivative returned without grad_output",
+        (("return grad_output * 2 * x", "return 2 * x"),),
+        ("square-gradients",),
+        "the chain rule",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk = sum(g), the x forgotten",
+        (("self.k.grad += np.sum(grad_output * x)", "self.k.grad += np.sum(grad_output)"),),
+        ("mul-gradients",),
+        "the sum of grad_output alone",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx = G W, W not transposed",
+        (("return grad_output @ self.weight.data.T", "return grad_output @ self.weight.data"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "needs a transpose",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias forgotten in forward",
+        (("output = output + self.bias.data", "output = output"),),
+        ("linear-forward", "linear-gradients", "linear-batch-axes"),
+        "x @ weight + bias",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient assigned",
+        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad = rows.T @ grad_rows"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "overwritten instead of accumulated",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "1 - x² with the input saved in place of the output",
+        (("self.save_for_backward(y)", "self.save_for_backward(x)"),),
+        ("tanh-gradients",),
+        "was given the input x",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "the sigmoid's derivative applied twice",
+        (("return grad_output * y * (1 - y)", "return grad_output * (y * (1 - y)) ** 2"),),
+        ("sigmoid-gradients",),
+        "applied twice",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "the target forgotten in the gradient",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return softmax(logits) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "forget to subtract the target",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward skips the last layer",
+        (("for layer in reversed(self.layers):", "for layer in reversed(self.layers[:-1]):"),),
+        ("sequential-gradients", "sequential-nested"),
+        "backward skips module",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "each layer's gradient dropped",
+        (
+            (
+                "grad_output = layer.backward(grad_output)",
+                "layer.backward(grad_output)",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "is dropped",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "the list of layers reversed in place",
+        (
+            (
+                "for layer in reversed(self.layers):",
+                "self.layers.reverse()\n        for layer in self.layers:",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward changed the module",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "Nesterov on the old buffer",
+        (
+            (
+                'state["momentum_buffer"] = buffer\n',
+                'old_buffer = state.get("momentum_buffer", buffer)\n'
+                '                state["momentum_buffer"] = buffer\n',
+            ),
+            ("grad = grad + self.momentum * buffer", "grad = grad + self.momentum * old_buffer"),
+        ),
+        ("sgd-nesterov",),
+        "with the old buffer",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "weight decay subtracted",
+        (
+            (
+                "grad = grad + self.weight_decay * param.data",
+                "grad = grad - self.weight_decay * param.data",
+            ),
+        ),
+        ("sgd-weight-decay",),
+        "weight decay has the wrong sign",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the betas weight the new gradient",
+        (
+            (
+                'state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad',
+                'state["exp_avg"] = (1 - beta1) * state["exp_avg"] + beta1 * grad',
+            ),
+            (
+                'state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad',
+                'state["exp_avg_sq"] = (1 - beta2) * state["exp_avg_sq"] + beta2 * grad * grad',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "weight the new gradient by beta",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "shuffle ignored",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = np.arange(n)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "shuffle=True left the samples in order",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "batches overlap by one sample",
+        (
+            (
+                "indices = order[start : start + self.batch_size]",
+                "indices = order[start : start + self.batch_size + 1]",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "expected inputs of shape (1, 2)",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "one permutation for every epoch",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = self.__dict__.setdefault('order', self.rng.permutation(n)) if self.shuffle else np.arange(n)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "two epochs came in the same order",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the loss of the last batch returned",
+        (("return total_loss / total_samples", "return loss"),),
+        ("train-one-epoch-one-epoch",),
+        "the loss of the last batch only",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the sum of the batch losses returned",
+        (
+            ("total_loss += loss * len(targets)", "total_loss += loss"),
+            ("return total_loss / total_samples", "return total_loss"),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "the sum of the batch losses",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "no optimizer step",
+        (("        optimizer.step()\n", ""),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "the parameters never change",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_MUL,
+        "Mul's gradients never unbroadcast",
+        (
+            (
+                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "return grad * b, grad * a",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "sum its gradient back to",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "unbroadcast returns grad unchanged",
+        (
+            (
+                "    if grad.shape == shape:  # nothing was broadcast\n        return grad\n",
+                "    return grad\n",
+            ),
+        ),
+        (
+            "unbroadcast-leading-axes",
+            "unbroadcast-stretched-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "sum grad over them",
+    ),
+    Mistake(
+        "10-autograd",
+        EXP,
+        "Exp's backward forgets grad",
+        (("return grad * y", "return y"),),
+        ("exp-gradients",),
+        "alone",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "Dense forgets the bias",
+        (("return inputs @ W + b", "return inputs @ W"),),
+        ("dense-layer", "dense-leading-axes"),
+        "x @ W + b",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "serial applies only the last layer",
+        (("        return inputs\n", "        return layer_apply(layer_params, inputs)\n"),),
+        ("serial-chain", "serial-nested"),
+        "applied in turn, first to last",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "serial's params listed last layer first",
+        (("params.append(layer_params)", "params.insert(0, layer_params)"),),
+        ("serial-chain", "serial-nested"),
+        "in the order of the layers",
+    ),
+]
+MISTAKES += NEW_MISTAKES
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
