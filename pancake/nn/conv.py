@@ -4,11 +4,14 @@ A convolution looks at every ``kh x kw`` window of its input. ``unfold`` lists t
 windows (without copying: a strided view), ``fold`` sends values given per window back
 to the pixels they came from, adding where windows overlap. With them a convolution is
 one matrix product (im2col) and its backward pass two more.
+
+Both work on channels-last images ``(N, H, W, C)``: a window is then ``kh`` runs of
+``kw * C`` neighbouring numbers in memory, which NumPy copies many times faster than the
+scattered single numbers of a channels-first window. The layers take and return NCHW
+arrays, as PyTorch's do; ``x.transpose(0, 2, 3, 1)`` is the channels-last view of one.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -28,33 +31,29 @@ def pair(value: int | tuple[int, int], name: str) -> Pair:
     return int(values[0]), int(values[1])
 
 
-def output_size(size: int, kernel: int, stride: int) -> int:
-    """The number of windows of width ``kernel``, ``stride`` apart, that fit in ``size``."""
-    return (size - kernel) // stride + 1
-
-
 def unfold(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
-    """Every window of ``x``, a read-only view: ``(N, C, H, W) -> (N, C, out_h, out_w, kh, kw)``.
+    """Every window of channels-last ``x``, a view: ``(N, H, W, C) -> (N, H', W', kh, kw, C)``.
 
-    ``unfold(x, k, s)[n, c, i, j]`` is the window ``x[n, c, i*sh : i*sh+kh, j*sw : j*sw+kw]``.
+    ``unfold(x, k, s)[n, i, j]`` is the window ``x[n, i*sh : i*sh+kh, j*sw : j*sw+kw, :]``,
+    with ``H' = (H - kh) // sh + 1`` windows down and ``W' = (W - kw) // sw + 1`` across.
     """
-    windows = sliding_window_view(x, kernel, axis=(2, 3))
-    return windows[:, :, :: stride[0], :: stride[1]]
+    windows = sliding_window_view(x, kernel, axis=(1, 2))  # (N, H-kh+1, W-kw+1, C, kh, kw)
+    return windows[:, :: stride[0], :: stride[1]].transpose(0, 1, 2, 4, 5, 3)
 
 
 def fold(windows: np.ndarray, input_shape: tuple, stride: Pair) -> np.ndarray:
-    """The reverse of ``unfold``, adding overlaps: ``(N, C, out_h, out_w, kh, kw) -> input_shape``.
+    """The reverse of ``unfold``, adding overlaps: ``(N, H', W', kh, kw, C) -> (N, H, W, C)``.
 
     Each window's values go back to the pixels the window covered; a pixel in several
     windows receives the sum. This is the backward pass of ``unfold``.
     """
-    _, _, out_h, out_w, kh, kw = windows.shape
+    _, out_h, out_w, kh, kw, _ = windows.shape
     sh, sw = stride
     result = np.zeros(input_shape, dtype=windows.dtype)
     # One slice per kernel offset (kh * kw of them), each covering all windows at once.
     for p in range(kh):
         for q in range(kw):
-            result[:, :, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += windows[..., p, q]
+            result[:, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += windows[:, :, :, p, q]
     return result
 
 
@@ -123,18 +122,20 @@ class Conv2d(Module):
         """``(N, C_in, H, W) -> (N, C_out, H', W')``."""
         x = check_images(self, x, self.in_channels, self.kernel_size, self.padding)
         ### BEGIN SOLUTION
-        (ph, pw) = self.padding
-        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        windows = unfold(padded, self.kernel_size, self.stride)  # (N, C, H', W', kh, kw)
-        n, _, out_h, out_w, _, _ = windows.shape
-        # im2col: one row per output position, one column per (channel, kernel offset).
-        columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
+        n, _, height, width = x.shape
+        (ph, pw), c_out = self.padding, self.out_channels
+        padded = np.zeros((n, height + 2 * ph, width + 2 * pw, self.in_channels), dtype=x.dtype)
+        padded[:, ph : ph + height, pw : pw + width] = x.transpose(0, 2, 3, 1)
+        windows = unfold(padded, self.kernel_size, self.stride)  # (N, H', W', kh, kw, C_in)
+        out_h, out_w = windows.shape[1:3]
+        # im2col: one row per output position, one column per (kernel offset, channel).
+        columns = windows.reshape(n * out_h * out_w, -1)
         self.save_for_backward(columns, padded.shape)
-        kernels = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C_in*kh*kw)
+        kernels = self.weight.data.transpose(0, 2, 3, 1).reshape(c_out, -1)  # like the columns
         output = columns @ kernels.T  # (N*H'*W', C_out)
         if self.bias is not None:
             output += self.bias.data
-        return output.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
+        return output.reshape(n, out_h, out_w, c_out).transpose(0, 3, 1, 2)
         ### END SOLUTION
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -145,21 +146,25 @@ class Conv2d(Module):
         grad_output = self.check_grad_output(grad_output)
         ### BEGIN SOLUTION
         columns, padded_shape = self.saved_tensors
-        n, _, out_h, out_w = grad_output.shape
+        n, c_out, out_h, out_w = grad_output.shape
+        kh, kw = self.kernel_size
         # One row per output position, as the columns: (N*H'*W', C_out).
-        grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        self.weight.grad += (grad_rows.T @ columns).reshape(self.weight.shape)
+        grad_rows = grad_output.transpose(0, 2, 3, 1).reshape(-1, c_out)
+        grad_kernels = (grad_rows.T @ columns).reshape(c_out, kh, kw, self.in_channels)
+        self.weight.grad += grad_kernels.transpose(0, 3, 1, 2)
         if self.bias is not None:
             self.bias.grad += grad_rows.sum(axis=0)
         ### END SOLUTION
         if not self.needs_input_grad:
             return None  # the input is data: skip the largest product of the step
         ### BEGIN SOLUTION
-        grad_columns = grad_rows @ self.weight.data.reshape(self.out_channels, -1)
-        grad_windows = grad_columns.reshape(n, out_h, out_w, self.in_channels, *self.kernel_size)
-        grad_padded = fold(grad_windows.transpose(0, 3, 1, 2, 4, 5), padded_shape, self.stride)
-        (ph, pw) = self.padding
-        return grad_padded[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
+        # One product per kernel offset (p, q): grad_rows @ weight[:, :, p, q], (N*H'*W', C_in).
+        # Offset-major memory makes each window slice that fold adds back a contiguous block.
+        per_offset = grad_rows @ self.weight.data.transpose(2, 3, 0, 1)  # (kh, kw, N*H'*W', C_in)
+        grad_windows = per_offset.reshape(kh, kw, n, out_h, out_w, -1).transpose(2, 3, 4, 0, 1, 5)
+        grad_padded = fold(grad_windows, padded_shape, self.stride)
+        (ph, pw), (_, height, width, _) = self.padding, padded_shape
+        return grad_padded[:, ph : height - ph, pw : width - pw].transpose(0, 3, 1, 2)
         ### END SOLUTION
 
     def extra_repr(self) -> str:
@@ -188,29 +193,34 @@ class MaxPool2d(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(N, C, H, W) -> (N, C, H', W')``."""
         x = check_images(self, x, None, self.kernel_size)
-        windows = unfold(x, self.kernel_size, self.stride)
-        flat = windows.reshape(*windows.shape[:4], -1)  # (N, C, H', W', kh*kw)
-        winners = flat.argmax(axis=-1)  # the first maximum of each window
+        windows = unfold(x.transpose(0, 2, 3, 1), self.kernel_size, self.stride)
+        flat = windows.reshape(*windows.shape[:3], -1, windows.shape[-1])  # (N, H', W', kh*kw, C)
+        winners = flat.argmax(axis=3)  # the first maximum of each window
         self.save_for_backward(winners, x.shape)
-        return np.take_along_axis(flat, winners[..., None], axis=-1)[..., 0]
+        output = np.take_along_axis(flat, winners[:, :, :, None], axis=3)[:, :, :, 0]
+        return output.transpose(0, 3, 1, 2)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``(N, C, H', W') -> (N, C, H, W)``: each window's gradient goes to its maximum."""
         grad_output = self.check_grad_output(grad_output)
         ### BEGIN SOLUTION
-        winners, input_shape = self.saved_tensors
+        winners, (n, channels, height, width) = self.saved_tensors  # winners: (N, H', W', C)
         kw = self.kernel_size[1]
-        out_h, out_w = winners.shape[2:]
+        out_h, out_w = winners.shape[1:3]
         # The row and column, in the input, of each window's maximum.
-        rows = np.arange(out_h)[:, None] * self.stride[0] + winners // kw
-        cols = np.arange(out_w)[None, :] * self.stride[1] + winners % kw
-        images = np.arange(input_shape[0] * input_shape[1]).reshape(*input_shape[:2], 1, 1)
-        flat_index = (images * input_shape[2] + rows) * input_shape[3] + cols
+        rows = np.arange(out_h)[:, None, None] * self.stride[0] + winners // kw
+        cols = np.arange(out_w)[:, None] * self.stride[1] + winners % kw
+        images = np.arange(n)[:, None, None, None]
+        # Positions in the channels-last input (N, H, W, C), flattened.
+        flat_index = ((images * height + rows) * width + cols) * channels + np.arange(channels)
         # bincount adds the gradients of overlapping windows that share a maximum.
         grad = np.bincount(
-            flat_index.ravel(), weights=grad_output.ravel(), minlength=math.prod(input_shape)
+            flat_index.ravel(),
+            weights=grad_output.transpose(0, 2, 3, 1).ravel(),
+            minlength=n * height * width * channels,
         )
-        return grad.reshape(input_shape).astype(grad_output.dtype, copy=False)
+        grad = grad.reshape(n, height, width, channels).transpose(0, 3, 1, 2)
+        return grad.astype(grad_output.dtype, copy=False)
         ### END SOLUTION
 
     def extra_repr(self) -> str:
@@ -234,16 +244,17 @@ class AvgPool2d(Module):
         """``(N, C, H, W) -> (N, C, H', W')``."""
         x = check_images(self, x, None, self.kernel_size)
         self.save_for_backward(x.shape)
-        return unfold(x, self.kernel_size, self.stride).mean(axis=(-2, -1))
+        windows = unfold(x.transpose(0, 2, 3, 1), self.kernel_size, self.stride)
+        return windows.mean(axis=(3, 4)).transpose(0, 3, 1, 2)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``(N, C, H', W') -> (N, C, H, W)``: each window shares its gradient equally."""
         grad_output = self.check_grad_output(grad_output)
-        (input_shape,) = self.saved_tensors
+        (n, channels, height, width) = self.saved_tensors[0]
         kh, kw = self.kernel_size
-        share = grad_output / (kh * kw)
-        windows = np.broadcast_to(share[..., None, None], (*share.shape, kh, kw))
-        return fold(windows, input_shape, self.stride)
+        share = grad_output.transpose(0, 2, 3, 1) / (kh * kw)  # (N, H', W', C)
+        windows = np.broadcast_to(share[:, :, :, None, None], (*share.shape[:3], kh, kw, channels))
+        return fold(windows, (n, height, width, channels), self.stride).transpose(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
