@@ -32,10 +32,11 @@ exercises: $(STAMP)  ## regenerate solutions/ answer cells and exercises/ from p
 lab: $(STAMP)  ## open the exercises in JupyterLab
 	$(BIN)/jupyter lab exercises
 
-benchmark: $(STAMP)  ## time a training step against NumPy and PyTorch; digits; autograd
+benchmark: $(STAMP)  ## time a training step against NumPy and PyTorch; digits; autograd; CNN
 	$(BIN)/python -m benchmarks.mlp
 	$(BIN)/python -m benchmarks.digits
 	$(BIN)/python -m benchmarks.autograd_step
+	$(BIN)/python -m benchmarks.cnn
 
 clean:
 	rm -rf _build $(VENV)

@@ -194,10 +194,17 @@ class MaxPool2d(Module):
         """``(N, C, H, W) -> (N, C, H', W')``."""
         x = check_images(self, x, None, self.kernel_size)
         windows = unfold(x.transpose(0, 2, 3, 1), self.kernel_size, self.stride)
-        flat = windows.reshape(*windows.shape[:3], -1, windows.shape[-1])  # (N, H', W', kh*kw, C)
-        winners = flat.argmax(axis=3)  # the first maximum of each window
+        kw = self.kernel_size[1]
+        # Scan the kernel offsets, keeping the largest value so far and its offset p*kw + q;
+        # a strict > keeps the first of equal maxima. (One step per offset, not per window.)
+        output = windows[:, :, :, 0, 0]  # (N, H', W', C)
+        winners = np.zeros(output.shape, dtype=np.intp)
+        for offset in range(1, self.kernel_size[0] * kw):
+            candidate = windows[:, :, :, offset // kw, offset % kw]
+            better = candidate > output
+            output = np.where(better, candidate, output)
+            winners = np.where(better, offset, winners)
         self.save_for_backward(winners, x.shape)
-        output = np.take_along_axis(flat, winners[:, :, :, None], axis=3)[:, :, :, 0]
         return output.transpose(0, 3, 1, 2)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
