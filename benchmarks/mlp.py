@@ -1,45 +1,56 @@
-"""Time one training step of a 784-256-128-10 ReLU MLP in float32: pancake, NumPy, PyTorch.
+"""Time an epoch of training a 784-256-128-10 ReLU MLP in float32: pancake, NumPy, PyTorch.
 
-A step is forward, softmax cross-entropy, backward and an SGD update, on a random batch.
-The three implementations run interleaved in one process (so that a slow stretch of the
-machine hits all of them), with the same number of BLAS threads; the table shows medians.
-Run from the repository root:
+An epoch is 1024 random samples in shuffled mini-batches; each step is forward, softmax
+cross-entropy, backward and an SGD update. Each implementation is what its user writes:
 
-    python -m benchmarks.mlp [--repeats 30] [--threads N]
+- **pancake**: ``Sequential(Linear, ReLU, Linear, ReLU, Linear)`` trained with
+  ``pancake.train.fit`` (one epoch, no progress bar, no metrics), as the book does;
+- **numpy**: the same epoch written by hand, no framework (the baseline);
+- **torch**: ``torch.nn`` and ``torch.optim.SGD``, CPU, eager, in a process of its own
+  with torch's default threading, batches sliced from in-memory tensors.
+
+pancake and NumPy run interleaved in this process; torch runs in its own phase between
+them (its idle threads busy-wait for a while, so each phase is followed by a pause). The
+ratios are paired: each repeat's pancake time over the NumPy and torch times of the same
+repeat, and the table shows their medians. Run from the repository root:
+
+    python -m benchmarks.mlp [--repeats 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 from pancake import nn
+from pancake.data import ArrayDataset, DataLoader
 from pancake.optim import SGD
-
-# torch's OpenMP threads otherwise spin for a while after each operation, taking the cores
-# from the step that runs next in the interleaving (measured: pancake/numpy 2.2 instead of
-# 1.2 at batch 128 with 2 threads). Must be set before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pancake.train import fit
 
 SIZES = (784, 256, 128, 10)
 BATCH_SIZES = (32, 128, 512)
+SAMPLES = 1024
 LEARNING_RATE = 0.01
-Step = Callable[[], None]
+PAUSE = 0.5  # seconds for idle BLAS/OpenMP threads to stop spinning between phases
+Epoch = Callable[[], None]
 
 
-def random_batch(batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``(batch, 784)`` in float32 and labels ``(batch,)`` in 0..9."""
-    return rng.random((batch_size, SIZES[0]), dtype=np.float32), rng.integers(0, 10, batch_size)
+def dataset(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``(1024, 784)`` in float32 and labels ``(1024,)`` in 0..9."""
+    rng = np.random.default_rng(seed)
+    return rng.random((SAMPLES, SIZES[0]), dtype=np.float32), rng.integers(0, 10, SAMPLES)
 
 
-def initial_weights(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+def initial_weights(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(weight ``(in, out)``, bias ``(out,)``) per layer, float32, shared by all implementations."""
+    rng = np.random.default_rng((seed, 1))
     layers = []
     for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:], strict=True):
         bound = 1 / np.sqrt(fan_in)
@@ -48,39 +59,32 @@ def initial_weights(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarr
     return layers
 
 
-def pancake_step(weights, x: np.ndarray, labels: np.ndarray) -> Step:
-    """A training step of a pancake.nn Sequential with pancake.optim.SGD."""
+def pancake_epoch(weights, x: np.ndarray, labels: np.ndarray, batch_size: int) -> Epoch:
+    """One epoch of ``fit`` on a pancake.nn Sequential with pancake.optim.SGD."""
     modules: list[nn.Module] = []
     for weight, bias in weights:
         linear = nn.Linear(*weight.shape, dtype=np.float32)
         linear.weight.data[...], linear.bias.data[...] = weight, bias
         modules += [linear, nn.ReLU()]
     model = nn.Sequential(*modules[:-1])
-    model[0].needs_input_grad = False  # its input is data, as in the other two steps
     loss_fn = nn.CrossEntropyLoss()
     optimizer = SGD(model.parameters(), lr=LEARNING_RATE)
+    loader = DataLoader(ArrayDataset(x, labels), batch_size=batch_size, shuffle=True, rng=0)
 
-    def step() -> None:
-        optimizer.zero_grad()
-        loss_fn(model(x), labels)
-        model.backward(loss_fn.backward())
-        optimizer.step()
+    def epoch() -> None:
+        fit(model, loss_fn, optimizer, loader, epochs=1, metrics=(), progress=False)
 
-    return step
+    return epoch
 
 
-def numpy_step(weights, x: np.ndarray, labels: np.ndarray, input_grad: bool = False) -> Step:
-    """The same step written by hand in NumPy, with no framework around it.
-
-    Hand-written code skips the gradient with respect to the inputs, which no one needs;
-    ``input_grad=True`` computes it too, as a layer-level ``backward`` does unless the
-    first layer is told ``needs_input_grad = False``.
-    """
+def numpy_epoch(weights, x: np.ndarray, labels: np.ndarray, batch_size: int) -> Epoch:
+    """The same epoch written by hand in NumPy: the baseline, with no framework around it."""
     (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in weights]
-    rows = np.arange(len(x))
+    rng = np.random.default_rng(0)
 
-    def step() -> None:
-        h1 = x @ w1 + b1
+    def step(xb: np.ndarray, yb: np.ndarray) -> float:
+        rows = np.arange(len(xb))
+        h1 = xb @ w1 + b1
         a1 = np.maximum(h1, 0)
         h2 = a1 @ w2 + b2
         a2 = np.maximum(h2, 0)
@@ -88,33 +92,36 @@ def numpy_step(weights, x: np.ndarray, labels: np.ndarray, input_grad: bool = Fa
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(shifted)
         probs /= probs.sum(axis=1, keepdims=True)
-        float(-np.mean(np.log(probs[rows, labels])))  # the loss, as a training loop would read it
+        loss = float(-np.mean(np.log(probs[rows, yb])))
         g3 = probs
-        g3[rows, labels] -= 1
-        g3 /= len(x)
+        g3[rows, yb] -= 1
+        g3 /= len(xb)
         g2 = (g3 @ w3.T) * (h2 > 0)
         g1 = (g2 @ w2.T) * (h1 > 0)
-        if input_grad:
-            g1 @ w1.T
         for param, grad in (
             (w3, a2.T @ g3),
             (b3, g3.sum(axis=0)),
             (w2, a1.T @ g2),
             (b2, g2.sum(axis=0)),
-            (w1, x.T @ g1),
+            (w1, xb.T @ g1),
             (b1, g1.sum(axis=0)),
         ):
             param -= LEARNING_RATE * grad
+        return loss
 
-    return step
+    def epoch() -> None:
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            step(x[batch], labels[batch])
+
+    return epoch
 
 
-def torch_step(weights, x: np.ndarray, labels: np.ndarray) -> Step | None:
-    """The same step in PyTorch (CPU, eager), or None if torch is not installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
+def torch_epoch(weights, x: np.ndarray, labels: np.ndarray, batch_size: int) -> Epoch:
+    """The same epoch in PyTorch (CPU, eager), as a torch user writes it for in-memory data."""
+    import torch
+
     layers: list[torch.nn.Module] = []
     for weight, bias in weights:
         linear = torch.nn.Linear(*weight.shape)
@@ -126,29 +133,101 @@ def torch_step(weights, x: np.ndarray, labels: np.ndarray) -> Step | None:
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     inputs, targets = torch.from_numpy(x), torch.from_numpy(labels)
+    generator = torch.Generator().manual_seed(0)
 
-    def step() -> None:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        loss.item()
+    def epoch() -> None:
+        for batch in torch.randperm(len(inputs), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            loss = loss_fn(model(inputs[batch]), targets[batch])
+            loss.backward()
+            optimizer.step()
+            loss.item()
 
-    return step
+    return epoch
 
 
-def median_seconds(steps: dict[str, Step], repeats: int, calls: int) -> dict[str, float]:
-    """Median time per step of each implementation, timed ``calls`` steps at a time, interleaved."""
-    for step in steps.values():
-        step()  # warm-up: first-call allocations, lazy initialisation
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                step()
-            times[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(values) for name, values in times.items()}
+def seconds(epoch: Epoch) -> float:
+    start = time.perf_counter()
+    epoch()
+    return time.perf_counter() - start
+
+
+def torch_worker(seed: int) -> None:
+    """Serve ``batch_size`` requests on stdin with one epoch's seconds on stdout (``--torch``)."""
+    x, labels = dataset(seed)
+    weights = initial_weights(seed)
+    epochs: dict[int, Epoch] = {}
+    for line in sys.stdin:
+        batch_size = int(line)
+        if batch_size not in epochs:
+            epochs[batch_size] = torch_epoch(weights, x, labels, batch_size)
+            epochs[batch_size]()  # warm-up
+        print(seconds(epochs[batch_size]), flush=True)
+
+
+class TorchProcess:
+    """A ``--torch`` worker: torch in a process of its own, with its default threading."""
+
+    def __init__(self, seed: int):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.mlp", "--torch", "--seed", str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def seconds(self, batch_size: int) -> float:
+        self.process.stdin.write(f"{batch_size}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def measure(repeats: int, seed: int) -> dict[int, dict[str, list[float]]]:
+    """Seconds per epoch, per batch size and implementation, ``repeats`` paired runs each."""
+    x, labels = dataset(seed)
+    weights = initial_weights(seed)
+    worker = TorchProcess(seed) if torch_available() else None
+    results = {}
+    try:
+        for batch_size in BATCH_SIZES:
+            epochs = {
+                "numpy": numpy_epoch(weights, x, labels, batch_size),
+                "pancake": pancake_epoch(weights, x, labels, batch_size),
+            }
+            for epoch in epochs.values():
+                epoch()  # warm-up: first-call allocations
+            times: dict[str, list[float]] = {name: [] for name in [*epochs, "torch"]}
+            for _ in range(repeats):
+                for name, epoch in epochs.items():
+                    times[name].append(seconds(epoch))
+                if worker:
+                    time.sleep(PAUSE)
+                    times["torch"].append(worker.seconds(batch_size))
+                    time.sleep(PAUSE)
+            results[batch_size] = {name: values for name, values in times.items() if values}
+    finally:
+        if worker:
+            worker.close()
+    return results
+
+
+def paired_ratio(times: dict[str, list[float]], a: str, b: str) -> float | None:
+    """The median over repeats of time(a) / time(b), or None if b was not measured."""
+    if b not in times:
+        return None
+    return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
 
 
 def blas_threads() -> int:
@@ -158,63 +237,49 @@ def blas_threads() -> int:
     )
 
 
-def main(
-    repeats: int = 30, threads: int | None = None, seed: int = 0
-) -> dict[int, dict[str, float]]:
-    """Print (and return) the median step time per batch size and implementation, in seconds."""
-    threads = threads or blas_threads()
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        print("torch is not installed: timing pancake and NumPy only")
-    rng = np.random.default_rng(seed)
-    weights = initial_weights(rng)
-    results = {}
-    with threadpool_limits(limits=threads, user_api="blas"):
-        for batch_size in BATCH_SIZES:
-            x, labels = random_batch(batch_size, rng)
-            steps = {
-                "pancake": pancake_step(weights, x, labels),
-                "numpy": numpy_step(weights, x, labels),
-                "numpy+dx": numpy_step(weights, x, labels, input_grad=True),
-                "torch": torch_step(weights, x, labels),
-            }
-            steps = {name: step for name, step in steps.items() if step is not None}
-            results[batch_size] = median_seconds(steps, repeats, calls=max(1, 1024 // batch_size))
-    print_table(results, threads)
-    return results
-
-
-def print_table(results: dict[int, dict[str, float]], threads: int) -> None:
-    """Times in milliseconds and the ratios to hand-written NumPy."""
+def print_table(results: dict[int, dict[str, list[float]]]) -> None:
+    """Milliseconds per step (median) and the paired ratios."""
     print(
-        f"one training step of a {'-'.join(map(str, SIZES))} ReLU MLP, float32, {threads} thread(s)"
+        f"training a {'-'.join(map(str, SIZES))} ReLU MLP, float32, {SAMPLES} samples an epoch; "
+        f"NumPy BLAS threads: {blas_threads()}; torch: its default threads, own process"
     )
-    columns = ("pancake", "numpy", "numpy+dx", "torch")
-    ratios = (("pancake", "numpy"), ("pancake", "numpy+dx"), ("torch", "numpy"))
+    columns = ("pancake", "numpy", "torch")
+    ratios = (("pancake", "numpy"), ("pancake", "torch"))
     print(
         f"{'batch':>6}"
-        + "".join(f"{name + ' ms':>13}" for name in columns)
-        + "".join(f"{a + '/' + b:>18}" for a, b in ratios)
+        + "".join(f"{name + ' ms/step':>16}" for name in columns)
+        + "".join(f"{a + '/' + b:>16}" for a, b in ratios)
     )
     for batch_size, times in results.items():
+        steps = -(-SAMPLES // batch_size)
         cells = [
-            f"{1e3 * times[name]:13.3f}" if name in times else f"{'-':>13}" for name in columns
+            f"{1e3 * statistics.median(times[name]) / steps:16.3f}"
+            if name in times
+            else f"{'-':>16}"
+            for name in columns
         ]
-        cells += [f"{times[a] / times[b]:18.2f}" if a in times else f"{'-':>18}" for a, b in ratios]
+        for a, b in ratios:
+            ratio = paired_ratio(times, a, b)
+            cells.append(f"{ratio:16.2f}" if ratio is not None else f"{'-':>16}")
         print(f"{batch_size:>6}" + "".join(cells))
+
+
+def main(repeats: int = 20, seed: int = 0) -> dict[int, dict[str, list[float]]]:
+    """Print (and return) the epoch times per batch size and implementation, in seconds."""
+    if not torch_available():
+        print("torch is not installed: timing pancake and NumPy only")
+    results = measure(repeats, seed)
+    print_table(results)
+    return results
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--repeats", type=int, default=30, help="timings per implementation (default 30)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="BLAS and torch threads (default: NumPy's)"
-    )
+    parser.add_argument("--repeats", type=int, default=20, help="paired runs (default 20)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    main(arguments.repeats, arguments.threads, arguments.seed)
+    if arguments.torch:
+        torch_worker(arguments.seed)
+    else:
+        main(arguments.repeats, arguments.seed)

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from pancake import init
+from pancake.ops import one_hot as one_hot  # re-exported: pancake.data.one_hot
 
 
 @runtime_checkable
@@ -146,21 +147,6 @@ class DataLoader:
             f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
-
-
-def one_hot(
-    labels: np.ndarray, num_classes: int, dtype=np.float64, *, owner: str = "one_hot"
-) -> np.ndarray:
-    """Integer labels ``(*)`` -> one-hot rows ``(*, num_classes)``; errors name ``owner``."""
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{owner}: labels must be integers, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{owner}: labels must lie in [0, {num_classes}), got values in "
-            f"[{labels.min()}, {labels.max()}]"
-        )
-    return np.eye(num_classes, dtype=dtype)[labels]
 
 
 def train_test_split(

@@ -16,9 +16,15 @@ import numpy as np
 
 
 class Optimizer:
-    """Base class: the parameters, one state dict per parameter, ``zero_grad()`` and ``step()``."""
+    """Base class: the parameters, their settings, one state dict per parameter, ``step()``.
 
-    def __init__(self, params: Iterable[Any]):
+    A subclass passes its settings as ``defaults`` (``{"lr": 0.1, "momentum": 0.9}``): the
+    base class checks that every number among them is >= 0, makes each an attribute
+    (``self.lr``) for the update rule to read, and prints them in ``repr``. Subclasses hold
+    only their update rule, in ``step()``.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         if hasattr(params, "parameters"):
             raise TypeError(
                 f"{type(self).__name__} takes the parameters, not the model: "
@@ -36,6 +42,12 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is a {type(param).__name__}; "
                     "optimizers need objects with .data and .grad arrays (model.parameters())"
                 )
+        for name, value in defaults.items():
+            if isinstance(value, float) and not value >= 0:  # also rejects NaN
+                raise ValueError(f"{type(self).__name__}: {name} must be >= 0, got {value}")
+        self.defaults = dict(defaults)
+        for name, value in self.defaults.items():
+            setattr(self, name, value)
         # state[i] holds what the update rule keeps between steps for params[i] (momentum, moments).
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
@@ -55,19 +67,8 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} has no step()")
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{key}={value}" for key, value in self.hyperparameters().items())
+        settings = ", ".join(f"{name}={getattr(self, name)}" for name in self.defaults)
         return f"{type(self).__name__}({settings})"
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """The settings shown by ``repr``."""
-        return {}
-
-
-def check_non_negative(optimizer: str, **values: float) -> None:
-    """Raise a ValueError naming the first of ``values`` that is negative."""
-    for name, value in values.items():
-        if not value >= 0:
-            raise ValueError(f"{optimizer}: {name} must be >= 0, got {value}")
 
 
 class SGD(Optimizer):
@@ -86,15 +87,16 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ):
-        super().__init__(params)
-        check_non_negative("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        settings = dict(
+            lr=float(lr),
+            momentum=float(momentum),
+            dampening=float(dampening),
+            nesterov=bool(nesterov),
+            weight_decay=float(weight_decay),
+        )
+        super().__init__(params, settings)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.lr = float(lr)
-        self.momentum = float(momentum)
-        self.dampening = float(dampening)
-        self.nesterov = bool(nesterov)
-        self.weight_decay = float(weight_decay)
 
     def step(self) -> None:
         """Update every (param, state) of ``self.params_with_grad()``; momentum lives in state."""
@@ -116,16 +118,6 @@ class SGD(Optimizer):
             param.data -= self.lr * grad
         ### END SOLUTION
 
-    def hyperparameters(self) -> dict[str, Any]:
-        """The settings shown by ``repr``."""
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "dampening": self.dampening,
-            "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
-        }
-
 
 class Adam(Optimizer):
     """Adam: steps of lr·m̂/(√v̂ + eps), with m, v running means of the gradient and its square.
@@ -145,17 +137,17 @@ class Adam(Optimizer):
         *,
         decoupled_weight_decay: bool = False,
     ):
-        super().__init__(params)
-        name = type(self).__name__
-        check_non_negative(name, lr=lr, eps=eps, weight_decay=weight_decay)
         beta1, beta2 = betas
+        settings = dict(
+            lr=float(lr),
+            betas=(float(beta1), float(beta2)),
+            eps=float(eps),
+            weight_decay=float(weight_decay),
+            decoupled_weight_decay=bool(decoupled_weight_decay),
+        )
+        super().__init__(params, settings)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"{name}: betas must lie in [0, 1), got {betas}")
-        self.lr = float(lr)
-        self.betas = (float(beta1), float(beta2))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
-        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {betas}")
 
     def step(self) -> None:
         """Update every (param, state) of ``self.params_with_grad()``; moments live in state."""
@@ -179,16 +171,6 @@ class Adam(Optimizer):
             exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
             param.data -= self.lr * exp_avg_hat / (np.sqrt(exp_avg_sq_hat) + self.eps)
         ### END SOLUTION
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """The settings shown by ``repr``."""
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "decoupled_weight_decay": self.decoupled_weight_decay,
-        }
 
 
 class AdamW(Adam):

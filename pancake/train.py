@@ -196,6 +196,22 @@ def model_mode(model: Module, training: bool) -> Iterator[Module]:
         model.train(was_training)
 
 
+@contextmanager
+def input_gradient_skipped(model: Module) -> Iterator[Module]:
+    """For a ``with`` block, tell ``model`` that nobody needs dL/d(input), then restore.
+
+    A model trained on data never uses the gradient with respect to the data, and its
+    first layer's ``backward`` then skips computing it (for ``Linear``, a third of the
+    arithmetic of a backward pass).
+    """
+    needed = model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        yield model
+    finally:
+        model.needs_input_grad = needed
+
+
 def fit(
     model: Module,
     loss_fn: Module,
@@ -214,7 +230,8 @@ def fit(
     ``train`` and ``val`` are DataLoaders or arrays ``(X, y)`` (then batched by
     ``batch_size``, training data shuffled with ``rng``). Training metrics are averaged over
     the epoch's batches, as they were computed during training. The model is in train mode
-    while it learns, in eval mode while it is evaluated, and in its original mode afterwards.
+    while it learns, in eval mode while it is evaluated, and in its original mode afterwards;
+    it does not compute the gradient with respect to its input batches (nobody uses it).
     """
     if epochs < 1:
         raise ValueError(f"fit: epochs must be at least 1, got {epochs}")
@@ -223,7 +240,7 @@ def fit(
     metric_fns = resolve_metrics(metrics)
     history = History()
     epoch_bar = tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress)
-    with model_mode(model, training=True):
+    with model_mode(model, training=True), input_gradient_skipped(model):
         for epoch in epoch_bar:
             batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
             monitor = LossMonitor(loss_fn, metric_fns, epoch=epoch, bar=batches)

@@ -203,6 +203,14 @@ class TanhWrongCache(Tanh):
         return np.tanh(x)
 
 
+class TanhOneMinusY(Tanh):
+    """1 - y instead of 1 - y²: a wrong derivative none of the hint's hypotheses predicts."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y)
+
+
 class ReLUForgetsToReturn(ReLU):
     def backward(self, grad_output):
         (x,) = self.saved_tensors
@@ -283,7 +291,8 @@ CATALOG = [
         "constant factor of 1.001",
     ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
-    ("wrong cached value", TanhWrongCache, None, "values are wrong"),
+    ("wrong cached value", TanhWrongCache, None, "was given the input x"),
+    ("an unrecognised wrong derivative", TanhOneMinusY, None, "values are wrong"),
     ("forgot to return", ReLUForgetsToReturn, "kinks", "returned None"),
     ("all zero", ReLUReturnsZeros, "kinks", "all zero"),
     ("forward modifies its input", ReLUInPlace, "kinks", "modified its input array in place"),

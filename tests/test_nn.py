@@ -433,3 +433,28 @@ def test_dropout_gradients_in_eval_mode_and_without_dropping(shape, scale, data)
     x = data.draw(pst.arrays(shape, scale=scale))
     check_gradients(Dropout(0.5, rng=0).eval(), x)
     check_gradients(Dropout(0.0, rng=0), x)
+
+
+def test_sequential_tells_the_modules_before_the_first_parameters_that_dx_is_unused():
+    model = Sequential(ReLU(), Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1))
+    assert all(layer.needs_input_grad for layer in model)
+    model.needs_input_grad = False
+    assert [layer.needs_input_grad for layer in model] == [False, False, True, True]
+    model.append(ReLU())
+    assert model[-1].needs_input_grad
+    model.needs_input_grad = True
+    assert all(layer.needs_input_grad for layer in model)
+
+
+def test_a_sequential_fed_with_data_skips_only_the_input_gradient():
+    x, grad = np.random.default_rng(0).standard_normal((5, 3)), np.ones((5, 2))
+    full = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
+    skipping = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
+    skipping.needs_input_grad = False
+    full(x)
+    skipping(x)
+    assert full.backward(grad).shape == (5, 3)
+    assert skipping.backward(grad) is None
+    pairs = zip(full.named_parameters(), skipping.named_parameters(), strict=True)
+    for (name, a), (_, b) in pairs:
+        np.testing.assert_array_equal(a.grad, b.grad, err_msg=name)

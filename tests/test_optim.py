@@ -632,3 +632,14 @@ def test_check_optimizer_failure_names_step_parameter_and_difference():
     message = str(failure.value)
     assert "differs from PyTorch's Adam at step 1, parameter 0 of shape (3, 4)" in message
     assert "max abs difference" in message and "expected" in message and "got" in message
+
+
+def test_settings_live_in_one_defaults_dict_that_repr_shows():
+    optimizer = SGD([Parameter(np.ones(1))], lr=0.5, momentum=0.9)
+    assert optimizer.defaults == dict(
+        lr=0.5, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0
+    )
+    assert optimizer.lr == 0.5
+    optimizer.lr = 0.25  # a schedule changes the attribute; repr shows the current value
+    assert repr(optimizer).startswith("SGD(lr=0.25, momentum=0.9")
+    assert AdamW([Parameter(np.ones(1))]).defaults["decoupled_weight_decay"] is True

@@ -31,6 +31,7 @@ def mlp(sizes, seed=0, dtype=np.float64) -> Sequential:
     return Sequential(*layers[:-1])
 
 
+@pytest.mark.slow  # trains for 40 epochs: kept out of the fast loop
 def test_mlp_with_adam_reaches_97_percent_on_digits():
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=397, rng=0)
@@ -276,3 +277,34 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(other(X), model(X))
     with pytest.raises(ValueError, match="shape"):
         load(mlp([3, 5, 2]), path)
+
+
+class InputGradientSpy(Linear):
+    """A Linear that records, at each backward, whether it was asked for dL/dx."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked = []
+
+    def backward(self, grad_output):
+        self.asked.append(self.needs_input_grad)
+        return super().backward(grad_output)
+
+
+def test_fit_skips_the_gradient_of_the_input_batches_and_restores_the_setting():
+    first = InputGradientSpy(2, 4, rng=0)
+    model = Sequential(first, ReLU(), Linear(4, 2, rng=1))
+    X, y = xor(20, seed=0)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        (X, y),
+        epochs=2,
+        batch_size=10,
+        progress=False,
+    )
+    assert first.asked == [False] * 4
+    assert model.needs_input_grad and first.needs_input_grad
+    model(X)
+    assert model.backward(np.ones((20, 2))).shape == (20, 2)

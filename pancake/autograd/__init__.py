@@ -3,7 +3,6 @@
 ``tensor``     the Tensor, the Function base class, ``no_grad`` and backpropagation
 ``functions``  every operation as a Function (forward and backward), ``unbroadcast``
 ``layers``     Linear, MLP and ``cross_entropy`` written with Tensors (no backward code)
-``gradcheck``  compare the gradients of a function of Tensors with central differences
 
 >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
 >>> (x * x).sum().backward()
@@ -53,7 +52,6 @@ from pancake.autograd.functions import (
     tanh,
     unbroadcast,
 )
-from pancake.autograd.gradcheck import gradcheck
 from pancake.autograd.layers import MLP, Layer, Linear, cross_entropy
 from pancake.autograd.tensor import (
     Axis,
@@ -105,7 +103,6 @@ __all__ = [
     "div",
     "elu",
     "exp",
-    "gradcheck",
     "is_grad_enabled",
     "keepdims_shape",
     "log",

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pancake.autograd.tensor import Axis, Function, Shape, Tensor
-from pancake.nn.activations import log_softmax as log_softmax_array
-from pancake.nn.activations import sigmoid as sigmoid_array
+from pancake.ops import log_softmax as log_softmax_array
+from pancake.ops import sigmoid as sigmoid_array
 
 # -- shapes: broadcasting forwards, its reduction backwards, and clear errors -----------
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from pancake.nn._checks import as_float_array
+from pancake.ops import as_float_array
 
 Shape = tuple[int, ...]
 Axis = int | tuple[int, ...] | None
@@ -99,7 +99,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data.data
-        self.data: np.ndarray = as_float_array("Tensor", data)
+        self.data: np.ndarray = as_float_array(data, "Tensor")
         self.requires_grad = requires_grad
         self.grad: np.ndarray | None = None
         self.grad_fn: Function | None = None

@@ -7,9 +7,6 @@ from pancake.nn.activations import (
     Sigmoid,
     Softmax,
     Tanh,
-    log_softmax,
-    sigmoid,
-    softmax,
 )
 from pancake.nn.basic import Mul, Square
 from pancake.nn.containers import Residual, Sequential
@@ -19,6 +16,7 @@ from pancake.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from pancake.nn.module import Module, Parameter
 from pancake.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from pancake.nn.regularization import Dropout
+from pancake.ops import log_softmax, sigmoid, softmax
 
 __all__ = [
     "AvgPool2d",

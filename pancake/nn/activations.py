@@ -4,25 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pancake.nn._checks import as_float_array
 from pancake.nn.module import Module
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 so that no exp overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """exp(x) / sum(exp(x)) along ``axis``; the max is subtracted first, so no exp overflows."""
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
-def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x) along ``axis``, stable for inputs of any magnitude."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+from pancake.ops import as_float_array, sigmoid, softmax
 
 
 class Identity(Module):
@@ -30,13 +13,13 @@ class Identity(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         self.save_for_backward()
         return x
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        self.saved_tensors  # noqa: B018 -- raises if forward() has not run
+        self.require_forward()
         return self.check_grad_output(grad_output)
 
 
@@ -45,7 +28,7 @@ class ReLU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         ### BEGIN SOLUTION
         self.save_for_backward(x)
         return np.maximum(x, 0)
@@ -69,7 +52,7 @@ class LeakyReLU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         self.save_for_backward(x)
         return np.where(x > 0, x, self.negative_slope * x)
 
@@ -88,7 +71,7 @@ class Sigmoid(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         ### BEGIN SOLUTION
         y = sigmoid(x)
         self.save_for_backward(y)
@@ -109,7 +92,7 @@ class Tanh(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         ### BEGIN SOLUTION
         y = np.tanh(x)
         self.save_for_backward(y)
@@ -134,7 +117,7 @@ class Softmax(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*, classes) -> (*, classes)``."""
-        y = softmax(as_float_array(self, x), axis=self.axis)
+        y = softmax(as_float_array(x, self), axis=self.axis)
         self.save_for_backward(y)
         return y
 

@@ -14,6 +14,10 @@ class Sequential(Module):
 
     Shapes are those of the first module's input and the last module's output.
     Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"``...
+
+    ``needs_input_grad`` is passed down: when nobody needs dL/dx of the Sequential's input
+    (``fit`` sets it False, the input being data), each module before the first one with
+    parameters is told so too, and may skip computing the gradient of its own input.
     """
 
     def __init__(self, *modules: Module):
@@ -27,7 +31,26 @@ class Sequential(Module):
         if not isinstance(module, Module):
             raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
         self.layers.append(module)
+        self.pass_needs_input_grad()
         return self
+
+    @property
+    def needs_input_grad(self) -> bool:
+        """Whether ``backward`` must return dL/dx; setting it informs the modules inside."""
+        return self._needs_input_grad
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool) -> None:
+        self._needs_input_grad = bool(value)
+        self.pass_needs_input_grad()
+
+    def pass_needs_input_grad(self) -> None:
+        """Tell each module whether dL/d(its input) is needed: by the caller of this
+        Sequential, or because a module before it has parameters to train."""
+        needed = self.needs_input_grad
+        for layer in getattr(self, "layers", ()):
+            layer.needs_input_grad = needed
+            needed = needed or any(True for _ in layer.parameters())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Feed ``x`` through every module in order."""
@@ -88,7 +111,7 @@ class Residual(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """The gradient flows both through ``f`` and around it: g + f.backward(g)."""
-        self.saved_tensors  # noqa: B018 -- raises if forward() has not run
+        self.require_forward()
         grad_output = self.check_grad_output(grad_output)
         return grad_output + self.f.backward(grad_output)
 

@@ -17,8 +17,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pancake import init
-from pancake.nn._checks import as_float_array
 from pancake.nn.module import Module, Parameter
+from pancake.ops import as_float_array
 
 Pair = tuple[int, int]
 
@@ -62,7 +62,7 @@ def check_images(module: Module, x, channels: int | None, kernel: Pair, padding:
 
     ``channels`` is the required ``C`` (None: any). Returns the array.
     """
-    x = as_float_array(module, x)
+    x = as_float_array(x, module)
     expected = f"(batch, {channels if channels is not None else 'channels'}, height, width)"
     if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
         raise ValueError(f"{module!r} expects inputs of shape {expected}, got shape {x.shape}")
@@ -272,7 +272,7 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(N, *) -> (N, prod(*))``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         if x.ndim < 1:
             raise ValueError(f"{self!r} expects an input with a batch axis, got shape {x.shape}")
         self.save_for_backward(x.shape)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pancake import init
-from pancake.nn._checks import as_float_array
 from pancake.nn.module import Module, Parameter
+from pancake.ops import as_float_array
 
 
 class Linear(Module):
@@ -38,7 +38,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*, in_features) -> (*, out_features)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"{self!r} expects inputs whose last axis is {self.in_features}, got shape {x.shape}"

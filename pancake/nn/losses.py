@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pancake.data import one_hot
-from pancake.nn._checks import as_float_array
-from pancake.nn.activations import log_softmax, sigmoid, softmax
 from pancake.nn.module import Module
+from pancake.ops import as_float_array, class_probabilities, log_softmax, sigmoid, softmax
 
 
 class Loss(Module):
@@ -26,7 +24,7 @@ class Loss(Module):
 
     def check_same_shape(self, pred, target) -> tuple[np.ndarray, np.ndarray]:
         """Both as float arrays; an error naming both shapes unless they are equal."""
-        pred, target = as_float_array(self, pred), as_float_array(self, target)
+        pred, target = as_float_array(pred, self), as_float_array(target, self)
         if pred.shape != target.shape:
             raise ValueError(
                 f"{self!r}: predictions of shape {pred.shape} and targets of shape "
@@ -109,8 +107,8 @@ class CrossEntropyLoss(Loss):
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         """``(batch, classes), (batch,) or (batch, classes) -> float``."""
-        logits = as_float_array(self, pred)
-        target_probs = self.target_distribution(logits, target)
+        logits = as_float_array(pred, self)
+        target_probs = class_probabilities(logits, target, owner=self)
         ### BEGIN SOLUTION
         self.save_for_backward(logits, target_probs)
         return float(-np.sum(target_probs * log_softmax(logits)) / len(logits))
@@ -122,20 +120,3 @@ class CrossEntropyLoss(Loss):
         logits, target_probs = self.saved_tensors
         return (softmax(logits) - target_probs) / len(logits)
         ### END SOLUTION
-
-    def target_distribution(self, logits: np.ndarray, target) -> np.ndarray:
-        """Targets as rows of class probabilities ``(batch, classes)``, in the logits' dtype."""
-        target = np.asarray(target)
-        if logits.ndim != 2:
-            raise ValueError(
-                f"{self!r} expects logits of shape (batch, classes), got {logits.shape}"
-            )
-        batch, classes = logits.shape
-        if target.shape == logits.shape:
-            return target.astype(logits.dtype, copy=False)
-        if target.ndim != 1 or len(target) != batch:
-            raise ValueError(
-                f"{self!r}: logits of shape {logits.shape} need integer labels of shape "
-                f"({batch},) or one-hot targets of shape {logits.shape}, got shape {target.shape}"
-            )
-        return one_hot(target, classes, dtype=logits.dtype, owner=repr(self))

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from pancake.nn._checks import as_float_array
+from pancake.ops import as_float_array
 
 
 class Parameter:
@@ -71,7 +71,7 @@ class Module:
 
     def check_grad_output(self, grad_output) -> np.ndarray:
         """Return ``grad_output`` as a float array; it must have the shape of the last output."""
-        grad_output = as_float_array(self, grad_output)
+        grad_output = as_float_array(grad_output, self)
         expected = getattr(self, "_output_shape", None)
         if expected is not None and grad_output.shape != expected:
             raise ValueError(
@@ -85,16 +85,19 @@ class Module:
         """Keep the arrays that ``backward`` will need (read them with ``saved_tensors``)."""
         self._saved_tensors = arrays
 
-    @property
-    def saved_tensors(self) -> tuple:
-        """The arrays stored by the last ``forward``; an error if there was none."""
-        saved = getattr(self, "_saved_tensors", None)
-        if saved is None:
+    def require_forward(self) -> None:
+        """Raise a clear error unless a ``forward`` has saved what ``backward`` needs."""
+        if getattr(self, "_saved_tensors", None) is None:
             raise RuntimeError(
                 f"{self!r}: backward() called before forward(); "
                 "run a forward pass first so there is something to differentiate"
             )
-        return saved
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The arrays stored by the last ``forward``; an error if there was none."""
+        self.require_forward()
+        return self._saved_tensors
 
     # -- parameters and sub-modules ------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:

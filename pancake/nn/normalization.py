@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pancake.nn._checks import as_float_array
 from pancake.nn.module import Module, Parameter
+from pancake.ops import as_float_array
 
 Axes = tuple[int, ...]
 
@@ -78,7 +78,7 @@ class _BatchNorm(Module):
 
     def check_input(self, x) -> np.ndarray:
         """``x`` as a float array of the expected rank and channels; else a clear error."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         if x.ndim != len(self.input_axes) or x.shape[1] != self.num_features:
             expected = ", ".join((self.input_axes[0], str(self.num_features), *self.input_axes[2:]))
             raise ValueError(f"{self!r} expects inputs of shape ({expected}), got shape {x.shape}")
@@ -166,7 +166,7 @@ class LayerNorm(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*, *normalized_shape) -> (*, *normalized_shape)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         count = len(self.normalized_shape)
         if x.shape[x.ndim - count :] != self.normalized_shape:
             raise ValueError(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pancake import init
-from pancake.nn._checks import as_float_array
 from pancake.nn.module import Module
+from pancake.ops import as_float_array
 
 
 class Dropout(Module):
@@ -24,7 +24,7 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(*) -> (*)``."""
-        x = as_float_array(self, x)
+        x = as_float_array(x, self)
         if not self.training or self.p == 0:
             scale = np.ones((), dtype=x.dtype)
         else:

@@ -9,6 +9,7 @@ from pancake.testing.gradcheck import (
     numerical_gradient,
 )
 from pancake.testing.properties import PropertyReport, check_data_loader, check_optimizer
+from pancake.testing.tensors import check_tensor_gradients
 
 __all__ = [
     "GradientCheckError",
@@ -16,6 +17,7 @@ __all__ = [
     "PropertyReport",
     "check_data_loader",
     "check_gradients",
+    "check_tensor_gradients",
     "diagnose",
     "check_optimizer",
     "numerical_gradient",

@@ -19,6 +19,15 @@ import numpy as np
 
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
+from pancake.testing.hints import (
+    changed_by_backward_hint,
+    container_hint,
+    diagnose,
+    diagnose_shape,
+    elementwise_hint,
+    loss_target_hint,
+    scalar_parameter_hint,
+)
 
 FLOAT64_EPS = np.finfo(np.float64).eps
 # Rounding in f(x ± h) is bounded by a small multiple of eps·Σ|terms|; 100 leaves room
@@ -27,6 +36,7 @@ ROUNDING_SAFETY = 100.0
 # The projection direction gets a seed stream of its own, so that it never equals an input
 # drawn with the same seed (x = default_rng(0).normal(...) would make xᵀu symmetric).
 DIRECTION_STREAM = 0x5EED
+GENERIC_STREAM = 0x6E7  # the generic input a failure is diagnosed on
 
 
 class GradientCheckError(AssertionError):
@@ -36,6 +46,11 @@ class GradientCheckError(AssertionError):
         super().__init__(message)
         self.tensor = tensor
         self.hint = hint
+
+    def with_hint(self, hint: str) -> GradientCheckError:
+        """The same failure with another hint (the message's ``Hint:`` line replaced)."""
+        message = str(self).rsplit("\nHint: ", 1)[0]
+        return GradientCheckError(f"{message}\nHint: {hint}", tensor=self.tensor, hint=hint)
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6):
@@ -207,6 +222,13 @@ def check_gradients(
     a second backward pass adds to the parameter gradients (``+=``) instead of replacing them.
     Returns a ``GradientReport``; raises ``GradientCheckError`` with a hint on the first failure.
     """
+    try:
+        return _check_gradients(module, inputs, rtol, atol, eps, seed)
+    except GradientCheckError as failure:
+        raise _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed) from None
+
+
+def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
     module = _float64_copy(module)
     x = np.array(inputs[0], dtype=np.float64)
     others = tuple(_float64_if_floating(value) for value in inputs[1:])
@@ -221,6 +243,7 @@ def check_gradients(
         raise GradientCheckError(
             f"{module!r}: the input changed.\nHint: {hint}", tensor="input", hint=hint
         )
+    changed = objective.changed_by_backward
     _, second_grads = objective.analytic_gradients(zero_first=False)
 
     comparisons = []
@@ -234,11 +257,33 @@ def check_gradients(
     batch_size = x.shape[0] if x.ndim >= 2 else 1
     for comparison in comparisons:
         if not comparison.passes():
-            raise gradient_failure(repr(module), comparison, batch_size, x.size)
+            hint = changed or objective.hint_for(comparison)
+            raise gradient_failure(repr(module), comparison, batch_size, x.size, hint)
     for name, first in first_grads.items():
-        _check_accumulation(module, name, first, second_grads[name])
+        _check_accumulation(module, name, first, second_grads[name], changed)
     notes = ["parameter gradients accumulate across backward calls: OK"] if first_grads else []
     return GradientReport(repr(module), comparisons, notes)
+
+
+def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
+    """``failure`` with the hint of the same check on a generic input of the same shape.
+
+    Hypothesis shrinks a failing case to degenerate values (one entry, 0.5, k = 0), where
+    different mistakes give the same numbers. The failure keeps its own numbers (the
+    worst entry at the failing input) and takes the hint diagnosed on standard normal
+    values, if the check fails there too.
+    """
+    rng = np.random.default_rng((seed, GENERIC_STREAM))
+    x = np.asarray(inputs[0])
+    generic = (rng.standard_normal(x.shape) * max(1.0, float(np.abs(x).max(initial=0.0))),)
+    try:
+        _check_gradients(module, generic + tuple(inputs[1:]), rtol, atol, eps, seed)
+    except GradientCheckError as generic_failure:
+        if generic_failure.hint and generic_failure.hint != failure.hint:
+            return failure.with_hint(generic_failure.hint)
+    except Exception:  # the module rejects other values (a loss of probabilities, say)
+        pass
+    return failure
 
 
 class _Objective:
@@ -249,6 +294,8 @@ class _Objective:
         self.x = x
         self.others = others
         output = module(x, *others)
+        self.output = np.array(output, dtype=np.float64)
+        self.changed_by_backward: str | None = None
         # A loss maps (pred, target) to a number; its backward() takes no argument.
         self.is_loss = isinstance(module, Loss) or (bool(others) and np.ndim(output) == 0)
         self.direction = None if self.is_loss else rng.standard_normal(np.shape(output))
@@ -282,7 +329,22 @@ class _Objective:
         grads = {
             name: np.array(p.grad, dtype=np.float64) for name, p in named_parameters(self.module)
         }
+        if zero_first:
+            after = np.array(self.module(self.x, *self.others), dtype=np.float64)
+            self.changed_by_backward = changed_by_backward_hint(self.output, after)
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
+
+    def hint_for(self, comparison: TensorComparison) -> str | None:
+        """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
+        if comparison.name in ("input", "pred"):
+            if self.is_loss:
+                return loss_target_hint(
+                    comparison.analytic, comparison.numeric, self.x, self.others[0]
+                )
+            return elementwise_hint(self.module) or container_hint(
+                self.module, self.x, self.direction, comparison.analytic
+            )
+        return scalar_parameter_hint(comparison.name, comparison.analytic, self.direction)
 
     def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
         name = "pred" if self.is_loss else "input"
@@ -324,11 +386,15 @@ def _float64_if_floating(value):
     return value.astype(np.float64) if np.issubdtype(value.dtype, np.floating) else value
 
 
-def _check_accumulation(module: Module, name: str, first: np.ndarray, second: np.ndarray) -> None:
+def _check_accumulation(
+    module: Module, name: str, first: np.ndarray, second: np.ndarray, changed: str | None
+) -> None:
     """After two backward passes from zero, a parameter's gradient must be twice the first."""
     if first.shape != second.shape or np.allclose(second, 2 * first, rtol=1e-9, atol=1e-12):
         return
-    if np.allclose(second, first, rtol=1e-9, atol=1e-12):
+    if changed:
+        hint = changed
+    elif np.allclose(second, first, rtol=1e-9, atol=1e-12):
         hint = (
             "the gradient is overwritten instead of accumulated: write "
             f"`self.{name.rsplit('.', 1)[-1]}.grad += ...`, not `= ...`"
@@ -343,10 +409,19 @@ def _check_accumulation(module: Module, name: str, first: np.ndarray, second: np
     )
 
 
-def gradient_failure(owner: str, comparison: TensorComparison, batch_size: int, input_size: int):
-    """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake."""
+def gradient_failure(
+    owner: str,
+    comparison: TensorComparison,
+    batch_size: int,
+    input_size: int,
+    hint: str | None = None,
+):
+    """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake.
+
+    ``hint`` names the mistake when the caller knows better than ``diagnose``.
+    """
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
-    hint = diagnose(analytic, numeric, batch_size, input_size)
+    hint = hint or diagnose(analytic, numeric, batch_size, input_size)
     where = f"{owner}: the gradient of '{name}'"
     if analytic is None or analytic.shape != numeric.shape:
         got = "None" if analytic is None else f"shape {analytic.shape}"
@@ -371,66 +446,10 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
     hint = "check the shapes of the arrays you combine in backward"
     if len(shapes) >= 2:
         hint = (
-            _diagnose_shape(shapes[1], shapes[0])
+            diagnose_shape(shapes[1], shapes[0])
             if len(shapes[1]) > len(shapes[0])
-            else (_diagnose_shape(shapes[0], shapes[1]))
+            else diagnose_shape(shapes[0], shapes[1])
         )
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
-
-
-def diagnose(
-    analytic: np.ndarray | None, numeric: np.ndarray, batch_size: int, input_size: int
-) -> str:
-    """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``."""
-    if analytic is None:
-        return "backward returned None: did you forget to `return` the gradient?"
-    if analytic.shape != numeric.shape:
-        return _diagnose_shape(analytic.shape, numeric.shape)
-    if not np.any(numeric):
-        return "the gradient should be zero here; backward gives non-zero values"
-    if not np.any(analytic):
-        return "the gradient is all zero: was it computed and written (or returned) at all?"
-    if _close(analytic, -numeric):
-        return "the gradient has the wrong sign"
-    if numeric.ndim == 2 and numeric.shape[0] == numeric.shape[1] and _close(analytic, numeric.T):
-        return "the gradient is transposed"
-    factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
-    if _close(analytic, factor * numeric):
-        return _diagnose_factor(factor, batch_size, input_size)
-    return (
-        "the values are wrong (not a simple sign, transpose or scale mistake): "
-        "re-derive the local derivative and check which cached value you use"
-    )
-
-
-def _diagnose_shape(got: tuple, expected: tuple) -> str:
-    if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
-        return (
-            f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
-            "sum over the batch axis, since every example contributes to the same parameter"
-        )
-    if len(got) == len(expected) == 2 and got == expected[::-1]:
-        return "the gradient is transposed"
-    return f"the gradient must have the shape of the tensor, {expected}, not {got}"
-
-
-def _diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
-    for size, what in ((batch_size, "the batch size"), (input_size, "the number of elements")):
-        if size > 1 and np.isclose(factor, size, rtol=1e-3):
-            return (
-                f"the gradient is {size}x too large, a factor equal to {what}: "
-                "a mean was differentiated as a sum (divide by the count)"
-            )
-        if size > 1 and np.isclose(factor, 1 / size, rtol=1e-3):
-            return (
-                f"the gradient is {size}x too small, a factor equal to {what}: "
-                "a sum was differentiated as a mean (or you divided twice)"
-            )
-    return f"the gradient is off by a constant factor of {factor:.6g}"
-
-
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    scale = np.abs(b).max(initial=0.0)
-    return bool(np.all(np.abs(a - b) <= 1e-6 * scale + 1e-12))

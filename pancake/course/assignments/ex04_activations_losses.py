@@ -120,7 +120,7 @@ CROSS_ENTROPY = Part(
     target="pancake.nn.losses.CrossEntropyLoss",
     instructions="""
         The loss of a classifier. For logits $z$ of shape `(batch, classes)` and target
-        probabilities $t$ (one-hot rows: `target_distribution` already turns integer
+        probabilities $t$ (one-hot rows: `class_probabilities` already turns integer
         labels into them), the loss is the mean over the batch of
         $-\\sum_c t_c \\log \\mathrm{softmax}(z)_c$, and its gradient is
 

@@ -1,4 +1,4 @@
-"""Check the gradients of a function of Tensors against central differences."""
+"""Check the gradients of a function of pancake Tensors against central differences."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pancake.autograd.tensor import Tensor, as_tensor, no_grad
+from pancake.autograd import Tensor, as_tensor, no_grad
 from pancake.testing.gradcheck import DIRECTION_STREAM, compare_inputs, gradient_failure
 
 
-def gradcheck(
+def check_tensor_gradients(
     f: Callable[..., Tensor],
     *inputs,
     eps: float = 1e-5,
@@ -46,6 +46,9 @@ def gradcheck(
     ):
         if not comparison.passes():
             raise gradient_failure(
-                "gradcheck", comparison, batch_size=1, input_size=comparison.numeric.size
+                "check_tensor_gradients",
+                comparison,
+                batch_size=1,
+                input_size=comparison.numeric.size,
             )
     return True

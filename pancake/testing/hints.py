@@ -1,0 +1,311 @@
+"""Name the mistake behind a wrong gradient: the hints of the gradient checker.
+
+``diagnose`` compares a wrong gradient with the true one (a shape, a sign, a transpose,
+a factor). The ``*_hint`` functions go further for a kind of module: each builds what a
+common mistake would return, on a generic input of its own, and names the mistake whose
+prediction matches. They are asked only after a check has failed, and return None when
+no hypothesis matches (or when the module cannot be run on another input).
+
+Generic inputs matter: hypothesis shrinks a failing case to one entry of 0.5 or 1.0, where
+1 - x² and 1 - y² may coincide and every error of a single entry is "a constant factor".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+# How closely a hypothesis must reproduce the wrong gradient to be named.
+MATCH_RTOL = 1e-5
+# A generic input for element-wise modules: distinct values of both signs, away from 0 and ±1.
+GENERIC_POINTS = np.array([[-1.7, -0.8, -0.3, 0.45], [0.6, 1.15, 1.9, -2.3]])
+
+
+def diagnose(
+    analytic: np.ndarray | None, numeric: np.ndarray, batch_size: int, input_size: int
+) -> str:
+    """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``."""
+    if analytic is None:
+        return "backward returned None: did you forget to `return` the gradient?"
+    if analytic.shape != numeric.shape:
+        return diagnose_shape(analytic.shape, numeric.shape)
+    if not np.any(numeric):
+        return "the gradient should be zero here; backward gives non-zero values"
+    if not np.any(analytic):
+        return "the gradient is all zero: was it computed and written (or returned) at all?"
+    if close(analytic, -numeric):
+        return "the gradient has the wrong sign"
+    if numeric.ndim == 2 and numeric.shape[0] == numeric.shape[1] and close(analytic, numeric.T):
+        return "the gradient is transposed"
+    factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+    if close(analytic, factor * numeric):
+        return diagnose_factor(factor, batch_size, input_size)
+    return (
+        "the values are wrong (not a simple sign, transpose or scale mistake): "
+        "re-derive the local derivative and check which cached value you use"
+    )
+
+
+def diagnose_shape(got: tuple, expected: tuple) -> str:
+    """The hint for a gradient of shape ``got`` where ``expected`` belongs."""
+    if got == expected:
+        return "check the shapes of the arrays you combine in backward"
+    if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
+        return (
+            f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
+            "sum over the batch axis, since every example contributes to the same parameter"
+        )
+    if len(got) == len(expected) == 2 and got == expected[::-1]:
+        return "the gradient is transposed"
+    return f"the gradient must have the shape of the tensor, {expected}, not {got}"
+
+
+def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
+    """The hint for a gradient that is ``factor`` times the true one."""
+    for size, what in ((batch_size, "the batch size"), (input_size, "the number of elements")):
+        if size > 1 and np.isclose(factor, size, rtol=1e-3):
+            return (
+                f"the gradient is {size}x too large, a factor equal to {what}: "
+                "a mean was differentiated as a sum (divide by the count)"
+            )
+        if size > 1 and np.isclose(factor, 1 / size, rtol=1e-3):
+            return (
+                f"the gradient is {size}x too small, a factor equal to {what}: "
+                "a sum was differentiated as a mean (or you divided twice)"
+            )
+    for power, words in ((0.5, "half"), (2.0, "twice")):
+        if np.isclose(factor, power, rtol=1e-6):
+            return (
+                f"the gradient is {words} the true one: a factor of 2 is "
+                f"{'missing' if power < 1 else 'extra'} (the 2 of d(x²)/dx = 2x?)"
+            )
+    return f"the gradient is off by a constant factor of {factor:.6g}"
+
+
+def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6) -> bool:
+    """Entry-wise equality up to ``rtol`` of the largest entry of ``b``."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    scale = np.abs(b).max(initial=0.0)
+    return bool(np.all(np.abs(a - b) <= rtol * scale + 1e-12))
+
+
+# -- element-wise modules: y_i = f(x_i) --------------------------------------------------
+def elementwise_hint(module) -> str | None:
+    """Name the mistake in the backward of a parameter-free element-wise module, or None.
+
+    On ``GENERIC_POINTS`` x with a generic grad_output g, the true gradient is g·f'(x),
+    with f' measured by central differences of the module itself. The hypotheses are
+    the mistakes of the chain rule: f' taken at the output, at g, or twice; a formula
+    in the output given the input; g or f' alone; a constant in place of f'(x).
+    """
+    try:
+        return _elementwise_hint(copy.deepcopy(module))
+    except Exception:  # a module that rejects these inputs: no hint from here
+        return None
+
+
+def _elementwise_hint(module) -> str | None:
+    if _has_parameters(module) or not _is_elementwise(module):
+        return None
+    x = GENERIC_POINTS.copy()
+    g = np.random.default_rng(0x6E7).standard_normal(x.shape)
+    y = np.asarray(module(x), dtype=np.float64)
+    returned = module.backward(g.copy())
+    if returned is None:
+        return None
+    returned = np.asarray(returned, dtype=np.float64)
+
+    def derivative(at: np.ndarray) -> np.ndarray:
+        return _local_derivative(module, at)
+
+    slope = derivative(x)
+    if close(returned, g * slope, MATCH_RTOL):
+        return None  # correct on generic inputs: the failure lies elsewhere
+    hypotheses: list[tuple[Callable[[], np.ndarray], str]] = [
+        (
+            lambda: g * derivative(y),
+            "the derivative is evaluated at the output y = f(x) instead of the input x "
+            "(f' is applied to what forward returned): evaluate it at the saved input, or "
+            "write it in terms of y without applying f again",
+        ),
+        (
+            lambda: g * slope * slope,
+            "the local derivative is applied twice: multiply grad_output by f'(x) once",
+        ),
+        (
+            lambda: g * _output_formula_at(module, x),
+            "the derivative's formula in terms of the output y (such as 1 - y² or "
+            "y(1 - y)) was given the input x: use the saved output y there",
+        ),
+        (
+            lambda: g * derivative(g),
+            "the derivative is evaluated at grad_output instead of at the input x "
+            "(for ReLU: the mask is x > 0, not grad_output > 0)",
+        ),
+        (
+            lambda: slope,
+            "backward returns the local derivative f'(x) alone: multiply it by "
+            "grad_output (the chain rule)",
+        ),
+        (
+            lambda: g,
+            "backward returns grad_output unchanged: multiply it by the local derivative f'(x)",
+        ),
+    ]
+    for predicted, hint in hypotheses:
+        if close(returned, predicted(), MATCH_RTOL):
+            return hint
+    ratio = returned / g
+    if (
+        ratio.flat[0] != 0
+        and close(ratio, np.full_like(ratio, ratio.flat[0]), MATCH_RTOL)
+        and not close(slope, np.full_like(slope, slope.flat[0]), 1e-3)
+    ):
+        return (
+            f"backward multiplies grad_output by a constant ({ratio.flat[0]:.4g}), but this "
+            "module's derivative depends on x: use the input saved by forward"
+        )
+    return None
+
+
+def _has_parameters(module) -> bool:
+    return hasattr(module, "parameters") and any(True for _ in module.parameters())
+
+
+def _is_elementwise(module) -> bool:
+    """True if the module maps each entry on its own (shape kept, entries permutable)."""
+    x = GENERIC_POINTS
+    y = np.asarray(module(x))
+    if y.shape != x.shape:
+        return False
+    order = np.random.default_rng(1).permutation(x.size)
+    shuffled = np.asarray(module(x.reshape(-1)[order].reshape(x.shape)))
+    return close(shuffled.reshape(-1), y.reshape(-1)[order])
+
+
+def _local_derivative(module, at: np.ndarray) -> np.ndarray:
+    """f'(at) entry by entry, by Richardson-extrapolated central differences of ``module``."""
+    at = np.asarray(at, dtype=np.float64)
+    step = 1e-4 * np.maximum(1.0, np.abs(at))
+
+    def difference(h: np.ndarray) -> np.ndarray:
+        return (np.asarray(module(at + h)) - np.asarray(module(at - h))) / (2 * h)
+
+    return (4 * difference(step) - difference(2 * step)) / 3
+
+
+def _output_formula_at(module, x: np.ndarray) -> np.ndarray:
+    """φ(x) where f'(z) = φ(f(z)) with φ a polynomial of degree ≤ 2 (tanh: 1 - y², σ: y - y²).
+
+    φ is fitted on a grid; if no such polynomial fits, NaNs (no hypothesis to test).
+    """
+    grid = np.linspace(-3, 3, 61)
+    outputs = np.asarray(module(grid), dtype=np.float64)
+    slopes = _local_derivative(module, grid)
+    design = np.stack([np.ones_like(outputs), outputs, outputs**2], axis=1)
+    coefficients = np.linalg.lstsq(design, slopes, rcond=None)[0]
+    if not close(design @ coefficients, slopes, 1e-6):
+        return np.full_like(x, np.nan)
+    return coefficients[0] + coefficients[1] * x + coefficients[2] * x**2
+
+
+# -- containers: modules applied in turn --------------------------------------------------
+def container_hint(module, x: np.ndarray, direction: np.ndarray, returned) -> str | None:
+    """Name the mistake in a Sequential-like ``backward``, or None.
+
+    ``module`` holds its modules in ``layers`` (applied in turn by forward); ``returned``
+    is what its backward gave for ``direction`` at input ``x``. The hypotheses — a module
+    skipped, the modules visited first to last, each result dropped — are replayed on
+    copies of the inner modules, whose own backward passes are taken as right.
+    """
+    layers = getattr(module, "layers", None)
+    if returned is None or not isinstance(layers, Sequence) or len(layers) < 2:
+        return None
+    try:
+        return _container_hint(list(layers), x, direction, np.asarray(returned, np.float64))
+    except Exception:  # inner modules that cannot be replayed this way: no hint from here
+        return None
+
+
+def _container_hint(layers: list, x, direction, returned) -> str | None:
+    def replay(order: Sequence[int], chained: bool = True) -> np.ndarray:
+        copies = [copy.deepcopy(layer) for layer in layers]
+        value = x
+        for layer in copies:
+            value = layer(value)
+        grad = direction.copy()
+        for index in order:
+            result = copies[index].backward(grad)
+            grad = result if chained else grad
+        return np.asarray(grad, dtype=np.float64)
+
+    backwards = list(reversed(range(len(layers))))
+    if close(returned, replay(backwards), MATCH_RTOL):
+        return None
+    for skipped in backwards:
+        if close(returned, replay([i for i in backwards if i != skipped]), MATCH_RTOL):
+            return (
+                f"backward skips module {skipped} ({layers[skipped]!r}): call the backward "
+                "of every module, last to first"
+            )
+    if close(returned, replay(backwards, chained=False), MATCH_RTOL):
+        return (
+            "the result of each module's backward is dropped: assign it, "
+            "`grad_output = layer.backward(grad_output)`, and return the last one"
+        )
+    try:
+        first_to_last = replay(range(len(layers)))
+    except ValueError:
+        first_to_last = None
+    if first_to_last is not None and close(returned, first_to_last, MATCH_RTOL):
+        return "backward visits the modules first to last: go in reverse order, last to first"
+    return None
+
+
+def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | None:
+    """The hint when forward gives another output after a backward pass, or None."""
+    if close(np.asarray(after), np.asarray(before)):
+        return None
+    return (
+        "backward changed the module: forward gives a different output after a backward "
+        "pass. Don't modify the module in place in backward (e.g. `self.layers.reverse()`: "
+        "iterate over `reversed(self.layers)` instead; and never update parameters there)"
+    )
+
+
+# -- losses and scalar parameters ---------------------------------------------------------
+def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
+    """The hint when a loss's gradient misses its target: analytic - numeric ∝ target."""
+    if analytic is None or np.shape(analytic) != pred.shape:
+        return None
+    target = np.asarray(target)
+    if target.shape != pred.shape:
+        if not (np.issubdtype(target.dtype, np.integer) and pred.ndim == 2):
+            return None
+        target = np.eye(pred.shape[1])[target]
+    difference = np.asarray(analytic, np.float64) - numeric
+    if not np.any(target) or not np.any(difference):
+        return None
+    factor = float(np.vdot(difference, target) / np.vdot(target, target))
+    if factor != 0 and close(difference, factor * target, 1e-6):
+        return (
+            "the gradient does not depend on the target as it should: it must involve "
+            "pred - target (did you forget to subtract the target?)"
+        )
+    return None
+
+
+def scalar_parameter_hint(name: str, analytic, direction) -> str | None:
+    """The hint when a scalar parameter's gradient is sum(grad_output) alone."""
+    if direction is None or np.shape(analytic) != () or close(analytic, 0.0):
+        return None
+    if close(analytic, np.sum(direction), 1e-9):
+        return (
+            f"the gradient of '{name}' is the sum of grad_output alone: multiply grad_output "
+            f"by ∂output/∂{name} (for y = k·x, that is x) before summing"
+        )
+    return None

@@ -1,0 +1,246 @@
+"""The checker's hints on the mistakes learners really make, diagnosed on generic inputs.
+
+Each entry of ``MISTAKES`` is a realistic wrong module (written the way learners get it
+wrong), the input it fails on as hypothesis shrinks it (one entry, round values), and the
+words its hint must contain. ``check_gradients`` must name the mistake even there: it
+diagnoses on a generic input of the same shape, not on the shrunk example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from pancake.nn import (
+    CrossEntropyLoss,
+    Linear,
+    MSELoss,
+    Mul,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Square,
+    Tanh,
+)
+from pancake.ops import sigmoid, softmax
+from pancake.testing import GradientCheckError, check_gradients
+
+
+# -- element-wise activations ------------------------------------------------------------
+class TanhInputForOutput(Tanh):
+    """1 - x² where 1 - y² belongs: the input used where the output is needed."""
+
+    def backward(self, grad_output):
+        x = self.x
+        return grad_output * (1 - x * x)
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return super().forward(x)
+
+
+class TanhOutputForInput(Tanh):
+    """1 - tanh(y)² : the derivative evaluated at the output instead of the input."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - np.tanh(y) ** 2)
+
+
+class TanhTwice(Tanh):
+    """The local derivative applied twice."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y * y) ** 2
+
+
+class TanhNoChain(Tanh):
+    """Returns the local derivative without multiplying by grad_output."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return 1 - y * y
+
+
+class SigmoidInputForOutput(Sigmoid):
+    """x(1 - x) where y(1 - y) belongs."""
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * self.x * (1 - self.x)
+
+
+class SigmoidOutputForInput(Sigmoid):
+    """σ(y)(1 - σ(y)): sigmoid applied to the saved output again."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        s = sigmoid(y)
+        return grad_output * s * (1 - s)
+
+
+class SigmoidTwice(Sigmoid):
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (y * (1 - y)) ** 2
+
+
+class ReluMaskOnGrad(ReLU):
+    """The mask computed on grad_output instead of the input."""
+
+    def backward(self, grad_output):
+        return grad_output * (grad_output > 0)
+
+
+class ReluNoChain(ReLU):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return (x > 0).astype(float)
+
+
+class SquareConstant(Square):
+    """2·g: the x of d(x²)/dx = 2x forgotten."""
+
+    def backward(self, grad_output):
+        return 2 * grad_output
+
+
+class SquareHalf(Square):
+    """x·g: the 2 of d(x²)/dx = 2x forgotten."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output * x
+
+
+class SquarePassThrough(Square):
+    def backward(self, grad_output):
+        return grad_output
+
+
+# -- a parameter -----------------------------------------------------------------------
+class MulKGradientWithoutInput(Mul):
+    """dL/dk = sum(g): the x of d(kx)/dk forgotten."""
+
+    def backward(self, grad_output):
+        self.k.grad += np.sum(grad_output)
+        return self.k.data * grad_output
+
+
+class LinearBiasMean(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.mean(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+# -- containers ------------------------------------------------------------------------
+class SequentialSkipsLast(Sequential):
+    def backward(self, grad_output):
+        for layer in reversed(self.layers[:-1]):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class SequentialForwardOrder(Sequential):
+    def backward(self, grad_output):
+        for layer in self.layers:
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class SequentialDropsResult(Sequential):
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            layer.backward(grad_output)
+        return grad_output
+
+
+class SequentialReversesInPlace(Sequential):
+    def backward(self, grad_output):
+        self.layers.reverse()
+        for layer in self.layers:
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+# -- losses ----------------------------------------------------------------------------
+class MSEWithoutTwo(MSELoss):
+    def backward(self):
+        (diff,) = self.saved_tensors
+        return diff / diff.size
+
+
+class CrossEntropyNoTarget(CrossEntropyLoss):
+    """softmax(z)/batch: the target forgotten."""
+
+    def backward(self):
+        logits, _ = self.saved_tensors
+        return softmax(logits) / len(logits)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    module: object
+    inputs: tuple
+    words: tuple[str, ...]
+
+
+def square_net(cls):
+    return cls(Linear(3, 3, rng=0), Tanh(), Linear(3, 3, rng=1))
+
+
+ONE = (np.array([[0.5]]),)
+THREE_HALVES = (np.array([[1.5]]),)
+SMALL = (np.array([[1.0, -1.0]]),)
+BATCH = (np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),)
+
+MISTAKES = [
+    Case("tanh: 1 - x²", TanhInputForOutput(), ONE, ("input", "output")),
+    Case("tanh: 1 - tanh(y)²", TanhOutputForInput(), ONE, ("output", "instead of the input")),
+    Case("tanh: derivative twice", TanhTwice(), ONE, ("twice",)),
+    Case("tanh: no grad_output", TanhNoChain(), ONE, ("grad_output",)),
+    Case("sigmoid: x(1 - x)", SigmoidInputForOutput(), ONE, ("input", "output")),
+    Case("sigmoid: σ(y)(1 - σ(y))", SigmoidOutputForInput(), ONE, ("instead of the input",)),
+    Case("sigmoid: derivative twice", SigmoidTwice(), ONE, ("twice",)),
+    Case("relu: mask on grad_output", ReluMaskOnGrad(), SMALL, ("grad_output", "input")),
+    Case("relu: no grad_output", ReluNoChain(), SMALL, ("grad_output",)),
+    Case("square: 2g", SquareConstant(), ONE, ("depends on x",)),
+    Case("square: xg", SquareHalf(), ONE, ("factor of 2",)),
+    Case("square: g", SquarePassThrough(), THREE_HALVES, ("unchanged",)),
+    Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
+    Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
+    Case("sequential: skips a layer", square_net(SequentialSkipsLast), BATCH, ("skip",)),
+    Case("sequential: forward order", square_net(SequentialForwardOrder), BATCH, ("reverse",)),
+    Case("sequential: drops a result", square_net(SequentialDropsResult), BATCH, ("result",)),
+    Case(
+        "sequential: reverses in place",
+        square_net(SequentialReversesInPlace),
+        BATCH,
+        ("in place",),
+    ),
+    Case("mse: no 2", MSEWithoutTwo(), (np.array([[1.0]]), np.array([[0.0]])), ("factor of 2",)),
+    Case(
+        "cross-entropy: no target",
+        CrossEntropyNoTarget(),
+        (np.zeros((2, 3)), np.array([0, 1])),
+        ("target",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=lambda case: case.name)
+def test_each_realistic_mistake_fails_with_a_hint_that_names_it(case):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(case.module, *case.inputs)
+    hint = failure.value.hint
+    for word in case.words:
+        assert word in hint, f"{case.name}: hint {hint!r} lacks {word!r}"
