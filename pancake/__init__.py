@@ -2,7 +2,7 @@
 
 Sub-packages: ``pancake.nn`` (layers, losses), ``pancake.init``, ``pancake.optim``,
 ``pancake.data``, ``pancake.datasets``, ``pancake.train``, ``pancake.testing`` (gradient
-checks), ``pancake.autograd`` (define-by-run tensors) and ``pancake.functional``
+checks), ``pancake.autograd`` (define-by-run tensors) and ``pancake.stax``
 (stax-style ``(init_fun, apply_fun)`` layers).
 """
 

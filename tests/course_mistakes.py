@@ -47,7 +47,7 @@ UNBROADCAST = "pancake.autograd.functions.unbroadcast"
 AG_MUL, MATMUL, AG_SUM, EXP = (
     f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
 )
-DENSE, SERIAL = "pancake.functional.Dense", "pancake.functional.serial"
+DENSE, SERIAL = "pancake.stax.Dense", "pancake.stax.serial"
 
 MISTAKES = [
     Mistake(
@@ -102,7 +102,7 @@ MISTAKES = [
         "dy/dx = x instead of 2x",
         (("return grad_output * 2 * x", "return grad_output * x"),),
         ("square-gradients",),
-        "off by a constant factor of 0.5",
+        "a factor of 2 is missing",
     ),
     Mistake(
         "02-modules",
@@ -334,10 +334,10 @@ MISTAKES = [
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
     ),
-    # 09-autograd: Mul and Matmul call the learner's unbroadcast, so a wrong unbroadcast
+    # 10-autograd: Mul and Matmul call the learner's unbroadcast, so a wrong unbroadcast
     # also costs the tests that broadcast their operands.
     Mistake(
-        "09-autograd",
+        "10-autograd",
         UNBROADCAST,
         "the prepended axes are not summed",
         (("    grad = grad.sum(axis=added_axes)\n", ""),),
@@ -350,7 +350,7 @@ MISTAKES = [
         "leading axes to",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         UNBROADCAST,
         "the stretched axes are dropped (no keepdims)",
         (
@@ -368,7 +368,7 @@ MISTAKES = [
         "keep the stretched axes",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         AG_MUL,
         "Mul forgets to unbroadcast",
         (
@@ -381,7 +381,7 @@ MISTAKES = [
         "sum its gradient back to",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         AG_MUL,
         "Mul's gradients swapped",
         (
@@ -394,7 +394,7 @@ MISTAKES = [
         "are swapped",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         MATMUL,
         "Matmul's b not transposed",
         (("grad_a = grad @ np.swapaxes(b, -1, -2)", "grad_a = grad @ b"),),
@@ -402,7 +402,7 @@ MISTAKES = [
         "backward raised ValueError",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         AG_SUM,
         "Sum's backward returns grad as it came",
         (
@@ -416,7 +416,7 @@ MISTAKES = [
         "that is the output's shape",
     ),
     Mistake(
-        "09-autograd",
+        "10-autograd",
         EXP,
         "Exp's derivative taken at the output",
         (("return grad * y", "return grad * np.exp(y)"),),
@@ -424,7 +424,7 @@ MISTAKES = [
         "check which cached value you use",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         DENSE,
         "W of shape (out_dim, in_dim)",
         (
@@ -438,7 +438,7 @@ MISTAKES = [
         "is transposed",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         DENSE,
         "the output shape loses the leading axes",
         (("output_shape = tuple(input_shape[:-1]) + (out_dim,)", "output_shape = (out_dim,)"),),
@@ -446,7 +446,7 @@ MISTAKES = [
         "work out the output shape from input_shape",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         DENSE,
         "b drawn without rng",
         (("b = b_init((out_dim,), rng=rng)", "b = b_init((out_dim,))"),),
@@ -454,7 +454,7 @@ MISTAKES = [
         "draw every random number from rng",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         SERIAL,
         "every layer's init_fun gets the first input shape",
         (
@@ -468,7 +468,7 @@ MISTAKES = [
         "the output shape of the layer before it",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         SERIAL,
         "the layers applied last to first",
         (
@@ -481,7 +481,7 @@ MISTAKES = [
         "applied in turn, first to last",
     ),
     Mistake(
-        "10-functional",
+        "11-stax",
         SERIAL,
         "apply_fun gives every layer the inputs",
         (
@@ -560,10 +560,10 @@ TAMPERS = [
     ),
     Tamper(
         "02-modules",
-        "monkeypatches pancake.testing, pancake.testing.checks and hypothesis",
+        "monkeypatches pancake.testing, pancake.testing.values and hypothesis",
         append_to_first_answer(
             "import hypothesis\n"
-            "import pancake.testing.checks\n"
+            "import pancake.testing.values\n"
             "import pancake.testing\n"
             "import pancake.testing.gradcheck\n"
             "\n"
@@ -571,7 +571,7 @@ TAMPERS = [
             "    return None\n"
             "\n"
             "pancake.testing.check_gradients = pancake.testing.gradcheck.check_gradients = _passes\n"
-            "pancake.testing.checks.check_values = _passes\n"
+            "pancake.testing.values.check_values = pancake.testing.check_values = _passes\n"
             "hypothesis.given = lambda *args, **kwargs: (lambda test: _passes)"
         ),
     ),

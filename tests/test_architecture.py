@@ -31,7 +31,6 @@ ALLOWED = {
     "pancake.train": {"pancake.ops", "pancake.init", "pancake.data", "pancake.nn"},
     "pancake.autograd": {"pancake.ops", "pancake.init"},
     "pancake.stax": {"pancake.ops", "pancake.init", "pancake.autograd"},
-    "pancake.functional": {"pancake.ops", "pancake.init", "pancake.autograd"},
 }
 FRAMEWORK_ONLY = sorted(name for name in ALLOWED if importlib.util.find_spec(name))
 TOOLS = ("pancake.testing", "pancake.course")

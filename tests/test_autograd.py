@@ -16,6 +16,8 @@ from pancake.optim import SGD
 from pancake.testing import GradientCheckError, check_tensor_gradients
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex10
+
 MODEST = settings(max_examples=20, deadline=None)
 
 # ---------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from pancake.datasets import (
     xor,
 )
 
+pytestmark = pytest.mark.ex07
+
 # -- scikit-learn's bundled sets -----------------------------------------------------------------
 
 

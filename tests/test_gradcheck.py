@@ -26,6 +26,8 @@ from pancake.nn import (
 from pancake.testing import GradientCheckError, check_gradients, numerical_gradient
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex01
+
 # ---------------------------------------------------------------------------
 # numerical_gradient
 

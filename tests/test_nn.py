@@ -36,6 +36,7 @@ ELEMENTWISE = [ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, Identity, Square, Mul]
 # gradients against finite differences
 
 
+@pytest.mark.ex03
 @given(
     leading=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
     batch=pst.batch_sizes(),
@@ -58,6 +59,7 @@ def test_elementwise_gradients(make_module, shape, scale, data):
     check_gradients(make_module(), x)
 
 
+@pytest.mark.ex05
 @given(batch=pst.batch_sizes(), features=pst.feature_sizes(), seed=pst.seeds())
 def test_sequential_and_residual_gradients(batch, features, seed):
     x = np.random.default_rng(seed).standard_normal((batch, features))
@@ -114,6 +116,7 @@ def torch_sigmoid(t, x):
     return t.sigmoid(x)
 
 
+@pytest.mark.ex03
 @given(
     seed=pst.seeds(),
     batch=pst.batch_sizes(),
@@ -135,6 +138,7 @@ def test_linear_gradients_match_torch(seed, batch, sizes):
     np.testing.assert_allclose(layer.bias.grad, bias.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.ex04
 @given(seed=pst.seeds(), batch=pst.batch_sizes(), classes=st.integers(2, 6), scale=pst.scales())
 def test_losses_match_torch(seed, batch, classes, scale):
     torch = pytest.importorskip("torch")
@@ -167,6 +171,7 @@ def test_losses_match_torch(seed, batch, classes, scale):
 # stability for huge logits
 
 
+@pytest.mark.ex04
 @pytest.mark.parametrize("magnitude", [1e2, 1e4, -1e4])
 def test_cross_entropy_is_finite_and_exact_for_huge_logits(magnitude):
     logits = np.array([[magnitude, 0.0, -magnitude], [0.0, magnitude, 0.0]])
@@ -182,6 +187,7 @@ def test_cross_entropy_is_finite_and_exact_for_huge_logits(magnitude):
     np.testing.assert_allclose(np.abs(grad).max(), 0.5, rtol=1e-12)
 
 
+@pytest.mark.ex04
 @pytest.mark.parametrize("magnitude", [1e4, -1e4])
 def test_bce_with_logits_is_finite_and_exact_for_huge_logits(magnitude):
     logits = np.array([[magnitude, -magnitude]])
@@ -206,6 +212,7 @@ def test_elementwise_modules_keep_float32(make_module):
     assert module.backward(np.ones_like(y)).dtype == np.float32
 
 
+@pytest.mark.ex05
 def test_float32_network_and_loss_stay_float32():
     model = Sequential(
         Linear(4, 8, rng=0, dtype=np.float32), ReLU(), Linear(8, 3, rng=1, dtype=np.float32)
@@ -225,6 +232,7 @@ def test_float32_network_and_loss_stay_float32():
 # errors a learner meets
 
 
+@pytest.mark.ex03
 def test_linear_names_itself_and_both_shapes():
     with pytest.raises(
         ValueError,
@@ -282,6 +290,7 @@ def test_losses_reject_mismatched_batches(loss_fn, pred, target):
     assert type(loss_fn).__name__ in str(caught.value)
 
 
+@pytest.mark.ex04
 def test_cross_entropy_rejects_bad_labels():
     with pytest.raises(ValueError, match=r"CrossEntropyLoss\(\): labels must lie in \[0, 3\)"):
         CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 3]))
@@ -289,6 +298,7 @@ def test_cross_entropy_rejects_bad_labels():
         CrossEntropyLoss()(np.zeros((2, 3)), np.array([0.0, 1.0]))
 
 
+@pytest.mark.ex04
 def test_bce_rejects_values_outside_zero_one():
     with pytest.raises(ValueError, match="BCEWithLogitsLoss"):
         BCELoss()(np.array([1.5, 0.5]), np.array([1.0, 0.0]))
@@ -301,6 +311,7 @@ def test_backward_rejects_a_gradient_of_the_wrong_shape():
         layer.backward(np.ones((4, 1)))
 
 
+@pytest.mark.ex02
 def test_load_state_dict_checks_keys_and_shapes():
     model = Sequential(Linear(3, 2, rng=0), ReLU(), Linear(2, 1, rng=1))
     state = model.state_dict()
@@ -318,6 +329,7 @@ def test_load_state_dict_checks_keys_and_shapes():
 # the Module API
 
 
+@pytest.mark.ex02
 def test_parameters_are_found_in_definition_order_with_dotted_names():
     model = Sequential(Linear(3, 4, rng=0), ReLU(), Sequential(Linear(4, 2, rng=1), Mul(2.0)))
     assert [name for name, _ in model.named_parameters()] == [
@@ -330,6 +342,7 @@ def test_parameters_are_found_in_definition_order_with_dotted_names():
     assert len(list(model.parameters())) == 5
 
 
+@pytest.mark.ex02
 def test_zero_grad_train_eval_and_state_dict_round_trip():
     model = Sequential(Linear(3, 4, rng=0), Dropout(0.5, rng=0), Linear(4, 2, rng=1))
     model(np.ones((2, 3)))
@@ -346,6 +359,7 @@ def test_zero_grad_train_eval_and_state_dict_round_trip():
     np.testing.assert_array_equal(copy.eval()(np.ones((2, 3))), model.eval()(np.ones((2, 3))))
 
 
+@pytest.mark.ex05
 def test_sequential_indexing_len_iteration_append():
     first, second = Linear(2, 3), ReLU()
     model = Sequential(first)
@@ -358,6 +372,7 @@ def test_sequential_indexing_len_iteration_append():
         model.append(np.tanh)
 
 
+@pytest.mark.ex05
 def test_residual_needs_the_same_shape():
     with pytest.raises(ValueError, match=r"Residual.*\(4, 3\) to \(4, 2\)"):
         Residual(Linear(3, 2))(np.ones((4, 3)))
@@ -381,6 +396,7 @@ def test_dropout_scales_in_training_and_is_identity_in_eval():
 # initialisation
 
 
+@pytest.mark.ex03
 @pytest.mark.parametrize(
     "initializer, expected_std",
     [
@@ -399,6 +415,7 @@ def test_initializers_have_the_documented_spread(initializer, expected_std):
     np.testing.assert_array_equal(weights, initializer((400, 200), rng=0))
 
 
+@pytest.mark.ex03
 def test_initializers_aliases_and_dtype():
     assert init.glorot_uniform is init.xavier_uniform and init.he_normal is init.kaiming_normal
     assert init.zeros((2, 3)).sum() == 0 and init.ones((2,), dtype=np.float32).dtype == np.float32
@@ -406,6 +423,7 @@ def test_initializers_aliases_and_dtype():
     assert np.abs(init.xavier_uniform((2, 3), rng=1)).max() <= bound
 
 
+@pytest.mark.ex03
 def test_linear_default_init_is_seeded_and_bounded():
     a, b = Linear(16, 4, rng=3), Linear(16, 4, rng=3)
     np.testing.assert_array_equal(a.weight.data, b.weight.data)
@@ -413,6 +431,7 @@ def test_linear_default_init_is_seeded_and_bounded():
     assert Linear(16, 4, dtype=np.float32).bias.data.dtype == np.float32
 
 
+@pytest.mark.ex03
 def test_a_first_layer_can_skip_its_input_gradient():
     layer = Linear(3, 2, rng=0)
     x, grad = np.ones((4, 3)), np.ones((4, 2))
@@ -435,6 +454,7 @@ def test_dropout_gradients_in_eval_mode_and_without_dropping(shape, scale, data)
     check_gradients(Dropout(0.0, rng=0), x)
 
 
+@pytest.mark.ex05
 def test_sequential_tells_the_modules_before_the_first_parameters_that_dx_is_unused():
     model = Sequential(ReLU(), Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1))
     assert all(layer.needs_input_grad for layer in model)
@@ -446,6 +466,7 @@ def test_sequential_tells_the_modules_before_the_first_parameters_that_dx_is_unu
     assert all(layer.needs_input_grad for layer in model)
 
 
+@pytest.mark.ex05
 def test_a_sequential_fed_with_data_skips_only_the_input_gradient():
     x, grad = np.random.default_rng(0).standard_normal((5, 3)), np.ones((5, 2))
     full = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))

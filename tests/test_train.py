@@ -22,6 +22,8 @@ from pancake.train import (
     train_one_epoch,
 )
 
+pytestmark = pytest.mark.ex08
+
 
 def mlp(sizes, seed=0, dtype=np.float64) -> Sequential:
     rng = np.random.default_rng(seed)

@@ -8,7 +8,9 @@
 - ``pancake.course.generate``: ``python -m pancake.course.generate`` writes the nbgrader
   source notebooks into ``solutions/`` and releases them into ``exercises/``.
 
-The hidden tests call checks in ``pancake.testing`` (``check_gradients``, the property
-checks, and ``pancake.testing.checks`` for what is not a module: functions, autograd
-Functions, stax layers).
+- ``pancake.course.prelude``: the names every graded test may use (``graded``, ``given``...).
+
+The hidden tests call the checks of ``pancake.testing`` (``check_gradients``, and one
+module per subject for what is not a module: optimizers, loaders, autograd Functions,
+stax layers...).
 """

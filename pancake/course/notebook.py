@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import nbformat
 
-from pancake.course.sources import answer_source, setup_source
+from pancake.course import prelude
+from pancake.course.sources import (
+    answer_source,
+    check_source,
+    graded_test_source,
+    module_code,
+    setup_source,
+)
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 
 SCHEMA_VERSION = 3
 
 # Graded tests are hidden and read-only, but they run after the learner's code, in the
 # same kernel. So each one first forgets the imported checks and hypothesis, and imports
-# them anew: an answer cell that rebinds or monkeypatches them changes nothing here.
-GRADED_PRELUDE = clean(
+# them anew (the code of pancake.course.prelude): an answer cell that rebinds or
+# monkeypatches them changes nothing here.
+FORGET_IMPORTED_CHECKS = clean(
     """
     import sys
     import warnings
@@ -27,24 +35,9 @@ GRADED_PRELUDE = clean(
     for _module in [m for m in sys.modules if m.startswith(("hypothesis", "pancake.testing", "pancake.course"))]:
         del sys.modules[_module]
     warnings.simplefilter("ignore")  # graded on the checks' verdicts, not on warnings
-    import numpy as np
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import strategies as st
-
-    from pancake.testing.checks import check_values
-    from pancake.testing import check_gradients
-    from pancake.testing import strategies as pst
-
-    graded = settings(
-        derandomize=True,  # the same submission always gets the same grade
-        max_examples=20,
-        deadline=None,
-        database=None,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.too_slow],
-    )
     """
 )
+GRADED_PRELUDE = FORGET_IMPORTED_CHECKS + "\n" + module_code(prelude)
 
 HOW_IT_WORKS = clean(
     """
@@ -90,6 +83,7 @@ def part_cells(number: int, part: Part, answered: list[str]) -> list[nbformat.No
     leaves them to those answers rather than importing pancake's.
     """
     target = part.resolve()
+    defined = [*answered, part.name]
     heading = f"## Part {number}: `{part.name}` ({part.points} points)"
     return [
         nbformat.v4.new_markdown_cell(
@@ -108,14 +102,17 @@ def part_cells(number: int, part: Part, answered: list[str]) -> list[nbformat.No
                 "pancake": {"source": part.target},
             },
         ),
-        nbformat.v4.new_code_cell(clean(part.check), id=f"{part.slug}-check"),
-        *(graded_test_cell(part, test) for test in part.tests),
+        nbformat.v4.new_code_cell(check_source(part.check, defined), id=f"{part.slug}-check"),
+        *(graded_test_cell(test, defined) for test in part.tests),
     ]
 
 
-def graded_test_cell(part: Part, test: GradedTest) -> nbformat.NotebookNode:
-    """A read-only graded cell: a visible comment, then the hidden prelude and test."""
-    grade_id = f"{part.slug}-{test.name}"
+def graded_test_cell(test: GradedTest, answered: list[str]) -> nbformat.NotebookNode:
+    """A read-only graded cell: a visible comment, then the hidden prelude and test.
+
+    ``answered``: the names the answers so far define, which the test uses as they are.
+    """
+    grade_id = test.name
     plural = "s" if test.points > 1 else ""
     source = "\n".join(
         [
@@ -123,7 +120,7 @@ def graded_test_cell(part: Part, test: GradedTest) -> nbformat.NotebookNode:
             "### BEGIN HIDDEN TESTS",
             GRADED_PRELUDE,
             "",
-            clean(test.code),
+            graded_test_source(test.function, answered),
             "### END HIDDEN TESTS",
         ]
     )

@@ -1,12 +1,17 @@
-"""Read an answer out of the package: its source, and the imports it needs to run in a notebook."""
+"""Read cell code out of modules: an answer and the imports it needs; a graded test or a
+visible check of an assignment module, with the imports and helpers it needs."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
-from collections.abc import Collection
+import textwrap
+from collections.abc import Callable, Collection
+from types import ModuleType
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+PRELUDE = "pancake.course.prelude"  # the names every graded cell defines before its test
 
 
 def answer_source(obj: object) -> str:
@@ -34,25 +39,117 @@ def setup_source(obj: object, answered: Collection[str] = ()) -> str:
     used = _names_used(answer_source(obj)) - {obj.__name__}
     own = sorted(used & set(answered))
     used -= set(own)
-    lines = []
-    for statement in tree.body:
-        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
-            lines.append(ast.unparse(statement))
-        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
-            if isinstance(statement, ast.ImportFrom) and statement.level:
-                raise ValueError(
-                    f"{module.__name__}: use absolute imports, not {ast.unparse(statement)}"
-                )
-            kept = [alias for alias in statement.names if _bound_name(alias) in used]
-            if kept:
-                statement.names = kept
-                lines.append(ast.unparse(statement))
+    lines = [
+        ast.unparse(statement)
+        for statement in tree.body
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+    ]
+    lines += _imports_of(tree, used, module.__name__)
     local = sorted(used & _names_defined(tree))
     if local:
         lines.append(f"from {module.__name__} import {', '.join(local)}")
     if own:
         lines.append(f"# {', '.join(own)}: your own answer, defined above")
     return "\n".join(lines)
+
+
+def graded_test_source(function: Callable, answered: Collection[str]) -> str:
+    """A graded test as its cell runs it, after the graded prelude: what it needs, then a call.
+
+    The imports of the test's module that bind names the test uses, except the prelude's
+    names and the learner's (``answered``); the module-level helpers it uses, copied in
+    the module's order; the test's source (decorators included); ``test_name()``.
+    """
+    prelude = set(importlib.import_module(PRELUDE).__all__)
+    source = inspect.getsource(function).strip()
+    needs = _needs(inspect.getmodule(function), source, {function.__name__, *answered, *prelude})
+    return "\n\n".join([*needs, source, f"{function.__name__}()"])
+
+
+def check_source(function: Callable, answered: Collection[str]) -> str:
+    """A visible check as its cell holds it: the imports and helpers it needs, then its body.
+
+    Names the module imports from the graded prelude are imported the way the prelude
+    imports them (``import numpy as np``): the check runs where no prelude has run.
+    """
+    tree = ast.parse(inspect.getsource(function)).body[0]
+    body = tree.body[1:] if ast.get_docstring(tree) else tree.body
+    lines = inspect.getsource(function).splitlines()
+    start = _with_comments_above(lines, body[0].lineno)
+    code = textwrap.dedent("\n".join(lines[start - 1 : body[-1].end_lineno])).strip()
+    needs = _needs(inspect.getmodule(function), code, {function.__name__, *answered})
+    return "\n\n".join([*needs, code])
+
+
+def module_code(module: ModuleType) -> str:
+    """The code of ``module`` as written, without its docstring and its ``__all__``."""
+    source = inspect.getsource(module)
+    dropped = {
+        line
+        for statement in ast.parse(source).body
+        if _is_docstring(statement) or "__all__" in _targets(statement)
+        for line in range(statement.lineno, statement.end_lineno + 1)
+    }
+    lines = source.splitlines()
+    return "\n".join(line for number, line in enumerate(lines, 1) if number not in dropped).strip()
+
+
+def _needs(module: ModuleType, source: str, skip: set[str]) -> list[str]:
+    """The import block and the helpers (module-level definitions) that ``source`` uses.
+
+    Helpers are followed transitively: a helper's own imports and helpers come too.
+    Returns at most two blocks: the import lines, then the helpers' sources.
+    """
+    module_source = inspect.getsource(module)
+    tree = ast.parse(module_source)
+    lines = module_source.splitlines()
+    definitions = {
+        name: statement
+        for statement in tree.body
+        if not isinstance(statement, (ast.Import, ast.ImportFrom))
+        for name in _targets(statement)
+    }
+    used, pending, helpers = set(), _names_used(source) - skip, set()
+    while pending:
+        name = pending.pop()
+        used.add(name)
+        if name in definitions and definitions[name] not in helpers:
+            helpers.add(definitions[name])
+            helper = _statement_source(lines, definitions[name])
+            pending |= _names_used(helper) - skip - used
+    prelude = ast.parse(inspect.getsource(importlib.import_module(PRELUDE)))
+    imports = _imports_of(prelude, used & _reexported(tree), PRELUDE)
+    imports += _imports_of(tree, used - _reexported(tree), module.__name__)
+    blocks = ["\n".join(imports)] if imports else []
+    ordered = sorted(helpers, key=lambda statement: statement.lineno)
+    blocks += [_statement_source(lines, statement) for statement in ordered]
+    return blocks
+
+
+def _imports_of(tree: ast.Module, names: Collection[str], module_name: str) -> list[str]:
+    """The import statements of ``tree`` that bind some of ``names``, pruned to those."""
+    lines = []
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            continue
+        if isinstance(statement, ast.ImportFrom) and statement.level:
+            raise ValueError(f"{module_name}: use absolute imports, not {ast.unparse(statement)}")
+        kept = [alias for alias in statement.names if _bound_name(alias) in names]
+        if kept:
+            lines.append(ast.unparse(type(statement)(**{**vars(statement), "names": kept})))
+    return lines
+
+
+def _reexported(tree: ast.Module) -> set[str]:
+    """The names a module imports from the graded prelude."""
+    return {
+        _bound_name(alias)
+        for statement in tree.body
+        if isinstance(statement, ast.ImportFrom) and statement.module == PRELUDE
+        for alias in statement.names
+    }
 
 
 def _names_used(source: str) -> set[str]:
@@ -66,16 +163,38 @@ def _bound_name(alias: ast.alias) -> str:
 
 def _names_defined(tree: ast.Module) -> set[str]:
     """Top-level functions, classes and assigned names of a module (not its imports)."""
-    names = set()
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            names.update(
-                node.id
-                for target in targets
-                for node in ast.walk(target)
-                if isinstance(node, ast.Name)
-            )
-    return names
+    return {name for statement in tree.body for name in _targets(statement)}
+
+
+def _targets(statement: ast.stmt) -> list[str]:
+    """The names a top-level function, class or assignment defines."""
+    if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+        return [statement.name]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return [
+            node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)
+        ]
+    return []
+
+
+def _statement_source(lines: list[str], statement: ast.stmt) -> str:
+    """A top-level statement's source, with its decorators and the comment lines above it."""
+    decorators = getattr(statement, "decorator_list", [])
+    first = min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+    return "\n".join(lines[_with_comments_above(lines, first) - 1 : statement.end_lineno])
+
+
+def _with_comments_above(lines: list[str], first: int) -> int:
+    """The first line (1-based) of line ``first`` and the comment lines right above it."""
+    while first > 1 and lines[first - 2].strip().startswith("#"):
+        first -= 1
+    return first
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )

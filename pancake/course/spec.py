@@ -3,14 +3,17 @@
 The answer code is never written here: a ``Part`` names the pancake class or function
 (``target``) whose source, with its ``### BEGIN SOLUTION`` regions, becomes the answer
 cell. Everything around it — instructions, the visible check, the hidden graded tests
-and their points — is what a spec describes.
+and their points — is what a spec describes; the check and the tests are functions of
+the spec's module, copied into their cells as the answers are.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -21,43 +24,64 @@ def clean(text: str) -> str:
 
 @dataclass(frozen=True)
 class GradedTest:
-    """A hidden, graded test cell: ``code`` raises (anything) when the answer is wrong.
+    """A hidden, graded test cell: ``function`` raises (anything) when the answer is wrong.
 
-    ``code`` runs after a prelude (``notebook.GRADED_PRELUDE``) that re-imports
-    hypothesis and the checks, so nothing a learner defines can alter them, and binds
-    ``np``, ``given``, ``st`` (hypothesis strategies), ``pst`` (``pancake.testing.strategies``),
-    ``check_gradients``, ``check_values`` and ``graded``, the hypothesis settings of every
-    graded test: ``@graded`` then ``@given(...)`` on a test function, then a call.
-    ``code`` must not rebind the names the learner's answers define: import pancake's
-    reference layers under other names (``from pancake import nn``).
-    ``summary`` is what learners see in place of the hidden code.
+    ``function`` is a test of the assignment's module, named ``test_<part>_<what>``
+    (``test_linear_forward``: grade id ``linear-forward``), whose docstring's first line is
+    the summary learners see in place of the hidden code. It refers to the learner's object
+    by its plain name (``Linear``, which the module imports from pancake so that a fast test
+    runs it against the reference) and may use the graded prelude's names
+    (``pancake.course.prelude``: ``graded``, ``given``, ``st``, ``pst``, ``np``,
+    ``check_gradients``, ``check_values``): ``@graded`` then ``@given(...)`` on the test.
+    The notebook cell holds the prelude, the imports and module-level helpers the test
+    uses, the test's source, and a call.
     """
 
-    name: str
+    function: Callable
     points: int
-    summary: str
-    code: str
 
     def __post_init__(self):
-        if not re.fullmatch(r"[a-z0-9-]+", self.name):
-            raise ValueError(f"test name {self.name!r}: use lowercase letters, digits and '-'")
+        if not self.function.__name__.startswith("test_"):
+            raise ValueError(f"graded test {self.function.__name__}: name it test_<part>_<what>")
+        if not inspect.getdoc(self.function):
+            raise ValueError(f"{self.name}: its docstring's first line is the summary learners see")
         if self.points <= 0:
             raise ValueError(f"test {self.name!r} must be worth a positive number of points")
+
+    @property
+    def name(self) -> str:
+        """The grade id: ``"linear-batch-axes"`` for ``test_linear_batch_axes``."""
+        return self.function.__name__.removeprefix("test_").replace("_", "-")
+
+    @property
+    def summary(self) -> str:
+        """The first line of the test's docstring."""
+        return inspect.getdoc(self.function).splitlines()[0]
 
 
 @dataclass(frozen=True)
 class Part:
     """One answer cell: the pancake object ``target`` (dotted path) that the learner writes.
 
-    ``instructions`` (markdown) come before it, ``check`` (code that prints a report)
-    right after it, then the ``tests``. Check and tests refer to the learner's object by
-    its plain name (``Linear``): the one the answer cell defines.
+    ``instructions`` (markdown) come before it, the body of ``check`` (a function of the
+    assignment's module that prints a report) right after it, then the ``tests``. Check
+    and tests refer to the learner's object by its plain name (``Linear``): the one the
+    answer cell defines.
     """
 
     target: str
     instructions: str
-    check: str
+    check: Callable
     tests: tuple[GradedTest, ...]
+
+    def __post_init__(self):
+        prefix = self.slug.replace("-", "_")
+        for test in self.tests:
+            if not test.name.startswith(f"{self.slug}-"):
+                raise ValueError(
+                    f"graded test {test.function.__name__} of {self.name}: "
+                    f"name it test_{prefix}_<what>"
+                )
 
     @property
     def name(self) -> str:

@@ -1,6 +1,42 @@
 """Exercise 1: central differences (the course's gradient checker) and the chain rule by hand."""
 
+from pancake.calculus import chain_rule_gradients
+from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.testing import check_chain_rule, check_numerical_gradient
+from pancake.testing.gradcheck import numerical_gradient
+
+scales = st.sampled_from([0.01, 0.1, 1.0])
+
+
+vectors = pst.arrays(pst.shapes(max_dims=1, max_side=8), scale=scales)
+
+
+arrays = pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=3), scale=0.1)
+
+
+values = st.floats(-10, 10, allow_subnormal=False)
+
+
+def visible_check_numerical_gradient():
+    """The visible check under the `numerical_gradient` answer."""
+    # f(x) = Σ c·x² + (Σ u·x)², whose exact gradient the check knows
+    print(check_numerical_gradient(numerical_gradient, np.array([0.5, -1.0, 2.0])))
+
+
+@graded
+@given(x=vectors, seed=pst.seeds())
+def test_numerical_gradient_vectors(x, seed):
+    """central differences on vectors of random values and lengths"""
+    check_numerical_gradient(numerical_gradient, x, seed=seed)
+
+
+@graded
+@given(x=arrays, seed=pst.seeds())
+def test_numerical_gradient_any_shape(x, seed):
+    """central differences on arrays of 0 to 3 axes"""
+    check_numerical_gradient(numerical_gradient, x, seed=seed)
+
 
 NUMERICAL_GRADIENT = Part(
     target="pancake.testing.gradcheck.numerical_gradient",
@@ -20,50 +56,26 @@ NUMERICAL_GRADIENT = Part(
         $(f(x + \\varepsilon e_i) - f(x)) / \\varepsilon$ only to $O(\\varepsilon)$, which
         is not enough to check a backward pass.
     """,
-    check="""
-        from pancake.testing.checks import check_numerical_gradient
-
-        # f(x) = Σ c·x² + (Σ u·x)², whose exact gradient the check knows
-        print(check_numerical_gradient(numerical_gradient, np.array([0.5, -1.0, 2.0])))
-    """,
+    check=visible_check_numerical_gradient,
     tests=(
-        GradedTest(
-            name="vectors",
-            points=2,
-            summary="central differences on vectors of random values and lengths",
-            code="""
-                from pancake.testing.checks import check_numerical_gradient
-
-                scales = st.sampled_from([0.01, 0.1, 1.0])
-                vectors = pst.arrays(pst.shapes(max_dims=1, max_side=8), scale=scales)
-
-                @graded
-                @given(x=vectors, seed=pst.seeds())
-                def test_vectors(x, seed):
-                    check_numerical_gradient(numerical_gradient, x, seed=seed)
-
-                test_vectors()
-            """,
-        ),
-        GradedTest(
-            name="any-shape",
-            points=2,
-            summary="central differences on arrays of 0 to 3 axes",
-            code="""
-                from pancake.testing.checks import check_numerical_gradient
-
-                arrays = pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=3), scale=0.1)
-
-                @graded
-                @given(x=arrays, seed=pst.seeds())
-                def test_any_shape(x, seed):
-                    check_numerical_gradient(numerical_gradient, x, seed=seed)
-
-                test_any_shape()
-            """,
-        ),
+        GradedTest(test_numerical_gradient_vectors, points=2),
+        GradedTest(test_numerical_gradient_any_shape, points=2),
     ),
 )
+
+
+def visible_check_chain_rule_gradients():
+    """The visible check under the `chain_rule_gradients` answer."""
+    print(chain_rule_gradients(0.5, 42.0))
+    print(check_chain_rule(chain_rule_gradients, 0.5, 42.0))
+
+
+@graded
+@given(k=values, v=values)
+def test_chain_rule_gradients_values(k, v):
+    """E, dE_dk and dE_dv against central differences for random k and v"""
+    check_chain_rule(chain_rule_gradients, k, v)
+
 
 CHAIN_RULE = Part(
     target="pancake.calculus.chain_rule_gradients",
@@ -80,31 +92,8 @@ CHAIN_RULE = Part(
         $\\partial E / \\partial M$ once, then reuse them: this is exactly what a
         backward pass does, one layer at a time.
     """,
-    check="""
-        from pancake.testing.checks import check_chain_rule
-
-        print(chain_rule_gradients(0.5, 42.0))
-        print(check_chain_rule(chain_rule_gradients, 0.5, 42.0))
-    """,
-    tests=(
-        GradedTest(
-            name="values",
-            points=3,
-            summary="E, dE_dk and dE_dv against central differences for random k and v",
-            code="""
-                from pancake.testing.checks import check_chain_rule
-
-                values = st.floats(-10, 10, allow_subnormal=False)
-
-                @graded
-                @given(k=values, v=values)
-                def test_chain_rule(k, v):
-                    check_chain_rule(chain_rule_gradients, k, v)
-
-                test_chain_rule()
-            """,
-        ),
-    ),
+    check=visible_check_chain_rule_gradients,
+    tests=(GradedTest(test_chain_rule_gradients_values, points=3),),
 )
 
 ASSIGNMENT = Assignment(

@@ -1,6 +1,30 @@
 """Exercise 2: the first modules, a forward and a backward pass each: Square and Mul."""
 
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn.basic import Mul, Square
+
+
+def visible_check_square():
+    """The visible check under the `Square` answer."""
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
+    print(Square()(x))
+    print(check_gradients(Square(), x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_square_forward(x):
+    """the output is x² for arrays of random shapes"""
+    check_values("Square()(x)", Square()(x), x * x, formula="x²")
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_square_gradients(x):
+    """check_gradients on arrays of random shapes and scales"""
+    check_gradients(Square(), x)
+
 
 SQUARE = Part(
     target="pancake.nn.basic.Square",
@@ -17,42 +41,34 @@ SQUARE = Part(
         - `backward(grad_output)`: get it back with `(x,) = self.saved_tensors` and
           return $\\partial L / \\partial x$, an array of the shape of `x`.
     """,
-    check="""
-        from pancake.testing import check_gradients
-
-        x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
-        print(Square()(x))
-        print(check_gradients(Square(), x))
-    """,
+    check=visible_check_square,
     tests=(
-        GradedTest(
-            name="forward",
-            points=1,
-            summary="the output is x² for arrays of random shapes",
-            code="""
-                @graded
-                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
-                def test_forward(x):
-                    check_values("Square()(x)", Square()(x), x * x, formula="x²")
-
-                test_forward()
-            """,
-        ),
-        GradedTest(
-            name="gradients",
-            points=2,
-            summary="check_gradients on arrays of random shapes and scales",
-            code="""
-                @graded
-                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
-                def test_gradients(x):
-                    check_gradients(Square(), x)
-
-                test_gradients()
-            """,
-        ),
+        GradedTest(test_square_forward, points=1),
+        GradedTest(test_square_gradients, points=2),
     ),
 )
+
+
+def visible_check_mul():
+    """The visible check under the `Mul` answer."""
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
+    print(Mul(3.0)(x))
+    print(check_gradients(Mul(3.0), x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
+def test_mul_forward(x, k):
+    """the output is k·x for random k and arrays of random shapes"""
+    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
+def test_mul_gradients(x, k):
+    """check_gradients (input, k, accumulation) for random k and arrays"""
+    check_gradients(Mul(k), x)
+
 
 MUL = Part(
     target="pancake.nn.basic.Mul",
@@ -67,40 +83,10 @@ MUL = Part(
         - **add** it (`+=`), don't assign it: when a parameter is used several times
           (several batches, several places in a model), its gradients add up.
     """,
-    check="""
-        from pancake.testing import check_gradients
-
-        x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.5]])
-        print(Mul(3.0)(x))
-        print(check_gradients(Mul(3.0), x))
-    """,
+    check=visible_check_mul,
     tests=(
-        GradedTest(
-            name="forward",
-            points=1,
-            summary="the output is k·x for random k and arrays of random shapes",
-            code="""
-                @graded
-                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
-                def test_forward(x, k):
-                    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
-
-                test_forward()
-            """,
-        ),
-        GradedTest(
-            name="gradients",
-            points=3,
-            summary="check_gradients (input, k, accumulation) for random k and arrays",
-            code="""
-                @graded
-                @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
-                def test_gradients(x, k):
-                    check_gradients(Mul(k), x)
-
-                test_gradients()
-            """,
-        ),
+        GradedTest(test_mul_forward, points=1),
+        GradedTest(test_mul_gradients, points=3),
     ),
 )
 

@@ -1,6 +1,55 @@
 """Exercise 3: the Linear layer, forward and backward, with any number of batch axes."""
 
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn.linear import Linear
+
+
+def visible_check_linear():
+    """The visible check under the `Linear` answer."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    layer = Linear(3, 2, rng=0)
+    print(layer(x))
+    print(check_gradients(layer, x))
+
+
+@graded
+@given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
+def test_linear_forward(batch, n_in, n_out, data):
+    """the output is x @ weight + bias for random sizes"""
+    layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
+    x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
+    expected = x @ layer.weight.data + layer.bias.data
+    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+
+
+@graded
+@given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
+def test_linear_gradients(batch, n_in, n_out, data):
+    """check_gradients (input, weight, bias, accumulation) for random sizes and batches"""
+    layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
+    check_gradients(layer, data.draw(pst.arrays((batch, n_in), scale=pst.scales())))
+
+
+@graded
+@given(
+    shape=pst.shapes(min_dims=2, max_dims=2, max_side=4), n_in=pst.feature_sizes(), data=st.data()
+)
+def test_linear_batch_axes(shape, n_in, data):
+    """check_gradients on inputs with two leading batch axes, (a, b, in_features)"""
+    layer = Linear(n_in, 3, rng=data.draw(pst.seeds()))
+    check_gradients(layer, data.draw(pst.arrays((*shape, n_in))))
+
+
+@graded
+@given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
+def test_linear_no_bias(batch, n_in, n_out, data):
+    """forward and check_gradients of Linear(..., bias=False)"""
+    layer = Linear(n_in, n_out, bias=False, rng=data.draw(pst.seeds()))
+    x = data.draw(pst.arrays((batch, n_in)))
+    check_values("Linear(x, bias=False)", layer(x), x @ layer.weight.data, formula="x @ weight")
+    check_gradients(layer, x)
+
 
 LINEAR = Part(
     target="pancake.nn.linear.Linear",
@@ -25,75 +74,12 @@ LINEAR = Part(
 
         Gradients are **accumulated** (`+=`), and each has the shape of its parameter.
     """,
-    check="""
-        from pancake.testing import check_gradients
-
-        x = np.random.default_rng(0).standard_normal((4, 3))
-        layer = Linear(3, 2, rng=0)
-        print(layer(x))
-        print(check_gradients(layer, x))
-    """,
+    check=visible_check_linear,
     tests=(
-        GradedTest(
-            name="forward",
-            points=1,
-            summary="the output is x @ weight + bias for random sizes",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
-                def test_forward(batch, n_in, n_out, data):
-                    layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
-                    x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
-                    expected = x @ layer.weight.data + layer.bias.data
-                    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
-
-                test_forward()
-            """,
-        ),
-        GradedTest(
-            name="gradients",
-            points=3,
-            summary="check_gradients (input, weight, bias, accumulation) for random sizes and batches",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
-                def test_gradients(batch, n_in, n_out, data):
-                    layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
-                    check_gradients(layer, data.draw(pst.arrays((batch, n_in), scale=pst.scales())))
-
-                test_gradients()
-            """,
-        ),
-        GradedTest(
-            name="batch-axes",
-            points=1,
-            summary="check_gradients on inputs with two leading batch axes, (a, b, in_features)",
-            code="""
-                @graded
-                @given(shape=pst.shapes(min_dims=2, max_dims=2, max_side=4), n_in=pst.feature_sizes(), data=st.data())
-                def test_batch_axes(shape, n_in, data):
-                    layer = Linear(n_in, 3, rng=data.draw(pst.seeds()))
-                    check_gradients(layer, data.draw(pst.arrays((*shape, n_in))))
-
-                test_batch_axes()
-            """,
-        ),
-        GradedTest(
-            name="no-bias",
-            points=1,
-            summary="forward and check_gradients of Linear(..., bias=False)",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
-                def test_no_bias(batch, n_in, n_out, data):
-                    layer = Linear(n_in, n_out, bias=False, rng=data.draw(pst.seeds()))
-                    x = data.draw(pst.arrays((batch, n_in)))
-                    check_values("Linear(x, bias=False)", layer(x), x @ layer.weight.data, formula="x @ weight")
-                    check_gradients(layer, x)
-
-                test_no_bias()
-            """,
-        ),
+        GradedTest(test_linear_forward, points=1),
+        GradedTest(test_linear_gradients, points=3),
+        GradedTest(test_linear_batch_axes, points=1),
+        GradedTest(test_linear_no_bias, points=1),
     ),
 )
 

@@ -1,53 +1,74 @@
 """Exercise 4: element-wise activations (Sigmoid, ReLU, Tanh) and the cross-entropy loss."""
 
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
+from pancake.nn.activations import ReLU, Sigmoid, Tanh
+from pancake.nn.losses import CrossEntropyLoss
 
 
-def activation_tests(name: str, formula: str, expected: str, inputs: str) -> tuple[GradedTest, ...]:
-    """The forward and gradient tests of an element-wise activation ``name``.
+def visible_check_sigmoid():
+    """The visible check under the `Sigmoid` answer: its output and gradient report."""
+    x = np.array([[-2.0, -0.5, 0.3], [1.0, 2.5, -4.0]])
+    print(Sigmoid()(x))
+    print(check_gradients(Sigmoid(), x))
 
-    ``expected`` is a NumPy expression of ``x`` (the documented formula), ``inputs`` a
-    strategy of arrays.
-    """
-    return (
-        GradedTest(
-            name="forward",
-            points=1,
-            summary=f"the output is {formula} for arrays of random shapes and scales",
-            code=f"""
-                @graded
-                @given(x={inputs})
-                def test_forward(x):
-                    check_values("{name}()(x)", {name}()(x), {expected}, formula="{formula}")
 
-                test_forward()
-            """,
-        ),
-        GradedTest(
-            name="gradients",
-            points=2,
-            summary="check_gradients on arrays of random shapes and scales",
-            code=f"""
-                @graded
-                @given(x={inputs})
-                def test_gradients(x):
-                    check_gradients({name}(), x)
-
-                test_gradients()
-            """,
-        ),
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_sigmoid_forward(x):
+    """the output is 1 / (1 + exp(-x)) for arrays of random shapes and scales"""
+    check_values(
+        "Sigmoid()(x)", Sigmoid()(x), np.exp(-np.logaddexp(0, -x)), formula="1 / (1 + exp(-x))"
     )
 
 
-def activation_check(name: str) -> str:
-    """The visible check of an activation: its output and its gradient report on a small array."""
-    return f"""
-        from pancake.testing import check_gradients
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_sigmoid_gradients(x):
+    """check_gradients on arrays of random shapes and scales"""
+    check_gradients(Sigmoid(), x)
 
-        x = np.array([[-2.0, -0.5, 0.3], [1.0, 2.5, -4.0]])
-        print({name}()(x))
-        print(check_gradients({name}(), x))
-    """
+
+def visible_check_relu():
+    """The visible check under the `ReLU` answer: its output and gradient report."""
+    x = np.array([[-2.0, -0.5, 0.3], [1.0, 2.5, -4.0]])
+    print(ReLU()(x))
+    print(check_gradients(ReLU(), x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1))
+def test_relu_forward(x):
+    """the output is max(x, 0) for arrays of random shapes and scales"""
+    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1))
+def test_relu_gradients(x):
+    """check_gradients on arrays of random shapes and scales"""
+    check_gradients(ReLU(), x)
+
+
+def visible_check_tanh():
+    """The visible check under the `Tanh` answer: its output and gradient report."""
+    x = np.array([[-2.0, -0.5, 0.3], [1.0, 2.5, -4.0]])
+    print(Tanh()(x))
+    print(check_gradients(Tanh(), x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_tanh_forward(x):
+    """the output is tanh(x) for arrays of random shapes and scales"""
+    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
+def test_tanh_gradients(x):
+    """check_gradients on arrays of random shapes and scales"""
+    check_gradients(Tanh(), x)
 
 
 def activation_instructions(derivative: str) -> str:
@@ -74,14 +95,13 @@ SIGMOID = Part(
         The function `sigmoid(x)` (already imported) computes $\\sigma$ without overflow.
         """
     ),
-    check=activation_check("Sigmoid"),
-    tests=activation_tests(
-        "Sigmoid",
-        "1 / (1 + exp(-x))",
-        "np.exp(-np.logaddexp(0, -x))",
-        "pst.arrays(pst.shapes(), scale=pst.scales())",
+    check=visible_check_sigmoid,
+    tests=(
+        GradedTest(test_sigmoid_forward, points=1),
+        GradedTest(test_sigmoid_gradients, points=2),
     ),
 )
+
 
 RELU = Part(
     target="pancake.nn.activations.ReLU",
@@ -91,14 +111,13 @@ RELU = Part(
         exactly 0 it is not differentiable; pancake, like PyTorch, uses 0 there).
         """
     ),
-    check=activation_check("ReLU"),
-    tests=activation_tests(
-        "ReLU",
-        "max(x, 0)",
-        "np.maximum(x, 0)",
-        "pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1)",
+    check=visible_check_relu,
+    tests=(
+        GradedTest(test_relu_forward, points=1),
+        GradedTest(test_relu_gradients, points=2),
     ),
 )
+
 
 TANH = Part(
     target="pancake.nn.activations.Tanh",
@@ -107,14 +126,63 @@ TANH = Part(
         $y = \\tanh(x)$ (`np.tanh`), whose derivative is $1 - \\tanh(x)^2$.
         """
     ),
-    check=activation_check("Tanh"),
-    tests=activation_tests(
-        "Tanh",
-        "tanh(x)",
-        "np.tanh(x)",
-        "pst.arrays(pst.shapes(), scale=pst.scales())",
+    check=visible_check_tanh,
+    tests=(
+        GradedTest(test_tanh_forward, points=1),
+        GradedTest(test_tanh_gradients, points=2),
     ),
 )
+
+
+def visible_check_cross_entropy_loss():
+    """The visible check under the `CrossEntropyLoss` answer."""
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 1.0, 0.0]])
+    labels = np.array([0, 2, 1])
+    print(CrossEntropyLoss()(logits, labels))
+    print(CrossEntropyLoss()(1000 * logits, labels))  # large logits: finite, about 1000
+    print(check_gradients(CrossEntropyLoss(), logits, labels))
+
+
+@graded
+@given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+def test_cross_entropy_loss_forward(batch, classes, data):
+    """the loss of random logits, with integer labels and with one-hot targets"""
+    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
+    labels = data.draw(pst.labels(batch, classes))
+    picked = logits[np.arange(batch), labels]
+    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+    formula = "mean(logsumexp(z) - z[label])"
+    loss = CrossEntropyLoss()(logits, labels)
+    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula=formula)
+    loss = CrossEntropyLoss()(logits, np.eye(classes)[labels])
+    check_values("CrossEntropyLoss()(z, one_hot)", loss, expected, formula=formula)
+
+
+@graded
+@given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+def test_cross_entropy_loss_large_logits(batch, classes, data):
+    """logits in the thousands give the right, finite loss and gradient"""
+    scale = st.sampled_from([1e3, 1e4])
+    logits = data.draw(pst.arrays((batch, classes), scale=scale))
+    labels = data.draw(pst.labels(batch, classes))
+    picked = logits[np.arange(batch), labels]
+    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+    loss_fn = CrossEntropyLoss()
+    loss = loss_fn(logits, labels)
+    check_values(
+        "CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])"
+    )
+    assert np.all(np.isfinite(loss_fn.backward())), "backward() gives inf or nan for large logits"
+
+
+@graded
+@given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
+def test_cross_entropy_loss_gradients(batch, classes, data):
+    """check_gradients on random logits and labels"""
+    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
+    labels = data.draw(pst.labels(batch, classes))
+    check_gradients(CrossEntropyLoss(), logits, labels)
+
 
 CROSS_ENTROPY = Part(
     target="pancake.nn.losses.CrossEntropyLoss",
@@ -133,73 +201,11 @@ CROSS_ENTROPY = Part(
         - `backward()`: a loss is where backpropagation starts, so it takes no
           argument; return $\\partial L / \\partial z$ (use `softmax`, already imported).
     """,
-    check="""
-        from pancake.testing import check_gradients
-
-        logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 1.0, 0.0]])
-        labels = np.array([0, 2, 1])
-        print(CrossEntropyLoss()(logits, labels))
-        print(CrossEntropyLoss()(1000 * logits, labels))  # large logits: finite, about 1000
-        print(check_gradients(CrossEntropyLoss(), logits, labels))
-    """,
+    check=visible_check_cross_entropy_loss,
     tests=(
-        GradedTest(
-            name="forward",
-            points=1,
-            summary="the loss of random logits, with integer labels and with one-hot targets",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
-                def test_forward(batch, classes, data):
-                    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
-                    labels = data.draw(pst.labels(batch, classes))
-                    picked = logits[np.arange(batch), labels]
-                    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
-                    formula = "mean(logsumexp(z) - z[label])"
-                    loss = CrossEntropyLoss()(logits, labels)
-                    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula=formula)
-                    loss = CrossEntropyLoss()(logits, np.eye(classes)[labels])
-                    check_values("CrossEntropyLoss()(z, one_hot)", loss, expected, formula=formula)
-
-                test_forward()
-            """,
-        ),
-        GradedTest(
-            name="large-logits",
-            points=1,
-            summary="logits in the thousands give the right, finite loss and gradient",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
-                def test_large_logits(batch, classes, data):
-                    scale = st.sampled_from([1e3, 1e4])
-                    logits = data.draw(pst.arrays((batch, classes), scale=scale))
-                    labels = data.draw(pst.labels(batch, classes))
-                    picked = logits[np.arange(batch), labels]
-                    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
-                    loss_fn = CrossEntropyLoss()
-                    loss = loss_fn(logits, labels)
-                    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])")
-                    assert np.all(np.isfinite(loss_fn.backward())), "backward() gives inf or nan for large logits"
-
-                test_large_logits()
-            """,
-        ),
-        GradedTest(
-            name="gradients",
-            points=2,
-            summary="check_gradients on random logits and labels",
-            code="""
-                @graded
-                @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
-                def test_gradients(batch, classes, data):
-                    logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
-                    labels = data.draw(pst.labels(batch, classes))
-                    check_gradients(CrossEntropyLoss(), logits, labels)
-
-                test_gradients()
-            """,
-        ),
+        GradedTest(test_cross_entropy_loss_forward, points=1),
+        GradedTest(test_cross_entropy_loss_large_logits, points=1),
+        GradedTest(test_cross_entropy_loss_gradients, points=2),
     ),
 )
 

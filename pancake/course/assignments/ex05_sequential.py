@@ -1,23 +1,63 @@
 """Exercise 5: Sequential, the container that chains modules forward and backward."""
 
-from pancake.course.spec import Assignment, GradedTest, Part, clean
+from itertools import pairwise
 
-# Random multi-layer perceptrons of pancake's reference layers, for the graded tests.
-PERCEPTRONS = clean(
-    """
-    from pancake import nn
+from pancake import nn
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn import Linear, Tanh
+from pancake.nn.containers import Sequential
 
-    @st.composite
-    def perceptrons(draw):
-        sizes = draw(st.lists(pst.feature_sizes(), min_size=2, max_size=4))
-        seed = draw(pst.seeds())
-        layers = []
-        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-            layers += [nn.Linear(n_in, n_out, rng=seed + index), nn.Tanh()]
-        x = draw(pst.arrays((draw(pst.batch_sizes()), sizes[0])))
-        return layers, x
-    """
-)
+
+@st.composite
+def perceptrons(draw):
+    """Random multi-layer perceptrons of pancake's reference layers, and an input: (layers, x)."""
+    sizes = draw(st.lists(pst.feature_sizes(), min_size=2, max_size=4))
+    seed = draw(pst.seeds())
+    layers = []
+    for index, (n_in, n_out) in enumerate(pairwise(sizes)):
+        layers += [nn.Linear(n_in, n_out, rng=seed + index), nn.Tanh()]
+    x = draw(pst.arrays((draw(pst.batch_sizes()), sizes[0])))
+    return layers, x
+
+
+def visible_check_sequential():
+    """The visible check under the `Sequential` answer."""
+    model = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    print(model(x))
+    print(check_gradients(model, x))
+
+
+@graded
+@given(case=perceptrons())
+def test_sequential_forward(case):
+    """the output of random perceptrons is that of their layers applied in turn"""
+    layers, x = case
+    expected = x
+    for layer in layers:
+        expected = layer(expected)
+    output = Sequential(*layers)(x)
+    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
+
+
+@graded
+@given(case=perceptrons())
+def test_sequential_gradients(case):
+    """check_gradients (input and every layer's parameters) of random perceptrons"""
+    layers, x = case
+    check_gradients(Sequential(*layers), x)
+
+
+@graded
+@given(batch=pst.batch_sizes(), seed=pst.seeds())
+def test_sequential_nested(batch, seed):
+    """check_gradients of a Sequential inside a Sequential"""
+    inner = Sequential(nn.Linear(3, 4, rng=seed), nn.Tanh())
+    model = Sequential(inner, nn.Linear(4, 2, rng=seed + 1))
+    x = np.random.default_rng(seed).standard_normal((batch, 3))
+    check_gradients(model, x)
+
 
 SEQUENTIAL = Part(
     target="pancake.nn.containers.Sequential",
@@ -35,74 +75,11 @@ SEQUENTIAL = Part(
         those of every layer through `named_children()`, which names them `"0.weight"`,
         `"0.bias"`, `"2.weight"`... So `check_gradients` checks every layer's gradients.
     """,
-    check="""
-        from pancake.nn import Linear, Tanh
-        from pancake.testing import check_gradients
-
-        model = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
-        x = np.random.default_rng(0).standard_normal((5, 3))
-        print(model(x))
-        print(check_gradients(model, x))
-    """,
+    check=visible_check_sequential,
     tests=(
-        GradedTest(
-            name="forward",
-            points=1,
-            summary="the output of random perceptrons is that of their layers applied in turn",
-            code=PERCEPTRONS
-            + "\n\n"
-            + clean(
-                """
-                @graded
-                @given(case=perceptrons())
-                def test_forward(case):
-                    layers, x = case
-                    expected = x
-                    for layer in layers:
-                        expected = layer(expected)
-                    output = Sequential(*layers)(x)
-                    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
-
-                test_forward()
-                """
-            ),
-        ),
-        GradedTest(
-            name="gradients",
-            points=3,
-            summary="check_gradients (input and every layer's parameters) of random perceptrons",
-            code=PERCEPTRONS
-            + "\n\n"
-            + clean(
-                """
-                @graded
-                @given(case=perceptrons())
-                def test_gradients(case):
-                    layers, x = case
-                    check_gradients(Sequential(*layers), x)
-
-                test_gradients()
-                """
-            ),
-        ),
-        GradedTest(
-            name="nested",
-            points=1,
-            summary="check_gradients of a Sequential inside a Sequential",
-            code="""
-                from pancake import nn
-
-                @graded
-                @given(batch=pst.batch_sizes(), seed=pst.seeds())
-                def test_nested(batch, seed):
-                    inner = Sequential(nn.Linear(3, 4, rng=seed), nn.Tanh())
-                    model = Sequential(inner, nn.Linear(4, 2, rng=seed + 1))
-                    x = np.random.default_rng(seed).standard_normal((batch, 3))
-                    check_gradients(model, x)
-
-                test_nested()
-            """,
-        ),
+        GradedTest(test_sequential_forward, points=1),
+        GradedTest(test_sequential_gradients, points=3),
+        GradedTest(test_sequential_nested, points=1),
     ),
 )
 

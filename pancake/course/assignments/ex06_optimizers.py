@@ -1,6 +1,9 @@
 """Exercise 6: the optimizers, SGD with momentum and Adam, step for step as in PyTorch."""
 
+from pancake.course.prelude import given, graded, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
+from pancake.optim import SGD, Adam
+from pancake.testing import check_optimizer
 
 STATE = clean(
     """
@@ -13,7 +16,51 @@ STATE = clean(
     """
 )
 
-SGD = Part(
+
+def visible_check_sgd():
+    """The visible check under the `SGD` answer."""
+    print(check_optimizer(SGD, lr=0.1))
+    print(check_optimizer(SGD, lr=0.1, momentum=0.9, dampening=0.1))
+
+
+@graded
+@given(lr=st.floats(1e-3, 1.0), seed=pst.seeds())
+def test_sgd_plain(lr, seed):
+    """check_optimizer without momentum, for random learning rates"""
+    check_optimizer(SGD, lr=lr, seed=seed)
+
+
+@graded
+@given(
+    lr=st.floats(1e-3, 1.0),
+    momentum=st.floats(0.1, 0.99),
+    dampening=st.sampled_from([0.0, 0.1, 0.5]),
+    seed=pst.seeds(),
+)
+def test_sgd_momentum(lr, momentum, dampening, seed):
+    """check_optimizer with random momentum and dampening"""
+    check_optimizer(SGD, lr=lr, momentum=momentum, dampening=dampening, seed=seed)
+
+
+@graded
+@given(lr=st.floats(1e-3, 1.0), momentum=st.floats(0.1, 0.99), seed=pst.seeds())
+def test_sgd_nesterov(lr, momentum, seed):
+    """check_optimizer with Nesterov momentum"""
+    check_optimizer(SGD, lr=lr, momentum=momentum, nesterov=True, seed=seed)
+
+
+@graded
+@given(
+    weight_decay=st.floats(1e-4, 0.1),
+    momentum=st.sampled_from([0.0, 0.9]),
+    seed=pst.seeds(),
+)
+def test_sgd_weight_decay(weight_decay, momentum, seed):
+    """check_optimizer with weight decay, with and without momentum"""
+    check_optimizer(SGD, lr=0.1, momentum=momentum, weight_decay=weight_decay, seed=seed)
+
+
+SGD_PART = Part(
     target="pancake.optim.SGD",
     instructions=clean(
         """
@@ -29,84 +76,55 @@ SGD = Part(
     )
     + "\n\n"
     + STATE,
-    check="""
-        from pancake.testing.properties import check_optimizer
-
-        print(check_optimizer(SGD, lr=0.1))
-        print(check_optimizer(SGD, lr=0.1, momentum=0.9, dampening=0.1))
-    """,
+    check=visible_check_sgd,
     tests=(
-        GradedTest(
-            name="plain",
-            points=1,
-            summary="check_optimizer without momentum, for random learning rates",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(lr=st.floats(1e-3, 1.0), seed=pst.seeds())
-                def test_plain(lr, seed):
-                    check_optimizer(SGD, lr=lr, seed=seed)
-
-                test_plain()
-            """,
-        ),
-        GradedTest(
-            name="momentum",
-            points=2,
-            summary="check_optimizer with random momentum and dampening",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(
-                    lr=st.floats(1e-3, 1.0),
-                    momentum=st.floats(0.1, 0.99),
-                    dampening=st.sampled_from([0.0, 0.1, 0.5]),
-                    seed=pst.seeds(),
-                )
-                def test_momentum(lr, momentum, dampening, seed):
-                    check_optimizer(SGD, lr=lr, momentum=momentum, dampening=dampening, seed=seed)
-
-                test_momentum()
-            """,
-        ),
-        GradedTest(
-            name="nesterov",
-            points=1,
-            summary="check_optimizer with Nesterov momentum",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(lr=st.floats(1e-3, 1.0), momentum=st.floats(0.1, 0.99), seed=pst.seeds())
-                def test_nesterov(lr, momentum, seed):
-                    check_optimizer(SGD, lr=lr, momentum=momentum, nesterov=True, seed=seed)
-
-                test_nesterov()
-            """,
-        ),
-        GradedTest(
-            name="weight-decay",
-            points=1,
-            summary="check_optimizer with weight decay, with and without momentum",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(
-                    weight_decay=st.floats(1e-4, 0.1),
-                    momentum=st.sampled_from([0.0, 0.9]),
-                    seed=pst.seeds(),
-                )
-                def test_weight_decay(weight_decay, momentum, seed):
-                    check_optimizer(SGD, lr=0.1, momentum=momentum, weight_decay=weight_decay, seed=seed)
-
-                test_weight_decay()
-            """,
-        ),
+        GradedTest(test_sgd_plain, points=1),
+        GradedTest(test_sgd_momentum, points=2),
+        GradedTest(test_sgd_nesterov, points=1),
+        GradedTest(test_sgd_weight_decay, points=1),
     ),
 )
+
+
+def visible_check_adam():
+    """The visible check under the `Adam` answer."""
+    print(check_optimizer(Adam, lr=0.01))
+
+
+@graded
+@given(lr=st.floats(1e-4, 0.1), seed=pst.seeds())
+def test_adam_default(lr, seed):
+    """check_optimizer with random learning rates"""
+    check_optimizer(Adam, lr=lr, seed=seed)
+
+
+@graded
+@given(
+    beta1=st.floats(0.5, 0.99),
+    beta2=st.floats(0.9, 0.9999),
+    eps=st.sampled_from([1e-8, 1e-6, 1e-3]),
+    seed=pst.seeds(),
+)
+def test_adam_betas(beta1, beta2, eps, seed):
+    """check_optimizer with random betas and eps"""
+    check_optimizer(Adam, lr=0.01, betas=(beta1, beta2), eps=eps, seed=seed)
+
+
+@graded
+@given(weight_decay=st.floats(1e-4, 0.1), seed=pst.seeds())
+def test_adam_weight_decay(weight_decay, seed):
+    """check_optimizer with weight decay added to the gradient"""
+    check_optimizer(Adam, lr=0.01, weight_decay=weight_decay, seed=seed)
+
+
+@graded
+@given(weight_decay=st.floats(1e-3, 0.5), seed=pst.seeds())
+def test_adam_decoupled(weight_decay, seed):
+    """check_optimizer with decoupled weight decay (AdamW)"""
+    check_optimizer(
+        Adam, lr=0.01, weight_decay=weight_decay, decoupled_weight_decay=True, seed=seed
+    )
+
 
 ADAM = Part(
     target="pancake.optim.Adam",
@@ -128,79 +146,12 @@ ADAM = Part(
     )
     + "\n\n"
     + STATE,
-    check="""
-        from pancake.testing.properties import check_optimizer
-
-        print(check_optimizer(Adam, lr=0.01))
-    """,
+    check=visible_check_adam,
     tests=(
-        GradedTest(
-            name="default",
-            points=2,
-            summary="check_optimizer with random learning rates",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(lr=st.floats(1e-4, 0.1), seed=pst.seeds())
-                def test_default(lr, seed):
-                    check_optimizer(Adam, lr=lr, seed=seed)
-
-                test_default()
-            """,
-        ),
-        GradedTest(
-            name="betas",
-            points=1,
-            summary="check_optimizer with random betas and eps",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(
-                    beta1=st.floats(0.5, 0.99),
-                    beta2=st.floats(0.9, 0.9999),
-                    eps=st.sampled_from([1e-8, 1e-6, 1e-3]),
-                    seed=pst.seeds(),
-                )
-                def test_betas(beta1, beta2, eps, seed):
-                    check_optimizer(Adam, lr=0.01, betas=(beta1, beta2), eps=eps, seed=seed)
-
-                test_betas()
-            """,
-        ),
-        GradedTest(
-            name="weight-decay",
-            points=1,
-            summary="check_optimizer with weight decay added to the gradient",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(weight_decay=st.floats(1e-4, 0.1), seed=pst.seeds())
-                def test_weight_decay(weight_decay, seed):
-                    check_optimizer(Adam, lr=0.01, weight_decay=weight_decay, seed=seed)
-
-                test_weight_decay()
-            """,
-        ),
-        GradedTest(
-            name="decoupled",
-            points=1,
-            summary="check_optimizer with decoupled weight decay (AdamW)",
-            code="""
-                from pancake.testing.properties import check_optimizer
-
-                @graded
-                @given(weight_decay=st.floats(1e-3, 0.5), seed=pst.seeds())
-                def test_decoupled(weight_decay, seed):
-                    check_optimizer(
-                        Adam, lr=0.01, weight_decay=weight_decay, decoupled_weight_decay=True, seed=seed
-                    )
-
-                test_decoupled()
-            """,
-        ),
+        GradedTest(test_adam_default, points=2),
+        GradedTest(test_adam_betas, points=1),
+        GradedTest(test_adam_weight_decay, points=1),
+        GradedTest(test_adam_decoupled, points=1),
     ),
 )
 
@@ -214,5 +165,5 @@ ASSIGNMENT = Assignment(
         PyTorch's documented algorithms step for step, so that a model trains with pancake
         as it would with `torch.optim`.
     """,
-    parts=(SGD, ADAM),
+    parts=(SGD_PART, ADAM),
 )

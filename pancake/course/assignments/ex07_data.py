@@ -1,6 +1,36 @@
 """Exercise 7: the DataLoader, one epoch of batches, shuffled or not, the last one dropped or not."""
 
+from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.data import ArrayDataset, DataLoader
+from pancake.testing import check_data_loader
+
+
+def visible_check_data_loader():
+    """The visible check under the `DataLoader` answer."""
+    for batch in DataLoader(ArrayDataset(np.arange(10)), batch_size=4, shuffle=True, rng=0):
+        print(batch)
+    print(check_data_loader(DataLoader))
+
+
+@graded
+@given(seed=pst.seeds())
+def test_data_loader_epochs(seed):
+    """check_data_loader (batch counts and shapes, every sample once, shuffle, drop_last) with random seeds"""
+    check_data_loader(DataLoader, seed=seed)
+
+
+@graded
+@given(n=st.integers(1, 20), batch_size=st.integers(1, 8), drop_last=st.booleans())
+def test_data_loader_transform(n, batch_size, drop_last):
+    """the transform is applied to the inputs of every batch"""
+    inputs, targets = np.arange(2.0 * n).reshape(n, 2), np.arange(n)
+    loader = DataLoader(
+        ArrayDataset(inputs, targets), batch_size, drop_last=drop_last, transform=np.negative
+    )
+    for batch_inputs, batch_targets in loader:
+        check_values("the transformed inputs", batch_inputs, -inputs[batch_targets], formula="-x")
+
 
 DATA_LOADER = Part(
     target="pancake.data.DataLoader",
@@ -17,51 +47,10 @@ DATA_LOADER = Part(
         - `self.fetch(indices)` builds the batch of the samples at `indices` (stacked arrays,
           a tuple `(inputs, targets)` for a data set of pairs, with `transform` applied).
     """,
-    check="""
-        from pancake.data import ArrayDataset
-        from pancake.testing.properties import check_data_loader
-
-        for batch in DataLoader(ArrayDataset(np.arange(10)), batch_size=4, shuffle=True, rng=0):
-            print(batch)
-        print(check_data_loader(DataLoader))
-    """,
+    check=visible_check_data_loader,
     tests=(
-        GradedTest(
-            name="epochs",
-            points=3,
-            summary="check_data_loader (batch counts and shapes, every sample once, shuffle, "
-            "drop_last) with random seeds",
-            code="""
-                from pancake.testing.properties import check_data_loader
-
-                @graded
-                @given(seed=pst.seeds())
-                def test_epochs(seed):
-                    check_data_loader(DataLoader, seed=seed)
-
-                test_epochs()
-            """,
-        ),
-        GradedTest(
-            name="transform",
-            points=1,
-            summary="the transform is applied to the inputs of every batch",
-            code="""
-                from pancake.data import ArrayDataset
-
-                @graded
-                @given(n=st.integers(1, 20), batch_size=st.integers(1, 8), drop_last=st.booleans())
-                def test_transform(n, batch_size, drop_last):
-                    inputs, targets = np.arange(2.0 * n).reshape(n, 2), np.arange(n)
-                    loader = DataLoader(
-                        ArrayDataset(inputs, targets), batch_size, drop_last=drop_last, transform=np.negative
-                    )
-                    for batch_inputs, batch_targets in loader:
-                        check_values("the transformed inputs", batch_inputs, -inputs[batch_targets], formula="-x")
-
-                test_transform()
-            """,
-        ),
+        GradedTest(test_data_loader_epochs, points=3),
+        GradedTest(test_data_loader_transform, points=1),
     ),
 )
 

@@ -1,4 +1,4 @@
-"""pancake.functional: stax-style layers, shape inference, and gradients of parameter trees."""
+"""pancake.stax: stax-style layers, shape inference, and gradients of parameter trees."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pancake.autograd as ag
-from pancake.functional import (
+from pancake.nn import log_softmax, sigmoid
+from pancake.stax import (
     Dense,
     Elu,
     FanInConcat,
@@ -26,9 +27,10 @@ from pancake.functional import (
     tree_map,
     value_and_grad,
 )
-from pancake.nn import log_softmax, sigmoid
 from pancake.testing import numerical_gradient
 from pancake.testing import strategies as pst
+
+pytestmark = pytest.mark.ex11
 
 MODEST = settings(max_examples=15, deadline=None)
 
@@ -211,7 +213,7 @@ def test_tree_map_walks_several_trees_alike():
     assert stepped[1] == ()
 
 
-def test_a_functional_classifier_learns_two_blobs():
+def test_a_stax_classifier_learns_two_blobs():
     rng = np.random.default_rng(0)
     centers = np.array([[-2.0, 0.0], [2.0, 0.0]])
     labels = rng.integers(0, 2, size=200)
@@ -236,7 +238,7 @@ def test_a_functional_classifier_learns_two_blobs():
 ANSWER_IMPORTS = (
     "import numpy as np\n"
     "from pancake import init\n"
-    "from pancake.functional import Layer, Params, Shape, small_normal\n"
+    "from pancake.stax import Layer, Params, Shape, small_normal\n"
 )
 
 

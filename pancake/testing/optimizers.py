@@ -1,41 +1,23 @@
-"""Property checks for optimizers and data loaders, as the graded exercises run them.
+"""Check an optimizer step for step against PyTorch's documented algorithms.
 
 ``check_optimizer`` runs an optimizer class on random parameters and gradients and
 compares every step with a reference written here as pure functions of the algorithms
-documented by PyTorch (a formulation independent of ``pancake.optim``).
-``check_data_loader`` checks what one epoch of a ``DataLoader`` must look like.
-
-Both use only documented behaviour: the constructor arguments, ``step()``,
-``zero_grad()``, iteration and ``len()``; never private attributes. On failure they
-raise an ``AssertionError`` that names the step or batch, the difference, and where it
-recognises one, the likely mistake; on success they return a report that prints.
+documented by PyTorch (a formulation independent of ``pancake.optim``), and recognises
+common mistakes by the reference switches that reproduce them. It uses only documented
+behaviour: the constructor arguments, ``step()`` and ``zero_grad()``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from pancake.data import ArrayDataset
 from pancake.nn.module import Parameter
-
-
-class PropertyReport:
-    """The result of a passing check: a title and one line per thing checked."""
-
-    def __init__(self, title: str, lines: Sequence[str]):
-        self.title = title
-        self.lines = list(lines)
-
-    def __str__(self) -> str:
-        return "\n".join([self.title, *(f"  {line}" for line in self.lines)])
-
-    __repr__ = __str__
-
+from pancake.testing.reports import PropertyReport
 
 # -- reference optimizers: pure functions (theta, grad, state, t, **hp) -> (theta, state) -----
 #
@@ -420,191 +402,3 @@ def _optimizer_hint(spec, settings, trial: Trial, step: int) -> str:
             "(momentum buffer, moments, step count) in each parameter's state"
         )
     return "not one of the common mistakes; compare your update with the algorithm line by line"
-
-
-# -- check_data_loader ----------------------------------------------------------------------
-
-DATASET_SIZES = (1, 10, 17)
-BATCH_SIZES = (1, 4, 10, 32)
-
-
-@dataclass
-class LoaderCase:
-    """One loader to check: its data set, whose sample i is ([i, -i], i) or just i, and settings."""
-
-    dataset: Any
-    kind: str
-    n: int
-    batch_size: int
-    shuffle: bool
-    drop_last: bool
-
-    @property
-    def pairs(self) -> bool:
-        """Whether batches are (inputs, targets) tuples rather than single arrays."""
-        return self.kind != "ArrayDataset(i)"
-
-    @property
-    def expected_batches(self) -> int:
-        if self.drop_last:
-            return self.n // self.batch_size
-        return math.ceil(self.n / self.batch_size)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.kind} of {self.n} sample{'s' * (self.n != 1)}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, drop_last={self.drop_last}"
-        )
-
-
-def index_datasets(n: int) -> dict[str, Any]:
-    """Data sets of n samples that reveal their indices: named by their kind."""
-    indices = np.arange(n)
-    inputs = np.stack([indices, -indices], axis=1).astype(np.float64)
-    return {
-        "ArrayDataset([i, -i], i)": ArrayDataset(inputs, indices),
-        "list of ([i, -i], i)": [(inputs[i], i) for i in range(n)],
-        "ArrayDataset(i)": ArrayDataset(indices),
-    }
-
-
-def check_data_loader(loader_cls: type, *, seed: int = 0) -> PropertyReport:
-    """Check the epochs of ``loader_cls(dataset, batch_size=, shuffle=, drop_last=, rng=seed)``.
-
-    Over data sets of several sizes (arrays, and a plain list of samples) and batch sizes:
-    ``len()`` is the number of batches, each sample comes exactly once per epoch (but the
-    last ``n % batch_size`` with ``drop_last``), batches have the right shapes and keep
-    inputs with their targets; shuffle=False keeps the order; shuffle=True gives the same
-    orders for the same seed and a new order every epoch. Raises AssertionError.
-    """
-    cases = [
-        LoaderCase(dataset, kind, n, batch_size, shuffle, drop_last)
-        for n in DATASET_SIZES
-        for kind, dataset in index_datasets(n).items()
-        for batch_size in BATCH_SIZES
-        for shuffle in (False, True)
-        for drop_last in (False, True)
-    ]
-    for case in cases:
-        loader = loader_cls(
-            case.dataset,
-            batch_size=case.batch_size,
-            shuffle=case.shuffle,
-            drop_last=case.drop_last,
-            rng=seed,
-        )
-        _check_epoch(loader, case, f"{loader_cls.__name__}({case})")
-    _check_shuffling(loader_cls, seed)
-    lines = [
-        f"{len(cases)} loaders: {', '.join(map(str, DATASET_SIZES))} samples, batch sizes "
-        f"{', '.join(map(str, BATCH_SIZES))}, shuffle and drop_last on and off",
-        "len() = number of batches, batch shapes, every sample once per epoch, pairs kept: OK",
-        "shuffle=False keeps the order: OK",
-        "shuffle=True: a new order every epoch, the same orders for the same seed: OK",
-    ]
-    return PropertyReport(f"data loader check of {loader_cls.__name__}: OK", lines)
-
-
-def _check_epoch(loader, case: LoaderCase, where: str) -> None:
-    """One epoch: the batch count, each batch, and each sample once, in order unless shuffled."""
-    if len(loader) != case.expected_batches:
-        rule = "n // batch_size (drop_last)" if case.drop_last else "ceil(n / batch_size)"
-        raise AssertionError(
-            f"{where}: len() is {len(loader)}, expected {rule} = {case.expected_batches}"
-        )
-    try:
-        batches = list(loader)
-    except Exception as error:
-        hint = (
-            ""
-            if isinstance(case.dataset, ArrayDataset)
-            else "; plain data sets take one int index at a time"
-        )
-        raise AssertionError(
-            f"{where}: iterating raised {type(error).__name__}: {error}{hint}"
-        ) from error
-    if len(batches) != case.expected_batches:
-        raise AssertionError(
-            f"{where}: one epoch gave {len(batches)} batches, expected {case.expected_batches}"
-            f"{_batch_count_hint(len(batches), case)}"
-        )
-    sizes = [min(case.batch_size, case.n - k * case.batch_size) for k in range(len(batches))]
-    seen = [
-        _batch_indices(batch, case.pairs, size, f"{where}, batch {k}")
-        for k, (batch, size) in enumerate(zip(batches, sizes, strict=True))
-    ]
-    order = np.concatenate(seen) if seen else np.zeros(0, dtype=int)
-    if len(np.unique(order)) != len(order):
-        raise AssertionError(
-            f"{where}: some samples came twice in one epoch; visit a permutation of the "
-            "indices (rng.permutation(n)), not independently drawn indices"
-        )
-    if not case.shuffle and not np.array_equal(order, np.arange(len(order))):
-        raise AssertionError(
-            f"{where}: with shuffle=False the samples must come in order 0, 1, 2, ..."
-        )
-
-
-def _batch_count_hint(count: int, case: LoaderCase) -> str:
-    if count == case.expected_batches - 1 and not case.drop_last:
-        return "; the last, smaller batch is missing (only drop_last=True skips it)"
-    if count == case.expected_batches + 1 and case.drop_last:
-        return "; with drop_last=True the last, smaller batch must be skipped"
-    return ""
-
-
-def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:
-    """Check one batch's type, shapes and pairing; return the indices of its samples."""
-    if not pairs:
-        if not isinstance(batch, np.ndarray) or batch.shape != (size,):
-            raise AssertionError(
-                f"{where}: expected an array of shape ({size},), got {_describe(batch)}"
-            )
-        return batch
-    if not (isinstance(batch, tuple) and len(batch) == 2):
-        raise AssertionError(f"{where}: expected a tuple (inputs, targets), got {_describe(batch)}")
-    inputs, targets = batch
-    if np.shape(inputs) != (size, 2) or np.shape(targets) != (size,):
-        raise AssertionError(
-            f"{where}: expected inputs of shape ({size}, 2) and targets of shape ({size},), "
-            f"got {np.shape(inputs)} and {np.shape(targets)}"
-        )
-    if not (np.array_equal(inputs[:, 0], targets) and np.array_equal(inputs[:, 1], -targets)):
-        raise AssertionError(
-            f"{where}: inputs and targets no longer belong together; index every array "
-            "with the same indices"
-        )
-    return np.asarray(targets)
-
-
-def _describe(batch) -> str:
-    if isinstance(batch, tuple):
-        return f"a tuple of {len(batch)}: shapes {[np.shape(part) for part in batch]}"
-    return f"a {type(batch).__name__} of shape {np.shape(batch)}"
-
-
-def _check_shuffling(loader_cls: type, seed: int) -> None:
-    """Shuffled epochs: not in order, different from one another, reproducible from the seed."""
-    dataset = ArrayDataset(np.arange(20))
-    where = f"{loader_cls.__name__}(ArrayDataset(i) of 20 samples, batch_size=6, shuffle=True, rng={seed})"
-
-    def two_epochs(rng) -> list[np.ndarray]:
-        loader = loader_cls(dataset, batch_size=6, shuffle=True, rng=rng)
-        return [np.concatenate(list(loader)) for _ in range(2)]
-
-    first = two_epochs(seed)
-    if np.array_equal(first[0], np.arange(20)):
-        raise AssertionError(f"{where}: shuffle=True left the samples in order")
-    if np.array_equal(first[0], first[1]):
-        raise AssertionError(
-            f"{where}: two epochs came in the same order; draw a new permutation at the start "
-            "of every epoch (in __iter__), not once in __init__"
-        )
-    for rng in (seed, np.random.default_rng(seed)):
-        again = two_epochs(rng)
-        if not all(np.array_equal(a, b) for a, b in zip(first, again, strict=True)):
-            raise AssertionError(
-                f"{where}: another loader with rng={rng!r} gave other orders; draw every "
-                "permutation from the generator made from rng (pancake.init.as_generator), "
-                "never from np.random's global state"
-            )

@@ -1,0 +1,171 @@
+"""Exercise 11: layers as pairs of functions, in the style of JAX's stax: Dense and serial."""
+
+from pancake import stax
+from pancake.course.prelude import given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.stax import Dense, serial
+from pancake.testing import check_serial, check_stax_layer
+
+
+@st.composite
+def networks(draw):
+    """Random networks of Dense layers and activations, and their input shape."""
+    widths = draw(st.lists(pst.feature_sizes(max_size=4), min_size=1, max_size=3))
+    activations = st.sampled_from([stax.Tanh, stax.Sigmoid, stax.Identity])
+    layers = [layer for width in widths for layer in (stax.Dense(width), draw(activations))]
+    return layers, (-1, draw(pst.feature_sizes(max_size=4)))
+
+
+def check_dense(n_in, n_out, input_shape, seed):
+    """check_stax_layer on Dense(n_out) as documented: y = x @ W + b with params (W, b)."""
+    check_stax_layer(
+        Dense(n_out),
+        input_shape,
+        param_shapes=((n_in, n_out), (n_out,)),
+        expected=lambda params, x: x @ params[0] + params[1],
+        formula="x @ W + b",
+        seed=seed,
+    )
+
+
+def visible_check_dense():
+    """The visible check under the `Dense` answer."""
+    init_fun, apply_fun = Dense(20)
+    output_shape, (W, b) = init_fun(np.random.default_rng(0), (-1, 41))
+    print("output shape", output_shape, " W", W.shape, " b", b.shape)
+    print(
+        check_stax_layer(
+            Dense(3),
+            (-1, 5),
+            param_shapes=((5, 3), (3,)),
+            expected=lambda params, x: x @ params[0] + params[1],
+            formula="x @ W + b",
+        )
+    )
+
+
+@graded
+@given(n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), seed=pst.seeds())
+def test_dense_layer(n_in, n_out, seed):
+    """check_stax_layer (shapes, output x @ W + b, same parameters for the same seed, gradients) on inputs (-1, in_dim) of random sizes"""
+    input_shape = (-1, n_in)
+    check_dense(n_in, n_out, input_shape, seed)
+
+
+@graded
+@given(
+    leading=pst.shapes(min_dims=0, max_dims=3, max_side=3),
+    n_in=pst.feature_sizes(),
+    n_out=pst.feature_sizes(),
+    seed=pst.seeds(),
+)
+def test_dense_leading_axes(leading, n_in, n_out, seed):
+    """check_stax_layer on inputs with any number of leading axes, (*, in_dim)"""
+    input_shape = (*leading, n_in)
+    check_dense(n_in, n_out, input_shape, seed)
+
+
+DENSE = Part(
+    target="pancake.stax.Dense",
+    instructions="""
+        A stax layer is a pair of functions, and holds no state:
+
+        - `init_fun(rng, input_shape) -> (output_shape, params)` draws the parameters,
+          working out their shapes from the shape of the input (`rng` is a
+          `np.random.Generator`; a batch size not known yet is written -1);
+        - `apply_fun(params, inputs) -> outputs` computes the layer with those parameters.
+
+        `Dense(out_dim)` returns the pair of $y = xW + b$, `(*, in_dim) -> (*, out_dim)`:
+
+        - `init_fun`: read `in_dim` off the input shape, `input_shape[-1]`; draw `W` of shape
+          `(in_dim, out_dim)` with `W_init(shape, rng=rng)` and `b` of shape `(out_dim,)`
+          with `b_init(shape, rng=rng)`; return the output shape, which is the input shape
+          with its last entry replaced by `out_dim` (`Dense(20)` turns `(-1, 41)` into
+          `(-1, 20)`), and `params = (W, b)`;
+        - `apply_fun(params, inputs)`: unpack `W, b = params`, return `inputs @ W + b`.
+
+        Draw every random number from `rng`, so that the same seed gives the same
+        parameters. Write `apply_fun` with operators (`@`, `+`): then it runs on pancake's
+        Tensors too, which is how `grad` differentiates it. `check_stax_layer` checks the
+        shapes, the output, and the gradients with respect to `W` and `b` (through Tensors)
+        against central differences.
+    """,
+    check=visible_check_dense,
+    tests=(
+        GradedTest(test_dense_layer, points=3),
+        GradedTest(test_dense_leading_axes, points=1),
+    ),
+)
+
+
+def visible_check_serial():
+    """The visible check under the `serial` answer."""
+    init_fun, apply_fun = serial(stax.Dense(20), stax.Elu, stax.Dense(1), stax.Tanh)
+    output_shape, params = init_fun(np.random.default_rng(0), (-1, 41))
+    print("output shape:", output_shape)
+    for index, layer_params in enumerate(params):
+        print(f"layer {index}:", [p.shape for p in layer_params])
+    print(
+        check_serial(
+            serial, [stax.Dense(4), stax.Tanh, stax.Dense(4), stax.Tanh, stax.Dense(1)], (-1, 3)
+        )
+    )
+
+
+@graded
+@given(network=networks(), seed=pst.seeds())
+def test_serial_chain(network, seed):
+    """check_serial on random networks of Dense layers and activations"""
+    layers, input_shape = network
+    check_serial(serial, layers, input_shape, seed=seed)
+
+
+@graded
+@given(n_in=pst.feature_sizes(max_size=4), seed=pst.seeds())
+def test_serial_nested(n_in, seed):
+    """check_serial on a serial inside a serial"""
+    layers = [serial(stax.Dense(3), stax.Tanh), stax.Dense(2)]
+    check_serial(serial, layers, (-1, n_in), seed=seed)
+
+
+SERIAL = Part(
+    target="pancake.stax.serial",
+    instructions="""
+        `serial(*layers)` chains layers into one layer, itself a pair `(init_fun, apply_fun)`.
+        `init_funs` and `apply_funs` (already there) hold the layers' functions, in order.
+
+        - `init_fun(rng, input_shape)`: call each layer's init_fun in turn, first to last,
+          giving each one the output shape of the layer before (the first gets
+          `input_shape`) and the same `rng` (a Generator moves on as it draws, so two layers
+          of one shape still get different parameters); collect the params of each layer in
+          a list, in order; return the last output shape and that list;
+        - `apply_fun(params, inputs)`: feed `inputs` through each layer's apply_fun in turn,
+          first to last, each with its own entry of `params`, and return the last output.
+
+        Layers without parameters, such as `Tanh`, are pairs too, whose params are `()`.
+        `check_serial` compares your `serial` with the layers it chains (every layer's
+        shapes, the composition), then checks it as a stax layer. It uses pancake's `Dense`,
+        so it works whatever the state of yours.
+    """,
+    check=visible_check_serial,
+    tests=(
+        GradedTest(test_serial_chain, points=3),
+        GradedTest(test_serial_nested, points=1),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=11,
+    slug="stax",
+    title="Layers as pairs of functions: Dense and serial",
+    introduction="""
+        This exercise goes with chapter 11. In the functional style of JAX's `stax`, a layer
+        is a pair of functions, `(init_fun, apply_fun)`, and its parameters are data handed
+        to them. You write `Dense`, whose `init_fun` works out the shapes of its parameters
+        from the shape of its input, and `serial`, which chains layers so that every
+        parameter shape follows from the first input shape. The checks build layers and
+        random networks and compare their shapes, outputs and gradients with what the
+        layers are documented to do.
+    """,
+    parts=(DENSE, SERIAL),
+)

@@ -1,0 +1,242 @@
+r"""Checks of autograd's pieces: ``unbroadcast`` and the backward passes of ``Function``\s.
+
+Derivatives are compared with central differences of ``forward``, for every input, with
+the steps and tolerances of ``check_gradients``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from pancake.testing.gradcheck import (
+    DIRECTION_STREAM,
+    GradientCheckError,
+    GradientReport,
+    TensorComparison,
+    compare_inputs,
+    diagnose,
+    gradient_failure,
+)
+from pancake.testing.values import check_values
+
+
+def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[int, ...]) -> str:
+    """Check ``unbroadcast_fn(grad, shape)``, where ``shape`` broadcasts to ``grad.shape``.
+
+    Broadcasting copied each entry of an array of ``shape`` to several places of
+    ``grad.shape``; entry j of the result must be the sum of ``grad`` over the copies of
+    entry j, in an array of ``shape``. ``grad`` must be left as it was.
+    """
+    grad = np.array(grad, dtype=np.float64)
+    shape = tuple(shape)
+    what = f"unbroadcast(grad of shape {grad.shape}, {shape})"
+    before = grad.copy()
+    got = unbroadcast_fn(grad, shape)
+    if not np.array_equal(grad, before):
+        raise AssertionError(
+            f"{what} changed grad in place.\nHint: compute new arrays (grad.sum(...)); "
+            "grad may be shared with other inputs"
+        )
+    if got is None:
+        raise AssertionError(f"{what} is None: did you forget to `return` it?")
+    if np.shape(got) != shape:
+        raise AssertionError(
+            f"{what} has shape {np.shape(got)}, expected {shape}.\n"
+            f"Hint: {_unbroadcast_hint(np.shape(got), grad.shape, shape)}"
+        )
+    expected = _summed_copies(grad, shape)
+    copies = grad.size // math.prod(shape)
+    if copies > 1 and np.allclose(np.multiply(got, copies), expected, rtol=1e-9, atol=1e-12):
+        raise AssertionError(
+            f"{what} is the mean over the copies of each entry, not their sum.\nHint: every "
+            "copy adds its own gradient: sum (grad.sum), don't average"
+        )
+    return check_values(what, got, expected, formula="grad summed over the copies of each entry")
+
+
+def _summed_copies(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The sum of ``grad`` over the places where broadcasting copied each entry of ``shape``.
+
+    Computed from where each entry went, not with sums over axes: broadcast the indices
+    of an array of ``shape`` to ``grad.shape``, then add up ``grad`` by index.
+    """
+    size = math.prod(shape)
+    sources = np.broadcast_to(np.arange(size).reshape(shape), grad.shape)
+    return np.bincount(sources.ravel(), weights=grad.ravel(), minlength=size).reshape(shape)
+
+
+def _unbroadcast_hint(got: tuple, grad_shape: tuple, shape: tuple) -> str:
+    if len(got) > len(shape):
+        added = len(grad_shape) - len(shape)
+        return (
+            f"broadcasting added {added} leading axes to {shape}: sum grad over them, so that "
+            f"the result has the {len(shape)} axes of shape"
+        )
+    if len(got) < len(shape):
+        return (
+            "keep the stretched axes (length 1 in shape) as axes of length 1: sum over them "
+            "with keepdims=True"
+        )
+    return "sum over every axis where shape has length 1 and grad does not (keepdims=True)"
+
+
+def check_function_gradients(
+    function_cls: type,
+    *inputs,
+    options: dict | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-10,
+    eps: float = 1e-5,
+    seed: int = 0,
+) -> GradientReport:
+    """Compare ``function_cls(**options).backward`` with central differences of its ``forward``.
+
+    ``inputs`` are the arrays ``forward`` takes (they may broadcast together). As in
+    ``check_gradients``, the output is projected on a fixed random direction u, and the
+    gradient of ``sum(u * forward(*inputs))`` with respect to every input is compared
+    entry by entry, with the same steps and tolerances. ``backward(u)`` must return one
+    gradient per input, of that input's shape, and leave u as it was. Returns a
+    ``GradientReport``; raises ``GradientCheckError`` with a hint.
+    """
+    options = options or {}
+    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    names = _input_names(function_cls, len(arrays))
+    described = _describe_function(function_cls, options, names, arrays)
+
+    def forward(*values: np.ndarray) -> np.ndarray:
+        return np.asarray(function_cls(**options).forward(*values), dtype=np.float64)
+
+    output = forward(*(array.copy() for array in arrays))
+    direction = np.random.default_rng((seed, DIRECTION_STREAM)).standard_normal(output.shape)
+    analytic = _returned_gradients(function_cls(**options), arrays, direction, names, described)
+    magnitude = float(np.sum(np.abs(direction * output)))
+    comparisons = compare_inputs(
+        lambda *values: float(np.sum(direction * forward(*values))),
+        arrays,
+        analytic,
+        names,
+        magnitude,
+        eps,
+        rtol,
+        atol,
+    )
+    for comparison in comparisons:
+        if not comparison.passes():
+            raise _function_gradient_failure(described, comparison, comparisons, output.shape)
+    return GradientReport(described, comparisons)
+
+
+def _input_names(function_cls: type, count: int) -> list[str]:
+    """The names of ``forward``'s arguments (``a``, ``b``), or ``input 0``, ``input 1``..."""
+    parameters = list(inspect.signature(function_cls.forward).parameters.values())[1:]
+    names = [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    return names if len(names) == count else [f"input {i}" for i in range(count)]
+
+
+def _describe_function(function_cls: type, options: dict, names: list, arrays: list) -> str:
+    """``Sum(axis=1) on x of shape (2, 3)``: the function, its options and its inputs."""
+    settings = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    call = f"{function_cls.__name__}({settings})" if settings else function_cls.__name__
+    shapes = ", ".join(
+        f"{name} of shape {array.shape}" for name, array in zip(names, arrays, strict=True)
+    )
+    return f"{call} on {shapes}"
+
+
+def _returned_gradients(function, arrays, direction, names, described) -> list:
+    """Run ``forward`` then ``backward(direction)``: one gradient (or None) per input."""
+    function.forward(*(array.copy() for array in arrays))
+    grad = direction.copy()
+    try:
+        returned = function.backward(grad)
+    except ValueError as error:  # NumPy's shape errors: say which shapes must line up
+        shapes = ", ".join(
+            f"{name} has shape {array.shape}" for name, array in zip(names, arrays, strict=True)
+        )
+        hint = (
+            f"grad (dL/d(output)) has shape {direction.shape}, {shapes}: combine them so that "
+            "each gradient gets the shape of its input"
+        )
+        raise GradientCheckError(
+            f"{described}: backward raised ValueError: {error}\nHint: {hint}", hint=hint
+        ) from error
+    if not np.array_equal(grad, direction):
+        hint = (
+            "compute a new array (grad * ...) instead of changing grad (grad *= ...): it may "
+            "be shared"
+        )
+        raise GradientCheckError(f"{described}: backward changed grad.\nHint: {hint}", hint=hint)
+    if not isinstance(returned, tuple | list):
+        returned = (returned,)
+    if len(returned) != len(arrays):
+        hint = (
+            "return one gradient per input, as a tuple in the order of forward's inputs "
+            f"({', '.join(names)})"
+        )
+        raise GradientCheckError(
+            f"{described}: backward returned {len(returned)} gradients for {len(arrays)} "
+            f"inputs.\nHint: {hint}",
+            hint=hint,
+        )
+    return [None if g is None else np.asarray(g, dtype=np.float64) for g in returned]
+
+
+def _function_gradient_failure(
+    described: str,
+    comparison: TensorComparison,
+    comparisons: list[TensorComparison],
+    output_shape: tuple,
+) -> GradientCheckError:
+    """Explain a wrong gradient: broadcast but not summed back, not sent back, or swapped."""
+    name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
+    if analytic is not None and analytic.shape != numeric.shape:
+        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape)
+        return GradientCheckError(
+            f"{described}: the gradient of '{name}' has shape {analytic.shape}, expected "
+            f"{numeric.shape}, the shape of {name}.\nHint: {hint}",
+            tensor=name,
+            hint=hint,
+        )
+    for other in comparisons:
+        if (
+            other is not comparison
+            and analytic is not None
+            and other.numeric.shape == analytic.shape
+            and np.any(other.numeric)
+            and np.allclose(analytic, other.numeric, rtol=1e-6, atol=1e-12)
+        ):
+            hint = (
+                f"backward returned the gradient of '{other.name}' for '{name}': return the "
+                "gradients in the order of forward's inputs, and check which saved array goes "
+                "into which"
+            )
+            return GradientCheckError(
+                f"{described}: the gradients of '{name}' and '{other.name}' are swapped.\n"
+                f"Hint: {hint}",
+                tensor=name,
+                hint=hint,
+            )
+    return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
+
+
+def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: tuple) -> str:
+    try:
+        was_broadcast = np.broadcast_shapes(got, expected) == got
+    except ValueError:
+        was_broadcast = False
+    if was_broadcast:
+        return (
+            f"{name} was broadcast to {got} in forward: sum its gradient back to {name}'s "
+            f"shape with unbroadcast(..., {name}.shape)"
+        )
+    if got == output_shape:
+        return (
+            f"that is the output's shape: send grad back to every entry of {name} that made "
+            "it (after a reduction: reshape grad so that the reduced axes are there with "
+            f"length 1, then np.broadcast_to it to {expected})"
+        )
+    return diagnose(np.zeros(got), np.zeros(expected), batch_size=1, input_size=1)

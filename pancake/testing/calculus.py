@@ -1,0 +1,157 @@
+"""Checks of chapter 1: central differences (``numerical_gradient``) and the chain rule.
+
+Each takes the learner's function, returns a short report when it behaves as documented,
+and otherwise raises a ``GradientCheckError`` whose message names what is wrong and,
+where it recognises the mistake, a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pancake.testing.gradcheck import FLOAT64_EPS, GradientCheckError, diagnose, numerical_gradient
+from pancake.testing.values import check_values
+
+# check_numerical_gradient: central differences of a quadratic are exact but for rounding,
+# while a one-sided difference is off by eps/2·f'' (at least 1e-6 here, as f'' >= 2).
+EPS = 1e-6  # numerical_gradient's default step, which the check relies on
+RTOL = 1e-8
+ATOL = 1e-9
+# Rounding: f(x ± eps) carries an error of a few ulps of |f|, divided by eps in the quotient,
+# and x ± eps itself is rounded to a step that is off by up to ulp(|x|). (A plain central
+# difference with a fixed step: tighter than check_gradients' ROUNDING_SAFETY.)
+CENTRAL_DIFFERENCE_ROUNDING_SAFETY = 20
+
+
+def check_numerical_gradient(
+    numerical_gradient_fn: Callable, x: np.ndarray, *, seed: int = 0
+) -> str:
+    """Check central differences ``numerical_gradient_fn(f, x)`` on a quadratic with a known gradient.
+
+    ``f(x) = Σ c·x² + (Σ u·x)²`` (``c`` and ``u`` drawn from ``seed``), whose gradient is
+    ``2c·x + 2(Σ u·x)·u``. Also checks that ``f`` is only ever called at points that
+    differ from ``x`` in at most one entry, as central differences do.
+    """
+    x = np.array(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    curvature = rng.uniform(1.0, 4.0, size=x.shape)
+    coupling = rng.standard_normal(x.shape)
+
+    def f(point: np.ndarray) -> float:
+        return float(np.sum(curvature * point**2) + np.sum(coupling * point) ** 2)
+
+    exact = 2 * curvature * x + 2 * np.sum(coupling * x) * coupling
+    spy = _EvaluationSpy(f, x)
+    got = numerical_gradient_fn(spy, x.copy())
+    spy.raise_if_not_one_entry_at_a_time()
+    if got is None or np.shape(got) != x.shape:
+        shape = None if got is None else np.shape(got)
+        hint = "return an array of x's shape holding one partial derivative per entry"
+        raise GradientCheckError(
+            f"numerical_gradient returned {shape} for x of shape {x.shape}.\nHint: {hint}",
+            "gradient",
+            hint,
+        )
+    got = np.asarray(got, dtype=np.float64)
+    largest = np.abs(exact).max(initial=0.0)
+    magnitude_of_f = np.sum(curvature * x**2) + np.sum(np.abs(coupling * x)) ** 2
+    step_error = np.abs(x).max(initial=0.0) * largest
+    rounding = (
+        CENTRAL_DIFFERENCE_ROUNDING_SAFETY * FLOAT64_EPS * (magnitude_of_f + step_error) / EPS
+    )
+    tolerance = ATOL + RTOL * largest + rounding
+    error = float(np.abs(got - exact).max(initial=0.0))
+    if error <= tolerance:
+        return f"numerical_gradient on x of shape {x.shape}: OK (max error {error:.1e})"
+    hint = _numerical_gradient_hint(got, exact, 2 * curvature + 2 * coupling**2)
+    raise GradientCheckError(
+        f"numerical_gradient is off by up to {error:.3g} on x of shape {x.shape} "
+        f"(allowed {tolerance:.1e}).\nHint: {hint}",
+        "gradient",
+        hint,
+    )
+
+
+def _numerical_gradient_hint(
+    got: np.ndarray, exact: np.ndarray, second_derivative: np.ndarray
+) -> str:
+    """Recognise one-sided differences (off by ±eps/2·f''), else ask ``diagnose``."""
+    for sign, name in ((1, "forward"), (-1, "backward")):
+        if np.allclose(got - exact, sign * EPS / 2 * second_derivative, rtol=0.05, atol=1e-9):
+            return (
+                f"this is a one-sided ({name}) difference, accurate only to O(eps): "
+                "use (f(x + eps) - f(x - eps)) / (2·eps)"
+            )
+    if np.allclose(got, 2 * exact, rtol=1e-6, atol=1e-9):
+        return "twice too large: the two points x ± eps are 2·eps apart, so divide by 2·eps"
+    return diagnose(got, exact, batch_size=1, input_size=1)
+
+
+class _EvaluationSpy:
+    """Wraps ``f`` and records every point where it is evaluated, relative to ``x``."""
+
+    def __init__(self, f: Callable[[np.ndarray], float], x: np.ndarray):
+        self.f = f
+        self.x = x.copy()
+        self.changed_entries: list[int] = []
+
+    def __call__(self, point) -> float:
+        point = np.asarray(point, dtype=np.float64)
+        if point.shape == self.x.shape:
+            self.changed_entries.append(int(np.count_nonzero(point != self.x)))
+        return self.f(point)
+
+    def raise_if_not_one_entry_at_a_time(self) -> None:
+        if not self.changed_entries:
+            hint = "call f at x + eps·e_i and x - eps·e_i for every entry i"
+            raise GradientCheckError(f"f was never called.\nHint: {hint}", "f", hint)
+        most = max(self.changed_entries)
+        if most > 1:
+            hint = (
+                "perturb one entry at a time, and put it back (x[i] = original) before the next; "
+                "`for index in np.ndindex(x.shape)` visits every entry of an array of any shape"
+            )
+            raise GradientCheckError(
+                f"f was called at a point that differs from x in {most} entries.\nHint: {hint}",
+                "x",
+                hint,
+            )
+
+
+def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> str:
+    """Check ``(E, dE_dk, dE_dv) = chain_rule_gradients_fn(k, v)`` for E = (k·v)².
+
+    E is compared with the formula, the derivatives with central differences.
+    """
+    result = chain_rule_gradients_fn(k, v)
+    if not isinstance(result, tuple) or len(result) != 3:
+        hint = "return the three values as a tuple: `return e, de_dk, de_dv`"
+        raise GradientCheckError(
+            f"expected (E, dE_dk, dE_dv), got {result!r}.\nHint: {hint}", "E", hint
+        )
+    e, de_dk, de_dv = (float(value) for value in result)
+    check_values("E", e, (k * v) ** 2, formula="(k·v)²")
+    expected = {
+        "dE_dk": float(numerical_gradient(lambda kk: (kk * v) ** 2, np.array(k))),
+        "dE_dv": float(numerical_gradient(lambda vv: (k * vv) ** 2, np.array(v))),
+    }
+    got = {"dE_dk": de_dk, "dE_dv": de_dv}
+    for name, true in expected.items():
+        if abs(got[name] - true) <= 1e-6 * (1 + abs(true)):
+            continue
+        other = "dE_dv" if name == "dE_dk" else "dE_dk"
+        if abs(got[name] - expected[other]) <= 1e-6 * (1 + abs(expected[other])):
+            hint = "dE_dk and dE_dv are swapped: dM/dk = v and dM/dv = k"
+        elif abs(got[name] - true / 2) <= 1e-6 * (1 + abs(true)):
+            hint = "half the true value: d(M²)/dM = 2·M, don't forget the 2"
+        else:
+            hint = diagnose(np.array(got[name]), np.array(true), batch_size=1, input_size=1)
+        raise GradientCheckError(
+            f"{name} is {got[name]:.6g} at k = {k:.6g}, v = {v:.6g}; central differences give "
+            f"{true:.6g}.\nHint: {hint}",
+            name,
+            hint,
+        )
+    return f"chain_rule_gradients({k:.6g}, {v:.6g}): E, dE_dk and dE_dv OK"

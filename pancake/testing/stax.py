@@ -1,0 +1,312 @@
+"""Checks of stax layers, ``(init_fun, apply_fun)`` pairs, and of ``serial``.
+
+Shapes, outputs against a documented formula, the same parameters for the same seed,
+and gradients with respect to the parameters (through pancake Tensors) against central
+differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pancake.autograd import Tensor
+from pancake.stax import tree_map
+from pancake.testing.gradcheck import (
+    DIRECTION_STREAM,
+    compare_tensor,
+    gradient_failure,
+)
+from pancake.testing.reports import PropertyReport
+from pancake.testing.values import check_values
+
+INPUT_STREAM = 0x1A7E  # the seed stream of the inputs, apart from the parameters' and u's
+
+
+def check_stax_layer(
+    layer,
+    input_shape: Sequence[int],
+    *,
+    param_shapes=None,
+    expected: Callable | None = None,
+    formula: str = "the documented formula",
+    batch_size: int = 3,
+    rtol: float = 1e-6,
+    atol: float = 1e-10,
+    eps: float = 1e-5,
+    seed: int = 0,
+) -> PropertyReport:
+    """Check a stax layer ``(init_fun, apply_fun)`` on inputs of ``input_shape`` (-1: a batch).
+
+    - ``init_fun(rng, input_shape)`` returns ``(output_shape, params)``, params being arrays
+      nested in tuples, lists or dicts, the same ones for the same seed; with
+      ``param_shapes`` (their shapes nested in tuples), they must have those shapes;
+    - ``apply_fun(params, x)``, for x of ``input_shape`` with -1 = ``batch_size``, has the
+      shape ``output_shape`` announced, and equals ``expected(params, x)`` if given
+      (``formula`` says what that is);
+    - ``apply_fun`` runs on pancake.autograd Tensors, and its gradients with respect to
+      every parameter, through ``sum(u * output)`` as in ``check_gradients``, match
+      central differences.
+
+    Returns a ``PropertyReport``; raises ``AssertionError`` (``GradientCheckError`` for
+    the gradients) with a hint.
+    """
+    init_fun, apply_fun = layer
+    input_shape = tuple(input_shape)
+    described = f"{_layer_name(init_fun)} on inputs of shape {input_shape}"
+    output_shape, params = _initialised(init_fun, input_shape, seed, described)
+    shapes = _shapes(params)
+    if param_shapes is not None:
+        _check_param_shapes(shapes, param_shapes, described)
+    _, again = _initialised(init_fun, input_shape, seed, described)
+    if not _same_leaves(params, again):
+        raise AssertionError(
+            f"{described}: init_fun gave other parameters for the same seed.\nHint: draw every "
+            "random number from rng (pass rng=rng to the initializers)"
+        )
+    x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(
+        _concrete(input_shape, batch_size)
+    )
+    y = np.asarray(apply_fun(params, x))
+    if y.shape != _concrete(output_shape, batch_size):
+        raise AssertionError(
+            f"{described}: init_fun announced the output shape {output_shape}, but apply_fun's "
+            f"output for inputs of shape {x.shape} (-1 = {batch_size}) has shape {y.shape}.\n"
+            "Hint: work out the output shape from input_shape: the axes the layer does not "
+            "change stay as they are, -1 included"
+        )
+    lines = [
+        f"init_fun: output shape {output_shape}, parameter shapes {shapes}",
+        "the same seed gives the same parameters: OK",
+        f"apply_fun: output of shape {y.shape} for inputs of shape {x.shape}: OK",
+    ]
+    if expected is not None:
+        lines.append(check_values("apply_fun(params, x)", y, expected(params, x), formula=formula))
+    comparisons = _parameter_comparisons(
+        apply_fun, params, x, y, described, eps=eps, rtol=rtol, atol=atol, seed=seed
+    )
+    lines.append("gradients with respect to the parameters, through Tensors:")
+    lines += [
+        f"  {c.name:<16}{str(c.shape):<12} max abs error {c.max_abs_error():.2e}"
+        for c in comparisons
+    ]
+    return PropertyReport(f"stax layer check of {described}: OK", lines)
+
+
+def _layer_name(init_fun: Callable) -> str:
+    """``Dense`` for the ``init_fun`` that ``Dense(...)`` defines."""
+    return getattr(init_fun, "__qualname__", "layer").split(".<locals>")[0]
+
+
+def _concrete(shape: Sequence[int], batch_size: int) -> tuple[int, ...]:
+    return tuple(batch_size if size == -1 else size for size in shape)
+
+
+def _initialised(init_fun: Callable, input_shape: tuple, seed: int, described: str):
+    """``init_fun(default_rng(seed), input_shape)`` as ``(output_shape, params)``."""
+    result = init_fun(np.random.default_rng(seed), input_shape)
+    if not (isinstance(result, tuple | list) and len(result) == 2):
+        raise AssertionError(
+            f"{described}: init_fun returned {type(result).__name__}, expected a pair "
+            "(output_shape, params)"
+        )
+    output_shape, params = result
+    return tuple(output_shape), params
+
+
+def _leaves(tree, path: str = "params") -> list[tuple[str, object]]:
+    """The arrays of a parameter tree with their paths, ``("params[0][1]", b)``, in order."""
+    if isinstance(tree, tuple | list):
+        return [
+            leaf
+            for index, branch in enumerate(tree)
+            for leaf in _leaves(branch, f"{path}[{index}]")
+        ]
+    if isinstance(tree, dict):
+        return [
+            leaf for key, branch in tree.items() for leaf in _leaves(branch, f"{path}[{key!r}]")
+        ]
+    return [(path, tree)]
+
+
+def _shapes(tree):
+    """The shapes of a parameter tree's arrays, nested alike (lists become tuples)."""
+    if isinstance(tree, tuple | list):
+        return tuple(_shapes(branch) for branch in tree)
+    if isinstance(tree, dict):
+        return {key: _shapes(branch) for key, branch in tree.items()}
+    return np.shape(tree)
+
+
+def _same_leaves(tree, other) -> bool:
+    """Whether two parameter trees hold equal arrays, nested alike."""
+    if _shapes(tree) != _shapes(other):
+        return False
+    pairs = zip(_leaves(tree), _leaves(other), strict=True)
+    return all(np.array_equal(a, b) for (_, a), (_, b) in pairs)
+
+
+def _check_param_shapes(shapes, expected, described: str) -> None:
+    mismatch = _shape_mismatch(shapes, expected, "params")
+    if mismatch is None:
+        return
+    path, got, want = mismatch
+    hint = "each parameter's shape follows from input_shape"
+    if _is_shape(got) and _is_shape(want) and len(got) == 2 and got == want[::-1]:
+        hint = f"{path} is transposed: {want}, not {got}"
+    raise AssertionError(
+        f"{described}: the shapes of {path} are {got}, expected {want} (all parameters: "
+        f"{shapes}, expected {expected}).\nHint: {hint}"
+    )
+
+
+def _is_shape(node) -> bool:
+    return isinstance(node, tuple) and all(isinstance(size, int | np.integer) for size in node)
+
+
+def _shape_mismatch(got, expected, path: str):
+    """The first place where two trees of shapes differ, as ``(path, got, expected)``."""
+    if _is_shape(got) or _is_shape(expected):
+        return None if got == expected else (path, got, expected)
+    if isinstance(expected, dict):
+        if not isinstance(got, dict) or got.keys() != expected.keys():
+            return path, got, expected
+        branches = [(got[key], expected[key], f"{path}[{key!r}]") for key in expected]
+    else:
+        if not isinstance(got, tuple) or len(got) != len(expected):
+            return path, got, expected
+        branches = [
+            (g, e, f"{path}[{i}]") for i, (g, e) in enumerate(zip(got, expected, strict=True))
+        ]
+    return next(
+        (found for branch in branches if (found := _shape_mismatch(*branch)) is not None), None
+    )
+
+
+def _parameter_comparisons(apply_fun, params, x, y, described, *, eps, rtol, atol, seed):
+    """Gradients of ``sum(u * apply_fun(params, x))`` through Tensors vs central differences."""
+    leaves = _leaves(params)
+    arrays = [np.array(leaf, dtype=np.float64) for _, leaf in leaves]
+    direction = np.random.default_rng((seed, DIRECTION_STREAM)).standard_normal(y.shape)
+    tensors = [Tensor(array, requires_grad=True) for array in arrays]
+    hint = (
+        "apply_fun must also run on pancake.autograd Tensors, which is how grad differentiates "
+        "it: use operators (@, +, *) and pancake.autograd's functions, not np.* functions"
+    )
+    try:
+        output = apply_fun(_with_leaves(params, tensors), x)
+        if not isinstance(output, Tensor):
+            raise TypeError(f"it returned a {type(output).__name__}, not a Tensor")
+        (output * direction).sum().backward()
+    except Exception as error:
+        raise AssertionError(
+            f"{described}: apply_fun on Tensor parameters failed: {type(error).__name__}: "
+            f"{error}\nHint: {hint}"
+        ) from error
+    magnitude = float(np.sum(np.abs(direction * y)))
+    comparisons = []
+    for position, ((path, _), values, tensor) in enumerate(
+        zip(leaves, arrays, tensors, strict=True)
+    ):
+
+        def objective(moved: np.ndarray, position=position) -> float:
+            moved_leaves = [*arrays[:position], moved, *arrays[position + 1 :]]
+            return float(np.sum(direction * apply_fun(_with_leaves(params, moved_leaves), x)))
+
+        analytic = np.zeros_like(values) if tensor.grad is None else tensor.grad
+        comparison = compare_tensor(path, objective, values, analytic, magnitude, eps, rtol, atol)
+        if not comparison.passes():
+            raise gradient_failure(described, comparison, batch_size=1, input_size=values.size)
+        comparisons.append(comparison)
+    return comparisons
+
+
+def _with_leaves(tree, leaves: Sequence):
+    """``tree`` with its arrays replaced, in order, by ``leaves``."""
+    replacements = iter(leaves)
+    return tree_map(lambda _: next(replacements), tree)
+
+
+def check_serial(
+    serial_fn: Callable, layers: Sequence, input_shape: Sequence[int], *, seed: int = 0
+) -> PropertyReport:
+    """Check ``serial_fn(*layers)`` against the layers it chains, then as a stax layer.
+
+    ``init_fun`` must give the first layer's init_fun ``input_shape`` and each next one
+    the output shape of the one before, all with the one rng (so that layers of one shape
+    get different parameters), and return the last output shape and the list of the
+    layers' params, in order. ``apply_fun(params, x)`` must equal each layer's apply_fun
+    applied in turn, first to last, each with its own params. Then ``check_stax_layer``.
+    """
+    input_shape = tuple(input_shape)
+    init_fun, apply_fun = serial_fn(*layers)
+    described = f"serial of {len(layers)} layers on inputs of shape {input_shape}"
+    layer_inputs, layer_shapes, last_shape = _threaded_shapes(layers, input_shape, seed)
+    output_shape, params = _initialised(init_fun, input_shape, seed, described)
+    if not isinstance(params, tuple | list) or len(params) != len(layers):
+        raise AssertionError(
+            f"{described}: params has shapes {_shapes(params)}.\nHint: params is a list with "
+            "one entry per layer, the params that layer's init_fun returned, in order"
+        )
+    for index, (layer_params, expected) in enumerate(zip(params, layer_shapes, strict=True)):
+        if _shapes(layer_params) != expected:
+            raise AssertionError(
+                f"{described}: the params of layer {index} have shapes {_shapes(layer_params)}, "
+                f"but for its input shape {layer_inputs[index]} they have shapes {expected}.\n"
+                "Hint: give each layer's init_fun the output shape of the layer before it "
+                "(the first one gets input_shape)"
+            )
+    if output_shape != last_shape:
+        raise AssertionError(
+            f"{described}: init_fun returned the output shape {output_shape}, expected "
+            f"{last_shape}.\nHint: return the output shape of the last layer"
+        )
+    _check_layers_differ(params, described)
+    x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(_concrete(input_shape, 3))
+    formula = "each layer's apply_fun applied in turn, first to last, each with its own params"
+    try:
+        output = apply_fun(params, x)
+    except Exception as error:
+        raise AssertionError(
+            f"{described}: apply_fun raised {type(error).__name__}: {error}\nHint: it should "
+            f"be {formula}"
+        ) from error
+    values = check_values(
+        "apply_fun(params, x)", output, _applied_in_turn(layers, params, x), formula=formula
+    )
+    report = check_stax_layer((init_fun, apply_fun), input_shape, seed=seed)
+    report.lines[:0] = [
+        f"each layer's init_fun gets the output shape of the one before: {layer_inputs}",
+        values,
+    ]
+    return report
+
+
+def _threaded_shapes(layers: Sequence, input_shape: tuple, seed: int):
+    """Each layer's input shape and parameter shapes when chained, and the last output shape."""
+    rng = np.random.default_rng(seed)
+    shape, inputs, param_shapes = input_shape, [], []
+    for init_fun, _ in layers:
+        inputs.append(shape)
+        shape, layer_params = init_fun(rng, shape)
+        param_shapes.append(_shapes(layer_params))
+    return inputs, param_shapes, tuple(shape)
+
+
+def _check_layers_differ(params: Sequence, described: str) -> None:
+    """Two layers with parameters of the same shapes must not get the same values."""
+    for later, layer_params in enumerate(params):
+        for earlier in range(later):
+            if _leaves(layer_params) and _same_leaves(layer_params, params[earlier]):
+                raise AssertionError(
+                    f"{described}: layers {earlier} and {later} got the same parameters.\n"
+                    "Hint: pass the one rng to every layer's init_fun in turn (it moves on as "
+                    "it draws); don't make a new generator for each layer"
+                )
+
+
+def _applied_in_turn(layers: Sequence, params: Sequence, x: np.ndarray):
+    for (_, apply_fun), layer_params in zip(layers, params, strict=True):
+        x = apply_fun(layer_params, x)
+    return x

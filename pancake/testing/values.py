@@ -1,0 +1,29 @@
+"""Compare values with a documented formula, entry by entry, naming the worst entry."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) -> str:
+    """Compare ``got`` with ``expected`` entry by entry; ``formula`` says what was expected."""
+    if got is None:
+        raise AssertionError(f"{what} is None: did you forget to `return` it?")
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise AssertionError(f"{what} has shape {got.shape}, expected {expected.shape} ({formula})")
+    if not np.all(np.isfinite(got)):
+        raise AssertionError(
+            f"{what} contains inf or nan where {formula} is finite.\nHint: an exp or a log "
+            "overflowed: use the stable form (subtract the max, log-sum-exp)"
+        )
+    errors = np.abs(got - expected)
+    # relative per entry, plus a sliver of the largest entry for values that cancel to ~0
+    tolerance = rtol * (np.abs(expected) + 1e-3 * np.abs(expected).max(initial=0.0)) + 1e-12
+    if np.all(errors <= tolerance):
+        return f"{what} matches {formula}: OK"
+    worst = np.unravel_index(np.argmax(errors - tolerance), expected.shape)
+    raise AssertionError(
+        f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
+        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}"
+    )

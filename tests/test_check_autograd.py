@@ -1,0 +1,105 @@
+"""pancake.testing.autograd: the checks of unbroadcast and of Functions' backward passes
+pass pancake's own for any shapes (wider than the graded tests), and catch the mistakes
+that the seeded notebooks do not make, with a hint."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pancake.autograd as ag
+from pancake.testing import check_function_gradients, check_unbroadcast
+from pancake.testing import strategies as pst
+
+pytestmark = pytest.mark.ex10
+
+MODERATE = st.sampled_from([0.1, 1.0, 3.0])
+
+
+@settings(max_examples=60)
+@given(shapes=pst.broadcastable_shapes(), data=st.data())
+def test_the_reference_unbroadcast_and_mul_pass_their_checks(shapes, data):
+    a, b = (data.draw(pst.arrays(shape, scale=pst.scales())) for shape in shapes)
+    check_unbroadcast(ag.unbroadcast, np.multiply(a, b), shapes[0])
+    check_function_gradients(ag.Mul, a, b)
+
+
+@given(
+    batch=pst.broadcastable_shapes(max_dims=2, max_side=3),
+    sizes=st.tuples(*[pst.feature_sizes(max_size=4)] * 3),
+    data=st.data(),
+)
+def test_the_reference_matmul_passes_its_check(batch, sizes, data):
+    n, k, m = sizes
+    scale = data.draw(pst.scales())
+    a = data.draw(pst.arrays((*batch[0], n, k), scale=scale))
+    b = data.draw(pst.arrays((*batch[1], k, m), scale=scale))
+    check_function_gradients(ag.Matmul, a, b)
+
+
+@given(
+    shape=pst.shapes(min_dims=0, max_dims=4, max_side=4),
+    keepdims=st.booleans(),
+    data=st.data(),
+)
+def test_the_reference_reductions_and_element_wise_functions_pass_their_check(
+    shape, keepdims, data
+):
+    axis = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1)) if shape else None
+    x = data.draw(pst.arrays(shape, scale=pst.scales()))
+    check_function_gradients(ag.Sum, x, options={"axis": axis, "keepdims": keepdims})
+    check_function_gradients(ag.Tanh, x)
+    check_function_gradients(ag.Exp, data.draw(pst.arrays(shape, scale=MODERATE)))
+
+
+# -- ... and catches the mistakes that the seeded notebooks do not make, with a hint ------
+
+
+class ScalesGradInPlace(ag.Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return 3 * x
+
+    def backward(self, grad):
+        grad *= 3
+        return grad
+
+
+class OneGradientForTwoInputs(ag.Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad
+
+
+def averaging_unbroadcast(grad, shape):
+    return grad.mean(axis=0)
+
+
+X = np.arange(1.0, 7.0).reshape(2, 3)
+CHECKER_CATALOG = {
+    "backward changes grad in place": (
+        lambda: check_function_gradients(ScalesGradInPlace, X),
+        "instead of changing grad",
+    ),
+    "one gradient for two inputs": (
+        lambda: check_function_gradients(OneGradientForTwoInputs, X, X),
+        "return one gradient per input",
+    ),
+    "unbroadcast averages": (
+        lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),
+        "don't average",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", CHECKER_CATALOG)
+def test_the_checks_catch_each_mistake_with_its_hint(mistake):
+    check, hint = CHECKER_CATALOG[mistake]
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check()

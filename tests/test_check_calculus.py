@@ -1,0 +1,110 @@
+"""pancake.testing.calculus: the checks of chapter 1 pass correct answers for any input,
+wider than the graded tests (scales up to 100), and catch the classic mistakes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pancake.calculus import chain_rule_gradients
+from pancake.testing import (
+    GradientCheckError,
+    check_chain_rule,
+    check_numerical_gradient,
+    numerical_gradient,
+)
+from pancake.testing import strategies as pst
+
+pytestmark = pytest.mark.ex01
+
+
+@given(x=pst.arrays(pst.shapes(min_dims=0, max_dims=3, max_side=4), scale=pst.scales()))
+def test_central_differences_pass_their_check_at_every_scale(x):
+    """Wider than the graded tests (scales up to 100): a correct answer is never failed."""
+    check_numerical_gradient(numerical_gradient, x)
+
+
+@given(k=st.floats(-1e3, 1e3), v=st.floats(-1e3, 1e3))
+def test_the_chain_rule_answer_passes_its_check_for_any_values(k, v):
+    check_chain_rule(chain_rule_gradients, k, v)
+
+
+# -- ... and catch the classic mistakes, with a hint ------------------------------------------
+
+
+def one_sided_difference(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f(x)) / eps
+    return grad
+
+
+def divides_by_eps(f, x, eps=1e-6):
+    return numerical_gradient(f, x, eps) * 2
+
+
+def never_puts_the_entry_back(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        grad[index] = (f_plus - f(x)) / (2 * eps)
+    return grad
+
+
+def forgets_the_two(k, v):
+    return (k * v) ** 2, k * v * v, k * v * k
+
+
+def swaps_the_derivatives(k, v):
+    return (k * v) ** 2, 2 * k * v * k, 2 * k * v * v
+
+
+def returns_a_list(k, v):
+    return [(k * v) ** 2, 2 * k * v * v, 2 * k * v * k]
+
+
+X = np.array([0.5, -1.0, 2.0])
+CATALOG = {
+    "one-sided difference": (
+        lambda: check_numerical_gradient(one_sided_difference, X),
+        "one-sided (forward) difference",
+    ),
+    "divides by eps": (
+        lambda: check_numerical_gradient(divides_by_eps, X),
+        "divide by 2·eps",
+    ),
+    "never puts the entry back": (
+        lambda: check_numerical_gradient(never_puts_the_entry_back, X),
+        "put it back",
+    ),
+    "forgets the 2 of d(M²)/dM": (
+        lambda: check_chain_rule(forgets_the_two, 1.5, -2.0),
+        "don't forget the 2",
+    ),
+    "swaps dM/dk and dM/dv": (
+        lambda: check_chain_rule(swaps_the_derivatives, 1.5, -2.0),
+        "dE_dk and dE_dv are swapped",
+    ),
+    "returns a list": (
+        lambda: check_chain_rule(returns_a_list, 1.5, -2.0),
+        "return the three values as a tuple",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", CATALOG)
+def test_the_checks_catch_each_mistake_with_its_hint(mistake):
+    check, hint = CATALOG[mistake]
+    with pytest.raises(GradientCheckError, match=re.escape(hint)):
+        check()

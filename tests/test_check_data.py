@@ -1,0 +1,118 @@
+"""pancake.testing.data: check_data_loader passes the DataLoader and catches buggy loaders."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pancake.data import DataLoader
+from pancake.testing import check_data_loader
+
+pytestmark = pytest.mark.ex07
+
+
+def test_check_data_loader_passes_the_data_loader():
+    report = str(check_data_loader(DataLoader))
+    assert "data loader check of DataLoader: OK" in report
+    assert "144 loaders" in report
+
+
+class DropsTheLastBatch(DataLoader):
+    def __iter__(self):
+        order = (
+            self.rng.permutation(len(self.dataset))
+            if self.shuffle
+            else np.arange(len(self.dataset))
+        )
+        for start in range(0, len(self.dataset) - self.batch_size + 1, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class SamplesWithReplacement(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.integers(0, n, n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class ShufflesColumnsSeparately(DataLoader):
+    def __iter__(self):
+        for batch in super().__iter__():
+            if isinstance(batch, tuple) and self.shuffle:
+                yield (batch[0], self.rng.permutation(batch[1]))
+            else:
+                yield batch
+
+
+class ShufflesOnceInInit(DataLoader):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = self.rng.permutation(len(self.dataset))
+
+    def __iter__(self):
+        order = self.order if self.shuffle else np.arange(len(self.dataset))
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class UsesTheGlobalGenerator(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = np.random.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class IgnoresShuffle(DataLoader):
+    def __iter__(self):
+        self.shuffle = False
+        yield from super().__iter__()
+
+
+class IgnoresDropLast(DataLoader):
+    def __iter__(self):
+        self.drop_last = False
+        yield from super().__iter__()
+
+
+class AlwaysShuffles(DataLoader):
+    def __iter__(self):
+        self.shuffle = True
+        yield from super().__iter__()
+
+
+class LenIgnoresDropLast(DataLoader):
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+
+class IndexesTheDatasetDirectly(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.dataset[order[start : start + self.batch_size]]
+
+
+@pytest.mark.parametrize(
+    ("buggy_cls", "message"),
+    [
+        (DropsTheLastBatch, "the last, smaller batch is missing"),
+        (SamplesWithReplacement, "came twice"),
+        (ShufflesColumnsSeparately, "no longer belong together"),
+        (ShufflesOnceInInit, "same order"),
+        (UsesTheGlobalGenerator, "other orders"),
+        (IgnoresShuffle, "left the samples in order"),
+        (IgnoresDropLast, "must be skipped"),
+        (AlwaysShuffles, "shuffle=False the samples must come in order"),
+        (LenIgnoresDropLast, r"len\(\) is"),
+        (IndexesTheDatasetDirectly, "list of"),
+    ],
+    ids=lambda value: value.__name__ if isinstance(value, type) else None,
+)
+def test_check_data_loader_catches_buggy_loaders(buggy_cls, message):
+    with pytest.raises(AssertionError, match=message):
+        check_data_loader(buggy_cls)

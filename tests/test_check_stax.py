@@ -1,0 +1,86 @@
+"""pancake.testing.stax: check_stax_layer and check_serial pass pancake's own Dense and
+serial for any sizes (wider than the graded tests), and catch the mistakes that the
+seeded notebooks do not make, with a hint."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pancake import stax
+from pancake.testing import check_serial, check_stax_layer
+from pancake.testing import strategies as pst
+
+pytestmark = pytest.mark.ex11
+
+
+@given(
+    leading=pst.shapes(min_dims=0, max_dims=3, max_side=3),
+    n_in=pst.feature_sizes(),
+    n_out=pst.feature_sizes(),
+    seed=pst.seeds(),
+)
+def test_the_reference_dense_passes_its_check(leading, n_in, n_out, seed):
+    check_stax_layer(
+        stax.Dense(n_out),
+        (-1, *leading, n_in),
+        param_shapes=((n_in, n_out), (n_out,)),
+        expected=lambda params, x: x @ params[0] + params[1],
+        seed=seed,
+    )
+
+
+@given(
+    widths=st.lists(pst.feature_sizes(max_size=5), min_size=0, max_size=4),
+    n_in=pst.feature_sizes(max_size=5),
+    seed=pst.seeds(),
+)
+def test_the_reference_serial_passes_its_check(widths, n_in, seed):
+    layers = [layer for width in widths for layer in (stax.Dense(width), stax.Elu)]
+    check_serial(
+        stax.serial, [stax.serial(*layers), stax.Dense(2), stax.Tanh], (-1, n_in), seed=seed
+    )
+
+
+# -- ... and catches the mistakes that the seeded notebooks do not make, with a hint ------
+
+
+def dense_with_np_dot():
+    init_fun, _ = stax.Dense(2)
+    return init_fun, lambda params, inputs: np.dot(inputs, params[0]) + params[1]
+
+
+def serial_with_a_generator_per_layer(*layers):
+    """A serial whose init_fun gives every layer a new generator, from the same seed."""
+
+    def init_fun(rng, shape):
+        params = []
+        for layer_init, _ in layers:
+            shape, layer_params = layer_init(np.random.default_rng(0), shape)
+            params.append(layer_params)
+        return shape, params
+
+    return init_fun, stax.serial(*layers)[1]
+
+
+CHECKER_CATALOG = {
+    "apply_fun with np.dot": (
+        lambda: check_stax_layer(dense_with_np_dot(), (-1, 3)),
+        "must also run on pancake.autograd Tensors",
+    ),
+    "two layers get the same parameters": (
+        lambda: check_serial(serial_with_a_generator_per_layer, [stax.Dense(3)] * 2, (-1, 3)),
+        "got the same parameters",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", CHECKER_CATALOG)
+def test_the_checks_catch_each_mistake_with_its_hint(mistake):
+    check, hint = CHECKER_CATALOG[mistake]
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check()

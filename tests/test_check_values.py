@@ -1,0 +1,41 @@
+"""pancake.testing.values: check_values accepts what matches the formula, to rounding, and
+says what is wrong otherwise: the worst entry, a missing return, a shape, an overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from pancake.testing import check_values
+from pancake.testing import strategies as pst
+
+pytestmark = pytest.mark.ex01
+
+
+@given(x=pst.arrays(pst.shapes(min_dims=0), scale=pst.scales()))
+def test_values_equal_to_rounding_pass(x):
+    rounded = x * (1 + 1e-12)
+    assert check_values("y", rounded, x, formula="x") == "y matches x: OK"
+
+
+def test_a_wrong_entry_is_named_with_both_values():
+    expected = np.arange(6.0).reshape(2, 3)
+    got = expected.copy()
+    got[1, 2] = 7.0
+    with pytest.raises(AssertionError, match=r"at index \(1, 2\) it is 7 instead of 5"):
+        check_values("y", got, expected, formula="x + 1")
+
+
+@pytest.mark.parametrize(
+    "got, message",
+    [
+        (None, "did you forget to `return` it"),
+        (np.zeros(3), r"has shape \(3,\), expected \(2, 3\) \(x \+ 1\)"),
+        (np.full((2, 3), np.inf), "Hint: an exp or a log overflowed"),
+    ],
+    ids=["None", "shape", "inf"],
+)
+def test_what_cannot_match_says_why(got, message):
+    with pytest.raises(AssertionError, match=message):
+        check_values("y", got, np.ones((2, 3)), formula="x + 1")
