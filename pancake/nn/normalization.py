@@ -39,8 +39,10 @@ def standardize_backward(
     ### END SOLUTION
 
 
-class _BatchNorm(Module):
-    """Standardise each channel with the statistics of the batch, then scale and shift it.
+class BatchNorm(Module):
+    """BatchNorm1d and BatchNorm2d: standardise each channel over the batch, scale and shift.
+
+    ``(N, C, *) -> (N, C, *)``, statistics per channel over every axis but the second.
 
     In training mode the mean and (biased) variance are those of the batch, and the
     running estimates move towards them: ``running = (1 - momentum) * running + momentum *
@@ -126,13 +128,13 @@ class _BatchNorm(Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNorm):
     """Batch normalisation of features: ``(N, C) -> (N, C)``, statistics over the batch."""
 
     input_axes = ("batch", "num_features")
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNorm):
     """Batch normalisation of images: ``(N, C, H, W) -> (N, C, H, W)``, statistics over N, H, W."""
 
     input_axes = ("batch", "channels", "height", "width")
