@@ -27,45 +27,12 @@ from pancake.train import evaluate, fit
 pytestmark = pytest.mark.ex12
 
 
-@st.composite
-def conv_settings(draw):
-    """Kernel 1-5, stride 1-3, padding 0-2 (each a pair), and a non-square input batch 1-4.
-
-    Returns ``(input_shape, kernel, stride, padding)``; the padded input holds the kernel.
-    """
-    kernel = draw(st.tuples(st.integers(1, 5), st.integers(1, 5)))
-    stride = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
-    padding = draw(st.tuples(st.integers(0, 2), st.integers(0, 2)))
-    sides = [
-        draw(st.integers(max(1, k - 2 * p), max(1, k - 2 * p) + 5))
-        for k, p in zip(kernel, padding, strict=True)
-    ]
-    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)), *sides)
-    return shape, kernel, stride, padding
-
-
-@st.composite
-def pool_settings(draw):
-    """Kernel 1-5, stride 1-3, and an input batch 1-4, channels 1-4, that holds the kernel."""
-    kernel = draw(st.tuples(st.integers(1, 5), st.integers(1, 5)))
-    stride = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
-    sides = [draw(st.integers(k, k + 5)) for k in kernel]
-    return (draw(st.integers(1, 4)), draw(st.integers(1, 4)), *sides), kernel, stride
-
-
-def distinct_values(shape, seed):
-    """Inputs whose entries differ by at least 0.1: finite differences never swap a maximum."""
-    rng = np.random.default_rng(seed)
-    size = int(np.prod(shape))
-    return (rng.permutation(size) * 0.1 - 0.05 * size).reshape(shape)
-
-
 # ---------------------------------------------------------------------------
 # gradients against finite differences
 
 
 @given(
-    settings=conv_settings(),
+    settings=pst.conv_settings(),
     out_channels=st.integers(1, 4),
     bias=st.booleans(),
     seed=pst.seeds(),
@@ -79,13 +46,13 @@ def test_conv2d_gradients(settings, out_channels, bias, seed):
     assert [comparison.name for comparison in report.comparisons] == names
 
 
-@given(settings=pool_settings(), seed=pst.seeds())
+@given(settings=pst.pool_settings(), seed=pst.seeds())
 def test_max_pool_gradients(settings, seed):
     shape, kernel, stride = settings
-    check_gradients(MaxPool2d(kernel, stride), distinct_values(shape, seed))
+    check_gradients(MaxPool2d(kernel, stride), pst.distinct_values(shape, seed))
 
 
-@given(settings=pool_settings(), seed=pst.seeds())
+@given(settings=pst.pool_settings(), seed=pst.seeds())
 def test_avg_pool_gradients(settings, seed):
     shape, kernel, stride = settings
     x = np.random.default_rng(seed).standard_normal(shape)
@@ -168,7 +135,7 @@ def test_conv2d_default_init_is_uniform_within_one_over_sqrt_fan_in():
 # an independent reference: PyTorch
 
 
-@given(settings=conv_settings(), out_channels=st.integers(1, 4), seed=pst.seeds())
+@given(settings=pst.conv_settings(), out_channels=st.integers(1, 4), seed=pst.seeds())
 def test_conv2d_matches_torch(settings, out_channels, seed):
     torch = pytest.importorskip("torch")
     functional = torch.nn.functional
@@ -195,7 +162,7 @@ def test_conv2d_matches_torch(settings, out_channels, seed):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-@given(settings=pool_settings(), seed=pst.seeds(), ties=st.booleans())
+@given(settings=pst.pool_settings(), seed=pst.seeds(), ties=st.booleans())
 def test_pooling_matches_torch(kind, settings, seed, ties):
     torch = pytest.importorskip("torch")
     functional = torch.nn.functional

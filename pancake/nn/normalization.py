@@ -99,11 +99,11 @@ class BatchNorm(Module):
         if self.training:
             mean = x.mean(axis=self.reduce_axes)
             var = x.var(axis=self.reduce_axes)
-            count = x.size // self.num_features
-            self.running_mean[...] = (1 - self.momentum) * self.running_mean + self.momentum * mean
-            self.running_var[...] = (
-                1 - self.momentum
-            ) * self.running_var + self.momentum * var * count / (count - 1)
+            count = x.size // self.num_features  # values per channel
+            unbiased_var = var * count / (count - 1)
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * unbiased_var
         else:
             mean, var = self.running_mean, self.running_var
         x_hat, inv_std = standardize(x, self.per_channel(mean), self.per_channel(var), self.eps)
