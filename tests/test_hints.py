@@ -244,3 +244,22 @@ def test_each_realistic_mistake_fails_with_a_hint_that_names_it(case):
     hint = failure.value.hint
     for word in case.words:
         assert word in hint, f"{case.name}: hint {hint!r} lacks {word!r}"
+
+
+class ReciprocalNoChain(Sigmoid):
+    """1/x whose backward returns f'(x) alone: a module with a pole at 0."""
+
+    def forward(self, x):
+        self.save_for_backward(np.asarray(x, dtype=float))
+        return 1 / np.asarray(x, dtype=float)
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return -1 / x**2
+
+
+def test_a_module_with_a_pole_gets_its_hint_without_linear_algebra_noise(capfd):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(ReciprocalNoChain(), np.array([[0.5, 2.0]]))
+    assert "alone" in failure.value.hint
+    assert capfd.readouterr() == ("", "")

@@ -103,7 +103,8 @@ def elementwise_hint(module) -> str | None:
     in the output given the input; g or f' alone; a constant in place of f'(x).
     """
     try:
-        return _elementwise_hint(copy.deepcopy(module))
+        with np.errstate(all="ignore"):  # probing may hit a pole: no warnings from the hint
+            return _elementwise_hint(copy.deepcopy(module))
     except Exception:  # a module that rejects these inputs: no hint from here
         return None
 
@@ -206,6 +207,8 @@ def _output_formula_at(module, x: np.ndarray) -> np.ndarray:
     grid = np.linspace(-3, 3, 61)
     outputs = np.asarray(module(grid), dtype=np.float64)
     slopes = _local_derivative(module, grid)
+    if not (np.all(np.isfinite(outputs)) and np.all(np.isfinite(slopes))):
+        return np.full_like(x, np.nan)  # a pole (1/x): no polynomial in y describes f'
     design = np.stack([np.ones_like(outputs), outputs, outputs**2], axis=1)
     coefficients = np.linalg.lstsq(design, slopes, rcond=None)[0]
     if not close(design @ coefficients, slopes, 1e-6):
