@@ -175,12 +175,10 @@ class Conv2d(Module):
         )
 
 
-class MaxPool2d(Module):
-    """The largest value of each window, per channel: ``(N, C, H, W) -> (N, C, H', W')``.
+class Pool2d(Module):
+    """What MaxPool2d and AvgPool2d share: windows ``kernel_size`` wide, ``stride`` apart.
 
-    Windows are ``kernel_size`` wide and ``stride`` apart (by default ``stride =
-    kernel_size``: windows side by side). Where a window holds several equal maxima the
-    gradient goes to the first one (in row-major order), as in PyTorch.
+    By default ``stride = kernel_size``: windows side by side, without overlap.
     """
 
     def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None):
@@ -188,7 +186,18 @@ class MaxPool2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"MaxPool2d needs positive sizes, got {self!r}")
+            raise ValueError(f"{self!r} needs positive sizes")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class MaxPool2d(Pool2d):
+    """The largest value of each window, per channel: ``(N, C, H, W) -> (N, C, H', W')``.
+
+    Where a window holds several equal maxima the gradient goes to the first one (in
+    row-major order), as in PyTorch.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(N, C, H, W) -> (N, C, H', W')``."""
@@ -230,22 +239,9 @@ class MaxPool2d(Module):
         return grad.astype(grad_output.dtype, copy=False)
         ### END SOLUTION
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
-
-class AvgPool2d(Module):
-    """The mean of each window, per channel: ``(N, C, H, W) -> (N, C, H', W')``.
-
-    Windows are ``kernel_size`` wide and ``stride`` apart (by default ``stride = kernel_size``).
-    """
-
-    def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None):
-        super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(f"AvgPool2d needs positive sizes, got {self!r}")
+class AvgPool2d(Pool2d):
+    """The mean of each window, per channel: ``(N, C, H, W) -> (N, C, H', W')``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``(N, C, H, W) -> (N, C, H', W')``."""
@@ -262,9 +258,6 @@ class AvgPool2d(Module):
         share = grad_output.transpose(0, 2, 3, 1) / (kh * kw)  # (N, H', W', C)
         windows = np.broadcast_to(share[:, :, :, None, None], (*share.shape[:3], kh, kw, channels))
         return fold(windows, (n, height, width, channels), self.stride).transpose(0, 3, 1, 2)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
 class Flatten(Module):
