@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pancake.nn import BatchNorm1d, BatchNorm2d, Conv2d, LayerNorm, Linear, ReLU, Sequential
 from pancake.testing import check_gradients
 from pancake.testing import strategies as pst
+from pancake.train import load, save
 
 pytestmark = pytest.mark.ex13
 
@@ -175,6 +176,16 @@ def test_running_statistics_travel_with_the_state_dict():
     model.load_state_dict(state)
     np.testing.assert_array_equal(fresh.eval()(x), model.eval()(x))
     np.testing.assert_array_equal(fresh[1].running_var, state["1.running_var"])
+
+
+def test_save_and_load_keep_the_running_statistics(tmp_path):
+    model = Sequential(Linear(3, 4, rng=0), BatchNorm1d(4))
+    x = np.random.default_rng(0).standard_normal((8, 3))
+    model(x)
+    save(model.eval(), tmp_path / "model.npz")
+    loaded = load(Sequential(Linear(3, 4, rng=1), BatchNorm1d(4)).eval(), tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded[1].running_var, model[1].running_var)
+    np.testing.assert_array_equal(loaded(x), model(x))
 
 
 def test_load_state_dict_checks_buffers():
