@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import re
 
-SOLUTION_REGION = re.compile(
-    r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n", re.MULTILINE | re.DOTALL
-)
+from pancake.course.sources import starter_source
 
 
 def answer_cell(obj, imports: str, *, released: bool = False):
-    """``obj`` exec'd from its source after ``imports``; ``released``: SOLUTION regions become stubs."""
-    source = inspect.getsource(obj)
-    if released:
-        source = SOLUTION_REGION.sub(r"\1raise NotImplementedError()\n", source)
+    """``obj`` exec'd from its source after ``imports``; ``released``: as the released
+    notebook shows it (SOLUTION regions become stubs, or the broken code to fix)."""
+    source = starter_source(obj) if released else inspect.getsource(obj)
     namespace: dict = {}
     exec(imports + source, namespace)
     return namespace[obj.__name__]

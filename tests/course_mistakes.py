@@ -43,6 +43,7 @@ SEQUENTIAL = "pancake.nn.containers.Sequential"
 SGD, ADAM = "pancake.optim.SGD", "pancake.optim.Adam"
 DATA_LOADER = "pancake.data.DataLoader"
 TRAIN_ONE_EPOCH = "pancake.train.train_one_epoch"
+TRAIN_DIGITS = "pancake.debugging.train_digits"
 UNBROADCAST = "pancake.autograd.functions.unbroadcast"
 AG_MUL, MATMUL, AG_SUM, EXP = (
     f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
@@ -51,6 +52,8 @@ DENSE, SERIAL = "pancake.stax.Dense", "pancake.stax.serial"
 CONV2D, MAX_POOL2D = "pancake.nn.conv.Conv2d", "pancake.nn.conv.MaxPool2d"
 STANDARDIZE_BACKWARD = "pancake.nn.normalization.standardize_backward"
 BATCH_NORM = "pancake.nn.normalization.BatchNorm"
+WALK_TAPE, GRADIENT_TAPE = "pancake.autograd.tape.walk_tape", "pancake.autograd.tape.GradientTape"
+AG_SIN, SOFTPLUS = "pancake.autograd.functions.Sin", "pancake.autograd.functions.Softplus"
 
 MISTAKES = [
     Mistake(
@@ -337,6 +340,39 @@ MISTAKES = [
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
     ),
+    # 09-debugging: each submission fixes three of the four bugs and leaves one in.
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "a softmax before CrossEntropyLoss",
+        (("Linear(64, 10, rng=rng))\n", "Linear(64, 10, rng=rng), Softmax())\n"),),
+        ("train-digits-outputs-are-logits",),
+        "every row of the model's outputs sums to 1",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "images shuffled without their labels",
+        (("X_train, y_train = X_train[order], y_train[order]", "X_train = X_train[order]"),),
+        ("train-digits-labels-follow-images", "train-digits-accuracy"),
+        "are the labels shuffled with their images?",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "gradients never zeroed",
+        (("            optimizer.zero_grad()\n", ""),),
+        ("train-digits-fresh-gradients", "train-digits-accuracy"),
+        "gradients add up (+=) from batch to batch",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "validation results measured on the training data",
+        (("(X_val, y_val))", "(X_train, y_train))"),),
+        ("train-digits-validation-data",),
+        "which data does it evaluate?",
+    ),
     # 10-autograd: Mul and Matmul call the learner's unbroadcast, so a wrong unbroadcast
     # also costs the tests that broadcast their operands.
     Mistake(
@@ -585,6 +621,57 @@ MISTAKES = [
         ),
         ("batch-norm-training-forward", "batch-norm-training-gradients"),
         "BatchNorm(x) in training mode is wrong",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the tape walked forwards",
+        (("reversed(operations)", "operations"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "from the last operation to the first",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "a tensor used several times keeps only its last gradient",
+        (("add_gradient(grads, tensor, tensor_grad)", "grads[tensor] = tensor_grad"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+        ),
+        "add (not assign) the gradient of a tensor used several times",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "every operation recorded, watched or not",
+        (("if any(self.is_watched(tensor) for tensor in function.inputs):", "if True:"),),
+        ("gradient-tape-records-watched-operations",),
+        "record an operation when one of its inputs is watched",
+    ),
+    Mistake(
+        "14-tapes",
+        AG_SIN,
+        "np.cos in backward, which refuses Tensors",
+        (("return grad * cos(x)", "return grad * np.cos(x)"),),
+        ("sin-second-derivatives",),
+        "use pancake's functions",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "the slope computed from x.data, detached from the graph",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(x.data)"),),
+        ("softplus-second-derivatives",),
+        "with Tensor operations",
     ),
 ]
 

@@ -29,6 +29,14 @@ ALLOWED = {
     "pancake.data": {"pancake.ops", "pancake.init"},
     "pancake.datasets": {"pancake.ops", "pancake.init", "pancake.data"},
     "pancake.train": {"pancake.ops", "pancake.init", "pancake.data", "pancake.nn"},
+    "pancake.debugging": {
+        "pancake.ops",
+        "pancake.init",
+        "pancake.data",
+        "pancake.nn",
+        "pancake.optim",
+        "pancake.train",
+    },
     "pancake.autograd": {"pancake.ops", "pancake.init"},
     "pancake.stax": {"pancake.ops", "pancake.init", "pancake.autograd"},
 }

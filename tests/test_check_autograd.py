@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pancake.autograd as ag
-from pancake.testing import check_function_gradients, check_unbroadcast
+from pancake.testing import (
+    GradientCheckError,
+    check_function_gradients,
+    check_second_derivatives,
+    check_unbroadcast,
+)
 from pancake.testing import strategies as pst
 
 pytestmark = pytest.mark.ex10
@@ -103,3 +108,54 @@ def test_the_checks_catch_each_mistake_with_its_hint(mistake):
     check, hint = CHECKER_CATALOG[mistake]
     with pytest.raises(AssertionError, match=re.escape(hint)):
         check()
+
+
+# ---------------------------------------------------------------------------
+# check_second_derivatives
+
+
+@pytest.mark.ex14
+@pytest.mark.parametrize("function", [ag.Sin, ag.Cos, ag.Softplus, ag.Exp, ag.Tanh, ag.Sigmoid])
+@given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=MODERATE))
+def test_second_derivatives_of_pancake_operations_pass(function, x):
+    assert "match central differences" in check_second_derivatives(function, x)
+
+
+class SinSavingItsSlope(ag.Function):
+    """sin, whose forward saves the derived array cos(x): a constant under create_graph."""
+
+    def forward(self, x):
+        self.save_for_backward(np.cos(x))
+        return np.sin(x)
+
+    def backward(self, grad):
+        (slope,) = self.saved_tensors
+        return grad * slope
+
+
+class SinWithNumpyCos(ag.Function):
+    """sin whose backward calls np.cos: right on arrays, a TypeError on Tensors."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.sin(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * np.cos(x)
+
+
+@pytest.mark.ex14
+def test_a_backward_that_treats_a_derived_array_as_constant_fails_with_a_hint():
+    x = np.linspace(-2, 2, 5)
+    check_function_gradients(SinSavingItsSlope, x)  # first derivatives are right
+    with pytest.raises(GradientCheckError, match="not from an array derived in forward"):
+        check_second_derivatives(SinSavingItsSlope, x)
+
+
+@pytest.mark.ex14
+def test_a_backward_calling_a_numpy_ufunc_fails_with_a_hint():
+    x = np.linspace(-2, 2, 5)
+    check_function_gradients(SinWithNumpyCos, x)
+    with pytest.raises(GradientCheckError, match="use pancake's functions"):
+        check_second_derivatives(SinWithNumpyCos, x)

@@ -8,11 +8,13 @@ mistakes, tampered notebooks and an endless loop, run ``nbgrader autograde``,
 
 from __future__ import annotations
 
+import builtins
 import csv
 import html
 import inspect
 import re
 import shutil
+import symtable
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -26,9 +28,16 @@ from traitlets.config.loader import PyFileConfigLoader
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.generate import generate, run_nbgrader
 from pancake.course.notebook import build_notebook
+from pancake.course.sources import has_broken_code, starter_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [assignment.name for assignment in ASSIGNMENTS]
+# Assignments that hand out broken code to fix rather than stubs that raise.
+STARTS_BROKEN = {
+    assignment.name
+    for assignment in ASSIGNMENTS
+    if any(has_broken_code(part.resolve()) for part in assignment.parts)
+}
 
 
 def notebook_path(root: Path, folder: str, name: str) -> Path:
@@ -96,6 +105,89 @@ def test_setup_cells_leave_earlier_answers_to_the_learner(assignment):
         imported = set(re.findall(r"\bimport (.+)", cells[f"{part.slug}-setup"]))
         names = {name.strip() for line in imported for name in line.split(",")}
         assert not names & {earlier.name for earlier in assignment.parts[:number]}
+
+
+# -- starter code: what a released answer cell shows ---------------------------------------
+
+
+def doubled_plus_one(x):
+    """A function whose released version holds two bugs and one stub."""
+    ### BEGIN SOLUTION
+    y = 2 * x
+    ### BROKEN
+    # y = 2 + x
+    ### END SOLUTION
+    for _ in range(1):
+        y = y + 1
+        ### BEGIN SOLUTION
+        y = float(y)
+        ### BROKEN
+        ### END SOLUTION
+    ### BEGIN SOLUTION
+    return y
+    ### END SOLUTION
+
+
+def broken_code_not_commented(x):
+    ### BEGIN SOLUTION
+    return x
+    ### BROKEN
+    return -x
+    ### END SOLUTION
+
+
+def test_starter_code_replaces_each_region_by_its_broken_part_or_a_stub():
+    assert has_broken_code(doubled_plus_one)
+    assert starter_source(doubled_plus_one).splitlines()[2:] == [
+        "    y = 2 + x",
+        "    for _ in range(1):",
+        "        y = y + 1",
+        "    # YOUR CODE HERE",
+        "    raise NotImplementedError()",
+    ]
+
+
+def test_broken_code_must_be_written_as_comments():
+    with pytest.raises(ValueError, match="write the broken code as comments"):
+        starter_source(broken_code_not_commented)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=NAMES)
+def test_committed_releases_show_the_starter_code_of_each_answer(assignment):
+    """nbgrader's stubs where an answer has none; the broken code where it has some."""
+    committed = nbformat.read(notebook_path(ROOT, "exercises", assignment.name), as_version=4)
+    answers = {cell.id: cell.source for cell in answer_cells(committed)}
+    for part in assignment.parts:
+        assert answers[f"{part.slug}-answer"] == starter_source(part.resolve())
+
+
+def free_names(table: symtable.SymbolTable) -> set[str]:
+    """The names code reads but neither defines nor imports, in every scope of ``table``."""
+    names = {
+        symbol.get_name()
+        for symbol in table.get_symbols()
+        if symbol.is_referenced() and (symbol.is_global() or table.get_type() == "module")
+    }
+    defined = {
+        symbol.get_name()
+        for symbol in table.get_symbols()
+        if table.get_type() == "module" and (symbol.is_assigned() or symbol.is_imported())
+    }
+    for child in table.get_children():
+        names |= free_names(child)
+    return names - defined
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=NAMES)
+def test_the_setup_cell_imports_every_name_the_released_code_uses(assignment):
+    """The broken code of exercise 9 builds a Softmax, which the reference never uses."""
+    cells = {cell.id: cell.source for cell in build_notebook(assignment).cells}
+    earlier = set()
+    for part in assignment.parts:
+        code = f"{cells[f'{part.slug}-setup']}\n{starter_source(part.resolve())}"
+        missing = free_names(symtable.symtable(code, "cell", "exec")) - set(dir(builtins))
+        assert not missing - earlier, f"{part.target}: nothing in the notebook defines {missing}"
+        earlier.add(part.name)
 
 
 # -- grading with nbgrader ------------------------------------------------------------------
@@ -250,7 +342,8 @@ class TestGrading:
         scores = course.scores("released", name)
         assert scores.keys() == course.max_scores(name).keys()
         assert set(scores.values()) == {0}
-        assert "NotImplementedError" in course.feedback("released", name)
+        expected = "AssertionError" if name in STARTS_BROKEN else "NotImplementedError"
+        assert expected in course.feedback("released", name)
 
     @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.description for m in MISTAKES])
     def test_a_seeded_mistake_loses_points_and_the_feedback_shows_its_hint(self, course, mistake):

@@ -3,8 +3,9 @@
 Each runs as its notebook cell does: the code the generator copies into the cell (the
 imports and helpers it needs, the function, a call), after the graded prelude, with the
 learner's names bound to pancake's own objects. A graded test that is broken, or whose
-cell misses an import, fails here, not only in the slow nbgrader run. The released stubs
-(``raise NotImplementedError()`` in place of each SOLUTION region) fail every graded test,
+cell misses an import, fails here, not only in the slow nbgrader run. The released answers
+(``raise NotImplementedError()`` in place of each SOLUTION region, or the broken code of
+its ``### BROKEN`` part) fail every graded test,
 and each seeded mistake of ``course_mistakes`` fails the graded tests it must lose, on the
 grader's own examples, with its hint in a message or in the visible check's output.
 """

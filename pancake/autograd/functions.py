@@ -5,6 +5,12 @@ input's shape. Inputs that were broadcast get their gradient summed back to thei
 shape with ``unbroadcast``. The plain functions at the end (``add``, ``matmul``, ``tanh``...)
 check shapes, then apply the Function: they take Tensors, arrays or numbers, and return a
 Tensor if an input is one, an array otherwise.
+
+Every ``backward`` is written with what arrays and Tensors share, so that it runs on
+Tensors too and its result can be differentiated again (``create_graph=True``): operators,
+the methods ``.sum``, ``.reshape``, ``.swapaxes``, the plain functions of this module, and
+the NumPy functions a Tensor takes over (``NUMPY_FUNCTIONS``). A NumPy ufunc such as
+``np.exp`` refuses Tensors: use ``exp``.
 """
 
 from __future__ import annotations
@@ -212,6 +218,20 @@ class Max(Function):
         return grad.reshape(keepdims_shape(share.shape, self.axis)) * share
 
 
+class BroadcastTo(Function):
+    """Copy ``x`` along the axes it broadcasts to, as ``np.broadcast_to``: ``(*x) -> shape``."""
+
+    def __init__(self, shape: Shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, grad):
+        return unbroadcast(grad, self.input_shape)
+
+
 class Reshape(Function):
     """The same entries in a new shape: ``(*) -> shape``."""
 
@@ -252,10 +272,27 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, grad):
-        # np.add.at adds once per use, so an entry picked twice gets both gradients.
-        grad_x = np.zeros(self.input_shape, dtype=grad.dtype)
-        np.add.at(grad_x, self.index, grad)
-        return grad_x
+        return scatter_add(grad, self.index, self.input_shape)
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` to which ``x`` is added at ``index`` (the backward of ``x[index]``).
+
+    ``(shape of zeros[index]) -> shape``. ``np.add.at`` adds once per use, so an entry
+    picked twice by ``index`` receives both values.
+    """
+
+    def __init__(self, index, shape: Shape):
+        self.index = index
+        self.shape = shape
+
+    def forward(self, x):
+        result = np.zeros(self.shape, dtype=x.dtype)
+        np.add.at(result, self.index, x)
+        return result
+
+    def backward(self, grad):
+        return grad[self.index]
 
 
 class Concatenate(Function):
@@ -265,11 +302,18 @@ class Concatenate(Function):
         self.axis = axis
 
     def forward(self, *arrays):
+        self.axis = self.axis % arrays[0].ndim
         self.sizes = [array.shape[self.axis] for array in arrays]
         return np.concatenate(arrays, axis=self.axis)
 
     def backward(self, grad):
-        return tuple(np.split(grad, np.cumsum(self.sizes)[:-1], axis=self.axis))
+        # Each input gets back its own slice of the gradient along the joined axis.
+        before = (slice(None),) * self.axis
+        ends = np.cumsum(self.sizes)
+        return tuple(
+            grad[(*before, slice(end - size, end))]
+            for size, end in zip(self.sizes, ends, strict=True)
+        )
 
 
 class Exp(Function):
@@ -284,6 +328,46 @@ class Exp(Function):
         (y,) = self.saved_tensors
         ### BEGIN SOLUTION
         return grad * y
+        ### END SOLUTION
+
+
+class Sin(Function):
+    """sin(x): ``(*) -> (*)``."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.sin(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        ### BEGIN SOLUTION
+        return grad * cos(x)
+        ### END SOLUTION
+
+
+class Cos(Function):
+    """cos(x): ``(*) -> (*)``."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.cos(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return -grad * sin(x)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), computed without overflow: ``(*) -> (*)``."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.logaddexp(0, x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        ### BEGIN SOLUTION
+        return grad * sigmoid(x)
         ### END SOLUTION
 
 
@@ -346,14 +430,14 @@ class Elu(Function):
         self.alpha = alpha
 
     def forward(self, x):
-        negative_part = self.alpha * np.expm1(np.minimum(x, 0))
-        self.save_for_backward(x > 0, negative_part)
-        return np.where(x > 0, x, negative_part)
+        y = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+        self.save_for_backward(x > 0, y)
+        return y
 
     def backward(self, grad):
-        positive, negative_part = self.saved_tensors
-        # For x <= 0 the derivative alpha·exp(x) equals the output plus alpha.
-        return grad * np.where(positive, 1, negative_part + self.alpha)
+        positive, y = self.saved_tensors
+        # The slope is 1 for x > 0; for x <= 0, alpha·exp(x) equals the output plus alpha.
+        return grad * (positive + ~positive * (y + self.alpha))
 
 
 class LogSoftmax(Function):
@@ -370,7 +454,7 @@ class LogSoftmax(Function):
     def backward(self, grad):
         # dy_i/dx_j = δ_ij - softmax_j, and softmax = exp(y).
         (y,) = self.saved_tensors
-        return grad - np.exp(y) * grad.sum(axis=self.axis, keepdims=True)
+        return grad - exp(y) * grad.sum(axis=self.axis, keepdims=True)
 
 
 # -- functions on Tensors, arrays and numbers -------------------------------------------
@@ -432,9 +516,46 @@ def reshape(x, shape: Shape):
     return Reshape.apply(x, shape=shape)
 
 
+def broadcast_to(x, shape: Shape):
+    """``x`` copied along the axes it broadcasts to: ``(*x) -> shape``."""
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def transpose(x, axes: Sequence[int] | None = None):
+    """Permute the axes of ``x`` (reverse them if ``axes`` is None)."""
+    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x, axis1: int, axis2: int):
+    """Exchange two axes of ``x``: ``swapaxes(x, -1, -2)`` transposes a batch of matrices."""
+    axes = list(range(len(shape_of(x))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def scatter_add(x, index, shape: Shape):
+    """Zeros of ``shape`` with ``x`` added at ``index``; entries picked twice get both."""
+    return ScatterAdd.apply(x, index=index, shape=shape)
+
+
 def exp(x):
     """exp(x), entry by entry: ``(*) -> (*)``."""
     return Exp.apply(x)
+
+
+def sin(x):
+    """sin(x), entry by entry: ``(*) -> (*)``."""
+    return Sin.apply(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)), entry by entry, a smooth ReLU: ``(*) -> (*)``."""
+    return Softplus.apply(x)
+
+
+def cos(x):
+    """cos(x), entry by entry: ``(*) -> (*)``."""
+    return Cos.apply(x)
 
 
 def log(x):
@@ -470,3 +591,12 @@ def log_softmax(x, axis: int = -1):
 def concatenate(xs: Sequence, axis: int = 0):
     """Join tensors (or arrays) along ``axis``: ``(*, n1, *), (*, n2, *) -> (*, n1 + n2, *)``."""
     return Concatenate.apply(*xs, axis=axis)
+
+
+# The NumPy functions that, given a Tensor, run these versions (see Tensor.__array_function__):
+# the backward passes use them on arrays and on Tensors alike.
+NUMPY_FUNCTIONS = {
+    np.broadcast_to: broadcast_to,
+    np.swapaxes: swapaxes,
+    np.transpose: transpose,
+}

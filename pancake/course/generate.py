@@ -4,7 +4,9 @@
    specs in ``pancake.course.assignments`` and the package's code;
 2. runs ``nbgrader generate_assignment --force`` on each, which writes the released
    notebooks to ``exercises/`` (SOLUTION regions become ``raise NotImplementedError()``,
-   hidden tests are removed) and records the assignments in ``gradebook.db``.
+   hidden tests are removed) and records the assignments in ``gradebook.db``;
+3. puts the broken starter code of a bug-hunting answer (``### BROKEN``, see
+   ``sources.starter_source``) in its released cell, in place of nbgrader's stubs.
 
 Run it from the repository root, where ``nbgrader_config.py`` lives. ``--root`` writes
 the course elsewhere (the tests use it to check that the committed notebooks are current).
@@ -22,6 +24,7 @@ import nbformat
 
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.notebook import build_notebook
+from pancake.course.sources import has_broken_code, starter_source
 from pancake.course.spec import Assignment
 
 SOURCE_DIRECTORY = "solutions"
@@ -63,6 +66,22 @@ def release(root: Path, name: str = "*") -> None:
     )
 
 
+def show_broken_code(assignment: Assignment, root: Path) -> None:
+    """In the released notebook of ``assignment``, show starter code where it has some."""
+    starters = {
+        f"{part.slug}-answer": starter_source(part.resolve())
+        for part in assignment.parts
+        if has_broken_code(part.resolve())
+    }
+    if not starters:
+        return
+    path = root / RELEASE_DIRECTORY / assignment.name / f"{assignment.name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.source = starters.get(cell.id, cell.source)
+    nbformat.write(notebook, path)
+
+
 def generate(root: Path, names: list[str] | None = None) -> list[Assignment]:
     """Write and release every assignment (or those named) of the course at ``root``."""
     known = {assignment.name: assignment for assignment in ASSIGNMENTS}
@@ -74,6 +93,8 @@ def generate(root: Path, names: list[str] | None = None) -> list[Assignment]:
         write_source(assignment, root)
     for name in names or ["*"]:  # one nbgrader run for all: it starts slowly
         release(root, name)
+    for assignment in chosen:
+        show_broken_code(assignment, root)
     return chosen
 
 

@@ -16,6 +16,7 @@ from pancake.course.sources import (
     answer_source,
     check_source,
     graded_test_source,
+    has_broken_code,
     module_code,
     setup_source,
 )
@@ -49,15 +50,28 @@ HOW_IT_WORKS = clean(
     (Kernel ▸ Restart Kernel and Run All Cells). Leave the read-only cells as they are.
     """
 )
+# For an assignment whose answers start as broken code (``### BROKEN``) instead of stubs.
+HOW_IT_WORKS_BROKEN = clean(
+    """
+    **How this works.** The code in the answer cells below runs, but it is wrong. Find the
+    bugs and fix them in place, then run the check under each answer: it runs the code and
+    prints what it finds, which you should not take on trust. The graded tests are hidden;
+    each checks one thing the code must get right. Before you submit, restart the kernel
+    and run all cells (Kernel ▸ Restart Kernel and Run All Cells). Leave the read-only cells
+    as they are.
+    """
+)
 
 
 def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
     """The complete source notebook of ``assignment``."""
     title = f"# Exercise {assignment.number}: {assignment.title}"
     total = f"This exercise is worth **{assignment.points} points**."
+    broken = any(has_broken_code(part.resolve()) for part in assignment.parts)
+    how = HOW_IT_WORKS_BROKEN if broken else HOW_IT_WORKS
     cells = [
         nbformat.v4.new_markdown_cell(
-            f"{title}\n\n{clean(assignment.introduction)}\n\n{HOW_IT_WORKS}\n\n{total}",
+            f"{title}\n\n{clean(assignment.introduction)}\n\n{how}\n\n{total}",
             id="introduction",
         )
     ]

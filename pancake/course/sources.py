@@ -6,11 +6,20 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 import textwrap
 from collections.abc import Callable, Collection
 from types import ModuleType
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+# Inside a SOLUTION region, an optional BROKEN line splits the reference code from the
+# code learners start from, written as comments: "### BROKEN" then "# wrong line".
+BROKEN = "### BROKEN"
+# What nbgrader puts in place of a region (its default ClearSolutions.code_stub).
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+REGION = re.compile(
+    rf"^(?P<indent>[ \t]*){BEGIN}\n(?P<body>.*?)^[ \t]*{END}(\n|$)", re.MULTILINE | re.DOTALL
+)
 PRELUDE = "pancake.course.prelude"  # the names every graded cell defines before its test
 
 
@@ -25,18 +34,54 @@ def answer_source(obj: object) -> str:
     return source
 
 
+def has_broken_code(obj: object) -> bool:
+    """Whether a SOLUTION region of ``obj`` gives learners broken code to fix instead of a stub."""
+    return any(line.strip() == BROKEN for line in answer_source(obj).splitlines())
+
+
+def starter_source(obj: object) -> str:
+    """The answer as the released notebook shows it: each SOLUTION region replaced.
+
+    A region with a ``### BROKEN`` part becomes that part, uncommented (an exercise in
+    finding bugs); a region without one becomes nbgrader's stub, indented like the region.
+    """
+    starter = REGION.sub(lambda region: _starter_lines(region, obj), answer_source(obj))
+    return starter.rstrip("\n")
+
+
+def _starter_lines(region: re.Match, obj: object) -> str:
+    """The lines that replace one region, each ending with a newline (none if it is empty)."""
+    indent, body = region["indent"], region["body"]
+    _, marker, broken = body.partition(f"{indent}{BROKEN}\n")
+    if not marker:
+        return "".join(f"{indent}{line}\n" for line in STUB)
+    return "".join(f"{_uncomment(line, obj)}\n" for line in broken.splitlines())
+
+
+def _uncomment(line: str, obj: object) -> str:
+    """``    # code`` -> ``    code``: a line of a BROKEN part, which must be a comment."""
+    code = line.lstrip()
+    if code and not code.startswith("#"):
+        raise ValueError(
+            f"{obj.__module__}.{obj.__qualname__}: after `{BROKEN}`, write the broken code "
+            f"as comments (`# code`), got {line!r}"
+        )
+    return line[: len(line) - len(code)] + code.removeprefix("#").removeprefix(" ")
+
+
 def setup_source(obj: object, answered: Collection[str] = ()) -> str:
     """The import lines the source of ``obj`` needs, taken from its module.
 
     Keeps ``from __future__`` imports, then each import of the module whose bound names
-    the source uses (pruned to those names), then one ``from <module> import ...`` for
-    the module's own functions, classes and constants that it uses. Names in
+    the source or its starter code uses (pruned to those names), then one ``from <module>
+    import ...`` for the module's own functions, classes and constants that it uses. Names in
     ``answered``, which earlier answer cells of the notebook define, are not imported:
     the source uses the learner's own, as a comment line says.
     """
     module = inspect.getmodule(obj)
     tree = ast.parse(inspect.getsource(module))
-    used = _names_used(answer_source(obj)) - {obj.__name__}
+    used = _names_used(answer_source(obj)) | _names_used(starter_source(obj))
+    used -= {obj.__name__}
     own = sorted(used & set(answered))
     used -= set(own)
     lines = [

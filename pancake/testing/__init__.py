@@ -14,7 +14,11 @@ Every check is importable from here (``from pancake.testing import check_optimiz
 """
 
 from pancake.testing import strategies
-from pancake.testing.autograd import check_function_gradients, check_unbroadcast
+from pancake.testing.autograd import (
+    check_function_gradients,
+    check_second_derivatives,
+    check_unbroadcast,
+)
 from pancake.testing.calculus import check_chain_rule, check_numerical_gradient
 from pancake.testing.data import check_data_loader
 from pancake.testing.gradcheck import (
@@ -38,6 +42,7 @@ __all__ = [
     "check_chain_rule",
     "check_data_loader",
     "check_function_gradients",
+    "check_second_derivatives",
     "check_gradients",
     "check_numerical_gradient",
     "check_optimizer",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pancake.autograd import Tensor, grad
 from pancake.testing.gradcheck import (
     DIRECTION_STREAM,
     GradientCheckError,
@@ -240,3 +241,63 @@ def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: t
             f"length 1, then np.broadcast_to it to {expected})"
         )
     return diagnose(np.zeros(got), np.zeros(expected), batch_size=1, input_size=1)
+
+
+def check_second_derivatives(
+    function_cls: type, x, *, rtol: float = 1e-6, atol: float = 1e-9, seed: int = 0
+) -> str:
+    """Check that ``function_cls.backward`` can be differentiated: its second derivatives.
+
+    For a Function of one input, runs ``sum(u * f(x))`` through the engine with
+    ``create_graph=True``, so that ``backward`` receives Tensors, and compares the
+    Hessian-vector product d/dx (gradient · v) with central differences of first
+    derivatives along v (Richardson-extrapolated). Returns a one-line report; raises
+    ``GradientCheckError`` naming the worst entry, with a hint.
+    """
+    name = function_cls.__name__
+    x = np.array(x, dtype=np.float64)
+    rng = np.random.default_rng((seed, DIRECTION_STREAM))
+    u, v = rng.standard_normal(x.shape), rng.standard_normal(x.shape)
+
+    def first_derivative(at: np.ndarray, create_graph: bool = False):
+        tensor = Tensor(at, requires_grad=True)
+        (gradient,) = grad(
+            (function_cls.apply(tensor) * u).sum(), tensor, create_graph=create_graph
+        )
+        return tensor, gradient
+
+    try:
+        tensor, gradient = first_derivative(x, create_graph=True)
+        if gradient.grad_fn is None:
+            raise GradientCheckError(
+                f"{name}: with create_graph=True the gradient records no operation, so it "
+                "cannot be differentiated: compute the derivative in backward from the saved "
+                "input or output with Tensor operations (not from an array derived in "
+                "forward, nor from .data)"
+            )
+        (exact,) = grad((gradient * v).sum(), tensor)
+    except TypeError as error:
+        raise GradientCheckError(
+            f"{name}.backward failed on Tensors ({error}): under create_graph it receives "
+            "Tensors, so use pancake's functions (sin, cos, exp...) rather than NumPy's"
+        ) from None
+
+    def along_v(step: float) -> np.ndarray:
+        plus = first_derivative(x + step * v)[1].data
+        minus = first_derivative(x - step * v)[1].data
+        return (plus - minus) / (2 * step)
+
+    step = 1e-3 * max(1.0, float(np.max(np.abs(x))))
+    expected = (4 * along_v(step / 2) - along_v(step)) / 3
+    error = np.abs(exact.data - expected)
+    allowed = atol + rtol * np.abs(expected)
+    if np.any(error > allowed):
+        worst = np.unravel_index(np.argmax(error - allowed), x.shape)
+        raise GradientCheckError(
+            f"{name}: second derivative (Hessian-vector product) at entry {worst} is "
+            f"{exact.data[worst]:.6g}, central differences of first derivatives give "
+            f"{expected[worst]:.6g}. If first derivatives pass, backward treats something "
+            "as a constant that depends on x: compute the derivative in backward from the "
+            "saved input with Tensor operations (not from an array derived in forward)"
+        )
+    return f"{name}: second derivatives match central differences (largest error {error.max():.1e})"

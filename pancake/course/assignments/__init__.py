@@ -1,7 +1,9 @@
 """The course's assignments, one spec module each, in course order.
 
 Every module here defines ``ASSIGNMENT``, an ``Assignment``; they are collected by
-number. Adding an assignment is writing one more module (copy a neighbour).
+number. Its visible checks (``visible_check_<part>``) and graded tests
+(``test_<part>_<what>``) are functions of the module, which the generator copies into
+their cells. Adding an assignment is writing one more module (copy a neighbour).
 """
 
 from __future__ import annotations

@@ -1,0 +1,161 @@
+"""Exercise 9: a training script with four bugs; find and fix them."""
+
+from pancake import data, datasets, nn
+from pancake.course.prelude import np
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.debugging import train_digits
+from pancake.train import accuracy, predict
+
+
+def standardised_digits():
+    """The digits split 3:1 into (X_train, y_train, X_val, y_val), pixels standardised."""
+    X, y = datasets.load_digits()
+    X_train, X_val, y_train, y_val = data.train_test_split(X, y, test_size=0.25, rng=0, stratify=y)
+    mean, std = X_train.mean(axis=0), np.maximum(X_train.std(axis=0), 0.1)
+    return (X_train - mean) / std, y_train, (X_val - mean) / std, y_val
+
+
+def visible_check_train_digits():
+    """The visible check under the `train_digits` answer."""
+    X_train, y_train, X_val, y_val = standardised_digits()
+    model, history = train_digits(X_train, y_train, X_val, y_val)
+    for epoch in range(history.epochs):
+        print(
+            f"epoch {epoch + 1:2d}: training loss {history.train_loss[epoch]:.4f}, "
+            f"validation loss {history.val_loss[epoch]:.4f}, "
+            f"validation accuracy {history.val_metrics['accuracy'][epoch]:.3f}"
+        )
+    measured = accuracy(predict(model, X_val), y_val)
+    print(f"validation accuracy, measured here: {measured:.3f}")
+
+
+def test_train_digits_outputs_are_logits():
+    """bug check: what the trained model outputs, for random data
+
+    The model must output logits: a softmax before CrossEntropyLoss squashes the gradients.
+    """
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 64)), rng.integers(0, 10, size=64)
+    model, _ = train_digits(X, y, X[:8], y[:8], epochs=1)
+    outputs = predict(model, X)
+    assert not np.allclose(outputs.sum(axis=1), 1), (
+        "every row of the model's outputs sums to 1: the model ends with a softmax, but "
+        "CrossEntropyLoss takes logits and applies log-softmax itself; a softmax before it "
+        "squashes the gradients"
+    )
+
+
+def test_train_digits_labels_follow_images():
+    """bug check: the training loss the script reports, at lr = 0, for random data
+
+    Images and labels must be shuffled with the same permutation.
+    """
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(96, 64)), rng.integers(0, 10, size=96)
+    model, history = train_digits(X, y, X[:8], y[:8], epochs=1, lr=0.0)
+    expected = nn.CrossEntropyLoss()(predict(model, X), y)
+    assert np.isclose(history.train_loss[0], expected, rtol=1e-9), (
+        "with lr = 0 the weights never change, so the mean training loss of the epoch "
+        f"should be the loss of the pairs (X[i], y[i]), {expected:.6f}, but the script "
+        f"reports {history.train_loss[0]:.6f}: are the labels shuffled with their images?"
+    )
+
+
+def test_train_digits_fresh_gradients():
+    """bug check: the gradients left in the model after an epoch at lr = 0
+
+    Each step must use the gradient of its own batch: zero_grad before each backward pass.
+    """
+    # 96 copies of one image: every batch of 32 has the same gradient.
+    rng = np.random.default_rng(2)
+    X, y = np.repeat(rng.normal(size=(1, 64)), 96, axis=0), np.full(96, 3)
+    model, _ = train_digits(X, y, X[:8], y[:8], epochs=1, lr=0.0)
+    left = [param.grad.copy() for param in model.parameters()]
+    model.zero_grad()
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(model(X[:32]), y[:32])
+    model.backward(loss_fn.backward())
+    for (name, param), grad in zip(model.named_parameters(), left, strict=True):
+        ratio = np.linalg.norm(grad) / np.linalg.norm(param.grad)
+        assert np.allclose(grad, param.grad), (
+            f"after 3 identical batches, {name}.grad is {ratio:.2f} times the gradient of "
+            "one batch: gradients add up (+=) from batch to batch unless they are reset "
+            "before each backward pass"
+        )
+
+
+def test_train_digits_validation_data():
+    """bug check: the validation loss and accuracy the script reports
+
+    They must be measured on the validation data, not on the training data.
+    """
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(96, 64)), rng.integers(0, 10, size=96)
+    X_val, y_val = rng.normal(size=(40, 64)), rng.integers(0, 10, size=40)
+    model, history = train_digits(X, y, X_val, y_val, epochs=2)
+    outputs = predict(model, X_val)
+    measured = {
+        "loss": nn.CrossEntropyLoss()(outputs, y_val),
+        "accuracy": accuracy(outputs, y_val),
+    }
+    recorded = {"loss": history.val_loss[-1], "accuracy": history.val_metrics["accuracy"][-1]}
+    for name, value in measured.items():
+        assert np.isclose(recorded[name], value, equal_nan=True), (
+            f"the script records a validation {name} of {recorded[name]:.4f}, but the "
+            f"model's {name} on the validation data is {value:.4f}: which data does it "
+            "evaluate?"
+        )
+
+
+def test_train_digits_accuracy():
+    """trained on 3/4 of the digits, the model recognises at least 95% of the rest"""
+    X_train, y_train, X_val, y_val = standardised_digits()
+    model, _ = train_digits(X_train, y_train, X_val, y_val)
+    val_accuracy = accuracy(predict(model, X_val), y_val)
+    assert val_accuracy >= 0.95, (
+        f"validation accuracy {val_accuracy:.3f} after training, expected >= 0.95"
+    )
+
+
+TRAIN_DIGITS = Part(
+    target="pancake.debugging.train_digits",
+    instructions="""
+        `train_digits` below is a training script written out by hand: an MLP, SGD with
+        momentum, batches of 32, the training data shuffled at every epoch, and an
+        evaluation on the validation data after each epoch. It runs without an error, yet
+        it does not learn, and not every number it reports is what it claims to be: it
+        holds **four bugs**, each one a mistake that people make in real training code.
+        Bugs hide each other (the script may look as broken after you fix one), so check
+        each suspicion on its own. Fix them in place: change as little as you can, and
+        keep the signature and what the function returns.
+
+        Chapter 9's checks will find them: compare the loss of the first epoch with ln 10,
+        measure the accuracy yourself instead of trusting what the script reports, look at
+        the model's outputs, train on a handful of digits, look at the gradients after a
+        step. The cell under the function runs the script on the digits; try your own
+        experiments in new cells (they are not graded). Each bug has a hidden test of its
+        own, and a last test trains on the digits and measures the validation accuracy.
+    """,
+    check=visible_check_train_digits,
+    tests=(
+        GradedTest(test_train_digits_outputs_are_logits, points=2),
+        GradedTest(test_train_digits_labels_follow_images, points=2),
+        GradedTest(test_train_digits_fresh_gradients, points=2),
+        GradedTest(test_train_digits_validation_data, points=2),
+        GradedTest(test_train_digits_accuracy, points=4),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=9,
+    slug="debugging",
+    title="Debugging a training script",
+    introduction="""
+        This exercise goes with chapter 9. Code that trains a network rarely crashes when it
+        is wrong: it trains a little worse, or reports numbers that are not what they claim
+        to be. Here you are given such a script, and you debug it. The layers, loss,
+        optimizer and evaluation it uses are pancake's own, so this exercise works whatever
+        the state of the others.
+    """,
+    parts=(TRAIN_DIGITS,),
+)

@@ -1,0 +1,325 @@
+"""Exercise 14: the tape's backward walk and its recording; backward passes that record."""
+
+import pancake.autograd as ag
+from pancake.autograd import Tensor
+from pancake.autograd.functions import Sin, Softplus
+from pancake.autograd.tape import GradientTape, walk_tape
+from pancake.course.prelude import given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.testing import check_function_gradients, check_second_derivatives
+
+WALK_HINT = (
+    "walk the record from the last operation to the first, and add (not assign) the "
+    "gradient of a tensor used several times"
+)
+
+
+def graph_record(target):
+    """The operations behind ``target`` as a tape lists them: (function, output), in run order."""
+    return [(t.grad_fn, t) for t in ag.topological_order(target) if t.grad_fn is not None]
+
+
+def check_walk(f, *arrays, seed_as_tensor=False):
+    """walk_tape over the record of ``f(*inputs)`` against ag.grad, for every input."""
+    inputs = [Tensor(array, requires_grad=True) for array in arrays]
+    target = f(*inputs)
+    seed = np.ones_like(target.data)
+    grads = walk_tape(
+        graph_record(target),
+        target,
+        Tensor(seed) if seed_as_tensor else seed,
+        lambda tensor: tensor.requires_grad,
+    )
+    expected = ag.grad(target, inputs)
+    for position, (tensor, reference) in enumerate(zip(inputs, expected, strict=True)):
+        got = grads.get(tensor)
+        if got is None:
+            raise AssertionError(f"walk_tape gave no gradient for input {position}: {WALK_HINT}")
+        value = got.data if isinstance(got, Tensor) else got
+        if not np.allclose(value, reference.data, rtol=1e-10, atol=1e-12):
+            raise AssertionError(
+                f"walk_tape gave {np.round(value, 4)} for input {position}, expected "
+                f"{np.round(reference.data, 4)}: {WALK_HINT}"
+            )
+    return inputs, grads
+
+
+def used_several_times(x, w):
+    """x is used four times and w three: their shares must add up."""
+    h = (x * w).tanh()
+    return (h * x + (x * x).exp() * w).sum() + (h * w).mean()
+
+
+def visible_check_walk_tape():
+    """The visible check under the `walk_tape` answer."""
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    y = (x * x * x).sum()  # dy/dx = 3x²
+    grads = walk_tape(graph_record(y), y, np.ones(()), lambda t: t.requires_grad)
+    print("dy/dx:", grads.get(x), " expected:", 3 * x.data**2)
+    check_walk(used_several_times, np.array([0.3, -1.2]), np.array([0.7, 0.4]))
+    print("walk_tape agrees with ag.grad on a graph where tensors are used several times")
+
+
+@graded
+@given(shape=pst.shapes(min_dims=1, max_dims=2, max_side=4), data=st.data())
+def test_walk_tape_matches_grad(shape, data):
+    """walk_tape gives ag.grad's gradients, for tensors used several times, on random shapes"""
+    x = data.draw(pst.arrays(shape))
+    w = data.draw(pst.arrays(shape[-1:]))
+    check_walk(used_several_times, x, w)
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(min_dims=1, max_dims=2, max_side=4)))
+def test_walk_tape_skips_what_the_target_does_not_need(x):
+    """walk_tape from a target in the middle of the record: later operations are skipped"""
+    tensor = Tensor(x, requires_grad=True)
+    target = (tensor * 2.0).exp().sum()
+    later = (tensor * 3.0).tanh().sum()  # runs after the target, which does not need it
+    record = graph_record(target) + graph_record(later)
+    grads = walk_tape(record, target, np.ones(()), lambda t: t.requires_grad)
+    got, expected = grads.get(tensor), 2 * np.exp(2 * x)
+    if got is None or not np.allclose(got, expected, rtol=1e-10):
+        raise AssertionError(f"walk_tape gave {got} for x, expected {expected}: {WALK_HINT}")
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(min_dims=1, max_dims=2, max_side=4)))
+def test_walk_tape_with_a_tensor_seed_records_the_gradient(x):
+    """walk_tape with a Tensor seed returns gradients that can be differentiated again"""
+    (tensor,), grads = check_walk(lambda t: (t * t * t).sum(), x, seed_as_tensor=True)
+    first = grads[tensor]
+    if not isinstance(first, Tensor) or first.grad_fn is None:
+        raise AssertionError(
+            "with a Tensor seed, the gradients must be the Tensors backward_step returns "
+            "(a recorded graph): pass each gradient on as it is, without .data"
+        )
+    (second,) = ag.grad(first.sum(), tensor)
+    if not np.allclose(second.data, 6 * x, rtol=1e-10, atol=1e-12):
+        raise AssertionError(f"d²/dx² of x³ came out {second.data}, expected 6x = {6 * x}")
+
+
+WALK_TAPE = Part(
+    target="pancake.autograd.tape.walk_tape",
+    instructions="""
+        A tape is a list of `(function, output)` pairs, in the order the operations ran.
+        `walk_tape(operations, target, seed, is_watched)` computes the gradient of
+        `target` with respect to every tensor the record reaches, and returns them in a
+        dictionary `{tensor: gradient}`:
+
+        1. start from `{target: seed}` (`seed` is dL/d(target), ones for a plain gradient);
+        2. go through the record **from the last operation to the first**; skip an
+           operation whose output has no gradient (the target does not depend on it);
+        3. otherwise `backward_step(function, output, grad)` returns one gradient per
+           input (`function.inputs`); for each input with `is_watched(input)`, add it to
+           that input's entry with `add_gradient(grads, input, gradient)`: a tensor used
+           several times gets the **sum** of the gradients of its uses.
+
+        Keep the entries of outputs (a source may be an intermediate tensor). Execution
+        order is a topological order, so when you reach an operation, every later
+        operation that used its output has already sent its share. When `seed` is a
+        Tensor, `backward_step` computes with Tensors: pass the gradients on as they are.
+    """,
+    check=visible_check_walk_tape,
+    tests=(
+        GradedTest(test_walk_tape_matches_grad, points=2),
+        GradedTest(test_walk_tape_skips_what_the_target_does_not_need, points=1),
+        GradedTest(test_walk_tape_with_a_tensor_seed_records_the_gradient, points=1),
+    ),
+)
+
+
+RECORD_HINT = (
+    "record an operation when one of its inputs is watched (by watch, as a leaf with "
+    "requires_grad, or as the output of a recorded operation), in the order they run"
+)
+
+
+def recorded_names(tape):
+    """The class names of the operations on ``tape``, in order."""
+    return [type(function).__name__ for function, _ in tape.operations]
+
+
+def visible_check_gradient_tape():
+    """The visible check under the `GradientTape` answer."""
+    a, b = Tensor(3.0), Tensor(4.0)
+    with GradientTape() as tape:
+        tape.watch(a)
+        c = (a**2 + b**2) ** 0.5
+    print("recorded:", recorded_names(tape), " expected: ['Pow', 'Add', 'Pow']")
+    print("dc/da =", tape.gradient(c, a), " expected: a / c =", a.item() / c.item())
+
+
+@graded
+@given(shape=pst.shapes(min_dims=1, max_dims=2, max_side=4), data=st.data())
+def test_gradient_tape_records_watched_operations(shape, data):
+    """GradientTape records the operations on watched tensors, in the order they ran, no others"""
+    x, constant = Tensor(data.draw(pst.arrays(shape))), Tensor(data.draw(pst.arrays(shape)))
+    with GradientTape() as tape:
+        scaled = constant * 2.0  # no input is watched: not recorded
+        tape.watch(x)
+        y = ((x * constant).tanh() + scaled).sum()
+        (constant * constant).exp()  # no input is watched: not recorded
+    expected = ["Mul", "Tanh", "Add", "Sum"]
+    if recorded_names(tape) != expected:
+        raise AssertionError(f"recorded {recorded_names(tape)}, expected {expected}: {RECORD_HINT}")
+    slope = 1 - np.tanh(x.data * constant.data) ** 2
+    np.testing.assert_allclose(tape.gradient(y, x).data, slope * constant.data, rtol=1e-10)
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(min_dims=1, max_dims=2, max_side=4)))
+def test_gradient_tape_watches_leaves_that_require_a_gradient(x):
+    """GradientTape watches tensors created with requires_grad=True without watch()"""
+    w = Tensor(x, requires_grad=True)
+    before = w * 3.0  # before the tape: not recorded
+    with GradientTape() as tape:
+        y = (w * w + before).sum()
+    expected = ["Mul", "Add", "Sum"]
+    if recorded_names(tape) != expected:
+        raise AssertionError(f"recorded {recorded_names(tape)}, expected {expected}: {RECORD_HINT}")
+    np.testing.assert_allclose(tape.gradient(y, w).data, 2 * x, rtol=1e-12)
+
+
+@graded
+@given(a=pst.arrays(pst.shapes(min_dims=1, max_dims=1, max_side=5)))
+def test_gradient_tape_nested_second_derivative(a):
+    """Two nested GradientTapes give d²c/da² = 6a for c = a³ (this runs your walk_tape)"""
+    a = Tensor(a)
+    with GradientTape() as outer:
+        outer.watch(a)
+        with GradientTape() as inner:
+            inner.watch(a)
+            c = a**3
+        dc_da = inner.gradient(c, a)
+    d2c_da2 = outer.gradient(dc_da, a)
+    if d2c_da2 is None:
+        raise AssertionError(f"the outer tape found no path from dc/da to a: {RECORD_HINT}")
+    np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
+    np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)
+
+
+GRADIENT_TAPE = Part(
+    target="pancake.autograd.tape.GradientTape",
+    instructions="""
+        While a `GradientTape`'s `with` block runs, pancake offers it every operation
+        that runs: `Function.apply` calls `tape.record(function, output)` (with
+        `function.inputs` already set). Write `record`: if **any** input of the operation
+        is watched (`self.is_watched(input)`), append `(function, output)` to
+        `self.operations` and add `output` to `self.watched`, so that the operations on
+        it are recorded too. Operations on unwatched tensors are not recorded: to the
+        tape, those tensors are constants.
+
+        The rest of the class is given: `watch`, `is_watched` (watched tensors, and
+        leaves created with `requires_grad=True`), and `gradient`, which calls your
+        `walk_tape`. Under another active tape, `gradient` seeds the walk with a Tensor,
+        which is what makes nested tapes give second derivatives.
+    """,
+    check=visible_check_gradient_tape,
+    tests=(
+        GradedTest(test_gradient_tape_records_watched_operations, points=2),
+        GradedTest(test_gradient_tape_watches_leaves_that_require_a_gradient, points=1),
+        GradedTest(test_gradient_tape_nested_second_derivative, points=1),
+    ),
+)
+
+
+def visible_check_sin():
+    """The visible check under the `Sin` answer."""
+    x = np.linspace(-3, 3, 7)
+    print(check_function_gradients(Sin, x))
+    print(check_second_derivatives(Sin, x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=pst.scales()))
+def test_sin_gradients(x):
+    """check_function_gradients(Sin, x): first derivatives on random shapes and scales"""
+    check_function_gradients(Sin, x)
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=st.sampled_from([0.3, 1.0, 3.0])))
+def test_sin_second_derivatives(x):
+    """check_second_derivatives(Sin, x): Hessian-vector products against differences"""
+    check_second_derivatives(Sin, x)
+
+
+SIN = Part(
+    target="pancake.autograd.functions.Sin",
+    instructions="""
+        From here on, a `backward` must work twice over. On arrays, as in exercise 10:
+        `grad` and the saved `x` are NumPy arrays. Under `create_graph=True` (or inside
+        an outer tape), the engine passes Tensors instead: `grad` is a Tensor and the
+        saved input `x` is handed over as the input Tensor itself, so the operations of
+        `backward` are recorded and can be differentiated again.
+
+        $y = \\sin x$ has the derivative $\\cos x$: $\\bar x = \\bar y \\odot \\cos x$.
+        Write it with operations that arrays and Tensors share: operators, and pancake's
+        `cos` (a plain function of `pancake.autograd`, which takes arrays or Tensors),
+        never `np.cos`, which refuses Tensors. `check_second_derivatives` runs your
+        `backward` on Tensors and compares the second derivatives it records with
+        central differences of first derivatives.
+    """,
+    check=visible_check_sin,
+    tests=(
+        GradedTest(test_sin_gradients, points=1),
+        GradedTest(test_sin_second_derivatives, points=2),
+    ),
+)
+
+
+def visible_check_softplus():
+    """The visible check under the `Softplus` answer."""
+    x = np.linspace(-4, 4, 9)
+    print(check_function_gradients(Softplus, x))
+    print(check_second_derivatives(Softplus, x))
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=pst.scales()))
+def test_softplus_gradients(x):
+    """check_function_gradients(Softplus, x): first derivatives on random shapes and scales"""
+    check_function_gradients(Softplus, x)
+
+
+@graded
+@given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=st.sampled_from([0.3, 1.0, 3.0])))
+def test_softplus_second_derivatives(x):
+    """check_second_derivatives(Softplus, x): Hessian-vector products against differences"""
+    check_second_derivatives(Softplus, x)
+
+
+SOFTPLUS = Part(
+    target="pancake.autograd.functions.Softplus",
+    instructions="""
+        $y = \\log(1 + e^x)$, a smooth ReLU, has the derivative
+        $\\frac{e^x}{1 + e^x} = \\sigma(x)$, the sigmoid. Use pancake's `sigmoid` (it
+        takes arrays or Tensors and never overflows), so that under `create_graph` the
+        derivative is recorded and its own derivative, $\\sigma(x)(1 - \\sigma(x))$, comes
+        from the engine.
+    """,
+    check=visible_check_softplus,
+    tests=(
+        GradedTest(test_softplus_gradients, points=1),
+        GradedTest(test_softplus_second_derivatives, points=2),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=14,
+    slug="tapes",
+    title="Tapes and higher-order gradients",
+    introduction="""
+        This exercise goes with chapter 14. A `GradientTape` records the operations on
+        watched tensors in the order they ran, and its `gradient` walks that record
+        backwards, calling each operation's `backward`. You write the walk
+        (`walk_tape`), then the recording (`GradientTape.record`). Then two backward
+        passes that work on Tensors too, so that second derivatives work: `Sin` and
+        `Softplus`. The checks compare your walk with `ag.grad`, nested tapes with the
+        exact second derivative, and second derivatives with central differences of
+        first derivatives. Everything else (the Tensor, the graph, the other operations)
+        is pancake's.
+    """,
+    parts=(WALK_TAPE, GRADIENT_TAPE, SIN, SOFTPLUS),
+)
