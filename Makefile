@@ -49,6 +49,10 @@ lint: $(COURSE)
 exercises: $(COURSE)  ## regenerate solutions/ answer cells and exercises/ from pancake/
 	$(SMALL_DEMOS) $(BIN)/python -m pancake.course.generate
 
+THROUGH ?= 0
+learner: $(COURSE)  ## write the learner edition into dist/learner (make learner THROUGH=N keeps 1..N)
+	$(BIN)/pancake-course release dist/learner --through $(THROUGH) --force
+
 lab: $(COURSE)  ## open the exercises in JupyterLab
 	$(BIN)/jupyter lab exercises
 

@@ -675,6 +675,195 @@ MISTAKES = [
     ),
 ]
 
+# -- the mistakes learners really make, named by hints diagnosed on generic inputs --------
+NEW_MISTAKES = [
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "a step of its own instead of eps",
+        (
+            ("x[index] = original + eps", "x[index] = original + 1e-4"),
+            ("x[index] = original - eps", "x[index] = original - 1e-4"),
+            ("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / (2 * 1e-4)"),
+        ),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "not by a step of your own",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "the inner derivatives dM/dk, dM/dv forgotten",
+        (("de_dk = de_dm * v", "de_dk = de_dm"), ("de_dv = de_dm * k", "de_dv = de_dm")),
+        ("chain-rule-gradients-values",),
+        "the inner derivative is missing",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "d(M²)/dM taken as 2",
+        (("de_dm = 2 * m", "de_dm = 2"),),
+        ("chain-rule-gradients-values",),
+        "dE/dM is 2·M, not 2",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "dy/dx = 2 without x",
+        (("return grad_output * 2 * x", "return grad_output * 2"),),
+        ("square-gradients",),
+        "depends on x",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "the local derivative returned without grad_output",
+        (("return grad_output * 2 * x", "return 2 * x"),),
+        ("square-gradients",),
+        "the chain rule",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk = sum(g), the x forgotten",
+        (("self.k.grad += np.sum(grad_output * x)", "self.k.grad += np.sum(grad_output)"),),
+        ("mul-gradients",),
+        "the sum of grad_output alone",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx = G W, W not transposed",
+        (("return grad_output @ self.weight.data.T", "return grad_output @ self.weight.data"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "needs a transpose",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias forgotten in forward",
+        (("output = output + self.bias.data", "output = output"),),
+        ("linear-forward", "linear-gradients", "linear-batch-axes"),
+        "x @ weight + bias",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient assigned",
+        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad = rows.T @ grad_rows"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "overwritten instead of accumulated",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "1 - x² with the input saved in place of the output",
+        (("self.save_for_backward(y)", "self.save_for_backward(x)"),),
+        ("tanh-gradients",),
+        "was given the input x",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "the sigmoid's derivative applied twice",
+        (("return grad_output * y * (1 - y)", "return grad_output * (y * (1 - y)) ** 2"),),
+        ("sigmoid-gradients",),
+        "applied twice",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "the target forgotten in the gradient",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return softmax(logits) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "forget to subtract the target",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward skips the last layer",
+        (("for layer in reversed(self.layers):", "for layer in reversed(self.layers[:-1]):"),),
+        ("sequential-gradients", "sequential-nested"),
+        "backward skips module",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "each layer's gradient dropped",
+        (
+            (
+                "grad_output = layer.backward(grad_output)",
+                "layer.backward(grad_output)",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "is dropped",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "the list of layers reversed in place",
+        (
+            (
+                "for layer in reversed(self.layers):",
+                "self.layers.reverse()\n        for layer in self.layers:",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward changed the module",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "Nesterov on the old buffer",
+        (
+            (
+                'state["momentum_buffer"] = buffer\n',
+                'old_buffer = state.get("momentum_buffer", buffer)\n'
+                '                state["momentum_buffer"] = buffer\n',
+            ),
+            ("grad = grad + self.momentum * buffer", "grad = grad + self.momentum * old_buffer"),
+        ),
+        ("sgd-nesterov",),
+        "with the old buffer",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "weight decay subtracted",
+        (
+            (
+                "grad = grad + self.weight_decay * param.data",
+                "grad = grad - self.weight_decay * param.data",
+            ),
+        ),
+        ("sgd-weight-decay",),
+        "weight decay has the wrong sign",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the betas weight the new gradient",
+        (
+            (
+                'state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad',
+                'state["exp_avg"] = (1 - beta1) * state["exp_avg"] + beta1 * grad',
+            ),
+            (
+                'state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad',
+                'state["exp_avg_sq"] = (1 - beta2) * state["exp_avg_sq"] + beta2 * grad * grad',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "weight the new gradient by beta",
+    ),
+]
+MISTAKES += NEW_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

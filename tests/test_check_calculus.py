@@ -108,3 +108,86 @@ def test_the_checks_catch_each_mistake_with_its_hint(mistake):
     check, hint = CATALOG[mistake]
     with pytest.raises(GradientCheckError, match=re.escape(hint)):
         check()
+
+
+def misses_the_inner_derivative(k, v):
+    m = k * v
+    return m * m, 2 * m, 2 * m
+
+
+def misses_the_outer_derivative(k, v):
+    return (k * v) ** 2, v, k
+
+
+def differentiates_m_squared_as_two(k, v):
+    return (k * v) ** 2, 2 * v, 2 * k
+
+
+def returns_e_for_its_derivatives(k, v):
+    e = (k * v) ** 2
+    return e, e, e
+
+
+# Where hypothesis shrinks a failure: k = 1 and v = 2 (2M = 2Mv/v: the missing inner
+# derivative reads as "half the true value"), or k = 0 (where 2Mv is 0).
+DEGENERATE_CASES = {
+    "inner derivative missing, at k = 1, v = 2": (
+        misses_the_inner_derivative,
+        (1.0, 2.0),
+        "the inner derivative is missing",
+    ),
+    "outer derivative missing, at k = 0": (
+        misses_the_outer_derivative,
+        (0.0, 1.0),
+        "the outer derivative is missing",
+    ),
+    "d(M²)/dM taken as 2, at k = v = 1": (
+        differentiates_m_squared_as_two,
+        (1.0, 2.0),
+        "dE/dM is 2·M, not 2",
+    ),
+    "E returned for its derivatives, at k = 1, v = 2": (
+        returns_e_for_its_derivatives,
+        (1.0, 2.0),
+        "that is E itself",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DEGENERATE_CASES)
+def test_chain_rule_hints_are_diagnosed_on_a_generic_point(case):
+    function, (k, v), hint = DEGENERATE_CASES[case]
+    with pytest.raises(GradientCheckError, match=re.escape(hint)):
+        check_chain_rule(function, k, v)
+
+
+def a_step_of_its_own(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + 1e-4
+        f_plus = f(x)
+        x[index] = original - 1e-4
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / 2e-4
+    return grad
+
+
+def a_one_sided_difference_with_a_step_of_its_own(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    base = f(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + 1e-3
+        grad[index] = (f(x) - base) / 1e-3
+        x[index] = original
+    return grad
+
+
+@pytest.mark.parametrize(
+    "function", [a_step_of_its_own, a_one_sided_difference_with_a_step_of_its_own]
+)
+def test_a_step_of_its_own_is_named(function):
+    with pytest.raises(GradientCheckError, match="not by a step of your own"):
+        check_numerical_gradient(function, np.array([0.3, -1.7, 2.5]))

@@ -212,6 +212,18 @@ class AdamWAsL2(AdamW):
         super().step()
 
 
+class SGDNesterovOnTheOldBuffer(SGD):
+    """Looks ahead with last step's buffer, then updates it."""
+
+    def step(self):
+        for param, state in self.params_with_grad():
+            old = state.get("momentum_buffer", param.grad.copy())
+            state["momentum_buffer"] = (
+                self.momentum * old + param.grad if "momentum_buffer" in state else old
+            )
+            param.data -= self.lr * (param.grad + self.momentum * old)
+
+
 class DoesNothing(SGD):
     def step(self):
         pass
@@ -229,6 +241,11 @@ class DoesNothing(SGD):
             SGDWithoutNesterov,
             dict(algorithm="sgd", momentum=0.9, nesterov=True),
             "Nesterov is missing",
+        ),
+        (
+            SGDNesterovOnTheOldBuffer,
+            dict(algorithm="sgd", momentum=0.9, nesterov=True),
+            "with the old buffer",
         ),
         (
             SGDDecayAfterMomentum,

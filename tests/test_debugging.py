@@ -10,6 +10,8 @@ from pancake.debugging import record_layers
 from pancake.nn import CrossEntropyLoss, Dropout, Identity, Linear, ReLU, Sequential, Tanh
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex09
+
 
 def make_model(n_in: int, width: int, seed: int) -> Sequential:
     return Sequential(

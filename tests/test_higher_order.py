@@ -16,6 +16,8 @@ import pancake.autograd as ag
 from pancake.autograd import GradientTape, Tensor
 from pancake.testing import strategies as pst
 
+pytestmark = pytest.mark.ex14
+
 # ---------------------------------------------------------------------------
 # Hessian-vector products, and the same product from central differences of gradients
 

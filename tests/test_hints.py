@@ -133,6 +133,14 @@ class MulKGradientWithoutInput(Mul):
         return self.k.data * grad_output
 
 
+class LinearInputGradientNotTransposed(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data
+
+
 class LinearBiasMean(Linear):
     def backward(self, grad_output):
         (x,) = self.saved_tensors
@@ -218,6 +226,12 @@ MISTAKES = [
     Case("square: g", SquarePassThrough(), THREE_HALVES, ("unchanged",)),
     Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
     Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
+    Case(
+        "linear: G W, not G Wᵀ",
+        LinearInputGradientNotTransposed(3, 2, rng=0),
+        BATCH,
+        ("needs a transpose",),
+    ),
     Case("sequential: skips a layer", square_net(SequentialSkipsLast), BATCH, ("skip",)),
     Case("sequential: forward order", square_net(SequentialForwardOrder), BATCH, ("reverse",)),
     Case("sequential: drops a result", square_net(SequentialDropsResult), BATCH, ("result",)),

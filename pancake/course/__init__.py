@@ -7,6 +7,11 @@
   imports, read from the package, and the nbgrader source notebook built around them;
 - ``pancake.course.generate``: ``python -m pancake.course.generate`` writes the nbgrader
   source notebooks into ``solutions/`` and releases them into ``exercises/``.
+- ``pancake.course.edition``: ``pancake-course release DIR --through N`` writes the
+  learner edition, the package with the answers of the exercises after N stubbed;
+- ``pancake.course.learner`` and ``pancake.course.cli``: ``pancake-course save``,
+  ``restore`` and ``status``, which run in the learner edition. Of this package, the
+  learner edition ships only these two modules (and ``exercises.json``).
 
 - ``pancake.course.prelude``: the names every graded test may use (``graded``, ``given``...).
 

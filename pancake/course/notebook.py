@@ -63,6 +63,25 @@ HOW_IT_WORKS_BROKEN = clean(
 )
 
 
+SAVE_YOUR_WORK = clean(
+    """
+    ## Save your work into your pancake
+
+    When the checks above pass, save this notebook, then run in a terminal, in the folder
+    of your learner edition of pancake:
+
+    ```bash
+    pancake-course save exercises/{name}/{name}.ipynb
+    ```
+
+    Your answers replace their stubs in your own `pancake` package, so the next exercises
+    and your own experiments use your code. `pancake-course status` shows where you stand,
+    and `pancake-course restore` undoes the save. Then submit this notebook as your
+    instructor asks.
+    """
+)
+
+
 def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
     """The complete source notebook of ``assignment``."""
     title = f"# Exercise {assignment.number}: {assignment.title}"
@@ -78,6 +97,9 @@ def build_notebook(assignment: Assignment) -> nbformat.NotebookNode:
     for number, part in enumerate(assignment.parts, start=1):
         answered = [earlier.name for earlier in assignment.parts[: number - 1]]
         cells.extend(part_cells(number, part, answered))
+    cells.append(
+        nbformat.v4.new_markdown_cell(SAVE_YOUR_WORK.format(name=assignment.name), id="save")
+    )
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
         "kernelspec": {

@@ -46,6 +46,7 @@ def check_numerical_gradient(
     spy = _EvaluationSpy(f, x)
     got = numerical_gradient_fn(spy, x.copy())
     spy.raise_if_not_one_entry_at_a_time()
+    spy.raise_if_the_step_is_not(EPS)
     if got is None or np.shape(got) != x.shape:
         shape = None if got is None else np.shape(got)
         hint = "return an array of x's shape holding one partial derivative per entry"
@@ -96,12 +97,30 @@ class _EvaluationSpy:
         self.f = f
         self.x = x.copy()
         self.changed_entries: list[int] = []
+        self.steps: list[tuple[float, float]] = []  # (|x_i| at the moved entry, |step|)
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
         if point.shape == self.x.shape:
-            self.changed_entries.append(int(np.count_nonzero(point != self.x)))
+            moved = np.flatnonzero(point != self.x)
+            self.changed_entries.append(len(moved))
+            if len(moved) == 1:
+                index = moved[0]
+                start = self.x.flat[index]
+                self.steps.append((abs(start), abs(point.flat[index] - start)))
         return self.f(point)
+
+    def raise_if_the_step_is_not(self, eps: float) -> None:
+        """Every move must be ±eps (the argument), up to the rounding of x ± eps."""
+        for start, step in self.steps:
+            if abs(step - eps) > 4 * np.spacing(start + eps):
+                hint = (
+                    f"f was called at x ± {step:.3g}: move each entry by the `eps` argument "
+                    f"({eps:g} here), not by a step of your own"
+                )
+                raise GradientCheckError(
+                    f"numerical_gradient moved an entry by {step:.3g}.\nHint: {hint}", "x", hint
+                )
 
     def raise_if_not_one_entry_at_a_time(self) -> None:
         if not self.changed_entries:
@@ -141,13 +160,9 @@ def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> s
     for name, true in expected.items():
         if abs(got[name] - true) <= 1e-6 * (1 + abs(true)):
             continue
-        other = "dE_dv" if name == "dE_dk" else "dE_dk"
-        if abs(got[name] - expected[other]) <= 1e-6 * (1 + abs(expected[other])):
-            hint = "dE_dk and dE_dv are swapped: dM/dk = v and dM/dv = k"
-        elif abs(got[name] - true / 2) <= 1e-6 * (1 + abs(true)):
-            hint = "half the true value: d(M²)/dM = 2·M, don't forget the 2"
-        else:
-            hint = diagnose(np.array(got[name]), np.array(true), batch_size=1, input_size=1)
+        hint = _chain_rule_hint(chain_rule_gradients_fn, name) or diagnose(
+            np.array(got[name]), np.array(true), batch_size=1, input_size=1
+        )
         raise GradientCheckError(
             f"{name} is {got[name]:.6g} at k = {k:.6g}, v = {v:.6g}; central differences give "
             f"{true:.6g}.\nHint: {hint}",
@@ -155,3 +170,47 @@ def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> s
             hint,
         )
     return f"chain_rule_gradients({k:.6g}, {v:.6g}): E, dE_dk and dE_dv OK"
+
+
+# A generic point for the chain rule's hints: k and v distinct, of different signs, not 0 or ±1
+# (at k = v, or k = 0, several mistakes give the true values or each other's).
+GENERIC_K, GENERIC_V = 1.3, -0.7
+
+
+def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None:
+    """Name the mistake in ``name`` (dE_dk or dE_dv) from the learner's values at a generic point.
+
+    With M = k·v, the true derivatives are 2M·v and 2M·k; each hypothesis is what a
+    common mistake would return there. None if the function is right there, or no
+    hypothesis matches.
+    """
+    k, v = GENERIC_K, GENERIC_V
+    try:
+        got = float(chain_rule_gradients_fn(k, v)[1 if name == "dE_dk" else 2])
+    except Exception:  # it fails at other points too: the error says why
+        return None
+    m = k * v
+    inner, other_inner = (v, k) if name == "dE_dk" else (k, v)
+    variable = "k" if name == "dE_dk" else "v"
+    hypotheses = [
+        (2 * m * inner, None),
+        (
+            2 * m,
+            f"the inner derivative is missing: multiply dE/dM = 2·M by dM/d{variable} = "
+            f"{'v' if variable == 'k' else 'k'} (the chain rule)",
+        ),
+        (
+            2 * m * other_inner,
+            f"dM/d{variable} is {'v' if variable == 'k' else 'k'}, not "
+            f"{'k' if variable == 'k' else 'v'}: dE_dk and dE_dv are swapped",
+        ),
+        (m * inner, "half the true value: d(M²)/dM = 2·M, don't forget the 2"),
+        (inner, f"the outer derivative is missing: multiply dM/d{variable} by dE/dM = 2·M"),
+        (2 * inner, "dE/dM is 2·M, not 2: multiply by M = k·v"),
+        (m * m, f"that is E itself, not its derivative with respect to {variable}"),
+        (-2 * m * inner, "the gradient has the wrong sign"),
+    ]
+    for predicted, hint in hypotheses:
+        if abs(got - predicted) <= 1e-6 * (1 + abs(predicted)):
+            return hint
+    return None

@@ -249,7 +249,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
     comparisons = []
     if getattr(module, "needs_input_grad", True):
         comparisons.append(objective.compare_input(analytic_input, eps, rtol, atol))
-    for name, parameter in named_parameters(module):
+    for name, parameter in objective.parameters:
         comparisons.append(
             objective.compare_parameter(name, parameter, first_grads[name], eps, rtol, atol)
         )
@@ -291,6 +291,9 @@ class _Objective:
 
     def __init__(self, module: Module, x: np.ndarray, others: tuple, rng: np.random.Generator):
         self.module = module
+        # Named once, before any backward pass: a backward that reorders the module's
+        # children must not rename its parameters under the check.
+        self.parameters = named_parameters(module)
         self.x = x
         self.others = others
         output = module(x, *others)
@@ -316,7 +319,7 @@ class _Objective:
     def analytic_gradients(self, zero_first: bool = True):
         """One forward and backward pass: (dL/dx, {name: accumulated dL/dparam})."""
         if zero_first:
-            for _, parameter in named_parameters(self.module):
+            for _, parameter in self.parameters:
                 parameter.grad = np.zeros_like(parameter.data)
         self.module(self.x, *self.others)
         try:
@@ -326,9 +329,7 @@ class _Objective:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
             raise _backward_crashed(self.module, error) from error
-        grads = {
-            name: np.array(p.grad, dtype=np.float64) for name, p in named_parameters(self.module)
-        }
+        grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             after = np.array(self.module(self.x, *self.others), dtype=np.float64)
             self.changed_by_backward = changed_by_backward_hint(self.output, after)
@@ -444,7 +445,12 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
     ]
     hint = "check the shapes of the arrays you combine in backward"
-    if len(shapes) >= 2:
+    if "matmul" in str(error):
+        hint = (
+            "a matrix product in backward has mismatched inner sizes: one of its factors "
+            "needs a transpose (.T); write down the shape of each factor"
+        )
+    elif len(shapes) >= 2:
         hint = (
             diagnose_shape(shapes[1], shapes[0])
             if len(shapes[1]) > len(shapes[0])

@@ -38,18 +38,21 @@ def sgd_reference(
     weight_decay: float,
     buffer_starts_at_zero: bool = False,
     decay_after_momentum: bool = False,
+    nesterov_on_old_buffer: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """One step of torch.optim.SGD's documented algorithm; the state is the velocity b."""
     decay = weight_decay * theta
     direction = grad if decay_after_momentum else grad + decay
     if momentum != 0:
+        old_velocity = direction if velocity is None else velocity
         if velocity is not None:
             velocity = momentum * velocity + (1 - dampening) * direction
         elif buffer_starts_at_zero:
             velocity = (1 - dampening) * direction
         else:
             velocity = direction
-        direction = (direction + momentum * velocity) if nesterov else velocity
+        looked_ahead = old_velocity if nesterov_on_old_buffer else velocity
+        direction = (direction + momentum * looked_ahead) if nesterov else velocity
     if decay_after_momentum:
         direction = direction + decay
     return theta - lr * direction, velocity
@@ -134,6 +137,11 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
             (
                 "Nesterov is missing: with nesterov=True the step uses grad + momentum * buffer",
                 lambda hp: {"nesterov": False},
+            ),
+            (
+                "Nesterov looks ahead with the old buffer: update the buffer first, then step "
+                "along grad + momentum * (the new buffer)",
+                lambda hp: {"nesterov_on_old_buffer": True},
             ),
             (
                 "the momentum is not used: keep the buffer in the parameter's state between "
