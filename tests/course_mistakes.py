@@ -460,7 +460,7 @@ MISTAKES = [
         "Exp's derivative taken at the output",
         (("return grad * y", "return grad * np.exp(y)"),),
         ("exp-gradients",),
-        "check which cached value you use",
+        "evaluated at the output y = f(x) instead of the input x",
     ),
     Mistake(
         "11-stax",
@@ -860,6 +860,136 @@ NEW_MISTAKES = [
         ),
         ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
         "weight the new gradient by beta",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "shuffle ignored",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = np.arange(n)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "shuffle=True left the samples in order",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "batches overlap by one sample",
+        (
+            (
+                "indices = order[start : start + self.batch_size]",
+                "indices = order[start : start + self.batch_size + 1]",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "expected inputs of shape (1, 2)",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "one permutation for every epoch",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = self.__dict__.setdefault('order', self.rng.permutation(n)) if self.shuffle else np.arange(n)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "two epochs came in the same order",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the loss of the last batch returned",
+        (("return total_loss / total_samples", "return loss"),),
+        ("train-one-epoch-one-epoch",),
+        "the loss of the last batch only",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the sum of the batch losses returned",
+        (
+            ("total_loss += loss * len(targets)", "total_loss += loss"),
+            ("return total_loss / total_samples", "return total_loss"),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "the sum of the batch losses",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "no optimizer step",
+        (("        optimizer.step()\n", ""),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "the parameters never change",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_MUL,
+        "Mul's gradients never unbroadcast",
+        (
+            (
+                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "return grad * b, grad * a",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "sum its gradient back to",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "unbroadcast returns grad unchanged",
+        (
+            (
+                "    if grad.shape == shape:  # nothing was broadcast\n        return grad\n",
+                "    return grad\n",
+            ),
+        ),
+        (
+            "unbroadcast-leading-axes",
+            "unbroadcast-stretched-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "sum grad over them",
+    ),
+    Mistake(
+        "10-autograd",
+        EXP,
+        "Exp's backward forgets grad",
+        (("return grad * y", "return y"),),
+        ("exp-gradients",),
+        "alone",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "Dense forgets the bias",
+        (("return inputs @ W + b", "return inputs @ W"),),
+        ("dense-layer", "dense-leading-axes"),
+        "x @ W + b",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "serial applies only the last layer",
+        (("        return inputs\n", "        return layer_apply(layer_params, inputs)\n"),),
+        ("serial-chain", "serial-nested"),
+        "applied in turn, first to last",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "serial's params listed last layer first",
+        (("params.append(layer_params)", "params.insert(0, layer_params)"),),
+        ("serial-chain", "serial-nested"),
+        "in the order of the layers",
     ),
 ]
 MISTAKES += NEW_MISTAKES

@@ -22,6 +22,7 @@ from pancake.testing.gradcheck import (
     diagnose,
     gradient_failure,
 )
+from pancake.testing.hints import elementwise_hint
 from pancake.testing.values import check_values
 
 
@@ -127,8 +128,30 @@ def check_function_gradients(
     )
     for comparison in comparisons:
         if not comparison.passes():
-            raise _function_gradient_failure(described, comparison, comparisons, output.shape)
+            failure = _function_gradient_failure(described, comparison, comparisons, output.shape)
+            if len(arrays) == 1 and output.shape == arrays[0].shape:
+                hint = elementwise_hint(UnaryFunctionAsModule(function_cls, options))
+                failure = failure.with_hint(hint) if hint else failure
+            raise failure
     return GradientReport(described, comparisons)
+
+
+class UnaryFunctionAsModule:
+    """A one-input Function seen as a module (``f(x)``, ``backward(g)``), for the hints of
+    element-wise modules: ``pancake.testing.hints.elementwise_hint``."""
+
+    def __init__(self, function_cls: type, options: dict):
+        self.function_cls = function_cls
+        self.options = options
+        self.function = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.function = self.function_cls(**self.options)
+        return np.asarray(self.function.forward(np.asarray(x, dtype=np.float64)))
+
+    def backward(self, grad: np.ndarray):
+        returned = self.function.backward(grad)
+        return returned[0] if isinstance(returned, tuple | list) else returned
 
 
 def _input_names(function_cls: type, count: int) -> list[str]:

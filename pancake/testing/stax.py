@@ -249,6 +249,13 @@ def check_serial(
             f"{described}: params has shapes {_shapes(params)}.\nHint: params is a list with "
             "one entry per layer, the params that layer's init_fun returned, in order"
         )
+    if [_shapes(p) for p in params] != layer_shapes and [
+        _shapes(p) for p in reversed(params)
+    ] == layer_shapes:
+        raise AssertionError(
+            f"{described}: params has shapes {_shapes(params)}: the layers' params, last "
+            "layer first.\nHint: append each layer's params in the order of the layers"
+        )
     for index, (layer_params, expected) in enumerate(zip(params, layer_shapes, strict=True)):
         if _shapes(layer_params) != expected:
             raise AssertionError(
