@@ -64,10 +64,11 @@ learner: $(COURSE)  ## write the learner edition into dist/learner (make learner
 lab: $(COURSE)  ## open the exercises in JupyterLab
 	$(BIN)/jupyter lab exercises
 
-benchmark: $(WITH_TORCH)  ## time a training step against NumPy and PyTorch; digits; autograd
+benchmark: $(WITH_TORCH)  ## time a training step against NumPy and PyTorch; digits; autograd; CNN
 	$(BIN)/python -m benchmarks.mlp
 	$(BIN)/python -m benchmarks.digits
 	$(BIN)/python -m benchmarks.autograd_step
+	$(BIN)/python -m benchmarks.cnn
 	$(BIN)/python -m benchmarks.grading
 
 clean:

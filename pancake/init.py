@@ -105,3 +105,19 @@ def linear_weights(
     if not bias:
         return weight, None
     return weight, uniform((out_features,), rng=rng, low=-bound, high=bound, dtype=dtype)
+
+
+def conv_weights(
+    shape: Shape, bias: bool = True, *, rng: Seed = None, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A Conv2d layer's default start, as in PyTorch: weight ``(out, in, kh, kw)``, bias ``(out,)``.
+
+    Both are drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with ``fan_in = in * kh * kw``,
+    weight first; the bias is None when ``bias`` is False.
+    """
+    rng = as_generator(rng)
+    bound = 1.0 / math.sqrt(math.prod(shape[1:]))
+    weight = uniform(shape, rng=rng, low=-bound, high=bound, dtype=dtype)
+    if not bias:
+        return weight, None
+    return weight, uniform(shape[:1], rng=rng, low=-bound, high=bound, dtype=dtype)

@@ -291,13 +291,13 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 
 def save(model: Module, path: str | Path) -> None:
-    """Write the model's parameters (its ``state_dict``) to the ``.npz`` file ``path``."""
+    """Write the model's parameters and buffers (its ``state_dict``) to the ``.npz`` file ``path``."""
     with open(path, "wb") as file:
         np.savez(file, **model.state_dict())
 
 
 def load(model: Module, path: str | Path) -> Module:
-    """Read parameters written by ``save`` into ``model`` (names and shapes must match); returns it."""
+    """Read arrays written by ``save`` into ``model`` (names and shapes must match); returns it."""
     with np.load(path, allow_pickle=False) as archive:
         model.load_state_dict({name: archive[name] for name in archive.files})
     return model

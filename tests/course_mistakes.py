@@ -49,6 +49,9 @@ AG_MUL, MATMUL, AG_SUM, EXP = (
     f"pancake.autograd.functions.{name}" for name in ("Mul", "Matmul", "Sum", "Exp")
 )
 DENSE, SERIAL = "pancake.stax.Dense", "pancake.stax.serial"
+CONV2D, MAX_POOL2D = "pancake.nn.conv.Conv2d", "pancake.nn.conv.MaxPool2d"
+STANDARDIZE_BACKWARD = "pancake.nn.normalization.standardize_backward"
+BATCH_NORM = "pancake.nn.normalization.BatchNorm"
 WALK_TAPE, GRADIENT_TAPE = "pancake.autograd.tape.walk_tape", "pancake.autograd.tape.GradientTape"
 AG_SIN, SOFTPLUS = "pancake.autograd.functions.Sin", "pancake.autograd.functions.Softplus"
 
@@ -529,6 +532,95 @@ MISTAKES = [
         ),
         ("serial-chain", "serial-nested"),
         "applied in turn, first to last",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the kernel is flipped (a true convolution, not PyTorch's cross-correlation)",
+        (
+            (
+                "kernels = self.weight.data.transpose(0, 2, 3, 1)",
+                "kernels = self.weight.data[:, :, ::-1, ::-1].transpose(0, 2, 3, 1)",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "Conv2d(x) is wrong: it should be the convolution's definition",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "padding on one side only",
+        (("height + 2 * ph, width + 2 * pw,", "height + ph, width + pw,"),),
+        # first-layer too: an image that only fits the kernel with both paddings has no window
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "expected",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the weight gradient averages over positions instead of summing",
+        (("(grad_rows.T @ columns).reshape", "(grad_rows.T @ columns / (out_h * out_w)).reshape"),),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "'weight'",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "overlapping windows overwrite a shared maximum's gradient instead of adding",
+        (
+            (
+                """grad = np.bincount(
+            flat_index.ravel(),
+            weights=grad_output.transpose(0, 2, 3, 1).ravel(),
+            minlength=n * height * width * channels,
+        )""",
+                """grad = np.zeros(n * height * width * channels)
+        grad[flat_index.ravel()] = grad_output.transpose(0, 2, 3, 1).ravel()""",
+            ),
+        ),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "each window's gradient added at its first maximum",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "the gradient forgets the mean's dependence on x",
+        (("(grad_x_hat - mean_grad - x_hat", "(grad_x_hat - x_hat"),),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
+        "the sum of dL/dx over the batch is wrong",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "the gradient forgets the variance's dependence on x",
+        (("mean_grad - x_hat * mean_grad_along_x_hat", "mean_grad"),),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "the gradient of 'input' is wrong",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the running variance is the biased one",
+        (("unbiased_var = var * count / (count - 1)", "unbiased_var = var"),),
+        ("batch-norm-running-statistics",),
+        "running_var is wrong",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "training mode normalises with the running statistics",
+        (
+            (
+                "        else:\n            mean, var = self.running_mean, self.running_var\n",
+                "        mean, var = self.running_mean, self.running_var\n",
+            ),
+        ),
+        ("batch-norm-training-forward", "batch-norm-training-gradients"),
+        "BatchNorm(x) in training mode is wrong",
     ),
     Mistake(
         "14-tapes",

@@ -294,7 +294,7 @@ CATALOG = [
     ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
     ("wrong cached value", TanhWrongCache, None, "was given the input x"),
-    ("an unrecognised wrong derivative", TanhOneMinusY, None, "values are wrong"),
+    ("an unrecognised wrong derivative", TanhOneMinusY, None, "the local derivative is wrong"),
     ("forgot to return", ReLUForgetsToReturn, "kinks", "returned None"),
     ("all zero", ReLUReturnsZeros, "kinks", "all zero"),
     ("forward modifies its input", ReLUInPlace, "kinks", "modified its input array in place"),

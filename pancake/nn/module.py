@@ -52,6 +52,7 @@ class Module:
         self.needs_input_grad = True
         self._saved_tensors: tuple | None = None
         self._output_shape: tuple[int, ...] | None = None
+        self._buffer_names: list[str] = []
 
     # -- the two methods every layer writes ---------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -140,14 +141,36 @@ class Module:
         """Switch to evaluation mode (dropout off)."""
         return self.train(False)
 
+    # -- buffers: arrays that are saved but not trained ---------------------
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Keep ``value`` as attribute ``name``, saved in the state dict but not trained.
+
+        BatchNorm's running mean is a buffer: part of the model, updated by ``forward``.
+        """
+        setattr(self, name, np.array(value))
+        self._buffer_names.append(name)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """All buffers with dotted names (``"1.running_mean"``), in registration order."""
+        for name in self._buffer_names:
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix=f"{prefix}{name}.")
+
     # -- saving and loading ----------------------------------------------------
+    def _named_arrays(self) -> dict[str, np.ndarray]:
+        """Every array the state dict holds, by dotted name: parameters, then buffers."""
+        arrays = {name: p.data for name, p in self.named_parameters()}
+        arrays.update(self.named_buffers())
+        return arrays
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter array, keyed by its dotted name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """A copy of every parameter and buffer array, keyed by its dotted name."""
+        return {name: array.copy() for name, array in self._named_arrays().items()}
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Copy arrays from ``state`` into the parameters, in place; keys and shapes must match."""
-        own = dict(self.named_parameters())
+        """Copy arrays from ``state`` into the parameters and buffers, in place; keys and shapes must match."""
+        own = self._named_arrays()
         missing = sorted(own.keys() - state.keys())
         unexpected = sorted(state.keys() - own.keys())
         if missing or unexpected:
@@ -155,15 +178,15 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
                 f"unexpected keys {unexpected}"
             )
-        for name, parameter in own.items():
+        for name, array in own.items():
             value = np.asarray(state[name])
-            if value.shape != parameter.shape:
+            if value.shape != array.shape:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: '{name}' has shape "
-                    f"{parameter.shape} in the model but {value.shape} in the state dict"
+                    f"{array.shape} in the model but {value.shape} in the state dict"
                 )
-        for name, parameter in own.items():
-            parameter.data[...] = state[name]
+        for name, array in own.items():
+            array[...] = state[name]
 
     def extra_repr(self) -> str:
         """The arguments shown between the parentheses of ``repr``."""

@@ -278,6 +278,9 @@ def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
     rng = np.random.default_rng((seed, GENERIC_STREAM))
     x = np.asarray(inputs[0])
     generic = (rng.standard_normal(x.shape) * max(1.0, float(np.abs(x).max(initial=0.0))),)
+    module = _float64_copy(module)
+    for _, parameter in named_parameters(module):  # k = 0 or 1 hides mistakes too
+        parameter.data = 0.5 + rng.random(parameter.data.shape)
     try:
         _check_gradients(module, generic + tuple(inputs[1:]), rtol, atol, eps, seed)
     except GradientCheckError as generic_failure:
@@ -452,12 +455,17 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
             "a matrix product in backward has mismatched inner sizes: one of its factors "
             "needs a transpose (.T); write down the shape of each factor"
         )
-    elif len(shapes) >= 2:
+    elif "output operand" in str(error) and len(shapes) >= 2:
+        # "non-broadcastable output operand with shape A doesn't match the broadcast shape B":
+        # a gradient of shape B was added (+=) to a parameter's .grad of shape A.
         hint = (
-            diagnose_shape(shapes[1], shapes[0])
-            if len(shapes[1]) > len(shapes[0])
-            else diagnose_shape(shapes[0], shapes[1])
+            f"a gradient of shape {shapes[1]} was added to a parameter of shape {shapes[0]}: "
+            + diagnose_shape(shapes[1], shapes[0])
         )
+    elif len(shapes) >= 2:
+        # "operands could not be broadcast together with shapes A B": A is what the
+        # gradient is added to (the parameter's .grad), B the wrong gradient.
+        hint = diagnose_shape(shapes[1], shapes[0])
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )

@@ -21,6 +21,7 @@ import numpy as np
 MATCH_RTOL = 1e-5
 # A generic input for element-wise modules: distinct values of both signs, away from 0 and ±1.
 GENERIC_POINTS = np.array([[-1.7, -0.8, -0.3, 0.45], [0.6, 1.15, 1.9, -2.3]])
+GENERIC_POINTS.setflags(write=False)  # modules get copies: one that writes in place can't spoil it
 
 
 def diagnose(
@@ -41,7 +42,9 @@ def diagnose(
         return "the gradient is transposed"
     factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
     if close(analytic, factor * numeric):
-        return diagnose_factor(factor, batch_size, input_size)
+        hint = diagnose_factor(factor, batch_size, input_size)
+        if numeric.size > 1 or "constant factor" not in hint:
+            return hint  # one entry is always "a factor" of the truth: that says nothing
     return (
         "the values are wrong (not a simple sign, transpose or scale mistake): "
         "re-derive the local derivative and check which cached value you use"
@@ -114,7 +117,7 @@ def _elementwise_hint(module) -> str | None:
         return None
     x = GENERIC_POINTS.copy()
     g = np.random.default_rng(0x6E7).standard_normal(x.shape)
-    y = np.asarray(module(x), dtype=np.float64)
+    y = np.asarray(module(x.copy()), dtype=np.float64)
     returned = module.backward(g.copy())
     if returned is None:
         return None
@@ -156,6 +159,15 @@ def _elementwise_hint(module) -> str | None:
             lambda: g,
             "backward returns grad_output unchanged: multiply it by the local derivative f'(x)",
         ),
+        (
+            lambda: g * y,
+            "backward multiplies grad_output by f(x), the function itself: multiply by its "
+            "derivative f'(x)",
+        ),
+        (
+            lambda: g * derivative(-x),
+            "the derivative is evaluated at -x: check the signs inside f'(x)",
+        ),
     ]
     for predicted, hint in hypotheses:
         if close(returned, predicted(), MATCH_RTOL):
@@ -170,7 +182,26 @@ def _elementwise_hint(module) -> str | None:
             f"backward multiplies grad_output by a constant ({ratio.flat[0]:.4g}), but this "
             "module's derivative depends on x: use the input saved by forward"
         )
-    return None
+    true = g * slope
+    scale = float(np.vdot(returned, true) / np.vdot(true, true))
+    if close(returned, scale * true, MATCH_RTOL):
+        return None  # a sign or a factor: diagnose names those
+    return _local_factor_table(x, ratio, slope)
+
+
+def _local_factor_table(x: np.ndarray, ratio: np.ndarray, slope: np.ndarray) -> str | None:
+    """The hint when no hypothesis fits: backward's factor against f'(x) at three points."""
+    if not np.all(np.isfinite(ratio)):
+        return None
+    picked = [0, 3, 6]  # x = -1.7, 0.45, 1.9
+    points = ", ".join(f"{x.flat[i]:g}" for i in picked)
+    yours = ", ".join(f"{ratio.flat[i]:.4g}" for i in picked)
+    truth = ", ".join(f"{slope.flat[i]:.4g}" for i in picked)
+    return (
+        f"the local derivative is wrong: at x = {points}, backward multiplies grad_output "
+        f"by {yours}, but f'(x) is {truth}; re-derive f'(x) and check which saved value "
+        "(input or output) your formula needs"
+    )
 
 
 def _has_parameters(module) -> bool:
@@ -179,8 +210,8 @@ def _has_parameters(module) -> bool:
 
 def _is_elementwise(module) -> bool:
     """True if the module maps each entry on its own (shape kept, entries permutable)."""
-    x = GENERIC_POINTS
-    y = np.asarray(module(x))
+    x = GENERIC_POINTS.copy()
+    y = np.asarray(module(x.copy()))
     if y.shape != x.shape:
         return False
     order = np.random.default_rng(1).permutation(x.size)

@@ -89,3 +89,39 @@ def probabilities(draw, shape: tuple, margin: float = 0.05) -> np.ndarray:
     """Values in ``[margin, 1 - margin]``, e.g. predictions for BCELoss away from 0 and 1."""
     rng = np.random.default_rng(draw(seeds()))
     return rng.uniform(margin, 1 - margin, size=shape)
+
+
+@st.composite
+def conv_settings(draw, max_kernel: int = 5, max_stride: int = 3, max_padding: int = 2):
+    """``(input_shape, kernel, stride, padding)`` for a Conv2d: each size a pair drawn apart.
+
+    Kernels 1 to ``max_kernel``, strides 1 to ``max_stride``, paddings 0 to
+    ``max_padding``; inputs ``(batch 1-4, channels 1-4, height, width)``, not necessarily
+    square, whose padded images hold at least one window.
+    """
+    kernel = draw(st.tuples(st.integers(1, max_kernel), st.integers(1, max_kernel)))
+    stride = draw(st.tuples(st.integers(1, max_stride), st.integers(1, max_stride)))
+    padding = draw(st.tuples(st.integers(0, max_padding), st.integers(0, max_padding)))
+    sides = [
+        draw(st.integers(max(1, k - 2 * p), max(1, k - 2 * p) + 5))
+        for k, p in zip(kernel, padding, strict=True)
+    ]
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)), *sides)
+    return shape, kernel, stride, padding
+
+
+@st.composite
+def pool_settings(draw, max_kernel: int = 5, max_stride: int = 3):
+    """``(input_shape, kernel, stride)`` for a pooling layer, as ``conv_settings`` without padding."""
+    shape, kernel, stride, _ = draw(conv_settings(max_kernel, max_stride, max_padding=0))
+    return shape, kernel, stride
+
+
+def distinct_values(shape: tuple, seed: int, gap: float = 0.1) -> np.ndarray:
+    """An array of ``shape`` whose entries all differ by at least ``gap``, in random order.
+
+    For max pooling: finite differences never change which entry of a window is largest.
+    """
+    size = int(np.prod(shape))
+    order = np.random.default_rng(seed).permutation(size)
+    return (gap * (order - size / 2)).reshape(shape)

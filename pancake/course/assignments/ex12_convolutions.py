@@ -1,0 +1,197 @@
+"""Exercise 12: Conv2d forward and backward through im2col, and the backward pass of MaxPool2d."""
+
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn.conv import Conv2d, MaxPool2d
+
+
+def convolution_by_definition(x, weight, bias, stride, padding):
+    """``out[n, o, i, j] = bias[o] + sum_{c,p,q} weight[o, c, p, q] * x_pad[n, c, i*sh+p, j*sw+q]``,
+    one output position at a time, with ``padding`` zeros on each side of ``x``."""
+    (sh, sw), (ph, pw) = stride, padding
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    kh, kw = weight.shape[2:]
+    out_h = (padded.shape[2] - kh) // sh + 1
+    out_w = (padded.shape[3] - kw) // sw + 1
+    output = np.zeros((x.shape[0], weight.shape[0], out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = padded[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            output[:, :, i, j] = np.tensordot(window, weight, axes=([1, 2, 3], [1, 2, 3]))
+    return output if bias is None else output + bias[:, None, None]
+
+
+def visible_check_conv2d():
+    """The visible check under the `Conv2d` answer."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
+    layer = Conv2d(3, 4, kernel_size=3, stride=2, padding=1, rng=0)
+    print(layer, "->", layer(x).shape)
+    expected = convolution_by_definition(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
+    )
+    print(check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition"))
+    print(check_gradients(layer, x))
+
+
+@graded
+@given(settings=pst.conv_settings(), out_channels=st.integers(1, 4), data=st.data())
+def test_conv2d_forward(settings, out_channels, data):
+    """the output equals the convolution's definition, for random kernels (1-5), strides (1-3), paddings (0-2) and non-square inputs"""
+    shape, kernel, stride, padding = settings
+    layer = Conv2d(shape[1], out_channels, kernel, stride, padding, rng=data.draw(pst.seeds()))
+    x = data.draw(pst.arrays(shape, scale=pst.scales()))
+    expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
+    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+
+
+@graded
+@given(
+    settings=pst.conv_settings(), out_channels=st.integers(1, 4), bias=st.booleans(), data=st.data()
+)
+def test_conv2d_gradients(settings, out_channels, bias, data):
+    """check_gradients (input, weight, bias, accumulation) for random kernels, strides, paddings and inputs"""
+    shape, kernel, stride, padding = settings
+    layer = Conv2d(
+        shape[1], out_channels, kernel, stride, padding, bias=bias, rng=data.draw(pst.seeds())
+    )
+    check_gradients(layer, data.draw(pst.arrays(shape, scale=pst.scales())))
+
+
+@graded
+@given(settings=pst.conv_settings(), data=st.data())
+def test_conv2d_first_layer(settings, data):
+    """with needs_input_grad = False, backward returns None and the parameter gradients still pass check_gradients"""
+    shape, kernel, stride, padding = settings
+    layer = Conv2d(shape[1], 2, kernel, stride, padding, rng=data.draw(pst.seeds()))
+    layer.needs_input_grad = False
+    x = data.draw(pst.arrays(shape))
+    grad_input = layer.backward(np.ones(layer(x).shape))
+    assert grad_input is None, "a first layer (needs_input_grad = False) returns None"
+    check_gradients(layer, x)
+
+
+CONV2D = Part(
+    target="pancake.nn.conv.Conv2d",
+    instructions="""
+        `Conv2d(in_channels, out_channels, kernel_size, stride, padding)` computes, for
+        `x` of shape `(N, C_in, H, W)`,
+
+        $$y_{n,o,i,j} = b_o + \\sum_{c,p,q} w_{o,c,p,q}\\,
+        \\tilde x_{n,c,\\,i s_h + p,\\,j s_w + q}$$
+
+        with `self.weight` ($w$, shape `(C_out, C_in, kh, kw)`), `self.bias` ($b$, shape
+        `(C_out,)`, or `None`), and $\\tilde x$ the input with `padding` rows and
+        columns of zeros on **each** side. `self.kernel_size`, `self.stride` and
+        `self.padding` are pairs `(rows, columns)`. The output has shape
+        `(N, C_out, H', W')`, $H' = \\lfloor (H + 2p_h - k_h) / s_h \\rfloor + 1$.
+
+        Two helpers work on channels-last images `(N, H, W, C)`:
+        `unfold(images, kernel, stride)` returns every window as a view of shape
+        `(N, H', W', kh, kw, C)`, and `fold(windows, images_shape, stride)` is its
+        reverse: it adds each window's values back onto the pixels the window covers
+        (adding where windows overlap). `x.transpose(0, 2, 3, 1)` is the channels-last
+        view of `x`.
+
+        - `forward(x)`: build the padded channels-last input (a zero array of shape
+          `(N, H + 2p_h, W + 2p_w, C_in)` with `x` copied into its middle), take its
+          windows, reshape them to the im2col matrix with one row per output position
+          `(N·H'·W', kh·kw·C_in)`, save what `backward` needs, multiply by the kernels
+          flattened in the same order (`weight.transpose(0, 2, 3, 1)`), add the bias and
+          return the result reshaped to `(N, C_out, H', W')`.
+        - `backward(grad_output)`, in its two marked places: first add
+          $\\partial L/\\partial w$ (the im2col matrix times the gradient, as in
+          `Linear`, reshaped back to the weight's layout) and $\\partial L/\\partial b$ (a
+          sum over every output position of every image); then return
+          $\\partial L/\\partial x$: the gradient of the im2col matrix, folded back onto
+          the padded input, without the padding, in NCHW layout.
+
+        Gradients are **accumulated** (`+=`); no Python loop over positions.
+    """,
+    check=visible_check_conv2d,
+    tests=(
+        GradedTest(test_conv2d_forward, points=2),
+        GradedTest(test_conv2d_gradients, points=3),
+        GradedTest(test_conv2d_first_layer, points=1),
+    ),
+)
+
+
+def visible_check_max_pool2d():
+    """The visible check under the `MaxPool2d` answer."""
+    x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 5], [2, 1, 5, 2]]]])
+    pool = MaxPool2d(2)
+    print(pool(x))
+    print(pool.backward(np.array([[[[10.0, 20], [30, 40]]]])))
+    print(check_gradients(MaxPool2d(2, stride=1), pst.distinct_values((2, 3, 5, 4), seed=0)))
+
+
+@graded
+@given(settings=pst.pool_settings(), seed=pst.seeds())
+def test_max_pool2d_gradients(settings, seed):
+    """check_gradients for random kernels (1-5), strides (1-3, overlapping windows too) and inputs without ties"""
+    shape, kernel, stride = settings
+    check_gradients(MaxPool2d(kernel, stride), pst.distinct_values(shape, seed))
+
+
+@graded
+@given(settings=pst.pool_settings(), data=st.data())
+def test_max_pool2d_ties(settings, data):
+    """on inputs with many equal values, each window sends its whole gradient to its first maximum, and overlapping windows add up"""
+    shape, kernel, stride = settings
+    x = np.round(data.draw(pst.arrays(shape)))  # rounding makes ties
+    pool = MaxPool2d(kernel, stride)
+    output = pool(x)
+    grad_output = data.draw(pst.arrays(output.shape))
+    expected = np.zeros(shape)
+    kh, kw = kernel
+    for i in range(output.shape[2]):
+        for j in range(output.shape[3]):
+            window = x[:, :, i * stride[0] : i * stride[0] + kh, j * stride[1] : j * stride[1] + kw]
+            first = window.reshape(*shape[:2], -1).argmax(axis=-1)  # the first maximum
+            rows, cols = i * stride[0] + first // kw, j * stride[1] + first % kw
+            n, c = np.indices(shape[:2])
+            np.add.at(expected, (n, c, rows, cols), grad_output[:, :, i, j])
+    check_values(
+        "MaxPool2d.backward(grad_output)",
+        pool.backward(grad_output),
+        expected,
+        formula="each window's gradient added at its first maximum",
+    )
+
+
+MAX_POOL2D = Part(
+    target="pancake.nn.conv.MaxPool2d",
+    instructions="""
+        `MaxPool2d(kernel_size, stride)` keeps the largest value of each window of each
+        channel. Its `forward` is given: it saves `winners`, of shape `(N, H', W', C)`,
+        the position of each window's first maximum inside the window
+        (`p * kw + q` for kernel row `p` and column `q`), and the input's shape.
+
+        Write `backward(grad_output)` (shape `(N, C, H', W')`): each window's gradient
+        goes, whole, to its maximum; every other input gets nothing from that window.
+        Windows overlap when the stride is smaller than the kernel, and a value that is
+        the maximum of several windows receives the **sum** of their gradients. Compute,
+        for each window, the row and column of its maximum in the input, and add the
+        gradients there with one vectorised operation (`np.add.at` or `np.bincount` on
+        flat indices), not a Python loop over positions. Return an array of the input's
+        shape and of `grad_output`'s dtype.
+    """,
+    check=visible_check_max_pool2d,
+    tests=(
+        GradedTest(test_max_pool2d_gradients, points=2),
+        GradedTest(test_max_pool2d_ties, points=2),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=12,
+    slug="convolutions",
+    title="Convolutions and pooling",
+    introduction="""
+        This exercise goes with chapter 12. You write the convolution layer as one matrix
+        product on the windows of its input (im2col) and its backward pass, which folds
+        the gradient of the windows back onto the pixels; then the backward pass of max
+        pooling, which routes each window's gradient to its maximum.
+    """,
+    parts=(CONV2D, MAX_POOL2D),
+)

@@ -1,0 +1,249 @@
+"""Exercise 13: the backward pass of standardisation, and batch normalisation with running statistics."""
+
+from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
+from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn.module import Module
+from pancake.nn.normalization import BatchNorm, standardize, standardize_backward
+
+
+class Standardize(Module):
+    """``(x - mean) / sqrt(var + eps)`` with the statistics over ``axes``, and its backward pass
+    by ``standardize_backward``: the module that check_gradients differentiates."""
+
+    def __init__(self, axes, eps=1e-5):
+        super().__init__()
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x):
+        mean = x.mean(axis=self.axes, keepdims=True)
+        var = x.var(axis=self.axes, keepdims=True)
+        x_hat, inv_std = standardize(x, mean, var, self.eps)
+        self.save_for_backward(x_hat, inv_std)
+        return x_hat
+
+    def backward(self, grad_output):
+        x_hat, inv_std = self.saved_tensors
+        return standardize_backward(grad_output, x_hat, inv_std, self.axes)
+
+
+@st.composite
+def shapes_and_axes(draw):
+    """An array shape of 1 to 3 axes and a non-empty set of its axes, holding 2+ values."""
+    shape = draw(pst.shapes(min_dims=1, max_dims=3, max_side=4))
+    axes = draw(st.sets(st.sampled_from(range(len(shape))), min_size=1).map(sorted))
+    if np.prod([shape[axis] for axis in axes]) < 2:
+        shape = tuple(side + 1 if axis in axes else side for axis, side in enumerate(shape))
+    return shape, tuple(axes)
+
+
+def visible_check_standardize_backward():
+    """The visible check under the `standardize_backward` answer."""
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    print(check_gradients(Standardize(axes=(0,)), x))
+
+
+@graded
+@given(case=shapes_and_axes(), data=st.data())
+def test_standardize_backward_gradients(case, data):
+    """check_gradients of standardisation over random axes of random arrays, of random scales"""
+    shape, axes = case
+    check_gradients(Standardize(axes), data.draw(pst.arrays(shape, scale=pst.scales())))
+
+
+@graded
+@given(batch=st.integers(2, 6), features=pst.feature_sizes(max_size=4), data=st.data())
+def test_standardize_backward_sums_to_zero(batch, features, data):
+    """over the batch, the input gradient of every feature sums to zero (a shift of the inputs changes nothing)"""
+    x = data.draw(pst.arrays((batch, features), scale=pst.scales()))
+    module = Standardize(axes=(0,))
+    module(x)
+    grad = module.backward(data.draw(pst.arrays((batch, features))))
+    check_values(
+        "the sum of dL/dx over the batch", grad.sum(axis=0), np.zeros(features), formula="0"
+    )
+
+
+STANDARDIZE_BACKWARD = Part(
+    target="pancake.nn.normalization.standardize_backward",
+    instructions="""
+        `standardize(x, mean, var, eps)` computes $\\hat x = (x - \\mu) s$ with
+        $s = 1/\\sqrt{\\sigma^2 + \\varepsilon}$, and returns $\\hat x$ and $s$. When
+        $\\mu$ and $\\sigma^2$ are the mean and the (biased) variance of $x$ over some
+        `axes` (with $N$ values each), they depend on $x$ too, and chapter 13 derives
+
+        $$\\frac{\\partial L}{\\partial x} = s\\left(\\hat g - \\operatorname{mean}(\\hat g)
+        - \\hat x \\operatorname{mean}(\\hat g\\,\\hat x)\\right)$$
+
+        where $\\hat g = \\partial L / \\partial \\hat x$ and the means are over `axes`
+        (keep the dimensions, so that they broadcast). Write
+        `standardize_backward(grad_x_hat, x_hat, inv_std, axes)`: `grad_x_hat` and
+        `x_hat` have the shape of $x$, `inv_std` ($s$) has size 1 along `axes`. BatchNorm
+        (the next part) and LayerNorm both call it.
+    """,
+    check=visible_check_standardize_backward,
+    tests=(
+        GradedTest(test_standardize_backward_gradients, points=3),
+        GradedTest(test_standardize_backward_sums_to_zero, points=1),
+    ),
+)
+
+
+class BatchNorm1dOfTheAnswer(BatchNorm):
+    """BatchNorm1d on top of the answer's BatchNorm: ``(N, C) -> (N, C)``."""
+
+    input_axes = ("batch", "num_features")
+
+
+class BatchNorm2dOfTheAnswer(BatchNorm):
+    """BatchNorm2d on top of the answer's BatchNorm: ``(N, C, H, W) -> (N, C, H, W)``."""
+
+    input_axes = ("batch", "channels", "height", "width")
+
+
+@st.composite
+def batch_norms(draw):
+    """A BatchNorm1d on ``(N, C)`` or a BatchNorm2d on ``(N, C, H, W)`` built on the answer,
+    with random weight and bias, and an input with two or more values per channel."""
+    channels = draw(pst.feature_sizes(max_size=4))
+    if draw(st.booleans()):
+        module, shape = BatchNorm1dOfTheAnswer(channels), (draw(st.integers(2, 6)), channels)
+    else:
+        sides = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+        module = BatchNorm2dOfTheAnswer(channels)
+        shape = (draw(st.integers(2, 4)), channels, *sides)
+    module.weight.data[...] = draw(pst.arrays((channels,)))
+    module.bias.data[...] = draw(pst.arrays((channels,)))
+    x = draw(pst.arrays(shape, scale=pst.scales())) + draw(pst.arrays(()))
+    return module, x
+
+
+def batch_norm_by_definition(module, x, mean, var):
+    """``weight * (x - mean) / sqrt(var + eps) + bias``, per channel (axis 1)."""
+    channel = (1, -1) + (1,) * (x.ndim - 2)
+    standardized = (x - mean.reshape(channel)) / np.sqrt(var.reshape(channel) + module.eps)
+    return module.weight.data.reshape(channel) * standardized + module.bias.data.reshape(channel)
+
+
+def visible_check_batch_norm():
+    """The visible check under the `BatchNorm` answer."""
+    x = np.random.default_rng(0).standard_normal((4, 3)) * 2 + 1
+    bn = BatchNorm1dOfTheAnswer(3)
+    print("training output:\n", bn(x))
+    print("running_mean", bn.running_mean, "running_var", bn.running_var)
+    print(check_gradients(bn, x))
+    print(check_gradients(bn.eval(), x))
+
+
+@graded
+@given(case=batch_norms())
+def test_batch_norm_training_forward(case):
+    """in training mode the output standardises each channel with the batch's mean and biased variance"""
+    module, x = case
+    axes = module.reduce_axes
+    expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
+    check_values(
+        "BatchNorm(x) in training mode",
+        module(x),
+        expected,
+        formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias",
+    )
+
+
+@graded
+@given(case=batch_norms(), momentum=st.sampled_from([0.1, 0.5, 1.0]), steps=st.integers(1, 3))
+def test_batch_norm_running_statistics(case, momentum, steps):
+    """each training forward moves running_mean and running_var towards the batch mean and the unbiased variance, by momentum"""
+    module, x = case
+    module.momentum = momentum
+    axes = module.reduce_axes
+    mean, var = np.zeros(module.num_features), np.ones(module.num_features)
+    for step in range(steps):
+        batch = x * (step + 1)
+        module(batch)
+        mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
+        var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
+    formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
+    check_values("running_mean", module.running_mean, mean, formula=formula)
+    check_values("running_var", module.running_var, var, formula=formula)
+
+
+@graded
+@given(case=batch_norms(), data=st.data())
+def test_batch_norm_eval_forward(case, data):
+    """in eval mode the output uses running_mean and running_var, which stay unchanged, even for a batch of one"""
+    module, x = case
+    channels = module.num_features
+    module.running_mean[...] = data.draw(pst.arrays((channels,)))
+    module.running_var[...] = np.exp(data.draw(pst.arrays((channels,))))
+    running = module.running_mean.copy(), module.running_var.copy()
+    module.eval()
+    expected = batch_norm_by_definition(module, x, *running)
+    check_values("BatchNorm(x) in eval mode", module(x), expected, formula="the running statistics")
+    check_values("BatchNorm(x[:1]) in eval mode", module(x[:1]), expected[:1], formula="the same")
+    check_values("running_mean after eval", module.running_mean, running[0], formula="unchanged")
+    check_values("running_var after eval", module.running_var, running[1], formula="unchanged")
+
+
+@graded
+@given(case=batch_norms())
+def test_batch_norm_training_gradients(case):
+    """check_gradients in training mode (input through the batch statistics, weight, bias, accumulation)"""
+    check_gradients(*case)
+
+
+@graded
+@given(case=batch_norms(), data=st.data())
+def test_batch_norm_eval_gradients(case, data):
+    """check_gradients in eval mode, with random running statistics"""
+    module, x = case
+    module.running_mean[...] = data.draw(pst.arrays((module.num_features,)))
+    module.running_var[...] = np.exp(data.draw(pst.arrays((module.num_features,))))
+    check_gradients(module.eval(), x)
+
+
+BATCH_NORM = Part(
+    target="pancake.nn.normalization.BatchNorm",
+    instructions="""
+        `BatchNorm` is the code of `BatchNorm1d` (inputs `(N, C)`) and `BatchNorm2d`
+        (inputs `(N, C, H, W)`): each channel is standardised with statistics taken over
+        every axis but the channel axis, `self.reduce_axes`, then scaled by
+        `self.weight` ($\\gamma$) and shifted by `self.bias` ($\\beta$), both of shape
+        `(C,)`. `self.per_channel(v)` reshapes a `(C,)` vector to broadcast against the
+        input. `standardize` and your `standardize_backward` do the arithmetic.
+
+        - `forward(x)` in training mode (`self.training`): use the batch's mean and
+          biased variance (`x.var`), and update the buffers in place:
+          `running_mean` $\\leftarrow (1-m)\\,$`running_mean`$\\, + m\\,\\mu$ and
+          `running_var` $\\leftarrow (1-m)\\,$`running_var`$\\, + m\\,\\frac{n}{n-1}\\sigma^2$
+          ($m$ = `self.momentum`, $n$ values per channel: the **unbiased** variance). In
+          eval mode use the running statistics instead, and leave them alone. Save what
+          `backward` needs (including which statistics were used), return
+          $\\gamma \\hat x + \\beta$.
+        - `backward(grad_output)`: accumulate $\\partial L / \\partial\\gamma$ and
+          $\\partial L / \\partial\\beta$ (sums over `reduce_axes`), and return
+          $\\partial L / \\partial x$: through the batch statistics
+          (`standardize_backward`) in training mode; with constant statistics, simply
+          `grad_output * weight * inv_std`, in eval mode.
+    """,
+    check=visible_check_batch_norm,
+    tests=(
+        GradedTest(test_batch_norm_training_forward, points=2),
+        GradedTest(test_batch_norm_running_statistics, points=2),
+        GradedTest(test_batch_norm_eval_forward, points=1),
+        GradedTest(test_batch_norm_training_gradients, points=2),
+        GradedTest(test_batch_norm_eval_gradients, points=1),
+    ),
+)
+
+ASSIGNMENT = Assignment(
+    number=13,
+    slug="normalization",
+    title="Batch normalisation",
+    introduction="""
+        This exercise goes with chapter 13. First the backward pass of standardisation
+        through its own mean and variance, the formula of the chapter; then batch
+        normalisation: statistics of the batch and running estimates in training,
+        running estimates in evaluation, and the backward pass of both modes.
+    """,
+    parts=(STANDARDIZE_BACKWARD, BATCH_NORM),
+)
