@@ -49,12 +49,16 @@ def test_conv2d_forward(settings, out_channels, data):
     settings=pst.conv_settings(), out_channels=st.integers(1, 4), bias=st.booleans(), data=st.data()
 )
 def test_conv2d_gradients(settings, out_channels, bias, data):
-    """check_gradients (input, weight, bias, accumulation) for random kernels, strides, paddings and inputs"""
+    """the output, then check_gradients (input, weight, bias, accumulation) for random kernels, strides, paddings and inputs"""
     shape, kernel, stride, padding = settings
     layer = Conv2d(
         shape[1], out_channels, kernel, stride, padding, bias=bias, rng=data.draw(pst.seeds())
     )
-    check_gradients(layer, data.draw(pst.arrays(shape, scale=pst.scales())))
+    x = data.draw(pst.arrays(shape, scale=pst.scales()))
+    bias_values = None if layer.bias is None else layer.bias.data
+    expected = convolution_by_definition(x, layer.weight.data, bias_values, stride, padding)
+    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_gradients(layer, x)
 
 
 @graded
@@ -65,6 +69,8 @@ def test_conv2d_first_layer(settings, data):
     layer = Conv2d(shape[1], 2, kernel, stride, padding, rng=data.draw(pst.seeds()))
     layer.needs_input_grad = False
     x = data.draw(pst.arrays(shape))
+    expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
+    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
     grad_input = layer.backward(np.ones(layer(x).shape))
     assert grad_input is None, "a first layer (needs_input_grad = False) returns None"
     check_gradients(layer, x)
@@ -116,6 +122,20 @@ CONV2D = Part(
 )
 
 
+def max_pool_by_definition(x, kernel, stride):
+    """``out[n, c, i, j]``: the largest value of the window at ``(i*sh, j*sw)``, one at a time."""
+    (kh, kw), (sh, sw) = kernel, stride
+    out_h = (x.shape[2] - kh) // sh + 1
+    out_w = (x.shape[3] - kw) // sw + 1
+    output = np.zeros((*x.shape[:2], out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            output[:, :, i, j] = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw].max(
+                axis=(2, 3)
+            )
+    return output
+
+
 def visible_check_max_pool2d():
     """The visible check under the `MaxPool2d` answer."""
     x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 5], [2, 1, 5, 2]]]])
@@ -128,9 +148,14 @@ def visible_check_max_pool2d():
 @graded
 @given(settings=pst.pool_settings(), seed=pst.seeds())
 def test_max_pool2d_gradients(settings, seed):
-    """check_gradients for random kernels (1-5), strides (1-3, overlapping windows too) and inputs without ties"""
+    """the output, then check_gradients for random kernels (1-5), strides (1-3, overlapping windows too) and inputs without ties"""
     shape, kernel, stride = settings
-    check_gradients(MaxPool2d(kernel, stride), pst.distinct_values(shape, seed))
+    x = pst.distinct_values(shape, seed)
+    expected = max_pool_by_definition(x, kernel, stride)
+    check_values(
+        "MaxPool2d(x)", MaxPool2d(kernel, stride)(x), expected, formula="each window's max"
+    )
+    check_gradients(MaxPool2d(kernel, stride), x)
 
 
 @graded

@@ -45,9 +45,13 @@ def visible_check_standardize_backward():
 @graded
 @given(case=shapes_and_axes(), data=st.data())
 def test_standardize_backward_gradients(case, data):
-    """check_gradients of standardisation over random axes of random arrays, of random scales"""
+    """the output, then check_gradients of standardisation over random axes of random arrays, of random scales"""
     shape, axes = case
-    check_gradients(Standardize(axes), data.draw(pst.arrays(shape, scale=pst.scales())))
+    x, module = data.draw(pst.arrays(shape, scale=pst.scales())), Standardize(axes)
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + module.eps)
+    check_values("Standardize(x)", module(x), expected, formula="(x - mean) / sqrt(var + eps)")
+    check_gradients(module, x)
 
 
 @graded
@@ -187,18 +191,28 @@ def test_batch_norm_eval_forward(case, data):
 @graded
 @given(case=batch_norms())
 def test_batch_norm_training_gradients(case):
-    """check_gradients in training mode (input through the batch statistics, weight, bias, accumulation)"""
-    check_gradients(*case)
+    """the output, then check_gradients in training mode (input through the batch statistics, weight, bias, accumulation)"""
+    module, x = case
+    axes = module.reduce_axes
+    expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
+    check_values(
+        "BatchNorm(x) in training mode", module(x), expected, formula="the batch's statistics"
+    )
+    check_gradients(module, x)
 
 
 @graded
 @given(case=batch_norms(), data=st.data())
 def test_batch_norm_eval_gradients(case, data):
-    """check_gradients in eval mode, with random running statistics"""
+    """the output, then check_gradients in eval mode, with random running statistics"""
     module, x = case
     module.running_mean[...] = data.draw(pst.arrays((module.num_features,)))
     module.running_var[...] = np.exp(data.draw(pst.arrays((module.num_features,))))
-    check_gradients(module.eval(), x)
+    expected = batch_norm_by_definition(module, x, module.running_mean, module.running_var)
+    check_values(
+        "BatchNorm(x) in eval mode", module.eval()(x), expected, formula="the running statistics"
+    )
+    check_gradients(module, x)
 
 
 BATCH_NORM = Part(
