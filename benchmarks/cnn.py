@@ -56,7 +56,7 @@ def pancake_step(x: np.ndarray, labels: np.ndarray) -> Step:
         nn.Flatten(),
         nn.Linear(32 * 7 * 7, 10, rng=2, dtype=dtype),
     )
-    model[0].needs_input_grad = False  # its input is data, as in torch
+    model.needs_input_grad = False  # as fit does: its input is data, as in torch
     loss_fn = nn.CrossEntropyLoss()
     optimizer = SGD(model.parameters(), lr=LEARNING_RATE)
 

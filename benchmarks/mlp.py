@@ -9,17 +9,19 @@ cross-entropy, backward and an SGD update. Each implementation is what its user 
 - **torch**: ``torch.nn`` and ``torch.optim.SGD``, CPU, eager, in a process of its own
   with torch's default threading, batches sliced from in-memory tensors.
 
-pancake and NumPy run interleaved in this process; torch runs in its own phase between
-them (its idle threads busy-wait for a while, so each phase is followed by a pause). The
-ratios are paired: each repeat's pancake time over the NumPy and torch times of the same
-repeat, and the table shows their medians. Run from the repository root:
+Each round times pancake and NumPy in this process, interleaved, then torch in a fresh
+process of its own, which exits before the next round (torch's idle threads busy-wait for
+a while, and would slow whatever ran next). The ratios are paired: each round's pancake
+time over the NumPy and torch times of the same round, and the table shows their
+medians. Run from the repository root:
 
-    python -m benchmarks.mlp [--repeats 20]
+    python -m benchmarks.mlp [--rounds 7] [--epochs 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -152,38 +154,33 @@ def seconds(epoch: Epoch) -> float:
     return time.perf_counter() - start
 
 
-def torch_worker(seed: int) -> None:
-    """Serve ``batch_size`` requests on stdin with one epoch's seconds on stdout (``--torch``)."""
+def median_epoch(epoch: Epoch, epochs: int) -> float:
+    """The median of ``epochs`` timed epochs, after one untimed (first-call allocations)."""
+    epoch()
+    return statistics.median(seconds(epoch) for _ in range(epochs))
+
+
+def torch_worker(seed: int, epochs: int) -> None:
+    """Print ``{batch_size: seconds}`` as JSON: torch's median epochs (``--torch``)."""
     x, labels = dataset(seed)
     weights = initial_weights(seed)
-    epochs: dict[int, Epoch] = {}
-    for line in sys.stdin:
-        batch_size = int(line)
-        if batch_size not in epochs:
-            epochs[batch_size] = torch_epoch(weights, x, labels, batch_size)
-            epochs[batch_size]()  # warm-up
-        print(seconds(epochs[batch_size]), flush=True)
+    medians = {
+        batch_size: median_epoch(torch_epoch(weights, x, labels, batch_size), epochs)
+        for batch_size in BATCH_SIZES
+    }
+    print(json.dumps(medians))
 
 
-class TorchProcess:
-    """A ``--torch`` worker: torch in a process of its own, with its default threading."""
-
-    def __init__(self, seed: int):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.mlp", "--torch", "--seed", str(seed)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def seconds(self, batch_size: int) -> float:
-        self.process.stdin.write(f"{batch_size}\n")
-        self.process.stdin.flush()
-        return float(self.process.stdout.readline())
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait()
+def torch_round(seed: int, epochs: int) -> dict[int, float]:
+    """One round of torch timings in a fresh process, which exits (threads and all) after."""
+    output = subprocess.run(
+        [sys.executable, "-m", "benchmarks.mlp", "--torch", "--seed", str(seed)]
+        + ["--epochs", str(epochs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {int(batch_size): value for batch_size, value in json.loads(output).items()}
 
 
 def torch_available() -> bool:
@@ -194,37 +191,40 @@ def torch_available() -> bool:
     return True
 
 
-def measure(repeats: int, seed: int) -> dict[int, dict[str, list[float]]]:
-    """Seconds per epoch, per batch size and implementation, ``repeats`` paired runs each."""
+def measure(rounds: int, epochs: int, seed: int) -> dict[int, dict[str, list[float]]]:
+    """Median seconds per epoch, per round, batch size and implementation.
+
+    Each round times pancake and NumPy here, interleaved, then torch in a process of its
+    own; a pause between phases lets idle threads stop spinning.
+    """
     x, labels = dataset(seed)
     weights = initial_weights(seed)
-    worker = TorchProcess(seed) if torch_available() else None
-    results = {}
-    try:
-        for batch_size in BATCH_SIZES:
-            epochs = {
-                "numpy": numpy_epoch(weights, x, labels, batch_size),
-                "pancake": pancake_epoch(weights, x, labels, batch_size),
-            }
-            for epoch in epochs.values():
-                epoch()  # warm-up: first-call allocations
-            times: dict[str, list[float]] = {name: [] for name in [*epochs, "torch"]}
-            for _ in range(repeats):
-                for name, epoch in epochs.items():
-                    times[name].append(seconds(epoch))
-                if worker:
-                    time.sleep(PAUSE)
-                    times["torch"].append(worker.seconds(batch_size))
-                    time.sleep(PAUSE)
-            results[batch_size] = {name: values for name, values in times.items() if values}
-    finally:
-        if worker:
-            worker.close()
-    return results
+    ours = {
+        batch_size: {
+            "numpy": numpy_epoch(weights, x, labels, batch_size),
+            "pancake": pancake_epoch(weights, x, labels, batch_size),
+        }
+        for batch_size in BATCH_SIZES
+    }
+    with_torch = torch_available()
+    times = {batch_size: {"numpy": [], "pancake": [], "torch": []} for batch_size in BATCH_SIZES}
+    for _ in range(rounds):
+        for batch_size, implementations in ours.items():
+            for name, epoch in implementations.items():
+                times[batch_size][name].append(median_epoch(epoch, epochs))
+        if with_torch:
+            time.sleep(PAUSE)
+            for batch_size, value in torch_round(seed, epochs).items():
+                times[batch_size]["torch"].append(value)
+            time.sleep(PAUSE)
+    return {
+        batch_size: {name: values for name, values in by_name.items() if values}
+        for batch_size, by_name in times.items()
+    }
 
 
 def paired_ratio(times: dict[str, list[float]], a: str, b: str) -> float | None:
-    """The median over repeats of time(a) / time(b), or None if b was not measured."""
+    """The median over rounds of time(a) / time(b), or None if b was not measured."""
     if b not in times:
         return None
     return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
@@ -264,22 +264,23 @@ def print_table(results: dict[int, dict[str, list[float]]]) -> None:
         print(f"{batch_size:>6}" + "".join(cells))
 
 
-def main(repeats: int = 20, seed: int = 0) -> dict[int, dict[str, list[float]]]:
+def main(rounds: int = 7, epochs: int = 5, seed: int = 0) -> dict[int, dict[str, list[float]]]:
     """Print (and return) the epoch times per batch size and implementation, in seconds."""
     if not torch_available():
         print("torch is not installed: timing pancake and NumPy only")
-    results = measure(repeats, seed)
+    results = measure(rounds, epochs, seed)
     print_table(results)
     return results
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=20, help="paired runs (default 20)")
+    parser.add_argument("--rounds", type=int, default=7, help="paired rounds (default 7)")
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs a round (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.torch:
-        torch_worker(arguments.seed)
+        torch_worker(arguments.seed, arguments.epochs)
     else:
-        main(arguments.repeats, arguments.seed)
+        main(arguments.rounds, arguments.epochs, arguments.seed)
