@@ -113,7 +113,7 @@ def elementwise_hint(module) -> str | None:
 
 
 def _elementwise_hint(module) -> str | None:
-    if _has_parameters(module) or not _is_elementwise(module):
+    if not _is_elementwise(module):  # parameters, if any, stay fixed: f'(x) is ∂y/∂x
         return None
     x = GENERIC_POINTS.copy()
     g = np.random.default_rng(0x6E7).standard_normal(x.shape)
@@ -186,6 +186,11 @@ def _elementwise_hint(module) -> str | None:
     scale = float(np.vdot(returned, true) / np.vdot(true, true))
     if close(returned, scale * true, MATCH_RTOL):
         return None  # a sign or a factor: diagnose names those
+    if close(returned, g * x, MATCH_RTOL):
+        return (
+            "backward multiplies grad_output by the input x itself: that is ∂y/∂k for "
+            "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
+        )
     return _local_factor_table(x, ratio, slope)
 
 
@@ -202,10 +207,6 @@ def _local_factor_table(x: np.ndarray, ratio: np.ndarray, slope: np.ndarray) -> 
         f"by {yours}, but f'(x) is {truth}; re-derive f'(x) and check which saved value "
         "(input or output) your formula needs"
     )
-
-
-def _has_parameters(module) -> bool:
-    return hasattr(module, "parameters") and any(True for _ in module.parameters())
 
 
 def _is_elementwise(module) -> bool:

@@ -73,13 +73,17 @@ def adam_reference(
     eps_inside_sqrt: bool = False,
     decay_without_lr: bool = False,
     swapped_betas: bool = False,
+    no_sqrt: bool = False,
+    eps_after_division: bool = False,
+    decay_in_both_places: bool = False,
+    decay_after_step: bool = False,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """One step of torch.optim.Adam's documented algorithm (AdamW if decoupled); state (m, v)."""
     beta1, beta2 = betas
     first, second = moments if moments is not None else (0.0, 0.0)
-    if decoupled_weight_decay:
+    if decoupled_weight_decay and not decay_after_step:
         theta = theta - (1.0 if decay_without_lr else lr) * weight_decay * theta
-    else:
+    if not decoupled_weight_decay or decay_in_both_places:
         grad = grad + weight_decay * theta
     keep1, keep2 = (1 - beta1, 1 - beta2) if swapped_betas else (beta1, beta2)
     first = keep1 * first + (1 - keep1) * grad
@@ -88,9 +92,17 @@ def adam_reference(
     correction2 = 1 - beta2**t if bias_correction[1] else 1.0
     if eps_inside_sqrt:
         denominator = np.sqrt(second / correction2 + eps)
+    elif no_sqrt:
+        denominator = second / correction2 + eps
     else:
         denominator = np.sqrt(second) / math.sqrt(correction2) + eps
-    return theta - (lr / correction1) * first / denominator, (first, second)
+    if eps_after_division:
+        step = (lr / correction1) * first / (np.sqrt(second) / math.sqrt(correction2)) + eps
+    else:
+        step = (lr / correction1) * first / denominator
+    if decoupled_weight_decay and decay_after_step:
+        return theta - step - lr * weight_decay * (theta - step), (first, second)
+    return theta - step, (first, second)
 
 
 ALGORITHMS: dict[str, dict[str, Any]] = {
@@ -210,6 +222,25 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
                 "decoupled weight decay must be scaled by the learning rate: "
                 "param *= 1 - lr * weight_decay",
                 lambda hp: {"decay_without_lr": True},
+            ),
+            (
+                "the square root of the second moment is missing: divide by sqrt(v_hat) + eps",
+                lambda hp: {"no_sqrt": True},
+            ),
+            (
+                "eps is added to the step, not to the denominator: write "
+                "m_hat / (sqrt(v_hat) + eps), with the brackets",
+                lambda hp: {"eps_after_division": True},
+            ),
+            (
+                "weight decay is both decoupled and added to the gradient: with "
+                "decoupled_weight_decay, only shrink the parameter (use elif)",
+                lambda hp: {"decay_in_both_places": True},
+            ),
+            (
+                "decoupled weight decay is applied after the Adam step: shrink the parameter "
+                "first (param *= 1 - lr * weight_decay), then step",
+                lambda hp: {"decay_after_step": True},
             ),
         ],
     },

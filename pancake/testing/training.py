@@ -73,7 +73,11 @@ def _same_parameters(got: dict, expected: dict) -> bool:
 
 def _loop_hint(initial: dict, trained: dict, seed: int) -> str:
     if _same_parameters(trained, initial):
-        return "the parameters never change: each batch needs backward(), then optimizer.step()"
+        return (
+            "the parameters never change: each batch needs backward(), then optimizer.step() "
+            "while the gradients are still there (zero_grad() goes before backward(), never "
+            "between backward() and step())"
+        )
     case = _training_case(seed)
     documented_epoch(*case, zero_grad=False)
     if _same_parameters(trained, case[0].state_dict()):
