@@ -222,7 +222,9 @@ def check_gradients(
     a second backward pass adds to the parameter gradients (``+=``) instead of replacing them.
     Every gradient is checked, dL/dx included, even for a module told it may skip it
     (``needs_input_grad = False``): the check runs on a copy that needs it.
-    Returns a ``GradientReport``; raises ``GradientCheckError`` with a hint on the first failure.
+    Returns a ``GradientReport``; raises ``GradientCheckError`` with a hint on the first
+    failure. The hint is diagnosed again on a generic input (and parameters) of the same
+    shapes, since a shrunk example (one entry, k = 0) can make different mistakes look alike.
     """
     try:
         return _check_gradients(module, inputs, rtol, atol, eps, seed)
