@@ -991,6 +991,27 @@ NEW_MISTAKES = [
         ("serial-chain", "serial-nested"),
         "in the order of the layers",
     ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "tanh by its exp formula, which overflows",
+        (("y = np.tanh(x)", "y = (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)"),),
+        ("tanh-forward",),
+        "an exp or a log overflowed",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "every input gets a gradient, watched or not",
+        (
+            (
+                "            if is_watched(tensor):\n                add_gradient(",
+                "            add_gradient(",
+            ),
+        ),
+        ("walk-tape-skips-what-the-target-does-not-need",),
+        "a constant that is not watched",
+    ),
 ]
 MISTAKES += NEW_MISTAKES
 

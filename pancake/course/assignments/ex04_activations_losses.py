@@ -63,8 +63,10 @@ def visible_check_tanh():
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_tanh_forward(x):
-    """the output is tanh(x) for arrays of random shapes and scales"""
+    """the output is tanh(x) for arrays of random shapes and scales, and finite for |x| = 1000"""
     check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+    large = np.array([-1000.0, -60.0, 60.0, 1000.0])
+    check_values("Tanh()(x) at large |x|", Tanh()(large), np.tanh(large), formula="tanh(x)")
 
 
 @graded

@@ -72,15 +72,22 @@ def test_walk_tape_matches_grad(shape, data):
 @graded
 @given(x=pst.arrays(pst.shapes(min_dims=1, max_dims=2, max_side=4)))
 def test_walk_tape_skips_what_the_target_does_not_need(x):
-    """walk_tape from a target in the middle of the record: later operations are skipped"""
+    """walk_tape from a target in the middle of the record: later operations are skipped,
+    and an unwatched constant gets no gradient"""
     tensor = Tensor(x, requires_grad=True)
-    target = (tensor * 2.0).exp().sum()
+    constant = Tensor(np.full_like(x, 0.5))  # not watched: is_watched says no
+    target = (tensor * 2.0 + constant).exp().sum()
     later = (tensor * 3.0).tanh().sum()  # runs after the target, which does not need it
     record = graph_record(target) + graph_record(later)
     grads = walk_tape(record, target, np.ones(()), lambda t: t.requires_grad)
-    got, expected = grads.get(tensor), 2 * np.exp(2 * x)
+    got, expected = grads.get(tensor), 2 * np.exp(2 * x + 0.5)
     if got is None or not np.allclose(got, expected, rtol=1e-10):
         raise AssertionError(f"walk_tape gave {got} for x, expected {expected}: {WALK_HINT}")
+    if grads.get(constant) is not None:
+        raise AssertionError(
+            "walk_tape gave a gradient to a constant that is not watched: add a gradient "
+            "only for the inputs is_watched(tensor) accepts"
+        )
 
 
 @graded
