@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from pancake.ops import one_hot
+
 # How closely a hypothesis must reproduce the wrong gradient to be named.
 MATCH_RTOL = 1e-5
 # A generic input for element-wise modules: distinct values of both signs, away from 0 and ±1.
@@ -321,7 +323,7 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     if target.shape != pred.shape:
         if not (np.issubdtype(target.dtype, np.integer) and pred.ndim == 2):
             return None
-        target = np.eye(pred.shape[1])[target]
+        target = one_hot(target, pred.shape[1], owner="loss_target_hint")
     difference = np.asarray(analytic, np.float64) - numeric
     if not np.any(target) or not np.any(difference):
         return None
