@@ -1,7 +1,7 @@
 """The book builds with warnings as errors, and every page works in a real browser.
 
-The build goes into the repository's ``_build`` (reusing its execution cache, so a
-rebuild with no change is quick). The pages are then served over HTTP on 127.0.0.1
+The build goes into the repository's ``_build`` (incremental, so a rebuild with no
+change is quick). The pages are then served over HTTP on 127.0.0.1
 and opened in headless Chromium, driven through the Chrome DevTools Protocol: no
 console error, no failed request, the math typeset by MathJax, every image loaded.
 Screenshots of two chapters are saved in ``artifacts/``.
