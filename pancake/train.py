@@ -7,6 +7,7 @@ and metrics; ``history.plot()`` draws them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,8 +50,43 @@ def accuracy(pred: np.ndarray, target: np.ndarray) -> float:
 METRICS: dict[str, Metric] = {"accuracy": accuracy}
 
 
+@contextmanager
+def input_gradient_skipped(model: Module) -> Iterator[Module]:
+    """For a ``with`` block, tell ``model`` that nobody needs dL/d(input), then restore.
+
+    A model trained on data never uses the gradient with respect to the data, and its
+    first layer's ``backward`` then skips computing it (for ``Linear``, a third of the
+    arithmetic of a backward pass).
+    """
+    needed = model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        yield model
+    finally:
+        model.needs_input_grad = needed
+
+
+def skips_input_gradient(train_fn: Callable) -> Callable:
+    """Decorate ``train_fn(model, ...)`` so that ``model`` skips dL/d(input) while it runs.
+
+    For training functions whose inputs are data batches: ``train_one_epoch`` and so
+    ``fit``. The wrapper keeps ``train_fn``'s name, docstring and signature.
+    """
+
+    @functools.wraps(train_fn)
+    def train_without_input_gradient(model: Module, *args, **kwargs):
+        with input_gradient_skipped(model):
+            return train_fn(model, *args, **kwargs)
+
+    return train_without_input_gradient
+
+
+@skips_input_gradient
 def train_one_epoch(model: Module, loss_fn: Module, optimizer: Any, loader: DataLoader) -> float:
-    """One pass over ``loader``: forward, loss, backward and step for each batch; the mean loss per sample."""
+    """One pass over ``loader``: forward, loss, backward and step for each batch; the mean loss per sample.
+
+    The batches are data: while it runs, ``model`` skips dL/d(inputs) (``skips_input_gradient``).
+    """
     ### BEGIN SOLUTION
     total_loss, total_samples = 0.0, 0
     for inputs, targets in loader:
@@ -196,22 +232,6 @@ def model_mode(model: Module, training: bool) -> Iterator[Module]:
         model.train(was_training)
 
 
-@contextmanager
-def input_gradient_skipped(model: Module) -> Iterator[Module]:
-    """For a ``with`` block, tell ``model`` that nobody needs dL/d(input), then restore.
-
-    A model trained on data never uses the gradient with respect to the data, and its
-    first layer's ``backward`` then skips computing it (for ``Linear``, a third of the
-    arithmetic of a backward pass).
-    """
-    needed = model.needs_input_grad
-    model.needs_input_grad = False
-    try:
-        yield model
-    finally:
-        model.needs_input_grad = needed
-
-
 def fit(
     model: Module,
     loss_fn: Module,
@@ -240,7 +260,7 @@ def fit(
     metric_fns = resolve_metrics(metrics)
     history = History()
     epoch_bar = tqdm(range(1, epochs + 1), desc="fit", unit="epoch", disable=not progress)
-    with model_mode(model, training=True), input_gradient_skipped(model):
+    with model_mode(model, training=True):
         for epoch in epoch_bar:
             batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
             monitor = LossMonitor(loss_fn, metric_fns, epoch=epoch, bar=batches)

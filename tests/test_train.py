@@ -10,6 +10,7 @@ from pancake.data import ArrayDataset, DataLoader, Normalize, train_test_split
 from pancake.datasets import load_digits, xor
 from pancake.nn import CrossEntropyLoss, Dropout, Linear, Module, MSELoss, ReLU, Sequential
 from pancake.optim import SGD, Adam
+from pancake.testing.training import documented_epoch
 from pancake.train import (
     History,
     TrainingError,
@@ -281,32 +282,63 @@ def test_save_and_load_round_trip(tmp_path):
         load(mlp([3, 5, 2]), path)
 
 
-class InputGradientSpy(Linear):
-    """A Linear that records, at each backward, whether it was asked for dL/dx."""
+class ProductCounter(np.ndarray):
+    """A weight array that counts the products with its transpose: dL/dx = grad @ W.T."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.asked = []
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if ufunc is np.matmul and np.shape(inputs[-1]) == ProductCounter.transposed_shape:
+            ProductCounter.input_gradient_products += 1
+        plain = [np.asarray(value) for value in inputs]
+        out = kwargs.pop("out", None)
+        if out is None:
+            return getattr(ufunc, method)(*plain, **kwargs)
+        getattr(ufunc, method)(*plain, out=tuple(np.asarray(value) for value in out), **kwargs)
+        return out[0] if len(out) == 1 else out  # in place (``-=``): the counter stays
 
-    def backward(self, grad_output):
-        self.asked.append(self.needs_input_grad)
-        return super().backward(grad_output)
+
+def counting_first_layer(model: Sequential) -> Sequential:
+    """``model`` with its first layer's weight counting the input-gradient products."""
+    weight = model[0].weight
+    assert weight.shape[0] != weight.shape[1], "W and W.T must differ in shape"
+    weight.data = weight.data.view(ProductCounter)
+    ProductCounter.transposed_shape = weight.shape[::-1]
+    ProductCounter.input_gradient_products = 0
+    return model
 
 
-def test_fit_skips_the_gradient_of_the_input_batches_and_restores_the_setting():
-    first = InputGradientSpy(2, 4, rng=0)
-    model = Sequential(first, ReLU(), Linear(4, 2, rng=1))
+def first_layer_input_gradients(train) -> tuple[int, dict]:
+    """How many times ``train(model, loss_fn, optimizer, loader)`` computed dL/dx of the
+    first layer (the product grad @ W1.T), and the parameters it trained."""
+    model = counting_first_layer(mlp([2, 4, 3], seed=0))
     X, y = xor(20, seed=0)
-    fit(
-        model,
-        CrossEntropyLoss(),
-        SGD(model.parameters(), lr=0.1),
-        (X, y),
-        epochs=2,
-        batch_size=10,
-        progress=False,
-    )
-    assert first.asked == [False] * 4
-    assert model.needs_input_grad and first.needs_input_grad
+    loader = DataLoader(ArrayDataset(X, y), batch_size=5)
+    train(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader)
+    assert isinstance(model[0].weight.data, ProductCounter), "the weight must be updated in place"
+    return ProductCounter.input_gradient_products, model.state_dict()
+
+
+def test_the_counter_sees_each_input_gradient_product():
+    products, _ = first_layer_input_gradients(documented_epoch)  # dL/dx computed, dropped
+    assert products == 4
+
+
+def test_train_one_epoch_and_fit_skip_the_gradient_of_the_input_batches():
+    def fit_one_epoch(model, loss_fn, optimizer, loader):
+        fit(model, loss_fn, optimizer, loader, epochs=1, metrics=(), progress=False)
+
+    _, expected = first_layer_input_gradients(documented_epoch)
+    for train in (train_one_epoch, fit_one_epoch):
+        products, trained = first_layer_input_gradients(train)
+        assert products == 0, train.__name__
+        for name, value in expected.items():
+            np.testing.assert_array_equal(trained[name], value, err_msg=name)
+
+
+def test_train_one_epoch_restores_the_input_gradient_setting():
+    model = mlp([2, 4, 2], seed=0)
+    X, y = xor(20, seed=0)
+    loader = DataLoader(ArrayDataset(X, y), batch_size=10)
+    train_one_epoch(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader)
+    assert model.needs_input_grad and model[0].needs_input_grad
     model(X)
     assert model.backward(np.ones((20, 2))).shape == (20, 2)
