@@ -38,6 +38,15 @@ from pancake.course.sources import (
 # and a stub fails on the first.
 FAST = settings(prelude.graded, max_examples=4, phases=[Phase.explicit, Phase.generate])
 
+
+@pytest.fixture(autouse=True)
+def untrimmed_tracebacks(monkeypatch):
+    """Hypothesis trims its frames off the traceback of each failing example, looking up
+    the module of every frame: for a cell's code (no file) that scans ``sys.modules``, and
+    it cost a third of this file's time. Failures show a few more frames instead."""
+    monkeypatch.setenv("HYPOTHESIS_NO_TRACEBACK_TRIM", "1")
+
+
 CASES = [
     (assignment, number, part)
     for assignment in ASSIGNMENTS

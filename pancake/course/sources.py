@@ -4,6 +4,7 @@ visible check of an assignment module, with the imports and helpers it needs."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import re
@@ -23,6 +24,7 @@ REGION = re.compile(
 PRELUDE = "pancake.course.prelude"  # the names every graded cell defines before its test
 
 
+@functools.cache  # inspect.getsource parses a class's whole module: once per object
 def answer_source(obj: object) -> str:
     """The source of a pancake class or function, which must hold a marked SOLUTION region."""
     source = inspect.getsource(obj).strip()
@@ -79,7 +81,7 @@ def setup_source(obj: object, answered: Collection[str] = ()) -> str:
     the source uses the learner's own, as a comment line says.
     """
     module = inspect.getmodule(obj)
-    tree = ast.parse(inspect.getsource(module))
+    _, tree = _parsed(module)
     used = _names_used(answer_source(obj)) | _names_used(starter_source(obj))
     used -= {obj.__name__}
     own = sorted(used & set(answered))
@@ -139,14 +141,20 @@ def module_code(module: ModuleType) -> str:
     return "\n".join(line for number, line in enumerate(lines, 1) if number not in dropped).strip()
 
 
+@functools.cache
+def _parsed(module: ModuleType) -> tuple[str, ast.Module]:
+    """The source of ``module`` and its syntax tree (read once; callers must not change it)."""
+    source = inspect.getsource(module)
+    return source, ast.parse(source)
+
+
 def _needs(module: ModuleType, source: str, skip: set[str]) -> list[str]:
     """The import block and the helpers (module-level definitions) that ``source`` uses.
 
     Helpers are followed transitively: a helper's own imports and helpers come too.
     Returns at most two blocks: the import lines, then the helpers' sources.
     """
-    module_source = inspect.getsource(module)
-    tree = ast.parse(module_source)
+    module_source, tree = _parsed(module)
     lines = module_source.splitlines()
     definitions = {
         name: statement
@@ -162,7 +170,7 @@ def _needs(module: ModuleType, source: str, skip: set[str]) -> list[str]:
             helpers.add(definitions[name])
             helper = _statement_source(lines, definitions[name])
             pending |= _names_used(helper) - skip - used
-    prelude = ast.parse(inspect.getsource(importlib.import_module(PRELUDE)))
+    _, prelude = _parsed(importlib.import_module(PRELUDE))
     imports = _imports_of(prelude, used & _reexported(tree), PRELUDE)
     imports += _imports_of(tree, used - _reexported(tree), module.__name__)
     blocks = ["\n".join(imports)] if imports else []
