@@ -13,11 +13,17 @@ mistake, or an object that an exercise asks for (``Linear``, or a ``Linear(...)`
 import inspect
 import os
 import re
+import sys
 
-import pytest
-from hypothesis import HealthCheck, settings
+# jsonschema (under nbformat) imports rfc3987_syntax for its optional "iri" format checks,
+# which builds a parser on import: 1.5 to 4 s of CPU in every test process. Nothing here
+# checks IRIs (nbformat validates without format checks); subprocesses are unaffected.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from pancake.course.assignments import ASSIGNMENTS
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from pancake.course.assignments import ASSIGNMENTS  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))
 

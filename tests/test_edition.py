@@ -216,14 +216,24 @@ def test_a_kept_debugging_region_keeps_its_reference_part_only(tmp_path):
     assert rows[debugging.name, debugging.parts[0].name] == "passing"
 
 
+def save_into(root: Path, notebook: Path) -> list[str]:
+    """``pancake-course save notebook`` in the edition at ``root``, in this process (the
+    command itself runs in ``test_save_refuses_a_bad_cell_and_changes_nothing``)."""
+    return learner.save(
+        notebook,
+        exercises=learner.load_exercises(root / "pancake/course/exercises.json"),
+        package_root=root / "pancake",
+        history=root / ".pancake-course/history",
+    )
+
+
 def test_save_writes_answers_that_pass_then_restore_undoes_it(learner_edition):
     notebook = learner_edition / "exercises/01-chain-rule/01-chain-rule.ipynb"
     fill_notebook(notebook)
     before = package_snapshot(learner_edition)
-    exercises = learner.load_exercises(learner_edition / "pancake/course/exercises.json")
     package = learner_edition / "pancake"
     history = learner_edition / ".pancake-course/history"
-    report = learner.save(notebook, exercises=exercises, package_root=package, history=history)
+    report = save_into(learner_edition, notebook)
     assert len(report) == 2 and all(line.startswith("saved ") for line in report)
     after = package_snapshot(learner_edition)
     assert {path for path in before if before[path] != after[path]} == {
@@ -241,19 +251,19 @@ def test_save_writes_answers_that_pass_then_restore_undoes_it(learner_edition):
 def test_status_reports_a_failing_part_with_the_checkers_hint(learner_edition):
     notebook = learner_edition / "exercises/01-chain-rule/01-chain-rule.ipynb"
     fill_notebook(notebook)
-    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    save_into(learner_edition, notebook)
     notebook = learner_edition / "exercises/03-linear/03-linear.ipynb"
     wrong = typed_answer("pancake.nn.linear.Linear").replace(
         "rows.T @ grad_rows", "-(rows.T @ grad_rows)"
     )
     fill_notebook(notebook, {"pancake.nn.linear.Linear": wrong})
-    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    save_into(learner_edition, notebook)
     notebook = learner_edition / "exercises/07-data/07-data.ipynb"
     fill_notebook(notebook)  # DataLoader is right, but its check needs no other exercise
-    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    save_into(learner_edition, notebook)
     notebook = learner_edition / "exercises/08-training/08-training.ipynb"
     fill_notebook(notebook)  # train_one_epoch is right, but its check needs Sequential
-    in_edition(learner_edition, "-m", "pancake.course.cli", "save", str(notebook))
+    save_into(learner_edition, notebook)
     output = in_edition(learner_edition, "-m", "pancake.course.cli", "status").stdout
     rows = status_rows(output)
     assert rows["03-linear", "Linear"] == "failing"
