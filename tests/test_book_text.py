@@ -157,6 +157,7 @@ def solution_regions(source: str, path: str) -> list[Region]:
 
 
 @cache
+@cache
 def package_regions() -> list[Region]:
     return [
         region
@@ -167,6 +168,11 @@ def package_regions() -> list[Region]:
 
 def normalised_lines(lines, rename: bool) -> list[tuple[int, tuple[str, ...]]]:
     """(index, tokens) of each line that holds code: blank and comment-only lines dropped."""
+    return _normalised_lines(tuple(lines), rename)
+
+
+@cache  # each cell is compared with every region, each region with every cell
+def _normalised_lines(lines: tuple[str, ...], rename: bool) -> list[tuple[int, tuple[str, ...]]]:
     kept = []
     for index, line in enumerate(lines):
         line_tokens = tuple(tokens(line, rename))
@@ -180,14 +186,20 @@ def is_trivial(line_tokens: tuple[str, ...]) -> bool:
     return len(line_tokens) <= 3
 
 
-def repeated_windows(cell_lines, region_lines, rename: bool) -> list[int]:
-    """Indices (in ``cell_lines``) where WINDOW consecutive code lines repeat the region's."""
+@cache
+def solution_windows(region_lines: tuple[str, ...], rename: bool) -> frozenset:
+    """The region's runs of WINDOW consecutive code lines, at most one of them trivial."""
     region = [line for _, line in normalised_lines(region_lines, rename)]
-    windows = {
+    return frozenset(
         tuple(region[i : i + WINDOW])
         for i in range(len(region) - WINDOW + 1)
         if sum(map(is_trivial, region[i : i + WINDOW])) <= 1
-    }
+    )
+
+
+def repeated_windows(cell_lines, region_lines, rename: bool) -> list[int]:
+    """Indices (in ``cell_lines``) where WINDOW consecutive code lines repeat the region's."""
+    windows = solution_windows(tuple(region_lines), rename)
     cell = normalised_lines(cell_lines, rename)
     return [
         cell[i][0]
@@ -404,8 +416,8 @@ def matching_targets(candidate: Candidate) -> list[tuple[str, float]]:
     return [
         (target, ratio)
         for target, target_shape in target_shapes().items()
-        if (ratio := similarity(candidate.shape, target_shape)) >= SHAPE_THRESHOLD
-        and operations(candidate.shape) <= operations(target_shape)
+        if operations(candidate.shape) <= operations(target_shape)  # cheap: first
+        and (ratio := similarity(candidate.shape, target_shape)) >= SHAPE_THRESHOLD
     ]
 
 
