@@ -37,8 +37,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """exp(x) / sum(exp(x)) along ``axis``, ``(*) -> (*)``; the max is subtracted first."""
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
+    exp = np.exp(x - x.max(axis=axis, keepdims=True))
+    exp /= exp.sum(axis=axis, keepdims=True)  # in place: no further array
+    return exp
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -52,7 +53,7 @@ def one_hot(
 ) -> np.ndarray:
     """Integer labels ``(*)`` -> one-hot rows ``(*, num_classes)``; errors name ``owner``."""
     labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":  # signed or unsigned integers
         raise ValueError(f"{owner_name(owner)}: labels must be integers, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(

@@ -263,7 +263,9 @@ def fit(
     with model_mode(model, training=True):
         for epoch in epoch_bar:
             batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
-            monitor = LossMonitor(loss_fn, metric_fns, epoch=epoch, bar=batches)
+            monitor = LossMonitor(
+                loss_fn, metric_fns, epoch=epoch, bar=batches if progress else None
+            )
             mean_loss = train_one_epoch(model, monitor, optimizer, batches)
             train_results = {**monitor.averages(), "loss": mean_loss}
             val_results = (
