@@ -9,11 +9,12 @@ cross-entropy, backward and an SGD update. Each implementation is what its user 
 - **torch**: ``torch.nn`` and ``torch.optim.SGD``, CPU, eager, in a process of its own
   with torch's default threading, batches sliced from in-memory tensors.
 
-Each round times pancake and NumPy in this process, interleaved, then torch in a fresh
-process of its own, which exits before the next round (torch's idle threads busy-wait for
-a while, and would slow whatever ran next). The ratios are paired: each round's pancake
-time over the NumPy and torch times of the same round, and the table shows their
-medians. Run from the repository root:
+Each round times pancake and NumPy in this process, their epochs alternating, then torch
+in a fresh process of its own, which exits before the next round (torch's idle threads
+busy-wait for a while, and would slow whatever ran next). The ratios are paired: each
+round's pancake time over the NumPy and torch times of the same round, and the table shows
+their medians and, in parentheses, the lowest and highest round. Run from the repository
+root:
 
     python -m benchmarks.mlp [--rounds 7] [--epochs 5]
 """
@@ -160,6 +161,18 @@ def median_epoch(epoch: Epoch, epochs: int) -> float:
     return statistics.median(seconds(epoch) for _ in range(epochs))
 
 
+def paired_epochs(implementations: dict[str, Epoch], epochs: int) -> dict[str, float]:
+    """Median seconds per epoch of each implementation, their epochs alternating (one
+    untimed first): a burst of load on a shared machine slows both sides of a pair."""
+    for epoch in implementations.values():
+        epoch()
+    times: dict[str, list[float]] = {name: [] for name in implementations}
+    for _ in range(epochs):
+        for name, epoch in implementations.items():
+            times[name].append(seconds(epoch))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def torch_worker(seed: int, epochs: int) -> None:
     """Print ``{batch_size: seconds}`` as JSON: torch's median epochs (``--torch``)."""
     x, labels = dataset(seed)
@@ -194,7 +207,7 @@ def torch_available() -> bool:
 def measure(rounds: int, epochs: int, seed: int) -> dict[int, dict[str, list[float]]]:
     """Median seconds per epoch, per round, batch size and implementation.
 
-    Each round times pancake and NumPy here, interleaved, then torch in a process of its
+    Each round times pancake and NumPy here, epoch by epoch, then torch in a process of its
     own; a pause between phases lets idle threads stop spinning.
     """
     x, labels = dataset(seed)
@@ -210,8 +223,8 @@ def measure(rounds: int, epochs: int, seed: int) -> dict[int, dict[str, list[flo
     times = {batch_size: {"numpy": [], "pancake": [], "torch": []} for batch_size in BATCH_SIZES}
     for _ in range(rounds):
         for batch_size, implementations in ours.items():
-            for name, epoch in implementations.items():
-                times[batch_size][name].append(median_epoch(epoch, epochs))
+            for name, value in paired_epochs(implementations, epochs).items():
+                times[batch_size][name].append(value)
         if with_torch:
             time.sleep(PAUSE)
             for batch_size, value in torch_round(seed, epochs).items():
@@ -223,11 +236,11 @@ def measure(rounds: int, epochs: int, seed: int) -> dict[int, dict[str, list[flo
     }
 
 
-def paired_ratio(times: dict[str, list[float]], a: str, b: str) -> float | None:
-    """The median over rounds of time(a) / time(b), or None if b was not measured."""
+def paired_ratios(times: dict[str, list[float]], a: str, b: str) -> list[float]:
+    """time(a) / time(b) of each round, sorted (empty if b was not measured)."""
     if b not in times:
-        return None
-    return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
+        return []
+    return sorted(x / y for x, y in zip(times[a], times[b], strict=True))
 
 
 def blas_threads() -> int:
@@ -238,7 +251,7 @@ def blas_threads() -> int:
 
 
 def print_table(results: dict[int, dict[str, list[float]]]) -> None:
-    """Milliseconds per step (median) and the paired ratios."""
+    """Milliseconds per step (median) and the paired ratios: median (lowest-highest round)."""
     print(
         f"training a {'-'.join(map(str, SIZES))} ReLU MLP, float32, {SAMPLES} samples an epoch; "
         f"NumPy BLAS threads: {blas_threads()}; torch: its default threads, own process"
@@ -248,7 +261,7 @@ def print_table(results: dict[int, dict[str, list[float]]]) -> None:
     print(
         f"{'batch':>6}"
         + "".join(f"{name + ' ms/step':>16}" for name in columns)
-        + "".join(f"{a + '/' + b:>16}" for a, b in ratios)
+        + "".join(f"{a + '/' + b:>18}" for a, b in ratios)
     )
     for batch_size, times in results.items():
         steps = -(-SAMPLES // batch_size)
@@ -259,8 +272,12 @@ def print_table(results: dict[int, dict[str, list[float]]]) -> None:
             for name in columns
         ]
         for a, b in ratios:
-            ratio = paired_ratio(times, a, b)
-            cells.append(f"{ratio:16.2f}" if ratio is not None else f"{'-':>16}")
+            values = paired_ratios(times, a, b)
+            cells.append(
+                f"{statistics.median(values):6.2f} ({values[0]:.2f}-{values[-1]:.2f})"
+                if values
+                else f"{'-':>18}"
+            )
         print(f"{batch_size:>6}" + "".join(cells))
 
 
