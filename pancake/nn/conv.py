@@ -203,40 +203,32 @@ class MaxPool2d(Pool2d):
         """``(N, C, H, W) -> (N, C, H', W')``."""
         x = check_images(self, x, None, self.kernel_size)
         windows = unfold(x.transpose(0, 2, 3, 1), self.kernel_size, self.stride)
-        kw = self.kernel_size[1]
-        # Scan the kernel offsets, keeping the largest value so far and its offset p*kw + q;
-        # a strict > keeps the first of equal maxima. (One step per offset, not per window.)
-        output = windows[:, :, :, 0, 0]  # (N, H', W', C)
-        winners = np.zeros(output.shape, dtype=np.intp)
-        for offset in range(1, self.kernel_size[0] * kw):
-            candidate = windows[:, :, :, offset // kw, offset % kw]
-            better = candidate > output
-            output = np.where(better, candidate, output)
-            winners = np.where(better, offset, winners)
-        self.save_for_backward(winners, x.shape)
+        n, out_h, out_w, kh, kw, channels = windows.shape
+        # Entry k = p * kw + q of every window, copied into one image per kernel offset.
+        entries = windows.transpose(3, 4, 0, 1, 2, 5).reshape(kh * kw, n, out_h, out_w, channels)
+        output = entries.max(axis=0)  # (N, H', W', C)
+        # is_winner[k] marks the windows whose first maximum is entry k: one per window.
+        is_winner = entries == output
+        found = is_winner[0].copy()
+        for k in range(1, kh * kw):
+            is_winner[k] &= ~found  # an equal maximum found earlier keeps the gradient
+            found |= is_winner[k]
+        self.save_for_backward(is_winner, x.shape)
         return output.transpose(0, 3, 1, 2)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``(N, C, H', W') -> (N, C, H, W)``: each window's gradient goes to its maximum."""
         grad_output = self.check_grad_output(grad_output)
         ### BEGIN SOLUTION
-        winners, (n, channels, height, width) = self.saved_tensors  # winners: (N, H', W', C)
-        kw = self.kernel_size[1]
-        out_h, out_w = winners.shape[1:3]
-        # The row and column, in the input, of each window's maximum.
-        rows = np.arange(out_h)[:, None, None] * self.stride[0] + winners // kw
-        cols = np.arange(out_w)[:, None] * self.stride[1] + winners % kw
-        images = np.arange(n)[:, None, None, None]
-        # Positions in the channels-last input (N, H, W, C), flattened.
-        flat_index = ((images * height + rows) * width + cols) * channels + np.arange(channels)
-        # bincount adds the gradients of overlapping windows that share a maximum.
-        grad = np.bincount(
-            flat_index.ravel(),
-            weights=grad_output.transpose(0, 2, 3, 1).ravel(),
-            minlength=n * height * width * channels,
-        )
-        grad = grad.reshape(n, height, width, channels).transpose(0, 3, 1, 2)
-        return grad.astype(grad_output.dtype, copy=False)
+        is_winner, (n, channels, height, width) = self.saved_tensors
+        kh, kw = self.kernel_size
+        # Each window's whole gradient at its winning entry, zero at the others.
+        grad_entries = is_winner * grad_output.transpose(0, 2, 3, 1)  # (kh*kw, N, H', W', C)
+        grad_entries = grad_entries.reshape(kh, kw, *grad_entries.shape[1:])
+        grad_windows = grad_entries.transpose(2, 3, 4, 0, 1, 5)  # (N, H', W', kh, kw, C)
+        # fold sends each entry back to its pixel, adding where overlapping windows share one.
+        grad = fold(grad_windows, (n, height, width, channels), self.stride)
+        return grad.transpose(0, 3, 1, 2)
         ### END SOLUTION
 
 

@@ -188,18 +188,18 @@ MAX_POOL2D = Part(
     target="pancake.nn.conv.MaxPool2d",
     instructions="""
         `MaxPool2d(kernel_size, stride)` keeps the largest value of each window of each
-        channel. Its `forward` is given: it saves `winners`, of shape `(N, H', W', C)`,
-        the position of each window's first maximum inside the window
-        (`p * kw + q` for kernel row `p` and column `q`), and the input's shape.
+        channel. Its `forward` is given: it saves `is_winner`, a boolean array of shape
+        `(kh * kw, N, H', W', C)` that is True at entry `k = p * kw + q` (kernel row `p`,
+        column `q`) of each window's first maximum, and only there, and the input's shape.
 
         Write `backward(grad_output)` (shape `(N, C, H', W')`): each window's gradient
         goes, whole, to its maximum; every other input gets nothing from that window.
         Windows overlap when the stride is smaller than the kernel, and a value that is
-        the maximum of several windows receives the **sum** of their gradients. Compute,
-        for each window, the row and column of its maximum in the input, and add the
-        gradients there with one vectorised operation (`np.add.at` or `np.bincount` on
-        flat indices), not a Python loop over positions. Return an array of the input's
-        shape and of `grad_output`'s dtype.
+        the maximum of several windows receives the **sum** of their gradients. Put each
+        window's gradient at its winning entry, arrange the entries as `unfold`'s windows
+        `(N, H', W', kh, kw, C)`, and send them back to the pixels with `fold`, which adds
+        where windows overlap (vectorised: no Python loop over positions). Return an array
+        of the input's shape and of `grad_output`'s dtype.
     """,
     check=visible_check_max_pool2d,
     tests=(
