@@ -41,6 +41,16 @@ def unfold(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
     return windows[:, :: stride[0], :: stride[1]].transpose(0, 1, 2, 4, 5, 3)
 
 
+def offset_pixels(offset: Pair, windows: Pair, stride: Pair) -> tuple[slice, ...]:
+    """Where entry ``offset = (p, q)`` of every window lies in a channels-last image.
+
+    For ``windows = (H', W')`` windows ``stride`` apart, ``image[offset_pixels(...)]`` is
+    the ``(N, H', W', C)`` view whose ``[n, i, j]`` is ``image[n, i*sh + p, j*sw + q]``.
+    """
+    (p, q), (out_h, out_w), (sh, sw) = offset, windows, stride
+    return np.s_[:, p : p + sh * out_h : sh, q : q + sw * out_w : sw]
+
+
 def fold(windows: np.ndarray, input_shape: tuple, stride: Pair) -> np.ndarray:
     """The reverse of ``unfold``, adding overlaps: ``(N, H', W', kh, kw, C) -> (N, H, W, C)``.
 
@@ -48,12 +58,11 @@ def fold(windows: np.ndarray, input_shape: tuple, stride: Pair) -> np.ndarray:
     windows receives the sum. This is the backward pass of ``unfold``.
     """
     _, out_h, out_w, kh, kw, _ = windows.shape
-    sh, sw = stride
     result = np.zeros(input_shape, dtype=windows.dtype)
     # One slice per kernel offset (kh * kw of them), each covering all windows at once.
     for p in range(kh):
         for q in range(kw):
-            result[:, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += windows[:, :, :, p, q]
+            result[offset_pixels((p, q), (out_h, out_w), stride)] += windows[:, :, :, p, q]
     return result
 
 
@@ -158,11 +167,15 @@ class Conv2d(Module):
         if not self.needs_input_grad:
             return None  # the input is data: skip the largest product of the step
         ### BEGIN SOLUTION
-        # One product per kernel offset (p, q): grad_rows @ weight[:, :, p, q], (N*H'*W', C_in).
-        # Offset-major memory makes each window slice that fold adds back a contiguous block.
-        per_offset = grad_rows @ self.weight.data.transpose(2, 3, 0, 1)  # (kh, kw, N*H'*W', C_in)
-        grad_windows = per_offset.reshape(kh, kw, n, out_h, out_w, -1).transpose(2, 3, 4, 0, 1, 5)
-        grad_padded = fold(grad_windows, padded_shape, self.stride)
+        # fold, one kernel offset at a time: entry (p, q) of every window sends
+        # grad_rows @ weight[:, :, p, q] back to the pixel it saw; overlapping windows add.
+        grad_padded = np.zeros(padded_shape, dtype=grad_rows.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                grad_entries = grad_rows @ self.weight.data[:, :, p, q]  # (N*H'*W', C_in)
+                grad_padded[offset_pixels((p, q), (out_h, out_w), self.stride)] += (
+                    grad_entries.reshape(n, out_h, out_w, -1)
+                )
         (ph, pw), (_, height, width, _) = self.padding, padded_shape
         return grad_padded[:, ph : height - ph, pw : width - pw].transpose(0, 3, 1, 2)
         ### END SOLUTION

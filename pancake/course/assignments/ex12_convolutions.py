@@ -93,10 +93,10 @@ CONV2D = Part(
 
         Two helpers work on channels-last images `(N, H, W, C)`:
         `unfold(images, kernel, stride)` returns every window as a view of shape
-        `(N, H', W', kh, kw, C)`, and `fold(windows, images_shape, stride)` is its
-        reverse: it adds each window's values back onto the pixels the window covers
-        (adding where windows overlap). `x.transpose(0, 2, 3, 1)` is the channels-last
-        view of `x`.
+        `(N, H', W', kh, kw, C)`, and `offset_pixels((p, q), (H', W'), stride)` is the
+        index of the pixels that entry `(p, q)` of every window covers:
+        `images[offset_pixels(...)]` has shape `(N, H', W', C)`.
+        `x.transpose(0, 2, 3, 1)` is the channels-last view of `x`.
 
         - `forward(x)`: build the padded channels-last input (a zero array of shape
           `(N, H + 2p_h, W + 2p_w, C_in)` with `x` copied into its middle), take its
@@ -108,8 +108,10 @@ CONV2D = Part(
           $\\partial L/\\partial w$ (the im2col matrix times the gradient, as in
           `Linear`, reshaped back to the weight's layout) and $\\partial L/\\partial b$ (a
           sum over every output position of every image); then return
-          $\\partial L/\\partial x$: the gradient of the im2col matrix, folded back onto
-          the padded input, without the padding, in NCHW layout.
+          $\\partial L/\\partial x$: the gradient of the im2col matrix folded back onto
+          the padded input, one kernel offset at a time (entry `(p, q)` of every window
+          sends the gradient's rows times `weight[:, :, p, q]` to the pixels it covers,
+          adding where windows overlap), without the padding, in NCHW layout.
 
         Gradients are **accumulated** (`+=`); no Python loop over positions.
     """,
