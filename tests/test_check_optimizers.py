@@ -235,7 +235,7 @@ class DoesNothing(SGD):
         (
             SGDBufferStartsAtZero,
             dict(algorithm="sgd", momentum=0.9, dampening=0.5),
-            "initialised to zero",
+            "as if it started at zero",
         ),
         (
             SGDWithoutNesterov,

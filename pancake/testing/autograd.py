@@ -51,6 +51,13 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
             f"Hint: {_unbroadcast_hint(np.shape(got), grad.shape, shape)}"
         )
     expected = _summed_copies(grad, shape)
+    trailing = _summed_trailing(grad, shape)
+    if (
+        trailing.shape == shape
+        and not np.allclose(got, expected, rtol=1e-9, atol=1e-12)
+        and np.allclose(got, trailing, rtol=1e-9, atol=1e-12)
+    ):
+        raise AssertionError(f"{what} summed the wrong axes.\nHint: {TRAILING_AXES_HINT}")
     copies = grad.size // math.prod(shape)
     if copies > 1 and np.allclose(np.multiply(got, copies), expected, rtol=1e-9, atol=1e-12):
         raise AssertionError(
@@ -71,7 +78,22 @@ def _summed_copies(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.bincount(sources.ravel(), weights=grad.ravel(), minlength=size).reshape(shape)
 
 
+TRAILING_AXES_HINT = (
+    "the trailing axes of grad were summed, but broadcasting adds axes at the front: sum "
+    "over the leading ones, axis=tuple(range(grad.ndim - len(shape)))"
+)
+
+
+def _summed_trailing(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """What summing grad's trailing axes (those past len(shape)) gives, stretched axes then summed."""
+    kept = grad.sum(axis=tuple(range(len(shape), grad.ndim)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and kept.shape[i] != 1)
+    return kept.sum(axis=stretched, keepdims=True)
+
+
 def _unbroadcast_hint(got: tuple, grad_shape: tuple, shape: tuple) -> str:
+    if len(shape) < len(grad_shape) and got == grad_shape[: len(shape)]:
+        return TRAILING_AXES_HINT
     if len(got) > len(shape):
         added = len(grad_shape) - len(shape)
         return (
@@ -126,14 +148,35 @@ def check_function_gradients(
         rtol,
         atol,
     )
-    for comparison in comparisons:
+    for position, comparison in enumerate(comparisons):
         if not comparison.passes():
             failure = _function_gradient_failure(described, comparison, comparisons, output.shape)
+            doubled = _returned_gradients(
+                function_cls(**options), arrays, 2 * direction, names, described
+            )[position]
+            if _same_nonzero(comparison.analytic, doubled):
+                failure = failure.with_hint(GRAD_IGNORED_HINT)
             if len(arrays) == 1 and output.shape == arrays[0].shape:
                 hint = elementwise_hint(UnaryFunctionAsModule(function_cls, options))
                 failure = failure.with_hint(hint) if hint else failure
             raise failure
     return GradientReport(described, comparisons)
+
+
+GRAD_IGNORED_HINT = (
+    "backward gives the same gradient whatever grad it is given: multiply the local "
+    "derivative by grad, dL/d(output) (the chain rule; for Sum, send grad back to every "
+    "entry that made it, np.broadcast_to)"
+)
+
+
+def _same_nonzero(analytic, doubled) -> bool:
+    """Whether a non-zero gradient stayed the same when grad was doubled."""
+    if analytic is None or doubled is None or not np.any(analytic):
+        return False
+    return np.shape(analytic) == np.shape(doubled) and np.allclose(
+        analytic, doubled, rtol=1e-9, atol=0
+    )
 
 
 class UnaryFunctionAsModule:
@@ -181,7 +224,7 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
         shapes = ", ".join(
             f"{name} has shape {array.shape}" for name, array in zip(names, arrays, strict=True)
         )
-        hint = (
+        hint = _crash_hint(error, direction.shape, arrays) or (
             f"grad (dL/d(output)) has shape {direction.shape}, {shapes}: combine them so that "
             "each gradient gets the shape of its input"
         )
@@ -207,6 +250,29 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
             hint=hint,
         )
     return [None if g is None else np.asarray(g, dtype=np.float64) for g in returned]
+
+
+def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | None:
+    """Name a shape error of backward: .T on batched matrices, or a reduction's axes not restored."""
+    if "matmul" in str(error) and any(array.ndim > 2 for array in arrays):
+        return (
+            "a matrix product in backward has mismatched sizes on inputs of more than 2 axes: "
+            "transpose only the last two axes, np.swapaxes(x, -1, -2); .T reverses every "
+            "axis, the batch axes too"
+        )
+    if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
+        return "grad has the output's shape, without the reduced axes: " + (
+            _restore_reduced_axes_hint(arrays[0].shape)
+        )
+    return None
+
+
+def _restore_reduced_axes_hint(shape: tuple) -> str:
+    """How to send grad, of a reduction's output shape, back to an input of ``shape``."""
+    return (
+        "reshape grad so that the reduced axes are there with length 1 (keepdims), "
+        f"then np.broadcast_to it to {shape}"
+    )
 
 
 def _function_gradient_failure(
@@ -260,8 +326,7 @@ def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: t
     if got == output_shape:
         return (
             f"that is the output's shape: send grad back to every entry of {name} that made "
-            "it (after a reduction: reshape grad so that the reduced axes are there with "
-            f"length 1, then np.broadcast_to it to {expected})"
+            f"it (after a reduction: {_restore_reduced_axes_hint(expected)})"
         )
     return diagnose(np.zeros(got), np.zeros(expected), batch_size=1, input_size=1)
 

@@ -26,7 +26,8 @@ from pancake.testing.hints import (
     diagnose_shape,
     elementwise_hint,
     loss_target_hint,
-    scalar_parameter_hint,
+    parameter_hint,
+    per_example_sum_hint,
 )
 
 FLOAT64_EPS = np.finfo(np.float64).eps
@@ -335,7 +336,7 @@ class _Objective:
             else:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
-            raise _backward_crashed(self.module, error) from error
+            raise _backward_crashed(self.module, error, self.direction) from error
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             after = np.array(self.module(self.x, *self.others), dtype=np.float64)
@@ -352,7 +353,8 @@ class _Objective:
             return elementwise_hint(self.module) or container_hint(
                 self.module, self.x, self.direction, comparison.analytic
             )
-        return scalar_parameter_hint(comparison.name, comparison.analytic, self.direction)
+        value = dict(self.parameters)[comparison.name].data
+        return parameter_hint(comparison.name, comparison.analytic, value, self.direction)
 
     def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
         name = "pred" if self.is_loss else "input"
@@ -445,8 +447,11 @@ def gradient_failure(
     return GradientCheckError(f"{detail}\nHint: {hint}", tensor=name, hint=hint)
 
 
-def _backward_crashed(module, error: ValueError) -> GradientCheckError:
-    """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one."""
+def _backward_crashed(module, error: ValueError, direction=None) -> GradientCheckError:
+    """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one.
+
+    ``direction`` is the grad_output backward was given (None for a loss).
+    """
     shapes = [
         tuple(int(n) for n in re.findall(r"\d+", found))
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
@@ -456,6 +461,10 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
             "needs a transpose (.T); write down the shape of each factor"
+        )
+    elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
+        hint = per_example_sum_hint(
+            f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )
     elif "output operand" in str(error) and len(shapes) >= 2:
         # "non-broadcastable output operand with shape A doesn't match the broadcast shape B":
@@ -471,3 +480,10 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
+
+
+def _one_per_example(got: tuple, expected: tuple, direction) -> bool:
+    """Whether ``got`` is one entry per row of grad_output ``direction``, where ``expected`` belongs."""
+    if direction is None or np.ndim(direction) < 2 or got == expected:
+        return False
+    return got == (int(np.prod(np.shape(direction)[:-1])),)

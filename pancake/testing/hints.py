@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pancake.ops import one_hot
+from pancake.ops import one_hot, softmax
 
 # How closely a hypothesis must reproduce the wrong gradient to be named.
 MATCH_RTOL = 1e-5
@@ -316,7 +316,8 @@ def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | Non
 
 # -- losses and scalar parameters ---------------------------------------------------------
 def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
-    """The hint when a loss's gradient misses its target: analytic - numeric ∝ target."""
+    """The hint when a loss's gradient misses its target (analytic - numeric ∝ target), or
+    when cross-entropy's softmax runs over the batch axis."""
     if analytic is None or np.shape(analytic) != pred.shape:
         return None
     target = np.asarray(target)
@@ -324,6 +325,11 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
         if not (np.issubdtype(target.dtype, np.integer) and pred.ndim == 2):
             return None
         target = one_hot(target, pred.shape[1], owner="loss_target_hint")
+    if softmax_over_batch(analytic, numeric, pred, target):
+        return (
+            "the softmax runs over axis 0, the batch: each example's probabilities are a "
+            "softmax over its own classes, the last axis (softmax(logits, axis=-1))"
+        )
     difference = np.asarray(analytic, np.float64) - numeric
     if not np.any(target) or not np.any(difference):
         return None
@@ -336,13 +342,57 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
-def scalar_parameter_hint(name: str, analytic, direction) -> str | None:
-    """The hint when a scalar parameter's gradient is sum(grad_output) alone."""
-    if direction is None or np.shape(analytic) != () or close(analytic, 0.0):
+def softmax_over_batch(analytic, numeric, pred: np.ndarray, target: np.ndarray) -> bool:
+    """Whether ``numeric`` is the gradient of mean cross-entropy and ``analytic`` the same
+    with the softmax taken over axis 0 (the examples) instead of the classes."""
+    if pred.ndim != 2 or target.shape != pred.shape:
+        return False
+    batch = len(pred)
+    if not close(numeric, (softmax(pred, axis=-1) - target) / batch, 1e-4):
+        return False
+    return close(analytic, (softmax(pred, axis=0) - target) / batch, MATCH_RTOL)
+
+
+def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | None:
+    """The hint when a parameter's gradient is a common wrong reduction of grad_output, or None.
+
+    ``value`` is the parameter, ``direction`` the grad_output of shape ``(*, out)`` the
+    check passed to backward. The hypotheses: a scalar's gradient that is the sum of
+    grad_output alone, or times the parameter itself; a vector's gradient (a bias) that
+    is the sum over every entry, one number copied to each, or a sum over the last axis.
+    """
+    if direction is None or analytic is None or not np.any(analytic):
         return None
-    if close(analytic, np.sum(direction), 1e-9):
+    analytic = np.asarray(analytic, dtype=np.float64)
+    total = float(np.sum(direction))
+    if np.shape(value) == () and analytic.shape == ():
+        if close(analytic, total, 1e-9):
+            return (
+                f"the gradient of '{name}' is the sum of grad_output alone: multiply grad_output "
+                f"by ∂output/∂{name} (for y = k·x, that is x) before summing"
+            )
+        if close(analytic, float(value) * total, 1e-9):
+            return (
+                f"the gradient of '{name}' is the sum of grad_output times {name} itself: "
+                f"∂output/∂{name} is what {name} multiplies (for y = k·x, that is x), "
+                f"so sum grad_output * x"
+            )
+        return None
+    if analytic.size > 1 and close(analytic, np.full(analytic.shape, total), 1e-9):
         return (
-            f"the gradient of '{name}' is the sum of grad_output alone: multiply grad_output "
-            f"by ∂output/∂{name} (for y = k·x, that is x) before summing"
+            f"every entry of the gradient of '{name}' is the sum of all of grad_output: sum "
+            "over the batch axis only (axis=0, after flattening any leading axes into rows), "
+            "one sum per output feature"
         )
+    per_example = np.reshape(direction, (-1, np.shape(direction)[-1])).sum(axis=1)
+    if analytic.shape == per_example.shape and close(analytic, per_example, 1e-9):
+        return per_example_sum_hint(f"the gradient of '{name}'")
     return None
+
+
+def per_example_sum_hint(what: str) -> str:
+    """The hint for ``what`` (a gradient) summed over the features (axis 1): one number per example."""
+    return (
+        f"{what} was summed over the features (axis=1), giving one number per example: "
+        "sum over the batch axis instead (axis=0), one sum per output feature"
+    )
