@@ -24,8 +24,9 @@ from pancake.nn import (
     Square,
     Tanh,
 )
-from pancake.ops import sigmoid, softmax
+from pancake.ops import one_hot, sigmoid, softmax
 from pancake.testing import GradientCheckError, check_gradients
+from pancake.testing.hints import loss_target_hint, parameter_hint
 
 
 # -- element-wise activations ------------------------------------------------------------
@@ -149,6 +150,30 @@ class LinearBiasMean(Linear):
         return grad_output @ self.weight.data.T
 
 
+class MulKGradientTimesK(Mul):
+    """dL/dk = sum(k·g): k where x belongs."""
+
+    def backward(self, grad_output):
+        self.k.grad += np.sum(grad_output * self.k.data)
+        return self.k.data * grad_output
+
+
+class LinearBiasSumOfEverything(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum()
+        return grad_output @ self.weight.data.T
+
+
+class LinearBiasOverFeatures(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=1)
+        return grad_output @ self.weight.data.T
+
+
 # -- containers ------------------------------------------------------------------------
 class SequentialSkipsLast(Sequential):
     def backward(self, grad_output):
@@ -194,6 +219,14 @@ class CrossEntropyNoTarget(CrossEntropyLoss):
         return softmax(logits) / len(logits)
 
 
+class CrossEntropySoftmaxOverBatch(CrossEntropyLoss):
+    """softmax over axis 0, the examples, instead of the classes."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return (softmax(logits, axis=0) - target) / len(logits)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -226,6 +259,31 @@ MISTAKES = [
     Case("square: g", SquarePassThrough(), THREE_HALVES, ("unchanged",)),
     Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
     Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
+    Case("mul: dk = sum(k·g)", MulKGradientTimesK(2.0), ONE, ("times k itself",)),
+    Case(
+        "linear: bias summed over everything",
+        LinearBiasSumOfEverything(3, 2, rng=0),
+        BATCH,
+        ("the sum of all of grad_output",),
+    ),
+    Case(
+        "linear: bias summed over axis 1, one entry per output",
+        LinearBiasOverFeatures(3, 2, rng=0),
+        BATCH,
+        ("summed over the features (axis=1)",),
+    ),
+    Case(
+        "linear: bias summed over axis 1, a crash",
+        LinearBiasOverFeatures(3, 4, rng=0),
+        BATCH,
+        ("summed over the features (axis=1)",),
+    ),
+    Case(
+        "cross-entropy: softmax over the batch",
+        CrossEntropySoftmaxOverBatch(),
+        (np.zeros((2, 3)), np.array([0, 1])),
+        ("softmax runs over axis 0",),
+    ),
     Case(
         "linear: G W, not G Wᵀ",
         LinearInputGradientNotTransposed(3, 2, rng=0),
@@ -277,3 +335,14 @@ def test_a_module_with_a_pole_gets_its_hint_without_linear_algebra_noise(capfd):
         check_gradients(ReciprocalNoChain(), np.array([[0.5, 2.0]]))
     assert "alone" in failure.value.hint
     assert capfd.readouterr() == ("", "")
+
+
+def test_the_reduction_hints_stay_silent_on_the_true_gradients():
+    """parameter_hint and loss_target_hint name no mistake in a right gradient."""
+    rng = np.random.default_rng(3)
+    direction, x, k = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), 1.7
+    assert parameter_hint("bias", direction.sum(axis=0), np.zeros(3), direction) is None
+    assert parameter_hint("k", np.sum(direction * x), np.array(k), direction) is None
+    labels = np.array([0, 2, 1, 2])
+    truth = (softmax(x) - one_hot(labels, 3)) / len(x)
+    assert loss_target_hint(truth, truth, x, labels) is None
