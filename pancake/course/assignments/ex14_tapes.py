@@ -156,8 +156,9 @@ def recorded_names(tape):
 
 
 def record_hint(tape):
-    """RECORD_HINT, or the hint for outputs of recorded operations that the tape does not watch."""
-    if any(not tape.is_watched(output) for _, output in tape.operations):
+    """RECORD_HINT, or the hint for outputs of recorded operations that the tape does not watch
+    (once ``gradient`` has released the record, RECORD_HINT)."""
+    if any(not tape.is_watched(output) for _, output in tape.operations or ()):
         return (
             "the output of a recorded operation is not watched, so the operations on it "
             "are not recorded: add each recorded output to self.watched"
