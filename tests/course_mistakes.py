@@ -1152,6 +1152,19 @@ NAMED_MISTAKES = [
     ),
     Mistake(
         "10-autograd",
+        AG_MUL,
+        "each gradient unbroadcast to the other operand's shape",
+        (
+            (
+                "unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "unbroadcast(grad * b, b.shape), unbroadcast(grad * a, a.shape)",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "the gradient of 'a' has the shape of 'b'",
+    ),
+    Mistake(
+        "10-autograd",
         MATMUL,
         ".T instead of swapaxes (reverses batch axes)",
         (

@@ -109,6 +109,12 @@ class MatmulWithDotT(ag.Matmul):
         return ag.unbroadcast(grad @ b.T, a.shape), ag.unbroadcast(a.T @ grad, b.shape)
 
 
+class MulUnbroadcastToTheOtherShape(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad * b, b.shape), ag.unbroadcast(grad * a, a.shape)
+
+
 X = np.arange(1.0, 7.0).reshape(2, 3)
 GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
 CHECKER_CATALOG = {
@@ -119,6 +125,10 @@ CHECKER_CATALOG = {
     "unbroadcast sums trailing axes, the right shape": (
         lambda: check_unbroadcast(sums_trailing_axes, GRID[:, :, :2], (2,)),
         "the trailing axes of grad were summed",
+    ),
+    "Mul's gradients unbroadcast to each other's shapes": (
+        lambda: check_function_gradients(MulUnbroadcastToTheOtherShape, X.T[:, :1], X[0]),
+        "the gradient of 'a' has the shape of 'b'",
     ),
     "Sum's backward forgets grad": (
         lambda: check_function_gradients(SumReturningOnes, GRID, options={"axis": 1}),

@@ -284,7 +284,8 @@ def _function_gradient_failure(
     """Explain a wrong gradient: broadcast but not summed back, not sent back, or swapped."""
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
-        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape)
+        others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
+        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape, others)
         return GradientCheckError(
             f"{described}: the gradient of '{name}' has shape {analytic.shape}, expected "
             f"{numeric.shape}, the shape of {name}.\nHint: {hint}",
@@ -313,7 +314,10 @@ def _function_gradient_failure(
     return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
 
 
-def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: tuple) -> str:
+def _function_shape_hint(
+    name: str, got: tuple, expected: tuple, output_shape: tuple, others: dict[str, tuple]
+) -> str:
+    """The hint for a gradient of ``name`` of shape ``got``; ``others`` are the other inputs' shapes."""
     try:
         was_broadcast = np.broadcast_shapes(got, expected) == got
     except ValueError:
@@ -323,6 +327,12 @@ def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: t
             f"{name} was broadcast to {got} in forward: sum its gradient back to {name}'s "
             f"shape with unbroadcast(..., {name}.shape)"
         )
+    for other, shape in others.items():
+        if got == shape:
+            return (
+                f"the gradient of '{name}' has the shape of '{other}': sum each gradient back "
+                f"to its own input's shape, unbroadcast(..., {name}.shape)"
+            )
     if got == output_shape:
         return (
             f"that is the output's shape: send grad back to every entry of {name} that made "
