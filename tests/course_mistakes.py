@@ -53,6 +53,7 @@ CONV2D, MAX_POOL2D = "pancake.nn.conv.Conv2d", "pancake.nn.conv.MaxPool2d"
 STANDARDIZE_BACKWARD = "pancake.nn.normalization.standardize_backward"
 BATCH_NORM = "pancake.nn.normalization.BatchNorm"
 WALK_TAPE, GRADIENT_TAPE = "pancake.autograd.tape.walk_tape", "pancake.autograd.tape.GradientTape"
+AG_TANH = "pancake.autograd.functions.Tanh"
 AG_SIN, SOFTPLUS = "pancake.autograd.functions.Sin", "pancake.autograd.functions.Softplus"
 
 MISTAKES = [
@@ -1074,6 +1075,22 @@ NAMED_MISTAKES = [
         "the softmax runs over axis 0, the batch",
     ),
     Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "derivative 1 - y² (tanh's)",
+        (("return grad_output * y * (1 - y)", "return grad_output * (1 - y * y)"),),
+        ("sigmoid-gradients",),
+        "by 1 - y², with y the output, but the derivative is f'(x) = y - y²",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "derivative (1 - y)² instead of 1 - y²",
+        (("return grad_output * (1 - y * y)", "return grad_output * (1 - y) ** 2"),),
+        ("tanh-gradients",),
+        "by 1 - 2y + y², with y the output, but the derivative is f'(x) = 1 - y²",
+    ),
+    Mistake(
         "06-optimizers",
         SGD,
         "momentum buffer aliases param.grad (no copy)",
@@ -1189,6 +1206,14 @@ NAMED_MISTAKES = [
         (("return np.broadcast_to(grad, self.input_shape)", "return np.ones(self.input_shape)"),),
         ("sum-all-axes", "sum-axis"),
         "the same gradient whatever grad it is given",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_TANH,
+        "Tanh derivative 1 + y²: a sign slip",
+        (("return grad * (1 - y * y)", "return grad * (1 + y * y)"),),
+        ("tanh-gradients",),
+        "by 1 + y², with y the output, but the derivative is f'(x) = 1 - y²",
     ),
     Mistake(
         "11-stax",

@@ -86,6 +86,14 @@ class SigmoidOutputForInput(Sigmoid):
         return grad_output * s * (1 - s)
 
 
+class SigmoidWithTanhsDerivative(Sigmoid):
+    """1 - y², the derivative of tanh, for the sigmoid's y(1 - y)."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y * y)
+
+
 class SigmoidTwice(Sigmoid):
     def backward(self, grad_output):
         (y,) = self.saved_tensors
@@ -252,6 +260,12 @@ MISTAKES = [
     Case("sigmoid: x(1 - x)", SigmoidInputForOutput(), ONE, ("input", "output")),
     Case("sigmoid: σ(y)(1 - σ(y))", SigmoidOutputForInput(), ONE, ("instead of the input",)),
     Case("sigmoid: derivative twice", SigmoidTwice(), ONE, ("twice",)),
+    Case(
+        "sigmoid: tanh's derivative",
+        SigmoidWithTanhsDerivative(),
+        ONE,
+        ("by 1 - y², with y the output", "f'(x) = y - y²"),
+    ),
     Case("relu: mask on grad_output", ReluMaskOnGrad(), SMALL, ("grad_output", "input")),
     Case("relu: no grad_output", ReluNoChain(), SMALL, ("grad_output",)),
     Case("square: 2g", SquareConstant(), ONE, ("depends on x",)),

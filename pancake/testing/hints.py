@@ -193,7 +193,7 @@ def _elementwise_hint(module) -> str | None:
             "backward multiplies grad_output by the input x itself: that is ∂y/∂k for "
             "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
         )
-    return _local_factor_table(x, ratio, slope)
+    return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
 
 
 def _local_factor_table(x: np.ndarray, ratio: np.ndarray, slope: np.ndarray) -> str | None:
@@ -236,18 +236,57 @@ def _local_derivative(module, at: np.ndarray) -> np.ndarray:
 def _output_formula_at(module, x: np.ndarray) -> np.ndarray:
     """φ(x) where f'(z) = φ(f(z)) with φ a polynomial of degree ≤ 2 (tanh: 1 - y², σ: y - y²).
 
-    φ is fitted on a grid; if no such polynomial fits, NaNs (no hypothesis to test).
+    If no such polynomial fits, NaNs (no hypothesis to test).
     """
+    coefficients = _derivative_in_the_output(module)
+    if coefficients is None:
+        return np.full_like(x, np.nan)
+    return coefficients[0] + coefficients[1] * x + coefficients[2] * x**2
+
+
+def _derivative_in_the_output(module) -> np.ndarray | None:
+    """The coefficients (c0, c1, c2) of f'(z) = c0 + c1·y + c2·y², y = f(z), fitted on a grid;
+    None if f' is no such polynomial of the output (or f has a pole there)."""
     grid = np.linspace(-3, 3, 61)
     outputs = np.asarray(module(grid), dtype=np.float64)
     slopes = _local_derivative(module, grid)
     if not (np.all(np.isfinite(outputs)) and np.all(np.isfinite(slopes))):
-        return np.full_like(x, np.nan)  # a pole (1/x): no polynomial in y describes f'
-    design = np.stack([np.ones_like(outputs), outputs, outputs**2], axis=1)
-    coefficients = np.linalg.lstsq(design, slopes, rcond=None)[0]
-    if not close(design @ coefficients, slopes, 1e-6):
-        return np.full_like(x, np.nan)
-    return coefficients[0] + coefficients[1] * x + coefficients[2] * x**2
+        return None  # a pole (1/x): no polynomial in y describes f'
+    return _quadratic_fit(outputs, slopes, 1e-6)
+
+
+def _quadratic_fit(y: np.ndarray, values: np.ndarray, rtol: float) -> np.ndarray | None:
+    """(c0, c1, c2) with values = c0 + c1·y + c2·y² up to ``rtol``, or None."""
+    y, values = np.ravel(y), np.ravel(values)
+    design = np.stack([np.ones_like(y), y, y**2], axis=1)
+    coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
+    return coefficients if close(design @ coefficients, values, rtol) else None
+
+
+def _polynomial_in_y(coefficients: np.ndarray) -> str:
+    """``1 - 2y + y²`` for (1, -2, 1): the terms with non-zero coefficients."""
+    terms = []
+    for power, c in enumerate(coefficients):
+        if abs(c) < 1e-6:
+            continue
+        size = f"{abs(c):.4g}"
+        variable = ("", "y", "y²")[power]
+        body = variable if variable and size == "1" else f"{size}{variable}"
+        terms.append((" - " if c < 0 else " + ") + body)
+    text = "".join(terms) or " + 0"
+    return ("-" if text.startswith(" - ") else "") + text[3:]
+
+
+def _output_polynomial_hint(module, y: np.ndarray, ratio: np.ndarray) -> str | None:
+    """The hint when backward's factor is one polynomial of the output y and f' another."""
+    truth = _derivative_in_the_output(module)
+    yours = _quadratic_fit(y, ratio, MATCH_RTOL)
+    if truth is None or yours is None or np.allclose(truth, yours, atol=1e-6):
+        return None
+    return (
+        f"backward multiplies grad_output by {_polynomial_in_y(yours)}, with y the output, "
+        f"but the derivative is f'(x) = {_polynomial_in_y(truth)}: re-derive it in terms of y"
+    )
 
 
 # -- containers: modules applied in turn --------------------------------------------------
