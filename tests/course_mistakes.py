@@ -1067,6 +1067,14 @@ NAMED_MISTAKES = [
         "was summed over the features (axis=1)",
     ),
     Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx uses weight.grad instead of weight.data",
+        (("return grad_output @ self.weight.data.T", "return grad_output @ self.weight.grad.T"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "uses weight.grad where weight.data belongs",
+    ),
+    Mistake(
         "04-activations-losses",
         CROSS_ENTROPY,
         "softmax over axis 0 (the batch) in backward",

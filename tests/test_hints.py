@@ -182,6 +182,16 @@ class LinearBiasOverFeatures(Linear):
         return grad_output @ self.weight.data.T
 
 
+class LinearInputGradientFromWeightGrad(Linear):
+    """dL/dx = G·(weight.grad)ᵀ: the gradient where the value belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.grad.T
+
+
 # -- containers ------------------------------------------------------------------------
 class SequentialSkipsLast(Sequential):
     def backward(self, grad_output):
@@ -274,6 +284,12 @@ MISTAKES = [
     Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
     Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
     Case("mul: dk = sum(k·g)", MulKGradientTimesK(2.0), ONE, ("times k itself",)),
+    Case(
+        "linear: dL/dx from weight.grad",
+        LinearInputGradientFromWeightGrad(3, 2, rng=0),
+        BATCH,
+        ("uses weight.grad where weight.data belongs",),
+    ),
     Case(
         "linear: bias summed over everything",
         LinearBiasSumOfEverything(3, 2, rng=0),
