@@ -1099,6 +1099,27 @@ NAMED_MISTAKES = [
         "by 1 - 2y + y², with y the output, but the derivative is f'(x) = 1 - y²",
     ),
     Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward's return indented into the loop",
+        (("x = layer(x)\n        return x", "x = layer(x)\n            return x"),),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the first layer alone: is forward's `return` inside the loop?",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward skips the first layer (layers[1:])",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in self.layers[1:]:\n            x = layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "every layer but the first",
+    ),
+    Mistake(
         "06-optimizers",
         SGD,
         "momentum buffer aliases param.grad (no copy)",
