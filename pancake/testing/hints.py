@@ -423,6 +423,8 @@ def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | N
             "over the batch axis only (axis=0, after flattening any leading axes into rows), "
             "one sum per output feature"
         )
+    if np.ndim(direction) < 2:
+        return None
     per_example = np.reshape(direction, (-1, np.shape(direction)[-1])).sum(axis=1)
     if analytic.shape == per_example.shape and close(analytic, per_example, 1e-9):
         return per_example_sum_hint(f"the gradient of '{name}'")
