@@ -256,9 +256,9 @@ def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | Non
     """Name a shape error of backward: .T on batched matrices, or a reduction's axes not restored."""
     if "matmul" in str(error) and any(array.ndim > 2 for array in arrays):
         return (
-            "a matrix product in backward has mismatched sizes on inputs of more than 2 axes: "
-            "transpose only the last two axes, np.swapaxes(x, -1, -2); .T reverses every "
-            "axis, the batch axes too"
+            "a matrix product in backward has mismatched sizes: on inputs of more than 2 "
+            "axes, transpose with np.swapaxes(x, -1, -2), which swaps the last two axes "
+            "(.T reverses every axis, the batch axes too)"
         )
     if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
         return "grad has the output's shape, without the reduced axes: " + (
