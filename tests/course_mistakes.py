@@ -1051,6 +1051,19 @@ NAMED_MISTAKES = [
         "the sum of grad_output times k itself",
     ),
     Mistake(
+        "02-modules",
+        SQUARE,
+        "saves the output y = x² instead of the input",
+        (
+            (
+                "self.save_for_backward(x)\n        return x * x",
+                "y = x * x\n        self.save_for_backward(y)\n        return y",
+            ),
+        ),
+        ("square-gradients",),
+        "evaluated at the output y = f(x) instead of the input x",
+    ),
+    Mistake(
         "03-linear",
         LINEAR,
         "bias gradient summed over everything (a scalar)",
@@ -1073,6 +1086,14 @@ NAMED_MISTAKES = [
         (("return grad_output @ self.weight.data.T", "return grad_output @ self.weight.grad.T"),),
         ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
         "uses weight.grad where weight.data belongs",
+    ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "backward g·relu(x) instead of g·1[x > 0]",
+        (("return grad_output * (x > 0)", "return grad_output * np.maximum(x, 0)"),),
+        ("relu-gradients",),
+        "multiplies grad_output by f(x), the function itself",
     ),
     Mistake(
         "04-activations-losses",
@@ -1264,6 +1285,22 @@ NAMED_MISTAKES = [
         (("continue", "break"),),
         ("walk-tape-skips-what-the-target-does-not-need",),
         "don't end the walk there (break)",
+    ),
+    Mistake(
+        "14-tapes",
+        AG_SIN,
+        "sin' = -cos: a sign slip",
+        (("return grad * cos(x)", "return grad * -cos(x)"),),
+        ("sin-gradients",),
+        "the gradient has the wrong sign",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "softplus' = sigmoid(-x)",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(-x)"),),
+        ("softplus-gradients",),
+        "the derivative is evaluated at -x",
     ),
     Mistake(
         "14-tapes",
