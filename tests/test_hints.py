@@ -214,6 +214,15 @@ class SequentialDropsResult(Sequential):
         return grad_output
 
 
+class SequentialReturnsInTheLoop(Sequential):
+    """backward's return indented into the loop: the gradient of the last layer's input."""
+
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+            return grad_output
+
+
 class SequentialReversesInPlace(Sequential):
     def backward(self, grad_output):
         self.layers.reverse()
@@ -323,6 +332,12 @@ MISTAKES = [
     Case("sequential: skips a layer", square_net(SequentialSkipsLast), BATCH, ("skip",)),
     Case("sequential: forward order", square_net(SequentialForwardOrder), BATCH, ("reverse",)),
     Case("sequential: drops a result", square_net(SequentialDropsResult), BATCH, ("result",)),
+    Case(
+        "sequential: returns in the loop, a gradient of the wrong shape",
+        SequentialReturnsInTheLoop(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
+        BATCH,
+        ("the gradient must have the shape of the tensor",),
+    ),
     Case(
         "sequential: reverses in place",
         square_net(SequentialReversesInPlace),

@@ -367,7 +367,7 @@ class _Objective:
         Compared along two random directions of x (a few evaluations, not one per entry):
         two wrong gradients that agree along both differ nowhere, but by chance.
         """
-        if analytic is None:
+        if analytic is None or analytic.shape != self.x.shape:
             return None
         directions = np.random.default_rng(GENERIC_STREAM).standard_normal((2, *self.x.shape))
         slopes = [float(np.vdot(analytic, v)) for v in directions]
