@@ -418,10 +418,16 @@ def _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described):
 
 
 def _state_keeping_grad(optimizer, params) -> str | None:
-    """The key of a state entry that shares memory with its parameter's .grad, or None."""
-    for param, state in zip(params, getattr(optimizer, "state", []), strict=False):
-        for key, value in state.items():
-            if isinstance(value, np.ndarray) and np.shares_memory(value, param.grad):
+    """The key of a state entry that shares memory with its parameter's .grad, or None.
+
+    Looks only where the base class keeps the state: ``optimizer.state``, one dict per parameter.
+    """
+    states = getattr(optimizer, "state", None)
+    if not isinstance(states, list):
+        return None
+    for param, state in zip(params, states, strict=False):
+        for key, value in state.items() if isinstance(state, dict) else ():
+            if isinstance(value, np.ndarray) and np.may_share_memory(value, param.grad):
                 return key
     return None
 
