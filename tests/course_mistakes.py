@@ -1098,6 +1098,23 @@ NAMED_MISTAKES = [
     Mistake(
         "04-activations-losses",
         CROSS_ENTROPY,
+        "forward mean over every entry (classes too)",
+        (
+            (
+                "float(-np.sum(target_probs * log_softmax(logits)) / len(logits))",
+                "float(-np.mean(target_probs * log_softmax(logits)))",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-large-logits",
+            "cross-entropy-loss-gradients",
+        ),
+        "the mean runs over every entry, the classes too",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
         "softmax over axis 0 (the batch) in backward",
         (("(softmax(logits) - target_probs)", "(softmax(logits, axis=0) - target_probs)"),),
         ("cross-entropy-loss-gradients",),

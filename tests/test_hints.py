@@ -391,3 +391,12 @@ def test_the_reduction_hints_stay_silent_on_the_true_gradients():
     labels = np.array([0, 2, 1, 2])
     truth = (softmax(x) - one_hot(labels, 3)) / len(x)
     assert loss_target_hint(truth, truth, x, labels) is None
+
+
+def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum():
+    """Exercise 4's loss_scale_hint: the mean over the classes too, or a sum over the batch."""
+    from pancake.course.assignments.ex04_activations_losses import loss_scale_hint
+
+    assert "the classes too" in loss_scale_hint(0.7 / 3, 0.7, (4, 3))
+    assert "summed over the examples" in loss_scale_hint(0.7 * 4, 0.7, (4, 3))
+    assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""
