@@ -59,6 +59,15 @@ def returns_nothing(*args):
     batch_losses(*args)
 
 
+def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss)
+        optimizer.step()
+    return 0.0
+
+
 @pytest.mark.parametrize(
     "loop, hint",
     [
@@ -67,6 +76,7 @@ def returns_nothing(*args):
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (returns_nothing, "return the mean loss of the epoch"),
+        (backward_of_the_loss_value, "not the loss value"),
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )

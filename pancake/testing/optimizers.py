@@ -137,8 +137,8 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
                 lambda hp: {"decay_after_momentum": True},
             ),
             (
-                "the momentum buffer is initialised to zero instead of the first gradient "
-                "(at the first step, buffer = grad, with no dampening)",
+                "the first step's momentum buffer is (1 - dampening) * grad, as if it started "
+                "at zero: at the first step, buffer = grad.copy(), with no dampening",
                 lambda hp: {"buffer_starts_at_zero": True},
             ),
             (
@@ -242,6 +242,12 @@ ALGORITHMS: dict[str, dict[str, Any]] = {
                 "first (param *= 1 - lr * weight_decay), then step",
                 lambda hp: {"decay_after_step": True},
             ),
+            (
+                "weight decay is added to the gradient, and the decoupled decay applied after "
+                "the Adam step: with decoupled_weight_decay, only shrink the parameter "
+                "(param *= 1 - lr * weight_decay), before the step (use elif)",
+                lambda hp: {"decay_after_step": True, "decay_in_both_places": True},
+            ),
         ],
     },
 }
@@ -284,6 +290,7 @@ class Trial:
     grads: list[list[np.ndarray]]
     got: list[list[np.ndarray]]
     tolerance: float
+    kept_grad: str | None = None  # a state entry that was param.grad itself, not a copy
 
     def first_mismatch(self, expected: list[list[np.ndarray]]) -> tuple[int, int] | None:
         """(step, parameter), counted from 0, of the first difference beyond tolerance.
@@ -343,9 +350,9 @@ def check_optimizer(
         [_rounded(_random_gradient(rng, shape), dtype) for shape in PARAMETER_SHAPES]
         for _ in range(steps)
     ]
-    got = _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described)
+    got, kept_grad = _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described)
     tolerance = 1e-10 if np.dtype(dtype) == np.float64 else 1e-5
-    trial = Trial(thetas, grads, got, tolerance)
+    trial = Trial(thetas, grads, got, tolerance, kept_grad)
     expected = reference_trajectory(spec["update"], thetas, grads, settings)
     mismatch = trial.first_mismatch(expected)
     if mismatch is not None:
@@ -372,16 +379,19 @@ def _random_gradient(rng: np.random.Generator, shape: tuple[int, ...]) -> np.nda
     return rng.standard_normal(shape) * 10.0 ** rng.uniform(-5, 1, shape)
 
 
-def _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described) -> list[list[np.ndarray]]:
-    """Step the optimizer under test through ``grads``; the parameters after each step."""
+def _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described):
+    """Step the optimizer under test through ``grads``: the parameters after each step, and
+    the key of a state entry that was a parameter's .grad itself (or None)."""
     params = [Parameter(theta.astype(dtype)) for theta in thetas]
     arrays = [param.data for param in params]
     optimizer = optimizer_cls((param for param in params), **hp)
     trajectory = []
+    kept_grad = None
     for step, step_grads in enumerate(grads, start=1):
         for param, grad in zip(params, step_grads, strict=True):
             param.grad[...] = grad
         optimizer.step()
+        kept_grad = kept_grad or _state_keeping_grad(optimizer, params)
         for i, (param, array, grad) in enumerate(zip(params, arrays, step_grads, strict=True)):
             where = f"{described}, step {step}, parameter {i} of shape {array.shape}"
             if param.data is not array:
@@ -404,7 +414,22 @@ def _run_optimizer(optimizer_cls, hp, thetas, grads, dtype, described) -> list[l
     for i, param in enumerate(params):
         if np.any(param.grad != 0):
             raise AssertionError(f"{described}: zero_grad() left parameter {i}'s gradient non-zero")
-    return trajectory
+    return trajectory, kept_grad
+
+
+def _state_keeping_grad(optimizer, params) -> str | None:
+    """The key of a state entry that shares memory with its parameter's .grad, or None.
+
+    Looks only where the base class keeps the state: ``optimizer.state``, one dict per parameter.
+    """
+    states = getattr(optimizer, "state", None)
+    if not isinstance(states, list):
+        return None
+    for param, state in zip(params, states, strict=False):
+        for key, value in state.items() if isinstance(state, dict) else ():
+            if isinstance(value, np.ndarray) and np.may_share_memory(value, param.grad):
+                return key
+    return None
 
 
 def _optimizer_failure(described, spec, settings, trial: Trial, expected, mismatch) -> str:
@@ -428,6 +453,11 @@ def _optimizer_hint(spec, settings, trial: Trial, step: int) -> str:
         mutant = {**settings, **overrides(settings)}
         if mutant != settings and trial.follows(spec["update"], mutant):
             return hint
+    if trial.kept_grad is not None:
+        return (
+            f"state[{trial.kept_grad!r}] is param.grad itself, not a copy, so the next "
+            "gradient overwrites it: store grad.copy()"
+        )
     if not all(np.all(np.isfinite(theta)) for theta in trial.got[step]):
         return "non-finite values (nan or inf): look for a division by zero, e.g. 1 - beta**t with t = 0"
     previous = trial.thetas if step == 0 else trial.got[step - 1]

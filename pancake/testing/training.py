@@ -44,7 +44,18 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
     """
     model, loss_fn, optimizer, loader = _training_case(seed)
     initial = model.state_dict()
-    returned = train_one_epoch_fn(model, loss_fn, optimizer, loader)
+    given_to_backward = _record_backward_inputs(model)
+    try:
+        returned = train_one_epoch_fn(model, loss_fn, optimizer, loader)
+    except ValueError as error:
+        if given_to_backward and given_to_backward[-1] == ():
+            raise AssertionError(
+                "model.backward() was given a number (shape ()), not an array of the "
+                "model's output shape.\nHint: model.backward takes dL/d(output), the gradient "
+                "that loss_fn.backward() returns, not the loss value: "
+                "model.backward(loss_fn.backward())"
+            ) from error
+        raise
     trained = model.state_dict()
     reference = _training_case(seed)
     batches = documented_epoch(*reference)
@@ -63,6 +74,19 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
             f"epoch is {expected:.6g}.\nHint: {hint}"
         )
     return f"train_one_epoch ({len(batches)} batches of up to 5 samples): parameters and loss OK"
+
+
+def _record_backward_inputs(model) -> list[tuple]:
+    """Make ``model.backward`` record the shape of each grad_output it is given; return the list."""
+    shapes: list[tuple] = []
+    backward = model.backward
+
+    def recorded(grad_output):
+        shapes.append(np.shape(grad_output))
+        return backward(grad_output)
+
+    model.backward = recorded
+    return shapes
 
 
 def _same_parameters(got: dict, expected: dict) -> bool:
