@@ -191,6 +191,16 @@ class WeightGradOnePartInAThousand(Linear):
         return grad_input
 
 
+class WeightGradFewPartsInAMillion(Linear):
+    """The weight gradient is 3e-6 too large: a factor that prints as 1 at six digits."""
+
+    def backward(self, grad_output):
+        grad_input = super().backward(grad_output)
+        (x,) = self.saved_tensors
+        self.weight.grad += 3e-6 * (x.T @ grad_output)
+        return grad_input
+
+
 class SigmoidWrongSign(Sigmoid):
     def backward(self, grad_output):
         (y,) = self.saved_tensors
@@ -302,6 +312,12 @@ CATALOG = [
         lambda: WeightGradOnePartInAThousand(3, 2, rng=0),
         None,
         "constant factor of 1.001",
+    ),
+    (
+        "a few parts in a million (never 'a constant factor of 1')",
+        lambda: WeightGradFewPartsInAMillion(3, 2, rng=0),
+        None,
+        "nearly matches (the best-fitting factor is 1 + 3e-06) but misses the tolerance",
     ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
     ("wrong cached value", TanhWrongCache, None, "was given the input x"),

@@ -86,6 +86,13 @@ def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
                 f"the gradient is {words} the true one: a factor of 2 is "
                 f"{'missing' if power < 1 else 'extra'} (the 2 of d(x²)/dx = 2x?)"
             )
+    if abs(factor - 1) < 1e-5:
+        sign = "+" if factor > 1 else "-"
+        return (
+            f"the gradient nearly matches (the best-fitting factor is 1 {sign} "
+            f"{abs(factor - 1):.0e}) but misses the tolerance: a tiny extra term, or an input "
+            "where the function has a kink (finite differences are unreliable there)"
+        )
     return f"the gradient is off by a constant factor of {factor:.6g}"
 
 
