@@ -350,7 +350,7 @@ class _Objective:
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
                 )
             return elementwise_hint(self.module) or container_hint(
-                self.module, self.x, self.direction, comparison.analytic
+                self.module, self.x, self.direction
             )
         return scalar_parameter_hint(comparison.name, comparison.analytic, self.direction)
 
