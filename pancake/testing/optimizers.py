@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pancake.nn.module import Parameter
+from pancake.testing.optimizer_trajectories import RECORDED
 from pancake.testing.reports import PropertyReport
 
 STEPS = 8
@@ -165,8 +166,7 @@ def case_key(algorithm: str, hyperparameters: dict, seed: int, dtype) -> str:
 
 @functools.cache
 def _recorded() -> dict:
-    from pancake.testing.optimizer_trajectories import RECORDED
-
+    """The recorded cases and suites, decoded once."""
     return json.loads(zlib.decompress(base64.b64decode(RECORDED)))
 
 
