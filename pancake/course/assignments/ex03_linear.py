@@ -13,14 +13,19 @@ def visible_check_linear():
     print(check_gradients(layer, x))
 
 
+def check_linear_output(layer, x):
+    """layer(x) is x @ weight + bias."""
+    expected = x @ layer.weight.data + layer.bias.data
+    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+
+
 @graded
 @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
 def test_linear_forward(batch, n_in, n_out, data):
     """the output is x @ weight + bias for random sizes"""
     layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
-    expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    check_linear_output(layer, x)
 
 
 @graded
@@ -29,8 +34,7 @@ def test_linear_gradients(batch, n_in, n_out, data):
     """the output, then check_gradients (input, weight, bias, accumulation) for random sizes and batches"""
     layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
-    expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    check_linear_output(layer, x)
     check_gradients(layer, x)
 
 

@@ -13,21 +13,24 @@ def visible_check_sigmoid():
     print(check_gradients(Sigmoid(), x))
 
 
+def check_sigmoid_output(x):
+    """Sigmoid()(x) is 1 / (1 + exp(-x)), computed here without overflow."""
+    sigmoid = np.exp(-np.logaddexp(0, -x))
+    check_values("Sigmoid()(x)", Sigmoid()(x), sigmoid, formula="1 / (1 + exp(-x))")
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_sigmoid_forward(x):
     """the output is 1 / (1 + exp(-x)) for arrays of random shapes and scales"""
-    check_values(
-        "Sigmoid()(x)", Sigmoid()(x), np.exp(-np.logaddexp(0, -x)), formula="1 / (1 + exp(-x))"
-    )
+    check_sigmoid_output(x)
 
 
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_sigmoid_gradients(x):
     """the output, then check_gradients on arrays of random shapes and scales"""
-    sigmoid = np.exp(-np.logaddexp(0, -x))
-    check_values("Sigmoid()(x)", Sigmoid()(x), sigmoid, formula="1 / (1 + exp(-x))")
+    check_sigmoid_output(x)
     check_gradients(Sigmoid(), x)
 
 
@@ -38,18 +41,23 @@ def visible_check_relu():
     print(check_gradients(ReLU(), x))
 
 
+def check_relu_output(x):
+    """ReLU()(x) is max(x, 0)."""
+    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1))
 def test_relu_forward(x):
     """the output is max(x, 0) for arrays of random shapes and scales"""
-    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+    check_relu_output(x)
 
 
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales(), kink_margin=0.1))
 def test_relu_gradients(x):
     """the output, then check_gradients on arrays of random shapes and scales"""
-    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+    check_relu_output(x)
     check_gradients(ReLU(), x)
 
 
@@ -60,11 +68,16 @@ def visible_check_tanh():
     print(check_gradients(Tanh(), x))
 
 
+def check_tanh_output(x):
+    """Tanh()(x) is tanh(x)."""
+    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_tanh_forward(x):
     """the output is tanh(x) for arrays of random shapes and scales, and finite for |x| = 1000"""
-    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+    check_tanh_output(x)
     large = np.array([-1000.0, -60.0, 60.0, 1000.0])
     check_values("Tanh()(x) at large |x|", Tanh()(large), np.tanh(large), formula="tanh(x)")
 
@@ -73,7 +86,7 @@ def test_tanh_forward(x):
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_tanh_gradients(x):
     """the output, then check_gradients on arrays of random shapes and scales"""
-    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+    check_tanh_output(x)
     check_gradients(Tanh(), x)
 
 
@@ -149,19 +162,24 @@ def visible_check_cross_entropy_loss():
     print(check_gradients(CrossEntropyLoss(), logits, labels))
 
 
+def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
+    """loss_fn(logits, target) is mean(logsumexp(z) - z[label]); target: labels or one-hot rows."""
+    picked = logits[np.arange(len(labels)), labels]
+    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
+    target = np.eye(logits.shape[1])[labels] if one_hot else labels
+    loss = loss_fn(logits, target)
+    described = f"CrossEntropyLoss()(z, {'one_hot' if one_hot else 'labels'})"
+    check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
+
+
 @graded
 @given(batch=pst.batch_sizes(), classes=pst.feature_sizes(2, 6), data=st.data())
 def test_cross_entropy_loss_forward(batch, classes, data):
     """the loss of random logits, with integer labels and with one-hot targets"""
     logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
     labels = data.draw(pst.labels(batch, classes))
-    picked = logits[np.arange(batch), labels]
-    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
-    formula = "mean(logsumexp(z) - z[label])"
-    loss = CrossEntropyLoss()(logits, labels)
-    check_values("CrossEntropyLoss()(z, labels)", loss, expected, formula=formula)
-    loss = CrossEntropyLoss()(logits, np.eye(classes)[labels])
-    check_values("CrossEntropyLoss()(z, one_hot)", loss, expected, formula=formula)
+    check_cross_entropy_loss(CrossEntropyLoss(), logits, labels)
+    check_cross_entropy_loss(CrossEntropyLoss(), logits, labels, one_hot=True)
 
 
 @graded
@@ -171,13 +189,8 @@ def test_cross_entropy_loss_large_logits(batch, classes, data):
     scale = st.sampled_from([1e3, 1e4])
     logits = data.draw(pst.arrays((batch, classes), scale=scale))
     labels = data.draw(pst.labels(batch, classes))
-    picked = logits[np.arange(batch), labels]
-    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
     loss_fn = CrossEntropyLoss()
-    loss = loss_fn(logits, labels)
-    check_values(
-        "CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])"
-    )
+    check_cross_entropy_loss(loss_fn, logits, labels)
     assert np.all(np.isfinite(loss_fn.backward())), "backward() gives inf or nan for large logits"
 
 
@@ -187,12 +200,7 @@ def test_cross_entropy_loss_gradients(batch, classes, data):
     """the output, then check_gradients on random logits and labels"""
     logits = data.draw(pst.arrays((batch, classes), scale=pst.scales()))
     labels = data.draw(pst.labels(batch, classes))
-    picked = logits[np.arange(batch), labels]
-    expected = np.mean(np.logaddexp.reduce(logits, axis=1) - picked)
-    loss = CrossEntropyLoss()(logits, labels)
-    check_values(
-        "CrossEntropyLoss()(z, labels)", loss, expected, formula="mean(logsumexp(z) - z[label])"
-    )
+    check_cross_entropy_loss(CrossEntropyLoss(), logits, labels)
     check_gradients(CrossEntropyLoss(), logits, labels)
 
 

@@ -29,16 +29,21 @@ def visible_check_sequential():
     print(check_gradients(model, x))
 
 
-@graded
-@given(case=perceptrons())
-def test_sequential_forward(case):
-    """the output of random perceptrons is that of their layers applied in turn"""
-    layers, x = case
+def check_sequential_output(layers, x):
+    """Sequential(*layers)(x) is the output of the layers applied in turn."""
     expected = x
     for layer in layers:
         expected = layer(expected)
     output = Sequential(*layers)(x)
     check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
+
+
+@graded
+@given(case=perceptrons())
+def test_sequential_forward(case):
+    """the output of random perceptrons is that of their layers applied in turn"""
+    layers, x = case
+    check_sequential_output(layers, x)
 
 
 @graded
@@ -46,11 +51,7 @@ def test_sequential_forward(case):
 def test_sequential_gradients(case):
     """the output, then check_gradients (input and every layer's parameters) of random perceptrons"""
     layers, x = case
-    expected = x
-    for layer in layers:
-        expected = layer(expected)
-    output = Sequential(*layers)(x)
-    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
+    check_sequential_output(layers, x)
     check_gradients(Sequential(*layers), x)
 
 
