@@ -99,6 +99,7 @@ class Problem:
     dtype: str
 
     def rounded(self, params: list[np.ndarray]) -> list[np.ndarray]:
+        """``params`` rounded to the problem's dtype, held in float64."""
         return [_rounded(param, self.dtype) for param in params]
 
     def before(self, step: int) -> list[np.ndarray]:
@@ -107,6 +108,7 @@ class Problem:
 
     @property
     def tolerance(self) -> float:
+        """The relative tolerance of a step: rounding in float64, or in float32."""
         return 1e-10 if self.dtype == "float64" else 1e-5
 
     def matches(self, step: int, i: int, got: np.ndarray, expected: np.ndarray) -> bool:
@@ -144,6 +146,7 @@ def full_hyperparameters(algorithm: str, hyperparameters: dict) -> dict:
 
 
 def _plain(value):
+    """A hyperparameter as JSON holds it: a float, a bool, or a list of floats."""
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, bool | np.bool_):
@@ -171,6 +174,7 @@ def _recorded() -> dict:
 
 
 def _unflatten(values: list[float]) -> list[np.ndarray]:
+    """Recorded entries, one parameter after the other, as arrays of ``PARAMETER_SHAPES``."""
     arrays, start = [], 0
     for shape in PARAMETER_SHAPES:
         size = int(np.prod(shape))

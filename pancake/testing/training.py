@@ -38,6 +38,8 @@ class BatchRecord:
     step: int | None = None
     forwards: int = 0
     steps: int = 0
+    # "gradients": not zero when backward started; "grad": backward of another array than
+    # loss_fn.backward()'s; "step": the step saw other gradients than backward left
     problems: list[str] = field(default_factory=list)
 
 
@@ -53,14 +55,14 @@ class EpochLog:
         self.backward_grads: list[np.ndarray] | None = None
 
     def tick(self) -> int:
+        """The position of a new call in the log."""
         self.calls += 1
         return self.calls
 
     def batch_of(self, inputs) -> BatchRecord | None:
+        """The batch whose inputs these are, or None."""
         for batch in self.batches:
-            if inputs is batch.inputs or (
-                np.shape(inputs) == batch.inputs.shape and np.array_equal(inputs, batch.inputs)
-            ):
+            if inputs is batch.inputs or _same_array(inputs, batch.inputs):
                 return batch
         return None
 
@@ -108,7 +110,8 @@ class SpyLoss:
     def __call__(self, pred, targets):
         loss = self.loss_fn(pred, targets)
         batch = self.log.current
-        if batch is not None and pred is self.log.output:
+        output = self.log.output
+        if batch is not None and (pred is output or _same_array(pred, output)):
             batch.loss = float(loss)
         return loss
 
@@ -159,6 +162,10 @@ class SpyLoader:
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
+
+
+def _same_array(a, b) -> bool:
+    return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
 
 
 def _training_case(seed: int):
