@@ -53,6 +53,7 @@ CONV2D, MAX_POOL2D = "pancake.nn.conv.Conv2d", "pancake.nn.conv.MaxPool2d"
 STANDARDIZE_BACKWARD = "pancake.nn.normalization.standardize_backward"
 BATCH_NORM = "pancake.nn.normalization.BatchNorm"
 WALK_TAPE, GRADIENT_TAPE = "pancake.autograd.tape.walk_tape", "pancake.autograd.tape.GradientTape"
+AG_TANH = "pancake.autograd.functions.Tanh"
 AG_SIN, SOFTPLUS = "pancake.autograd.functions.Sin", "pancake.autograd.functions.Softplus"
 
 MISTAKES = [
@@ -245,7 +246,7 @@ MISTAKES = [
         "momentum buffer starts at zero",
         (("buffer = grad.copy()", "buffer = (1 - self.dampening) * grad"),),
         ("sgd-momentum",),
-        "the momentum buffer is initialised to zero",
+        "as if it started at zero",
     ),
     Mistake(
         "06-optimizers",
@@ -1014,6 +1015,324 @@ NEW_MISTAKES = [
     ),
 ]
 MISTAKES += NEW_MISTAKES
+
+# -- wrong answers whose hints were vague: each named by a hint of its own -----------------
+NAMED_MISTAKES = [
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "x[i] -= eps after += eps: f_minus taken at x itself",
+        (("x[index] = original - eps\n", "x[index] -= eps\n"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "the second point is x itself, not x - eps",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "loops over range(len(x)) instead of every index",
+        (("for index in np.ndindex(x.shape):", "for index in range(len(x)):"),),
+        ("numerical-gradient-any-shape",),
+        "x has shape (), a single number with no len()",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "dE/dv chained from dE/dk instead of dE/dM",
+        (("de_dv = de_dm * k", "de_dv = de_dk * k"),),
+        ("chain-rule-gradients-values",),
+        "dE/dv was chained from dE/dk",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk = sum(k·g): k where x belongs",
+        (("np.sum(grad_output * x)", "np.sum(grad_output * self.k.data)"),),
+        ("mul-gradients",),
+        "the sum of grad_output times k itself",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "saves the output y = x² instead of the input",
+        (
+            (
+                "self.save_for_backward(x)\n        return x * x",
+                "y = x * x\n        self.save_for_backward(y)\n        return y",
+            ),
+        ),
+        ("square-gradients",),
+        "evaluated at the output y = f(x) instead of the input x",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "bias gradient summed over everything (a scalar)",
+        (("grad_rows.sum(axis=0)", "grad_rows.sum()"),),
+        ("linear-gradients", "linear-batch-axes"),
+        "is the sum of all of grad_output",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "bias gradient summed over axis 1",
+        (("grad_rows.sum(axis=0)", "grad_rows.sum(axis=1)"),),
+        ("linear-gradients", "linear-batch-axes"),
+        "was summed over the features (axis=1)",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx uses weight.grad instead of weight.data",
+        (("return grad_output @ self.weight.data.T", "return grad_output @ self.weight.grad.T"),),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "uses weight.grad where weight.data belongs",
+    ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "backward g·relu(x) instead of g·1[x > 0]",
+        (("return grad_output * (x > 0)", "return grad_output * np.maximum(x, 0)"),),
+        ("relu-gradients",),
+        "multiplies grad_output by f(x), the function itself",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "forward mean over every entry (classes too)",
+        (
+            (
+                "float(-np.sum(target_probs * log_softmax(logits)) / len(logits))",
+                "float(-np.mean(target_probs * log_softmax(logits)))",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-large-logits",
+            "cross-entropy-loss-gradients",
+        ),
+        "the mean runs over every entry, the classes too",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "softmax over axis 0 (the batch) in backward",
+        (("(softmax(logits) - target_probs)", "(softmax(logits, axis=0) - target_probs)"),),
+        ("cross-entropy-loss-gradients",),
+        "the softmax runs over axis 0, the batch",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "derivative 1 - y² (tanh's)",
+        (("return grad_output * y * (1 - y)", "return grad_output * (1 - y * y)"),),
+        ("sigmoid-gradients",),
+        "by 1 - y², with y the output, but the derivative is f'(x) = y - y²",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "derivative (1 - y)² instead of 1 - y²",
+        (("return grad_output * (1 - y * y)", "return grad_output * (1 - y) ** 2"),),
+        ("tanh-gradients",),
+        "by 1 - 2y + y², with y the output, but the derivative is f'(x) = 1 - y²",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward's return indented into the loop",
+        (("x = layer(x)\n        return x", "x = layer(x)\n            return x"),),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the first layer alone: is forward's `return` inside the loop?",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward skips the first layer (layers[1:])",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in self.layers[1:]:\n            x = layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "every layer but the first",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "momentum buffer aliases param.grad (no copy)",
+        (("buffer = grad.copy()", "buffer = grad"),),
+        ("sgd-momentum", "sgd-nesterov"),
+        "is param.grad itself, not a copy",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "decoupled decay applied after the update",
+        (
+            (
+                "                param.data *= 1 - self.lr * self.weight_decay\n            elif",
+                "                pass\n            elif",
+            ),
+            (
+                "param.data -= self.lr * exp_avg_hat / (np.sqrt(exp_avg_sq_hat) + self.eps)",
+                "param.data -= self.lr * exp_avg_hat / (np.sqrt(exp_avg_sq_hat) + self.eps)\n"
+                "            if self.decoupled_weight_decay:\n"
+                "                param.data *= 1 - self.lr * self.weight_decay",
+            ),
+        ),
+        ("adam-decoupled",),
+        "decoupled weight decay is applied after the Adam step",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "range stops batch_size early (last batch lost)",
+        (("range(0, n, self.batch_size)", "range(0, n - self.batch_size, self.batch_size)"),),
+        ("data-loader-epochs",),
+        "the loop ends one batch early",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "drop_last with <= drops full batches too",
+        (("len(indices) < self.batch_size", "len(indices) <= self.batch_size"),),
+        ("data-loader-epochs",),
+        "drop_last skips only a batch smaller than batch_size",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "yields dataset[indices], bypassing fetch (no transform)",
+        (("yield self.fetch(indices)", "yield self.dataset[indices]"),),
+        ("data-loader-epochs", "data-loader-transform"),
+        "yield self.fetch(indices)",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "model.backward(loss) instead of loss_fn.backward()",
+        (("model.backward(loss_fn.backward())", "model.backward(loss)"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "not the loss value",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "sums the trailing axes instead of the leading added ones",
+        (
+            (
+                "added_axes = tuple(range(grad.ndim - len(shape)))",
+                "added_axes = tuple(range(len(shape), grad.ndim))",
+            ),
+        ),
+        (
+            "unbroadcast-leading-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "the trailing axes of grad were summed",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_MUL,
+        "each gradient unbroadcast to the other operand's shape",
+        (
+            (
+                "unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "unbroadcast(grad * b, b.shape), unbroadcast(grad * a, a.shape)",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "the gradient of 'a' has the shape of 'b'",
+    ),
+    Mistake(
+        "10-autograd",
+        MATMUL,
+        ".T instead of swapaxes (reverses batch axes)",
+        (
+            ("grad @ np.swapaxes(b, -1, -2)", "grad @ b.T"),
+            ("np.swapaxes(a, -1, -2) @ grad", "a.T @ grad"),
+        ),
+        ("matmul-batch-axes",),
+        ".T reverses every axis",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_SUM,
+        "Sum backward broadcasts without restoring the summed axes",
+        (("grad = grad.reshape(keepdims_shape(self.input_shape, self.axis))\n", ""),),
+        ("sum-axis",),
+        "grad has the output's shape, without the reduced axes",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_SUM,
+        "Sum backward returns ones, grad forgotten",
+        (("return np.broadcast_to(grad, self.input_shape)", "return np.ones(self.input_shape)"),),
+        ("sum-all-axes", "sum-axis"),
+        "the same gradient whatever grad it is given",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_TANH,
+        "Tanh derivative 1 + y²: a sign slip",
+        (("return grad * (1 - y * y)", "return grad * (1 + y * y)"),),
+        ("tanh-gradients",),
+        "by 1 + y², with y the output, but the derivative is f'(x) = 1 - y²",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "W's in_dim from input_shape[0] (the batch) not [-1]",
+        (
+            (
+                "W_init((input_shape[-1], out_dim), rng=rng)",
+                "W_init((input_shape[0], out_dim), rng=rng)",
+            ),
+        ),
+        ("dense-layer", "dense-leading-axes"),
+        "read in_dim off the last axis",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "break instead of continue at an unrelated operation",
+        (("continue", "break"),),
+        ("walk-tape-skips-what-the-target-does-not-need",),
+        "don't end the walk there (break)",
+    ),
+    Mistake(
+        "14-tapes",
+        AG_SIN,
+        "sin' = -cos: a sign slip",
+        (("return grad * cos(x)", "return grad * -cos(x)"),),
+        ("sin-gradients",),
+        "the gradient has the wrong sign",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "softplus' = sigmoid(-x)",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(-x)"),),
+        ("softplus-gradients",),
+        "the derivative is evaluated at -x",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "the output of a recorded operation is not watched",
+        (("            self.watched.add(output)\n", ""),),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "the output of a recorded operation is not watched",
+    ),
+]
+MISTAKES += NAMED_MISTAKES
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.

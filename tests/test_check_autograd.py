@@ -94,8 +94,64 @@ def wrong_axis_unbroadcast(grad, shape):
     return grad.sum(axis=1, keepdims=True).T
 
 
+def sums_trailing_axes(grad, shape):
+    """Sums the axes past len(shape), where broadcasting added the leading ones."""
+    grad = grad.sum(axis=tuple(range(len(shape), grad.ndim)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True)
+
+
+class SumReturningOnes(ag.Sum):
+    def backward(self, grad):
+        return np.ones(self.input_shape)
+
+
+class SumWithoutKeepdims(ag.Sum):
+    def backward(self, grad):
+        return np.broadcast_to(grad, self.input_shape)
+
+
+class MatmulWithDotT(ag.Matmul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad @ b.T, a.shape), ag.unbroadcast(a.T @ grad, b.shape)
+
+
+class MulUnbroadcastToTheOtherShape(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad * b, b.shape), ag.unbroadcast(grad * a, a.shape)
+
+
 X = np.arange(1.0, 7.0).reshape(2, 3)
+GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
 CHECKER_CATALOG = {
+    "unbroadcast sums trailing axes, a wrong shape": (
+        lambda: check_unbroadcast(sums_trailing_axes, GRID, (3, 4)),
+        "the trailing axes of grad were summed",
+    ),
+    "unbroadcast sums trailing axes, the right shape": (
+        lambda: check_unbroadcast(sums_trailing_axes, GRID[:, :, :2], (2,)),
+        "the trailing axes of grad were summed",
+    ),
+    "Mul's gradients unbroadcast to each other's shapes": (
+        lambda: check_function_gradients(MulUnbroadcastToTheOtherShape, X.T[:, :1], X[0]),
+        "the gradient of 'a' has the shape of 'b'",
+    ),
+    "Sum's backward forgets grad": (
+        lambda: check_function_gradients(SumReturningOnes, GRID, options={"axis": 1}),
+        "the same gradient whatever grad it is given",
+    ),
+    "Sum's backward without the keepdims reshape": (
+        lambda: check_function_gradients(SumWithoutKeepdims, GRID, options={"axis": 1}),
+        "grad has the output's shape, without the reduced axes",
+    ),
+    "Matmul's backward with .T on batched matrices": (
+        lambda: check_function_gradients(
+            MatmulWithDotT, GRID, np.linspace(-0.5, 0.8, 8).reshape(4, 2)
+        ),
+        ".T reverses every axis",
+    ),
     "backward changes grad in place": (
         lambda: check_function_gradients(ScalesGradInPlace, X),
         "instead of changing grad",

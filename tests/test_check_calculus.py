@@ -74,8 +74,58 @@ def returns_a_list(k, v):
     return [(k * v) ** 2, 2 * k * v * v, 2 * k * v * k]
 
 
+def lower_point_at_x(f, x, eps=1e-6):
+    """x[i] -= eps after x[i] += eps: the lower point is x itself."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] += eps
+        f_plus = f(x)
+        x[index] -= eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def loops_over_len(f, x, eps=1e-6):
+    """range(len(x)): rows of a matrix, and a TypeError on a 0-d x."""
+    grad = np.zeros_like(x)
+    for index in range(len(x)):
+        original = x[index].copy()
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def chains_dv_from_dk(k, v):
+    m = k * v
+    de_dk = 2 * m * v
+    return m * m, de_dk, de_dk * k
+
+
 X = np.array([0.5, -1.0, 2.0])
 CATALOG = {
+    "the lower point is x itself": (
+        lambda: check_numerical_gradient(lower_point_at_x, X),
+        "the second point is x itself, not x - eps",
+    ),
+    "range(len(x)) on a 0-d x": (
+        lambda: check_numerical_gradient(loops_over_len, np.array(0.7)),
+        "x has shape (), a single number with no len()",
+    ),
+    "range(len(x)) on a matrix": (
+        lambda: check_numerical_gradient(loops_over_len, np.ones((2, 3))),
+        "np.ndindex(x.shape)",
+    ),
+    "dE/dv chained from dE/dk": (
+        lambda: check_chain_rule(chains_dv_from_dk, 1.5, -2.0),
+        "dE/dv was chained from dE/dk",
+    ),
     "one-sided difference": (
         lambda: check_numerical_gradient(one_sided_difference, X),
         "one-sided (forward) difference",

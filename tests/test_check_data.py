@@ -97,6 +97,27 @@ class IndexesTheDatasetDirectly(DataLoader):
             yield self.dataset[order[start : start + self.batch_size]]
 
 
+class EndsOneBatchEarly(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n - self.batch_size, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class DropsFullBatchesToo(DataLoader):
+    """drop_last compared with <=: a full last batch is dropped as well."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) <= self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
@@ -109,7 +130,9 @@ class IndexesTheDatasetDirectly(DataLoader):
         (IgnoresDropLast, "must be skipped"),
         (AlwaysShuffles, "shuffle=False the samples must come in order"),
         (LenIgnoresDropLast, r"len\(\) is"),
-        (IndexesTheDatasetDirectly, "list of"),
+        (IndexesTheDatasetDirectly, r"list of .*yield self\.fetch\(indices\)"),
+        (EndsOneBatchEarly, "the loop ends one batch early"),
+        (DropsFullBatchesToo, "not <="),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )

@@ -258,13 +258,44 @@ class DoesNothing(SGD):
         pass
 
 
+class SGDBufferIsTheGradient(SGD):
+    """buffer = grad, no copy: the next gradient overwrites the buffer."""
+
+    def step(self):
+        for param, state in self.params_with_grad():
+            if "momentum_buffer" in state:
+                buffer = self.momentum * state["momentum_buffer"] + param.grad
+            else:
+                buffer = param.grad
+            state["momentum_buffer"] = buffer
+            param.data -= self.lr * buffer
+
+
+class AdamWDecayInTheGradientAndAfterTheStep(AdamW):
+    """The decay added to the gradient (if, not elif), and the decoupled one after the step."""
+
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            grad = param.grad + self.weight_decay * param.data
+            if not state:
+                state.update(step=0, m=np.zeros_like(param.data), v=np.zeros_like(param.data))
+            state["step"] += 1
+            state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+            state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
+            m_hat = state["m"] / (1 - beta1 ** state["step"])
+            v_hat = state["v"] / (1 - beta2 ** state["step"])
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            param.data *= 1 - self.lr * self.weight_decay
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "settings", "hint"),
     [
         (
             SGDBufferStartsAtZero,
             dict(algorithm="sgd", momentum=0.9, dampening=0.5),
-            "initialised to zero",
+            "as if it started at zero",
         ),
         (
             SGDWithoutNesterov,
@@ -292,6 +323,12 @@ class DoesNothing(SGD):
         (AdamForgetsItsMoments, dict(algorithm="adam"), "kept between steps"),
         (AdamWAsL2, dict(algorithm="adamw", weight_decay=0.1), "must be decoupled"),
         (DoesNothing, dict(algorithm="sgd"), "did not change the parameters"),
+        (SGDBufferIsTheGradient, dict(algorithm="sgd", momentum=0.9), "is param.grad itself"),
+        (
+            AdamWDecayInTheGradientAndAfterTheStep,
+            dict(algorithm="adamw", weight_decay=0.1),
+            "and the decoupled decay applied after",
+        ),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pancake import stax
+from pancake import init, stax
 from pancake.testing import check_serial, check_stax_layer
 from pancake.testing import strategies as pst
 
@@ -82,6 +82,17 @@ def serial_skipping_the_last_layer(*layers):
     return init_fun, lambda params, x: stax.serial(*layers[:-1])[1](params[:-1], x)
 
 
+def dense_sized_by_the_batch_axis(out_dim):
+    """Dense whose W has input_shape[0] rows (the batch, -1 or a size) instead of [-1]."""
+    _, apply_fun = stax.Dense(out_dim)
+
+    def init_fun(rng, input_shape):
+        W = init.glorot_normal((input_shape[0], out_dim), rng=rng)
+        return (*input_shape[:-1], out_dim), (W, np.zeros(out_dim))
+
+    return init_fun, apply_fun
+
+
 CHECKER_CATALOG = {
     "params collected last layer first": (
         lambda: check_serial(
@@ -92,6 +103,16 @@ CHECKER_CATALOG = {
     "apply_fun skips the last layer": (
         lambda: check_serial(serial_skipping_the_last_layer, [stax.Dense(3), stax.Tanh], (-1, 3)),
         "called the apply_fun of layer 1 0 times",
+    ),
+    "W sized by input_shape[0], a -1": (
+        lambda: check_stax_layer(dense_sized_by_the_batch_axis(2), (-1, 3)),
+        "read in_dim off the last axis, input_shape[-1]",
+    ),
+    "W sized by input_shape[0], a size": (
+        lambda: check_stax_layer(
+            dense_sized_by_the_batch_axis(2), (4, 3), param_shapes=((3, 2), (2,))
+        ),
+        "read in_dim off the last axis, input_shape[-1]",
     ),
     "apply_fun with np.dot": (
         lambda: check_stax_layer(dense_with_np_dot(), (-1, 3)),

@@ -133,6 +133,15 @@ def returns_nothing(*args):
     batch_losses(*args)
 
 
+def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss)
+        optimizer.step()
+    return 0.0
+
+
 @pytest.mark.parametrize(
     "loop, hint",
     [
@@ -145,6 +154,7 @@ def returns_nothing(*args):
         (backward_of_ones, "model.backward(loss_fn.backward())"),
         (skips_the_last_batch, "train on every batch of the loader"),
         (steps_twice, "one step per batch"),
+        (backward_of_the_loss_value, "not the loss value"),
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )

@@ -206,11 +206,22 @@ class TanhWrongCache(Tanh):
 
 
 class TanhOneMinusY(Tanh):
-    """1 - y instead of 1 - y²: a wrong derivative none of the hint's hypotheses predicts."""
+    """1 - y instead of 1 - y²: a wrong polynomial of the output."""
 
     def backward(self, grad_output):
         (y,) = self.saved_tensors
         return grad_output * (1 - y)
+
+
+class TanhCosine(Tanh):
+    """cos(x): a wrong derivative none of the hint's hypotheses predicts."""
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        return grad_output * np.cos(self.x)
 
 
 class ReLUForgetsToReturn(ReLU):
@@ -294,7 +305,14 @@ CATALOG = [
     ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
     ("wrong cached value", TanhWrongCache, None, "was given the input x"),
-    ("an unrecognised wrong derivative", TanhOneMinusY, None, "the local derivative is wrong"),
+    (
+        "a wrong polynomial of the output",
+        TanhOneMinusY,
+        None,
+        "backward multiplies grad_output by 1 - y, with y the output, but the derivative is "
+        "f'(x) = 1 - y²",
+    ),
+    ("an unrecognised wrong derivative", TanhCosine, None, "the local derivative is wrong"),
     ("forgot to return", ReLUForgetsToReturn, "kinks", "returned None"),
     ("all zero", ReLUReturnsZeros, "kinks", "all zero"),
     ("forward modifies its input", ReLUInPlace, "kinks", "modified its input array in place"),

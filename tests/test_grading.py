@@ -74,9 +74,21 @@ GRADIENT_CHECKS = {"check_gradients", "check_function_gradients"}
 
 
 def called_names(function) -> set[str]:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    calls = [node.func for node in ast.walk(tree) if isinstance(node, ast.Call)]
-    return {call.id for call in calls if isinstance(call, ast.Name)}
+    """The names ``function`` calls, and those called by the helpers of its module it calls."""
+    module = inspect.getmodule(function)
+    names, pending, seen = set(), [function], set()
+    while pending:
+        caller = pending.pop()
+        seen.add(caller)
+        tree = ast.parse(textwrap.dedent(inspect.getsource(caller)))
+        calls = [node.func for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        for name in {call.id for call in calls if isinstance(call, ast.Name)}:
+            names.add(name)
+            helper = getattr(module, name, None)
+            own = inspect.isfunction(helper) and helper.__code__.co_filename == module.__file__
+            if own and helper not in seen:
+                pending.append(helper)
+    return names
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=list(BY_NAME))

@@ -24,8 +24,9 @@ from pancake.nn import (
     Square,
     Tanh,
 )
-from pancake.ops import sigmoid, softmax
+from pancake.ops import one_hot, sigmoid, softmax
 from pancake.testing import GradientCheckError, check_gradients
+from pancake.testing.hints import loss_target_hint, parameter_hint
 
 
 # -- element-wise activations ------------------------------------------------------------
@@ -83,6 +84,14 @@ class SigmoidOutputForInput(Sigmoid):
         (y,) = self.saved_tensors
         s = sigmoid(y)
         return grad_output * s * (1 - s)
+
+
+class SigmoidWithTanhsDerivative(Sigmoid):
+    """1 - y², the derivative of tanh, for the sigmoid's y(1 - y)."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y * y)
 
 
 class SigmoidTwice(Sigmoid):
@@ -149,6 +158,40 @@ class LinearBiasMean(Linear):
         return grad_output @ self.weight.data.T
 
 
+class MulKGradientTimesK(Mul):
+    """dL/dk = sum(k·g): k where x belongs."""
+
+    def backward(self, grad_output):
+        self.k.grad += np.sum(grad_output * self.k.data)
+        return self.k.data * grad_output
+
+
+class LinearBiasSumOfEverything(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum()
+        return grad_output @ self.weight.data.T
+
+
+class LinearBiasOverFeatures(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=1)
+        return grad_output @ self.weight.data.T
+
+
+class LinearInputGradientFromWeightGrad(Linear):
+    """dL/dx = G·(weight.grad)ᵀ: the gradient where the value belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.grad.T
+
+
 # -- containers ------------------------------------------------------------------------
 class SequentialSkipsLast(Sequential):
     def backward(self, grad_output):
@@ -169,6 +212,15 @@ class SequentialDropsResult(Sequential):
         for layer in reversed(self.layers):
             layer.backward(grad_output)
         return grad_output
+
+
+class SequentialReturnsInTheLoop(Sequential):
+    """backward's return indented into the loop: the gradient of the last layer's input."""
+
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+            return grad_output
 
 
 class SequentialReversesInPlace(Sequential):
@@ -192,6 +244,14 @@ class CrossEntropyNoTarget(CrossEntropyLoss):
     def backward(self):
         logits, _ = self.saved_tensors
         return softmax(logits) / len(logits)
+
+
+class CrossEntropySoftmaxOverBatch(CrossEntropyLoss):
+    """softmax over axis 0, the examples, instead of the classes."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return (softmax(logits, axis=0) - target) / len(logits)
 
 
 @dataclass(frozen=True)
@@ -219,6 +279,12 @@ MISTAKES = [
     Case("sigmoid: x(1 - x)", SigmoidInputForOutput(), ONE, ("input", "output")),
     Case("sigmoid: σ(y)(1 - σ(y))", SigmoidOutputForInput(), ONE, ("instead of the input",)),
     Case("sigmoid: derivative twice", SigmoidTwice(), ONE, ("twice",)),
+    Case(
+        "sigmoid: tanh's derivative",
+        SigmoidWithTanhsDerivative(),
+        ONE,
+        ("by 1 - y², with y the output", "f'(x) = y - y²"),
+    ),
     Case("relu: mask on grad_output", ReluMaskOnGrad(), SMALL, ("grad_output", "input")),
     Case("relu: no grad_output", ReluNoChain(), SMALL, ("grad_output",)),
     Case("square: 2g", SquareConstant(), ONE, ("depends on x",)),
@@ -226,6 +292,37 @@ MISTAKES = [
     Case("square: g", SquarePassThrough(), THREE_HALVES, ("unchanged",)),
     Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
     Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
+    Case("mul: dk = sum(k·g)", MulKGradientTimesK(2.0), ONE, ("times k itself",)),
+    Case(
+        "linear: dL/dx from weight.grad",
+        LinearInputGradientFromWeightGrad(3, 2, rng=0),
+        BATCH,
+        ("uses weight.grad where weight.data belongs",),
+    ),
+    Case(
+        "linear: bias summed over everything",
+        LinearBiasSumOfEverything(3, 2, rng=0),
+        BATCH,
+        ("the sum of all of grad_output",),
+    ),
+    Case(
+        "linear: bias summed over axis 1, one entry per output",
+        LinearBiasOverFeatures(3, 2, rng=0),
+        BATCH,
+        ("summed over the features (axis=1)",),
+    ),
+    Case(
+        "linear: bias summed over axis 1, a crash",
+        LinearBiasOverFeatures(3, 4, rng=0),
+        BATCH,
+        ("summed over the features (axis=1)",),
+    ),
+    Case(
+        "cross-entropy: softmax over the batch",
+        CrossEntropySoftmaxOverBatch(),
+        (np.zeros((2, 3)), np.array([0, 1])),
+        ("softmax runs over axis 0",),
+    ),
     Case(
         "linear: G W, not G Wᵀ",
         LinearInputGradientNotTransposed(3, 2, rng=0),
@@ -235,6 +332,12 @@ MISTAKES = [
     Case("sequential: skips a layer", square_net(SequentialSkipsLast), BATCH, ("skip",)),
     Case("sequential: forward order", square_net(SequentialForwardOrder), BATCH, ("reverse",)),
     Case("sequential: drops a result", square_net(SequentialDropsResult), BATCH, ("result",)),
+    Case(
+        "sequential: returns in the loop, a gradient of the wrong shape",
+        SequentialReturnsInTheLoop(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
+        BATCH,
+        ("the gradient must have the shape of the tensor",),
+    ),
     Case(
         "sequential: reverses in place",
         square_net(SequentialReversesInPlace),
@@ -277,3 +380,23 @@ def test_a_module_with_a_pole_gets_its_hint_without_linear_algebra_noise(capfd):
         check_gradients(ReciprocalNoChain(), np.array([[0.5, 2.0]]))
     assert "alone" in failure.value.hint
     assert capfd.readouterr() == ("", "")
+
+
+def test_the_reduction_hints_stay_silent_on_the_true_gradients():
+    """parameter_hint and loss_target_hint name no mistake in a right gradient."""
+    rng = np.random.default_rng(3)
+    direction, x, k = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), 1.7
+    assert parameter_hint("bias", direction.sum(axis=0), np.zeros(3), direction) is None
+    assert parameter_hint("k", np.sum(direction * x), np.array(k), direction) is None
+    labels = np.array([0, 2, 1, 2])
+    truth = (softmax(x) - one_hot(labels, 3)) / len(x)
+    assert loss_target_hint(truth, truth, x, labels) is None
+
+
+def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum():
+    """Exercise 4's loss_scale_hint: the mean over the classes too, or a sum over the batch."""
+    from pancake.course.assignments.ex04_activations_losses import loss_scale_hint
+
+    assert "the classes too" in loss_scale_hint(0.7 / 3, 0.7, (4, 3))
+    assert "summed over the examples" in loss_scale_hint(0.7 * 4, 0.7, (4, 3))
+    assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""

@@ -139,8 +139,8 @@ SGD_MISTAKES = [
         lambda hp: {"decay_after_momentum": True},
     ),
     (
-        "the momentum buffer is initialised to zero instead of the first gradient "
-        "(at the first step, buffer = grad, with no dampening)",
+        "the first step's momentum buffer is (1 - dampening) * grad, as if it started "
+        "at zero: at the first step, buffer = grad.copy(), with no dampening",
         lambda hp: {"buffer_starts_at_zero": True},
     ),
     (
@@ -232,6 +232,12 @@ ADAM_MISTAKES = [
         "decoupled weight decay is applied after the Adam step: shrink the parameter "
         "first (param *= 1 - lr * weight_decay), then step",
         lambda hp: {"decay_after_step": True},
+    ),
+    (
+        "weight decay is added to the gradient, and the decoupled decay applied after "
+        "the Adam step: with decoupled_weight_decay, only shrink the parameter "
+        "(param *= 1 - lr * weight_decay), before the step (use elif)",
+        lambda hp: {"decay_after_step": True, "decay_in_both_places": True},
     ),
 ]
 MISTAKES = {"sgd": SGD_MISTAKES, "adam": ADAM_MISTAKES}

@@ -88,7 +88,10 @@ def _adjoint_holds(x: np.ndarray, grad: np.ndarray, reduced: np.ndarray) -> bool
 
 
 def _adjoint_hint(grad: np.ndarray, got: np.ndarray, shape: tuple) -> str:
-    """What the failing result does: average the copies, lose or double some, or else."""
+    """What the failing result does: sum the trailing axes, average the copies, lose or
+    double some, or else."""
+    if _adjoint_of_front_aligned_broadcast(grad, got, shape):
+        return TRAILING_AXES_HINT
     copies = grad.size // max(1, math.prod(shape))
     probe = np.random.default_rng(ADJOINT_STREAM + 1).standard_normal(shape)
     if copies > 1 and _adjoint_holds(probe, grad, got * copies):
@@ -105,7 +108,34 @@ def _adjoint_hint(grad: np.ndarray, got: np.ndarray, shape: tuple) -> str:
     return _unbroadcast_hint(shape, grad.shape, shape)
 
 
+TRAILING_AXES_HINT = (
+    "the trailing axes of grad were summed, but broadcasting adds axes at the front: sum "
+    "over the leading ones, axis=tuple(range(grad.ndim - len(shape)))"
+)
+
+
+def _adjoint_of_front_aligned_broadcast(grad: np.ndarray, got: np.ndarray, shape: tuple) -> bool:
+    """Whether ``got`` is the adjoint of broadcasting with ``shape`` aligned on grad's first
+    axes (new axes at the back: the mistake of summing the trailing axes), for random x."""
+    extra = grad.ndim - len(shape)
+    rng = np.random.default_rng(ADJOINT_STREAM + 2)
+    for _ in range(ADJOINT_DRAWS):
+        x = rng.standard_normal(shape)
+        try:
+            aligned = np.broadcast_to(x.reshape(shape + (1,) * extra), grad.shape)
+        except ValueError:  # shape does not line up with grad's first axes
+            return False
+        scale = float(np.sum(np.abs(aligned * grad)))
+        if extra == 0 or abs(float(np.sum(aligned * grad)) - _reduced_side(x, got)) > (
+            1e-9 * scale + 1e-12
+        ):
+            return False
+    return True
+
+
 def _unbroadcast_hint(got: tuple, grad_shape: tuple, shape: tuple) -> str:
+    if len(shape) < len(grad_shape) and got == grad_shape[: len(shape)]:
+        return TRAILING_AXES_HINT
     if len(got) > len(shape):
         added = len(grad_shape) - len(shape)
         return (
@@ -160,14 +190,39 @@ def check_function_gradients(
         rtol,
         atol,
     )
-    for comparison in comparisons:
+    for position, comparison in enumerate(comparisons):
         if not comparison.passes():
             failure = _function_gradient_failure(described, comparison, comparisons, output.shape)
+            if _ignores_grad(function_cls, options, arrays, direction, names, described, position):
+                failure = failure.with_hint(GRAD_IGNORED_HINT)
             if len(arrays) == 1 and output.shape == arrays[0].shape:
                 hint = elementwise_hint(UnaryFunctionAsModule(function_cls, options))
                 failure = failure.with_hint(hint) if hint else failure
             raise failure
     return GradientReport(described, comparisons)
+
+
+GRAD_IGNORED_HINT = (
+    "backward gives the same gradient whatever grad it is given: multiply the local "
+    "derivative by grad, dL/d(output) (the chain rule; for Sum, send grad back to every "
+    "entry that made it, np.broadcast_to)"
+)
+
+
+def _ignores_grad(function_cls, options, arrays, direction, names, described, position) -> bool:
+    """Whether input ``position``'s gradient is non-zero and the same for grad and 2·grad."""
+    try:
+        once, twice = (
+            _returned_gradients(
+                function_cls(**options), arrays, scale * direction, names, described
+            )[position]
+            for scale in (1, 2)
+        )
+    except Exception:  # backward fails on another grad: the failure at hand says enough
+        return False
+    if once is None or twice is None or not np.any(once) or np.shape(once) != np.shape(twice):
+        return False
+    return np.allclose(once, twice, rtol=1e-9, atol=0)
 
 
 class UnaryFunctionAsModule:
@@ -215,7 +270,7 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
         shapes = ", ".join(
             f"{name} has shape {array.shape}" for name, array in zip(names, arrays, strict=True)
         )
-        hint = (
+        hint = _crash_hint(error, direction.shape, arrays) or (
             f"grad (dL/d(output)) has shape {direction.shape}, {shapes}: combine them so that "
             "each gradient gets the shape of its input"
         )
@@ -243,6 +298,29 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
     return [None if g is None else np.asarray(g, dtype=np.float64) for g in returned]
 
 
+def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | None:
+    """Name a shape error of backward: .T on batched matrices, or a reduction's axes not restored."""
+    if "matmul" in str(error) and any(array.ndim > 2 for array in arrays):
+        return (
+            "a matrix product in backward has mismatched sizes: on inputs of more than 2 "
+            "axes, transpose with np.swapaxes(x, -1, -2), which swaps the last two axes "
+            "(.T reverses every axis, the batch axes too)"
+        )
+    if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
+        return "grad has the output's shape, without the reduced axes: " + (
+            _restore_reduced_axes_hint(arrays[0].shape)
+        )
+    return None
+
+
+def _restore_reduced_axes_hint(shape: tuple) -> str:
+    """How to send grad, of a reduction's output shape, back to an input of ``shape``."""
+    return (
+        "reshape grad so that the reduced axes are there with length 1 (keepdims), "
+        f"then np.broadcast_to it to {shape}"
+    )
+
+
 def _function_gradient_failure(
     described: str,
     comparison: TensorComparison,
@@ -252,7 +330,8 @@ def _function_gradient_failure(
     """Explain a wrong gradient: broadcast but not summed back, not sent back, or swapped."""
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
-        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape)
+        others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
+        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape, others)
         return GradientCheckError(
             f"{described}: the gradient of '{name}' has shape {analytic.shape}, expected "
             f"{numeric.shape}, the shape of {name}.\nHint: {hint}",
@@ -281,7 +360,10 @@ def _function_gradient_failure(
     return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
 
 
-def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: tuple) -> str:
+def _function_shape_hint(
+    name: str, got: tuple, expected: tuple, output_shape: tuple, others: dict[str, tuple]
+) -> str:
+    """The hint for a gradient of ``name`` of shape ``got``; ``others`` are the other inputs' shapes."""
     try:
         was_broadcast = np.broadcast_shapes(got, expected) == got
     except ValueError:
@@ -291,11 +373,16 @@ def _function_shape_hint(name: str, got: tuple, expected: tuple, output_shape: t
             f"{name} was broadcast to {got} in forward: sum its gradient back to {name}'s "
             f"shape with unbroadcast(..., {name}.shape)"
         )
+    for other, shape in others.items():
+        if got == shape:
+            return (
+                f"the gradient of '{name}' has the shape of '{other}': sum each gradient back "
+                f"to its own input's shape, unbroadcast(..., {name}.shape)"
+            )
     if got == output_shape:
         return (
             f"that is the output's shape: send grad back to every entry of {name} that made "
-            "it (after a reduction: reshape grad so that the reduced axes are there with "
-            f"length 1, then np.broadcast_to it to {expected})"
+            f"it (after a reduction: {_restore_reduced_axes_hint(expected)})"
         )
     return diagnose(np.zeros(got), np.zeros(expected), batch_size=1, input_size=1)
 

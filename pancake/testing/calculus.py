@@ -44,7 +44,20 @@ def check_numerical_gradient(
 
     exact = 2 * curvature * x + 2 * np.sum(coupling * x) * coupling
     spy = _EvaluationSpy(f, x)
-    got = numerical_gradient_fn(spy, x.copy())
+    try:
+        got = numerical_gradient_fn(spy, x.copy())
+    except TypeError as error:
+        if x.ndim != 0:
+            raise
+        hint = (
+            "x has shape (), a single number with no len() and no rows: loop over "
+            "`np.ndindex(x.shape)`, which visits every entry of an array of any shape"
+        )
+        raise GradientCheckError(
+            f"numerical_gradient raised TypeError on x of shape (): {error}.\nHint: {hint}",
+            "x",
+            hint,
+        ) from error
     spy.raise_if_not_one_entry_at_a_time()
     spy.raise_if_the_step_is_not(EPS)
     if got is None or np.shape(got) != x.shape:
@@ -87,6 +100,13 @@ def _numerical_gradient_hint(
             )
     if np.allclose(got, 2 * exact, rtol=1e-6, atol=1e-9):
         return "twice too large: the two points x ± eps are 2·eps apart, so divide by 2·eps"
+    # (f(x + eps) - f(x)) / (2·eps): half a forward difference, exact/2 + eps/4·f''.
+    if np.allclose(got, exact / 2 + EPS / 4 * second_derivative, rtol=1e-3, atol=1e-9):
+        return (
+            "the second point is x itself, not x - eps: set x[i] = original - eps (after "
+            "x[i] += eps, x[i] -= eps only brings x[i] back), then use "
+            "(f(x + eps) - f(x - eps)) / (2·eps)"
+        )
     return diagnose(got, exact, batch_size=1, input_size=1)
 
 
@@ -209,6 +229,11 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
         (2 * inner, "dE/dM is 2·M, not 2: multiply by M = k·v"),
         (m * m, f"that is E itself, not its derivative with respect to {variable}"),
         (-2 * m * inner, "the gradient has the wrong sign"),
+        (
+            2 * m * k * v,
+            f"dE/d{variable} was chained from dE/d{'v' if variable == 'k' else 'k'} (2·M·k·v), "
+            f"not from dE/dM: dE/d{variable} = dE/dM · dM/d{variable}",
+        ),
     ]
     for predicted, hint in hypotheses:
         if abs(got - predicted) <= 1e-6 * (1 + abs(predicted)):

@@ -105,7 +105,9 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
         hint = (
             ""
             if isinstance(case.dataset, ArrayDataset)
-            else "; plain data sets take one int index at a time"
+            else "; plain data sets take one int index at a time: yield self.fetch(indices), "
+            "which indexes any data set sample by sample (and applies the transform), instead "
+            "of indexing the data set with an array"
         )
         raise AssertionError(
             f"{where}: iterating raised {type(error).__name__}: {error}{hint}"
@@ -133,8 +135,20 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
 
 
 def _batch_count_hint(count: int, case: LoaderCase) -> str:
+    last_is_full = case.n % case.batch_size == 0
     if count == case.expected_batches - 1 and not case.drop_last:
+        if last_is_full:
+            return (
+                "; the last batch is missing, though it is full: the loop ends one batch early "
+                "(start a batch at every multiple of batch_size below n: range(0, n, batch_size))"
+            )
         return "; the last, smaller batch is missing (only drop_last=True skips it)"
+    if count == case.expected_batches - 1 and last_is_full:
+        return (
+            "; the last batch is full (n is a multiple of batch_size), yet it was dropped: "
+            "drop_last skips only a batch smaller than batch_size (len(indices) < batch_size, "
+            "not <=)"
+        )
     if count == case.expected_batches + 1 and case.drop_last:
         return "; with drop_last=True the last, smaller batch must be skipped"
     return ""

@@ -26,7 +26,8 @@ from pancake.testing.hints import (
     diagnose_shape,
     elementwise_hint,
     loss_target_hint,
-    scalar_parameter_hint,
+    parameter_hint,
+    per_example_sum_hint,
 )
 
 FLOAT64_EPS = np.finfo(np.float64).eps
@@ -306,6 +307,7 @@ class _Objective:
         output = module(x, *others)
         self.output = np.array(output, dtype=np.float64)
         self.changed_by_backward: str | None = None
+        self.first_grads: dict[str, np.ndarray] = {}  # the parameter gradients of one pass
         # A loss maps (pred, target) to a number; its backward() takes no argument.
         self.is_loss = isinstance(module, Loss) or (bool(others) and np.ndim(output) == 0)
         self.direction = None if self.is_loss else rng.standard_normal(np.shape(output))
@@ -335,9 +337,10 @@ class _Objective:
             else:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
-            raise _backward_crashed(self.module, error) from error
+            raise _backward_crashed(self.module, error, self.direction) from error
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
+            self.first_grads = grads
             after = np.array(self.module(self.x, *self.others), dtype=np.float64)
             self.changed_by_backward = changed_by_backward_hint(self.output, after)
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
@@ -349,10 +352,47 @@ class _Objective:
                 return loss_target_hint(
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
                 )
-            return elementwise_hint(self.module) or container_hint(
-                self.module, self.x, self.direction
+            return (
+                elementwise_hint(self.module)
+                or container_hint(self.module, self.x, self.direction, comparison.analytic)
+                or self.grad_for_data_hint(comparison.analytic)
             )
-        return scalar_parameter_hint(comparison.name, comparison.analytic, self.direction)
+        value = dict(self.parameters)[comparison.name].data
+        return parameter_hint(comparison.name, comparison.analytic, value, self.direction)
+
+    def grad_for_data_hint(self, analytic) -> str | None:
+        """The hint when dL/dx is what it would be if a parameter's value were its gradient
+        (``weight.grad`` used where ``weight.data`` belongs), or None.
+
+        Compared along two random directions of x (a few evaluations, not one per entry):
+        two wrong gradients that agree along both differ nowhere, but by chance.
+        """
+        if analytic is None or analytic.shape != self.x.shape:
+            return None
+        directions = np.random.default_rng(GENERIC_STREAM).standard_normal((2, *self.x.shape))
+        slopes = [float(np.vdot(analytic, v)) for v in directions]
+        for name, parameter in self.parameters:
+            original = parameter.data
+            parameter.data = self.first_grads[name]
+            try:
+                with_grad = [self._slope_along(v) for v in directions]
+            except Exception:  # a gradient of the wrong shape: forward cannot use it
+                continue
+            finally:
+                parameter.data = original
+            scale = float(np.linalg.norm(analytic)) * float(np.linalg.norm(directions[0]))
+            if scale > 0 and np.allclose(slopes, with_grad, rtol=0, atol=1e-6 * scale):
+                attribute = name.rsplit(".", 1)[-1]
+                return (
+                    f"the gradient of the input uses {attribute}.grad where {attribute}.data "
+                    f"belongs: dL/dx depends on the value of {attribute}, not on its gradient"
+                )
+        return None
+
+    def _slope_along(self, v: np.ndarray) -> float:
+        """d/dt of the objective at x + t·v, t = 0: extrapolated central differences."""
+        step = step_for(self.x, 1e-5)
+        return float(extrapolated_gradient(lambda t: self(self.x + t * v), np.array(0.0), step))
 
     def compare_input(self, analytic, eps, rtol, atol) -> TensorComparison:
         name = "pred" if self.is_loss else "input"
@@ -445,8 +485,11 @@ def gradient_failure(
     return GradientCheckError(f"{detail}\nHint: {hint}", tensor=name, hint=hint)
 
 
-def _backward_crashed(module, error: ValueError) -> GradientCheckError:
-    """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one."""
+def _backward_crashed(module, error: ValueError, direction=None) -> GradientCheckError:
+    """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one.
+
+    ``direction`` is the grad_output backward was given (None for a loss).
+    """
     shapes = [
         tuple(int(n) for n in re.findall(r"\d+", found))
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
@@ -456,6 +499,10 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
             "needs a transpose (.T); write down the shape of each factor"
+        )
+    elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
+        hint = per_example_sum_hint(
+            f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )
     elif "output operand" in str(error) and len(shapes) >= 2:
         # "non-broadcastable output operand with shape A doesn't match the broadcast shape B":
@@ -471,3 +518,10 @@ def _backward_crashed(module, error: ValueError) -> GradientCheckError:
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
+
+
+def _one_per_example(got: tuple, expected: tuple, direction) -> bool:
+    """Whether ``got`` is one entry per row of grad_output ``direction``, where ``expected`` belongs."""
+    if direction is None or np.ndim(direction) < 2 or got == expected:
+        return False
+    return got == (int(np.prod(np.shape(direction)[:-1])),)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pancake.ops import one_hot
+from pancake.ops import one_hot, softmax
 
 # How closely a hypothesis must reproduce the wrong gradient to be named.
 MATCH_RTOL = 1e-5
@@ -193,7 +193,7 @@ def _elementwise_hint(module) -> str | None:
             "backward multiplies grad_output by the input x itself: that is ∂y/∂k for "
             "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
         )
-    return _local_factor_table(x, ratio, slope)
+    return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
 
 
 def _local_factor_table(x: np.ndarray, ratio: np.ndarray, slope: np.ndarray) -> str | None:
@@ -236,31 +236,74 @@ def _local_derivative(module, at: np.ndarray) -> np.ndarray:
 def _output_formula_at(module, x: np.ndarray) -> np.ndarray:
     """φ(x) where f'(z) = φ(f(z)) with φ a polynomial of degree ≤ 2 (tanh: 1 - y², σ: y - y²).
 
-    φ is fitted on a grid; if no such polynomial fits, NaNs (no hypothesis to test).
+    If no such polynomial fits, NaNs (no hypothesis to test).
     """
-    grid = np.linspace(-3, 3, 61)
-    outputs = np.asarray(module(grid), dtype=np.float64)
-    slopes = _local_derivative(module, grid)
-    if not (np.all(np.isfinite(outputs)) and np.all(np.isfinite(slopes))):
-        return np.full_like(x, np.nan)  # a pole (1/x): no polynomial in y describes f'
-    design = np.stack([np.ones_like(outputs), outputs, outputs**2], axis=1)
-    coefficients = np.linalg.lstsq(design, slopes, rcond=None)[0]
-    if not close(design @ coefficients, slopes, 1e-6):
+    coefficients = _derivative_in_the_output(module)
+    if coefficients is None:
         return np.full_like(x, np.nan)
     return coefficients[0] + coefficients[1] * x + coefficients[2] * x**2
 
 
+def _derivative_in_the_output(module) -> np.ndarray | None:
+    """The coefficients (c0, c1, c2) of f'(z) = c0 + c1·y + c2·y², y = f(z), fitted on a grid;
+    None if f' is no such polynomial of the output (or f has a pole there)."""
+    grid = np.linspace(-3, 3, 61)
+    outputs = np.asarray(module(grid), dtype=np.float64)
+    slopes = _local_derivative(module, grid)
+    if not (np.all(np.isfinite(outputs)) and np.all(np.isfinite(slopes))):
+        return None  # a pole (1/x): no polynomial in y describes f'
+    return _quadratic_fit(outputs, slopes, 1e-6)
+
+
+def _quadratic_fit(y: np.ndarray, values: np.ndarray, rtol: float) -> np.ndarray | None:
+    """(c0, c1, c2) with values = c0 + c1·y + c2·y² up to ``rtol``, or None."""
+    y, values = np.ravel(y), np.ravel(values)
+    design = np.stack([np.ones_like(y), y, y**2], axis=1)
+    coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
+    return coefficients if close(design @ coefficients, values, rtol) else None
+
+
+def _polynomial_in_y(coefficients: np.ndarray) -> str:
+    """``1 - 2y + y²`` for (1, -2, 1): the terms with non-zero coefficients."""
+    terms = []
+    for power, c in enumerate(coefficients):
+        if abs(c) < 1e-6:
+            continue
+        size = f"{abs(c):.4g}"
+        variable = ("", "y", "y²")[power]
+        body = variable if variable and size == "1" else f"{size}{variable}"
+        terms.append((" - " if c < 0 else " + ") + body)
+    text = "".join(terms) or " + 0"
+    return ("-" if text.startswith(" - ") else "") + text[3:]
+
+
+def _output_polynomial_hint(module, y: np.ndarray, ratio: np.ndarray) -> str | None:
+    """The hint when backward's factor is one polynomial of the output y and f' another."""
+    truth = _derivative_in_the_output(module)
+    yours = _quadratic_fit(y, ratio, MATCH_RTOL)
+    if truth is None or yours is None or np.allclose(truth, yours, atol=1e-6):
+        return None
+    return (
+        f"backward multiplies grad_output by {_polynomial_in_y(yours)}, with y the output, "
+        f"but the derivative is f'(x) = {_polynomial_in_y(truth)}: re-derive it in terms of y"
+    )
+
+
 # -- containers: modules applied in turn --------------------------------------------------
-def container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
+def container_hint(module, x: np.ndarray, direction: np.ndarray, returned) -> str | None:
     """Name the mistake in a Sequential-like ``backward``, or None.
 
-    ``module`` holds its modules in ``layers`` (applied in turn by forward). On a copy
-    whose inner modules record each call of their ``backward`` (which module, the
-    grad_output it got), forward at ``x`` then backward of ``direction`` show the
-    mistake: a module skipped, the modules visited first to last, each result dropped
-    (every module gets ``direction``). None if the calls look right.
+    ``module`` holds its modules in ``layers`` (applied in turn by forward); ``returned``
+    is what its backward gave for ``direction`` at input ``x`` (of another shape than x:
+    no hint from here, the shape says more). On a copy whose inner modules record each
+    call of their ``backward`` (which module, the grad_output it got), forward at ``x``
+    then backward of ``direction`` show the mistake: a module skipped, the modules
+    visited first to last, each result dropped (every module gets ``direction``). None if
+    the calls look right.
     """
     layers = getattr(module, "layers", None)
+    if returned is None or np.shape(returned) != np.shape(x):
+        return None
     if not isinstance(layers, Sequence) or len(layers) < 2:
         return None
     try:
@@ -320,7 +363,8 @@ def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | Non
 
 # -- losses and scalar parameters ---------------------------------------------------------
 def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
-    """The hint when a loss's gradient misses its target: analytic - numeric ∝ target."""
+    """The hint when a loss's gradient misses its target (analytic - numeric ∝ target), or
+    when cross-entropy's softmax runs over the batch axis."""
     if analytic is None or np.shape(analytic) != pred.shape:
         return None
     target = np.asarray(target)
@@ -328,6 +372,11 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
         if not (np.issubdtype(target.dtype, np.integer) and pred.ndim == 2):
             return None
         target = one_hot(target, pred.shape[1], owner="loss_target_hint")
+    if softmax_over_batch(analytic, numeric, pred, target):
+        return (
+            "the softmax runs over axis 0, the batch: each example's probabilities are a "
+            "softmax over its own classes, the last axis (softmax(logits, axis=-1))"
+        )
     difference = np.asarray(analytic, np.float64) - numeric
     if not np.any(target) or not np.any(difference):
         return None
@@ -340,13 +389,59 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
-def scalar_parameter_hint(name: str, analytic, direction) -> str | None:
-    """The hint when a scalar parameter's gradient is sum(grad_output) alone."""
-    if direction is None or np.shape(analytic) != () or close(analytic, 0.0):
+def softmax_over_batch(analytic, numeric, pred: np.ndarray, target: np.ndarray) -> bool:
+    """Whether ``numeric`` is the gradient of mean cross-entropy and ``analytic`` the same
+    with the softmax taken over axis 0 (the examples) instead of the classes."""
+    if pred.ndim != 2 or target.shape != pred.shape:
+        return False
+    batch = len(pred)
+    if not close(numeric, (softmax(pred, axis=-1) - target) / batch, 1e-4):
+        return False
+    return close(analytic, (softmax(pred, axis=0) - target) / batch, MATCH_RTOL)
+
+
+def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | None:
+    """The hint when a parameter's gradient is a common wrong reduction of grad_output, or None.
+
+    ``value`` is the parameter, ``direction`` the grad_output of shape ``(*, out)`` the
+    check passed to backward. The hypotheses: a scalar's gradient that is the sum of
+    grad_output alone, or times the parameter itself; a vector's gradient (a bias) that
+    is the sum over every entry, one number copied to each, or a sum over the last axis.
+    """
+    if direction is None or analytic is None or not np.any(analytic):
         return None
-    if close(analytic, np.sum(direction), 1e-9):
+    analytic = np.asarray(analytic, dtype=np.float64)
+    total = float(np.sum(direction))
+    if np.shape(value) == () and analytic.shape == ():
+        if close(analytic, total, 1e-9):
+            return (
+                f"the gradient of '{name}' is the sum of grad_output alone: multiply grad_output "
+                f"by ∂output/∂{name} (for y = k·x, that is x) before summing"
+            )
+        if close(analytic, float(value) * total, 1e-9):
+            return (
+                f"the gradient of '{name}' is the sum of grad_output times {name} itself: "
+                f"∂output/∂{name} is what {name} multiplies (for y = k·x, that is x), "
+                f"so sum grad_output * x"
+            )
+        return None
+    if analytic.size > 1 and close(analytic, np.full(analytic.shape, total), 1e-9):
         return (
-            f"the gradient of '{name}' is the sum of grad_output alone: multiply grad_output "
-            f"by ∂output/∂{name} (for y = k·x, that is x) before summing"
+            f"every entry of the gradient of '{name}' is the sum of all of grad_output: sum "
+            "over the batch axis only (axis=0, after flattening any leading axes into rows), "
+            "one sum per output feature"
         )
+    if np.ndim(direction) < 2:
+        return None
+    per_example = np.reshape(direction, (-1, np.shape(direction)[-1])).sum(axis=1)
+    if analytic.shape == per_example.shape and close(analytic, per_example, 1e-9):
+        return per_example_sum_hint(f"the gradient of '{name}'")
     return None
+
+
+def per_example_sum_hint(what: str) -> str:
+    """The hint for ``what`` (a gradient) summed over the features (axis 1): one number per example."""
+    return (
+        f"{what} was summed over the features (axis=1), giving one number per example: "
+        "sum over the batch axis instead (axis=0), one sum per output feature"
+    )

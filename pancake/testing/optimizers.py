@@ -261,10 +261,10 @@ def check_optimizer(
             "or those of pancake.testing.optimizers.recorded_settings(suite)"
         )
     problem = case.problem
-    got = _run_optimizer(optimizer_cls, hp, problem, described)
+    got, kept_grad = _run_optimizer(optimizer_cls, hp, problem, described)
     mismatch = problem.first_mismatch(got)
     if mismatch is not None:
-        raise AssertionError(_optimizer_failure(described, spec, case, got, mismatch))
+        raise AssertionError(_optimizer_failure(described, spec, case, got, mismatch, kept_grad))
 
     lines = [f"{'parameter':<12}{'shape':<12}{'max abs diff':>14}"]
     for i, shape in enumerate(PARAMETER_SHAPES):
@@ -280,14 +280,16 @@ def check_optimizer(
     return PropertyReport(title, lines)
 
 
-def _run_optimizer(optimizer_cls, hp, problem: Problem, described) -> list[list[np.ndarray]]:
-    """Teacher forcing: before each step, set the recorded parameters and gradients; the
-    parameters after each step ``[step][param]``."""
+def _run_optimizer(optimizer_cls, hp, problem: Problem, described):
+    """Teacher forcing: before each step, set the recorded parameters and gradients. The
+    parameters after each step ``[step][param]``, and the key of a state entry that was a
+    parameter's .grad itself (or None)."""
     dtype = np.dtype(problem.dtype)
     params = [Parameter(theta.astype(dtype)) for theta in problem.thetas]
     arrays = [param.data for param in params]
     optimizer = optimizer_cls((param for param in params), **hp)
     steps = []
+    kept_grad = None
     for step, step_grads in enumerate(problem.grads):
         for array, param, theta, grad in zip(
             arrays, params, problem.before(step), step_grads, strict=True
@@ -295,6 +297,7 @@ def _run_optimizer(optimizer_cls, hp, problem: Problem, described) -> list[list[
             array[...] = theta
             param.grad[...] = grad
         optimizer.step()
+        kept_grad = kept_grad or _state_keeping_grad(optimizer, params)
         for i, (param, array, grad) in enumerate(zip(params, arrays, step_grads, strict=True)):
             where = f"{described}, step {step + 1}, parameter {i} of shape {array.shape}"
             if param.data is not array:
@@ -317,10 +320,25 @@ def _run_optimizer(optimizer_cls, hp, problem: Problem, described) -> list[list[
     for i, param in enumerate(params):
         if np.any(param.grad != 0):
             raise AssertionError(f"{described}: zero_grad() left parameter {i}'s gradient non-zero")
-    return steps
+    return steps, kept_grad
 
 
-def _optimizer_failure(described, spec, case: RecordedCase, got, mismatch) -> str:
+def _state_keeping_grad(optimizer, params) -> str | None:
+    """The key of a state entry that shares memory with its parameter's .grad, or None.
+
+    Looks only where the base class keeps the state: ``optimizer.state``, one dict per parameter.
+    """
+    states = getattr(optimizer, "state", None)
+    if not isinstance(states, list):
+        return None
+    for param, state in zip(params, states, strict=False):
+        for key, value in state.items() if isinstance(state, dict) else ():
+            if isinstance(value, np.ndarray) and np.may_share_memory(value, param.grad):
+                return key
+    return None
+
+
+def _optimizer_failure(described, spec, case: RecordedCase, got, mismatch, kept_grad) -> str:
     """The failure message: where, how much, and the likely mistake."""
     step, i = mismatch
     g, e = got[step][i], case.problem.expected[step][i]
@@ -331,11 +349,11 @@ def _optimizer_failure(described, spec, case: RecordedCase, got, mismatch) -> st
         f"{described} differs from PyTorch's {spec['name']} at step {step + 1}, parameter {i} "
         f"of shape {g.shape}: max abs difference {difference[worst]:.3g} at index "
         f"{tuple(int(k) for k in worst)} (expected {e[worst]:.6g}, got {g[worst]:.6g})\n"
-        f"Likely mistake: {_optimizer_hint(case, got, step)}"
+        f"Likely mistake: {_optimizer_hint(case, got, step, kept_grad)}"
     )
 
 
-def _optimizer_hint(case: RecordedCase, got, step: int) -> str:
+def _optimizer_hint(case: RecordedCase, got, step: int, kept_grad: str | None) -> str:
     """Name the recorded mistake that departs at this step as the optimizer did, or describe
     the symptom. (Before ``step`` the optimizer followed the algorithm; so does a mistake
     until the step where it departs.)"""
@@ -346,6 +364,11 @@ def _optimizer_hint(case: RecordedCase, got, step: int) -> str:
             for i, (g, p) in enumerate(zip(got[step], params, strict=True))
         ):
             return hint
+    if kept_grad is not None:
+        return (
+            f"state[{kept_grad!r}] is param.grad itself, not a copy, so the next "
+            "gradient overwrites it: store grad.copy()"
+        )
     if not all(np.all(np.isfinite(theta)) for theta in got[step]):
         return "non-finite values (nan or inf): look for a division by zero, e.g. 1 - beta**t with t = 0"
     before = problem.before(step)

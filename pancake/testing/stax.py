@@ -58,7 +58,7 @@ def check_stax_layer(
     output_shape, params = _initialised(init_fun, input_shape, seed, described)
     shapes = _shapes(params)
     if param_shapes is not None:
-        _check_param_shapes(shapes, param_shapes, described)
+        _check_param_shapes(shapes, param_shapes, described, input_shape)
     _, again = _initialised(init_fun, input_shape, seed, described)
     if not _same_leaves(params, again):
         raise AssertionError(
@@ -105,7 +105,15 @@ def _concrete(shape: Sequence[int], batch_size: int) -> tuple[int, ...]:
 
 def _initialised(init_fun: Callable, input_shape: tuple, seed: int, described: str):
     """``init_fun(default_rng(seed), input_shape)`` as ``(output_shape, params)``."""
-    result = init_fun(np.random.default_rng(seed), input_shape)
+    try:
+        result = init_fun(np.random.default_rng(seed), input_shape)
+    except Exception as error:
+        if not _runs_without_the_batch_axis(init_fun, input_shape, seed):
+            raise
+        raise AssertionError(
+            f"{described}: init_fun raised {type(error).__name__}: {error}, but runs when "
+            f"the -1 of input_shape is a positive size.\nHint: {_FIRST_AXIS_HINT}"
+        ) from error
     if not (isinstance(result, tuple | list) and len(result) == 2):
         raise AssertionError(
             f"{described}: init_fun returned {type(result).__name__}, expected a pair "
@@ -113,6 +121,17 @@ def _initialised(init_fun: Callable, input_shape: tuple, seed: int, described: s
         )
     output_shape, params = result
     return tuple(output_shape), params
+
+
+def _runs_without_the_batch_axis(init_fun: Callable, input_shape: tuple, seed: int) -> bool:
+    """Whether ``init_fun`` runs once the -1 (batch) of ``input_shape`` is a positive size."""
+    if -1 not in input_shape:
+        return False
+    try:
+        init_fun(np.random.default_rng(seed), _concrete(input_shape, 3))
+    except Exception:
+        return False
+    return True
 
 
 def _leaves(tree, path: str = "params") -> list[tuple[str, object]]:
@@ -147,7 +166,7 @@ def _same_leaves(tree, other) -> bool:
     return all(np.array_equal(a, b) for (_, a), (_, b) in pairs)
 
 
-def _check_param_shapes(shapes, expected, described: str) -> None:
+def _check_param_shapes(shapes, expected, described: str, input_shape: tuple) -> None:
     mismatch = _shape_mismatch(shapes, expected, "params")
     if mismatch is None:
         return
@@ -155,10 +174,26 @@ def _check_param_shapes(shapes, expected, described: str) -> None:
     hint = "each parameter's shape follows from input_shape"
     if _is_shape(got) and _is_shape(want) and len(got) == 2 and got == want[::-1]:
         hint = f"{path} is transposed: {want}, not {got}"
+    elif _is_shape(got) and _is_shape(want) and _first_axis_for_last(got, want, input_shape):
+        hint = _FIRST_AXIS_HINT
     raise AssertionError(
         f"{described}: the shapes of {path} are {got}, expected {want} (all parameters: "
         f"{shapes}, expected {expected}).\nHint: {hint}"
     )
+
+
+_FIRST_AXIS_HINT = (
+    "a parameter's size was read off the batch axis of input_shape (input_shape[0]; -1 "
+    "stands for any batch size): read in_dim off the last axis, input_shape[-1]"
+)
+
+
+def _first_axis_for_last(got: tuple, want: tuple, input_shape: tuple) -> bool:
+    """Whether ``got`` is ``want`` with input_shape[-1] replaced by input_shape[0]."""
+    if len(input_shape) < 2 or len(got) != len(want) or input_shape[0] == input_shape[-1]:
+        return False
+    swapped = tuple(input_shape[0] if size == input_shape[-1] else size for size in want)
+    return got != want and got == swapped
 
 
 def _is_shape(node) -> bool:

@@ -53,6 +53,7 @@ class EpochLog:
         self.output = None
         self.loss_grad = None
         self.backward_grads: list[np.ndarray] | None = None
+        self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
 
     def tick(self) -> int:
         """The position of a new call in the log."""
@@ -85,6 +86,7 @@ class SpyModel:
     forward = __call__
 
     def backward(self, grad):
+        self.log.backward_shapes.append(np.shape(grad))
         batch = self.log.current
         if batch is not None:
             if any(np.any(param.grad != 0) for param in self.model.parameters()):
@@ -189,12 +191,22 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
     model, loss_fn, optimizer, loader = _training_case(seed)
     batches = list(loader)
     log = EpochLog(batches)
-    returned = train_one_epoch_fn(
-        SpyModel(model, log),
-        SpyLoss(loss_fn, log),
-        SpyOptimizer(optimizer, model, log),
-        SpyLoader(loader, batches),
-    )
+    try:
+        returned = train_one_epoch_fn(
+            SpyModel(model, log),
+            SpyLoss(loss_fn, log),
+            SpyOptimizer(optimizer, model, log),
+            SpyLoader(loader, batches),
+        )
+    except ValueError as error:
+        if log.backward_shapes and log.backward_shapes[-1] == ():
+            raise AssertionError(
+                "model.backward() was given a number (shape ()), not an array of the "
+                "model's output shape.\nHint: model.backward takes dL/d(output), the gradient "
+                "that loss_fn.backward() returns, not the loss value: "
+                "model.backward(loss_fn.backward())"
+            ) from error
+        raise
     for index, batch in enumerate(log.batches):
         problem = _protocol_problem(batch)
         if problem is not None:

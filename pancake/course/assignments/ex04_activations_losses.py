@@ -169,7 +169,24 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
     target = np.eye(logits.shape[1])[labels] if one_hot else labels
     loss = loss_fn(logits, target)
     described = f"CrossEntropyLoss()(z, {'one_hot' if one_hot else 'labels'})"
-    check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
+    try:
+        check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
+    except AssertionError as error:
+        raise AssertionError(f"{error}{loss_scale_hint(loss, expected, logits.shape)}") from None
+
+
+def loss_scale_hint(loss, expected, shape):
+    """A hint line when the loss is the mean over every entry, or the sum over the examples."""
+    batch, classes = shape
+    scales = {
+        "the mean runs over every entry, the classes too: sum over the classes, then take "
+        "the mean over the examples only": 1 / classes,
+        "the loss is summed over the examples: take their mean": batch,
+    }
+    for hint, scale in scales.items():
+        if np.isclose(loss, scale * expected, rtol=1e-9, atol=0):
+            return f"\nHint: {hint}"
+    return ""
 
 
 @graded

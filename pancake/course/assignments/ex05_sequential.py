@@ -29,13 +29,38 @@ def visible_check_sequential():
     print(check_gradients(model, x))
 
 
-def check_sequential_output(layers, x):
-    """Sequential(*layers)(x) is the output of the layers applied in turn."""
-    expected = x
+def applied_in_turn(layers, x):
+    """The output of ``layers`` applied to ``x`` one after the other."""
     for layer in layers:
-        expected = layer(expected)
-    output = Sequential(*layers)(x)
-    check_values("Sequential(*layers)(x)", output, expected, formula="each layer in turn")
+        x = layer(x)
+    return x
+
+
+def layers_applied_hint(layers, x, output) -> str:
+    """A hint line when ``output`` is that of the first layer alone, or of all layers but one."""
+    candidates = {
+        "the first layer alone: is forward's `return` inside the loop?": layers[:1],
+        "every layer but the first: the loop must start at self.layers[0]": layers[1:],
+        "every layer but the last: the loop must run to the end of self.layers": layers[:-1],
+    }
+    for which, applied in candidates.items():
+        try:
+            value = np.asarray(applied_in_turn(applied, x))
+        except ValueError:  # those layers do not chain on x: not what forward did
+            continue
+        if value.shape == np.shape(output) and np.allclose(value, output, rtol=1e-9, atol=1e-12):
+            return f"\nHint: the output is that of {which}"
+    return ""
+
+
+def check_sequential_output(layers, x, model=None, what="Sequential(*layers)(x)"):
+    """``model(x)``, by default Sequential(*layers)(x), is the output of the layers applied in turn."""
+    expected = applied_in_turn(layers, x)
+    output = (model or Sequential(*layers))(x)
+    try:
+        check_values(what, output, expected, formula="each layer in turn")
+    except AssertionError as error:
+        raise AssertionError(f"{error}{layers_applied_hint(layers, x, output)}") from None
 
 
 @graded
@@ -62,10 +87,7 @@ def test_sequential_nested(batch, seed):
     first, tanh, last = nn.Linear(3, 4, rng=seed), nn.Tanh(), nn.Linear(4, 2, rng=seed + 1)
     model = Sequential(Sequential(first, tanh), last)
     x = np.random.default_rng(seed).standard_normal((batch, 3))
-    expected = last(tanh(first(x)))
-    check_values(
-        "Sequential(Sequential(...), ...)(x)", model(x), expected, formula="each layer in turn"
-    )
+    check_sequential_output([first, tanh, last], x, model, "Sequential(Sequential(...), ...)(x)")
     check_gradients(model, x)
 
 
