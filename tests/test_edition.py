@@ -235,7 +235,9 @@ def stand_in_stax_layers():
 
 
 def unbroadcast_inputs():
-    return np.random.default_rng(10).standard_normal((2, 3, 4)), (3, 1)
+    """(grad, shape) pairs: axes added in front and stretched, or only stretched."""
+    rng = np.random.default_rng(10)
+    return [(rng.standard_normal((2, 3, 4)), (3, 1)), (rng.standard_normal((3, 4)), (1, 4))]
 
 
 OPTIMIZER_INPUTS = {
@@ -269,8 +271,15 @@ def close(got, expected):
 
 
 def gives_unbroadcast(function, expected):
-    grad, shape = unbroadcast_inputs()
-    return close(function(grad.copy(), shape), expected["unbroadcast"])
+    """Whether ``function`` gives unbroadcast's result on one of the inputs (half an answer
+    is a leak too)."""
+    for (grad, shape), result in zip(unbroadcast_inputs(), expected["unbroadcast"]):
+        try:
+            if close(function(grad.copy(), shape), np.array(result)):
+                return True
+        except Exception:
+            pass
+    return False
 
 
 def trains_one_epoch(function, expected):
@@ -329,7 +338,7 @@ def twins(package, expected):
 if __name__ == "__main__":
     import pancake
 
-    expected = {key: np.array(value) for key, value in json.loads(sys.argv[1]).items()}
+    expected = json.loads(sys.argv[1])
     print(json.dumps(twins(pancake, expected)))
 '''
 
@@ -358,7 +367,9 @@ def expected_answer_results() -> dict[str, list]:
     layers, params, x = probe["stand_in_stax_layers"]()
     return {
         "serial": serial(*layers)[1](params, x).tolist(),
-        "unbroadcast": unbroadcast(*probe["unbroadcast_inputs"]()).tolist(),
+        "unbroadcast": [
+            unbroadcast(grad, shape).tolist() for grad, shape in probe["unbroadcast_inputs"]()
+        ],
         "train_one_epoch": model.w.tolist(),
         **steps,
     }
