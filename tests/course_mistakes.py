@@ -567,17 +567,10 @@ MISTAKES = [
     Mistake(
         "12-convolutions",
         MAX_POOL2D,
-        "overlapping windows overwrite a shared maximum's gradient instead of adding",
+        "the winners' entries read column by column (q * kh + p) instead of row by row",
         (
-            (
-                """grad = np.bincount(
-            flat_index.ravel(),
-            weights=grad_output.transpose(0, 2, 3, 1).ravel(),
-            minlength=n * height * width * channels,
-        )""",
-                """grad = np.zeros(n * height * width * channels)
-        grad[flat_index.ravel()] = grad_output.transpose(0, 2, 3, 1).ravel()""",
-            ),
+            ("reshape(kh, kw, *", "reshape(kw, kh, *"),
+            ("transpose(2, 3, 4, 0, 1, 5)", "transpose(2, 3, 4, 1, 0, 5)"),
         ),
         ("max-pool2d-gradients", "max-pool2d-ties"),
         "each window's gradient added at its first maximum",

@@ -19,6 +19,7 @@ from pancake.nn import (
     ReLU,
     Sequential,
 )
+from pancake.nn.conv import fold
 from pancake.optim import Adam
 from pancake.testing import check_gradients
 from pancake.testing import strategies as pst
@@ -115,6 +116,64 @@ def test_float32_stays_float32(make_module):
     for parameter in module.parameters():
         assert parameter.data.dtype == np.float32 and parameter.grad.dtype == np.float32
     check_gradients(module, x)  # in float64 on a copy
+
+
+# ---------------------------------------------------------------------------
+# fold: the sum of the windows at their pixels, tiling or not
+
+
+def fold_by_definition(windows, input_shape, stride):
+    """Each window's values added at its pixels, one window at a time."""
+    _, out_h, out_w, kh, kw, _ = windows.shape
+    result = np.zeros(input_shape)
+    for i in range(out_h):
+        for j in range(out_w):
+            rows, cols = (
+                slice(i * stride[0], i * stride[0] + kh),
+                slice(j * stride[1], j * stride[1] + kw),
+            )
+            result[:, rows, cols] += windows[:, i, j]
+    return result
+
+
+@given(
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    windows=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    layout=st.sampled_from(["tiling", "side by side, pixels left over", "any stride"]),
+    data=st.data(),
+)
+def test_fold_adds_each_window_at_its_pixels(kernel, windows, layout, data):
+    """fold takes a shortcut when the windows tile the image exactly: check every case."""
+    margins = st.tuples(st.integers(0, 2), st.integers(0, 2))
+    if layout == "tiling":
+        stride, margin = kernel, (0, 0)
+    elif layout == "side by side, pixels left over":
+        stride, margin = kernel, data.draw(margins.filter(any))
+    else:
+        stride = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+        margin = data.draw(margins)
+    height, width = (
+        (n - 1) * s + k + m for n, s, k, m in zip(windows, stride, kernel, margin, strict=True)
+    )
+    input_shape = (2, height, width, 3)
+    values = np.random.default_rng(0).standard_normal((2, *windows, *kernel, 3))
+    folded = fold(values, input_shape, stride)
+    np.testing.assert_allclose(folded, fold_by_definition(values, input_shape, stride), atol=1e-12)
+    assert not np.shares_memory(folded, values)
+
+
+@pytest.mark.parametrize(
+    ("windows", "kernel", "stride", "image"),
+    [
+        ((3, 2), (2, 3), (2, 3), (6, 6)),  # tiling
+        ((3, 3), (2, 2), (1, 1), (6, 6)),  # overlapping, with as many pixels as tiles would have
+        ((2, 2), (2, 2), (3, 3), (5, 5)),  # gaps between windows
+    ],
+)
+def test_fold_counts_the_windows_covering_each_pixel(windows, kernel, stride, image):
+    ones = np.ones((1, *windows, *kernel, 1))
+    expected = fold_by_definition(ones, (1, *image, 1), stride)
+    np.testing.assert_array_equal(fold(ones, (1, *image, 1), stride), expected)
 
 
 # ---------------------------------------------------------------------------

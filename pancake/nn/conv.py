@@ -41,19 +41,34 @@ def unfold(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
     return windows[:, :: stride[0], :: stride[1]].transpose(0, 1, 2, 4, 5, 3)
 
 
+def offset_pixels(offset: Pair, windows: Pair, stride: Pair) -> tuple[slice, ...]:
+    """Where entry ``offset = (p, q)`` of every window lies in a channels-last image.
+
+    For ``windows = (H', W')`` windows ``stride`` apart, ``image[offset_pixels(...)]`` is
+    the ``(N, H', W', C)`` view whose ``[n, i, j]`` is ``image[n, i*sh + p, j*sw + q]``.
+    """
+    (p, q), (out_h, out_w), (sh, sw) = offset, windows, stride
+    return np.s_[:, p : p + sh * out_h : sh, q : q + sw * out_w : sw]
+
+
 def fold(windows: np.ndarray, input_shape: tuple, stride: Pair) -> np.ndarray:
     """The reverse of ``unfold``, adding overlaps: ``(N, H', W', kh, kw, C) -> (N, H, W, C)``.
 
     Each window's values go back to the pixels the window covered; a pixel in several
     windows receives the sum. This is the backward pass of ``unfold``.
     """
-    _, out_h, out_w, kh, kw, _ = windows.shape
-    sh, sw = stride
+    n, out_h, out_w, kh, kw, channels = windows.shape
+    if stride == (kh, kw) and tuple(input_shape[1:3]) == (out_h * kh, out_w * kw):
+        # The windows tile the image (as MaxPool2d(2) on an even size): each pixel is in
+        # exactly one window, so one copy puts every value in place, with nothing to add.
+        result = np.empty(input_shape, dtype=windows.dtype)
+        result.reshape(n, out_h, kh, out_w, kw, channels)[...] = windows.transpose(0, 1, 3, 2, 4, 5)
+        return result
     result = np.zeros(input_shape, dtype=windows.dtype)
     # One slice per kernel offset (kh * kw of them), each covering all windows at once.
     for p in range(kh):
         for q in range(kw):
-            result[:, p : p + sh * out_h : sh, q : q + sw * out_w : sw] += windows[:, :, :, p, q]
+            result[offset_pixels((p, q), (out_h, out_w), stride)] += windows[:, :, :, p, q]
     return result
 
 
@@ -153,16 +168,22 @@ class Conv2d(Module):
         grad_kernels = (grad_rows.T @ columns).reshape(c_out, kh, kw, self.in_channels)
         self.weight.grad += grad_kernels.transpose(0, 3, 1, 2)
         if self.bias is not None:
-            self.bias.grad += grad_rows.sum(axis=0)
+            # The sum of the rows, as a product with ones: NumPy sums a tall, narrow
+            # matrix down its rows slowly, 16 or 32 numbers at a time; BLAS does not.
+            self.bias.grad += np.ones(len(grad_rows), grad_rows.dtype) @ grad_rows
         ### END SOLUTION
         if not self.needs_input_grad:
             return None  # the input is data: skip the largest product of the step
         ### BEGIN SOLUTION
-        # One product per kernel offset (p, q): grad_rows @ weight[:, :, p, q], (N*H'*W', C_in).
-        # Offset-major memory makes each window slice that fold adds back a contiguous block.
-        per_offset = grad_rows @ self.weight.data.transpose(2, 3, 0, 1)  # (kh, kw, N*H'*W', C_in)
-        grad_windows = per_offset.reshape(kh, kw, n, out_h, out_w, -1).transpose(2, 3, 4, 0, 1, 5)
-        grad_padded = fold(grad_windows, padded_shape, self.stride)
+        # fold, one kernel offset at a time: entry (p, q) of every window sends
+        # grad_rows @ weight[:, :, p, q] back to the pixel it saw; overlapping windows add.
+        grad_padded = np.zeros(padded_shape, dtype=grad_rows.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                grad_entries = grad_rows @ self.weight.data[:, :, p, q]  # (N*H'*W', C_in)
+                grad_padded[offset_pixels((p, q), (out_h, out_w), self.stride)] += (
+                    grad_entries.reshape(n, out_h, out_w, -1)
+                )
         (ph, pw), (_, height, width, _) = self.padding, padded_shape
         return grad_padded[:, ph : height - ph, pw : width - pw].transpose(0, 3, 1, 2)
         ### END SOLUTION
@@ -203,40 +224,32 @@ class MaxPool2d(Pool2d):
         """``(N, C, H, W) -> (N, C, H', W')``."""
         x = check_images(self, x, None, self.kernel_size)
         windows = unfold(x.transpose(0, 2, 3, 1), self.kernel_size, self.stride)
-        kw = self.kernel_size[1]
-        # Scan the kernel offsets, keeping the largest value so far and its offset p*kw + q;
-        # a strict > keeps the first of equal maxima. (One step per offset, not per window.)
-        output = windows[:, :, :, 0, 0]  # (N, H', W', C)
-        winners = np.zeros(output.shape, dtype=np.intp)
-        for offset in range(1, self.kernel_size[0] * kw):
-            candidate = windows[:, :, :, offset // kw, offset % kw]
-            better = candidate > output
-            output = np.where(better, candidate, output)
-            winners = np.where(better, offset, winners)
-        self.save_for_backward(winners, x.shape)
+        n, out_h, out_w, kh, kw, channels = windows.shape
+        # Entry k = p * kw + q of every window, copied into one image per kernel offset.
+        entries = windows.transpose(3, 4, 0, 1, 2, 5).reshape(kh * kw, n, out_h, out_w, channels)
+        output = entries.max(axis=0)  # (N, H', W', C)
+        # is_winner[k] marks the windows whose first maximum is entry k: one per window.
+        is_winner = entries == output
+        found = is_winner[0].copy()
+        for k in range(1, kh * kw):
+            is_winner[k] &= ~found  # an equal maximum found earlier keeps the gradient
+            found |= is_winner[k]
+        self.save_for_backward(is_winner, x.shape)
         return output.transpose(0, 3, 1, 2)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """``(N, C, H', W') -> (N, C, H, W)``: each window's gradient goes to its maximum."""
         grad_output = self.check_grad_output(grad_output)
         ### BEGIN SOLUTION
-        winners, (n, channels, height, width) = self.saved_tensors  # winners: (N, H', W', C)
-        kw = self.kernel_size[1]
-        out_h, out_w = winners.shape[1:3]
-        # The row and column, in the input, of each window's maximum.
-        rows = np.arange(out_h)[:, None, None] * self.stride[0] + winners // kw
-        cols = np.arange(out_w)[:, None] * self.stride[1] + winners % kw
-        images = np.arange(n)[:, None, None, None]
-        # Positions in the channels-last input (N, H, W, C), flattened.
-        flat_index = ((images * height + rows) * width + cols) * channels + np.arange(channels)
-        # bincount adds the gradients of overlapping windows that share a maximum.
-        grad = np.bincount(
-            flat_index.ravel(),
-            weights=grad_output.transpose(0, 2, 3, 1).ravel(),
-            minlength=n * height * width * channels,
-        )
-        grad = grad.reshape(n, height, width, channels).transpose(0, 3, 1, 2)
-        return grad.astype(grad_output.dtype, copy=False)
+        is_winner, (n, channels, height, width) = self.saved_tensors
+        kh, kw = self.kernel_size
+        # Each window's whole gradient at its winning entry, zero at the others.
+        grad_entries = is_winner * grad_output.transpose(0, 2, 3, 1)  # (kh*kw, N, H', W', C)
+        grad_entries = grad_entries.reshape(kh, kw, *grad_entries.shape[1:])
+        grad_windows = grad_entries.transpose(2, 3, 4, 0, 1, 5)  # (N, H', W', kh, kw, C)
+        # fold sends each entry back to its pixel, adding where overlapping windows share one.
+        grad = fold(grad_windows, (n, height, width, channels), self.stride)
+        return grad.transpose(0, 3, 1, 2)
         ### END SOLUTION
 
 

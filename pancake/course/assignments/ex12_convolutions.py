@@ -93,10 +93,10 @@ CONV2D = Part(
 
         Two helpers work on channels-last images `(N, H, W, C)`:
         `unfold(images, kernel, stride)` returns every window as a view of shape
-        `(N, H', W', kh, kw, C)`, and `fold(windows, images_shape, stride)` is its
-        reverse: it adds each window's values back onto the pixels the window covers
-        (adding where windows overlap). `x.transpose(0, 2, 3, 1)` is the channels-last
-        view of `x`.
+        `(N, H', W', kh, kw, C)`, and `offset_pixels((p, q), (H', W'), stride)` is the
+        index of the pixels that entry `(p, q)` of every window covers:
+        `images[offset_pixels(...)]` has shape `(N, H', W', C)`.
+        `x.transpose(0, 2, 3, 1)` is the channels-last view of `x`.
 
         - `forward(x)`: build the padded channels-last input (a zero array of shape
           `(N, H + 2p_h, W + 2p_w, C_in)` with `x` copied into its middle), take its
@@ -108,8 +108,10 @@ CONV2D = Part(
           $\\partial L/\\partial w$ (the im2col matrix times the gradient, as in
           `Linear`, reshaped back to the weight's layout) and $\\partial L/\\partial b$ (a
           sum over every output position of every image); then return
-          $\\partial L/\\partial x$: the gradient of the im2col matrix, folded back onto
-          the padded input, without the padding, in NCHW layout.
+          $\\partial L/\\partial x$: the gradient of the im2col matrix folded back onto
+          the padded input, one kernel offset at a time (entry `(p, q)` of every window
+          sends the gradient's rows times `weight[:, :, p, q]` to the pixels it covers,
+          adding where windows overlap), without the padding, in NCHW layout.
 
         Gradients are **accumulated** (`+=`); no Python loop over positions.
     """,
@@ -188,18 +190,18 @@ MAX_POOL2D = Part(
     target="pancake.nn.conv.MaxPool2d",
     instructions="""
         `MaxPool2d(kernel_size, stride)` keeps the largest value of each window of each
-        channel. Its `forward` is given: it saves `winners`, of shape `(N, H', W', C)`,
-        the position of each window's first maximum inside the window
-        (`p * kw + q` for kernel row `p` and column `q`), and the input's shape.
+        channel. Its `forward` is given: it saves `is_winner`, a boolean array of shape
+        `(kh * kw, N, H', W', C)` that is True at entry `k = p * kw + q` (kernel row `p`,
+        column `q`) of each window's first maximum, and only there, and the input's shape.
 
         Write `backward(grad_output)` (shape `(N, C, H', W')`): each window's gradient
         goes, whole, to its maximum; every other input gets nothing from that window.
         Windows overlap when the stride is smaller than the kernel, and a value that is
-        the maximum of several windows receives the **sum** of their gradients. Compute,
-        for each window, the row and column of its maximum in the input, and add the
-        gradients there with one vectorised operation (`np.add.at` or `np.bincount` on
-        flat indices), not a Python loop over positions. Return an array of the input's
-        shape and of `grad_output`'s dtype.
+        the maximum of several windows receives the **sum** of their gradients. Put each
+        window's gradient at its winning entry, arrange the entries as `unfold`'s windows
+        `(N, H', W', kh, kw, C)`, and send them back to the pixels with `fold`, which adds
+        where windows overlap (vectorised: no Python loop over positions). Return an array
+        of the input's shape and of `grad_output`'s dtype.
     """,
     check=visible_check_max_pool2d,
     tests=(
