@@ -86,6 +86,14 @@ def averaging_unbroadcast(grad, shape):
     return grad.mean(axis=0)
 
 
+def first_copy_unbroadcast(grad, shape):
+    return grad[:1]
+
+
+def wrong_axis_unbroadcast(grad, shape):
+    return grad.sum(axis=1, keepdims=True).T
+
+
 def sums_trailing_axes(grad, shape):
     """Sums the axes past len(shape), where broadcasting added the leading ones."""
     grad = grad.sum(axis=tuple(range(len(shape), grad.ndim)))
@@ -155,6 +163,14 @@ CHECKER_CATALOG = {
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),
         "don't average",
+    ),
+    "unbroadcast keeps one copy": (
+        lambda: check_unbroadcast(first_copy_unbroadcast, X, (1, 3)),
+        "so they must add up to grad.sum()",
+    ),
+    "unbroadcast sums the wrong axis": (
+        lambda: check_unbroadcast(wrong_axis_unbroadcast, np.arange(9.0).reshape(3, 3), (1, 3)),
+        "is not the adjoint of broadcasting",
     ),
 }
 

@@ -69,6 +69,21 @@ def serial_with_a_generator_per_layer(*layers):
     return init_fun, stax.serial(*layers)[1]
 
 
+def serial_with_params_last_first(*layers):
+    init_fun, apply_fun = stax.serial(*layers)
+
+    def reversed_init_fun(rng, shape):
+        shape, params = init_fun(rng, shape)
+        return shape, params[::-1]
+
+    return reversed_init_fun, lambda params, x: apply_fun(params[::-1], x)
+
+
+def serial_skipping_the_last_layer(*layers):
+    init_fun, _ = stax.serial(*layers)
+    return init_fun, lambda params, x: stax.serial(*layers[:-1])[1](params[:-1], x)
+
+
 def dense_sized_by_the_batch_axis(out_dim):
     """Dense whose W has input_shape[0] rows (the batch, -1 or a size) instead of [-1]."""
     _, apply_fun = stax.Dense(out_dim)
@@ -81,6 +96,16 @@ def dense_sized_by_the_batch_axis(out_dim):
 
 
 CHECKER_CATALOG = {
+    "params collected last layer first": (
+        lambda: check_serial(
+            serial_with_params_last_first, [stax.Dense(3), stax.Dense(2)], (-1, 3)
+        ),
+        "the layers' params, last layer first",
+    ),
+    "apply_fun skips the last layer": (
+        lambda: check_serial(serial_skipping_the_last_layer, [stax.Dense(3), stax.Tanh], (-1, 3)),
+        "called the apply_fun of layer 1 0 times",
+    ),
     "W sized by input_shape[0], a -1": (
         lambda: check_stax_layer(dense_sized_by_the_batch_axis(2), (-1, 3)),
         "read in_dim off the last axis, input_shape[-1]",

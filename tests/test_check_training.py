@@ -3,6 +3,7 @@ and names the classic mistakes of a training loop."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 
@@ -15,7 +16,40 @@ pytestmark = pytest.mark.ex08
 
 @given(seed=pst.seeds())
 def test_the_reference_loop_passes_for_any_seed(seed):
-    assert "parameters and loss OK" in check_train_one_epoch(train_one_epoch, seed=seed)
+    assert "and the loss: OK" in check_train_one_epoch(train_one_epoch, seed=seed)
+
+
+def zeroes_through_the_model_after_each_step(model, loss_fn, optimizer, loader):
+    """Unusual but correct: the model's zero_grad, after the step; forward() by name."""
+    total = count = 0
+    for inputs, targets in loader:
+        loss = loss_fn.forward(model.forward(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        model.zero_grad()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def zeroes_each_gradient_by_hand(model, loss_fn, optimizer, loader):
+    """Unusual but correct: zeroes the gradients itself, and counts the samples first."""
+    samples = sum(len(targets) for _, targets in loader)
+    total = 0.0
+    for inputs, targets in loader:
+        for param in model.parameters():
+            param.grad[...] = 0
+        output = model(inputs)
+        total += loss_fn(output, targets) * len(targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    return total / samples
+
+
+@pytest.mark.parametrize(
+    "loop", [zeroes_through_the_model_after_each_step, zeroes_each_gradient_by_hand]
+)
+def test_unusual_correct_loops_pass(loop):
+    assert "and the loss: OK" in check_train_one_epoch(loop, seed=3)
 
 
 def never_zeroes_the_gradients(model, loss_fn, optimizer, loader):
@@ -44,6 +78,46 @@ def batch_losses(model, loss_fn, optimizer, loader) -> list[float]:
         model.backward(loss_fn.backward())
         optimizer.step()
     return losses
+
+
+def zeroes_between_backward_and_step(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.zero_grad()
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def backward_of_ones(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        output = model(inputs)
+        loss = loss_fn(output, targets)
+        model.backward(np.ones_like(output))
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def skips_the_last_batch(model, loss_fn, optimizer, loader):
+    batches = list(loader)[:-1]
+    return mean_of_batch_losses(model, loss_fn, optimizer, batches)
+
+
+def steps_twice(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
 
 
 def mean_of_batch_losses(*args):
@@ -76,6 +150,10 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (returns_nothing, "return the mean loss of the epoch"),
+        (zeroes_between_backward_and_step, "never between backward() and step()"),
+        (backward_of_ones, "model.backward(loss_fn.backward())"),
+        (skips_the_last_batch, "train on every batch of the loader"),
+        (steps_twice, "one step per batch"),
         (backward_of_the_loss_value, "not the loss value"),
     ],
     ids=lambda value: getattr(value, "__name__", None),

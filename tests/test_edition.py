@@ -157,6 +157,261 @@ def test_edition_holds_no_graded_test_and_no_instructor_file(edition0):
         assert "### BEGIN HIDDEN TESTS" not in lines
 
 
+# -- no function of the edition behaves as a withheld answer --------------------------------
+#
+# The line-by-line test above misses a twin: an answer written again under another name
+# and other words (the checks once held exercise 8's loop as `documented_epoch`, exercise
+# 6's updates as `sgd_reference` and `adam_reference`, exercise 10's unbroadcast as
+# `_summed_copies`, exercise 11's serial apply_fun as `_applied_in_turn`). PROBE calls
+# every function of the edition's package (but the learner's commands) on the inputs of
+# these answers, in the edition, and reports those that give the answer's result. It
+# holds its own stand-ins for a model, a loss, an optimizer and stax layers, so that it
+# needs none of the edition's stubbed modules.
+
+PROBE = r'''
+import importlib, inspect, json, pkgutil, sys, warnings
+import numpy as np
+
+
+class StandInModel:
+    """y = x @ w, w of shape (3, 2); backward adds x.T @ grad to w's gradient."""
+
+    def __init__(self):
+        self.w = np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+        self.grad = np.zeros_like(self.w)
+
+    def __call__(self, x):
+        self.x = x
+        return x @ self.w
+
+    forward = __call__
+
+    def backward(self, grad):
+        self.grad += self.x.T @ grad
+        return grad @ self.w.T
+
+    def parameters(self):
+        return [self]
+
+
+class StandInLoss:
+    """Half the mean squared error; backward gives its gradient."""
+
+    def __call__(self, pred, target):
+        self.difference = pred - target
+        return float(0.5 * np.mean(self.difference**2))
+
+    forward = __call__
+
+    def backward(self):
+        return self.difference / self.difference.size
+
+
+class StandInOptimizer:
+    def __init__(self, model):
+        self.model = model
+
+    def zero_grad(self):
+        self.model.grad[...] = 0
+
+    def step(self):
+        self.model.w -= 0.5 * self.model.grad
+
+
+def stand_in_batches():
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((13, 3)), rng.standard_normal((13, 2))
+    return [(x[i : i + 5], y[i : i + 5]) for i in range(0, 13, 5)]
+
+
+def stand_in_stax_layers():
+    """Three stax layers, x -> x * w + k, and their params."""
+    layers = [
+        ((lambda rng, shape: (shape, np.ones(shape[-1]))), (lambda w, x, k=k: x * w + k))
+        for k in range(3)
+    ]
+    params = [np.linspace(1.0, 2.0, 4) * (k + 1) for k in range(3)]
+    return layers, params, np.linspace(-1.0, 1.0, 8).reshape(2, 4)
+
+
+def unbroadcast_inputs():
+    """(grad, shape) pairs: axes added in front and stretched, or only stretched."""
+    rng = np.random.default_rng(10)
+    return [(rng.standard_normal((2, 3, 4)), (3, 1)), (rng.standard_normal((3, 4)), (1, 4))]
+
+
+OPTIMIZER_INPUTS = {
+    "theta": np.linspace(-1.0, 2.0, 6),
+    "grad": np.linspace(0.5, -3.0, 6),
+    "sgd": dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=True, weight_decay=0.1),
+    "adam": dict(
+        lr=0.1, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1, decoupled_weight_decay=False
+    ),
+}
+
+
+def functions(package):
+    """(name, function) of every function defined in the package's modules, but pancake.course."""
+    for module_info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if module_info.name.startswith(package.__name__ + ".course"):
+            continue
+        module = importlib.import_module(module_info.name)
+        for name, value in vars(module).items():
+            if inspect.isfunction(value) and value.__module__ == module.__name__:
+                yield f"{module.__name__}.{name}", value
+
+
+def close(got, expected):
+    got = got[0] if isinstance(got, tuple) and got else got
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return got.shape == np.shape(expected) and bool(np.allclose(got, expected, rtol=1e-9))
+
+
+def gives_unbroadcast(function, expected):
+    """Whether ``function`` gives unbroadcast's result on one of the inputs (half an answer
+    is a leak too)."""
+    for (grad, shape), result in zip(unbroadcast_inputs(), expected["unbroadcast"]):
+        try:
+            if close(function(grad.copy(), shape), np.array(result)):
+                return True
+        except Exception:
+            pass
+    return False
+
+
+def trains_one_epoch(function, expected):
+    model = StandInModel()
+    function(model, StandInLoss(), StandInOptimizer(model), stand_in_batches())
+    return bool(np.allclose(model.w, expected["train_one_epoch"]))
+
+
+def applies_in_turn(function, expected):
+    return close(function(*stand_in_stax_layers()), expected["serial"])
+
+
+def steps_as(rule):
+    def steps(function, expected):
+        parameters = inspect.signature(function).parameters
+        settings = {k: v for k, v in OPTIMIZER_INPUTS[rule].items() if k in parameters}
+        theta, grad = OPTIMIZER_INPUTS["theta"].copy(), OPTIMIZER_INPUTS["grad"].copy()
+        return bool(settings) and close(function(theta, grad, None, 1, **settings), expected[rule])
+
+    return steps
+
+
+PROBES = {
+    "unbroadcast": gives_unbroadcast,
+    "train_one_epoch": trains_one_epoch,
+    "serial": applies_in_turn,
+    "sgd": steps_as("sgd"),
+    "adam": steps_as("adam"),
+}
+
+
+def behaves_as(function, expected):
+    """The answers whose result ``function`` gives on their inputs."""
+    found = []
+    for answer, probe in PROBES.items():
+        try:
+            if probe(function, expected):
+                found.append(answer)
+        except Exception:
+            pass
+    return found
+
+
+def twins(package, expected):
+    """{function name: the answers it behaves as}."""
+    found = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for name, function in functions(package):
+            answers = behaves_as(function, expected)
+            if answers:
+                found[name] = answers
+    return found
+
+
+if __name__ == "__main__":
+    import pancake
+
+    expected = json.loads(sys.argv[1])
+    print(json.dumps(twins(pancake, expected)))
+'''
+
+
+def expected_answer_results() -> dict[str, list]:
+    """What the reference answers give on PROBE's inputs (computed in this repository)."""
+    from pancake.autograd.functions import unbroadcast
+    from pancake.nn.module import Parameter
+    from pancake.optim import SGD, Adam
+    from pancake.stax import serial
+    from pancake.train import train_one_epoch
+
+    probe: dict = {}
+    exec(PROBE, probe)  # the stand-ins and inputs only: __name__ is not "__main__" here
+    model = probe["StandInModel"]()
+    train_one_epoch(
+        model, probe["StandInLoss"](), probe["StandInOptimizer"](model), probe["stand_in_batches"]()
+    )
+    inputs = probe["OPTIMIZER_INPUTS"]
+    steps = {}
+    for rule, optimizer_cls in (("sgd", SGD), ("adam", Adam)):
+        param = Parameter(inputs["theta"].copy())
+        param.grad[...] = inputs["grad"]
+        optimizer_cls([param], **inputs[rule]).step()
+        steps[rule] = param.data.tolist()
+    layers, params, x = probe["stand_in_stax_layers"]()
+    return {
+        "serial": serial(*layers)[1](params, x).tolist(),
+        "unbroadcast": [
+            unbroadcast(grad, shape).tolist() for grad, shape in probe["unbroadcast_inputs"]()
+        ],
+        "train_one_epoch": model.w.tolist(),
+        **steps,
+    }
+
+
+def twins_in(root: Path) -> dict[str, list[str]]:
+    """Functions of the edition at ``root`` that behave as a withheld answer."""
+    (root / "answer_probe.py").write_text(PROBE)
+    result = in_edition(root, "answer_probe.py", json.dumps(expected_answer_results()))
+    return json.loads(result.stdout)
+
+
+def test_no_function_of_the_edition_behaves_as_a_withheld_answer(learner_edition):
+    assert twins_in(learner_edition) == {}
+
+
+def test_the_probe_finds_an_answer_written_again_under_another_name(learner_edition):
+    """Planted in the edition's pancake.testing: the reference answers, renamed, and the
+    reference update rules of the instructor's recorder (pancake.course)."""
+    from pancake.course import optimizer_trajectories
+
+    planted = [
+        "from __future__ import annotations\n\nimport math\n\nimport numpy as np\n",
+        typed_answer("pancake.autograd.functions.unbroadcast").replace("unbroadcast", "summed"),
+        typed_answer("pancake.train.train_one_epoch").replace("train_one_epoch", "loop"),
+        "def chained(layers, params, inputs):\n"
+        "    for (_, layer_apply), layer_params in zip(layers, params, strict=True):\n"
+        "        inputs = layer_apply(layer_params, inputs)\n"
+        "    return inputs\n",
+        inspect.getsource(optimizer_trajectories.sgd_reference),
+        inspect.getsource(optimizer_trajectories.adam_reference),
+    ]
+    (learner_edition / "pancake/testing/planted.py").write_text("\n\n".join(planted))
+    assert twins_in(learner_edition) == {
+        "pancake.testing.planted.summed": ["unbroadcast"],
+        "pancake.testing.planted.loop": ["train_one_epoch"],
+        "pancake.testing.planted.chained": ["serial"],
+        "pancake.testing.planted.sgd_reference": ["sgd"],
+        "pancake.testing.planted.adam_reference": ["adam"],
+    }
+
+
 def test_a_stub_names_its_exercise_notebook_and_chapter(edition0):
     result = in_edition(
         edition0,

@@ -14,9 +14,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from pancake.course.optimizer_trajectories import (
+    adam_reference,
+    sgd_reference,
+    teacher_forced_steps,
+)
 from pancake.nn import Linear, Parameter, ReLU, Sequential
 from pancake.optim import SGD, Adam, AdamW, clip_grad_norm
-from pancake.testing.optimizers import adam_reference, reference_trajectory, sgd_reference
+from pancake.testing.optimizers import Problem
 
 pytestmark = pytest.mark.ex06
 
@@ -29,6 +34,12 @@ def random_problem(seed: int, steps: int, dtype=np.float64):
     thetas = [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
     grads = [[rng.standard_normal(shape).astype(dtype) for shape in SHAPES] for _ in range(steps)]
     return thetas, grads
+
+
+def reference_trajectory(update, thetas, grads, settings) -> list[list[np.ndarray]]:
+    """The parameters after each step of the pure reference function ``update``."""
+    problem = Problem(thetas, grads, [], "float64")
+    return teacher_forced_steps(update, problem, settings, free_running=True)
 
 
 def run(optimizer_cls, thetas, grads, **hyperparameters):

@@ -6,7 +6,9 @@
    notebooks to ``exercises/`` (SOLUTION regions become ``raise NotImplementedError()``,
    hidden tests are removed) and records the assignments in ``gradebook.db``;
 3. puts the broken starter code of a bug-hunting answer (``### BROKEN``, see
-   ``sources.starter_source``) in its released cell, in place of nbgrader's stubs.
+   ``sources.starter_source``) in its released cell, in place of nbgrader's stubs;
+4. records the optimizer steps that ``check_optimizer`` compares with, in the package
+   (``pancake.course.optimizer_trajectories``).
 
 Run it from the repository root, where ``nbgrader_config.py`` lives. ``--root`` writes
 the course elsewhere (the tests use it to check that the committed notebooks are current).
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from pancake.course import optimizer_trajectories
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.notebook import build_notebook
 from pancake.course.sources import has_broken_code, starter_source
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for assignment in generate(args.root.resolve(), args.names or None):
         print(f"{assignment.name}: {assignment.points} points")
+    optimizer_trajectories.main()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Every check is importable from here (``from pancake.testing import check_optimiz
 - ``tensors``: ``check_tensor_gradients`` for functions of autograd Tensors;
 - ``values``: ``check_values``, a result against a formula;
 - ``calculus``: checks of central differences and of the chain rule (chapter 1);
-- ``optimizers``: ``check_optimizer``, step for step against PyTorch's algorithms;
+- ``optimizers``: ``check_optimizer``, step for step against recorded steps of PyTorch's
+  algorithms (``recorded_settings``: the settings recorded);
 - ``data``: ``check_data_loader``; ``training``: ``check_train_one_epoch``;
 - ``autograd``: ``unbroadcast`` and the backward passes of Functions;
 - ``stax``: stax layers and ``serial``;
@@ -28,7 +29,7 @@ from pancake.testing.gradcheck import (
     diagnose,
     numerical_gradient,
 )
-from pancake.testing.optimizers import check_optimizer
+from pancake.testing.optimizers import check_optimizer, recorded_settings
 from pancake.testing.reports import PropertyReport
 from pancake.testing.stax import check_serial, check_stax_layer
 from pancake.testing.tensors import check_tensor_gradients
@@ -54,5 +55,6 @@ __all__ = [
     "check_values",
     "diagnose",
     "numerical_gradient",
+    "recorded_settings",
     "strategies",
 ]

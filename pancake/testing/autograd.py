@@ -1,6 +1,7 @@
 r"""Checks of autograd's pieces: ``unbroadcast`` and the backward passes of ``Function``\s.
 
-Derivatives are compared with central differences of ``forward``, for every input, with
+``unbroadcast`` is checked as the adjoint of broadcasting (a dot-product test). Derivatives
+are compared with central differences of ``forward``, for every input, with
 the steps and tolerances of ``check_gradients``.
 """
 
@@ -23,15 +24,18 @@ from pancake.testing.gradcheck import (
     gradient_failure,
 )
 from pancake.testing.hints import elementwise_hint
-from pancake.testing.values import check_values
+
+# x for the adjoint test of unbroadcast: drawn from this stream, this many times
+ADJOINT_STREAM, ADJOINT_DRAWS = 20_250_010, 3
 
 
 def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[int, ...]) -> str:
     """Check ``unbroadcast_fn(grad, shape)``, where ``shape`` broadcasts to ``grad.shape``.
 
-    Broadcasting copied each entry of an array of ``shape`` to several places of
-    ``grad.shape``; entry j of the result must be the sum of ``grad`` over the copies of
-    entry j, in an array of ``shape``. ``grad`` must be left as it was.
+    Unbroadcasting is the adjoint (the transpose) of broadcasting: for every x of ``shape``,
+    ``<broadcast_to(x, grad.shape), grad> = <x, unbroadcast(grad, shape)>`` (both sides
+    are dL/dx · x for a loss whose gradient is ``grad``). The check tests that identity for
+    random x, after the shape of the result; ``grad`` must be left as it was.
     """
     grad = np.array(grad, dtype=np.float64)
     shape = tuple(shape)
@@ -50,32 +54,58 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
             f"{what} has shape {np.shape(got)}, expected {shape}.\n"
             f"Hint: {_unbroadcast_hint(np.shape(got), grad.shape, shape)}"
         )
-    expected = _summed_copies(grad, shape)
-    trailing = _summed_trailing(grad, shape)
-    if (
-        trailing.shape == shape
-        and not np.allclose(got, expected, rtol=1e-9, atol=1e-12)
-        and np.allclose(got, trailing, rtol=1e-9, atol=1e-12)
-    ):
-        raise AssertionError(f"{what} summed the wrong axes.\nHint: {TRAILING_AXES_HINT}")
-    copies = grad.size // math.prod(shape)
-    if copies > 1 and np.allclose(np.multiply(got, copies), expected, rtol=1e-9, atol=1e-12):
-        raise AssertionError(
-            f"{what} is the mean over the copies of each entry, not their sum.\nHint: every "
-            "copy adds its own gradient: sum (grad.sum), don't average"
+    got = np.asarray(got, dtype=np.float64)
+    rng = np.random.default_rng(ADJOINT_STREAM)
+    for _ in range(ADJOINT_DRAWS):
+        x = rng.standard_normal(shape)
+        if not _adjoint_holds(x, grad, got):
+            raise AssertionError(
+                f"{what} is not the adjoint of broadcasting: for a random x of shape {shape}, "
+                f"<broadcast_to(x, {grad.shape}), grad> = {_broadcast_side(x, grad):.10g} but "
+                f"<x, unbroadcast(grad)> = {_reduced_side(x, got):.10g}.\n"
+                f"Hint: {_adjoint_hint(grad, got, shape)}"
+            )
+    return (
+        f"{what}: shape OK, <broadcast_to(x), grad> = <x, unbroadcast(grad)> for "
+        f"{ADJOINT_DRAWS} random x: OK"
+    )
+
+
+def _broadcast_side(x: np.ndarray, grad: np.ndarray) -> float:
+    """<broadcast_to(x, grad.shape), grad>."""
+    return float(np.sum(np.broadcast_to(x, grad.shape) * grad))
+
+
+def _reduced_side(x: np.ndarray, reduced: np.ndarray) -> float:
+    """<x, reduced>, for ``reduced`` of x's shape."""
+    return float(np.sum(x * reduced))
+
+
+def _adjoint_holds(x: np.ndarray, grad: np.ndarray, reduced: np.ndarray) -> bool:
+    """Whether <broadcast_to(x), grad> = <x, reduced>, up to rounding of the products."""
+    scale = float(np.sum(np.abs(np.broadcast_to(x, grad.shape) * grad)))
+    return abs(_broadcast_side(x, grad) - _reduced_side(x, reduced)) <= 1e-9 * scale + 1e-12
+
+
+def _adjoint_hint(grad: np.ndarray, got: np.ndarray, shape: tuple) -> str:
+    """What the failing result does: sum the trailing axes, average the copies, lose or
+    double some, or else."""
+    if _adjoint_of_front_aligned_broadcast(grad, got, shape):
+        return TRAILING_AXES_HINT
+    copies = grad.size // max(1, math.prod(shape))
+    probe = np.random.default_rng(ADJOINT_STREAM + 1).standard_normal(shape)
+    if copies > 1 and _adjoint_holds(probe, grad, got * copies):
+        return (
+            "it is the mean over the copies of each entry, not their sum: every copy adds "
+            "its own gradient: sum (grad.sum), don't average"
         )
-    return check_values(what, got, expected, formula="grad summed over the copies of each entry")
-
-
-def _summed_copies(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The sum of ``grad`` over the places where broadcasting copied each entry of ``shape``.
-
-    Computed from where each entry went, not with sums over axes: broadcast the indices
-    of an array of ``shape`` to ``grad.shape``, then add up ``grad`` by index.
-    """
-    size = math.prod(shape)
-    sources = np.broadcast_to(np.arange(size).reshape(shape), grad.shape)
-    return np.bincount(sources.ravel(), weights=grad.ravel(), minlength=size).reshape(shape)
+    if not _adjoint_holds(np.ones(shape), grad, got):
+        return (
+            f"its entries add up to {float(np.sum(got)):.10g}, but every entry of grad "
+            f"belongs to exactly one entry of the result, so they must add up to "
+            f"grad.sum() = {float(np.sum(grad)):.10g}"
+        )
+    return _unbroadcast_hint(shape, grad.shape, shape)
 
 
 TRAILING_AXES_HINT = (
@@ -84,11 +114,23 @@ TRAILING_AXES_HINT = (
 )
 
 
-def _summed_trailing(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """What summing grad's trailing axes (those past len(shape)) gives, stretched axes then summed."""
-    kept = grad.sum(axis=tuple(range(len(shape), grad.ndim)))
-    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and kept.shape[i] != 1)
-    return kept.sum(axis=stretched, keepdims=True)
+def _adjoint_of_front_aligned_broadcast(grad: np.ndarray, got: np.ndarray, shape: tuple) -> bool:
+    """Whether ``got`` is the adjoint of broadcasting with ``shape`` aligned on grad's first
+    axes (new axes at the back: the mistake of summing the trailing axes), for random x."""
+    extra = grad.ndim - len(shape)
+    rng = np.random.default_rng(ADJOINT_STREAM + 2)
+    for _ in range(ADJOINT_DRAWS):
+        x = rng.standard_normal(shape)
+        try:
+            aligned = np.broadcast_to(x.reshape(shape + (1,) * extra), grad.shape)
+        except ValueError:  # shape does not line up with grad's first axes
+            return False
+        scale = float(np.sum(np.abs(aligned * grad)))
+        if extra == 0 or abs(float(np.sum(aligned * grad)) - _reduced_side(x, got)) > (
+            1e-9 * scale + 1e-12
+        ):
+            return False
+    return True
 
 
 def _unbroadcast_hint(got: tuple, grad_shape: tuple, shape: tuple) -> str:

@@ -301,52 +301,60 @@ def container_hint(module, x: np.ndarray, direction: np.ndarray, returned) -> st
     """Name the mistake in a Sequential-like ``backward``, or None.
 
     ``module`` holds its modules in ``layers`` (applied in turn by forward); ``returned``
-    is what its backward gave for ``direction`` at input ``x``. The hypotheses — a module
-    skipped, the modules visited first to last, each result dropped — are replayed on
-    copies of the inner modules, whose own backward passes are taken as right.
+    is what its backward gave for ``direction`` at input ``x`` (of another shape than x:
+    no hint from here, the shape says more). On a copy whose inner modules record each
+    call of their ``backward`` (which module, the grad_output it got), forward at ``x``
+    then backward of ``direction`` show the mistake: a module skipped, the modules
+    visited first to last, each result dropped (every module gets ``direction``). None if
+    the calls look right.
     """
     layers = getattr(module, "layers", None)
-    if returned is None or not isinstance(layers, Sequence) or len(layers) < 2:
+    if returned is None or np.shape(returned) != np.shape(x):
+        return None
+    if not isinstance(layers, Sequence) or len(layers) < 2:
         return None
     try:
-        return _container_hint(list(layers), x, direction, np.asarray(returned, np.float64))
-    except Exception:  # inner modules that cannot be replayed this way: no hint from here
+        return _container_hint(copy.deepcopy(module), x, direction)
+    except Exception:  # inner modules that cannot be recorded this way: no hint from here
         return None
 
 
-def _container_hint(layers: list, x, direction, returned) -> str | None:
-    def replay(order: Sequence[int], chained: bool = True) -> np.ndarray:
-        copies = [copy.deepcopy(layer) for layer in layers]
-        value = x
-        for layer in copies:
-            value = layer(value)
-        grad = direction.copy()
-        for index in order:
-            result = copies[index].backward(grad)
-            grad = result if chained else grad
-        return np.asarray(grad, dtype=np.float64)
-
-    backwards = list(reversed(range(len(layers))))
-    if close(returned, replay(backwards), MATCH_RTOL):
-        return None
-    for skipped in backwards:
-        if close(returned, replay([i for i in backwards if i != skipped]), MATCH_RTOL):
+def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
+    layers = list(module.layers)
+    calls: list[tuple[int, np.ndarray]] = []  # (which module, the grad_output it got)
+    for index, layer in enumerate(layers):
+        layer.backward = _recording_backward(layer.backward, index, calls)
+    module(x)
+    try:
+        module.backward(direction.copy())
+        crashed = False
+    except ValueError:  # shapes that do not line up: the calls so far still tell
+        crashed = True
+    order = [index for index, _ in calls]
+    if order and order == list(range(len(order))) and (crashed or len(order) == len(layers)):
+        return "backward visits the modules first to last: go in reverse order, last to first"
+    for skipped in reversed(range(len(layers))):
+        if skipped not in order:
             return (
                 f"backward skips module {skipped} ({layers[skipped]!r}): call the backward "
                 "of every module, last to first"
             )
-    if close(returned, replay(backwards, chained=False), MATCH_RTOL):
+    if all(np.array_equal(grad, direction) for _, grad in calls):
         return (
             "the result of each module's backward is dropped: assign it, "
             "`grad_output = layer.backward(grad_output)`, and return the last one"
         )
-    try:
-        first_to_last = replay(range(len(layers)))
-    except ValueError:
-        first_to_last = None
-    if first_to_last is not None and close(returned, first_to_last, MATCH_RTOL):
-        return "backward visits the modules first to last: go in reverse order, last to first"
     return None
+
+
+def _recording_backward(backward: Callable, index: int, calls: list) -> Callable:
+    """``backward`` that first appends ``(index, a copy of its grad_output)`` to ``calls``."""
+
+    def recorded(grad_output, *args, **kwargs):
+        calls.append((index, np.array(grad_output, dtype=np.float64)))
+        return backward(grad_output, *args, **kwargs)
+
+    return recorded
 
 
 def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | None:

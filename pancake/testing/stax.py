@@ -263,77 +263,149 @@ def _with_leaves(tree, leaves: Sequence):
     return tree_map(lambda _: next(replacements), tree)
 
 
+class RecordedLayer:
+    """A stax layer whose ``init_fun`` and ``apply_fun`` record each call (spies).
+
+    ``inits``: ``(input_shape, output_shape, params)`` per call of init_fun;
+    ``applies``: ``(params, inputs, outputs)`` per call of apply_fun.
+    """
+
+    def __init__(self, layer):
+        self.layer_init, self.layer_apply = layer
+        self.inits: list[tuple] = []
+        self.applies: list[tuple] = []
+
+    def init_fun(self, rng, input_shape):
+        output_shape, params = self.layer_init(rng, input_shape)
+        self.inits.append((tuple(input_shape), tuple(output_shape), params))
+        return output_shape, params
+
+    def apply_fun(self, params, inputs, **kwargs):
+        outputs = self.layer_apply(params, inputs, **kwargs)
+        self.applies.append((params, inputs, outputs))
+        return outputs
+
+    @property
+    def pair(self):
+        return self.init_fun, self.apply_fun
+
+
+IN_TURN = "each layer's apply_fun applied in turn, first to last, each with its own params"
+
+
 def check_serial(
     serial_fn: Callable, layers: Sequence, input_shape: Sequence[int], *, seed: int = 0
 ) -> PropertyReport:
-    """Check ``serial_fn(*layers)`` against the layers it chains, then as a stax layer.
+    """Check ``serial_fn(*layers)`` by what it does with the layers, then as a stax layer.
 
-    ``init_fun`` must give the first layer's init_fun ``input_shape`` and each next one
-    the output shape of the one before, all with the one rng (so that layers of one shape
-    get different parameters), and return the last output shape and the list of the
-    layers' params, in order. ``apply_fun(params, x)`` must equal each layer's apply_fun
-    applied in turn, first to last, each with its own params. Then ``check_stax_layer``.
+    The layers given to ``serial_fn`` record their calls. ``init_fun`` must call each
+    layer's init_fun once, giving the first one ``input_shape`` and each next one the
+    output shape the one before returned, all with the one rng (so that layers of one
+    shape get different parameters), and return the last output shape and the list of
+    the params the layers returned, in order. ``apply_fun(params, x)`` must call each
+    layer's apply_fun once, first to last, each with its own params, the first on x and
+    each next one on the output of the one before, and return the last output. Then
+    ``check_stax_layer``.
     """
     input_shape = tuple(input_shape)
-    init_fun, apply_fun = serial_fn(*layers)
+    recorded = [RecordedLayer(layer) for layer in layers]
+    init_fun, apply_fun = serial_fn(*(layer.pair for layer in recorded))
     described = f"serial of {len(layers)} layers on inputs of shape {input_shape}"
-    layer_inputs, layer_shapes, last_shape = _threaded_shapes(layers, input_shape, seed)
     output_shape, params = _initialised(init_fun, input_shape, seed, described)
-    if not isinstance(params, tuple | list) or len(params) != len(layers):
-        raise AssertionError(
-            f"{described}: params has shapes {_shapes(params)}.\nHint: params is a list with "
-            "one entry per layer, the params that layer's init_fun returned, in order"
-        )
-    if [_shapes(p) for p in params] != layer_shapes and [
-        _shapes(p) for p in reversed(params)
-    ] == layer_shapes:
-        raise AssertionError(
-            f"{described}: params has shapes {_shapes(params)}: the layers' params, last "
-            "layer first.\nHint: append each layer's params in the order of the layers"
-        )
-    for index, (layer_params, expected) in enumerate(zip(params, layer_shapes, strict=True)):
-        if _shapes(layer_params) != expected:
-            raise AssertionError(
-                f"{described}: the params of layer {index} have shapes {_shapes(layer_params)}, "
-                f"but for its input shape {layer_inputs[index]} they have shapes {expected}.\n"
-                "Hint: give each layer's init_fun the output shape of the layer before it "
-                "(the first one gets input_shape)"
-            )
-    if output_shape != last_shape:
-        raise AssertionError(
-            f"{described}: init_fun returned the output shape {output_shape}, expected "
-            f"{last_shape}.\nHint: return the output shape of the last layer"
-        )
+    _check_initialised(recorded, input_shape, output_shape, params, described)
     _check_layers_differ(params, described)
     x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(_concrete(input_shape, 3))
-    formula = "each layer's apply_fun applied in turn, first to last, each with its own params"
+    for layer in recorded:
+        layer.applies.clear()
     try:
         output = apply_fun(params, x)
     except Exception as error:
         raise AssertionError(
             f"{described}: apply_fun raised {type(error).__name__}: {error}\nHint: it should "
-            f"be {formula}"
+            f"be {IN_TURN}"
         ) from error
-    values = check_values(
-        "apply_fun(params, x)", output, _applied_in_turn(layers, params, x), formula=formula
-    )
+    _check_applied_in_turn(recorded, params, x, output, described)
     report = check_stax_layer((init_fun, apply_fun), input_shape, seed=seed)
     report.lines[:0] = [
-        f"each layer's init_fun gets the output shape of the one before: {layer_inputs}",
-        values,
+        "each layer's init_fun gets the output shape of the one before: "
+        f"{[layer.inits[0][0] for layer in recorded]}",
+        f"apply_fun(params, x) is {IN_TURN}: OK",
     ]
     return report
 
 
-def _threaded_shapes(layers: Sequence, input_shape: tuple, seed: int):
-    """Each layer's input shape and parameter shapes when chained, and the last output shape."""
-    rng = np.random.default_rng(seed)
-    shape, inputs, param_shapes = input_shape, [], []
-    for init_fun, _ in layers:
-        inputs.append(shape)
-        shape, layer_params = init_fun(rng, shape)
-        param_shapes.append(_shapes(layer_params))
-    return inputs, param_shapes, tuple(shape)
+def _check_initialised(recorded, input_shape, output_shape, params, described: str) -> None:
+    """What init_fun did with the layers' init_funs, and what it returned."""
+    for index, layer in enumerate(recorded):
+        if len(layer.inits) != 1:
+            raise AssertionError(
+                f"{described}: init_fun called the init_fun of layer {index} "
+                f"{len(layer.inits)} times.\nHint: call each layer's init_fun once, in turn"
+            )
+    returned = [layer.inits[0][2] for layer in recorded]
+    if not isinstance(params, tuple | list) or len(params) != len(recorded):
+        raise AssertionError(
+            f"{described}: params has shapes {_shapes(params)}.\nHint: params is a list with "
+            "one entry per layer, the params that layer's init_fun returned, in order"
+        )
+    if not all(map(_same_leaves, params, returned)):
+        if all(map(_same_leaves, reversed(params), returned)):
+            raise AssertionError(
+                f"{described}: params has shapes {_shapes(params)}: the layers' params, last "
+                "layer first.\nHint: append each layer's params in the order of the layers"
+            )
+        raise AssertionError(
+            f"{described}: params has shapes {_shapes(params)}, but the layers' init_funs "
+            f"returned params of shapes {_shapes(returned)}.\nHint: params is a list with one "
+            "entry per layer, the params that layer's init_fun returned, in order"
+        )
+    expected_input = input_shape
+    for index, layer in enumerate(recorded):
+        got_input, layer_output, _ = layer.inits[0]
+        if got_input != expected_input:
+            raise AssertionError(
+                f"{described}: the init_fun of layer {index} got the input shape {got_input}, "
+                f"but the layer before it outputs {expected_input}.\nHint: give each layer's "
+                "init_fun the output shape of the layer before it (the first one gets "
+                "input_shape)"
+            )
+        expected_input = layer_output
+    if tuple(output_shape) != expected_input:
+        raise AssertionError(
+            f"{described}: init_fun returned the output shape {output_shape}, expected "
+            f"{expected_input}.\nHint: return the output shape of the last layer"
+        )
+
+
+def _check_applied_in_turn(recorded, params, x, output, described: str) -> None:
+    """What apply_fun did with the layers' apply_funs, and what it returned."""
+    inputs = x
+    for index, (layer, layer_params) in enumerate(zip(recorded, params, strict=True)):
+        problem = None
+        if len(layer.applies) != 1:
+            problem = f"it called the apply_fun of layer {index} {len(layer.applies)} times"
+        else:
+            got_params, got_inputs, outputs = layer.applies[0]
+            if not _same_leaves(got_params, layer_params):
+                problem = f"the apply_fun of layer {index} got other params than params[{index}]"
+            elif not _same_array(got_inputs, inputs):
+                source = "x" if index == 0 else f"the output of layer {index - 1}"
+                problem = f"the apply_fun of layer {index} did not get {source}"
+            inputs = outputs
+        if problem is not None:
+            raise AssertionError(
+                f"{described}: apply_fun(params, x) is wrong: {problem}.\nHint: it should be "
+                f"{IN_TURN}"
+            )
+    if not _same_array(output, inputs):
+        raise AssertionError(
+            f"{described}: apply_fun(params, x) is not the output of the last layer.\nHint: "
+            f"it should be {IN_TURN}"
+        )
+
+
+def _same_array(a, b) -> bool:
+    return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
 
 
 def _check_layers_differ(params: Sequence, described: str) -> None:
@@ -346,9 +418,3 @@ def _check_layers_differ(params: Sequence, described: str) -> None:
                     "Hint: pass the one rng to every layer's init_fun in turn (it moves on as "
                     "it draws); don't make a new generator for each layer"
                 )
-
-
-def _applied_in_turn(layers: Sequence, params: Sequence, x: np.ndarray):
-    for (_, apply_fun), layer_params in zip(layers, params, strict=True):
-        x = apply_fun(layer_params, x)
-    return x

@@ -1,8 +1,17 @@
-"""Check one epoch of a training loop against the documented loop: parameters and loss."""
+"""Check one epoch of a training loop by the calls it makes: the protocol, and the loss.
+
+``check_train_one_epoch`` hands the loop a model, a loss, an optimizer and a loader that
+work as usual and record what is done to them (spies). The check then tests properties
+of that record, per batch: the model's forward pass on that batch, the loss of its
+output, ``model.backward`` of the loss's gradient into zeroed gradients, and one
+optimizer step on those gradients; every batch once; the returned loss is the mean per
+sample of the losses the loss function returned.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,21 +19,155 @@ from pancake.data import ArrayDataset, DataLoader
 from pancake.nn import CrossEntropyLoss, Linear, Sequential, Tanh
 from pancake.optim import SGD
 
+NEVER_CHANGE = (
+    "the parameters never change: each batch needs backward(), then optimizer.step() "
+    "while the gradients are still there (zero_grad() goes before backward(), never "
+    "between backward() and step())"
+)
 
-def documented_epoch(model, loss_fn, optimizer, loader, *, zero_grad: bool = True) -> list:
-    """One epoch of the documented loop (without ``zero_grad``: a common mistake).
 
-    Returns the (loss, size) of each batch.
-    """
-    batches = []
-    for inputs, targets in loader:
-        if zero_grad:
-            optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        model.backward(loss_fn.backward())
-        optimizer.step()
-        batches.append((loss, len(targets)))
-    return batches
+@dataclass
+class BatchRecord:
+    """What the loop did with one batch (``None``: not done)."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    forward: int | None = None  # position in the call log of the forward pass
+    loss: float | None = None  # the value loss_fn returned for this batch's output
+    backward: int | None = None
+    step: int | None = None
+    forwards: int = 0
+    steps: int = 0
+    # "gradients": not zero when backward started; "grad": backward of another array than
+    # loss_fn.backward()'s; "step": the step saw other gradients than backward left
+    problems: list[str] = field(default_factory=list)
+
+
+class EpochLog:
+    """The calls of one epoch: a counter of calls, the batches, and which batch is current."""
+
+    def __init__(self, batches: list[tuple[np.ndarray, np.ndarray]]):
+        self.batches = [BatchRecord(inputs, targets) for inputs, targets in batches]
+        self.calls = 0
+        self.current: BatchRecord | None = None  # the batch whose output was last computed
+        self.output = None
+        self.loss_grad = None
+        self.backward_grads: list[np.ndarray] | None = None
+        self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
+
+    def tick(self) -> int:
+        """The position of a new call in the log."""
+        self.calls += 1
+        return self.calls
+
+    def batch_of(self, inputs) -> BatchRecord | None:
+        """The batch whose inputs these are, or None."""
+        for batch in self.batches:
+            if inputs is batch.inputs or _same_array(inputs, batch.inputs):
+                return batch
+        return None
+
+
+class SpyModel:
+    """A model that records its forward and backward passes in ``log``; the rest is the model's."""
+
+    def __init__(self, model, log: EpochLog):
+        self.model, self.log = model, log
+
+    def __call__(self, inputs):
+        batch = self.log.batch_of(inputs)
+        output = self.model(inputs)
+        if batch is not None:
+            batch.forwards += 1
+            batch.forward = self.log.tick()
+        self.log.current, self.log.output = batch, output
+        return output
+
+    forward = __call__
+
+    def backward(self, grad):
+        self.log.backward_shapes.append(np.shape(grad))
+        batch = self.log.current
+        if batch is not None:
+            if any(np.any(param.grad != 0) for param in self.model.parameters()):
+                batch.problems.append("gradients")
+            if self.log.loss_grad is None or not np.array_equal(grad, self.log.loss_grad):
+                batch.problems.append("grad")
+        returned = self.model.backward(grad)
+        if batch is not None:
+            batch.backward = self.log.tick()
+        self.log.backward_grads = [param.grad.copy() for param in self.model.parameters()]
+        return returned
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+class SpyLoss:
+    """A loss that records the value it returns for each batch, and its gradient."""
+
+    def __init__(self, loss_fn, log: EpochLog):
+        self.loss_fn, self.log = loss_fn, log
+
+    def __call__(self, pred, targets):
+        loss = self.loss_fn(pred, targets)
+        batch = self.log.current
+        output = self.log.output
+        if batch is not None and (pred is output or _same_array(pred, output)):
+            batch.loss = float(loss)
+        return loss
+
+    forward = __call__
+
+    def backward(self, *args):
+        self.log.loss_grad = self.loss_fn.backward(*args)
+        return self.log.loss_grad
+
+    def __getattr__(self, name):
+        return getattr(self.loss_fn, name)
+
+
+class SpyOptimizer:
+    """An optimizer that records each step: after which batch's backward, on which gradients."""
+
+    def __init__(self, optimizer, model, log: EpochLog):
+        self.optimizer, self.model, self.log = optimizer, model, log
+
+    def step(self):
+        batch = self.log.current
+        if batch is not None:
+            batch.steps += 1
+            batch.step = self.log.tick()
+            grads = [param.grad for param in self.model.parameters()]
+            kept = self.log.backward_grads
+            if kept is None or not all(
+                np.array_equal(g, k) for g, k in zip(grads, kept, strict=True)
+            ):
+                batch.problems.append("step")
+        return self.optimizer.step()
+
+    def __getattr__(self, name):
+        return getattr(self.optimizer, name)
+
+
+class SpyLoader:
+    """A loader that always yields the same batches; the rest is the loader's."""
+
+    def __init__(self, loader, batches: list):
+        self.loader, self.batches = loader, batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def _same_array(a, b) -> bool:
+    return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
 
 
 def _training_case(seed: int):
@@ -39,16 +182,24 @@ def _training_case(seed: int):
 def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str:
     """Run ``train_one_epoch_fn(model, loss_fn, optimizer, loader)`` on a small classifier.
 
-    Compares the trained parameters and the returned loss with the documented loop: per
-    batch ``zero_grad``, forward, loss, ``backward``, ``step``; then the mean loss per sample.
+    The model, loss, optimizer and loader record what the loop does with them; for each
+    batch, the documented protocol must hold: ``zero_grad`` before the backward pass
+    (the gradients are zero when it starts), forward on that batch, the loss of that
+    output, ``model.backward(loss_fn.backward())``, then one ``step`` on those gradients.
+    The returned value must be the mean loss per sample over the epoch.
     """
     model, loss_fn, optimizer, loader = _training_case(seed)
-    initial = model.state_dict()
-    given_to_backward = _record_backward_inputs(model)
+    batches = list(loader)
+    log = EpochLog(batches)
     try:
-        returned = train_one_epoch_fn(model, loss_fn, optimizer, loader)
+        returned = train_one_epoch_fn(
+            SpyModel(model, log),
+            SpyLoss(loss_fn, log),
+            SpyOptimizer(optimizer, model, log),
+            SpyLoader(loader, batches),
+        )
     except ValueError as error:
-        if given_to_backward and given_to_backward[-1] == ():
+        if log.backward_shapes and log.backward_shapes[-1] == ():
             raise AssertionError(
                 "model.backward() was given a number (shape ()), not an array of the "
                 "model's output shape.\nHint: model.backward takes dL/d(output), the gradient "
@@ -56,16 +207,16 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
                 "model.backward(loss_fn.backward())"
             ) from error
         raise
-    trained = model.state_dict()
-    reference = _training_case(seed)
-    batches = documented_epoch(*reference)
-    if not _same_parameters(trained, reference[0].state_dict()):
-        raise AssertionError(
-            "after one epoch the parameters differ from those of the documented loop "
-            "(zero_grad, forward, loss, backward, step for each batch).\n"
-            f"Hint: {_loop_hint(initial, trained, seed)}"
-        )
-    losses, sizes = np.array(batches).T
+    for index, batch in enumerate(log.batches):
+        problem = _protocol_problem(batch)
+        if problem is not None:
+            raise AssertionError(
+                f"batch {index} of {len(log.batches)} (inputs of shape {batch.inputs.shape}) "
+                "was not trained as documented (zero_grad, forward, loss, backward, step).\n"
+                f"Hint: {problem}"
+            )
+    losses = np.array([batch.loss for batch in log.batches])
+    sizes = np.array([len(batch.targets) for batch in log.batches])
     expected = float(np.sum(losses * sizes) / np.sum(sizes))
     if returned is None or not np.isclose(float(returned), expected, rtol=1e-9, atol=0):
         hint = _loss_hint(returned, losses)
@@ -73,43 +224,36 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
             f"train_one_epoch returned {returned!r}, but the mean loss per sample over the "
             f"epoch is {expected:.6g}.\nHint: {hint}"
         )
-    return f"train_one_epoch ({len(batches)} batches of up to 5 samples): parameters and loss OK"
-
-
-def _record_backward_inputs(model) -> list[tuple]:
-    """Make ``model.backward`` record the shape of each grad_output it is given; return the list."""
-    shapes: list[tuple] = []
-    backward = model.backward
-
-    def recorded(grad_output):
-        shapes.append(np.shape(grad_output))
-        return backward(grad_output)
-
-    model.backward = recorded
-    return shapes
-
-
-def _same_parameters(got: dict, expected: dict) -> bool:
-    return all(
-        np.allclose(got[name], value, rtol=1e-9, atol=1e-12) for name, value in expected.items()
+    return (
+        f"train_one_epoch ({len(log.batches)} batches of up to 5 samples): each batch "
+        "trained once, in order (zero_grad, forward, loss, backward, step), and the loss: OK"
     )
 
 
-def _loop_hint(initial: dict, trained: dict, seed: int) -> str:
-    if _same_parameters(trained, initial):
+def _protocol_problem(batch: BatchRecord) -> str | None:
+    """What the loop did wrong with ``batch``, or None."""
+    if batch.forwards == 0:
+        return "this batch never went through the model: train on every batch of the loader"
+    if batch.forwards > 1:
+        return "this batch went through the model more than once: one forward pass per batch"
+    if batch.loss is None:
         return (
-            "the parameters never change: each batch needs backward(), then optimizer.step() "
-            "while the gradients are still there (zero_grad() goes before backward(), never "
-            "between backward() and step())"
+            "compute the loss of the model's output on this batch: loss_fn(model(inputs), targets)"
         )
-    case = _training_case(seed)
-    documented_epoch(*case, zero_grad=False)
-    if _same_parameters(trained, case[0].state_dict()):
+    if batch.backward is None or batch.step is None:
+        return NEVER_CHANGE
+    if "gradients" in batch.problems:
         return (
             "the gradients of earlier batches add up: call optimizer.zero_grad() before each "
             "backward pass"
         )
-    return "compare your loop with the documented one, step by step"
+    if "grad" in batch.problems:
+        return "pass the loss's gradient to the model: model.backward(loss_fn.backward())"
+    if batch.steps > 1:
+        return "optimizer.step() ran more than once for this batch: one step per batch"
+    if "step" in batch.problems or not batch.forward < batch.backward < batch.step:
+        return NEVER_CHANGE
+    return None
 
 
 def _loss_hint(returned, losses: np.ndarray) -> str:

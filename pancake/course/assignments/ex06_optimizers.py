@@ -1,9 +1,9 @@
 """Exercise 6: the optimizers, SGD with momentum and Adam, step for step as in PyTorch."""
 
-from pancake.course.prelude import given, graded, pst, st
+from pancake.course.prelude import given, graded, st
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.optim import SGD, Adam
-from pancake.testing import check_optimizer
+from pancake.testing import check_optimizer, recorded_settings
 
 STATE = clean(
     """
@@ -12,7 +12,8 @@ STATE = clean(
     Update `param.data` **in place** (`param.data -= ...`: layers hold references to that
     array) and leave `param.grad` as it is (compute new arrays: `grad = grad + ...`).
     `check_optimizer` runs your optimizer on random parameters and gradients and compares
-    every step with PyTorch's documented algorithm.
+    every step with PyTorch's documented algorithm (steps recorded from a reference: each
+    step starts from the recorded parameters, so one wrong step never spoils the next).
     """
 )
 
@@ -24,40 +25,31 @@ def visible_check_sgd():
 
 
 @graded
-@given(lr=st.floats(1e-3, 1.0), seed=pst.seeds())
-def test_sgd_plain(lr, seed):
+@given(settings=st.sampled_from(recorded_settings("sgd-plain")))
+def test_sgd_plain(settings):
     """check_optimizer without momentum, for random learning rates"""
-    check_optimizer(SGD, lr=lr, seed=seed)
+    check_optimizer(SGD, **settings)
 
 
 @graded
-@given(
-    lr=st.floats(1e-3, 1.0),
-    momentum=st.floats(0.1, 0.99),
-    dampening=st.sampled_from([0.0, 0.1, 0.5]),
-    seed=pst.seeds(),
-)
-def test_sgd_momentum(lr, momentum, dampening, seed):
+@given(settings=st.sampled_from(recorded_settings("sgd-momentum")))
+def test_sgd_momentum(settings):
     """check_optimizer with random momentum and dampening"""
-    check_optimizer(SGD, lr=lr, momentum=momentum, dampening=dampening, seed=seed)
+    check_optimizer(SGD, **settings)
 
 
 @graded
-@given(lr=st.floats(1e-3, 1.0), momentum=st.floats(0.1, 0.99), seed=pst.seeds())
-def test_sgd_nesterov(lr, momentum, seed):
+@given(settings=st.sampled_from(recorded_settings("sgd-nesterov")))
+def test_sgd_nesterov(settings):
     """check_optimizer with Nesterov momentum"""
-    check_optimizer(SGD, lr=lr, momentum=momentum, nesterov=True, seed=seed)
+    check_optimizer(SGD, **settings)
 
 
 @graded
-@given(
-    weight_decay=st.floats(1e-4, 0.1),
-    momentum=st.sampled_from([0.0, 0.9]),
-    seed=pst.seeds(),
-)
-def test_sgd_weight_decay(weight_decay, momentum, seed):
+@given(settings=st.sampled_from(recorded_settings("sgd-weight-decay")))
+def test_sgd_weight_decay(settings):
     """check_optimizer with weight decay, with and without momentum"""
-    check_optimizer(SGD, lr=0.1, momentum=momentum, weight_decay=weight_decay, seed=seed)
+    check_optimizer(SGD, **settings)
 
 
 SGD_PART = Part(
@@ -92,38 +84,31 @@ def visible_check_adam():
 
 
 @graded
-@given(lr=st.floats(1e-4, 0.1), seed=pst.seeds())
-def test_adam_default(lr, seed):
+@given(settings=st.sampled_from(recorded_settings("adam-default")))
+def test_adam_default(settings):
     """check_optimizer with random learning rates"""
-    check_optimizer(Adam, lr=lr, seed=seed)
+    check_optimizer(Adam, **settings)
 
 
 @graded
-@given(
-    beta1=st.floats(0.5, 0.99),
-    beta2=st.floats(0.9, 0.9999),
-    eps=st.sampled_from([1e-8, 1e-6, 1e-3]),
-    seed=pst.seeds(),
-)
-def test_adam_betas(beta1, beta2, eps, seed):
+@given(settings=st.sampled_from(recorded_settings("adam-betas")))
+def test_adam_betas(settings):
     """check_optimizer with random betas and eps"""
-    check_optimizer(Adam, lr=0.01, betas=(beta1, beta2), eps=eps, seed=seed)
+    check_optimizer(Adam, **settings)
 
 
 @graded
-@given(weight_decay=st.floats(1e-4, 0.1), seed=pst.seeds())
-def test_adam_weight_decay(weight_decay, seed):
+@given(settings=st.sampled_from(recorded_settings("adam-weight-decay")))
+def test_adam_weight_decay(settings):
     """check_optimizer with weight decay added to the gradient"""
-    check_optimizer(Adam, lr=0.01, weight_decay=weight_decay, seed=seed)
+    check_optimizer(Adam, **settings)
 
 
 @graded
-@given(weight_decay=st.floats(1e-3, 0.5), seed=pst.seeds())
-def test_adam_decoupled(weight_decay, seed):
+@given(settings=st.sampled_from(recorded_settings("adam-decoupled")))
+def test_adam_decoupled(settings):
     """check_optimizer with decoupled weight decay (AdamW)"""
-    check_optimizer(
-        Adam, lr=0.01, weight_decay=weight_decay, decoupled_weight_decay=True, seed=seed
-    )
+    check_optimizer(Adam, **settings)
 
 
 ADAM = Part(
