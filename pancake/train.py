@@ -56,8 +56,12 @@ def input_gradient_skipped(model: Module) -> Iterator[Module]:
 
     A model trained on data never uses the gradient with respect to the data, and its
     first layer's ``backward`` then skips computing it (for ``Linear``, a third of the
-    arithmetic of a backward pass).
+    arithmetic of a backward pass). A model-like object without ``needs_input_grad``
+    (any object with ``forward`` and ``backward``) is left as it is.
     """
+    if not hasattr(model, "needs_input_grad"):
+        yield model
+        return
     needed = model.needs_input_grad
     model.needs_input_grad = False
     try:

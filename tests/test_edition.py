@@ -392,7 +392,8 @@ def test_the_probe_finds_an_answer_written_again_under_another_name(learner_edit
     from pancake.course import optimizer_trajectories
 
     planted = [
-        "from __future__ import annotations\n\nimport math\n\nimport numpy as np\n",
+        "from __future__ import annotations\n\nimport math\n\nimport numpy as np\n\n"
+        "from pancake.train import skips_input_gradient\n",
         typed_answer("pancake.autograd.functions.unbroadcast").replace("unbroadcast", "summed"),
         typed_answer("pancake.train.train_one_epoch").replace("train_one_epoch", "loop"),
         "def chained(layers, params, inputs):\n"
