@@ -1324,6 +1324,42 @@ NAMED_MISTAKES = [
         ),
         "the output of a recorded operation is not watched",
     ),
+    # Full marks before the graded tests were extended (found by an independent probe).
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "images and labels shuffled by two separate rng.shuffle calls",
+        (
+            (
+                "X_train, y_train = X_train[order], y_train[order]",
+                "rng.shuffle(X_train)\n        rng.shuffle(y_train)",
+            ),
+        ),
+        ("train-digits-labels-follow-images", "train-digits-accuracy"),
+        "are the labels shuffled with their images?",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "backward returns float64 for a float32 grad_output",
+        (("return grad.transpose(0, 3, 1, 2)", "return grad.transpose(0, 3, 1, 2).astype(float)"),),
+        ("max-pool2d-ties",),
+        "keep grad_output's dtype",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "softplus' = exp(x) / (1 + exp(x)), which overflows to nan at large x",
+        (
+            (
+                "return grad * sigmoid(x)",
+                "from pancake.autograd.functions import exp\n\n        "
+                "return grad * exp(x) / (1 + exp(x))",
+            ),
+        ),
+        ("softplus-gradients",),
+        "at large |x|",
+    ),
 ]
 MISTAKES += NAMED_MISTAKES
 

@@ -163,7 +163,7 @@ def test_max_pool2d_gradients(settings, seed):
 @graded
 @given(settings=pst.pool_settings(), data=st.data())
 def test_max_pool2d_ties(settings, data):
-    """on inputs with many equal values, each window sends its whole gradient to its first maximum, and overlapping windows add up"""
+    """on inputs with many equal values, each window sends its whole gradient to its first maximum, and overlapping windows add up; float32 stays float32"""
     shape, kernel, stride = settings
     x = np.round(data.draw(pst.arrays(shape)))  # rounding makes ties
     pool = MaxPool2d(kernel, stride)
@@ -183,6 +183,11 @@ def test_max_pool2d_ties(settings, data):
         pool.backward(grad_output),
         expected,
         formula="each window's gradient added at its first maximum",
+    )
+    grad_input = pool.backward(grad_output.astype(np.float32))
+    assert grad_input.dtype == np.float32, (
+        f"MaxPool2d.backward returns {grad_input.dtype} for a float32 grad_output: "
+        "keep grad_output's dtype"
     )
 
 

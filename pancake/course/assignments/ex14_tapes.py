@@ -310,12 +310,21 @@ def visible_check_softplus():
 @graded
 @given(x=pst.arrays(pst.shapes(max_dims=3, max_side=4), scale=pst.scales()))
 def test_softplus_gradients(x):
-    """log(1 + exp(x)), then check_function_gradients(Softplus, x): first derivatives on random shapes and scales"""
+    """log(1 + exp(x)), then check_function_gradients(Softplus, x): first derivatives on random shapes and scales, and finite for |x| = 1000"""
     softplus = np.logaddexp(0, x)
     check_values(
         "Softplus().forward(x)", Softplus().forward(x), softplus, formula="log(1 + exp(x))"
     )
     check_function_gradients(Softplus, x)
+    large, function = np.array([-1000.0, -60.0, 60.0, 1000.0]), Softplus()
+    function.forward(large)
+    sigmoid = np.exp(-np.logaddexp(0, -large))
+    check_values(
+        "Softplus().backward(ones) at large |x|",
+        function.backward(np.ones(4)),
+        sigmoid,
+        formula="sigmoid(x)",
+    )
 
 
 @graded
