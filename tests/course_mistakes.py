@@ -1324,6 +1324,22 @@ NAMED_MISTAKES = [
         ),
         "the output of a recorded operation is not watched",
     ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "(f_plus - f_minus) / 2 * eps: precedence multiplies by eps",
+        (("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / 2 * eps"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "multiplied by eps instead of divided by it",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "x = self.saved_tensors: the 1-tuple used whole",
+        (("        (x,) = self.saved_tensors\n", "        x = self.saved_tensors\n"),),
+        ("square-gradients",),
+        "(x,) = self.saved_tensors",
+    ),
     # Full marks before the graded tests were extended (found by an independent probe).
     Mistake(
         "09-debugging",

@@ -51,6 +51,11 @@ def divides_by_eps(f, x, eps=1e-6):
     return numerical_gradient(f, x, eps) * 2
 
 
+def multiplies_by_eps(f, x, eps=1e-6):
+    """(f_plus - f_minus) / 2 * eps: operator precedence multiplies by eps."""
+    return numerical_gradient(f, x, eps) * (2 * eps) * eps / 2
+
+
 def never_puts_the_entry_back(f, x, eps=1e-6):
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
@@ -133,6 +138,10 @@ CATALOG = {
     "divides by eps": (
         lambda: check_numerical_gradient(divides_by_eps, X),
         "divide by 2·eps",
+    ),
+    "/ 2 * eps, without brackets": (
+        lambda: check_numerical_gradient(multiplies_by_eps, X),
+        "multiplied by eps instead of divided by it",
     ),
     "never puts the entry back": (
         lambda: check_numerical_gradient(never_puts_the_entry_back, X),

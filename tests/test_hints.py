@@ -128,6 +128,14 @@ class SquareHalf(Square):
         return grad_output * x
 
 
+class SquareTupleNotUnpacked(Square):
+    """2·x·g with x the 1-tuple of saved values: the result gains a leading axis of 1."""
+
+    def backward(self, grad_output):
+        x = self.saved_tensors
+        return 2 * np.asarray(x) * grad_output
+
+
 class SquarePassThrough(Square):
     def backward(self, grad_output):
         return grad_output
@@ -290,6 +298,12 @@ MISTAKES = [
     Case("square: 2g", SquareConstant(), ONE, ("depends on x",)),
     Case("square: xg", SquareHalf(), ONE, ("factor of 2",)),
     Case("square: g", SquarePassThrough(), THREE_HALVES, ("unchanged",)),
+    Case(
+        "square: saved tuple not unpacked",
+        SquareTupleNotUnpacked(),
+        BATCH,
+        ("extra leading axis of length 1", "(x,) = self.saved_tensors"),
+    ),
     Case("mul: dk = sum(g)", MulKGradientWithoutInput(2.0), ONE, ("k",)),
     Case("linear: bias mean", LinearBiasMean(3, 2, rng=0), BATCH, ("batch",)),
     Case("mul: dk = sum(k·g)", MulKGradientTimesK(2.0), ONE, ("times k itself",)),

@@ -107,6 +107,11 @@ def _numerical_gradient_hint(
             "x[i] += eps, x[i] -= eps only brings x[i] back), then use "
             "(f(x + eps) - f(x - eps)) / (2·eps)"
         )
+    if np.allclose(got, EPS**2 * exact, rtol=1e-3, atol=1e-20):
+        return (
+            "the difference is multiplied by eps instead of divided by it: "
+            "a / 2 * eps is (a / 2) * eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
+        )
     return diagnose(got, exact, batch_size=1, input_size=1)
 
 

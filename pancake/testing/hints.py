@@ -131,6 +131,8 @@ def _elementwise_hint(module) -> str | None:
     if returned is None:
         return None
     returned = np.asarray(returned, dtype=np.float64)
+    if returned.shape != x.shape:
+        return _unpacking_hint(returned.shape, x.shape)
 
     def derivative(at: np.ndarray) -> np.ndarray:
         return _local_derivative(module, at)
@@ -201,6 +203,16 @@ def _elementwise_hint(module) -> str | None:
             "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
         )
     return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
+
+
+def _unpacking_hint(returned: tuple, expected: tuple) -> str | None:
+    """The hint for a backward whose result has an extra leading axis of length 1, or None."""
+    if returned != (1, *expected):
+        return None  # another shape mistake: diagnose_shape names it
+    return (
+        "backward's result has an extra leading axis of length 1, as when the tuple of "
+        "saved values is used whole: unpack it with a comma, `(x,) = self.saved_tensors`"
+    )
 
 
 def _local_factor_table(x: np.ndarray, ratio: np.ndarray, slope: np.ndarray) -> str | None:
