@@ -1340,6 +1340,35 @@ NAMED_MISTAKES = [
         ("square-gradients",),
         "(x,) = self.saved_tensors",
     ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "range(0, n + 1, batch_size): an empty batch at the end when batch_size divides n",
+        (
+            (
+                "for start in range(0, n, self.batch_size):",
+                "for start in range(0, n + 1, self.batch_size):",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "the last batch is empty",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the second moment averages grad, not grad²",
+        (("(1 - beta2) * grad * grad", "(1 - beta2) * grad"),),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "the square root of a negative number",
+    ),
+    Mistake(
+        "10-autograd",
+        MATMUL,
+        "dL/da = bᵀ @ grad: the factors in the wrong order",
+        (("grad_a = grad @ np.swapaxes(b, -1, -2)", "grad_a = np.swapaxes(b, -1, -2) @ grad"),),
+        ("matmul-matrices", "matmul-batch-axes"),
+        "dL/da = grad @ bᵀ (grad on the left)",
+    ),
     # Full marks before the graded tests were extended (found by an independent probe).
     Mistake(
         "09-debugging",

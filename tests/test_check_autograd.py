@@ -117,6 +117,16 @@ class MatmulWithDotT(ag.Matmul):
         return ag.unbroadcast(grad @ b.T, a.shape), ag.unbroadcast(a.T @ grad, b.shape)
 
 
+class MatmulFactorsSwapped(ag.Matmul):
+    """dL/da = bᵀ @ grad: the right transposes, the wrong order."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(np.swapaxes(b, -1, -2) @ grad, a.shape), ag.unbroadcast(
+            np.swapaxes(a, -1, -2) @ grad, b.shape
+        )
+
+
 class MulUnbroadcastToTheOtherShape(ag.Mul):
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -151,6 +161,10 @@ CHECKER_CATALOG = {
             MatmulWithDotT, GRID, np.linspace(-0.5, 0.8, 8).reshape(4, 2)
         ),
         ".T reverses every axis",
+    ),
+    "Matmul's dL/da with its factors in the wrong order": (
+        lambda: check_function_gradients(MatmulFactorsSwapped, X, X.T[:, :2]),
+        "dL/da = grad @ bᵀ (grad on the left)",
     ),
     "backward changes grad in place": (
         lambda: check_function_gradients(ScalesGradInPlace, X),

@@ -105,6 +105,16 @@ class EndsOneBatchEarly(DataLoader):
             yield self.fetch(order[start : start + self.batch_size])
 
 
+class StartsABatchAtN(DataLoader):
+    """range(0, n + 1, batch_size): an empty batch when batch_size divides n."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n + 1, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
 class DropsFullBatchesToo(DataLoader):
     """drop_last compared with <=: a full last batch is dropped as well."""
 
@@ -133,6 +143,7 @@ class DropsFullBatchesToo(DataLoader):
         (IndexesTheDatasetDirectly, r"list of .*yield self\.fetch\(indices\)"),
         (EndsOneBatchEarly, "the loop ends one batch early"),
         (DropsFullBatchesToo, "not <="),
+        (StartsABatchAtN, "the last batch is empty"),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )

@@ -228,6 +228,21 @@ class AdamStepCountFromZero(Adam):
             state["t"] += 1
 
 
+class AdamSecondMomentOfGrad(Adam):
+    """v averages grad, not grad²: its square root is nan wherever v < 0."""
+
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * param.grad
+            with np.errstate(invalid="ignore"):
+                param.data -= (
+                    self.lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + self.eps)
+                )
+
+
 class AdamForgetsItsMoments(Adam):
     def step(self):
         for _, state in self.params_with_grad():
@@ -321,6 +336,7 @@ class AdamWDecayInTheGradientAndAfterTheStep(AdamW):
         (AdamSharedStepCount, dict(algorithm="adam"), "once per parameter"),
         (AdamStepCountFromZero, dict(algorithm="adam"), "non-finite"),
         (AdamForgetsItsMoments, dict(algorithm="adam"), "kept between steps"),
+        (AdamSecondMomentOfGrad, dict(algorithm="adam"), "the square root of a negative number"),
         (AdamWAsL2, dict(algorithm="adamw", weight_decay=0.1), "must be decoupled"),
         (DoesNothing, dict(algorithm="sgd"), "did not change the parameters"),
         (SGDBufferIsTheGradient, dict(algorithm="sgd", momentum=0.9), "is param.grad itself"),

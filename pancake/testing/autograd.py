@@ -300,12 +300,17 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
 
 def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | None:
     """Name a shape error of backward: .T on batched matrices, or a reduction's axes not restored."""
-    if "matmul" in str(error) and any(array.ndim > 2 for array in arrays):
-        return (
-            "a matrix product in backward has mismatched sizes: on inputs of more than 2 "
-            "axes, transpose with np.swapaxes(x, -1, -2), which swaps the last two axes "
-            "(.T reverses every axis, the batch axes too)"
+    if "matmul" in str(error):
+        order = (
+            "a matrix product in backward has mismatched sizes: for out = a @ b, "
+            "dL/da = grad @ bᵀ (grad on the left) and dL/db = aᵀ @ grad (aᵀ on the left)"
         )
+        if any(array.ndim > 2 for array in arrays):
+            return order + (
+                "; on inputs of more than 2 axes, transpose with np.swapaxes(x, -1, -2), which "
+                "swaps the last two axes (.T reverses every axis, the batch axes too)"
+            )
+        return order
     if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
         return "grad has the output's shape, without the reduced axes: " + (
             _restore_reduced_axes_hint(arrays[0].shape)

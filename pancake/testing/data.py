@@ -115,7 +115,7 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
     if len(batches) != case.expected_batches:
         raise AssertionError(
             f"{where}: one epoch gave {len(batches)} batches, expected {case.expected_batches}"
-            f"{_batch_count_hint(len(batches), case)}"
+            f"{_batch_count_hint(batches, case)}"
         )
     sizes = [min(case.batch_size, case.n - k * case.batch_size) for k in range(len(batches))]
     seen = [
@@ -134,8 +134,14 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
         )
 
 
-def _batch_count_hint(count: int, case: LoaderCase) -> str:
-    last_is_full = case.n % case.batch_size == 0
+def _batch_count_hint(batches: list, case: LoaderCase) -> str:
+    count, last_is_full = len(batches), case.n % case.batch_size == 0
+    if count == case.expected_batches + 1 and _is_empty(batches[-1]):
+        return (
+            "; the last batch is empty: a batch was started at n, where no sample is left "
+            "(range(0, n + 1, batch_size)?): start one at every multiple of batch_size below "
+            "n, range(0, n, batch_size)"
+        )
     if count == case.expected_batches - 1 and not case.drop_last:
         if last_is_full:
             return (
@@ -152,6 +158,12 @@ def _batch_count_hint(count: int, case: LoaderCase) -> str:
     if count == case.expected_batches + 1 and case.drop_last:
         return "; with drop_last=True the last, smaller batch must be skipped"
     return ""
+
+
+def _is_empty(batch) -> bool:
+    """True for a batch of no sample: an empty array, or a pair whose inputs are empty."""
+    first = batch[0] if isinstance(batch, tuple) and batch else batch
+    return np.size(first) == 0
 
 
 def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:

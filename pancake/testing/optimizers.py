@@ -370,7 +370,11 @@ def _optimizer_hint(case: RecordedCase, got, step: int, kept_grad: str | None) -
             "gradient overwrites it: store grad.copy()"
         )
     if not all(np.all(np.isfinite(theta)) for theta in got[step]):
-        return "non-finite values (nan or inf): look for a division by zero, e.g. 1 - beta**t with t = 0"
+        return (
+            "non-finite values (nan or inf): look for a division by zero (1 - beta**t with "
+            "t = 0?) or the square root of a negative number (the second moment must average "
+            "grad * grad, never grad)"
+        )
     before = problem.before(step)
     if all(np.array_equal(a, b) for a, b in zip(got[step], before, strict=True)):
         return (
