@@ -1369,6 +1369,14 @@ NAMED_MISTAKES = [
         ("matmul-matrices", "matmul-batch-axes"),
         "dL/da = grad @ bᵀ (grad on the left)",
     ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "np.max(x, 0), a reduction over axis 0, for np.maximum(x, 0)",
+        (("return np.maximum(x, 0)", "return np.max(x, 0)"),),
+        ("relu-forward", "relu-gradients"),
+        "not np.max(x, 0)",
+    ),
     # Full marks before the graded tests were extended (found by an independent probe).
     Mistake(
         "09-debugging",

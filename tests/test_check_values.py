@@ -33,9 +33,16 @@ def test_a_wrong_entry_is_named_with_both_values():
         (None, "did you forget to `return` it"),
         (np.zeros(3), r"has shape \(3,\), expected \(2, 3\) \(x \+ 1\)"),
         (np.full((2, 3), np.inf), "Hint: an exp or a log overflowed"),
+        (np.zeros(2), r"Hint: an axis was reduced away.*np\.maximum\(x, 0\), not np\.max"),
     ],
-    ids=["None", "shape", "inf"],
+    ids=["None", "shape", "inf", "an axis reduced away"],
 )
 def test_what_cannot_match_says_why(got, message):
     with pytest.raises(AssertionError, match=message):
         check_values("y", got, np.ones((2, 3)), formula="x + 1")
+
+
+def test_a_shape_with_no_axis_lost_gets_no_reduction_hint():
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", np.zeros((3, 2)), np.zeros((2, 3)), formula="x + 1")
+    assert "Hint" not in str(failure.value)

@@ -11,7 +11,10 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
-        raise AssertionError(f"{what} has shape {got.shape}, expected {expected.shape} ({formula})")
+        raise AssertionError(
+            f"{what} has shape {got.shape}, expected {expected.shape} ({formula})"
+            f"{_shape_hint(got.shape, expected.shape)}"
+        )
     if not np.all(np.isfinite(got)):
         raise AssertionError(
             f"{what} contains inf or nan where {formula} is finite.\nHint: an exp or a log "
@@ -26,4 +29,17 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     raise AssertionError(
         f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
         f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}"
+    )
+
+
+def _shape_hint(got: tuple, expected: tuple) -> str:
+    """A hint for a result that lost an axis of the expected shape, or ''."""
+    lost_one_axis = len(got) == len(expected) - 1 and any(
+        expected[:axis] + expected[axis + 1 :] == got for axis in range(len(expected))
+    )
+    if not lost_one_axis:
+        return ""
+    return (
+        ".\nHint: an axis was reduced away: a reduction (np.max, np.sum, np.mean) was used "
+        "where an entry-wise operation belongs (np.maximum(x, 0), not np.max(x, 0))"
     )
