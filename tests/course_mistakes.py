@@ -1381,6 +1381,27 @@ NAMED_MISTAKES = [
     Mistake(
         "09-debugging",
         TRAIN_DIGITS,
+        "the hidden ReLU left out: two stacked Linear layers, an affine model",
+        (
+            (
+                "model = Sequential(Linear(64, 64, rng=rng), ReLU(), Linear(64, 10, rng=rng))",
+                "model = Sequential(Linear(64, 64, rng=rng), Linear(64, 10, rng=rng))",
+            ),
+        ),
+        ("train-digits-outputs-are-logits",),
+        "keep the ReLU between the two Linear layers",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "grads.pop(output): the gradients of intermediate tensors are dropped",
+        (("grad = grads.get(output)", "grad = grads.pop(output, None)"),),
+        ("walk-tape-matches-grad",),
+        "don't remove it from grads",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
         "images and labels shuffled by two separate rng.shuffle calls",
         (
             (

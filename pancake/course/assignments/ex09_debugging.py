@@ -32,7 +32,8 @@ def visible_check_train_digits():
 def test_train_digits_outputs_are_logits():
     """bug check: what the trained model outputs, for random data
 
-    The model must output logits: a softmax before CrossEntropyLoss squashes the gradients.
+    The model must output logits: a softmax before CrossEntropyLoss squashes the gradients;
+    and it must stay an MLP, with its ReLU.
     """
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(64, 64)), rng.integers(0, 10, size=64)
@@ -42,6 +43,11 @@ def test_train_digits_outputs_are_logits():
         "every row of the model's outputs sums to 1: the model ends with a softmax, but "
         "CrossEntropyLoss takes logits and applies log-softmax itself; a softmax before it "
         "squashes the gradients"
+    )
+    midpoints = predict(model, (X[:32] + X[32:]) / 2)
+    assert not np.allclose(midpoints, (outputs[:32] + outputs[32:]) / 2), (
+        "the model is affine (its output at a midpoint is the mean of the outputs at the "
+        "two ends): keep the ReLU between the two Linear layers, it is an MLP"
     )
 
 

@@ -63,10 +63,21 @@ def visible_check_walk_tape():
 @graded
 @given(shape=pst.shapes(min_dims=1, max_dims=2, max_side=4), data=st.data())
 def test_walk_tape_matches_grad(shape, data):
-    """walk_tape gives ag.grad's gradients, for tensors used several times, on random shapes"""
+    """walk_tape gives ag.grad's gradients, for tensors used several times, on random shapes, and keeps those of intermediate tensors"""
     x = data.draw(pst.arrays(shape))
     w = data.draw(pst.arrays(shape[-1:]))
     check_walk(used_several_times, x, w)
+    tensor = Tensor(x, requires_grad=True)
+    intermediate = tensor * tensor
+    target = (intermediate * 3.0).sum()
+    grads = walk_tape(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
+    got = grads.get(intermediate)
+    if got is None or not np.allclose(got, 3.0, rtol=1e-10):
+        raise AssertionError(
+            f"walk_tape gave {got} for the intermediate x * x of (3 * x * x).sum(), expected "
+            "3 everywhere: the result holds the gradient of every tensor the record reaches "
+            "(read an output's gradient with grads.get; don't remove it from grads)"
+        )
 
 
 @graded
