@@ -8,9 +8,10 @@ Each implementation runs in a process of its own with its library's default thre
 ``--rounds`` rounds: the ratio of each pair is reported, and their median. Each process
 reports the median wall-clock time of a step and its mean CPU time (all threads): on a
 busy machine the wall clock of a multi-threaded step is mostly waiting for a core, and
-with one thread the CPU time is the steadier measure. Peak memory of a pancake step is
-measured with tracemalloc (NumPy reports its allocations to it). Run from the repository
-root:
+with one thread the CPU time is the steadier measure; each round also prints the
+machine's one-minute load average, to tell a quiet round from a busy one. Peak memory of
+a pancake step is measured with tracemalloc (NumPy reports its allocations to it). Run
+from the repository root:
 
     python -m benchmarks.cnn [--rounds 5] [--steps 20] [--threads N]
 """
@@ -155,13 +156,18 @@ def run_in_subprocess(implementation: str, steps: int, threads: int | None) -> d
     return json.loads(output.splitlines()[-1])
 
 
+def spread(ratios: list[float]) -> str:
+    """``"1.53 (1.30-1.73)"``: the median of the paired ratios, then the lowest and highest."""
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def main(rounds: int = 5, steps: int = 20, threads: int | None = None) -> None:
     """Alternate pancake and torch processes; print the times, ratios and pancake's peak memory."""
     threading = "default threading" if threads is None else f"{threads} thread(s)"
     print(f"one SGD step of a LeNet-like CNN on a {BATCH_SHAPE} float32 batch, {threading}")
     print(
         f"{'round':>6}{'pancake ms':>12}{'torch ms':>10}{'ratio':>8}"
-        f"{'pancake cpu ms':>16}{'torch cpu ms':>14}{'cpu ratio':>11}"
+        f"{'pancake cpu ms':>16}{'torch cpu ms':>14}{'cpu ratio':>11}{'load':>7}"
     )
     ratios, cpu_ratios, peaks = [], [], []
     for round_number in range(1, rounds + 1):
@@ -173,12 +179,9 @@ def main(rounds: int = 5, steps: int = 20, threads: int | None = None) -> None:
         print(
             f"{round_number:>6}{1e3 * ours['seconds']:12.2f}{1e3 * theirs['seconds']:10.2f}"
             f"{ratios[-1]:8.2f}{1e3 * ours['cpu_seconds']:16.2f}"
-            f"{1e3 * theirs['cpu_seconds']:14.2f}{cpu_ratios[-1]:11.2f}"
+            f"{1e3 * theirs['cpu_seconds']:14.2f}{cpu_ratios[-1]:11.2f}{os.getloadavg()[0]:7.2f}"
         )
-    print(
-        f"median pancake/torch: {statistics.median(ratios):.2f} wall clock, "
-        f"{statistics.median(cpu_ratios):.2f} CPU time"
-    )
+    print(f"median pancake/torch: {spread(ratios)} wall clock, {spread(cpu_ratios)} CPU time")
     print(f"pancake peak memory of a step (tracemalloc): {max(peaks) / 2**20:.1f} MiB")
 
 
