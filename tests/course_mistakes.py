@@ -1437,6 +1437,43 @@ NAMED_MISTAKES = [
 ]
 MISTAKES += NAMED_MISTAKES
 
+# -- wrong answers that scored full marks in an independent probe ----------------------------
+FULL_MARK_MISTAKES = [
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "sigmoid as exp(x) / (1 + exp(x)), nan at large x",
+        (("y = sigmoid(x)", "y = np.exp(x) / (1 + np.exp(x))"),),
+        ("sigmoid-forward", "sigmoid-gradients"),
+        "an exp or a log overflowed",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the shuffle deleted, not mended",
+        (("        X_train, y_train = X_train[order], y_train[order]\n", ""),),
+        ("train-digits-labels-follow-images",),
+        "the script must shuffle the training data",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "shuffled once, before the first epoch",
+        (
+            (
+                "    for _ in range(epochs):\n        order = rng.permutation(len(X_train))\n",
+                "    order = rng.permutation(len(X_train))\n"
+                "    X_train, y_train = X_train[order], y_train[order]\n"
+                "    for _ in range(epochs):\n",
+            ),
+            ("        X_train, y_train = X_train[order], y_train[order]\n", ""),
+        ),
+        ("train-digits-labels-follow-images",),
+        "shuffle the training data at every epoch",
+    ),
+]
+MISTAKES += FULL_MARK_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(
