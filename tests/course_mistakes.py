@@ -740,14 +740,6 @@ NEW_MISTAKES = [
         "x @ weight + bias",
     ),
     Mistake(
-        "03-linear",
-        LINEAR,
-        "the weight gradient assigned",
-        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad = rows.T @ grad_rows"),),
-        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
-        "overwritten instead of accumulated",
-    ),
-    Mistake(
         "04-activations-losses",
         TANH,
         "1 - x² with the input saved in place of the output",
@@ -920,19 +912,6 @@ NEW_MISTAKES = [
         (("        optimizer.step()\n", ""),),
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
-    ),
-    Mistake(
-        "10-autograd",
-        AG_MUL,
-        "Mul's gradients never unbroadcast",
-        (
-            (
-                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
-                "return grad * b, grad * a",
-            ),
-        ),
-        ("mul-broadcasting",),
-        "sum its gradient back to",
     ),
     Mistake(
         "10-autograd",
