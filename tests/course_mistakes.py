@@ -1437,6 +1437,106 @@ NAMED_MISTAKES = [
 ]
 MISTAKES += NAMED_MISTAKES
 
+# Hints that name the mistake, diagnosed on generic inputs (issue 10): wrong answers from two
+# independent probes, each named by a hint of its own.
+HINTED_MISTAKES = [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "forward saves its output instead of its input",
+        (
+            (
+                "        self.save_for_backward(x)\n        output = x @ self.weight.data\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n",
+                "        output = x @ self.weight.data\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n"
+                "        self.save_for_backward(output)\n",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "computed from the module's output, not from its input",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward divided by the number of classes",
+        (
+            (
+                "(softmax(logits) - target_probs) / len(logits)",
+                "(softmax(logits) - target_probs) / logits.shape[1]",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "divided by the number of classes",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "sums instead of means over the axes",
+        (
+            (
+                "mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)",
+                "mean_grad = grad_x_hat.sum(axis=axes, keepdims=True)",
+            ),
+            (
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)",
+            ),
+        ),
+        ("standardize-backward-gradients", "standardize-backward-sums-to-zero"),
+        "the means over the axes are sums",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "the bracket divided by inv_std (taken as the standard deviation)",
+        (("return inv_std * (grad_x_hat", "return (1 / inv_std) * (grad_x_hat"),),
+        ("standardize-backward-gradients",),
+        "the bracket is divided by inv_std",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "mean(ĝ·x̂) computed as mean(ĝ)·mean(x̂)",
+        (
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "grad_x_hat.mean(axis=axes, keepdims=True) * x_hat.mean(axis=axes, keepdims=True)",
+            ),
+        ),
+        ("standardize-backward-gradients",),
+        "not the product of the means",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "inv_std multiplies only grad_x_hat (brackets forgotten)",
+        (
+            (
+                "inv_std * (grad_x_hat - mean_grad - x_hat * mean_grad_along_x_hat)",
+                "inv_std * grad_x_hat - mean_grad - x_hat * mean_grad_along_x_hat",
+            ),
+        ),
+        ("standardize-backward-gradients", "standardize-backward-sums-to-zero"),
+        "inv_std multiplies only grad_x_hat",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "keepdims forgotten on the means",
+        (
+            ("grad_x_hat.mean(axis=axes, keepdims=True)", "grad_x_hat.mean(axis=axes)"),
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "(grad_x_hat * x_hat).mean(axis=axes)",
+            ),
+        ),
+        ("standardize-backward-gradients",),
+        "keep the axes they average over (keepdims=True)",
+    ),
+]
+MISTAKES += HINTED_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

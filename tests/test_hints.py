@@ -26,7 +26,7 @@ from pancake.nn import (
 )
 from pancake.ops import one_hot, sigmoid, softmax
 from pancake.testing import GradientCheckError, check_gradients
-from pancake.testing.hints import loss_target_hint, parameter_hint
+from pancake.testing.hints import divided_by_classes, loss_target_hint, parameter_hint
 
 
 # -- element-wise activations ------------------------------------------------------------
@@ -262,6 +262,23 @@ class CrossEntropySoftmaxOverBatch(CrossEntropyLoss):
         return (softmax(logits, axis=0) - target) / len(logits)
 
 
+class CrossEntropyOverClasses(CrossEntropyLoss):
+    """(softmax - target) / C: divided by the number of classes, not the batch size."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return (softmax(logits) - target) / logits.shape[1]
+
+
+class LinearSavesOutput(Linear):
+    """forward saves its output, so the weight gradient is yᵀg instead of xᵀg."""
+
+    def forward(self, x):
+        output = super().forward(x)
+        self.save_for_backward(output)
+        return output
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -358,6 +375,30 @@ MISTAKES = [
         BATCH,
         ("in place",),
     ),
+    Case(
+        "cross-entropy: divided by the classes, one example",
+        CrossEntropyOverClasses(),
+        (np.zeros((1, 2)), np.array([0])),
+        ("divided by the number of classes (2) where the batch size (1) belongs",),
+    ),
+    Case(
+        "cross-entropy: divided by the classes, a batch",
+        CrossEntropyOverClasses(),
+        (np.zeros((4, 3)), np.array([0, 1, 2, 0])),
+        ("divided by the number of classes (3)", "len(logits)"),
+    ),
+    Case(
+        "linear: saves its output",
+        LinearSavesOutput(1, 1, rng=0),
+        ONE,
+        ("computed from the module's output", "save_for_backward(x)"),
+    ),
+    Case(
+        "linear: saves its output, a batch",
+        LinearSavesOutput(3, 3, rng=0, bias=False),
+        BATCH,
+        ("gradient of 'weight' is computed from the module's output",),
+    ),
     Case("mse: no 2", MSEWithoutTwo(), (np.array([[1.0]]), np.array([[0.0]])), ("factor of 2",)),
     Case(
         "cross-entropy: no target",
@@ -405,6 +446,16 @@ def test_the_reduction_hints_stay_silent_on_the_true_gradients():
     labels = np.array([0, 2, 1, 2])
     truth = (softmax(x) - one_hot(labels, 3)) / len(x)
     assert loss_target_hint(truth, truth, x, labels) is None
+    assert divided_by_classes(truth, truth, x) is None
+
+
+def test_the_output_for_input_hint_stays_silent_on_a_right_linear_layer():
+    """A Linear(n -> n) whose bias gradient is wrong gets no hint about its saved input."""
+    layer = LinearBiasMean(3, 3, rng=0)
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(layer, np.random.default_rng(1).standard_normal((4, 3)))
+    assert failure.value.tensor == "bias"
+    assert "output" not in failure.value.hint
 
 
 def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum():

@@ -20,10 +20,13 @@ import numpy as np
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.hints import (
+    MATCH_RTOL,
     changed_by_backward_hint,
+    close,
     container_hint,
     diagnose,
     diagnose_shape,
+    divided_by_classes,
     elementwise_hint,
     loss_target_hint,
     parameter_hint,
@@ -351,14 +354,49 @@ class _Objective:
             if self.is_loss:
                 return loss_target_hint(
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
-                )
+                ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
             return (
                 elementwise_hint(self.module)
                 or container_hint(self.module, self.x, self.direction, comparison.analytic)
                 or self.grad_for_data_hint(comparison.analytic)
             )
         value = dict(self.parameters)[comparison.name].data
-        return parameter_hint(comparison.name, comparison.analytic, value, self.direction)
+        return parameter_hint(
+            comparison.name, comparison.analytic, value, self.direction
+        ) or self.output_for_input_hint(comparison)
+
+    def output_for_input_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a parameter's gradient is the one it would have if the module's
+        output were its input (forward saved its result where its input belongs), or None.
+
+        Only for a module whose output has its input's shape (Linear(n -> n)).
+        """
+        analytic = comparison.analytic
+        if (
+            self.output.shape != self.x.shape
+            or analytic is None
+            or analytic.shape != comparison.shape
+        ):
+            return None
+        parameter = dict(self.parameters)[comparison.name]
+        original = parameter.data
+
+        def objective_at(values: np.ndarray) -> float:
+            parameter.data = values
+            return self(self.output)
+
+        try:
+            at_output = extrapolated_gradient(objective_at, original, step_for(original, 1e-5))
+        finally:
+            parameter.data = original
+        if close(at_output, comparison.numeric, 1e-3) or not close(analytic, at_output, MATCH_RTOL):
+            return None
+        attribute = comparison.name.rsplit(".", 1)[-1]
+        return (
+            f"the gradient of '{attribute}' is computed from the module's output, not from its "
+            "input: forward must save its input x (save_for_backward(x)), since "
+            f"∂output/∂{attribute} involves x"
+        )
 
     def grad_for_data_hint(self, analytic) -> str | None:
         """The hint when dL/dx is what it would be if a parameter's value were its gradient

@@ -408,6 +408,25 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
+def divided_by_classes(analytic, numeric, pred: np.ndarray) -> str | None:
+    """The hint when a loss's gradient over logits ``pred`` of shape (batch, classes) is
+    divided by the number of classes where the batch size belongs, or None."""
+    if analytic is None or np.ndim(pred) != 2 or np.shape(analytic) != pred.shape:
+        return None
+    batch, classes = pred.shape
+    if (
+        classes < 2
+        or classes == batch
+        or not close(analytic, numeric * batch / classes, MATCH_RTOL)
+    ):
+        return None
+    return (
+        f"the gradient is divided by the number of classes ({classes}) where the batch size "
+        f"({batch}) belongs: the loss is a mean over the examples, so divide by len(logits), "
+        "the length of the first axis"
+    )
+
+
 def softmax_over_batch(analytic, numeric, pred: np.ndarray, target: np.ndarray) -> bool:
     """Whether ``numeric`` is the gradient of mean cross-entropy and ``analytic`` the same
     with the softmax taken over axis 0 (the examples) instead of the classes."""

@@ -36,10 +36,102 @@ def shapes_and_axes(draw):
     return shape, tuple(axes)
 
 
+# The mistakes of standardize_backward: (what it computes from s, ĝ, x̂ and the means over
+# the axes, the hint). The first that reproduces a wrong answer on a generic input is named.
+STANDARDIZE_MISTAKES = (
+    (
+        lambda s, g, x_hat, mean, total: s * (g - total(g) - x_hat * total(g * x_hat)),
+        "the means over the axes are sums: use .mean(axis=axes, keepdims=True), which "
+        "divides by the N values of each group",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: (g - mean(g) - x_hat * mean(g * x_hat)) / s,
+        "the bracket is divided by inv_std: inv_std is already 1 / sqrt(var + eps), "
+        "so multiply by it",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: g - mean(g) - x_hat * mean(g * x_hat),
+        "the factor inv_std in front of the bracket is missing",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * g - mean(g) - x_hat * mean(g * x_hat),
+        "inv_std multiplies only grad_x_hat: it multiplies the whole bracket, "
+        "inv_std * (grad_x_hat - mean(grad_x_hat) - x_hat * mean(grad_x_hat * x_hat))",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * g,
+        "backward treats the mean and the variance as constants (inv_std * grad_x_hat): "
+        "they depend on x too, so subtract mean(ĝ) and x̂·mean(ĝ·x̂)",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - x_hat * mean(g * x_hat)),
+        "the term mean(grad_x_hat), from the mean's dependence on x, is missing",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - mean(g)),
+        "the last term, x_hat * mean(grad_x_hat * x_hat), is missing or wrong: it is the mean "
+        "of the product ĝ·x̂ (not the product of the means: the mean of x̂ is 0)",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - mean(g) + x_hat * mean(g * x_hat)),
+        "the sign of the last term is wrong: subtract x_hat * mean(grad_x_hat * x_hat)",
+    ),
+)
+
+
+def standardize_backward_hint(function, ndim, axes) -> str:
+    """The hint naming the mistake of a wrong ``standardize_backward``, or ''.
+
+    ``function`` runs on a generic input of ``ndim`` axes of distinct lengths (3, 4, 5),
+    standardised over ``axes``, and its result is compared with ``STANDARDIZE_MISTAKES``.
+    """
+    rng = np.random.default_rng(0x6E7)
+    shape = tuple(range(3, 3 + ndim))
+    x, g = rng.standard_normal(shape) * 1.7 + 0.3, rng.standard_normal(shape)
+    mean_x, var_x = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    s = 1 / np.sqrt(var_x + 1e-5)
+    x_hat = (x - mean_x) * s
+    try:
+        got = np.asarray(function(g.copy(), x_hat.copy(), s.copy(), axes), dtype=np.float64)
+    except ValueError:  # arrays that do not broadcast: a mean that lost its axes
+        got = None
+    if got is None or got.shape != shape:
+        return (
+            "the means must keep the axes they average over (keepdims=True), so that they "
+            "broadcast against grad_x_hat and x_hat of shape (..., N, ...)"
+        )
+
+    def mean(values):
+        return values.mean(axis=axes, keepdims=True)
+
+    def total(values):
+        return values.sum(axis=axes, keepdims=True)
+
+    truth = s * (g - mean(g) - x_hat * mean(g * x_hat))
+    if np.allclose(got, truth, rtol=1e-9, atol=1e-12):
+        return ""
+    for mistake, hint in STANDARDIZE_MISTAKES:
+        if np.allclose(got, mistake(s, g, x_hat, mean, total), rtol=1e-9, atol=1e-12):
+            return hint
+    return ""
+
+
+def check_standardize_gradients(x, axes):
+    """check_gradients of ``Standardize(axes)`` at ``x``, its hint replaced by the mistake of
+    ``standardize_backward`` when one of ``STANDARDIZE_MISTAKES`` is recognised."""
+    try:
+        return check_gradients(Standardize(axes), x)
+    except AssertionError as error:
+        hint = standardize_backward_hint(standardize_backward, x.ndim, axes)
+        if hint and hasattr(error, "with_hint"):
+            raise error.with_hint(hint) from None
+        raise
+
+
 def visible_check_standardize_backward():
     """The visible check under the `standardize_backward` answer."""
     x = np.random.default_rng(0).standard_normal((5, 3))
-    print(check_gradients(Standardize(axes=(0,)), x))
+    print(check_standardize_gradients(x, (0,)))
 
 
 @graded
@@ -51,7 +143,7 @@ def test_standardize_backward_gradients(case, data):
     mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
     expected = (x - mean) / np.sqrt(var + module.eps)
     check_values("Standardize(x)", module(x), expected, formula="(x - mean) / sqrt(var + eps)")
-    check_gradients(module, x)
+    check_standardize_gradients(x, axes)
 
 
 @graded
@@ -62,9 +154,13 @@ def test_standardize_backward_sums_to_zero(batch, features, data):
     module = Standardize(axes=(0,))
     module(x)
     grad = module.backward(data.draw(pst.arrays((batch, features))))
-    check_values(
-        "the sum of dL/dx over the batch", grad.sum(axis=0), np.zeros(features), formula="0"
-    )
+    try:
+        check_values(
+            "the sum of dL/dx over the batch", grad.sum(axis=0), np.zeros(features), formula="0"
+        )
+    except AssertionError as error:
+        hint = standardize_backward_hint(standardize_backward, 2, (0,))
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
 
 
 STANDARDIZE_BACKWARD = Part(
