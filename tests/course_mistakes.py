@@ -1483,7 +1483,11 @@ HINTED_MISTAKES = [
                 "mean_grad_along_x_hat = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)",
             ),
         ),
-        ("standardize-backward-gradients", "standardize-backward-sums-to-zero"),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
         "the means over the axes are sums",
     ),
     Mistake(
@@ -1491,7 +1495,7 @@ HINTED_MISTAKES = [
         STANDARDIZE_BACKWARD,
         "the bracket divided by inv_std (taken as the standard deviation)",
         (("return inv_std * (grad_x_hat", "return (1 / inv_std) * (grad_x_hat"),),
-        ("standardize-backward-gradients",),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
         "the bracket is divided by inv_std",
     ),
     Mistake(
@@ -1504,7 +1508,7 @@ HINTED_MISTAKES = [
                 "grad_x_hat.mean(axis=axes, keepdims=True) * x_hat.mean(axis=axes, keepdims=True)",
             ),
         ),
-        ("standardize-backward-gradients",),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
         "not the product of the means",
     ),
     Mistake(
@@ -1517,7 +1521,11 @@ HINTED_MISTAKES = [
                 "inv_std * grad_x_hat - mean_grad - x_hat * mean_grad_along_x_hat",
             ),
         ),
-        ("standardize-backward-gradients", "standardize-backward-sums-to-zero"),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
         "inv_std multiplies only grad_x_hat",
     ),
     Mistake(
@@ -1531,7 +1539,7 @@ HINTED_MISTAKES = [
                 "(grad_x_hat * x_hat).mean(axis=axes)",
             ),
         ),
-        ("standardize-backward-gradients",),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
         "keep the axes they average over (keepdims=True)",
     ),
 ]
