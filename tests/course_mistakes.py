@@ -1542,6 +1542,57 @@ HINTED_MISTAKES = [
         ("standardize-backward-gradients", "batch-norm-training-gradients"),
         "keep the axes they average over (keepdims=True)",
     ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "running update with momentum on the old value (the Keras convention)",
+        (
+            ("(1 - m) * self.running_mean + m * mean", "m * self.running_mean + (1 - m) * mean"),
+            (
+                "(1 - m) * self.running_var + m * unbiased_var",
+                "m * self.running_var + (1 - m) * unbiased_var",
+            ),
+        ),
+        ("batch-norm-running-statistics",),
+        "momentum weights the old running value",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the unbiased correction counts the batch size, not the values per channel",
+        (("count = x.size // self.num_features", "count = x.shape[0]"),),
+        ("batch-norm-running-statistics",),
+        "counts the values per channel",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "training mode normalises with the unbiased variance (ddof=1)",
+        (("var = x.var(axis=self.reduce_axes)", "var = x.var(axis=self.reduce_axes, ddof=1)"),),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "standardised with the unbiased variance (ddof=1)",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "statistics over axis 0 only (the BatchNorm1d habit)",
+        (
+            (
+                "mean = x.mean(axis=self.reduce_axes)\n            var = x.var(axis=self.reduce_axes)",
+                "mean = x.mean(axis=0)\n            var = x.var(axis=0)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "not over axis 0 only",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

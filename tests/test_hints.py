@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from pancake.nn import (
+    BatchNorm2d,
     CrossEntropyLoss,
     Linear,
     MSELoss,
@@ -24,6 +25,7 @@ from pancake.nn import (
     Square,
     Tanh,
 )
+from pancake.nn.normalization import BatchNorm
 from pancake.ops import one_hot, sigmoid, softmax
 from pancake.testing import GradientCheckError, check_gradients
 from pancake.testing.hints import divided_by_classes, loss_target_hint, parameter_hint
@@ -465,3 +467,137 @@ def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum()
     assert "the classes too" in loss_scale_hint(0.7 / 3, 0.7, (4, 3))
     assert "summed over the examples" in loss_scale_hint(0.7 * 4, 0.7, (4, 3))
     assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""
+
+
+# -- exercise 13: standardize_backward and BatchNorm --------------------------------------
+def standardize_backward_from(formula):
+    """A standardize_backward that computes ``formula(s, g, x_hat, mean, total)``."""
+
+    def wrong(grad_x_hat, x_hat, inv_std, axes):
+        def mean(values):
+            return values.mean(axis=axes, keepdims=True)
+
+        def total(values):
+            return values.sum(axis=axes, keepdims=True)
+
+        return formula(inv_std, grad_x_hat, x_hat, mean, total)
+
+    return wrong
+
+
+def _standardize_mistakes():
+    from pancake.course.assignments.ex13_normalization import STANDARDIZE_MISTAKES
+
+    return STANDARDIZE_MISTAKES
+
+
+@pytest.mark.parametrize("axes", [(0,), (1,), (0, 2)])
+@pytest.mark.parametrize("entry", range(len(_standardize_mistakes())))
+def test_each_standardize_backward_mistake_gets_its_own_hint(entry, axes):
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    formula, hint = _standardize_mistakes()[entry]
+    assert standardize_backward_hint(standardize_backward_from(formula), 3, axes) == hint
+
+
+def test_standardize_backward_hints_name_keepdims_and_stay_silent_on_the_truth():
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+    from pancake.nn.normalization import standardize_backward
+
+    def no_keepdims(grad_x_hat, x_hat, inv_std, axes):
+        mean_grad = grad_x_hat.mean(axis=axes)
+        along = (grad_x_hat * x_hat).mean(axis=axes)
+        return inv_std * (grad_x_hat - mean_grad - x_hat * along)
+
+    assert "keepdims=True" in standardize_backward_hint(no_keepdims, 2, (1,))
+    for ndim, axes in [(1, (0,)), (2, (0,)), (2, (1,)), (3, (0, 2)), (3, (0, 1, 2))]:
+        assert standardize_backward_hint(standardize_backward, ndim, axes) == ""
+
+
+class BatchNormKerasMomentum(BatchNorm):
+    """running = m·running + (1 - m)·batch statistic."""
+
+    def forward(self, x):
+        old = self.running_mean.copy(), self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            for buffer, before in zip((self.running_mean, self.running_var), old, strict=True):
+                new = (buffer - (1 - self.momentum) * before) / self.momentum
+                buffer[...] = self.momentum * before + (1 - self.momentum) * new
+        return output
+
+
+class BatchNormCountsTheBatch(BatchNorm):
+    """The unbiased correction n / (n - 1) with n the batch size, not the values per channel."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            batch = len(x)
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var * batch / (
+                batch - 1
+            )
+        return output
+
+
+class BatchNormBiasedRunningVar(BatchNorm):
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var
+        return output
+
+
+@pytest.mark.parametrize(
+    "cls, words",
+    [
+        (BatchNormKerasMomentum, "the Keras convention"),
+        (BatchNormCountsTheBatch, "not the batch size"),
+        (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
+        (BatchNorm2d, None),
+    ],
+)
+def test_the_running_statistics_hint_names_each_mistake(cls, words):
+    from pancake.course.assignments.ex13_normalization import running_statistics_hint
+
+    on_images = cls if cls is BatchNorm2d else type(cls.__name__, (cls, BatchNorm2d), {})
+    module = on_images(3, momentum=0.3)
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 3)) * 2 + 1
+    batches = [x, 2 * x]
+    for batch in batches:
+        module(batch)
+    hint = running_statistics_hint(module, batches, 0.3)
+    assert (words in hint) if words else hint == ""
+
+
+def test_the_training_output_hints_name_the_unbiased_variance_and_per_channel_statistics():
+    from pancake.course.assignments.ex13_normalization import (
+        training_output,
+        training_statistics_hint,
+    )
+
+    module = BatchNorm2d(3)
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 3)) * 2 + 1
+    unbiased = batch_norm_reference(module, x, ddof=1)
+    assert "unbiased variance (ddof=1)" in training_statistics_hint(module, x, unbiased)
+    assert training_statistics_hint(module, x, module(x)) == ""
+
+    class OverAxisZero(BatchNorm2d):
+        @property
+        def reduce_axes(self):
+            return (0,)
+
+    with pytest.raises(AssertionError, match="not over axis 0 only"):
+        training_output(OverAxisZero(3), x)
+
+
+def batch_norm_reference(module, x, ddof):
+    """The training output of ``module`` with the variance of ``ddof``."""
+    axes = module.reduce_axes
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, ddof=ddof)
+    return (x - mean) / np.sqrt(var + module.eps)

@@ -224,6 +224,80 @@ def batch_norm_by_definition(module, x, mean, var):
     return module.weight.data.reshape(channel) * standardized + module.bias.data.reshape(channel)
 
 
+def training_output(module, x):
+    """``module(x)`` in training mode; a statistic of another shape than one value per
+    channel, when it reaches the running buffers, fails with a hint instead of a crash."""
+    try:
+        return module(x)
+    except ValueError as error:
+        if f"into shape ({module.num_features},)" not in str(error):
+            raise
+        raise AssertionError(
+            f"{module!r} on x of shape {x.shape}: {error}\nHint: the batch statistics must "
+            "hold one value per channel: take them over every axis but the channel axis, "
+            f"self.reduce_axes ({module.reduce_axes} here), not over axis 0 only"
+        ) from None
+
+
+def training_statistics_hint(module, x, output) -> str:
+    """A hint line when the training output standardised with other statistics than the
+    batch's mean and biased variance over ``reduce_axes``, or ''."""
+    axes = module.reduce_axes
+    candidates = {
+        "the unbiased variance (ddof=1): normalise with the biased one, x.var(axis=...), "
+        "and keep the unbiased one for running_var": (x.mean(axis=axes), x.var(axis=axes, ddof=1)),
+        "the running statistics: in training mode, use the batch's mean and variance": (
+            module.running_mean,
+            module.running_var,
+        ),
+    }
+    for hint, (mean, var) in candidates.items():
+        try:
+            expected = batch_norm_by_definition(module, x, mean, var)
+        except ValueError:  # running buffers the answer reshaped: not this mistake
+            continue
+        if np.shape(output) == expected.shape and np.allclose(output, expected, rtol=1e-9):
+            return f"\nHint: the output is standardised with {hint}"
+    return ""
+
+
+def running_statistics_hint(module, batches, momentum) -> str:
+    """A hint line naming the mistake of running statistics that miss the expected ones
+    after a training forward on each of ``batches``, or ''."""
+    axes = module.reduce_axes
+    per_channel = batches[0].size // module.num_features
+    updates = {
+        "momentum weights the old running value (the Keras convention): PyTorch's rule is "
+        "running = (1 - momentum) * running + momentum * batch statistic": (
+            lambda old, new: momentum * old + (1 - momentum) * new,
+            per_channel,
+        ),
+        "the unbiased variance counts the values per channel, n = x.size // num_features "
+        f"({per_channel} here), not the batch size": (
+            lambda old, new: (1 - momentum) * old + momentum * new,
+            len(batches[0]),
+        ),
+        "running_var follows the biased variance: use the unbiased one, n / (n - 1) times "
+        "the biased variance, with n values per channel": (
+            lambda old, new: (1 - momentum) * old + momentum * new,
+            None,
+        ),
+    }
+    for hint, (update, count) in updates.items():
+        if count is not None and count < 2:
+            continue
+        mean, var = np.zeros(module.num_features), np.ones(module.num_features)
+        for batch in batches:
+            biased = batch.var(axis=axes)
+            mean = update(mean, batch.mean(axis=axes))
+            var = update(var, biased if count is None else biased * count / (count - 1))
+        if np.allclose(module.running_mean, mean, rtol=1e-9) and np.allclose(
+            module.running_var, var, rtol=1e-9
+        ):
+            return f"\nHint: {hint}"
+    return ""
+
+
 def visible_check_batch_norm():
     """The visible check under the `BatchNorm` answer."""
     x = np.random.default_rng(0).standard_normal((4, 3)) * 2 + 1
@@ -241,12 +315,16 @@ def test_batch_norm_training_forward(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    check_values(
-        "BatchNorm(x) in training mode",
-        module(x),
-        expected,
-        formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias",
-    )
+    output = training_output(module, x)
+    try:
+        check_values(
+            "BatchNorm(x) in training mode",
+            output,
+            expected,
+            formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias",
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
 
 
 @graded
@@ -257,14 +335,18 @@ def test_batch_norm_running_statistics(case, momentum, steps):
     module.momentum = momentum
     axes = module.reduce_axes
     mean, var = np.zeros(module.num_features), np.ones(module.num_features)
-    for step in range(steps):
-        batch = x * (step + 1)
-        module(batch)
+    batches = [x * (step + 1) for step in range(steps)]
+    for batch in batches:
+        training_output(module, batch)
         mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
         var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
     formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
-    check_values("running_mean", module.running_mean, mean, formula=formula)
-    check_values("running_var", module.running_var, var, formula=formula)
+    try:
+        check_values("running_mean", module.running_mean, mean, formula=formula)
+        check_values("running_var", module.running_var, var, formula=formula)
+    except AssertionError as error:
+        hint = running_statistics_hint(module, batches, momentum)
+        raise AssertionError(f"{error}{hint}") from None
 
 
 @graded
@@ -291,9 +373,13 @@ def test_batch_norm_training_gradients(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    check_values(
-        "BatchNorm(x) in training mode", module(x), expected, formula="the batch's statistics"
-    )
+    output = training_output(module, x)
+    try:
+        check_values(
+            "BatchNorm(x) in training mode", output, expected, formula="the batch's statistics"
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
     check_gradients(module, x)
 
 
