@@ -1593,6 +1593,84 @@ HINTED_MISTAKES = [
         ),
         "not over axis 0 only",
     ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the stride ignored: windows taken at stride 1",
+        (
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, self.kernel_size, (1, 1))",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "the windows are taken at stride 1",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "kernels flattened as weight.reshape(c_out, -1), not channels last",
+        (
+            (
+                "self.weight.data.transpose(0, 2, 3, 1).reshape(c_out, -1)",
+                "self.weight.data.reshape(c_out, -1)",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "flatten weight.transpose(0, 2, 3, 1)",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the padding cropped with [ph:-ph], empty when the padding is 0",
+        (("grad_padded[:, ph : height - ph, pw : width - pw]", "grad_padded[:, ph:-ph, pw:-pw]"),),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "A slice a[p:-p] is empty when p = 0",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the bias added after the reshape to (N, C_out, H', W')",
+        (
+            (
+                "        if self.bias is not None:\n            output += self.bias.data\n"
+                "        return output.reshape(n, out_h, out_w, c_out).transpose(0, 3, 1, 2)",
+                "        output = output.reshape(n, out_h, out_w, c_out).transpose(0, 3, 1, 2)\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n"
+                "        return output",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "lines up with the last axis",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the weight gradient reshaped to (c_out, c_in, kh, kw) directly, not from channels last",
+        (
+            (
+                "grad_kernels = (grad_rows.T @ columns).reshape(c_out, kh, kw, self.in_channels)\n"
+                "        self.weight.grad += grad_kernels.transpose(0, 3, 1, 2)",
+                "grad_kernels = (grad_rows.T @ columns).reshape(c_out, self.in_channels, kh, kw)\n"
+                "        self.weight.grad += grad_kernels",
+            ),
+        ),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "the right values in the wrong places",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "grad[index] = ... dedented out of the loop: only the last entry set",
+        (
+            (
+                "        x[index] = original\n        grad[index] = (f_plus - f_minus) / (2 * eps)",
+                "        x[index] = original\n    grad[index] = (f_plus - f_minus) / (2 * eps)",
+            ),
+        ),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "is the assignment inside the loop",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

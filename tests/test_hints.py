@@ -601,3 +601,88 @@ def batch_norm_reference(module, x, ddof):
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True, ddof=ddof)
     return (x - mean) / np.sqrt(var + module.eps)
+
+
+# -- diagnose: symptoms of any gradient ----------------------------------------------------
+def test_diagnose_names_a_rearranged_gradient_a_partly_filled_one_and_an_empty_axis():
+    from pancake.testing.hints import diagnose, diagnose_shape
+
+    truth = np.random.default_rng(2).standard_normal((2, 3, 4))
+    rearranged = truth.reshape(2, 4, 3).transpose(0, 2, 1)
+    assert "right values in the wrong places" in diagnose(rearranged, truth, 2, truth.size)
+    last_only = np.zeros_like(truth)
+    last_only[-1, -1, -1] = truth[-1, -1, -1]
+    assert "only 1 of the 24 entries" in diagnose(last_only, truth, 2, truth.size)
+    assert "a[p:-p] is empty when p = 0" in diagnose_shape((1, 1, 0, 0), (1, 1, 1, 1))
+    otherwise = truth + 0.1 * np.random.default_rng(3).standard_normal(truth.shape)
+    assert diagnose(otherwise, truth, 2, truth.size).startswith("the values are wrong")
+
+
+# -- exercise 12: Conv2d's output ----------------------------------------------------------
+CONV_MISTAKES = [
+    ("stride 1", lambda x, w, b: convolution_by_definition(x, w, b, (1, 1), (1, 1)), "stride 1"),
+    (
+        "no padding",
+        lambda x, w, b: convolution_by_definition(x, w, b, (2, 2), (0, 0)),
+        "not padded",
+    ),
+    (
+        "padding on one side",
+        lambda x, w, b: convolution_by_definition(
+            np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 1))), w, b, (2, 2), (0, 0)
+        ),
+        "on one side only",
+    ),
+    (
+        "kernels flattened channels first",
+        lambda x, w, b: convolution_by_definition(
+            x, w.reshape(w.shape[0], 3, 3, w.shape[1]).transpose(0, 3, 1, 2), b, (2, 2), (1, 1)
+        ),
+        "flatten weight.transpose(0, 2, 3, 1)",
+    ),
+    (
+        "flipped kernel",
+        lambda x, w, b: convolution_by_definition(x, w[:, :, ::-1, ::-1], b, (2, 2), (1, 1)),
+        "flipped",
+    ),
+]
+
+
+def convolution_by_definition(*args):
+    from pancake.course.assignments.ex12_convolutions import convolution_by_definition
+
+    return convolution_by_definition(*args)
+
+
+@pytest.mark.parametrize("name, mistake, words", CONV_MISTAKES, ids=[m[0] for m in CONV_MISTAKES])
+def test_each_conv2d_output_mistake_gets_its_hint(name, mistake, words):
+    from pancake.course.assignments.ex12_convolutions import conv2d_output_hint
+    from pancake.nn.conv import Conv2d
+
+    layer = Conv2d(3, 4, kernel_size=3, stride=2, padding=1, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
+    output = mistake(x, layer.weight.data, layer.bias.data)
+    assert words in conv2d_output_hint(layer, x, output)
+    truth = convolution_by_definition(x, layer.weight.data, layer.bias.data, (2, 2), (1, 1))
+    assert conv2d_output_hint(layer, x, truth) == ""
+
+
+def test_the_conv2d_check_names_a_bias_added_after_the_reshape():
+    from pancake.course.assignments.ex12_convolutions import (
+        check_conv2d_output,
+        conv2d_output_hint,
+    )
+    from pancake.nn.conv import Conv2d
+
+    class BiasLast(Conv2d):
+        def forward(self, x):
+            output = super().forward(x)
+            return output - self.bias.data[:, None, None] + self.bias.data
+
+    layer = BiasLast(2, 3, kernel_size=2, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 3))  # W' = 2: a crash
+    expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, (1, 1), (0, 0))
+    with pytest.raises(AssertionError, match="lines up with the last axis"):
+        check_conv2d_output(layer, x, expected)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 4))  # W' = 3: wrong values
+    assert "lines up with the last axis" in conv2d_output_hint(layer, x, layer(x))

@@ -47,6 +47,19 @@ def diagnose(
         hint = diagnose_factor(factor, batch_size, input_size)
         if numeric.size > 1 or "constant factor" not in hint:
             return hint  # one entry is always "a factor" of the truth: that says nothing
+    filled = analytic != 0
+    if np.any(~filled & (numeric != 0)) and close(analytic, np.where(filled, numeric, 0.0)):
+        return (
+            f"only {int(filled.sum())} of the {analytic.size} entries of the gradient are "
+            "filled in (and right); the others are 0 where they should not be: is the "
+            "assignment inside the loop, run once for every entry, or does a mask zero too many?"
+        )
+    if close(np.sort(analytic, axis=None), np.sort(numeric, axis=None)):
+        return (
+            "the gradient holds the right values in the wrong places (the entries of the true "
+            "gradient, rearranged): check the order of the axes where you reshape or transpose "
+            "it back to the tensor's layout, and which entry each value is sent to"
+        )
     return (
         "the values are wrong (not a simple sign, transpose or scale mistake): "
         "re-derive the local derivative and check which cached value you use"
@@ -64,6 +77,11 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
         )
     if len(got) == len(expected) == 2 and got == expected[::-1]:
         return "the gradient is transposed"
+    if len(got) == len(expected) and 0 in got and 0 not in expected:
+        return (
+            f"the gradient has an empty axis: shape {got}, expected {expected}. A slice "
+            "a[p:-p] is empty when p = 0: crop with a[p : p + n] (n the length to keep)"
+        )
     return f"the gradient must have the shape of the tensor, {expected}, not {got}"
 
 

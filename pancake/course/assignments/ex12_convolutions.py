@@ -21,6 +21,73 @@ def convolution_by_definition(x, weight, bias, stride, padding):
     return output if bias is None else output + bias[:, None, None]
 
 
+def conv2d_output_hint(layer, x, output) -> str:
+    """A hint line when ``layer(x)`` is the convolution of a common mistake, or ''."""
+    weight = layer.weight.data
+    bias = None if layer.bias is None else layer.bias.data
+    c_out, c_in, kh, kw = weight.shape
+    (ph, pw), stride = layer.padding, layer.stride
+    # weight.reshape(c_out, -1) against channels-last windows: entry (p, q, c) of a window
+    # meets the kernel entry that (c, p, q) has in weight's own order
+    misread = weight.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
+    mistakes = {
+        "the windows are taken at stride 1: pass self.stride to unfold": (
+            lambda: convolution_by_definition(x, weight, bias, (1, 1), layer.padding)
+        ),
+        "the input is not padded: copy x into the middle of a zero array with padding rows "
+        "and columns on each side": (
+            lambda: convolution_by_definition(x, weight, bias, stride, (0, 0))
+        ),
+        "the input is padded on one side only: put padding rows and columns of zeros on "
+        "each side (the padded input has H + 2·p_h rows)": (
+            lambda: convolution_by_definition(
+                np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw))), weight, bias, stride, (0, 0)
+            )
+        ),
+        "the kernels are flattened in weight's (C_in, kh, kw) order, but the windows in "
+        "(kh, kw, C_in) order: flatten weight.transpose(0, 2, 3, 1), channels last": (
+            lambda: convolution_by_definition(x, misread, bias, stride, layer.padding)
+        ),
+        "the kernel is flipped (a true convolution): pancake, like PyTorch, computes a "
+        "cross-correlation, without flipping": (
+            lambda: convolution_by_definition(
+                x, weight[:, :, ::-1, ::-1], bias, stride, layer.padding
+            )
+        ),
+        "the bias is added after the reshape to (N, C_out, H', W'), where it lines up with "
+        "the last axis: add it to the (rows, C_out) product, before the reshape": (
+            lambda: convolution_by_definition(x, weight, None, stride, layer.padding) + bias
+        ),
+    }
+    for hint, mistake in mistakes.items():
+        try:
+            value = mistake()
+        except (ValueError, TypeError):  # a mistake that cannot happen with these shapes
+            continue
+        if np.shape(output) == value.shape and np.allclose(output, value, rtol=1e-9, atol=1e-12):
+            return f"\nHint: {hint}"
+    return ""
+
+
+def check_conv2d_output(layer, x, expected):
+    """check_values of ``layer(x)`` against ``expected``, the convolution's definition, with
+    a hint when the output is that of a common mistake."""
+    try:
+        output = layer(x)
+    except ValueError as error:
+        if layer.bias is None or f"({layer.out_channels},)" not in str(error):
+            raise
+        raise AssertionError(
+            f"{layer!r} on x of shape {x.shape}: {error}\nHint: the bias of shape "
+            f"({layer.out_channels},) lines up with the last axis of (N, C_out, H', W'): add "
+            "it to the (rows, C_out) product, before the reshape"
+        ) from None
+    try:
+        return check_values("Conv2d(x)", output, expected, formula="the convolution's definition")
+    except AssertionError as error:
+        raise AssertionError(f"{error}{conv2d_output_hint(layer, x, output)}") from None
+
+
 def visible_check_conv2d():
     """The visible check under the `Conv2d` answer."""
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
@@ -29,7 +96,7 @@ def visible_check_conv2d():
     expected = convolution_by_definition(
         x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
     )
-    print(check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition"))
+    print(check_conv2d_output(layer, x, expected))
     print(check_gradients(layer, x))
 
 
@@ -41,7 +108,7 @@ def test_conv2d_forward(settings, out_channels, data):
     layer = Conv2d(shape[1], out_channels, kernel, stride, padding, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
 
 
 @graded
@@ -57,7 +124,7 @@ def test_conv2d_gradients(settings, out_channels, bias, data):
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     bias_values = None if layer.bias is None else layer.bias.data
     expected = convolution_by_definition(x, layer.weight.data, bias_values, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
     check_gradients(layer, x)
 
 
@@ -70,7 +137,7 @@ def test_conv2d_first_layer(settings, data):
     layer.needs_input_grad = False
     x = data.draw(pst.arrays(shape))
     expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
     grad_input = layer.backward(np.ones(layer(x).shape))
     assert grad_input is None, "a first layer (needs_input_grad = False) returns None"
     check_gradients(layer, x)
