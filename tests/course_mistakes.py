@@ -1671,6 +1671,59 @@ HINTED_MISTAKES = [
         ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
         "is the assignment inside the loop",
     ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "weight decay as weight_decay * grad instead of weight_decay * param",
+        (
+            (
+                "grad = grad + self.weight_decay * param.data",
+                "grad = grad + self.weight_decay * grad",
+            ),
+        ),
+        ("sgd-weight-decay",),
+        "weight decay is weight_decay * grad",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "the learning rate folded into the momentum buffer, and applied again in the step",
+        (
+            (
+                'buffer = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad',
+                'buffer = self.momentum * state["momentum_buffer"] + self.lr * (1 - self.dampening) * grad',
+            ),
+            ("buffer = grad.copy()", "buffer = self.lr * grad"),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "the learning rate is applied twice",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the second moment bias-corrected with beta1 (copy-paste)",
+        (
+            (
+                'state["exp_avg_sq"] / (1 - beta2 ** state["step"])',
+                'state["exp_avg_sq"] / (1 - beta1 ** state["step"])',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "the second moment is bias-corrected with beta1",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the bias correction of v outside the square root: sqrt(v) / (1 - beta2**t)",
+        (
+            (
+                'exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])',
+                'exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"]) ** 2',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "outside the square root",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
