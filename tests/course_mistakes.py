@@ -1724,6 +1724,38 @@ HINTED_MISTAKES = [
         ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
         "outside the square root",
     ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk by np.dot(g, x), a matrix product, instead of an entry-wise sum",
+        (("np.sum(grad_output * x)", "np.dot(grad_output, x)"),),
+        ("mul-gradients",),
+        "is a matrix product, not an entry-wise one",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "forward multiplies by the Parameter, not its .data",
+        (("return self.k.data * x", "return self.k * x"),),
+        ("mul-forward", "mul-gradients"),
+        "is not an array: compute with its values, .data",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward iterates over self.layers.reverse(), which returns None",
+        (("for layer in reversed(self.layers):", "for layer in self.layers.reverse():"),),
+        ("sequential-gradients", "sequential-nested"),
+        "list.reverse() and list.sort() work in place and return None",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss_fn(targets, model(inputs)): the arguments swapped",
+        (("loss_fn(model(inputs), targets)", "loss_fn(targets, model(inputs))"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "are the arguments swapped?",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

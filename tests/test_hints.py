@@ -281,6 +281,24 @@ class LinearSavesOutput(Linear):
         return output
 
 
+class SequentialIteratesTheReverseResult(Sequential):
+    """``for layer in self.layers.reverse()``: reverse() works in place and returns None."""
+
+    def backward(self, grad_output):
+        for layer in self.layers.reverse():
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class MulKGradientByDot(Mul):
+    """dL/dk = np.dot(g, x): a matrix product where the sum of entry-wise products belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad += np.dot(grad_output, x)
+        return self.k.data * grad_output
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -400,6 +418,18 @@ MISTAKES = [
         LinearSavesOutput(3, 3, rng=0, bias=False),
         BATCH,
         ("gradient of 'weight' is computed from the module's output",),
+    ),
+    Case(
+        "sequential: iterates over layers.reverse(), None",
+        square_net(SequentialIteratesTheReverseResult),
+        BATCH,
+        ("list.reverse() and list.sort() work in place and return None",),
+    ),
+    Case(
+        "mul: dk = np.dot(g, x)",
+        MulKGradientByDot(2.0),
+        (np.arange(6.0).reshape(2, 3),),
+        ("np.dot of two arrays of shape (2, 3) is a matrix product",),
     ),
     Case("mse: no 2", MSEWithoutTwo(), (np.array([[1.0]]), np.array([[0.0]])), ("factor of 2",)),
     Case(
@@ -686,3 +716,10 @@ def test_the_conv2d_check_names_a_bias_added_after_the_reshape():
         check_conv2d_output(layer, x, expected)
     x = np.random.default_rng(0).standard_normal((2, 2, 4, 4))  # W' = 3: wrong values
     assert "lines up with the last axis" in conv2d_output_hint(layer, x, layer(x))
+
+
+def test_arithmetic_on_a_parameter_says_to_use_its_data():
+    k = Mul(2.0).k
+    for operation in (lambda: k * 2.0, lambda: np.ones(2) * k, lambda: np.ones(2) @ k, lambda: -k):
+        with pytest.raises(TypeError, match=r"is not an array: compute with its values, \.data"):
+            operation()

@@ -341,6 +341,10 @@ class _Objective:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
             raise _backward_crashed(self.module, error, self.direction) from error
+        except TypeError as error:
+            if "'NoneType'" not in str(error):
+                raise
+            raise _backward_used_none(self.module, error) from error
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             self.first_grads = grads
@@ -533,7 +537,13 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
     ]
     hint = "check the shapes of the arrays you combine in backward"
-    if "matmul" in str(error):
+    if "not aligned" in str(error) and len(shapes) >= 2 and shapes[0] == shapes[1]:
+        hint = (
+            f"np.dot of two arrays of shape {shapes[0]} is a matrix product, not an "
+            "entry-wise one: multiply entry by entry with *, then sum (np.sum) if one number "
+            "is needed"
+        )
+    elif "matmul" in str(error):
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
             "needs a transpose (.T); write down the shape of each factor"
@@ -555,6 +565,18 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         hint = diagnose_shape(shapes[1], shapes[0])
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def _backward_used_none(module, error: TypeError) -> GradientCheckError:
+    """Explain a TypeError about None raised inside backward (``for layer in None``)."""
+    hint = (
+        "backward used None as a value: list.reverse() and list.sort() work in place and "
+        "return None (iterate over reversed(self.layers) instead), and so does a function "
+        "or a backward without `return`"
+    )
+    return GradientCheckError(
+        f"{module!r}: backward() raised TypeError: {error}\nHint: {hint}", tensor="", hint=hint
     )
 
 
