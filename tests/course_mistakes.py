@@ -1756,6 +1756,22 @@ HINTED_MISTAKES = [
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "are the arguments swapped?",
     ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "init_fun returns (params, output_shape), the pair swapped",
+        (("return output_shape, (W, b)", "return (W, b), output_shape"),),
+        ("dense-layer", "dense-leading-axes"),
+        "return (output_shape, params), the output shape first",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "apply_fun computes W @ inputs + b, the math's Wx",
+        (("return inputs @ W + b", "return W @ inputs + b"),),
+        ("dense-layer", "dense-leading-axes"),
+        "multiply them on the left, inputs @ W",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

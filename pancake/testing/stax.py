@@ -68,7 +68,7 @@ def check_stax_layer(
     x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(
         _concrete(input_shape, batch_size)
     )
-    y = np.asarray(apply_fun(params, x))
+    y = np.asarray(_applied(apply_fun, params, x, described))
     if y.shape != _concrete(output_shape, batch_size):
         raise AssertionError(
             f"{described}: init_fun announced the output shape {output_shape}, but apply_fun's "
@@ -92,6 +92,21 @@ def check_stax_layer(
         for c in comparisons
     ]
     return PropertyReport(f"stax layer check of {described}: OK", lines)
+
+
+def _applied(apply_fun: Callable, params, x: np.ndarray, described: str):
+    """``apply_fun(params, x)``; a shape error in a product names the order of the factors."""
+    try:
+        return apply_fun(params, x)
+    except ValueError as error:
+        if "matmul" not in str(error) and "broadcast" not in str(error):
+            raise
+        raise AssertionError(
+            f"{described}: apply_fun raised ValueError for inputs of shape {x.shape} and "
+            f"parameters of shapes {_shapes(params)}: {error}\nHint: the inputs hold one "
+            "example per row (features on the last axis): multiply them on the left, "
+            "inputs @ W, which keeps the leading axes (not W @ inputs, the math's Wx)"
+        ) from error
 
 
 def _layer_name(init_fun: Callable) -> str:
@@ -120,6 +135,11 @@ def _initialised(init_fun: Callable, input_shape: tuple, seed: int, described: s
             "(output_shape, params)"
         )
     output_shape, params = result
+    if _is_shape(tuple(params)) and not _is_shape(tuple(output_shape)):
+        raise AssertionError(
+            f"{described}: init_fun returned a pair whose second item is the shape "
+            f"{tuple(params)}.\nHint: return (output_shape, params), the output shape first"
+        )
     return tuple(output_shape), params
 
 
