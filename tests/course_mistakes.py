@@ -1772,6 +1772,17 @@ HINTED_MISTAKES = [
         ("dense-layer", "dense-leading-axes"),
         "multiply them on the left, inputs @ W",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the seed ignored: the walk starts from ones",
+        (("{target: seed}", "{target: np.ones_like(target.data)}"),),
+        (
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "walk_tape ignores its seed",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -723,3 +723,17 @@ def test_arithmetic_on_a_parameter_says_to_use_its_data():
     for operation in (lambda: k * 2.0, lambda: np.ones(2) * k, lambda: np.ones(2) @ k, lambda: -k):
         with pytest.raises(TypeError, match=r"is not an array: compute with its values, \.data"):
             operation()
+
+
+# -- exercise 14: walk_tape's seed ---------------------------------------------------------
+def test_the_seed_hint_names_a_walk_that_starts_from_ones(monkeypatch):
+    from pancake.course.assignments import ex14_tapes
+
+    assert ex14_tapes.seed_hint() == ""
+    reference = ex14_tapes.walk_tape
+
+    def from_ones(record, target, seed, is_watched):
+        return reference(record, target, np.ones_like(target.data), is_watched)
+
+    monkeypatch.setattr(ex14_tapes, "walk_tape", from_ones)
+    assert "walk_tape ignores its seed" in ex14_tapes.seed_hint()
