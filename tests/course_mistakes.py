@@ -1783,6 +1783,22 @@ HINTED_MISTAKES = [
         ),
         "walk_tape ignores its seed",
     ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "a ReLU after the last Linear layer (the Softmax replaced by a ReLU)",
+        (("Linear(64, 10, rng=rng))", "Linear(64, 10, rng=rng), ReLU())"),),
+        ("train-digits-accuracy",),
+        "the model ends with ReLU, not with its last Linear layer",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "loss_fn.zero_grad() in place of optimizer.zero_grad()",
+        (("            optimizer.zero_grad()", "            loss_fn.zero_grad()"),),
+        ("train-digits-fresh-gradients", "train-digits-accuracy"),
+        "the training loss grows",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

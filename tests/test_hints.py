@@ -737,3 +737,35 @@ def test_the_seed_hint_names_a_walk_that_starts_from_ones(monkeypatch):
 
     monkeypatch.setattr(ex14_tapes, "walk_tape", from_ones)
     assert "walk_tape ignores its seed" in ex14_tapes.seed_hint()
+
+
+# -- exercise 9: what a low accuracy points to ---------------------------------------------
+@pytest.mark.parametrize(
+    "layers, outputs, losses, words",
+    [
+        (
+            (Linear(64, 64), ReLU(), Linear(64, 10), ReLU()),
+            np.abs,
+            (2.3, 0.1),
+            "ends with ReLU",
+        ),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.abs, (2.3, 0.1), "never negative"),
+        ((Linear(64, 64), Linear(64, 10)), np.negative, (2.3, 0.1), "not [Linear, ReLU, Linear]"),
+        (
+            (Linear(64, 64), ReLU(), Linear(64, 10)),
+            np.negative,
+            (2.3, 50.0),
+            "the training loss grows",
+        ),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.negative, (2.3, 2.2), "hardly goes down"),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.negative, (2.3, 0.1), "look at the data"),
+    ],
+)
+def test_the_accuracy_hint_points_to_the_part_of_the_script(layers, outputs, losses, words):
+    from types import SimpleNamespace
+
+    from pancake.course.assignments.ex09_debugging import accuracy_hint
+
+    scores = outputs(np.random.default_rng(0).standard_normal((5, 10)))
+    history = SimpleNamespace(train_loss=list(losses))
+    assert words in accuracy_hint(Sequential(*layers), history, scores)
