@@ -1799,6 +1799,82 @@ HINTED_MISTAKES = [
         ("train-digits-fresh-gradients", "train-digits-accuracy"),
         "the training loss grows",
     ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "forward without the minus sign",
+        (
+            (
+                "float(-np.sum(target_probs * log_softmax(logits)) / len(logits))",
+                "float(np.sum(target_probs * log_softmax(logits)) / len(logits))",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-large-logits",
+            "cross-entropy-loss-gradients",
+        ),
+        "the sign is wrong",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward's softmax normalised over the whole batch (no axis)",
+        (
+            (
+                "(softmax(logits) - target_probs) / len(logits)",
+                "(np.exp(logits) / np.exp(logits).sum() - target_probs) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-large-logits", "cross-entropy-loss-gradients"),
+        "normalised over every entry of the batch at once",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk = sum(g)·sum(x), a product of sums",
+        (("np.sum(grad_output * x)", "np.sum(grad_output) * np.sum(x)"),),
+        ("mul-gradients",),
+        "a product of sums",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward runs the layers last to first, backward first to last",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in reversed(self.layers):\n            x = layer(x)",
+            ),
+            (
+                "for layer in reversed(self.layers):\n            grad_output",
+                "for layer in self.layers:\n            grad_output",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the layers applied last to first",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward returns layer(x): the last layer applied twice",
+        (
+            (
+                "            x = layer(x)\n        return x",
+                "            x = layer(x)\n        return layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "then the last one again",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "the gradient not transposed back to (N, C, H, W)",
+        (("return grad.transpose(0, 3, 1, 2)", "return grad"),),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "axes are in another order",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

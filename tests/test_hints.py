@@ -769,3 +769,97 @@ def test_the_accuracy_hint_points_to_the_part_of_the_script(layers, outputs, los
     scores = outputs(np.random.default_rng(0).standard_normal((5, 10)))
     history = SimpleNamespace(train_loss=list(losses))
     assert words in accuracy_hint(Sequential(*layers), history, scores)
+
+
+# -- symptoms of wrong values and shapes ---------------------------------------------------
+def test_check_values_names_a_sign_a_factor_and_axes_in_another_order():
+    from pancake.testing import check_values
+
+    expected = np.random.default_rng(4).standard_normal((2, 3))
+    cases = [
+        (-expected, "the sign is wrong"),
+        (np.array(-0.7), "the sign is wrong"),
+        (3 * expected, "every value is 3 times the expected one"),
+        (np.zeros((2, 5, 4, 3)), "the axes are in another order"),
+    ]
+    for got, words in cases:
+        wanted = np.zeros((2, 3, 5, 4)) if got.ndim == 4 else np.asarray(expected)
+        wanted = np.array(0.7) if got.ndim == 0 else wanted
+        with pytest.raises(AssertionError, match=words):
+            check_values("y", got, wanted, formula="f(x)")
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", np.array(2.1), np.array(0.7), formula="f(x)")  # one value: no factor
+    assert "Hint" not in str(failure.value)
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", expected + 0.1 * expected**2, expected, formula="f(x)")
+    assert "Hint" not in str(failure.value)
+
+
+def test_diagnose_shape_names_axes_in_another_order():
+    from pancake.testing.hints import diagnose_shape
+
+    assert "axes are in another order" in diagnose_shape((2, 5, 4, 3), (2, 3, 5, 4))
+    assert "axes are in another order" not in diagnose_shape((2, 5, 4), (2, 5, 3))
+
+
+class MulKGradientProductOfSums(Mul):
+    """dL/dk = sum(g)·sum(x): a product of sums where the sum of products belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad += np.sum(grad_output) * np.sum(x)
+        return self.k.data * grad_output
+
+
+class CrossEntropySoftmaxOverEverything(CrossEntropyLoss):
+    """exp(z) / exp(z).sum(): the softmax normalised over the whole batch."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        exp = np.exp(logits)
+        return (exp / exp.sum() - target) / len(logits)
+
+
+@pytest.mark.parametrize(
+    "module, inputs, words",
+    [
+        (MulKGradientProductOfSums(2.0), BATCH, "a product of sums"),
+        (
+            CrossEntropySoftmaxOverEverything(),
+            (np.zeros((2, 3)), np.array([0, 1])),
+            "normalised over every entry of the batch at once",
+        ),
+    ],
+)
+def test_the_product_of_sums_and_the_softmax_over_everything_are_named(module, inputs, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, *inputs)
+    assert words in failure.value.hint
+
+
+def test_the_product_of_sums_hint_stays_silent_on_the_true_gradient():
+    rng = np.random.default_rng(5)
+    direction, x = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    assert parameter_hint("k", np.sum(direction * x), np.array(1.7), direction, x) is None
+
+
+@pytest.mark.parametrize(
+    "forward, words",
+    [
+        (lambda layers, x: applied(layers[::-1], x), "applied last to first"),
+        (lambda layers, x: applied([*layers, layers[-1]], x), "then the last one again"),
+    ],
+)
+def test_the_sequential_output_check_names_the_order_and_a_layer_applied_twice(forward, words):
+    from pancake.course.assignments.ex05_sequential import layers_applied_hint
+
+    layers = [Linear(3, 3, rng=0), Tanh(), Linear(3, 3, rng=1), Tanh()]
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert words in layers_applied_hint(layers, x, forward(layers, x))
+    assert layers_applied_hint(layers, x, applied(layers, x)) == ""
+
+
+def applied(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x

@@ -366,7 +366,7 @@ class _Objective:
             )
         value = dict(self.parameters)[comparison.name].data
         return parameter_hint(
-            comparison.name, comparison.analytic, value, self.direction
+            comparison.name, comparison.analytic, value, self.direction, self.x
         ) or self.output_for_input_hint(comparison)
 
     def output_for_input_hint(self, comparison: TensorComparison) -> str | None:

@@ -77,6 +77,12 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
         )
     if len(got) == len(expected) == 2 and got == expected[::-1]:
         return "the gradient is transposed"
+    if len(got) == len(expected) > 2 and sorted(got) == sorted(expected):
+        return (
+            f"the gradient's axes are in another order: shape {got}, expected {expected}: "
+            "transpose it back to the tensor's layout (channels-last arrays go back to "
+            "(N, C, H, W) with .transpose(0, 3, 1, 2))"
+        )
     if len(got) == len(expected) and 0 in got and 0 not in expected:
         return (
             f"the gradient has an empty axis: shape {got}, expected {expected}. A slice "
@@ -414,6 +420,12 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
             "the softmax runs over axis 0, the batch: each example's probabilities are a "
             "softmax over its own classes, the last axis (softmax(logits, axis=-1))"
         )
+    if softmax_over_batch(analytic, numeric, pred, target, axis=None):
+        return (
+            "the softmax is normalised over every entry of the batch at once: each example's "
+            "probabilities are a softmax over its own classes, the last axis (axis=-1, "
+            "keepdims=True for the sum)"
+        )
     difference = np.asarray(analytic, np.float64) - numeric
     if not np.any(target) or not np.any(difference):
         return None
@@ -445,23 +457,28 @@ def divided_by_classes(analytic, numeric, pred: np.ndarray) -> str | None:
     )
 
 
-def softmax_over_batch(analytic, numeric, pred: np.ndarray, target: np.ndarray) -> bool:
+def softmax_over_batch(
+    analytic, numeric, pred: np.ndarray, target: np.ndarray, axis: int | None = 0
+) -> bool:
     """Whether ``numeric`` is the gradient of mean cross-entropy and ``analytic`` the same
-    with the softmax taken over axis 0 (the examples) instead of the classes."""
+    with the softmax taken over ``axis`` (0: the examples; None: every entry) instead of
+    the classes."""
     if pred.ndim != 2 or target.shape != pred.shape:
         return False
     batch = len(pred)
     if not close(numeric, (softmax(pred, axis=-1) - target) / batch, 1e-4):
         return False
-    return close(analytic, (softmax(pred, axis=0) - target) / batch, MATCH_RTOL)
+    exp = np.exp(pred - pred.max(axis=axis, keepdims=True))
+    return close(analytic, (exp / exp.sum(axis=axis, keepdims=True) - target) / batch, MATCH_RTOL)
 
 
-def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | None:
+def parameter_hint(name: str, analytic, value: np.ndarray, direction, inputs=None) -> str | None:
     """The hint when a parameter's gradient is a common wrong reduction of grad_output, or None.
 
     ``value`` is the parameter, ``direction`` the grad_output of shape ``(*, out)`` the
-    check passed to backward. The hypotheses: a scalar's gradient that is the sum of
-    grad_output alone, or times the parameter itself; a vector's gradient (a bias) that
+    check passed to backward, ``inputs`` the module's input. The hypotheses: a scalar's
+    gradient that is the sum of grad_output alone, or times the parameter itself, or times
+    the sum of the inputs (a product of sums); a vector's gradient (a bias) that
     is the sum over every entry, one number copied to each, or a sum over the last axis.
     """
     if direction is None or analytic is None or not np.any(analytic):
@@ -480,6 +497,12 @@ def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | N
                 f"∂output/∂{name} is what {name} multiplies (for y = k·x, that is x), "
                 f"so sum grad_output * x"
             )
+        if inputs is not None and np.shape(inputs) == np.shape(direction):
+            if close(analytic, total * float(np.sum(inputs)), 1e-9):
+                return (
+                    f"the gradient of '{name}' is sum(grad_output) · sum(x), a product of sums: "
+                    "it is the sum of the products, np.sum(grad_output * x)"
+                )
         return None
     if analytic.size > 1 and close(analytic, np.full(analytic.shape, total), 1e-9):
         return (

@@ -116,11 +116,12 @@ def standardize_backward_hint(function, ndim, axes) -> str:
     return ""
 
 
-def check_standardize_gradients(x, axes):
-    """check_gradients of ``Standardize(axes)`` at ``x``, its hint replaced by the mistake of
-    ``standardize_backward`` when one of ``STANDARDIZE_MISTAKES`` is recognised."""
+def check_standardize_gradients(x, axes, module=None):
+    """check_gradients of ``module`` (by default ``Standardize(axes)``) at ``x``, its hint
+    replaced by the mistake of ``standardize_backward`` over ``axes`` when one of
+    ``STANDARDIZE_MISTAKES`` is recognised."""
     try:
-        return check_gradients(Standardize(axes), x)
+        return check_gradients(Standardize(axes) if module is None else module, x)
     except AssertionError as error:
         hint = standardize_backward_hint(standardize_backward, x.ndim, axes)
         if hint and hasattr(error, "with_hint"):
@@ -380,7 +381,7 @@ def test_batch_norm_training_gradients(case):
         )
     except AssertionError as error:
         raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
-    check_gradients(module, x)
+    check_standardize_gradients(x, axes, module)
 
 
 @graded
