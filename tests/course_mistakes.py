@@ -1875,6 +1875,38 @@ HINTED_MISTAKES = [
         ("max-pool2d-gradients", "max-pool2d-ties"),
         "axes are in another order",
     ),
+    Mistake(
+        "10-autograd",
+        AG_TANH,
+        "brackets forgotten: grad * 1 - y * y",
+        (("return grad * (1 - y * y)", "return grad * 1 - y * y"),),
+        ("tanh-gradients",),
+        "does not scale with grad_output",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "softplus' taken as σ(x)(1 - σ(x)), the sigmoid's derivative",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(x) * (1 - sigmoid(x))"),),
+        ("softplus-gradients",),
+        "the derivative of the sigmoid",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "backward adds instead of multiplying: g + 2x",
+        (("return grad_output * 2 * x", "return grad_output + 2 * x"),),
+        ("square-gradients",),
+        "does not scale with grad_output",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "brackets forgotten: g·y - y² instead of g·y(1 - y)",
+        (("grad_output * y * (1 - y)", "grad_output * y - y * y"),),
+        ("sigmoid-gradients",),
+        "does not scale with grad_output",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

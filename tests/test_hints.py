@@ -299,6 +299,26 @@ class MulKGradientByDot(Mul):
         return self.k.data * grad_output
 
 
+class TanhBracketsForgotten(Tanh):
+    """grad_output * 1 - y * y: the brackets of grad_output * (1 - y²) forgotten."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * 1 - y * y
+
+
+class TanhWithSigmoidsDerivative(Tanh):
+    """σ(x)(1 - σ(x)) for tanh: another activation's derivative copied."""
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        s = sigmoid(self.x)
+        return grad_output * s * (1 - s)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -430,6 +450,18 @@ MISTAKES = [
         MulKGradientByDot(2.0),
         (np.arange(6.0).reshape(2, 3),),
         ("np.dot of two arrays of shape (2, 3) is a matrix product",),
+    ),
+    Case(
+        "tanh: brackets forgotten",
+        TanhBracketsForgotten(),
+        ONE,
+        ("does not scale with grad_output",),
+    ),
+    Case(
+        "tanh: the sigmoid's derivative",
+        TanhWithSigmoidsDerivative(),
+        ONE,
+        ("the derivative of the sigmoid",),
     ),
     Case("mse: no 2", MSEWithoutTwo(), (np.array([[1.0]]), np.array([[0.0]])), ("factor of 2",)),
     Case(

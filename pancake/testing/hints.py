@@ -207,6 +207,21 @@ def _elementwise_hint(module) -> str | None:
     for predicted, hint in hypotheses:
         if close(returned, predicted(), MATCH_RTOL):
             return hint
+    module(x.copy())
+    doubled = np.asarray(module.backward(2 * g), dtype=np.float64)
+    offset = 2 * returned - doubled  # backward = g·a(x) + b(x) gives b(x)
+    if close(doubled - returned, returned - offset) and not close(offset, 0 * offset):
+        return (
+            "part of backward's result does not scale with grad_output (backward(2g) is not "
+            "twice backward(g)): every term must be multiplied by grad_output; check the "
+            "brackets, grad_output * (the whole of f'(x)), and that nothing is added to it"
+        )
+    for name, other_slope in _OTHER_DERIVATIVES.items():
+        if close(returned, g * other_slope(x), MATCH_RTOL):
+            return (
+                f"backward multiplies grad_output by {name}, but this module's f'(x) is "
+                "another function: re-derive f'(x) for this module's forward"
+            )
     ratio = returned / g
     if (
         ratio.flat[0] != 0
@@ -227,6 +242,18 @@ def _elementwise_hint(module) -> str | None:
             "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
         )
     return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
+
+
+# The derivatives of common activations, for a backward that copied the wrong one.
+_OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "σ(x)(1 - σ(x)), the derivative of the sigmoid": lambda x: (
+        1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))
+    ),
+    "1 - tanh(x)², the derivative of tanh": lambda x: 1 - np.tanh(x) ** 2,
+    "σ(x), the sigmoid (the derivative of softplus)": lambda x: 1 / (1 + np.exp(-x)),
+    "exp(x)": np.exp,
+    "(x > 0), the derivative of ReLU": lambda x: (x > 0).astype(np.float64),
+}
 
 
 def _unpacking_hint(returned: tuple, expected: tuple) -> str | None:
