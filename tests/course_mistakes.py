@@ -1907,6 +1907,22 @@ HINTED_MISTAKES = [
         ("sigmoid-gradients",),
         "does not scale with grad_output",
     ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "d(M²)/dM written 2·E (E where M belongs)",
+        (("de_dm = 2 * m", "de_dm = 2 * e"),),
+        ("chain-rule-gradients-values",),
+        "dE/dM is 2·M, not 2·E",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx computed from the flattened grad_rows (the leading axes lost)",
+        (("return grad_output @ self.weight.data.T", "return grad_rows @ self.weight.data.T"),),
+        ("linear-batch-axes",),
+        "lost axes",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

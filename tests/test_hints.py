@@ -832,6 +832,8 @@ def test_diagnose_shape_names_axes_in_another_order():
 
     assert "axes are in another order" in diagnose_shape((2, 5, 4, 3), (2, 3, 5, 4))
     assert "axes are in another order" not in diagnose_shape((2, 5, 4), (2, 5, 3))
+    assert "lost axes" in diagnose_shape((6, 3), (2, 3, 3))
+    assert "lost axes" not in diagnose_shape((6, 3), (2, 3, 4))
 
 
 class MulKGradientProductOfSums(Mul):

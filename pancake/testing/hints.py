@@ -83,6 +83,12 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
             "transpose it back to the tensor's layout (channels-last arrays go back to "
             "(N, C, H, W) with .transpose(0, 3, 1, 2))"
         )
+    if len(got) < len(expected) and int(np.prod(got)) == int(np.prod(expected)):
+        return (
+            f"the gradient has the right number of entries but lost axes: shape {got}, "
+            f"expected {expected}: compute it from grad_output itself (not from its "
+            "flattened rows), or reshape it back to the tensor's shape"
+        )
     if len(got) == len(expected) and 0 in got and 0 not in expected:
         return (
             f"the gradient has an empty axis: shape {got}, expected {expected}. A slice "
