@@ -1923,6 +1923,14 @@ HINTED_MISTAKES = [
         ("linear-batch-axes",),
         "lost axes",
     ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "b of shape (in_dim,): W's first axis copied",
+        (("b_init((out_dim,), rng=rng)", "b_init((input_shape[-1],), rng=rng)"),),
+        ("dense-layer", "dense-leading-axes"),
+        "has the input's size, input_shape[-1]",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

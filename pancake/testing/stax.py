@@ -196,6 +196,11 @@ def _check_param_shapes(shapes, expected, described: str, input_shape: tuple) ->
         hint = f"{path} is transposed: {want}, not {got}"
     elif _is_shape(got) and _is_shape(want) and _first_axis_for_last(got, want, input_shape):
         hint = _FIRST_AXIS_HINT
+    elif _is_shape(got) and _is_shape(want) and _input_size_for_output(got, want, input_shape):
+        hint = (
+            f"{path} has the input's size, input_shape[-1] = {input_shape[-1]}, where the "
+            "output's size belongs (out_dim: one entry per output feature)"
+        )
     raise AssertionError(
         f"{described}: the shapes of {path} are {got}, expected {want} (all parameters: "
         f"{shapes}, expected {expected}).\nHint: {hint}"
@@ -214,6 +219,14 @@ def _first_axis_for_last(got: tuple, want: tuple, input_shape: tuple) -> bool:
         return False
     swapped = tuple(input_shape[0] if size == input_shape[-1] else size for size in want)
     return got != want and got == swapped
+
+
+def _input_size_for_output(got: tuple, want: tuple, input_shape: tuple) -> bool:
+    """Whether ``got`` differs from ``want`` only where it has input_shape[-1]."""
+    if len(got) != len(want) or not input_shape:
+        return False
+    differ = [g for g, w in zip(got, want, strict=True) if g != w]
+    return bool(differ) and all(g == input_shape[-1] for g in differ)
 
 
 def _is_shape(node) -> bool:
