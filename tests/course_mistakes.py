@@ -1931,6 +1931,14 @@ HINTED_MISTAKES = [
         ("dense-layer", "dense-leading-axes"),
         "has the input's size, input_shape[-1]",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "grads[output] instead of grads.get(output): a KeyError at an operation the target does not need",
+        (("grad = grads.get(output)", "grad = grads[output]"),),
+        ("walk-tape-skips-what-the-target-does-not-need", "gradient-tape-nested-second-derivative"),
+        "read it with grads.get(output)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

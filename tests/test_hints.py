@@ -897,3 +897,19 @@ def applied(layers, x):
     for layer in layers:
         x = layer(x)
     return x
+
+
+def test_a_key_error_in_walk_tape_says_to_read_gradients_with_get(monkeypatch):
+    from pancake.course.assignments import ex14_tapes
+
+    def by_index(operations, target, seed, is_watched):
+        grads = {target: seed}
+        for _, output in reversed(operations):
+            grads[output]  # noqa: B018 - the mistake: a KeyError for an output the target skips
+        return grads
+
+    monkeypatch.setattr(ex14_tapes, "walk_tape", by_index)
+    with pytest.raises(AssertionError, match=r"read it with grads.get\(output\)"):
+        ex14_tapes.test_walk_tape_skips_what_the_target_does_not_need.hypothesis.inner_test(
+            np.array([0.5, -1.0])
+        )
