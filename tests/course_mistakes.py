@@ -1939,6 +1939,19 @@ HINTED_MISTAKES = [
         ("walk-tape-skips-what-the-target-does-not-need", "gradient-tape-nested-second-derivative"),
         "read it with grads.get(output)",
     ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "every entry of a window gets the window's gradient (is_winner left out)",
+        (
+            (
+                "grad_entries = is_winner * grad_output.transpose(0, 2, 3, 1)",
+                "grad_entries = np.ones(is_winner.shape) * grad_output.transpose(0, 2, 3, 1)",
+            ),
+        ),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "only the window's first maximum does",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

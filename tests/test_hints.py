@@ -913,3 +913,45 @@ def test_a_key_error_in_walk_tape_says_to_read_gradients_with_get(monkeypatch):
         ex14_tapes.test_walk_tape_skips_what_the_target_does_not_need.hypothesis.inner_test(
             np.array([0.5, -1.0])
         )
+
+
+# -- exercise 12: MaxPool2d's backward -----------------------------------------------------
+def max_pool_with(backward):
+    """A MaxPool2d whose backward is ``backward(x, grad_output, kernel, stride)``."""
+    from pancake.nn.conv import MaxPool2d
+
+    class Pool(MaxPool2d):
+        def forward(self, x):
+            self.x = x
+            return super().forward(x)
+
+        def backward(self, grad_output):
+            return backward(self.x, grad_output, self.kernel_size, self.stride)
+
+    return Pool
+
+
+def _max_pool_cases():
+    from pancake.course.assignments.ex12_convolutions import MAX_POOL_MISTAKES
+
+    return list(MAX_POOL_MISTAKES.items())
+
+
+@pytest.mark.parametrize("hint, switches", _max_pool_cases())
+def test_each_max_pool_mistake_gets_its_hint(hint, switches):
+    from pancake.course.assignments.ex12_convolutions import (
+        max_pool_backward_hint,
+        routed_to_winners,
+    )
+
+    def backward(x, grad_output, kernel, stride):
+        return routed_to_winners(x, grad_output, kernel, stride, **switches)
+
+    assert max_pool_backward_hint(max_pool_with(backward)) == hint
+
+
+def test_the_max_pool_hint_stays_silent_on_the_reference():
+    from pancake.course.assignments.ex12_convolutions import max_pool_backward_hint
+    from pancake.nn.conv import MaxPool2d
+
+    assert max_pool_backward_hint(MaxPool2d) == ""

@@ -205,13 +205,68 @@ def max_pool_by_definition(x, kernel, stride):
     return output
 
 
+def routed_to_winners(x, grad_output, kernel, stride, *, entry, everywhere=False):
+    """Each window's gradient sent to its first maximum, by definition, with the switches of
+    the mistakes: ``entry(k, kh, kw)`` reads the winner's (row, column) off its flat index
+    k; ``everywhere`` sends it to the whole window."""
+    (kh, kw), (sh, sw) = kernel, stride
+    result = np.zeros(x.shape)
+    n, c = np.indices(x.shape[:2])
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            window = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            p, q = entry(window.reshape(*x.shape[:2], -1).argmax(axis=-1), kh, kw)
+            for dp, dq in np.ndindex(kh, kw) if everywhere else [(p, q)]:
+                np.add.at(result, (n, c, i * sh + dp, j * sw + dq), grad_output[:, :, i, j])
+    return result
+
+
+MAX_POOL_MISTAKES = {
+    "the winner's row and column are read the wrong way: entry k of a window is kernel row "
+    "k // kw, column k % kw (arrange the entries as (kh, kw), then the window axes)": dict(
+        entry=lambda k, kh, kw: (k % kh, k // kh)
+    ),
+    "every entry of a window gets its gradient: only the window's first maximum does "
+    "(multiply by is_winner)": dict(entry=lambda k, kh, kw: (k // kw, k % kw), everywhere=True),
+}
+
+
+def max_pool_backward_hint(pool_cls) -> str:
+    """The mistake of ``pool_cls``'s backward, recognised on a generic input (kernel (2, 3),
+    stride (1, 2): non-square, overlapping rows), or ''."""
+    x = pst.distinct_values((2, 2, 6, 7), seed=1)
+    pool = pool_cls((2, 3), (1, 2))
+    grad_output = np.random.default_rng(1).standard_normal(pool(x).shape)
+    try:
+        got = np.asarray(pool.backward(grad_output), dtype=np.float64)
+    except ValueError:
+        return ""
+    for hint, switches in MAX_POOL_MISTAKES.items():
+        expected = routed_to_winners(x, grad_output, (2, 3), (1, 2), **switches)
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9):
+            return hint
+    return ""
+
+
+def check_max_pool_gradients(kernel, stride, x):
+    """check_gradients of ``MaxPool2d(kernel, stride)`` at ``x``, its hint replaced by the
+    mistake of ``MAX_POOL_MISTAKES`` that the backward pass makes, if one matches."""
+    try:
+        return check_gradients(MaxPool2d(kernel, stride), x)
+    except AssertionError as error:
+        hint = max_pool_backward_hint(MaxPool2d)
+        if hint and hasattr(error, "with_hint"):
+            raise error.with_hint(hint) from None
+        raise
+
+
 def visible_check_max_pool2d():
     """The visible check under the `MaxPool2d` answer."""
     x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 5], [2, 1, 5, 2]]]])
     pool = MaxPool2d(2)
     print(pool(x))
     print(pool.backward(np.array([[[[10.0, 20], [30, 40]]]])))
-    print(check_gradients(MaxPool2d(2, stride=1), pst.distinct_values((2, 3, 5, 4), seed=0)))
+    print(check_max_pool_gradients(2, 1, pst.distinct_values((2, 3, 5, 4), seed=0)))
 
 
 @graded
@@ -224,7 +279,7 @@ def test_max_pool2d_gradients(settings, seed):
     check_values(
         "MaxPool2d(x)", MaxPool2d(kernel, stride)(x), expected, formula="each window's max"
     )
-    check_gradients(MaxPool2d(kernel, stride), x)
+    check_max_pool_gradients(kernel, stride, x)
 
 
 @graded
@@ -245,12 +300,16 @@ def test_max_pool2d_ties(settings, data):
             rows, cols = i * stride[0] + first // kw, j * stride[1] + first % kw
             n, c = np.indices(shape[:2])
             np.add.at(expected, (n, c, rows, cols), grad_output[:, :, i, j])
-    check_values(
-        "MaxPool2d.backward(grad_output)",
-        pool.backward(grad_output),
-        expected,
-        formula="each window's gradient added at its first maximum",
-    )
+    try:
+        check_values(
+            "MaxPool2d.backward(grad_output)",
+            pool.backward(grad_output),
+            expected,
+            formula="each window's gradient added at its first maximum",
+        )
+    except AssertionError as error:
+        hint = max_pool_backward_hint(MaxPool2d)
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
     grad_input = pool.backward(grad_output.astype(np.float32))
     assert grad_input.dtype == np.float32, (
         f"MaxPool2d.backward returns {grad_input.dtype} for a float32 grad_output: "
