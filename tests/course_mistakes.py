@@ -1952,6 +1952,29 @@ HINTED_MISTAKES = [
         ("max-pool2d-gradients", "max-pool2d-ties"),
         "only the window's first maximum does",
     ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "order[start : batch_size]: the end of the slice does not move",
+        (("order[start : start + self.batch_size]", "order[start : self.batch_size]"),),
+        ("data-loader-epochs",),
+        "the batch is short",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the transform applied again on top of fetch's",
+        (
+            (
+                "yield self.fetch(indices)",
+                "batch = self.fetch(indices)\n            if self.transform is not None:\n"
+                "                batch = (self.transform(batch[0]), *batch[1:])\n"
+                "            yield batch",
+            ),
+        ),
+        ("data-loader-transform",),
+        "applied twice (fetch applies it",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -955,3 +955,20 @@ def test_the_max_pool_hint_stays_silent_on_the_reference():
     from pancake.nn.conv import MaxPool2d
 
     assert max_pool_backward_hint(MaxPool2d) == ""
+
+
+# -- exercise 7: the transform ---------------------------------------------------------------
+def test_a_transform_applied_twice_is_named(monkeypatch):
+    from pancake.course.assignments import ex07_data
+    from pancake.data import DataLoader
+
+    class TransformsTwice(DataLoader):
+        def fetch(self, indices):
+            inputs, targets = super().fetch(indices)
+            return self.transform(inputs), targets
+
+    monkeypatch.setattr(ex07_data, "DataLoader", TransformsTwice)
+    with pytest.raises(AssertionError, match="applied twice"):
+        ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
+    monkeypatch.setattr(ex07_data, "DataLoader", DataLoader)
+    ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
