@@ -1975,6 +1975,20 @@ HINTED_MISTAKES = [
         ("data-loader-transform",),
         "applied twice (fetch applies it",
     ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "optimizer.step() dedented out of the loop: one step per epoch",
+        (
+            ("        optimizer.step()\n        total_loss", "        total_loss"),
+            (
+                "    return total_loss / total_samples",
+                "    optimizer.step()\n    return total_loss / total_samples",
+            ),
+        ),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "optimizer.step() never ran for this batch; call it once per batch",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

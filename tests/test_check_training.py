@@ -146,7 +146,7 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
     "loop, hint",
     [
         (never_zeroes_the_gradients, "call optimizer.zero_grad() before each backward pass"),
-        (never_steps, "the parameters never change"),
+        (never_steps, "optimizer.step() never ran for this batch; call it once per batch"),
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (returns_nothing, "return the mean loss of the epoch"),
