@@ -1989,6 +1989,19 @@ HINTED_MISTAKES = [
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "optimizer.step() never ran for this batch; call it once per batch",
     ),
+    Mistake(
+        "10-autograd",
+        AG_MUL,
+        "unbroadcast before multiplying: unbroadcast(grad, a.shape) * b",
+        (
+            (
+                "unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "unbroadcast(grad, a.shape) * b, unbroadcast(grad, b.shape) * a",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "as the last step (a product taken after it broadcasts the gradient again)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
