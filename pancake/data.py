@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from pancake import init
+from pancake.ops import mark_as_data
 from pancake.ops import one_hot as one_hot  # re-exported: pancake.data.one_hot
 
 
@@ -131,16 +132,24 @@ class DataLoader:
         ### END SOLUTION
 
     def fetch(self, indices: np.ndarray) -> Any:
-        """The batch of the samples at ``indices``, stacked, with ``transform`` applied to the inputs."""
+        """The batch of the samples at ``indices``, stacked, with ``transform`` applied to the inputs.
+
+        The inputs are marked as data (``pancake.ops.mark_as_data``): a ``Sequential`` fed
+        them skips computing dL/d(inputs), which a training loop never uses.
+        """
         if isinstance(self.dataset, ArrayDataset):
             batch = self.dataset[indices]
         else:
             batch = collate([self.dataset[int(index)] for index in indices])
-        if self.transform is None:
-            return batch
         if isinstance(batch, tuple):
-            return (self.transform(batch[0]), *batch[1:])
-        return self.transform(batch)
+            return (self.marked_inputs(batch[0]), *batch[1:])
+        return self.marked_inputs(batch)
+
+    def marked_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """``inputs`` after ``transform`` (if any), marked as data."""
+        if self.transform is not None:
+            inputs = self.transform(inputs)
+        return mark_as_data(inputs)
 
     def __repr__(self) -> str:
         return (

@@ -8,6 +8,8 @@ Each helper that can fail takes ``owner``: the module, loss or function that cal
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 
@@ -91,3 +93,24 @@ def class_probabilities(logits: np.ndarray, target, owner: object) -> np.ndarray
             f"({batch},) or one-hot targets of shape {logits.shape}, got shape {target.shape}"
         )
     return one_hot(target, classes, dtype=logits.dtype, owner=owner)
+
+
+# Batches a DataLoader produced, by id; an entry goes when its array is garbage-collected.
+_DATA_BATCHES: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+def mark_as_data(batch: np.ndarray) -> np.ndarray:
+    """Remember ``batch`` (any shape) as a batch of data, and return it unchanged.
+
+    Nobody differentiates a loss with respect to its data, so a model fed a batch marked
+    here may skip dL/d(batch) (as PyTorch computes no gradient for a tensor that does not
+    require one). ``DataLoader`` marks the inputs of every batch it yields.
+    """
+    if isinstance(batch, np.ndarray):  # anything else (a list, a Tensor) stays unmarked
+        _DATA_BATCHES[id(batch)] = batch
+    return batch
+
+
+def is_data(x: object) -> bool:
+    """Whether ``x`` is this very array marked by ``mark_as_data`` (a copy of it is not)."""
+    return _DATA_BATCHES.get(id(x)) is x

@@ -740,14 +740,6 @@ NEW_MISTAKES = [
         "x @ weight + bias",
     ),
     Mistake(
-        "03-linear",
-        LINEAR,
-        "the weight gradient assigned",
-        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad = rows.T @ grad_rows"),),
-        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
-        "overwritten instead of accumulated",
-    ),
-    Mistake(
         "04-activations-losses",
         TANH,
         "1 - x² with the input saved in place of the output",
@@ -920,19 +912,6 @@ NEW_MISTAKES = [
         (("        optimizer.step()\n", ""),),
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "the parameters never change",
-    ),
-    Mistake(
-        "10-autograd",
-        AG_MUL,
-        "Mul's gradients never unbroadcast",
-        (
-            (
-                "return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
-                "return grad * b, grad * a",
-            ),
-        ),
-        ("mul-broadcasting",),
-        "sum its gradient back to",
     ),
     Mistake(
         "10-autograd",
@@ -1436,6 +1415,43 @@ NAMED_MISTAKES = [
     ),
 ]
 MISTAKES += NAMED_MISTAKES
+
+# -- wrong answers that scored full marks in an independent probe ----------------------------
+FULL_MARK_MISTAKES = [
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "sigmoid as exp(x) / (1 + exp(x)), nan at large x",
+        (("y = sigmoid(x)", "y = np.exp(x) / (1 + np.exp(x))"),),
+        ("sigmoid-forward", "sigmoid-gradients"),
+        "an exp or a log overflowed",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the shuffle deleted, not mended",
+        (("        X_train, y_train = X_train[order], y_train[order]\n", ""),),
+        ("train-digits-labels-follow-images",),
+        "the script must shuffle the training data",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "shuffled once, before the first epoch",
+        (
+            (
+                "    for _ in range(epochs):\n        order = rng.permutation(len(X_train))\n",
+                "    order = rng.permutation(len(X_train))\n"
+                "    X_train, y_train = X_train[order], y_train[order]\n"
+                "    for _ in range(epochs):\n",
+            ),
+            ("        X_train, y_train = X_train[order], y_train[order]\n", ""),
+        ),
+        ("train-digits-labels-follow-images",),
+        "shuffle the training data at every epoch",
+    ),
+]
+MISTAKES += FULL_MARK_MISTAKES
 
 # Hints that name the mistake, diagnosed on generic inputs (issue 10): wrong answers from two
 # independent probes, each named by a hint of its own.

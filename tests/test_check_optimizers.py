@@ -113,6 +113,7 @@ def test_the_recorded_steps_are_up_to_date():
             )
 
 
+@pytest.mark.slow
 def test_the_staleness_test_can_fail(monkeypatch):
     """A reference with one more mistake, or a changed step, makes the shipped data stale."""
     monkeypatch.setattr(trajectories, "NAMED_CASES", [*trajectories.NAMED_CASES[:-1]])

@@ -289,6 +289,7 @@ def test_bad_sizes_are_refused(bad):
 # a small CNN learns the digits
 
 
+@pytest.mark.slow
 def test_cnn_reaches_98_percent_on_digits():
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=397, rng=0, stratify=y)

@@ -258,13 +258,19 @@ class Course:
         return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
+def can_share_a_submission(a: Mistake, b: Mistake) -> bool:
+    """Two mistakes in different answers that lose different tests: neither can hide the
+    other's failure or hint (a test that both break would show one message only)."""
+    return a.target != b.target and not set(a.loses) & set(b.loses)
+
+
 def group_mistakes() -> dict[tuple[str, str], list[Mistake]]:
-    """(student, assignment) -> the mistakes of one submission: at most one per answer."""
+    """(student, assignment) -> the mistakes of one submission, each free to show its hint."""
     submissions: dict[tuple[str, str], list[Mistake]] = defaultdict(list)
     for mistake in MISTAKES:
         number = 1
-        while any(
-            m.target == mistake.target
+        while not all(
+            can_share_a_submission(m, mistake)
             for m in submissions[f"mistakes-{number}", mistake.assignment]
         ):
             number += 1
@@ -273,6 +279,22 @@ def group_mistakes() -> dict[tuple[str, str], list[Mistake]]:
 
 
 MISTAKE_SUBMISSIONS = group_mistakes()
+
+
+def test_each_submission_holds_mistakes_that_cannot_hide_each_other():
+    for mistakes in MISTAKE_SUBMISSIONS.values():
+        for i, a in enumerate(mistakes):
+            for b in mistakes[i + 1 :]:
+                assert can_share_a_submission(a, b), (a.description, b.description)
+    assert sum(map(len, MISTAKE_SUBMISSIONS.values())) == len(MISTAKES)
+
+
+def test_each_mistake_is_seeded_once():
+    patches = [(mistake.target, mistake.patches) for mistake in MISTAKES]
+    repeated = [
+        m.description for m, key in zip(MISTAKES, patches, strict=True) if patches.count(key) > 1
+    ]
+    assert not repeated, f"seeded more than once: {repeated}"
 
 
 def submission_of(mistake: Mistake) -> tuple[str, str]:

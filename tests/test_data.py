@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from pancake.data import (
     one_hot,
     train_test_split,
 )
+from pancake.ops import is_data, mark_as_data
 
 pytestmark = pytest.mark.ex07
 
@@ -154,6 +156,25 @@ def test_transform_applies_to_the_inputs_only():
     ((inputs, labels),) = list(loader)
     np.testing.assert_array_equal(inputs[:, 0], [0, 10, 20, 30])
     np.testing.assert_array_equal(labels, [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("transform", [None, lambda x: x * 10], ids=["plain", "transformed"])
+def test_the_inputs_of_each_batch_are_marked_as_data_and_the_mark_dies_with_them(transform):
+    loader = DataLoader(indexed(6), batch_size=4, transform=transform)
+    for inputs, labels in loader:
+        assert is_data(inputs)
+        assert not is_data(labels) and not is_data(inputs.copy())
+    single = DataLoader(np.ones((3, 2)), batch_size=2)
+    assert all(is_data(batch) for batch in single)
+    batch = next(iter(single))
+    batch_is_alive = weakref.ref(batch)
+    del batch
+    assert batch_is_alive() is None, "marking a batch must not keep it in memory"
+
+
+def test_only_arrays_are_marked():
+    assert mark_as_data([1.0, 2.0]) == [1.0, 2.0]
+    assert not is_data([1.0, 2.0])
 
 
 @pytest.mark.parametrize("batch_size", [0, -3, 2.5, True, "8"])

@@ -429,6 +429,7 @@ def test_a_stub_names_its_exercise_notebook_and_chapter(edition0):
     assert "exercises/03-linear/03-linear.ipynb" in error
 
 
+@pytest.mark.slow
 def test_pytest_m_runs_the_public_checks_of_one_exercise(edition0):
     result = in_edition(
         edition0, "-m", "pytest", "-m", "ex03", "-p", "no:cacheprovider", check=False
@@ -446,6 +447,7 @@ def test_the_edition_cannot_release_and_refuses_what_is_not_an_exercise(edition0
     assert not (tmp_path / "edition").exists()
 
 
+@pytest.mark.slow
 def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     root = tmp_path / "through5"
     edition.release(root, through=5)
@@ -463,6 +465,7 @@ def test_release_through_5_fills_exercises_1_to_5(tmp_path):
     assert "### BEGIN SOLUTION" not in (root / "pancake/nn/linear.py").read_text()
 
 
+@pytest.mark.slow
 def test_a_kept_debugging_region_keeps_its_reference_part_only(tmp_path):
     debugging = next(a for a in ASSIGNMENTS if a.slug == "debugging")
     edition.release(tmp_path, through=debugging.number)
@@ -504,6 +507,7 @@ def test_save_writes_answers_that_pass_then_restore_undoes_it(learner_edition):
     assert package_snapshot(learner_edition) == before
 
 
+@pytest.mark.slow
 def test_status_reports_a_failing_part_with_the_checkers_hint(learner_edition):
     notebook = learner_edition / "exercises/01-chain-rule/01-chain-rule.ipynb"
     fill_notebook(notebook)

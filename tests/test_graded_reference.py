@@ -170,7 +170,8 @@ def answers_with(mistake) -> dict:
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.description for m in MISTAKES])
 def test_each_seeded_mistake_fails_the_graded_tests_it_loses(mistake):
     """Each grade id the mistake loses is a graded test that fails, and one of those
-    failures, or the visible check of the mistaken answer, shows the hint."""
+    failures, or the visible check of the mistaken answer, shows the hint. The other
+    graded tests of the mistaken answer pass: a mistake costs only what it breaks."""
     answers = answers_with(mistake)
     (assignment,) = [a for a in ASSIGNMENTS if a.name == mistake.assignment]
     messages, lost = [], set()
@@ -178,12 +179,16 @@ def test_each_seeded_mistake_fails_the_graded_tests_it_loses(mistake):
         if assignment_ is not assignment:
             continue
         for test in part.tests:
-            if test.name not in mistake.loses:
+            if test.name not in mistake.loses and part.target != mistake.target:
                 continue
             namespace = graded_namespace(assignment, number, answers)
             namespace["graded"] = AS_GRADED
+            cell = graded_test_source(test.function, defined(assignment, number))
+            if test.name not in mistake.loses:
+                run_cell(cell, namespace)  # kept: it passes
+                continue
             with pytest.raises(Exception) as failure:  # noqa: B017 - any error scores 0
-                run_cell(graded_test_source(test.function, defined(assignment, number)), namespace)
+                run_cell(cell, namespace)
             messages.append(str(failure.value))
             lost.add(test.name)
         if part.target == mistake.target:

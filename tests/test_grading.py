@@ -259,6 +259,7 @@ def test_the_sandbox_sees_only_python_and_its_scratch_folder(linear_environment)
 
 
 @needs_bubblewrap
+@pytest.mark.slow
 def test_a_stuck_test_an_exit_and_a_flood_cost_only_themselves(linear_environment):
     outcome = sandbox.run(
         job(

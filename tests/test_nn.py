@@ -8,11 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pancake import init
+from pancake.data import DataLoader
 from pancake.nn import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Dropout,
+    Flatten,
     Identity,
     LeakyReLU,
     Linear,
@@ -456,15 +458,44 @@ def test_dropout_gradients_in_eval_mode_and_without_dropping(shape, scale, data)
 
 
 @pytest.mark.ex05
-def test_sequential_tells_the_modules_before_the_first_parameters_that_dx_is_unused():
-    model = Sequential(ReLU(), Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1))
+def test_sequential_tells_its_first_module_that_dx_is_unused():
+    model = Sequential(Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1))
     assert all(layer.needs_input_grad for layer in model)
     model.needs_input_grad = False
-    assert [layer.needs_input_grad for layer in model] == [False, False, True, True]
+    assert [layer.needs_input_grad for layer in model] == [False, True, True]
     model.append(ReLU())
     assert model[-1].needs_input_grad
     model.needs_input_grad = True
     assert all(layer.needs_input_grad for layer in model)
+
+
+@pytest.mark.ex05
+def test_a_sequential_fed_a_loader_batch_skips_dx_for_that_pass_only():
+    X = np.random.default_rng(0).standard_normal((8, 3))
+    model = Sequential(Residual(Sequential(Linear(3, 3, rng=0), Tanh())), Linear(3, 2, rng=1))
+    reference = Sequential(Residual(Sequential(Linear(3, 3, rng=0), Tanh())), Linear(3, 2, rng=1))
+    (batch,) = DataLoader(X, batch_size=8)
+    model(batch)
+    assert model.backward(np.ones((8, 2))) is None
+    reference(X)
+    assert reference.backward(np.ones((8, 2))).shape == (8, 3)
+    pairs = zip(model.named_parameters(), reference.named_parameters(), strict=True)
+    for (name, a), (_, b) in pairs:
+        np.testing.assert_array_equal(a.grad, b.grad, err_msg=name)
+    model(batch.copy())  # a copy is no longer data: a saliency map asks for dL/dx this way
+    assert model.backward(np.ones((8, 2))).shape == (8, 3)
+    assert model.needs_input_grad and model[0].needs_input_grad
+
+
+@pytest.mark.ex05
+@pytest.mark.parametrize("first", [ReLU, Flatten], ids=["ReLU", "Flatten"])
+def test_a_first_module_without_parameters_still_gets_a_gradient_to_pass_back(first):
+    """The Linear after it must not skip dL/dx: the module in front can't pass on a None."""
+    model = Sequential(first(), Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
+    model.needs_input_grad = False
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    model(x)
+    assert model.backward(np.ones((5, 2))).shape == (5, 3)
 
 
 @pytest.mark.ex05

@@ -317,7 +317,7 @@ def first_layer_input_gradients(train) -> tuple[int, dict]:
 
 
 def explicit_loop_epoch(model, loss_fn, optimizer, loader):
-    """One epoch as the book's explicit loop writes it: dL/dx is computed and dropped."""
+    """One epoch as the book's explicit loop writes it: dL/dx of the batches is dropped."""
     for x, y in loader:
         optimizer.zero_grad()
         loss_fn(model(x), y)
@@ -325,17 +325,31 @@ def explicit_loop_epoch(model, loss_fn, optimizer, loader):
         optimizer.step()
 
 
+def copying_loop_epoch(model, loss_fn, optimizer, loader):
+    """The explicit loop on copies of the batches, which are not marked as data."""
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x.copy()), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+
+
 def test_the_counter_sees_each_input_gradient_product():
-    products, _ = first_layer_input_gradients(explicit_loop_epoch)
+    products, _ = first_layer_input_gradients(copying_loop_epoch)
     assert products == 4
 
 
-def test_train_one_epoch_and_fit_skip_the_gradient_of_the_input_batches():
+def test_every_loop_over_a_data_loader_skips_the_gradient_of_the_input_batches():
     def fit_one_epoch(model, loss_fn, optimizer, loader):
         fit(model, loss_fn, optimizer, loader, epochs=1, metrics=(), progress=False)
 
-    _, expected = first_layer_input_gradients(explicit_loop_epoch)
-    for train in (train_one_epoch, fit_one_epoch):
+    def train_on_a_list_of_copies(model, loss_fn, optimizer, loader):
+        """Not a DataLoader: train_one_epoch itself tells the model its batches are data."""
+        batches = [(x.copy(), y) for x, y in loader]
+        train_one_epoch(model, loss_fn, optimizer, batches)
+
+    _, expected = first_layer_input_gradients(copying_loop_epoch)
+    for train in (explicit_loop_epoch, train_one_epoch, fit_one_epoch, train_on_a_list_of_copies):
         products, trained = first_layer_input_gradients(train)
         assert products == 0, train.__name__
         for name, value in expected.items():
@@ -347,6 +361,7 @@ def test_train_one_epoch_restores_the_input_gradient_setting():
     X, y = xor(20, seed=0)
     loader = DataLoader(ArrayDataset(X, y), batch_size=10)
     train_one_epoch(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader)
-    assert model.needs_input_grad and model[0].needs_input_grad
-    model(X)
+    assert model.needs_input_grad
+    model(X)  # not a loader's batch: the first layer computes dL/dx again
+    assert model[0].needs_input_grad
     assert model.backward(np.ones((20, 2))).shape == (20, 2)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from pancake.nn.module import Module
+from pancake.ops import is_data
 
 
 class Sequential(Module):
@@ -16,12 +17,16 @@ class Sequential(Module):
     Parameters are named by position: ``"0.weight"``, ``"0.bias"``, ``"2.weight"``...
 
     ``needs_input_grad`` is passed down: when nobody needs dL/dx of the Sequential's input
-    (``fit`` sets it False, the input being data), each module before the first one with
-    parameters is told so too, and may skip computing the gradient of its own input.
+    (``fit`` sets it False, the input being data), the first module is told so too, and
+    may skip computing the gradient of its own input.
+    The same holds, for one forward and backward pass, when the input is a batch straight
+    from a ``DataLoader`` (``pancake.ops.is_data``): ``backward`` may then return None. To get
+    dL/dx of such a batch (a saliency map, say), feed a copy: ``model(batch.copy())``.
     """
 
     def __init__(self, *modules: Module):
         super().__init__()
+        self.input_is_data = False
         self.layers: list[Module] = []
         for module in modules:
             self.append(module)
@@ -45,12 +50,20 @@ class Sequential(Module):
         self.pass_needs_input_grad()
 
     def pass_needs_input_grad(self) -> None:
-        """Tell each module whether dL/d(its input) is needed: by the caller of this
-        Sequential, or because a module before it has parameters to train."""
-        needed = self.needs_input_grad
-        for layer in getattr(self, "layers", ()):
-            layer.needs_input_grad = needed
-            needed = needed or any(True for _ in layer.parameters())
+        """Tell the first module whether dL/d(its input) is needed: it is the Sequential's
+        input, needed unless the caller said no or it is data. Every later module's input
+        gradient is needed, to train the modules before it (and a module without parameters,
+        such as ``Flatten``, cannot pass on the None of a skipped gradient)."""
+        needed = self.needs_input_grad and not getattr(self, "input_is_data", False)
+        for position, layer in enumerate(getattr(self, "layers", ())):
+            layer.needs_input_grad = needed or position > 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Run ``forward``; when whether ``x`` is data changes, tell the modules first."""
+        if is_data(x) != self.input_is_data:
+            self.input_is_data = not self.input_is_data
+            self.pass_needs_input_grad()
+        return super().__call__(x)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Feed ``x`` through every module in order."""
@@ -110,10 +123,17 @@ class Residual(Module):
         return x + fx
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """The gradient flows both through ``f`` and around it: g + f.backward(g)."""
+        """The gradient flows both through ``f`` and around it: g + f.backward(g).
+
+        None when ``f`` skipped its input gradient (a ``Sequential`` fed data): then nobody
+        needs dL/dx of this block either.
+        """
         self.require_forward()
         grad_output = self.check_grad_output(grad_output)
-        return grad_output + self.f.backward(grad_output)
+        grad_through_f = self.f.backward(grad_output)
+        if grad_through_f is None:
+            return None
+        return grad_output + grad_through_f
 
     def extra_repr(self) -> str:
         return repr(self.f)

@@ -19,19 +19,37 @@ def check_sigmoid_output(x):
     check_values("Sigmoid()(x)", Sigmoid()(x), sigmoid, formula="1 / (1 + exp(-x))")
 
 
+def check_sigmoid_at_large_inputs(*, gradient: bool):
+    """At |x| up to 1000 the output (and, with ``gradient``, its gradient) is finite:
+    0 or 1, and 0."""
+    large = np.array([-1000.0, -60.0, 60.0, 1000.0])
+    sigmoid = np.exp(-np.logaddexp(0, -large))
+    layer = Sigmoid()
+    check_values("Sigmoid()(x) at large |x|", layer(large), sigmoid, formula="1 / (1 + exp(-x))")
+    if gradient:
+        check_values(
+            "Sigmoid().backward(1) at large |x|",
+            layer.backward(np.ones_like(large)),
+            sigmoid * (1 - sigmoid),
+            formula="sigmoid(x) * (1 - sigmoid(x))",
+        )
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_sigmoid_forward(x):
-    """the output is 1 / (1 + exp(-x)) for arrays of random shapes and scales"""
+    """the output is 1 / (1 + exp(-x)) for arrays of random shapes and scales, and finite for |x| = 1000"""
     check_sigmoid_output(x)
+    check_sigmoid_at_large_inputs(gradient=False)
 
 
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_sigmoid_gradients(x):
-    """the output, then check_gradients on arrays of random shapes and scales"""
+    """the output, then check_gradients on arrays of random shapes and scales, and finite gradients for |x| = 1000"""
     check_sigmoid_output(x)
     check_gradients(Sigmoid(), x)
+    check_sigmoid_at_large_inputs(gradient=True)
 
 
 def visible_check_relu():

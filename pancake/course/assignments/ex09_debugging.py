@@ -51,13 +51,40 @@ def test_train_digits_outputs_are_logits():
     )
 
 
+def gradients_left(model) -> np.ndarray:
+    """Every parameter's gradient, flattened into one vector."""
+    return np.concatenate([param.grad.ravel() for param in model.parameters()])
+
+
+def check_shuffled_at_every_epoch(X, y):
+    """At lr = 0 the gradients left after an epoch are those of its last batch (or their
+    sum): that batch must not be the last 32 samples in order, nor the same every epoch."""
+    left = {}
+    for epochs in (1, 2):
+        model, _ = train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=epochs, lr=0.0)
+        left[epochs] = gradients_left(model)
+    model.zero_grad()
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(model(X[-32:]), y[-32:])
+    model.backward(loss_fn.backward())
+    assert not np.allclose(left[1], gradients_left(model)), (
+        "the last batch of the epoch is the last 32 samples of the training data, in their "
+        "order: the script must shuffle the training data (images and labels together)"
+    )
+    assert not np.allclose(left[1], left[2]), (
+        "the last batch is the same in the first and the second epoch: shuffle the training "
+        "data at every epoch, with a new permutation"
+    )
+
+
 def test_train_digits_labels_follow_images():
     """bug check: the training loss the script reports, at lr = 0, for random data
 
-    Images and labels must be shuffled with the same permutation.
+    Images and labels must be shuffled with the same permutation, a new one every epoch.
     """
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(96, 64)), rng.integers(0, 10, size=96)
+    check_shuffled_at_every_epoch(X, y)
     # Copies: a script that shuffles its arrays in place must not shuffle these too.
     model, history = train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=1, lr=0.0)
     expected = nn.CrossEntropyLoss()(predict(model, X), y)
