@@ -260,6 +260,21 @@ def check_max_pool_gradients(kernel, stride, x):
         raise
 
 
+def check_max_pool_backward(grad_input, expected):
+    """check_values of MaxPool2d's backward against ``expected``, with the hint of
+    ``max_pool_backward_hint`` when it recognises the mistake."""
+    try:
+        check_values(
+            "MaxPool2d.backward(grad_output)",
+            grad_input,
+            expected,
+            formula="each window's gradient added at its first maximum",
+        )
+    except AssertionError as error:
+        hint = max_pool_backward_hint(MaxPool2d)
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+
+
 def visible_check_max_pool2d():
     """The visible check under the `MaxPool2d` answer."""
     x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 5], [2, 1, 5, 2]]]])
@@ -300,16 +315,7 @@ def test_max_pool2d_ties(settings, data):
             rows, cols = i * stride[0] + first // kw, j * stride[1] + first % kw
             n, c = np.indices(shape[:2])
             np.add.at(expected, (n, c, rows, cols), grad_output[:, :, i, j])
-    try:
-        check_values(
-            "MaxPool2d.backward(grad_output)",
-            pool.backward(grad_output),
-            expected,
-            formula="each window's gradient added at its first maximum",
-        )
-    except AssertionError as error:
-        hint = max_pool_backward_hint(MaxPool2d)
-        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+    check_max_pool_backward(pool.backward(grad_output), expected)
     grad_input = pool.backward(grad_output.astype(np.float32))
     assert grad_input.dtype == np.float32, (
         f"MaxPool2d.backward returns {grad_input.dtype} for a float32 grad_output: "

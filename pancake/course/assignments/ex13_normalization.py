@@ -129,6 +129,17 @@ def check_standardize_gradients(x, axes, module=None):
         raise
 
 
+def check_sums_to_zero(grad):
+    """The input gradient of a standardisation over axis 0 sums to zero over that axis; a
+    failure names the mistake of ``standardize_backward`` when it is recognised."""
+    total = grad.sum(axis=0)
+    try:
+        check_values("the sum of dL/dx over the batch", total, np.zeros(total.shape), formula="0")
+    except AssertionError as error:
+        hint = standardize_backward_hint(standardize_backward, 2, (0,))
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+
+
 def visible_check_standardize_backward():
     """The visible check under the `standardize_backward` answer."""
     x = np.random.default_rng(0).standard_normal((5, 3))
@@ -155,13 +166,7 @@ def test_standardize_backward_sums_to_zero(batch, features, data):
     module = Standardize(axes=(0,))
     module(x)
     grad = module.backward(data.draw(pst.arrays((batch, features))))
-    try:
-        check_values(
-            "the sum of dL/dx over the batch", grad.sum(axis=0), np.zeros(features), formula="0"
-        )
-    except AssertionError as error:
-        hint = standardize_backward_hint(standardize_backward, 2, (0,))
-        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+    check_sums_to_zero(grad)
 
 
 STANDARDIZE_BACKWARD = Part(
@@ -299,6 +304,28 @@ def running_statistics_hint(module, batches, momentum) -> str:
     return ""
 
 
+def check_training_output(module, x, expected, formula):
+    """check_values of ``module(x)`` in training mode against ``expected``, with a hint
+    naming the statistics the output was standardised with."""
+    output = training_output(module, x)
+    try:
+        check_values("BatchNorm(x) in training mode", output, expected, formula=formula)
+    except AssertionError as error:
+        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
+
+
+def check_running_statistics(module, batches, momentum, mean, var):
+    """running_mean and running_var against ``mean`` and ``var``, expected after a training
+    forward on each of ``batches``; a failure names the mistake of the update if recognised."""
+    formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
+    try:
+        check_values("running_mean", module.running_mean, mean, formula=formula)
+        check_values("running_var", module.running_var, var, formula=formula)
+    except AssertionError as error:
+        hint = running_statistics_hint(module, batches, momentum)
+        raise AssertionError(f"{error}{hint}") from None
+
+
 def visible_check_batch_norm():
     """The visible check under the `BatchNorm` answer."""
     x = np.random.default_rng(0).standard_normal((4, 3)) * 2 + 1
@@ -316,16 +343,9 @@ def test_batch_norm_training_forward(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    output = training_output(module, x)
-    try:
-        check_values(
-            "BatchNorm(x) in training mode",
-            output,
-            expected,
-            formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias",
-        )
-    except AssertionError as error:
-        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
+    check_training_output(
+        module, x, expected, formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias"
+    )
 
 
 @graded
@@ -341,13 +361,7 @@ def test_batch_norm_running_statistics(case, momentum, steps):
         training_output(module, batch)
         mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
         var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
-    formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
-    try:
-        check_values("running_mean", module.running_mean, mean, formula=formula)
-        check_values("running_var", module.running_var, var, formula=formula)
-    except AssertionError as error:
-        hint = running_statistics_hint(module, batches, momentum)
-        raise AssertionError(f"{error}{hint}") from None
+    check_running_statistics(module, batches, momentum, mean, var)
 
 
 @graded
@@ -374,13 +388,7 @@ def test_batch_norm_training_gradients(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    output = training_output(module, x)
-    try:
-        check_values(
-            "BatchNorm(x) in training mode", output, expected, formula="the batch's statistics"
-        )
-    except AssertionError as error:
-        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
+    check_training_output(module, x, expected, formula="the batch's statistics")
     check_standardize_gradients(x, axes, module)
 
 
