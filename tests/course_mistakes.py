@@ -1746,7 +1746,7 @@ HINTED_MISTAKES = [
         "dL/dk by np.dot(g, x), a matrix product, instead of an entry-wise sum",
         (("np.sum(grad_output * x)", "np.dot(grad_output, x)"),),
         ("mul-gradients",),
-        "is a matrix product, not an entry-wise one",
+        "a matrix product",
     ),
     Mistake(
         "02-modules",
@@ -1791,8 +1791,8 @@ HINTED_MISTAKES = [
     Mistake(
         "14-tapes",
         WALK_TAPE,
-        "the seed ignored: the walk starts from ones",
-        (("{target: seed}", "{target: np.ones_like(target.data)}"),),
+        "the seed ignored: the walk starts from ones (target.data ** 0)",
+        (("{target: seed}", "{target: target.data ** 0}"),),
         (
             "walk-tape-with-a-tensor-seed-records-the-gradient",
             "gradient-tape-nested-second-derivative",

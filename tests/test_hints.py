@@ -446,6 +446,12 @@ MISTAKES = [
         ("list.reverse() and list.sort() work in place and return None",),
     ),
     Case(
+        "mul: dk = np.dot(g, x), square: an array added to the scalar k",
+        MulKGradientByDot(2.0),
+        (np.array([[0.5]]),),
+        ("added to a scalar parameter", "np.sum(grad_output * x)"),
+    ),
+    Case(
         "mul: dk = np.dot(g, x)",
         MulKGradientByDot(2.0),
         (np.arange(6.0).reshape(2, 3),),
@@ -833,6 +839,7 @@ def test_diagnose_shape_names_axes_in_another_order():
     assert "axes are in another order" in diagnose_shape((2, 5, 4, 3), (2, 3, 5, 4))
     assert "axes are in another order" not in diagnose_shape((2, 5, 4), (2, 5, 3))
     assert "lost axes" in diagnose_shape((6, 3), (2, 3, 3))
+    assert "every other axis the parameter does not have" in diagnose_shape((5, 3, 4), (4,))
     assert "lost axes" not in diagnose_shape((6, 3), (2, 3, 4))
 
 

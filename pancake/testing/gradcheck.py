@@ -552,6 +552,12 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )
+    elif "output operand" in str(error) and len(shapes) >= 2 and shapes[0] == ():
+        hint = (
+            f"a gradient of shape {shapes[1]} was added to a scalar parameter: its gradient is "
+            "one number, the sum over every entry, np.sum(grad_output * x) (np.dot and @ of "
+            "two arrays give an array, a matrix product, not the sum of the products)"
+        )
     elif "output operand" in str(error) and len(shapes) >= 2:
         # "non-broadcastable output operand with shape A doesn't match the broadcast shape B":
         # a gradient of shape B was added (+=) to a parameter's .grad of shape A.

@@ -73,7 +73,9 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
     if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
         return (
             f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
-            "sum over the batch axis, since every example contributes to the same parameter"
+            "sum over the batch axis, and over every other axis the parameter does not have "
+            "(the height and width of images too), since every example contributes to the "
+            "same parameter"
         )
     if len(got) == len(expected) == 2 and got == expected[::-1]:
         return "the gradient is transposed"
