@@ -1450,6 +1450,36 @@ FULL_MARK_MISTAKES = [
         ("train-digits-labels-follow-images",),
         "shuffle the training data at every epoch",
     ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "zero_grad after the step: gradients from before the epoch leak into its first step",
+        (
+            ("        optimizer.zero_grad()\n", ""),
+            (
+                "        optimizer.step()\n",
+                "        optimizer.step()\n        optimizer.zero_grad()\n",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "from before the epoch",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the loss divided by the data set's size, wrong with drop_last=True",
+        (("return total_loss / total_samples", "return total_loss / len(loader.dataset)"),),
+        ("train-one-epoch-one-epoch",),
+        "with drop_last=True the loader skips",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the padded input made without dtype: float32 becomes float64",
+        (("self.in_channels), dtype=x.dtype)", "self.in_channels))"),),
+        ("conv2d-forward", "conv2d-gradients"),
+        "keep the input's dtype",
+    ),
 ]
 MISTAKES += FULL_MARK_MISTAKES
 

@@ -19,14 +19,14 @@ def test_the_reference_loop_passes_for_any_seed(seed):
     assert "and the loss: OK" in check_train_one_epoch(train_one_epoch, seed=seed)
 
 
-def zeroes_through_the_model_after_each_step(model, loss_fn, optimizer, loader):
-    """Unusual but correct: the model's zero_grad, after the step; forward() by name."""
+def zeroes_through_the_model_first(model, loss_fn, optimizer, loader):
+    """Unusual but correct: the model's zero_grad, before the forward pass; forward() by name."""
     total = count = 0
     for inputs, targets in loader:
+        model.zero_grad()
         loss = loss_fn.forward(model.forward(inputs), targets)
         model.backward(loss_fn.backward())
         optimizer.step()
-        model.zero_grad()
         total, count = total + loss * len(targets), count + len(targets)
     return total / count
 
@@ -45,9 +45,7 @@ def zeroes_each_gradient_by_hand(model, loss_fn, optimizer, loader):
     return total / samples
 
 
-@pytest.mark.parametrize(
-    "loop", [zeroes_through_the_model_after_each_step, zeroes_each_gradient_by_hand]
-)
+@pytest.mark.parametrize("loop", [zeroes_through_the_model_first, zeroes_each_gradient_by_hand])
 def test_unusual_correct_loops_pass(loop):
     assert "and the loss: OK" in check_train_one_epoch(loop, seed=3)
 
@@ -60,6 +58,30 @@ def never_zeroes_the_gradients(model, loss_fn, optimizer, loader):
         optimizer.step()
         total, count = total + loss * len(targets), count + len(targets)
     return total / count
+
+
+def zeroes_after_each_step(model, loss_fn, optimizer, loader):
+    """Gradients left from before the epoch leak into the first step."""
+    total = count = 0
+    for inputs, targets in loader:
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        optimizer.zero_grad()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def divides_by_the_data_set_size(model, loss_fn, optimizer, loader):
+    """Wrong with drop_last=True: the loader skips the data set's last samples."""
+    total = 0.0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total += loss * len(targets)
+    return total / len(loader.dataset)
 
 
 def never_steps(model, loss_fn, optimizer, loader):
@@ -146,6 +168,8 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
     "loop, hint",
     [
         (never_zeroes_the_gradients, "call optimizer.zero_grad() before each backward pass"),
+        (zeroes_after_each_step, "from before the epoch"),
+        (divides_by_the_data_set_size, "with drop_last=True the loader skips"),
         (never_steps, "optimizer.step() never ran for this batch; call it once per batch"),
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),

@@ -182,11 +182,12 @@ def test_each_seeded_mistake_fails_the_graded_tests_it_loses(mistake):
             if test.name not in mistake.loses and part.target != mistake.target:
                 continue
             namespace = graded_namespace(assignment, number, answers)
-            namespace["graded"] = AS_GRADED
             cell = graded_test_source(test.function, defined(assignment, number))
             if test.name not in mistake.loses:
-                run_cell(cell, namespace)  # kept: it passes
+                namespace["graded"] = FAST  # kept: it passes (on all 20 in the slow test)
+                run_cell(cell, namespace)
                 continue
+            namespace["graded"] = AS_GRADED
             with pytest.raises(Exception) as failure:  # noqa: B017 - any error scores 0
                 run_cell(cell, namespace)
             messages.append(str(failure.value))

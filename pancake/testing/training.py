@@ -170,17 +170,24 @@ def _same_array(a, b) -> bool:
     return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
 
 
-def _training_case(seed: int):
-    """A small classifier, its loss, an SGD optimizer and 23 samples in batches of 5."""
+def _training_case(seed: int, drop_last: bool):
+    """A small classifier, its loss, an SGD optimizer and 23 samples in batches of 5.
+
+    The model's gradients start non-zero, as left over from earlier work: the loop must
+    reset them before its first backward pass too.
+    """
     rng = np.random.default_rng(seed)
     inputs, labels = rng.standard_normal((23, 5)), rng.integers(0, 3, size=23)
     model = Sequential(Linear(5, 4, rng=seed), Tanh(), Linear(4, 3, rng=seed + 1))
-    loader = DataLoader(ArrayDataset(inputs, labels), batch_size=5)
+    for param in model.parameters():
+        param.grad[...] = rng.standard_normal(param.shape)
+    loader = DataLoader(ArrayDataset(inputs, labels), batch_size=5, drop_last=drop_last)
     return model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader
 
 
 def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str:
-    """Run ``train_one_epoch_fn(model, loss_fn, optimizer, loader)`` on a small classifier.
+    """Run ``train_one_epoch_fn(model, loss_fn, optimizer, loader)`` on a small classifier,
+    with a short last batch, then with ``drop_last=True`` (which trains 20 of 23 samples).
 
     The model, loss, optimizer and loader record what the loop does with them; for each
     batch, the documented protocol must hold: ``zero_grad`` before the backward pass
@@ -188,7 +195,18 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
     output, ``model.backward(loss_fn.backward())``, then one ``step`` on those gradients.
     The returned value must be the mean loss per sample over the epoch.
     """
-    model, loss_fn, optimizer, loader = _training_case(seed)
+    for drop_last in (False, True):
+        batches = _check_epoch(train_one_epoch_fn, seed, drop_last)
+    return (
+        f"train_one_epoch ({batches} batches of 5 samples, with and without a last, smaller "
+        "one): each batch trained once, in order (zero_grad, forward, loss, backward, step), "
+        "and the loss: OK"
+    )
+
+
+def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> int:
+    """One epoch of ``check_train_one_epoch``; the number of batches."""
+    model, loss_fn, optimizer, loader = _training_case(seed, drop_last)
     batches = list(loader)
     log = EpochLog(batches)
     try:
@@ -219,15 +237,12 @@ def check_train_one_epoch(train_one_epoch_fn: Callable, *, seed: int = 0) -> str
     sizes = np.array([len(batch.targets) for batch in log.batches])
     expected = float(np.sum(losses * sizes) / np.sum(sizes))
     if returned is None or not np.isclose(float(returned), expected, rtol=1e-9, atol=0):
-        hint = _loss_hint(returned, losses)
+        hint = _loss_hint(returned, losses, sizes, len(loader.dataset))
         raise AssertionError(
             f"train_one_epoch returned {returned!r}, but the mean loss per sample over the "
-            f"epoch is {expected:.6g}.\nHint: {hint}"
+            f"epoch (drop_last={drop_last}) is {expected:.6g}.\nHint: {hint}"
         )
-    return (
-        f"train_one_epoch ({len(log.batches)} batches of up to 5 samples): each batch "
-        "trained once, in order (zero_grad, forward, loss, backward, step), and the loss: OK"
-    )
+    return len(log.batches)
 
 
 def _protocol_problem(batch: BatchRecord) -> str | None:
@@ -245,23 +260,24 @@ def _protocol_problem(batch: BatchRecord) -> str | None:
             "the parameters never change: optimizer.step() never ran for this batch; call it "
             "once per batch, inside the loop over the batches, after backward()"
         )
-    if batch.backward is None or batch.step is None:
+    if batch.backward is None or batch.step is None or "step" in batch.problems:
         return NEVER_CHANGE
     if "gradients" in batch.problems:
         return (
-            "the gradients of earlier batches add up: call optimizer.zero_grad() before each "
-            "backward pass"
+            "the gradients were not zero when the backward pass started (they add up, from "
+            "earlier batches or from before the epoch): call optimizer.zero_grad() before "
+            "each backward pass"
         )
     if "grad" in batch.problems:
         return "pass the loss's gradient to the model: model.backward(loss_fn.backward())"
     if batch.steps > 1:
         return "optimizer.step() ran more than once for this batch: one step per batch"
-    if "step" in batch.problems or not batch.forward < batch.backward < batch.step:
+    if not batch.forward < batch.backward < batch.step:
         return NEVER_CHANGE
     return None
 
 
-def _loss_hint(returned, losses: np.ndarray) -> str:
+def _loss_hint(returned, losses: np.ndarray, sizes: np.ndarray, dataset_size: int) -> str:
     if returned is None:
         return "return the mean loss of the epoch"
     candidates = {
@@ -269,6 +285,11 @@ def _loss_hint(returned, losses: np.ndarray) -> str:
         "each batch's loss by its number of samples": np.mean(losses),
         "this is the loss of the last batch only: return the mean over the whole epoch": losses[-1],
         "this is the sum of the batch losses: return the mean loss per sample": np.sum(losses),
+        "this divides by the size of the data set, but with drop_last=True the loader skips "
+        "its last samples: divide by the number of samples the epoch trained on": np.sum(
+            losses * sizes
+        )
+        / dataset_size,
     }
     for hint, value in candidates.items():
         if np.isclose(float(returned), value, rtol=1e-9, atol=0):

@@ -100,15 +100,33 @@ def visible_check_conv2d():
     print(check_gradients(layer, x))
 
 
+def check_conv2d_keeps_float32(settings, *, gradients: bool):
+    """A float32 layer fed float32 images returns float32 (and, with ``gradients``, float32
+    gradients): the input's dtype is kept throughout."""
+    shape, kernel, stride, padding = settings
+    layer = Conv2d(shape[1], 2, kernel, stride, padding, rng=0, dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    found = {"output": layer(x).dtype}
+    if gradients:
+        found["dL/dx"] = layer.backward(np.ones(layer(x).shape, np.float32)).dtype
+        found["weight.grad"] = layer.weight.grad.dtype
+    wrong = {name: str(dtype) for name, dtype in found.items() if dtype != np.float32}
+    assert not wrong, (
+        f"a float32 Conv2d fed float32 images gives {wrong}: keep the input's dtype "
+        "(a zero array made without dtype=x.dtype is float64)"
+    )
+
+
 @graded
 @given(settings=pst.conv_settings(), out_channels=st.integers(1, 4), data=st.data())
 def test_conv2d_forward(settings, out_channels, data):
-    """the output equals the convolution's definition, for random kernels (1-5), strides (1-3), paddings (0-2) and non-square inputs"""
+    """the output equals the convolution's definition, for random kernels (1-5), strides (1-3), paddings (0-2) and non-square inputs; float32 stays float32"""
     shape, kernel, stride, padding = settings
     layer = Conv2d(shape[1], out_channels, kernel, stride, padding, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
     check_conv2d_output(layer, x, expected)
+    check_conv2d_keeps_float32(settings, gradients=False)
 
 
 @graded
@@ -116,7 +134,7 @@ def test_conv2d_forward(settings, out_channels, data):
     settings=pst.conv_settings(), out_channels=st.integers(1, 4), bias=st.booleans(), data=st.data()
 )
 def test_conv2d_gradients(settings, out_channels, bias, data):
-    """the output, then check_gradients (input, weight, bias, accumulation) for random kernels, strides, paddings and inputs"""
+    """the output, then check_gradients (input, weight, bias, accumulation) for random kernels, strides, paddings and inputs; float32 stays float32"""
     shape, kernel, stride, padding = settings
     layer = Conv2d(
         shape[1], out_channels, kernel, stride, padding, bias=bias, rng=data.draw(pst.seeds())
@@ -126,6 +144,7 @@ def test_conv2d_gradients(settings, out_channels, bias, data):
     expected = convolution_by_definition(x, layer.weight.data, bias_values, stride, padding)
     check_conv2d_output(layer, x, expected)
     check_gradients(layer, x)
+    check_conv2d_keeps_float32(settings, gradients=True)
 
 
 @graded
@@ -180,7 +199,8 @@ CONV2D = Part(
           sends the gradient's rows times `weight[:, :, p, q]` to the pixels it covers,
           adding where windows overlap), without the padding, in NCHW layout.
 
-        Gradients are **accumulated** (`+=`); no Python loop over positions.
+        Gradients are **accumulated** (`+=`); no Python loop over positions. Keep the
+        input's dtype: float32 images give a float32 output and float32 gradients.
     """,
     check=visible_check_conv2d,
     tests=(
