@@ -74,8 +74,15 @@ def class_probabilities(logits: np.ndarray, target, owner: object) -> np.ndarray
     """
     target = np.asarray(target)
     if logits.ndim != 2:
+        swapped = (
+            f" and targets of shape {target.shape}: are the arguments swapped? Call it "
+            "with the model's outputs first, loss(logits, targets)"
+            if logits.ndim == 1 and target.ndim == 2
+            else ""
+        )
         raise ValueError(
             f"{owner_name(owner)} expects logits of shape (batch, classes), got {logits.shape}"
+            + swapped
         )
     batch, classes = logits.shape
     if target.shape == logits.shape:

@@ -1483,6 +1483,574 @@ FULL_MARK_MISTAKES = [
 ]
 MISTAKES += FULL_MARK_MISTAKES
 
+# Hints that name the mistake, diagnosed on generic inputs (issue 10): wrong answers from two
+# independent probes, each named by a hint of its own.
+HINTED_MISTAKES = [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "forward saves its output instead of its input",
+        (
+            (
+                "        self.save_for_backward(x)\n        output = x @ self.weight.data\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n",
+                "        output = x @ self.weight.data\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n"
+                "        self.save_for_backward(output)\n",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "computed from the module's output, not from its input",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward divided by the number of classes",
+        (
+            (
+                "(softmax(logits) - target_probs) / len(logits)",
+                "(softmax(logits) - target_probs) / logits.shape[1]",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "divided by the number of classes",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "sums instead of means over the axes",
+        (
+            (
+                "mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)",
+                "mean_grad = grad_x_hat.sum(axis=axes, keepdims=True)",
+            ),
+            (
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)",
+            ),
+        ),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
+        "the means over the axes are sums",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "the bracket divided by inv_std (taken as the standard deviation)",
+        (("return inv_std * (grad_x_hat", "return (1 / inv_std) * (grad_x_hat"),),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "the bracket is divided by inv_std",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "mean(ĝ·x̂) computed as mean(ĝ)·mean(x̂)",
+        (
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "grad_x_hat.mean(axis=axes, keepdims=True) * x_hat.mean(axis=axes, keepdims=True)",
+            ),
+        ),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "not the product of the means",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "inv_std multiplies only grad_x_hat (brackets forgotten)",
+        (
+            (
+                "inv_std * (grad_x_hat - mean_grad - x_hat * mean_grad_along_x_hat)",
+                "inv_std * grad_x_hat - mean_grad - x_hat * mean_grad_along_x_hat",
+            ),
+        ),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
+        "inv_std multiplies only grad_x_hat",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "keepdims forgotten on the means",
+        (
+            ("grad_x_hat.mean(axis=axes, keepdims=True)", "grad_x_hat.mean(axis=axes)"),
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "(grad_x_hat * x_hat).mean(axis=axes)",
+            ),
+        ),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "keep the axes they average over (keepdims=True)",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "running update with momentum on the old value (the Keras convention)",
+        (
+            ("(1 - m) * self.running_mean + m * mean", "m * self.running_mean + (1 - m) * mean"),
+            (
+                "(1 - m) * self.running_var + m * unbiased_var",
+                "m * self.running_var + (1 - m) * unbiased_var",
+            ),
+        ),
+        ("batch-norm-running-statistics",),
+        "momentum weights the old running value",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the unbiased correction counts the batch size, not the values per channel",
+        (("count = x.size // self.num_features", "count = x.shape[0]"),),
+        ("batch-norm-running-statistics",),
+        "counts the values per channel",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "training mode normalises with the unbiased variance (ddof=1)",
+        (("var = x.var(axis=self.reduce_axes)", "var = x.var(axis=self.reduce_axes, ddof=1)"),),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "standardised with the unbiased variance (ddof=1)",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "statistics over axis 0 only (the BatchNorm1d habit)",
+        (
+            (
+                "mean = x.mean(axis=self.reduce_axes)\n            var = x.var(axis=self.reduce_axes)",
+                "mean = x.mean(axis=0)\n            var = x.var(axis=0)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "not over axis 0 only",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the stride ignored: windows taken at stride 1",
+        (
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, self.kernel_size, (1, 1))",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "the windows are taken at stride 1",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "kernels flattened as weight.reshape(c_out, -1), not channels last",
+        (
+            (
+                "self.weight.data.transpose(0, 2, 3, 1).reshape(c_out, -1)",
+                "self.weight.data.reshape(c_out, -1)",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "flatten weight.transpose(0, 2, 3, 1)",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the padding cropped with [ph:-ph], empty when the padding is 0",
+        (("grad_padded[:, ph : height - ph, pw : width - pw]", "grad_padded[:, ph:-ph, pw:-pw]"),),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "A slice a[p:-p] is empty when p = 0",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the bias added after the reshape to (N, C_out, H', W')",
+        (
+            (
+                "        if self.bias is not None:\n            output += self.bias.data\n"
+                "        return output.reshape(n, out_h, out_w, c_out).transpose(0, 3, 1, 2)",
+                "        output = output.reshape(n, out_h, out_w, c_out).transpose(0, 3, 1, 2)\n"
+                "        if self.bias is not None:\n            output = output + self.bias.data\n"
+                "        return output",
+            ),
+        ),
+        ("conv2d-forward", "conv2d-gradients", "conv2d-first-layer"),
+        "lines up with the last axis",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the weight gradient reshaped to (c_out, c_in, kh, kw) directly, not from channels last",
+        (
+            (
+                "grad_kernels = (grad_rows.T @ columns).reshape(c_out, kh, kw, self.in_channels)\n"
+                "        self.weight.grad += grad_kernels.transpose(0, 3, 1, 2)",
+                "grad_kernels = (grad_rows.T @ columns).reshape(c_out, self.in_channels, kh, kw)\n"
+                "        self.weight.grad += grad_kernels",
+            ),
+        ),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "the right values in the wrong places",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "grad[index] = ... dedented out of the loop: only the last entry set",
+        (
+            (
+                "        x[index] = original\n        grad[index] = (f_plus - f_minus) / (2 * eps)",
+                "        x[index] = original\n    grad[index] = (f_plus - f_minus) / (2 * eps)",
+            ),
+        ),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "is the assignment inside the loop",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "weight decay as weight_decay * grad instead of weight_decay * param",
+        (
+            (
+                "grad = grad + self.weight_decay * param.data",
+                "grad = grad + self.weight_decay * grad",
+            ),
+        ),
+        ("sgd-weight-decay",),
+        "weight decay is weight_decay * grad",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "the learning rate folded into the momentum buffer, and applied again in the step",
+        (
+            (
+                'buffer = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad',
+                'buffer = self.momentum * state["momentum_buffer"] + self.lr * (1 - self.dampening) * grad',
+            ),
+            ("buffer = grad.copy()", "buffer = self.lr * grad"),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "the learning rate is applied twice",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the second moment bias-corrected with beta1 (copy-paste)",
+        (
+            (
+                'state["exp_avg_sq"] / (1 - beta2 ** state["step"])',
+                'state["exp_avg_sq"] / (1 - beta1 ** state["step"])',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "the second moment is bias-corrected with beta1",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the bias correction of v outside the square root: sqrt(v) / (1 - beta2**t)",
+        (
+            (
+                'exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])',
+                'exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"]) ** 2',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "outside the square root",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk by np.dot(g, x), a matrix product, instead of an entry-wise sum",
+        (("np.sum(grad_output * x)", "np.dot(grad_output, x)"),),
+        ("mul-gradients",),
+        "a matrix product",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "forward multiplies by the Parameter, not its .data",
+        (("return self.k.data * x", "return self.k * x"),),
+        ("mul-forward", "mul-gradients"),
+        "is not an array: compute with its values, .data",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward iterates over self.layers.reverse(), which returns None",
+        (("for layer in reversed(self.layers):", "for layer in self.layers.reverse():"),),
+        ("sequential-gradients", "sequential-nested"),
+        "list.reverse() and list.sort() work in place and return None",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss_fn(targets, model(inputs)): the arguments swapped",
+        (("loss_fn(model(inputs), targets)", "loss_fn(targets, model(inputs))"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "are the arguments swapped?",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "init_fun returns (params, output_shape), the pair swapped",
+        (("return output_shape, (W, b)", "return (W, b), output_shape"),),
+        ("dense-layer", "dense-leading-axes"),
+        "return (output_shape, params), the output shape first",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "apply_fun computes W @ inputs + b, the math's Wx",
+        (("return inputs @ W + b", "return W @ inputs + b"),),
+        ("dense-layer", "dense-leading-axes"),
+        "multiply them on the left, inputs @ W",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the seed ignored: the walk starts from ones (target.data ** 0)",
+        (("{target: seed}", "{target: target.data ** 0}"),),
+        (
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "walk_tape ignores its seed",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "a ReLU after the last Linear layer (the Softmax replaced by a ReLU)",
+        (("Linear(64, 10, rng=rng))", "Linear(64, 10, rng=rng), ReLU())"),),
+        ("train-digits-accuracy",),
+        "the model ends with ReLU, not with its last Linear layer",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "loss_fn.zero_grad() in place of optimizer.zero_grad()",
+        (("            optimizer.zero_grad()", "            loss_fn.zero_grad()"),),
+        ("train-digits-fresh-gradients", "train-digits-accuracy"),
+        "the training loss grows",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "forward without the minus sign",
+        (
+            (
+                "float(-np.sum(target_probs * log_softmax(logits)) / len(logits))",
+                "float(np.sum(target_probs * log_softmax(logits)) / len(logits))",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-large-logits",
+            "cross-entropy-loss-gradients",
+        ),
+        "the sign is wrong",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward's softmax normalised over the whole batch (no axis)",
+        (
+            (
+                "(softmax(logits) - target_probs) / len(logits)",
+                "(np.exp(logits) / np.exp(logits).sum() - target_probs) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-large-logits", "cross-entropy-loss-gradients"),
+        "normalised over every entry of the batch at once",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk = sum(g)·sum(x), a product of sums",
+        (("np.sum(grad_output * x)", "np.sum(grad_output) * np.sum(x)"),),
+        ("mul-gradients",),
+        "a product of sums",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward runs the layers last to first, backward first to last",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in reversed(self.layers):\n            x = layer(x)",
+            ),
+            (
+                "for layer in reversed(self.layers):\n            grad_output",
+                "for layer in self.layers:\n            grad_output",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the layers applied last to first",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward returns layer(x): the last layer applied twice",
+        (
+            (
+                "            x = layer(x)\n        return x",
+                "            x = layer(x)\n        return layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "then the last one again",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "the gradient not transposed back to (N, C, H, W)",
+        (("return grad.transpose(0, 3, 1, 2)", "return grad"),),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "axes are in another order",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_TANH,
+        "brackets forgotten: grad * 1 - y * y",
+        (("return grad * (1 - y * y)", "return grad * 1 - y * y"),),
+        ("tanh-gradients",),
+        "does not scale with grad_output",
+    ),
+    Mistake(
+        "14-tapes",
+        SOFTPLUS,
+        "softplus' taken as σ(x)(1 - σ(x)), the sigmoid's derivative",
+        (("return grad * sigmoid(x)", "return grad * sigmoid(x) * (1 - sigmoid(x))"),),
+        ("softplus-gradients",),
+        "the derivative of the sigmoid",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "backward adds instead of multiplying: g + 2x",
+        (("return grad_output * 2 * x", "return grad_output + 2 * x"),),
+        ("square-gradients",),
+        "does not scale with grad_output",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "brackets forgotten: g·y - y² instead of g·y(1 - y)",
+        (("grad_output * y * (1 - y)", "grad_output * y - y * y"),),
+        ("sigmoid-gradients",),
+        "does not scale with grad_output",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "d(M²)/dM written 2·E (E where M belongs)",
+        (("de_dm = 2 * m", "de_dm = 2 * e"),),
+        ("chain-rule-gradients-values",),
+        "dE/dM is 2·M, not 2·E",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx computed from the flattened grad_rows (the leading axes lost)",
+        (("return grad_output @ self.weight.data.T", "return grad_rows @ self.weight.data.T"),),
+        ("linear-batch-axes",),
+        "lost axes",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "b of shape (in_dim,): W's first axis copied",
+        (("b_init((out_dim,), rng=rng)", "b_init((input_shape[-1],), rng=rng)"),),
+        ("dense-layer", "dense-leading-axes"),
+        "has the input's size, input_shape[-1]",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "grads[output] instead of grads.get(output): a KeyError at an operation the target does not need",
+        (("grad = grads.get(output)", "grad = grads[output]"),),
+        ("walk-tape-skips-what-the-target-does-not-need", "gradient-tape-nested-second-derivative"),
+        "read it with grads.get(output)",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "every entry of a window gets the window's gradient (is_winner left out)",
+        (
+            (
+                "grad_entries = is_winner * grad_output.transpose(0, 2, 3, 1)",
+                "grad_entries = np.ones(is_winner.shape) * grad_output.transpose(0, 2, 3, 1)",
+            ),
+        ),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "only the window's first maximum does",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "order[start : batch_size]: the end of the slice does not move",
+        (("order[start : start + self.batch_size]", "order[start : self.batch_size]"),),
+        ("data-loader-epochs",),
+        "the batch is short",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the transform applied again on top of fetch's",
+        (
+            (
+                "yield self.fetch(indices)",
+                "batch = self.fetch(indices)\n            if self.transform is not None:\n"
+                "                batch = (self.transform(batch[0]), *batch[1:])\n"
+                "            yield batch",
+            ),
+        ),
+        ("data-loader-transform",),
+        "applied twice (fetch applies it",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "optimizer.step() dedented out of the loop: one step per epoch",
+        (
+            ("        optimizer.step()\n        total_loss", "        total_loss"),
+            (
+                "    return total_loss / total_samples",
+                "    optimizer.step()\n    return total_loss / total_samples",
+            ),
+        ),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "optimizer.step() never ran for this batch; call it once per batch",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_MUL,
+        "unbroadcast before multiplying: unbroadcast(grad, a.shape) * b",
+        (
+            (
+                "unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)",
+                "unbroadcast(grad, a.shape) * b, unbroadcast(grad, b.shape) * a",
+            ),
+        ),
+        ("mul-broadcasting",),
+        "as the last step (a product taken after it broadcasts the gradient again)",
+    ),
+]
+MISTAKES += HINTED_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

@@ -135,6 +135,16 @@ class MulUnbroadcastToTheOtherShape(ag.Mul):
 
 X = np.arange(1.0, 7.0).reshape(2, 3)
 GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
+
+
+class MulUnbroadcastBeforeMultiplying(ag.Mul):
+    """unbroadcast(grad, a.shape) * b: the product after unbroadcast broadcasts it again."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad, a.shape) * b, ag.unbroadcast(grad, b.shape) * a
+
+
 CHECKER_CATALOG = {
     "unbroadcast sums trailing axes, a wrong shape": (
         lambda: check_unbroadcast(sums_trailing_axes, GRID, (3, 4)),
@@ -147,6 +157,10 @@ CHECKER_CATALOG = {
     "Mul's gradients unbroadcast to each other's shapes": (
         lambda: check_function_gradients(MulUnbroadcastToTheOtherShape, X.T[:, :1], X[0]),
         "the gradient of 'a' has the shape of 'b'",
+    ),
+    "Mul's gradients unbroadcast before the product": (
+        lambda: check_function_gradients(MulUnbroadcastBeforeMultiplying, X, X[0]),
+        "as the last step (a product taken after it broadcasts the gradient again)",
     ),
     "Sum's backward forgets grad": (
         lambda: check_function_gradients(SumReturningOnes, GRID, options={"axis": 1}),

@@ -113,8 +113,37 @@ def chains_dv_from_dk(k, v):
     return m * m, de_dk, de_dk * k
 
 
+def two_e_for_two_m(k, v):
+    """d(M²)/dM written 2·E: E where M belongs."""
+    m = k * v
+    e = m * m
+    return e, 2 * e * v, 2 * e * k
+
+
+def fills_the_last_entry_only(f, x, eps=1e-6):
+    """The assignment dedented out of the loop: only the last entry is set."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+    grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
 X = np.array([0.5, -1.0, 2.0])
 CATALOG = {
+    "d(M²)/dM written 2·E": (
+        lambda: check_chain_rule(two_e_for_two_m, 1.5, -2.0),
+        "dE/dM is 2·M, not 2·E",
+    ),
+    "the last entry only": (
+        lambda: check_numerical_gradient(fills_the_last_entry_only, X),
+        "only 1 of the 3 entries of the gradient are filled in",
+    ),
     "the lower point is x itself": (
         lambda: check_numerical_gradient(lower_point_at_x, X),
         "the second point is x itself, not x - eps",

@@ -128,9 +128,23 @@ class DropsFullBatchesToo(DataLoader):
             yield self.fetch(indices)
 
 
+class SlicesFromStartToBatchSize(DataLoader):
+    """order[start : batch_size]: the end of the slice does not move, later batches are empty."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
+        (SlicesFromStartToBatchSize, r"the batch is short: .*order\[start : start \+ batch_size\]"),
         (DropsTheLastBatch, "the last, smaller batch is missing"),
         (SamplesWithReplacement, "came twice"),
         (ShufflesColumnsSeparately, "no longer belong together"),

@@ -305,9 +305,61 @@ class AdamWDecayInTheGradientAndAfterTheStep(AdamW):
             param.data *= 1 - self.lr * self.weight_decay
 
 
+class SGDDecayOfTheGradient(SGD):
+    """weight_decay * grad added to the gradient, where weight_decay * param belongs."""
+
+    def step(self):
+        for param, _ in self.params_with_grad():
+            param.data -= self.lr * (param.grad + self.weight_decay * param.grad)
+
+
+class SGDLearningRateTwice(SGD):
+    """b = momentum * b + lr * grad, then param -= lr * b: lr applied twice."""
+
+    def step(self):
+        lr = self.lr
+        for param, state in self.params_with_grad():
+            if "momentum_buffer" in state:
+                buffer = self.momentum * state["momentum_buffer"] + lr * param.grad
+            else:
+                buffer = lr * param.grad
+            state["momentum_buffer"] = buffer
+            param.data -= lr * buffer
+
+
+class AdamSecondMomentCorrectedWithBeta1(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * param.grad**2
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta1**t)
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamCorrectionOutsideTheSquareRoot(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * param.grad**2
+            denominator = np.sqrt(v) / (1 - beta2**t) + self.eps
+            param.data -= self.lr * m / (1 - beta1**t) / denominator
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "settings", "hint"),
     [
+        (
+            SGDDecayOfTheGradient,
+            dict(algorithm="sgd", weight_decay=0.1),
+            "weight decay is weight_decay \\* grad",
+        ),
+        (SGDLearningRateTwice, dict(algorithm="sgd", momentum=0.9), "applied twice"),
+        (AdamSecondMomentCorrectedWithBeta1, dict(algorithm="adam"), "corrected with beta1"),
+        (AdamCorrectionOutsideTheSquareRoot, dict(algorithm="adam"), "outside the square root"),
         (
             SGDBufferStartsAtZero,
             dict(algorithm="sgd", momentum=0.9, dampening=0.5),

@@ -95,6 +95,34 @@ def dense_sized_by_the_batch_axis(out_dim):
     return init_fun, apply_fun
 
 
+def dense_returning_params_first(out_dim):
+    """Dense whose init_fun returns (params, output_shape), the pair swapped."""
+    init_fun, apply_fun = stax.Dense(out_dim)
+
+    def swapped_init_fun(rng, input_shape):
+        output_shape, params = init_fun(rng, input_shape)
+        return params, output_shape
+
+    return swapped_init_fun, apply_fun
+
+
+def dense_as_in_the_math(out_dim):
+    """Dense whose apply_fun computes W @ inputs + b, the math's Wx."""
+    init_fun, _ = stax.Dense(out_dim)
+    return init_fun, lambda params, inputs: params[0] @ inputs + params[1]
+
+
+def dense_with_a_bias_per_input(out_dim):
+    """Dense whose b has in_dim entries (W's first axis copied) instead of out_dim."""
+    _, apply_fun = stax.Dense(out_dim)
+
+    def init_fun(rng, input_shape):
+        W = init.glorot_normal((input_shape[-1], out_dim), rng=rng)
+        return (*input_shape[:-1], out_dim), (W, np.zeros(input_shape[-1]))
+
+    return init_fun, apply_fun
+
+
 CHECKER_CATALOG = {
     "params collected last layer first": (
         lambda: check_serial(
@@ -119,6 +147,22 @@ CHECKER_CATALOG = {
     "apply_fun with np.dot": (
         lambda: check_stax_layer(dense_with_np_dot(), (-1, 3)),
         "must also run on pancake.autograd Tensors",
+    ),
+    "init_fun returns (params, output_shape)": (
+        lambda: check_stax_layer(
+            dense_returning_params_first(2), (-1, 3), param_shapes=((3, 2), (2,))
+        ),
+        "return (output_shape, params), the output shape first",
+    ),
+    "b of shape (in_dim,)": (
+        lambda: check_stax_layer(
+            dense_with_a_bias_per_input(2), (-1, 3), param_shapes=((3, 2), (2,))
+        ),
+        "params[1] has the input's size, input_shape[-1] = 3, where the output's size belongs",
+    ),
+    "apply_fun computes W @ inputs": (
+        lambda: check_stax_layer(dense_as_in_the_math(2), (-1, 3)),
+        "multiply them on the left, inputs @ W",
     ),
     "two layers get the same parameters": (
         lambda: check_serial(serial_with_a_generator_per_layer, [stax.Dense(3)] * 2, (-1, 3)),

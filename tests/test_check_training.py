@@ -170,7 +170,7 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (never_zeroes_the_gradients, "call optimizer.zero_grad() before each backward pass"),
         (zeroes_after_each_step, "from before the epoch"),
         (divides_by_the_data_set_size, "with drop_last=True the loader skips"),
-        (never_steps, "the parameters never change"),
+        (never_steps, "optimizer.step() never ran for this batch; call it once per batch"),
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (returns_nothing, "return the mean loss of the epoch"),

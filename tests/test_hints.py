@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from pancake.nn import (
+    BatchNorm2d,
     CrossEntropyLoss,
     Linear,
     MSELoss,
@@ -24,9 +25,10 @@ from pancake.nn import (
     Square,
     Tanh,
 )
+from pancake.nn.normalization import BatchNorm
 from pancake.ops import one_hot, sigmoid, softmax
 from pancake.testing import GradientCheckError, check_gradients
-from pancake.testing.hints import loss_target_hint, parameter_hint
+from pancake.testing.hints import divided_by_classes, loss_target_hint, parameter_hint
 
 
 # -- element-wise activations ------------------------------------------------------------
@@ -262,6 +264,61 @@ class CrossEntropySoftmaxOverBatch(CrossEntropyLoss):
         return (softmax(logits, axis=0) - target) / len(logits)
 
 
+class CrossEntropyOverClasses(CrossEntropyLoss):
+    """(softmax - target) / C: divided by the number of classes, not the batch size."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return (softmax(logits) - target) / logits.shape[1]
+
+
+class LinearSavesOutput(Linear):
+    """forward saves its output, so the weight gradient is yᵀg instead of xᵀg."""
+
+    def forward(self, x):
+        output = super().forward(x)
+        self.save_for_backward(output)
+        return output
+
+
+class SequentialIteratesTheReverseResult(Sequential):
+    """``for layer in self.layers.reverse()``: reverse() works in place and returns None."""
+
+    def backward(self, grad_output):
+        for layer in self.layers.reverse():
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class MulKGradientByDot(Mul):
+    """dL/dk = np.dot(g, x): a matrix product where the sum of entry-wise products belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad += np.dot(grad_output, x)
+        return self.k.data * grad_output
+
+
+class TanhBracketsForgotten(Tanh):
+    """grad_output * 1 - y * y: the brackets of grad_output * (1 - y²) forgotten."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * 1 - y * y
+
+
+class TanhWithSigmoidsDerivative(Tanh):
+    """σ(x)(1 - σ(x)) for tanh: another activation's derivative copied."""
+
+    def forward(self, x):
+        self.x = np.asarray(x, dtype=float)
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        s = sigmoid(self.x)
+        return grad_output * s * (1 - s)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -358,6 +415,60 @@ MISTAKES = [
         BATCH,
         ("in place",),
     ),
+    Case(
+        "cross-entropy: divided by the classes, one example",
+        CrossEntropyOverClasses(),
+        (np.zeros((1, 2)), np.array([0])),
+        ("divided by the number of classes (2) where the batch size (1) belongs",),
+    ),
+    Case(
+        "cross-entropy: divided by the classes, a batch",
+        CrossEntropyOverClasses(),
+        (np.zeros((4, 3)), np.array([0, 1, 2, 0])),
+        ("divided by the number of classes (3)", "len(logits)"),
+    ),
+    Case(
+        "linear: saves its output",
+        LinearSavesOutput(1, 1, rng=0),
+        ONE,
+        ("computed from the module's output", "save_for_backward(x)"),
+    ),
+    Case(
+        "linear: saves its output, a batch",
+        LinearSavesOutput(3, 3, rng=0, bias=False),
+        BATCH,
+        ("gradient of 'weight' is computed from the module's output",),
+    ),
+    Case(
+        "sequential: iterates over layers.reverse(), None",
+        square_net(SequentialIteratesTheReverseResult),
+        BATCH,
+        ("list.reverse() and list.sort() work in place and return None",),
+    ),
+    Case(
+        "mul: dk = np.dot(g, x), square: an array added to the scalar k",
+        MulKGradientByDot(2.0),
+        (np.array([[0.5]]),),
+        ("added to a scalar parameter", "np.sum(grad_output * x)"),
+    ),
+    Case(
+        "mul: dk = np.dot(g, x)",
+        MulKGradientByDot(2.0),
+        (np.arange(6.0).reshape(2, 3),),
+        ("np.dot of two arrays of shape (2, 3) is a matrix product",),
+    ),
+    Case(
+        "tanh: brackets forgotten",
+        TanhBracketsForgotten(),
+        ONE,
+        ("does not scale with grad_output",),
+    ),
+    Case(
+        "tanh: the sigmoid's derivative",
+        TanhWithSigmoidsDerivative(),
+        ONE,
+        ("the derivative of the sigmoid",),
+    ),
     Case("mse: no 2", MSEWithoutTwo(), (np.array([[1.0]]), np.array([[0.0]])), ("factor of 2",)),
     Case(
         "cross-entropy: no target",
@@ -405,6 +516,16 @@ def test_the_reduction_hints_stay_silent_on_the_true_gradients():
     labels = np.array([0, 2, 1, 2])
     truth = (softmax(x) - one_hot(labels, 3)) / len(x)
     assert loss_target_hint(truth, truth, x, labels) is None
+    assert divided_by_classes(truth, truth, x) is None
+
+
+def test_the_output_for_input_hint_stays_silent_on_a_right_linear_layer():
+    """A Linear(n -> n) whose bias gradient is wrong gets no hint about its saved input."""
+    layer = LinearBiasMean(3, 3, rng=0)
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(layer, np.random.default_rng(1).standard_normal((4, 3)))
+    assert failure.value.tensor == "bias"
+    assert "output" not in failure.value.hint
 
 
 def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum():
@@ -414,3 +535,447 @@ def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum()
     assert "the classes too" in loss_scale_hint(0.7 / 3, 0.7, (4, 3))
     assert "summed over the examples" in loss_scale_hint(0.7 * 4, 0.7, (4, 3))
     assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""
+
+
+# -- exercise 13: standardize_backward and BatchNorm --------------------------------------
+def standardize_backward_from(formula):
+    """A standardize_backward that computes ``formula(s, g, x_hat, mean, total)``."""
+
+    def wrong(grad_x_hat, x_hat, inv_std, axes):
+        def mean(values):
+            return values.mean(axis=axes, keepdims=True)
+
+        def total(values):
+            return values.sum(axis=axes, keepdims=True)
+
+        return formula(inv_std, grad_x_hat, x_hat, mean, total)
+
+    return wrong
+
+
+def _standardize_mistakes():
+    from pancake.course.assignments.ex13_normalization import STANDARDIZE_MISTAKES
+
+    return STANDARDIZE_MISTAKES
+
+
+@pytest.mark.parametrize("axes", [(0,), (1,), (0, 2)])
+@pytest.mark.parametrize("entry", range(len(_standardize_mistakes())))
+def test_each_standardize_backward_mistake_gets_its_own_hint(entry, axes):
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    formula, hint = _standardize_mistakes()[entry]
+    assert standardize_backward_hint(standardize_backward_from(formula), 3, axes) == hint
+
+
+def test_standardize_backward_hints_name_keepdims_and_stay_silent_on_the_truth():
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+    from pancake.nn.normalization import standardize_backward
+
+    def no_keepdims(grad_x_hat, x_hat, inv_std, axes):
+        mean_grad = grad_x_hat.mean(axis=axes)
+        along = (grad_x_hat * x_hat).mean(axis=axes)
+        return inv_std * (grad_x_hat - mean_grad - x_hat * along)
+
+    assert "keepdims=True" in standardize_backward_hint(no_keepdims, 2, (1,))
+    for ndim, axes in [(1, (0,)), (2, (0,)), (2, (1,)), (3, (0, 2)), (3, (0, 1, 2))]:
+        assert standardize_backward_hint(standardize_backward, ndim, axes) == ""
+
+
+class BatchNormKerasMomentum(BatchNorm):
+    """running = m·running + (1 - m)·batch statistic."""
+
+    def forward(self, x):
+        old = self.running_mean.copy(), self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            for buffer, before in zip((self.running_mean, self.running_var), old, strict=True):
+                new = (buffer - (1 - self.momentum) * before) / self.momentum
+                buffer[...] = self.momentum * before + (1 - self.momentum) * new
+        return output
+
+
+class BatchNormCountsTheBatch(BatchNorm):
+    """The unbiased correction n / (n - 1) with n the batch size, not the values per channel."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            batch = len(x)
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var * batch / (
+                batch - 1
+            )
+        return output
+
+
+class BatchNormBiasedRunningVar(BatchNorm):
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var
+        return output
+
+
+@pytest.mark.parametrize(
+    "cls, words",
+    [
+        (BatchNormKerasMomentum, "the Keras convention"),
+        (BatchNormCountsTheBatch, "not the batch size"),
+        (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
+        (BatchNorm2d, None),
+    ],
+)
+def test_the_running_statistics_hint_names_each_mistake(cls, words):
+    from pancake.course.assignments.ex13_normalization import running_statistics_hint
+
+    on_images = cls if cls is BatchNorm2d else type(cls.__name__, (cls, BatchNorm2d), {})
+    module = on_images(3, momentum=0.3)
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 3)) * 2 + 1
+    batches = [x, 2 * x]
+    for batch in batches:
+        module(batch)
+    hint = running_statistics_hint(module, batches, 0.3)
+    assert (words in hint) if words else hint == ""
+
+
+def test_the_training_output_hints_name_the_unbiased_variance_and_per_channel_statistics():
+    from pancake.course.assignments.ex13_normalization import (
+        training_output,
+        training_statistics_hint,
+    )
+
+    module = BatchNorm2d(3)
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 3)) * 2 + 1
+    unbiased = batch_norm_reference(module, x, ddof=1)
+    assert "unbiased variance (ddof=1)" in training_statistics_hint(module, x, unbiased)
+    assert training_statistics_hint(module, x, module(x)) == ""
+
+    class OverAxisZero(BatchNorm2d):
+        @property
+        def reduce_axes(self):
+            return (0,)
+
+    with pytest.raises(AssertionError, match="not over axis 0 only"):
+        training_output(OverAxisZero(3), x)
+
+
+def batch_norm_reference(module, x, ddof):
+    """The training output of ``module`` with the variance of ``ddof``."""
+    axes = module.reduce_axes
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, ddof=ddof)
+    return (x - mean) / np.sqrt(var + module.eps)
+
+
+# -- diagnose: symptoms of any gradient ----------------------------------------------------
+def test_diagnose_names_a_rearranged_gradient_a_partly_filled_one_and_an_empty_axis():
+    from pancake.testing.hints import diagnose, diagnose_shape
+
+    truth = np.random.default_rng(2).standard_normal((2, 3, 4))
+    rearranged = truth.reshape(2, 4, 3).transpose(0, 2, 1)
+    assert "right values in the wrong places" in diagnose(rearranged, truth, 2, truth.size)
+    last_only = np.zeros_like(truth)
+    last_only[-1, -1, -1] = truth[-1, -1, -1]
+    assert "only 1 of the 24 entries" in diagnose(last_only, truth, 2, truth.size)
+    assert "a[p:-p] is empty when p = 0" in diagnose_shape((1, 1, 0, 0), (1, 1, 1, 1))
+    otherwise = truth + 0.1 * np.random.default_rng(3).standard_normal(truth.shape)
+    assert diagnose(otherwise, truth, 2, truth.size).startswith("the values are wrong")
+
+
+# -- exercise 12: Conv2d's output ----------------------------------------------------------
+CONV_MISTAKES = [
+    ("stride 1", lambda x, w, b: convolution_by_definition(x, w, b, (1, 1), (1, 1)), "stride 1"),
+    (
+        "no padding",
+        lambda x, w, b: convolution_by_definition(x, w, b, (2, 2), (0, 0)),
+        "not padded",
+    ),
+    (
+        "padding on one side",
+        lambda x, w, b: convolution_by_definition(
+            np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 1))), w, b, (2, 2), (0, 0)
+        ),
+        "on one side only",
+    ),
+    (
+        "kernels flattened channels first",
+        lambda x, w, b: convolution_by_definition(
+            x, w.reshape(w.shape[0], 3, 3, w.shape[1]).transpose(0, 3, 1, 2), b, (2, 2), (1, 1)
+        ),
+        "flatten weight.transpose(0, 2, 3, 1)",
+    ),
+    (
+        "flipped kernel",
+        lambda x, w, b: convolution_by_definition(x, w[:, :, ::-1, ::-1], b, (2, 2), (1, 1)),
+        "flipped",
+    ),
+]
+
+
+def convolution_by_definition(*args):
+    from pancake.course.assignments.ex12_convolutions import convolution_by_definition
+
+    return convolution_by_definition(*args)
+
+
+@pytest.mark.parametrize("name, mistake, words", CONV_MISTAKES, ids=[m[0] for m in CONV_MISTAKES])
+def test_each_conv2d_output_mistake_gets_its_hint(name, mistake, words):
+    from pancake.course.assignments.ex12_convolutions import conv2d_output_hint
+    from pancake.nn.conv import Conv2d
+
+    layer = Conv2d(3, 4, kernel_size=3, stride=2, padding=1, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
+    output = mistake(x, layer.weight.data, layer.bias.data)
+    assert words in conv2d_output_hint(layer, x, output)
+    truth = convolution_by_definition(x, layer.weight.data, layer.bias.data, (2, 2), (1, 1))
+    assert conv2d_output_hint(layer, x, truth) == ""
+
+
+def test_the_conv2d_check_names_a_bias_added_after_the_reshape():
+    from pancake.course.assignments.ex12_convolutions import (
+        check_conv2d_output,
+        conv2d_output_hint,
+    )
+    from pancake.nn.conv import Conv2d
+
+    class BiasLast(Conv2d):
+        def forward(self, x):
+            output = super().forward(x)
+            return output - self.bias.data[:, None, None] + self.bias.data
+
+    layer = BiasLast(2, 3, kernel_size=2, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 3))  # W' = 2: a crash
+    expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, (1, 1), (0, 0))
+    with pytest.raises(AssertionError, match="lines up with the last axis"):
+        check_conv2d_output(layer, x, expected)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 4))  # W' = 3: wrong values
+    assert "lines up with the last axis" in conv2d_output_hint(layer, x, layer(x))
+
+
+def test_arithmetic_on_a_parameter_says_to_use_its_data():
+    k = Mul(2.0).k
+    for operation in (lambda: k * 2.0, lambda: np.ones(2) * k, lambda: np.ones(2) @ k, lambda: -k):
+        with pytest.raises(TypeError, match=r"is not an array: compute with its values, \.data"):
+            operation()
+
+
+# -- exercise 14: walk_tape's seed ---------------------------------------------------------
+def test_the_seed_hint_names_a_walk_that_starts_from_ones(monkeypatch):
+    from pancake.course.assignments import ex14_tapes
+
+    assert ex14_tapes.seed_hint() == ""
+    reference = ex14_tapes.walk_tape
+
+    def from_ones(record, target, seed, is_watched):
+        return reference(record, target, np.ones_like(target.data), is_watched)
+
+    monkeypatch.setattr(ex14_tapes, "walk_tape", from_ones)
+    assert "walk_tape ignores its seed" in ex14_tapes.seed_hint()
+
+
+# -- exercise 9: what a low accuracy points to ---------------------------------------------
+@pytest.mark.parametrize(
+    "layers, outputs, losses, words",
+    [
+        (
+            (Linear(64, 64), ReLU(), Linear(64, 10), ReLU()),
+            np.abs,
+            (2.3, 0.1),
+            "ends with ReLU",
+        ),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.abs, (2.3, 0.1), "never negative"),
+        ((Linear(64, 64), Linear(64, 10)), np.negative, (2.3, 0.1), "not [Linear, ReLU, Linear]"),
+        (
+            (Linear(64, 64), ReLU(), Linear(64, 10)),
+            np.negative,
+            (2.3, 50.0),
+            "the training loss grows",
+        ),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.negative, (2.3, 2.2), "hardly goes down"),
+        ((Linear(64, 64), ReLU(), Linear(64, 10)), np.negative, (2.3, 0.1), "look at the data"),
+    ],
+)
+def test_the_accuracy_hint_points_to_the_part_of_the_script(layers, outputs, losses, words):
+    from types import SimpleNamespace
+
+    from pancake.course.assignments.ex09_debugging import accuracy_hint
+
+    scores = outputs(np.random.default_rng(0).standard_normal((5, 10)))
+    history = SimpleNamespace(train_loss=list(losses))
+    assert words in accuracy_hint(Sequential(*layers), history, scores)
+
+
+# -- symptoms of wrong values and shapes ---------------------------------------------------
+def test_check_values_names_a_sign_a_factor_and_axes_in_another_order():
+    from pancake.testing import check_values
+
+    expected = np.random.default_rng(4).standard_normal((2, 3))
+    cases = [
+        (-expected, "the sign is wrong"),
+        (np.array(-0.7), "the sign is wrong"),
+        (3 * expected, "every value is 3 times the expected one"),
+        (np.zeros((2, 5, 4, 3)), "the axes are in another order"),
+    ]
+    for got, words in cases:
+        wanted = np.zeros((2, 3, 5, 4)) if got.ndim == 4 else np.asarray(expected)
+        wanted = np.array(0.7) if got.ndim == 0 else wanted
+        with pytest.raises(AssertionError, match=words):
+            check_values("y", got, wanted, formula="f(x)")
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", np.array(2.1), np.array(0.7), formula="f(x)")  # one value: no factor
+    assert "Hint" not in str(failure.value)
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", expected + 0.1 * expected**2, expected, formula="f(x)")
+    assert "Hint" not in str(failure.value)
+
+
+def test_diagnose_shape_names_axes_in_another_order():
+    from pancake.testing.hints import diagnose_shape
+
+    assert "axes are in another order" in diagnose_shape((2, 5, 4, 3), (2, 3, 5, 4))
+    assert "axes are in another order" not in diagnose_shape((2, 5, 4), (2, 5, 3))
+    assert "lost axes" in diagnose_shape((6, 3), (2, 3, 3))
+    assert "every other axis the parameter does not have" in diagnose_shape((5, 3, 4), (4,))
+    assert "lost axes" not in diagnose_shape((6, 3), (2, 3, 4))
+
+
+class MulKGradientProductOfSums(Mul):
+    """dL/dk = sum(g)·sum(x): a product of sums where the sum of products belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad += np.sum(grad_output) * np.sum(x)
+        return self.k.data * grad_output
+
+
+class CrossEntropySoftmaxOverEverything(CrossEntropyLoss):
+    """exp(z) / exp(z).sum(): the softmax normalised over the whole batch."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        exp = np.exp(logits)
+        return (exp / exp.sum() - target) / len(logits)
+
+
+@pytest.mark.parametrize(
+    "module, inputs, words",
+    [
+        (MulKGradientProductOfSums(2.0), BATCH, "a product of sums"),
+        (
+            CrossEntropySoftmaxOverEverything(),
+            (np.zeros((2, 3)), np.array([0, 1])),
+            "normalised over every entry of the batch at once",
+        ),
+    ],
+)
+def test_the_product_of_sums_and_the_softmax_over_everything_are_named(module, inputs, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, *inputs)
+    assert words in failure.value.hint
+
+
+def test_the_product_of_sums_hint_stays_silent_on_the_true_gradient():
+    rng = np.random.default_rng(5)
+    direction, x = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    assert parameter_hint("k", np.sum(direction * x), np.array(1.7), direction, x) is None
+
+
+@pytest.mark.parametrize(
+    "forward, words",
+    [
+        (lambda layers, x: applied(layers[::-1], x), "applied last to first"),
+        (lambda layers, x: applied([*layers, layers[-1]], x), "then the last one again"),
+    ],
+)
+def test_the_sequential_output_check_names_the_order_and_a_layer_applied_twice(forward, words):
+    from pancake.course.assignments.ex05_sequential import layers_applied_hint
+
+    layers = [Linear(3, 3, rng=0), Tanh(), Linear(3, 3, rng=1), Tanh()]
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert words in layers_applied_hint(layers, x, forward(layers, x))
+    assert layers_applied_hint(layers, x, applied(layers, x)) == ""
+
+
+def applied(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+def test_a_key_error_in_walk_tape_says_to_read_gradients_with_get(monkeypatch):
+    from pancake.course.assignments import ex14_tapes
+
+    def by_index(operations, target, seed, is_watched):
+        grads = {target: seed}
+        for _, output in reversed(operations):
+            grads[output]  # noqa: B018 - the mistake: a KeyError for an output the target skips
+        return grads
+
+    monkeypatch.setattr(ex14_tapes, "walk_tape", by_index)
+    with pytest.raises(AssertionError, match=r"read it with grads.get\(output\)"):
+        ex14_tapes.test_walk_tape_skips_what_the_target_does_not_need.hypothesis.inner_test(
+            np.array([0.5, -1.0])
+        )
+
+
+# -- exercise 12: MaxPool2d's backward -----------------------------------------------------
+def max_pool_with(backward):
+    """A MaxPool2d whose backward is ``backward(x, grad_output, kernel, stride)``."""
+    from pancake.nn.conv import MaxPool2d
+
+    class Pool(MaxPool2d):
+        def forward(self, x):
+            self.x = x
+            return super().forward(x)
+
+        def backward(self, grad_output):
+            return backward(self.x, grad_output, self.kernel_size, self.stride)
+
+    return Pool
+
+
+def _max_pool_cases():
+    from pancake.course.assignments.ex12_convolutions import MAX_POOL_MISTAKES
+
+    return list(MAX_POOL_MISTAKES.items())
+
+
+@pytest.mark.parametrize("hint, switches", _max_pool_cases())
+def test_each_max_pool_mistake_gets_its_hint(hint, switches):
+    from pancake.course.assignments.ex12_convolutions import (
+        max_pool_backward_hint,
+        routed_to_winners,
+    )
+
+    def backward(x, grad_output, kernel, stride):
+        return routed_to_winners(x, grad_output, kernel, stride, **switches)
+
+    assert max_pool_backward_hint(max_pool_with(backward)) == hint
+
+
+def test_the_max_pool_hint_stays_silent_on_the_reference():
+    from pancake.course.assignments.ex12_convolutions import max_pool_backward_hint
+    from pancake.nn.conv import MaxPool2d
+
+    assert max_pool_backward_hint(MaxPool2d) == ""
+
+
+# -- exercise 7: the transform ---------------------------------------------------------------
+def test_a_transform_applied_twice_is_named(monkeypatch):
+    from pancake.course.assignments import ex07_data
+    from pancake.data import DataLoader
+
+    class TransformsTwice(DataLoader):
+        def fetch(self, indices):
+            inputs, targets = super().fetch(indices)
+            return self.transform(inputs), targets
+
+    monkeypatch.setattr(ex07_data, "DataLoader", TransformsTwice)
+    with pytest.raises(AssertionError, match="applied twice"):
+        ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
+    monkeypatch.setattr(ex07_data, "DataLoader", DataLoader)
+    ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)

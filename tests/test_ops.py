@@ -51,6 +51,11 @@ def test_class_probabilities_of_labels_and_of_rows():
         (np.zeros((2, 3)), np.array([0, 1, 2]), r"labels of shape \(2,\).*got shape \(3,\)"),
         (np.zeros((2, 3)), np.array([0, 3]), r"labels must lie in \[0, 3\)"),
         (np.zeros((2, 3)), np.array([0.5, 1.0]), "labels must be integers"),
+        (
+            np.array([0, 2]),
+            np.zeros((2, 3)),
+            r"are the arguments swapped\? .*loss\(logits, targets\)",
+        ),
     ],
 )
 def test_class_probabilities_errors_name_the_loss(logits, target, message):

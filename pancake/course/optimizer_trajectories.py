@@ -50,18 +50,22 @@ def sgd_reference(
     buffer_starts_at_zero: bool = False,
     decay_after_momentum: bool = False,
     nesterov_on_old_buffer: bool = False,
+    decay_of_grad: bool = False,
+    lr_twice: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """One step of torch.optim.SGD's documented algorithm; the state is the velocity b."""
-    decay = weight_decay * theta
+    decay = weight_decay * (grad if decay_of_grad else theta)
     direction = grad if decay_after_momentum else grad + decay
+    # lr folded into the buffer (b = momentum * b + lr * grad), and param -= lr * b again
+    into_buffer = lr * direction if lr_twice else direction
     if momentum != 0:
-        old_velocity = direction if velocity is None else velocity
+        old_velocity = into_buffer if velocity is None else velocity
         if velocity is not None:
-            velocity = momentum * velocity + (1 - dampening) * direction
+            velocity = momentum * velocity + (1 - dampening) * into_buffer
         elif buffer_starts_at_zero:
-            velocity = (1 - dampening) * direction
+            velocity = (1 - dampening) * into_buffer
         else:
-            velocity = direction
+            velocity = into_buffer
         looked_ahead = old_velocity if nesterov_on_old_buffer else velocity
         direction = (direction + momentum * looked_ahead) if nesterov else velocity
     if decay_after_momentum:
@@ -88,6 +92,8 @@ def adam_reference(
     eps_after_division: bool = False,
     decay_in_both_places: bool = False,
     decay_after_step: bool = False,
+    second_corrected_with_beta1: bool = False,
+    correction2_outside_sqrt: bool = False,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """One step of torch.optim.Adam's documented algorithm (AdamW if decoupled); state (m, v)."""
     beta1, beta2 = betas
@@ -100,7 +106,11 @@ def adam_reference(
     first = keep1 * first + (1 - keep1) * grad
     second = keep2 * second + (1 - keep2) * grad**2
     correction1 = 1 - beta1**t if bias_correction[0] else 1.0
-    correction2 = 1 - beta2**t if bias_correction[1] else 1.0
+    correction2 = 1 - (beta1 if second_corrected_with_beta1 else beta2) ** t
+    if not bias_correction[1]:
+        correction2 = 1.0
+    if correction2_outside_sqrt:  # sqrt(v) / (1 - beta2**t): the correction not square-rooted
+        correction2 = correction2**2
     if eps_inside_sqrt:
         denominator = np.sqrt(second / correction2 + eps)
     elif no_sqrt:
@@ -161,6 +171,17 @@ SGD_MISTAKES = [
         "the momentum is not used: keep the buffer in the parameter's state between "
         "steps and step along it",
         lambda hp: {"momentum": 0.0},
+    ),
+    (
+        "weight decay is weight_decay * grad: it is weight_decay * param, added to the "
+        "gradient (grad = grad + weight_decay * param)",
+        lambda hp: {"decay_of_grad": True},
+    ),
+    (
+        "the learning rate is applied twice: folded into the momentum buffer (buffer = "
+        "momentum * buffer + lr * grad) and multiplying the step again; keep it out of the "
+        "buffer: buffer = momentum * buffer + (1 - dampening) * grad, then param -= lr * buffer",
+        lambda hp: {"lr_twice": True},
     ),
 ]
 ADAM_MISTAKES = [
@@ -238,6 +259,15 @@ ADAM_MISTAKES = [
         "the Adam step: with decoupled_weight_decay, only shrink the parameter "
         "(param *= 1 - lr * weight_decay), before the step (use elif)",
         lambda hp: {"decay_after_step": True, "decay_in_both_places": True},
+    ),
+    (
+        "the second moment is bias-corrected with beta1: v_hat = v / (1 - beta2**t)",
+        lambda hp: {"second_corrected_with_beta1": True},
+    ),
+    (
+        "the bias correction of v is outside the square root (sqrt(v) / (1 - beta2**t)): "
+        "correct first, v_hat = v / (1 - beta2**t), then divide by sqrt(v_hat) + eps",
+        lambda hp: {"correction2_outside_sqrt": True},
     ),
 ]
 MISTAKES = {"sgd": SGD_MISTAKES, "adam": ADAM_MISTAKES}

@@ -36,6 +36,18 @@ class Parameter:
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
 
+    # A Parameter is not an array: arithmetic on it (self.k * x) names the array to use.
+    __array_ufunc__ = None  # NumPy defers `array * parameter` to the methods below
+
+    def _not_an_array(self, *_):
+        raise TypeError(
+            f"{self!r} is not an array: compute with its values, .data (e.g. self.k.data * x), "
+            "and add gradients to its .grad"
+        )
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_an_array
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = __neg__ = _not_an_array
+
 
 class Module:
     """Base class of layers and losses: a forward pass and its backward pass.

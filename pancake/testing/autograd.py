@@ -376,7 +376,8 @@ def _function_shape_hint(
     if was_broadcast:
         return (
             f"{name} was broadcast to {got} in forward: sum its gradient back to {name}'s "
-            f"shape with unbroadcast(..., {name}.shape)"
+            f"shape with unbroadcast(..., {name}.shape), as the last step (a product taken "
+            "after it broadcasts the gradient again)"
         )
     for other, shape in others.items():
         if got == shape:

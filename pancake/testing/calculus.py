@@ -232,6 +232,7 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
         (m * inner, "half the true value: d(M²)/dM = 2·M, don't forget the 2"),
         (inner, f"the outer derivative is missing: multiply dM/d{variable} by dE/dM = 2·M"),
         (2 * inner, "dE/dM is 2·M, not 2: multiply by M = k·v"),
+        (2 * m * m * inner, "dE/dM is 2·M, not 2·E: d(M²)/dM = 2·M, with M = k·v"),
         (m * m, f"that is E itself, not its derivative with respect to {variable}"),
         (-2 * m * inner, "the gradient has the wrong sign"),
         (

@@ -178,9 +178,16 @@ def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:
         raise AssertionError(f"{where}: expected a tuple (inputs, targets), got {_describe(batch)}")
     inputs, targets = batch
     if np.shape(inputs) != (size, 2) or np.shape(targets) != (size,):
+        short = np.ndim(targets) == 1 and len(targets) < size
         raise AssertionError(
             f"{where}: expected inputs of shape ({size}, 2) and targets of shape ({size},), "
             f"got {np.shape(inputs)} and {np.shape(targets)}"
+            + (
+                "; the batch is short: does its slice end at start + batch_size, "
+                "order[start : start + batch_size]?"
+                if short
+                else ""
+            )
         )
     if not (np.array_equal(inputs[:, 0], targets) and np.array_equal(inputs[:, 1], -targets)):
         raise AssertionError(

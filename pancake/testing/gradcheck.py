@@ -20,10 +20,13 @@ import numpy as np
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.hints import (
+    MATCH_RTOL,
     changed_by_backward_hint,
+    close,
     container_hint,
     diagnose,
     diagnose_shape,
+    divided_by_classes,
     elementwise_hint,
     loss_target_hint,
     parameter_hint,
@@ -338,6 +341,10 @@ class _Objective:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
             raise _backward_crashed(self.module, error, self.direction) from error
+        except TypeError as error:
+            if "'NoneType'" not in str(error):
+                raise
+            raise _backward_used_none(self.module, error) from error
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             self.first_grads = grads
@@ -351,14 +358,49 @@ class _Objective:
             if self.is_loss:
                 return loss_target_hint(
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
-                )
+                ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
             return (
                 elementwise_hint(self.module)
                 or container_hint(self.module, self.x, self.direction, comparison.analytic)
                 or self.grad_for_data_hint(comparison.analytic)
             )
         value = dict(self.parameters)[comparison.name].data
-        return parameter_hint(comparison.name, comparison.analytic, value, self.direction)
+        return parameter_hint(
+            comparison.name, comparison.analytic, value, self.direction, self.x
+        ) or self.output_for_input_hint(comparison)
+
+    def output_for_input_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a parameter's gradient is the one it would have if the module's
+        output were its input (forward saved its result where its input belongs), or None.
+
+        Only for a module whose output has its input's shape (Linear(n -> n)).
+        """
+        analytic = comparison.analytic
+        if (
+            self.output.shape != self.x.shape
+            or analytic is None
+            or analytic.shape != comparison.shape
+        ):
+            return None
+        parameter = dict(self.parameters)[comparison.name]
+        original = parameter.data
+
+        def objective_at(values: np.ndarray) -> float:
+            parameter.data = values
+            return self(self.output)
+
+        try:
+            at_output = extrapolated_gradient(objective_at, original, step_for(original, 1e-5))
+        finally:
+            parameter.data = original
+        if close(at_output, comparison.numeric, 1e-3) or not close(analytic, at_output, MATCH_RTOL):
+            return None
+        attribute = comparison.name.rsplit(".", 1)[-1]
+        return (
+            f"the gradient of '{attribute}' is computed from the module's output, not from its "
+            "input: forward must save its input x (save_for_backward(x)), since "
+            f"∂output/∂{attribute} involves x"
+        )
 
     def grad_for_data_hint(self, analytic) -> str | None:
         """The hint when dL/dx is what it would be if a parameter's value were its gradient
@@ -495,7 +537,13 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
     ]
     hint = "check the shapes of the arrays you combine in backward"
-    if "matmul" in str(error):
+    if "not aligned" in str(error) and len(shapes) >= 2 and shapes[0] == shapes[1]:
+        hint = (
+            f"np.dot of two arrays of shape {shapes[0]} is a matrix product, not an "
+            "entry-wise one: multiply entry by entry with *, then sum (np.sum) if one number "
+            "is needed"
+        )
+    elif "matmul" in str(error):
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
             "needs a transpose (.T); write down the shape of each factor"
@@ -503,6 +551,12 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
     elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
+        )
+    elif "output operand" in str(error) and len(shapes) >= 2 and shapes[0] == ():
+        hint = (
+            f"a gradient of shape {shapes[1]} was added to a scalar parameter: its gradient is "
+            "one number, the sum over every entry, np.sum(grad_output * x) (np.dot and @ of "
+            "two arrays give an array, a matrix product, not the sum of the products)"
         )
     elif "output operand" in str(error) and len(shapes) >= 2:
         # "non-broadcastable output operand with shape A doesn't match the broadcast shape B":
@@ -517,6 +571,18 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         hint = diagnose_shape(shapes[1], shapes[0])
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def _backward_used_none(module, error: TypeError) -> GradientCheckError:
+    """Explain a TypeError about None raised inside backward (``for layer in None``)."""
+    hint = (
+        "backward used None as a value: list.reverse() and list.sort() work in place and "
+        "return None (iterate over reversed(self.layers) instead), and so does a function "
+        "or a backward without `return`"
+    )
+    return GradientCheckError(
+        f"{module!r}: backward() raised TypeError: {error}\nHint: {hint}", tensor="", hint=hint
     )
 
 

@@ -47,6 +47,19 @@ def diagnose(
         hint = diagnose_factor(factor, batch_size, input_size)
         if numeric.size > 1 or "constant factor" not in hint:
             return hint  # one entry is always "a factor" of the truth: that says nothing
+    filled = analytic != 0
+    if np.any(~filled & (numeric != 0)) and close(analytic, np.where(filled, numeric, 0.0)):
+        return (
+            f"only {int(filled.sum())} of the {analytic.size} entries of the gradient are "
+            "filled in (and right); the others are 0 where they should not be: is the "
+            "assignment inside the loop, run once for every entry, or does a mask zero too many?"
+        )
+    if close(np.sort(analytic, axis=None), np.sort(numeric, axis=None)):
+        return (
+            "the gradient holds the right values in the wrong places (the entries of the true "
+            "gradient, rearranged): check the order of the axes where you reshape or transpose "
+            "it back to the tensor's layout, and which entry each value is sent to"
+        )
     return (
         "the values are wrong (not a simple sign, transpose or scale mistake): "
         "re-derive the local derivative and check which cached value you use"
@@ -60,10 +73,29 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
     if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
         return (
             f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
-            "sum over the batch axis, since every example contributes to the same parameter"
+            "sum over the batch axis, and over every other axis the parameter does not have "
+            "(the height and width of images too), since every example contributes to the "
+            "same parameter"
         )
     if len(got) == len(expected) == 2 and got == expected[::-1]:
         return "the gradient is transposed"
+    if len(got) == len(expected) > 2 and sorted(got) == sorted(expected):
+        return (
+            f"the gradient's axes are in another order: shape {got}, expected {expected}: "
+            "transpose it back to the tensor's layout (channels-last arrays go back to "
+            "(N, C, H, W) with .transpose(0, 3, 1, 2))"
+        )
+    if len(got) < len(expected) and int(np.prod(got)) == int(np.prod(expected)):
+        return (
+            f"the gradient has the right number of entries but lost axes: shape {got}, "
+            f"expected {expected}: compute it from grad_output itself (not from its "
+            "flattened rows), or reshape it back to the tensor's shape"
+        )
+    if len(got) == len(expected) and 0 in got and 0 not in expected:
+        return (
+            f"the gradient has an empty axis: shape {got}, expected {expected}. A slice "
+            "a[p:-p] is empty when p = 0: crop with a[p : p + n] (n the length to keep)"
+        )
     return f"the gradient must have the shape of the tensor, {expected}, not {got}"
 
 
@@ -183,6 +215,21 @@ def _elementwise_hint(module) -> str | None:
     for predicted, hint in hypotheses:
         if close(returned, predicted(), MATCH_RTOL):
             return hint
+    module(x.copy())
+    doubled = np.asarray(module.backward(2 * g), dtype=np.float64)
+    offset = 2 * returned - doubled  # backward = g·a(x) + b(x) gives b(x)
+    if close(doubled - returned, returned - offset) and not close(offset, 0 * offset):
+        return (
+            "part of backward's result does not scale with grad_output (backward(2g) is not "
+            "twice backward(g)): every term must be multiplied by grad_output; check the "
+            "brackets, grad_output * (the whole of f'(x)), and that nothing is added to it"
+        )
+    for name, other_slope in _OTHER_DERIVATIVES.items():
+        if close(returned, g * other_slope(x), MATCH_RTOL):
+            return (
+                f"backward multiplies grad_output by {name}, but this module's f'(x) is "
+                "another function: re-derive f'(x) for this module's forward"
+            )
     ratio = returned / g
     if (
         ratio.flat[0] != 0
@@ -203,6 +250,18 @@ def _elementwise_hint(module) -> str | None:
             "y = k·x, not ∂y/∂x; multiply by the local derivative f'(x)"
         )
     return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
+
+
+# The derivatives of common activations, for a backward that copied the wrong one.
+_OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "σ(x)(1 - σ(x)), the derivative of the sigmoid": lambda x: (
+        1 / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))
+    ),
+    "1 - tanh(x)², the derivative of tanh": lambda x: 1 - np.tanh(x) ** 2,
+    "σ(x), the sigmoid (the derivative of softplus)": lambda x: 1 / (1 + np.exp(-x)),
+    "exp(x)": np.exp,
+    "(x > 0), the derivative of ReLU": lambda x: (x > 0).astype(np.float64),
+}
 
 
 def _unpacking_hint(returned: tuple, expected: tuple) -> str | None:
@@ -396,6 +455,12 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
             "the softmax runs over axis 0, the batch: each example's probabilities are a "
             "softmax over its own classes, the last axis (softmax(logits, axis=-1))"
         )
+    if softmax_over_batch(analytic, numeric, pred, target, axis=None):
+        return (
+            "the softmax is normalised over every entry of the batch at once: each example's "
+            "probabilities are a softmax over its own classes, the last axis (axis=-1, "
+            "keepdims=True for the sum)"
+        )
     difference = np.asarray(analytic, np.float64) - numeric
     if not np.any(target) or not np.any(difference):
         return None
@@ -408,23 +473,47 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
-def softmax_over_batch(analytic, numeric, pred: np.ndarray, target: np.ndarray) -> bool:
+def divided_by_classes(analytic, numeric, pred: np.ndarray) -> str | None:
+    """The hint when a loss's gradient over logits ``pred`` of shape (batch, classes) is
+    divided by the number of classes where the batch size belongs, or None."""
+    if analytic is None or np.ndim(pred) != 2 or np.shape(analytic) != pred.shape:
+        return None
+    batch, classes = pred.shape
+    if (
+        classes < 2
+        or classes == batch
+        or not close(analytic, numeric * batch / classes, MATCH_RTOL)
+    ):
+        return None
+    return (
+        f"the gradient is divided by the number of classes ({classes}) where the batch size "
+        f"({batch}) belongs: the loss is a mean over the examples, so divide by len(logits), "
+        "the length of the first axis"
+    )
+
+
+def softmax_over_batch(
+    analytic, numeric, pred: np.ndarray, target: np.ndarray, axis: int | None = 0
+) -> bool:
     """Whether ``numeric`` is the gradient of mean cross-entropy and ``analytic`` the same
-    with the softmax taken over axis 0 (the examples) instead of the classes."""
+    with the softmax taken over ``axis`` (0: the examples; None: every entry) instead of
+    the classes."""
     if pred.ndim != 2 or target.shape != pred.shape:
         return False
     batch = len(pred)
     if not close(numeric, (softmax(pred, axis=-1) - target) / batch, 1e-4):
         return False
-    return close(analytic, (softmax(pred, axis=0) - target) / batch, MATCH_RTOL)
+    exp = np.exp(pred - pred.max(axis=axis, keepdims=True))
+    return close(analytic, (exp / exp.sum(axis=axis, keepdims=True) - target) / batch, MATCH_RTOL)
 
 
-def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | None:
+def parameter_hint(name: str, analytic, value: np.ndarray, direction, inputs=None) -> str | None:
     """The hint when a parameter's gradient is a common wrong reduction of grad_output, or None.
 
     ``value`` is the parameter, ``direction`` the grad_output of shape ``(*, out)`` the
-    check passed to backward. The hypotheses: a scalar's gradient that is the sum of
-    grad_output alone, or times the parameter itself; a vector's gradient (a bias) that
+    check passed to backward, ``inputs`` the module's input. The hypotheses: a scalar's
+    gradient that is the sum of grad_output alone, or times the parameter itself, or times
+    the sum of the inputs (a product of sums); a vector's gradient (a bias) that
     is the sum over every entry, one number copied to each, or a sum over the last axis.
     """
     if direction is None or analytic is None or not np.any(analytic):
@@ -443,6 +532,12 @@ def parameter_hint(name: str, analytic, value: np.ndarray, direction) -> str | N
                 f"∂output/∂{name} is what {name} multiplies (for y = k·x, that is x), "
                 f"so sum grad_output * x"
             )
+        if inputs is not None and np.shape(inputs) == np.shape(direction):
+            if close(analytic, total * float(np.sum(inputs)), 1e-9):
+                return (
+                    f"the gradient of '{name}' is sum(grad_output) · sum(x), a product of sums: "
+                    "it is the sum of the products, np.sum(grad_output * x)"
+                )
         return None
     if analytic.size > 1 and close(analytic, np.full(analytic.shape, total), 1e-9):
         return (

@@ -68,7 +68,7 @@ def check_stax_layer(
     x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(
         _concrete(input_shape, batch_size)
     )
-    y = np.asarray(apply_fun(params, x))
+    y = np.asarray(_applied(apply_fun, params, x, described))
     if y.shape != _concrete(output_shape, batch_size):
         raise AssertionError(
             f"{described}: init_fun announced the output shape {output_shape}, but apply_fun's "
@@ -92,6 +92,21 @@ def check_stax_layer(
         for c in comparisons
     ]
     return PropertyReport(f"stax layer check of {described}: OK", lines)
+
+
+def _applied(apply_fun: Callable, params, x: np.ndarray, described: str):
+    """``apply_fun(params, x)``; a shape error in a product names the order of the factors."""
+    try:
+        return apply_fun(params, x)
+    except ValueError as error:
+        if "matmul" not in str(error) and "broadcast" not in str(error):
+            raise
+        raise AssertionError(
+            f"{described}: apply_fun raised ValueError for inputs of shape {x.shape} and "
+            f"parameters of shapes {_shapes(params)}: {error}\nHint: the inputs hold one "
+            "example per row (features on the last axis): multiply them on the left, "
+            "inputs @ W, which keeps the leading axes (not W @ inputs, the math's Wx)"
+        ) from error
 
 
 def _layer_name(init_fun: Callable) -> str:
@@ -120,6 +135,11 @@ def _initialised(init_fun: Callable, input_shape: tuple, seed: int, described: s
             "(output_shape, params)"
         )
     output_shape, params = result
+    if _is_shape(tuple(params)) and not _is_shape(tuple(output_shape)):
+        raise AssertionError(
+            f"{described}: init_fun returned a pair whose second item is the shape "
+            f"{tuple(params)}.\nHint: return (output_shape, params), the output shape first"
+        )
     return tuple(output_shape), params
 
 
@@ -176,6 +196,11 @@ def _check_param_shapes(shapes, expected, described: str, input_shape: tuple) ->
         hint = f"{path} is transposed: {want}, not {got}"
     elif _is_shape(got) and _is_shape(want) and _first_axis_for_last(got, want, input_shape):
         hint = _FIRST_AXIS_HINT
+    elif _is_shape(got) and _is_shape(want) and _input_size_for_output(got, want, input_shape):
+        hint = (
+            f"{path} has the input's size, input_shape[-1] = {input_shape[-1]}, where the "
+            "output's size belongs (out_dim: one entry per output feature)"
+        )
     raise AssertionError(
         f"{described}: the shapes of {path} are {got}, expected {want} (all parameters: "
         f"{shapes}, expected {expected}).\nHint: {hint}"
@@ -194,6 +219,14 @@ def _first_axis_for_last(got: tuple, want: tuple, input_shape: tuple) -> bool:
         return False
     swapped = tuple(input_shape[0] if size == input_shape[-1] else size for size in want)
     return got != want and got == swapped
+
+
+def _input_size_for_output(got: tuple, want: tuple, input_shape: tuple) -> bool:
+    """Whether ``got`` differs from ``want`` only where it has input_shape[-1]."""
+    if len(got) != len(want) or not input_shape:
+        return False
+    differ = [g for g, w in zip(got, want, strict=True) if g != w]
+    return bool(differ) and all(g == input_shape[-1] for g in differ)
 
 
 def _is_shape(node) -> bool:

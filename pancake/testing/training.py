@@ -255,6 +255,11 @@ def _protocol_problem(batch: BatchRecord) -> str | None:
         return (
             "compute the loss of the model's output on this batch: loss_fn(model(inputs), targets)"
         )
+    if batch.backward is not None and batch.step is None:
+        return (
+            "the parameters never change: optimizer.step() never ran for this batch; call it "
+            "once per batch, inside the loop over the batches, after backward()"
+        )
     if batch.backward is None or batch.step is None or "step" in batch.problems:
         return NEVER_CHANGE
     if "gradients" in batch.problems:

@@ -28,12 +28,36 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     worst = np.unravel_index(np.argmax(errors - tolerance), expected.shape)
     raise AssertionError(
         f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
-        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}"
+        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}{_scale_hint(got, expected)}"
+    )
+
+
+def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
+    """A hint for values that are all the expected ones times one factor (-1: a sign), or ''."""
+    if not np.any(expected):
+        return ""
+    factor = float(np.vdot(got, expected) / np.vdot(expected, expected))
+    if not np.allclose(got, factor * expected, rtol=1e-9, atol=1e-12) or factor == 0:
+        return ""
+    if np.isclose(factor, -1, rtol=1e-9):
+        return ".\nHint: the sign is wrong (every value is negated): look for a minus sign lost or added"
+    if np.count_nonzero(expected) < 2:
+        return ""  # one value is always some factor of another: that says nothing
+    return (
+        f".\nHint: every value is {factor:.6g} times the expected one: a factor is missing, "
+        "extra, or divides where it multiplies"
     )
 
 
 def _shape_hint(got: tuple, expected: tuple) -> str:
-    """A hint for a result that lost an axis of the expected shape, or ''."""
+    """A hint for a result that lost an axis of the expected shape, or has its axes in
+    another order, or ''."""
+    if len(got) == len(expected) > 2 and sorted(got) == sorted(expected):
+        return (
+            ".\nHint: the axes are in another order: transpose the result back to the "
+            "expected layout (channels-last arrays go back to (N, C, H, W) with "
+            ".transpose(0, 3, 1, 2))"
+        )
     lost_one_axis = len(got) == len(expected) - 1 and any(
         expected[:axis] + expected[axis + 1 :] == got for axis in range(len(expected))
     )

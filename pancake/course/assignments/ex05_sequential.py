@@ -42,6 +42,13 @@ def layers_applied_hint(layers, x, output) -> str:
         "the first layer alone: is forward's `return` inside the loop?": layers[:1],
         "every layer but the first: the loop must start at self.layers[0]": layers[1:],
         "every layer but the last: the loop must run to the end of self.layers": layers[:-1],
+        "the layers applied last to first: forward goes first to last (backward goes back)": (
+            layers[::-1]
+        ),
+        "every layer, then the last one again: return x, the result of the loop, not layer(x)": [
+            *layers,
+            layers[-1],
+        ],
     }
     for which, applied in candidates.items():
         try:

@@ -29,6 +29,12 @@ def test_data_loader_transform(n, batch_size, drop_last):
         ArrayDataset(inputs, targets), batch_size, drop_last=drop_last, transform=np.negative
     )
     for batch_inputs, batch_targets in loader:
+        if np.size(batch_inputs) and np.array_equal(batch_inputs, inputs[batch_targets]):
+            raise AssertionError(
+                "the batch holds the inputs as they are, not -x: the transform was not "
+                "applied, or applied twice (fetch applies it: yield self.fetch(indices) as "
+                "it is, without applying the transform again)"
+            )
         check_values("the transformed inputs", batch_inputs, -inputs[batch_targets], formula="-x")
 
 

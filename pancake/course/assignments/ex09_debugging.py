@@ -141,13 +141,46 @@ def test_train_digits_validation_data():
         )
 
 
+def accuracy_hint(model, history, outputs) -> str:
+    """Which part of the script a low accuracy points to: the model, the updates, or the data."""
+    layers = [type(layer).__name__ for layer in getattr(model, "layers", ())]
+    if layers and layers[-1] != "Linear":
+        return (
+            f"the model ends with {layers[-1]}, not with its last Linear layer: "
+            "CrossEntropyLoss takes the raw scores (logits) of Linear(64, 10)"
+        )
+    if np.all(outputs >= 0):
+        return "the model's outputs are never negative: they must be logits, of any sign"
+    if layers != ["Linear", "ReLU", "Linear"]:
+        return f"the model's layers are {layers}, not [Linear, ReLU, Linear]: the MLP of the script"
+    first, last = history.train_loss[0], history.train_loss[-1]
+    losses = f"{first:.4g} at the first epoch, {last:.4g} at the last"
+    if not last < 2 * first:
+        return (
+            f"the training loss grows ({losses}): do the gradients add up from step to "
+            "step? optimizer.zero_grad() resets them before each backward pass"
+        )
+    if last > 0.5 * first:
+        return (
+            f"the training loss hardly goes down ({losses}): either the steps do not learn "
+            "(each batch: zero_grad(), backward, step()) or the labels no longer match their "
+            "images (shuffle both with one permutation)"
+        )
+    return (
+        "the model and its training loss look right: look at the data each step trains on "
+        "(each image with its own label, every batch of every epoch)"
+    )
+
+
 def test_train_digits_accuracy():
     """trained on 3/4 of the digits, the model recognises at least 95% of the rest"""
     X_train, y_train, X_val, y_val = standardised_digits()
-    model, _ = train_digits(X_train, y_train, X_val, y_val)
-    val_accuracy = accuracy(predict(model, X_val), y_val)
+    model, history = train_digits(X_train, y_train, X_val, y_val)
+    outputs = predict(model, X_val)
+    val_accuracy = accuracy(outputs, y_val)
     assert val_accuracy >= 0.95, (
-        f"validation accuracy {val_accuracy:.3f} after training, expected >= 0.95"
+        f"validation accuracy {val_accuracy:.3f} after training, expected >= 0.95\n"
+        f"Hint: {accuracy_hint(model, history, outputs)}"
     )
 
 

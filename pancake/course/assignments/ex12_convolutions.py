@@ -21,6 +21,73 @@ def convolution_by_definition(x, weight, bias, stride, padding):
     return output if bias is None else output + bias[:, None, None]
 
 
+def conv2d_output_hint(layer, x, output) -> str:
+    """A hint line when ``layer(x)`` is the convolution of a common mistake, or ''."""
+    weight = layer.weight.data
+    bias = None if layer.bias is None else layer.bias.data
+    c_out, c_in, kh, kw = weight.shape
+    (ph, pw), stride = layer.padding, layer.stride
+    # weight.reshape(c_out, -1) against channels-last windows: entry (p, q, c) of a window
+    # meets the kernel entry that (c, p, q) has in weight's own order
+    misread = weight.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
+    mistakes = {
+        "the windows are taken at stride 1: pass self.stride to unfold": (
+            lambda: convolution_by_definition(x, weight, bias, (1, 1), layer.padding)
+        ),
+        "the input is not padded: copy x into the middle of a zero array with padding rows "
+        "and columns on each side": (
+            lambda: convolution_by_definition(x, weight, bias, stride, (0, 0))
+        ),
+        "the input is padded on one side only: put padding rows and columns of zeros on "
+        "each side (the padded input has H + 2·p_h rows)": (
+            lambda: convolution_by_definition(
+                np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw))), weight, bias, stride, (0, 0)
+            )
+        ),
+        "the kernels are flattened in weight's (C_in, kh, kw) order, but the windows in "
+        "(kh, kw, C_in) order: flatten weight.transpose(0, 2, 3, 1), channels last": (
+            lambda: convolution_by_definition(x, misread, bias, stride, layer.padding)
+        ),
+        "the kernel is flipped (a true convolution): pancake, like PyTorch, computes a "
+        "cross-correlation, without flipping": (
+            lambda: convolution_by_definition(
+                x, weight[:, :, ::-1, ::-1], bias, stride, layer.padding
+            )
+        ),
+        "the bias is added after the reshape to (N, C_out, H', W'), where it lines up with "
+        "the last axis: add it to the (rows, C_out) product, before the reshape": (
+            lambda: convolution_by_definition(x, weight, None, stride, layer.padding) + bias
+        ),
+    }
+    for hint, mistake in mistakes.items():
+        try:
+            value = mistake()
+        except (ValueError, TypeError):  # a mistake that cannot happen with these shapes
+            continue
+        if np.shape(output) == value.shape and np.allclose(output, value, rtol=1e-9, atol=1e-12):
+            return f"\nHint: {hint}"
+    return ""
+
+
+def check_conv2d_output(layer, x, expected):
+    """check_values of ``layer(x)`` against ``expected``, the convolution's definition, with
+    a hint when the output is that of a common mistake."""
+    try:
+        output = layer(x)
+    except ValueError as error:
+        if layer.bias is None or f"({layer.out_channels},)" not in str(error):
+            raise
+        raise AssertionError(
+            f"{layer!r} on x of shape {x.shape}: {error}\nHint: the bias of shape "
+            f"({layer.out_channels},) lines up with the last axis of (N, C_out, H', W'): add "
+            "it to the (rows, C_out) product, before the reshape"
+        ) from None
+    try:
+        return check_values("Conv2d(x)", output, expected, formula="the convolution's definition")
+    except AssertionError as error:
+        raise AssertionError(f"{error}{conv2d_output_hint(layer, x, output)}") from None
+
+
 def visible_check_conv2d():
     """The visible check under the `Conv2d` answer."""
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
@@ -29,7 +96,7 @@ def visible_check_conv2d():
     expected = convolution_by_definition(
         x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
     )
-    print(check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition"))
+    print(check_conv2d_output(layer, x, expected))
     print(check_gradients(layer, x))
 
 
@@ -58,7 +125,7 @@ def test_conv2d_forward(settings, out_channels, data):
     layer = Conv2d(shape[1], out_channels, kernel, stride, padding, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
     check_conv2d_keeps_float32(settings, gradients=False)
 
 
@@ -75,7 +142,7 @@ def test_conv2d_gradients(settings, out_channels, bias, data):
     x = data.draw(pst.arrays(shape, scale=pst.scales()))
     bias_values = None if layer.bias is None else layer.bias.data
     expected = convolution_by_definition(x, layer.weight.data, bias_values, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
     check_gradients(layer, x)
     check_conv2d_keeps_float32(settings, gradients=True)
 
@@ -89,7 +156,7 @@ def test_conv2d_first_layer(settings, data):
     layer.needs_input_grad = False
     x = data.draw(pst.arrays(shape))
     expected = convolution_by_definition(x, layer.weight.data, layer.bias.data, stride, padding)
-    check_values("Conv2d(x)", layer(x), expected, formula="the convolution's definition")
+    check_conv2d_output(layer, x, expected)
     grad_input = layer.backward(np.ones(layer(x).shape))
     assert grad_input is None, "a first layer (needs_input_grad = False) returns None"
     check_gradients(layer, x)
@@ -158,13 +225,83 @@ def max_pool_by_definition(x, kernel, stride):
     return output
 
 
+def routed_to_winners(x, grad_output, kernel, stride, *, entry, everywhere=False):
+    """Each window's gradient sent to its first maximum, by definition, with the switches of
+    the mistakes: ``entry(k, kh, kw)`` reads the winner's (row, column) off its flat index
+    k; ``everywhere`` sends it to the whole window."""
+    (kh, kw), (sh, sw) = kernel, stride
+    result = np.zeros(x.shape)
+    n, c = np.indices(x.shape[:2])
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            window = x[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            p, q = entry(window.reshape(*x.shape[:2], -1).argmax(axis=-1), kh, kw)
+            for dp, dq in np.ndindex(kh, kw) if everywhere else [(p, q)]:
+                np.add.at(result, (n, c, i * sh + dp, j * sw + dq), grad_output[:, :, i, j])
+    return result
+
+
+MAX_POOL_MISTAKES = {
+    "the winner's row and column are read the wrong way: entry k of a window is kernel row "
+    "k // kw, column k % kw (arrange the entries as (kh, kw), then the window axes)": dict(
+        entry=lambda k, kh, kw: (k % kh, k // kh)
+    ),
+    "every entry of a window gets its gradient: only the window's first maximum does "
+    "(multiply by is_winner)": dict(entry=lambda k, kh, kw: (k // kw, k % kw), everywhere=True),
+}
+
+
+def max_pool_backward_hint(pool_cls) -> str:
+    """The mistake of ``pool_cls``'s backward, recognised on a generic input (kernel (2, 3),
+    stride (1, 2): non-square, overlapping rows), or ''."""
+    x = pst.distinct_values((2, 2, 6, 7), seed=1)
+    pool = pool_cls((2, 3), (1, 2))
+    grad_output = np.random.default_rng(1).standard_normal(pool(x).shape)
+    try:
+        got = np.asarray(pool.backward(grad_output), dtype=np.float64)
+    except ValueError:
+        return ""
+    for hint, switches in MAX_POOL_MISTAKES.items():
+        expected = routed_to_winners(x, grad_output, (2, 3), (1, 2), **switches)
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9):
+            return hint
+    return ""
+
+
+def check_max_pool_gradients(kernel, stride, x):
+    """check_gradients of ``MaxPool2d(kernel, stride)`` at ``x``, its hint replaced by the
+    mistake of ``MAX_POOL_MISTAKES`` that the backward pass makes, if one matches."""
+    try:
+        return check_gradients(MaxPool2d(kernel, stride), x)
+    except AssertionError as error:
+        hint = max_pool_backward_hint(MaxPool2d)
+        if hint and hasattr(error, "with_hint"):
+            raise error.with_hint(hint) from None
+        raise
+
+
+def check_max_pool_backward(grad_input, expected):
+    """check_values of MaxPool2d's backward against ``expected``, with the hint of
+    ``max_pool_backward_hint`` when it recognises the mistake."""
+    try:
+        check_values(
+            "MaxPool2d.backward(grad_output)",
+            grad_input,
+            expected,
+            formula="each window's gradient added at its first maximum",
+        )
+    except AssertionError as error:
+        hint = max_pool_backward_hint(MaxPool2d)
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+
+
 def visible_check_max_pool2d():
     """The visible check under the `MaxPool2d` answer."""
     x = np.array([[[[1.0, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 5], [2, 1, 5, 2]]]])
     pool = MaxPool2d(2)
     print(pool(x))
     print(pool.backward(np.array([[[[10.0, 20], [30, 40]]]])))
-    print(check_gradients(MaxPool2d(2, stride=1), pst.distinct_values((2, 3, 5, 4), seed=0)))
+    print(check_max_pool_gradients(2, 1, pst.distinct_values((2, 3, 5, 4), seed=0)))
 
 
 @graded
@@ -177,7 +314,7 @@ def test_max_pool2d_gradients(settings, seed):
     check_values(
         "MaxPool2d(x)", MaxPool2d(kernel, stride)(x), expected, formula="each window's max"
     )
-    check_gradients(MaxPool2d(kernel, stride), x)
+    check_max_pool_gradients(kernel, stride, x)
 
 
 @graded
@@ -198,12 +335,7 @@ def test_max_pool2d_ties(settings, data):
             rows, cols = i * stride[0] + first // kw, j * stride[1] + first % kw
             n, c = np.indices(shape[:2])
             np.add.at(expected, (n, c, rows, cols), grad_output[:, :, i, j])
-    check_values(
-        "MaxPool2d.backward(grad_output)",
-        pool.backward(grad_output),
-        expected,
-        formula="each window's gradient added at its first maximum",
-    )
+    check_max_pool_backward(pool.backward(grad_output), expected)
     grad_input = pool.backward(grad_output.astype(np.float32))
     assert grad_input.dtype == np.float32, (
         f"MaxPool2d.backward returns {grad_input.dtype} for a float32 grad_output: "

@@ -36,10 +36,114 @@ def shapes_and_axes(draw):
     return shape, tuple(axes)
 
 
+# The mistakes of standardize_backward: (what it computes from s, ĝ, x̂ and the means over
+# the axes, the hint). The first that reproduces a wrong answer on a generic input is named.
+STANDARDIZE_MISTAKES = (
+    (
+        lambda s, g, x_hat, mean, total: s * (g - total(g) - x_hat * total(g * x_hat)),
+        "the means over the axes are sums: use .mean(axis=axes, keepdims=True), which "
+        "divides by the N values of each group",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: (g - mean(g) - x_hat * mean(g * x_hat)) / s,
+        "the bracket is divided by inv_std: inv_std is already 1 / sqrt(var + eps), "
+        "so multiply by it",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: g - mean(g) - x_hat * mean(g * x_hat),
+        "the factor inv_std in front of the bracket is missing",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * g - mean(g) - x_hat * mean(g * x_hat),
+        "inv_std multiplies only grad_x_hat: it multiplies the whole bracket, "
+        "inv_std * (grad_x_hat - mean(grad_x_hat) - x_hat * mean(grad_x_hat * x_hat))",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * g,
+        "backward treats the mean and the variance as constants (inv_std * grad_x_hat): "
+        "they depend on x too, so subtract mean(ĝ) and x̂·mean(ĝ·x̂)",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - x_hat * mean(g * x_hat)),
+        "the term mean(grad_x_hat), from the mean's dependence on x, is missing",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - mean(g)),
+        "the last term, x_hat * mean(grad_x_hat * x_hat), is missing or wrong: it is the mean "
+        "of the product ĝ·x̂ (not the product of the means: the mean of x̂ is 0)",
+    ),
+    (
+        lambda s, g, x_hat, mean, total: s * (g - mean(g) + x_hat * mean(g * x_hat)),
+        "the sign of the last term is wrong: subtract x_hat * mean(grad_x_hat * x_hat)",
+    ),
+)
+
+
+def standardize_backward_hint(function, ndim, axes) -> str:
+    """The hint naming the mistake of a wrong ``standardize_backward``, or ''.
+
+    ``function`` runs on a generic input of ``ndim`` axes of distinct lengths (3, 4, 5),
+    standardised over ``axes``, and its result is compared with ``STANDARDIZE_MISTAKES``.
+    """
+    rng = np.random.default_rng(0x6E7)
+    shape = tuple(range(3, 3 + ndim))
+    x, g = rng.standard_normal(shape) * 1.7 + 0.3, rng.standard_normal(shape)
+    mean_x, var_x = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    s = 1 / np.sqrt(var_x + 1e-5)
+    x_hat = (x - mean_x) * s
+    try:
+        got = np.asarray(function(g.copy(), x_hat.copy(), s.copy(), axes), dtype=np.float64)
+    except ValueError:  # arrays that do not broadcast: a mean that lost its axes
+        got = None
+    if got is None or got.shape != shape:
+        return (
+            "the means must keep the axes they average over (keepdims=True), so that they "
+            "broadcast against grad_x_hat and x_hat of shape (..., N, ...)"
+        )
+
+    def mean(values):
+        return values.mean(axis=axes, keepdims=True)
+
+    def total(values):
+        return values.sum(axis=axes, keepdims=True)
+
+    truth = s * (g - mean(g) - x_hat * mean(g * x_hat))
+    if np.allclose(got, truth, rtol=1e-9, atol=1e-12):
+        return ""
+    for mistake, hint in STANDARDIZE_MISTAKES:
+        if np.allclose(got, mistake(s, g, x_hat, mean, total), rtol=1e-9, atol=1e-12):
+            return hint
+    return ""
+
+
+def check_standardize_gradients(x, axes, module=None):
+    """check_gradients of ``module`` (by default ``Standardize(axes)``) at ``x``, its hint
+    replaced by the mistake of ``standardize_backward`` over ``axes`` when one of
+    ``STANDARDIZE_MISTAKES`` is recognised."""
+    try:
+        return check_gradients(Standardize(axes) if module is None else module, x)
+    except AssertionError as error:
+        hint = standardize_backward_hint(standardize_backward, x.ndim, axes)
+        if hint and hasattr(error, "with_hint"):
+            raise error.with_hint(hint) from None
+        raise
+
+
+def check_sums_to_zero(grad):
+    """The input gradient of a standardisation over axis 0 sums to zero over that axis; a
+    failure names the mistake of ``standardize_backward`` when it is recognised."""
+    total = grad.sum(axis=0)
+    try:
+        check_values("the sum of dL/dx over the batch", total, np.zeros(total.shape), formula="0")
+    except AssertionError as error:
+        hint = standardize_backward_hint(standardize_backward, 2, (0,))
+        raise AssertionError(f"{error}\nHint: {hint}" if hint else str(error)) from None
+
+
 def visible_check_standardize_backward():
     """The visible check under the `standardize_backward` answer."""
     x = np.random.default_rng(0).standard_normal((5, 3))
-    print(check_gradients(Standardize(axes=(0,)), x))
+    print(check_standardize_gradients(x, (0,)))
 
 
 @graded
@@ -51,7 +155,7 @@ def test_standardize_backward_gradients(case, data):
     mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
     expected = (x - mean) / np.sqrt(var + module.eps)
     check_values("Standardize(x)", module(x), expected, formula="(x - mean) / sqrt(var + eps)")
-    check_gradients(module, x)
+    check_standardize_gradients(x, axes)
 
 
 @graded
@@ -62,9 +166,7 @@ def test_standardize_backward_sums_to_zero(batch, features, data):
     module = Standardize(axes=(0,))
     module(x)
     grad = module.backward(data.draw(pst.arrays((batch, features))))
-    check_values(
-        "the sum of dL/dx over the batch", grad.sum(axis=0), np.zeros(features), formula="0"
-    )
+    check_sums_to_zero(grad)
 
 
 STANDARDIZE_BACKWARD = Part(
@@ -128,6 +230,102 @@ def batch_norm_by_definition(module, x, mean, var):
     return module.weight.data.reshape(channel) * standardized + module.bias.data.reshape(channel)
 
 
+def training_output(module, x):
+    """``module(x)`` in training mode; a statistic of another shape than one value per
+    channel, when it reaches the running buffers, fails with a hint instead of a crash."""
+    try:
+        return module(x)
+    except ValueError as error:
+        if f"into shape ({module.num_features},)" not in str(error):
+            raise
+        raise AssertionError(
+            f"{module!r} on x of shape {x.shape}: {error}\nHint: the batch statistics must "
+            "hold one value per channel: take them over every axis but the channel axis, "
+            f"self.reduce_axes ({module.reduce_axes} here), not over axis 0 only"
+        ) from None
+
+
+def training_statistics_hint(module, x, output) -> str:
+    """A hint line when the training output standardised with other statistics than the
+    batch's mean and biased variance over ``reduce_axes``, or ''."""
+    axes = module.reduce_axes
+    candidates = {
+        "the unbiased variance (ddof=1): normalise with the biased one, x.var(axis=...), "
+        "and keep the unbiased one for running_var": (x.mean(axis=axes), x.var(axis=axes, ddof=1)),
+        "the running statistics: in training mode, use the batch's mean and variance": (
+            module.running_mean,
+            module.running_var,
+        ),
+    }
+    for hint, (mean, var) in candidates.items():
+        try:
+            expected = batch_norm_by_definition(module, x, mean, var)
+        except ValueError:  # running buffers the answer reshaped: not this mistake
+            continue
+        if np.shape(output) == expected.shape and np.allclose(output, expected, rtol=1e-9):
+            return f"\nHint: the output is standardised with {hint}"
+    return ""
+
+
+def running_statistics_hint(module, batches, momentum) -> str:
+    """A hint line naming the mistake of running statistics that miss the expected ones
+    after a training forward on each of ``batches``, or ''."""
+    axes = module.reduce_axes
+    per_channel = batches[0].size // module.num_features
+    updates = {
+        "momentum weights the old running value (the Keras convention): PyTorch's rule is "
+        "running = (1 - momentum) * running + momentum * batch statistic": (
+            lambda old, new: momentum * old + (1 - momentum) * new,
+            per_channel,
+        ),
+        "the unbiased variance counts the values per channel, n = x.size // num_features "
+        f"({per_channel} here), not the batch size": (
+            lambda old, new: (1 - momentum) * old + momentum * new,
+            len(batches[0]),
+        ),
+        "running_var follows the biased variance: use the unbiased one, n / (n - 1) times "
+        "the biased variance, with n values per channel": (
+            lambda old, new: (1 - momentum) * old + momentum * new,
+            None,
+        ),
+    }
+    for hint, (update, count) in updates.items():
+        if count is not None and count < 2:
+            continue
+        mean, var = np.zeros(module.num_features), np.ones(module.num_features)
+        for batch in batches:
+            biased = batch.var(axis=axes)
+            mean = update(mean, batch.mean(axis=axes))
+            var = update(var, biased if count is None else biased * count / (count - 1))
+        if np.allclose(module.running_mean, mean, rtol=1e-9) and np.allclose(
+            module.running_var, var, rtol=1e-9
+        ):
+            return f"\nHint: {hint}"
+    return ""
+
+
+def check_training_output(module, x, expected, formula):
+    """check_values of ``module(x)`` in training mode against ``expected``, with a hint
+    naming the statistics the output was standardised with."""
+    output = training_output(module, x)
+    try:
+        check_values("BatchNorm(x) in training mode", output, expected, formula=formula)
+    except AssertionError as error:
+        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
+
+
+def check_running_statistics(module, batches, momentum, mean, var):
+    """running_mean and running_var against ``mean`` and ``var``, expected after a training
+    forward on each of ``batches``; a failure names the mistake of the update if recognised."""
+    formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
+    try:
+        check_values("running_mean", module.running_mean, mean, formula=formula)
+        check_values("running_var", module.running_var, var, formula=formula)
+    except AssertionError as error:
+        hint = running_statistics_hint(module, batches, momentum)
+        raise AssertionError(f"{error}{hint}") from None
+
+
 def visible_check_batch_norm():
     """The visible check under the `BatchNorm` answer."""
     x = np.random.default_rng(0).standard_normal((4, 3)) * 2 + 1
@@ -145,11 +343,8 @@ def test_batch_norm_training_forward(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    check_values(
-        "BatchNorm(x) in training mode",
-        module(x),
-        expected,
-        formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias",
+    check_training_output(
+        module, x, expected, formula="weight * (x - batch mean) / sqrt(batch var + eps) + bias"
     )
 
 
@@ -161,14 +356,12 @@ def test_batch_norm_running_statistics(case, momentum, steps):
     module.momentum = momentum
     axes = module.reduce_axes
     mean, var = np.zeros(module.num_features), np.ones(module.num_features)
-    for step in range(steps):
-        batch = x * (step + 1)
-        module(batch)
+    batches = [x * (step + 1) for step in range(steps)]
+    for batch in batches:
+        training_output(module, batch)
         mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
         var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
-    formula = "(1 - momentum) * running + momentum * batch statistic (unbiased variance)"
-    check_values("running_mean", module.running_mean, mean, formula=formula)
-    check_values("running_var", module.running_var, var, formula=formula)
+    check_running_statistics(module, batches, momentum, mean, var)
 
 
 @graded
@@ -195,10 +388,8 @@ def test_batch_norm_training_gradients(case):
     module, x = case
     axes = module.reduce_axes
     expected = batch_norm_by_definition(module, x, x.mean(axis=axes), x.var(axis=axes))
-    check_values(
-        "BatchNorm(x) in training mode", module(x), expected, formula="the batch's statistics"
-    )
-    check_gradients(module, x)
+    check_training_output(module, x, expected, formula="the batch's statistics")
+    check_standardize_gradients(x, axes, module)
 
 
 @graded

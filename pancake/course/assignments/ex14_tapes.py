@@ -14,6 +14,18 @@ WALK_HINT = (
 )
 
 
+def walk(operations, target, seed, is_watched):
+    """``walk_tape(operations, target, seed, is_watched)``; a KeyError gets a hint."""
+    try:
+        return walk_tape(operations, target, seed, is_watched)
+    except KeyError as error:
+        raise AssertionError(
+            f"walk_tape raised KeyError: {error}\nHint: an operation's output has no gradient "
+            "when the target does not depend on it: read it with grads.get(output) and skip "
+            "the operation when that is None (grads[output] raises KeyError)"
+        ) from None
+
+
 def graph_record(target):
     """The operations behind ``target`` as a tape lists them: (function, output), in run order."""
     return [(t.grad_fn, t) for t in ag.topological_order(target) if t.grad_fn is not None]
@@ -24,7 +36,7 @@ def check_walk(f, *arrays, seed_as_tensor=False):
     inputs = [Tensor(array, requires_grad=True) for array in arrays]
     target = f(*inputs)
     seed = np.ones_like(target.data)
-    grads = walk_tape(
+    grads = walk(
         graph_record(target),
         target,
         Tensor(seed) if seed_as_tensor else seed,
@@ -44,6 +56,25 @@ def check_walk(f, *arrays, seed_as_tensor=False):
     return inputs, grads
 
 
+def seed_hint():
+    """The hint for a walk_tape that ignores the seed it is given, or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).sum()  # dtarget/dx = 2x: 4x from a seed of 2
+    try:
+        grads = walk_tape(graph_record(target), target, np.array(2.0), lambda t: t.requires_grad)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    got = grads.get(tensor)
+    got = got.data if isinstance(got, Tensor) else got
+    if got is None or not np.allclose(got, 2 * tensor.data, rtol=1e-10):
+        return ""
+    return (
+        "walk_tape ignores its seed: from a seed of 2, dL/dx is that of a seed of 1. Start "
+        "the walk from the seed it is given, grads = {target: seed} (a Tensor seed makes "
+        "every gradient a recorded Tensor)"
+    )
+
+
 def used_several_times(x, w):
     """x is used four times and w three: their shares must add up."""
     h = (x * w).tanh()
@@ -54,7 +85,7 @@ def visible_check_walk_tape():
     """The visible check under the `walk_tape` answer."""
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     y = (x * x * x).sum()  # dy/dx = 3x²
-    grads = walk_tape(graph_record(y), y, np.ones(()), lambda t: t.requires_grad)
+    grads = walk(graph_record(y), y, np.ones(()), lambda t: t.requires_grad)
     print("dy/dx:", grads.get(x), " expected:", 3 * x.data**2)
     check_walk(used_several_times, np.array([0.3, -1.2]), np.array([0.7, 0.4]))
     print("walk_tape agrees with ag.grad on a graph where tensors are used several times")
@@ -70,7 +101,7 @@ def test_walk_tape_matches_grad(shape, data):
     tensor = Tensor(x, requires_grad=True)
     intermediate = tensor * tensor
     target = (intermediate * 3.0).sum()
-    grads = walk_tape(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
+    grads = walk(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
     got = grads.get(intermediate)
     if got is None or not np.allclose(got, 3.0, rtol=1e-10):
         raise AssertionError(
@@ -90,10 +121,10 @@ def test_walk_tape_skips_what_the_target_does_not_need(x):
     target = (tensor * 2.0 + constant).exp().sum()
     later = (tensor * 3.0).tanh().sum()  # runs after the target, which does not need it
     record = graph_record(target) + graph_record(later)
-    grads = walk_tape(record, target, np.ones(()), lambda t: t.requires_grad)
+    grads = walk(record, target, np.ones(()), lambda t: t.requires_grad)
     got, expected = grads.get(tensor), 2 * np.exp(2 * x + 0.5)
     if got is None or not np.allclose(got, expected, rtol=1e-10):
-        alone = walk_tape(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
+        alone = walk(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
         hint = WALK_HINT
         if np.allclose(alone.get(tensor, np.nan), expected, rtol=1e-10):
             hint = (
@@ -117,7 +148,8 @@ def test_walk_tape_with_a_tensor_seed_records_the_gradient(x):
     first = grads[tensor]
     if not isinstance(first, Tensor) or first.grad_fn is None:
         raise AssertionError(
-            "with a Tensor seed, the gradients must be the Tensors backward_step returns "
+            seed_hint()
+            or "with a Tensor seed, the gradients must be the Tensors backward_step returns "
             "(a recorded graph): pass each gradient on as it is, without .data"
         )
     (second,) = ag.grad(first.sum(), tensor)
@@ -235,7 +267,8 @@ def test_gradient_tape_nested_second_derivative(a):
         dc_da = inner.gradient(c, a)
     d2c_da2 = outer.gradient(dc_da, a)
     if d2c_da2 is None:
-        raise AssertionError(f"the outer tape found no path from dc/da to a: {record_hint(outer)}")
+        hint = seed_hint() or record_hint(outer)
+        raise AssertionError(f"the outer tape found no path from dc/da to a: {hint}")
     np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
     np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)
 
