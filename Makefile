@@ -32,7 +32,7 @@ test: $(WITH_TORCH) chromium bubblewrap  ## run every test: framework, checker, 
 	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 fast: $(WITH_TORCH)  ## the fast loop: every test but the book, nbgrader and browser ones
-	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 -m "not slow"
+	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow"
 
 chromium:  ## the book's browser test needs Chromium: install it (Debian, as root) or say how
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \

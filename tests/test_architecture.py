@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,20 +96,46 @@ def test_framework_modules_import_only_the_layers_below_them(path):
         )
 
 
-def loaded_after_import(package: str) -> list[str]:
-    code = (
-        f"import sys, json; import {package}; "
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pancake'))))"
-    )
+# One interpreter imports NumPy (below every layer), then forks a child per package: each
+# child starts with no pancake module loaded, as a fresh interpreter would, without paying
+# for Python's and NumPy's start-up again.
+LOADED_BY_EACH_IMPORT = """
+import json, os, sys
+import numpy
+for package in sys.argv[1:]:
+    read, write = os.pipe()
+    if os.fork() == 0:
+        __import__(package)
+        loaded = sorted(m for m in sys.modules if m.startswith("pancake"))
+        os.write(write, json.dumps(loaded).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        print(json.dumps([package, json.loads(pipe.read())]))
+    os.wait()
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded_after_import() -> dict[str, list[str]]:
+    """Each framework package -> the pancake modules that importing it loads."""
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", LOADED_BY_EACH_IMPORT, *FRAMEWORK_ONLY],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # no BLAS threads across fork()
     )
-    return json.loads(result.stdout)
+    return dict(json.loads(line) for line in result.stdout.splitlines())
 
 
 @pytest.mark.parametrize("package", FRAMEWORK_ONLY)
-def test_importing_a_framework_module_loads_no_tool_and_nothing_above_it(package):
-    for loaded in loaded_after_import(package):
+def test_importing_a_framework_module_loads_no_tool_and_nothing_above_it(
+    package, loaded_after_import
+):
+    assert package in loaded_after_import[package]
+    for loaded in loaded_after_import[package]:
         owner = part_of(loaded)
         assert not loaded.startswith(TOOLS), f"import {package} loads {loaded}"
         assert owner is None or owner == package or owner in ALLOWED[package], (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hypothesis
 import numpy as np
 import pytest
 from hypothesis import given
@@ -194,6 +195,7 @@ def test_conv2d_default_init_is_uniform_within_one_over_sqrt_fan_in():
 # an independent reference: PyTorch
 
 
+@hypothesis.settings(max_examples=10)  # a second reference: the gradient checks cover the inputs
 @given(settings=pst.conv_settings(), out_channels=st.integers(1, 4), seed=pst.seeds())
 def test_conv2d_matches_torch(settings, out_channels, seed):
     torch = pytest.importorskip("torch")
@@ -221,6 +223,7 @@ def test_conv2d_matches_torch(settings, out_channels, seed):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
+@hypothesis.settings(max_examples=10)  # a second reference: the gradient checks cover the inputs
 @given(settings=pst.pool_settings(), seed=pst.seeds(), ties=st.booleans())
 def test_pooling_matches_torch(kind, settings, seed, ties):
     torch = pytest.importorskip("torch")
