@@ -1480,6 +1480,20 @@ FULL_MARK_MISTAKES = [
         ("conv2d-forward", "conv2d-gradients"),
         "keep the input's dtype",
     ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "zero_grad once per epoch, before the batch loop",
+        (
+            ("            optimizer.zero_grad()\n", ""),
+            (
+                "        for start in range(0, len(X_train), 32):\n",
+                "        optimizer.zero_grad()\n        for start in range(0, len(X_train), 32):\n",
+            ),
+        ),
+        ("train-digits-fresh-gradients", "train-digits-accuracy"),
+        "reset before each backward pass",
+    ),
 ]
 MISTAKES += FULL_MARK_MISTAKES
 

@@ -56,18 +56,29 @@ def gradients_left(model) -> np.ndarray:
     return np.concatenate([param.grad.ravel() for param in model.parameters()])
 
 
+def gradients_of(model, X, y, scale=1.0) -> np.ndarray:
+    """``scale`` times the gradient of the mean cross-entropy of ``model`` on ``(X, y)``."""
+    model.zero_grad()
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(model(X), y)
+    model.backward(loss_fn.backward())
+    return scale * gradients_left(model)
+
+
 def check_shuffled_at_every_epoch(X, y):
-    """At lr = 0 the gradients left after an epoch are those of its last batch (or their
-    sum): that batch must not be the last 32 samples in order, nor the same every epoch."""
+    """At lr = 0 the gradients left after an epoch are those of its last batch: that batch
+    must not be the last 32 samples in order, nor the same at every epoch. (A script that
+    does not reset the gradients before each backward pass leaves their sum, or zeros:
+    the fresh-gradients test names that bug, and the order cannot be seen here.)"""
     left = {}
     for epochs in (1, 2):
         model, _ = train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=epochs, lr=0.0)
         left[epochs] = gradients_left(model)
-    model.zero_grad()
-    loss_fn = nn.CrossEntropyLoss()
-    loss_fn(model(X[-32:]), y[-32:])
-    model.backward(loss_fn.backward())
-    assert not np.allclose(left[1], gradients_left(model)), (
+    batches = len(X) // 32
+    summed = gradients_of(model, X, y, scale=batches)  # the sum of the epoch's batch gradients
+    if np.allclose(left[1], 0) or np.allclose(left[1], summed):
+        return
+    assert not np.allclose(left[1], gradients_of(model, X[-32:], y[-32:])), (
         "the last batch of the epoch is the last 32 samples of the training data, in their "
         "order: the script must shuffle the training data (images and labels together)"
     )
