@@ -34,9 +34,17 @@ from pancake.course.sources import (
     setup_source,
 )
 
+
 # Fewer examples than the graded 20, and no shrinking: a correct test passes them all,
 # and a stub fails on the first.
-FAST = settings(prelude.graded, max_examples=4, phases=[Phase.explicit, Phase.generate])
+def graded_with(test_settings: settings):
+    """The graded decorator with other hypothesis settings: crashes are still explained."""
+    return lambda test: prelude.explained(test_settings(test))
+
+
+FAST = graded_with(
+    settings(prelude.GRADED_SETTINGS, max_examples=4, phases=[Phase.explicit, Phase.generate])
+)
 
 
 @pytest.fixture(autouse=True)
@@ -149,7 +157,7 @@ def test_check_and_graded_cells_never_import_the_learner_objects(assignment, num
 
 # The grader's own examples (derandomized, 20), without shrinking: a failure is found as in
 # the notebook, and reported on the first failing example.
-AS_GRADED = settings(prelude.graded, phases=[Phase.explicit, Phase.generate])
+AS_GRADED = graded_with(settings(prelude.GRADED_SETTINGS, phases=[Phase.explicit, Phase.generate]))
 
 
 def answers_with(mistake) -> dict:

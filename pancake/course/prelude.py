@@ -5,11 +5,15 @@ given, ...``); in the notebook, each graded cell runs this module's code (all bu
 docstring and ``__all__``) after forgetting the imported checks and hypothesis, so that nothing
 a learner's answer defines or patches can change them.
 
-- ``graded``: the hypothesis settings of every graded test, applied as ``@graded`` above
-  ``@given(...)``; derandomized, so the same submission always gets the same grade;
+- ``graded``: applied as ``@graded`` above ``@given(...)``, the hypothesis settings of
+  every graded test (``GRADED_SETTINGS``: derandomized, so the same submission always gets
+  the same grade), and a crash in the learner's code re-raised with a hint of what it
+  most likely means (``explained``);
 - ``given``, ``st``: hypothesis; ``pst``: ``pancake.testing.strategies``;
 - ``np``, ``check_gradients``, ``check_values``.
 """
+
+import functools
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -17,8 +21,9 @@ from hypothesis import strategies as st
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
+from pancake.testing.errors import explain_error
 
-graded = settings(
+GRADED_SETTINGS = settings(
     derandomize=True,  # the same submission always gets the same grade
     max_examples=20,
     deadline=None,
@@ -26,5 +31,28 @@ graded = settings(
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def explained(test):
+    """``test``, re-raising a Python or NumPy error of the code under test with a hint of
+    what it most likely means (``explain_error``); other errors pass unchanged."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except Exception as error:
+            hint = explain_error(error)
+            if hint is None:
+                raise
+            raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error
+
+    return run
+
+
+def graded(test):
+    """The decorator of every graded test: ``GRADED_SETTINGS``, with crashes explained."""
+    return explained(GRADED_SETTINGS(test))
+
 
 __all__ = ["check_gradients", "check_values", "given", "graded", "np", "pst", "st"]
