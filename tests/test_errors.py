@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+try:
+    from builtins import ExceptionGroup
+except ImportError:  # Python 3.10: the backport hypothesis depends on
+    from exceptiongroup import ExceptionGroup
+
 from pancake.course.prelude import graded
 from pancake.nn import Linear, ReLU, Sequential
 from pancake.testing.errors import EXPLANATIONS, explain_error
@@ -122,6 +127,12 @@ def test_each_crash_gets_its_explanation(crash, hint):
 )
 def test_other_errors_get_no_explanation(error):
     assert explain_error(error) is None
+
+
+def test_a_group_of_failures_gets_the_explanation_of_its_first_known_error():
+    group = ExceptionGroup("2 distinct failures", [KeyError("k"), raised_by(the_maths_wx)])
+    assert "not the math's W @ x" in explain_error(group)
+    assert explain_error(ExceptionGroup("unknown", [KeyError("k")])) is None
 
 
 def test_a_graded_test_that_crashes_fails_with_the_explanation():

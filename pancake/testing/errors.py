@@ -92,7 +92,12 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
 
 def explain_error(error: BaseException) -> str | None:
     """A hint for ``error`` raised by a learner's code, or None if it is not a known one
-    (or already carries a hint)."""
+    (or already carries a hint). For a group (hypothesis found several distinct failures),
+    the hint of its first known error."""
+    inner_errors = getattr(error, "exceptions", None)  # an ExceptionGroup (Python >= 3.11)
+    if isinstance(inner_errors, tuple | list):
+        hints = (explain_error(inner) for inner in inner_errors)
+        return next((hint for hint in hints if hint is not None), None)
     message = str(error)
     if "Hint:" in message:
         return None
