@@ -4,6 +4,7 @@ those of the reference functions (pancake.course.optimizer_trajectories)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from pancake.course import optimizer_trajectories as trajectories
 from pancake.optim import SGD, Adam, AdamW, clip_grad_norm
 from pancake.testing import check_optimizer, recorded_settings
-from pancake.testing.optimizers import ALGORITHMS, PARAMETER_SHAPES
+from pancake.testing.optimizers import ALGORITHMS, PARAMETER_SHAPES, _optimizer_hint, recorded_case
 from pancake.testing.optimizers import _recorded as recorded_data_shipped
 
 
@@ -414,3 +415,23 @@ def test_check_optimizer_failure_names_step_parameter_and_difference():
     message = str(failure.value)
     assert "differs from PyTorch's Adam at step 1, parameter 0 of shape (3, 4)" in message
     assert "max abs difference" in message and "expected" in message and "got" in message
+
+
+def coinciding_mistakes() -> tuple:
+    """A recorded case with two mistakes that give the same parameters at the same step."""
+    for key in recorded_data_shipped()["cases"]:
+        case = recorded_case(key)
+        for first, second in itertools.combinations(case.mistakes, 2):
+            (_, step, params), (_, other_step, other_params) = first, second
+            if step == other_step and all(
+                case.problem.matches(step, i, a, b)
+                for i, (a, b) in enumerate(zip(params, other_params, strict=True))
+            ):
+                return case, first, second
+    raise AssertionError("no recorded case has two mistakes that coincide")
+
+
+def test_two_mistakes_that_give_the_same_step_are_both_named():
+    case, (hint, step, params), (other_hint, _, _) = coinciding_mistakes()
+    named = _optimizer_hint(case, {step: params}, step, kept_grad=None)
+    assert hint in named and other_hint in named

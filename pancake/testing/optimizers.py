@@ -358,12 +358,21 @@ def _optimizer_hint(case: RecordedCase, got, step: int, kept_grad: str | None) -
     the symptom. (Before ``step`` the optimizer followed the algorithm; so does a mistake
     until the step where it departs.)"""
     problem = case.problem
-    for hint, departs_at, params in case.mistakes:
-        if departs_at == step and all(
+    matching = [
+        hint
+        for hint, departs_at, params in case.mistakes
+        if departs_at == step
+        and all(
             problem.matches(step, i, g, p)
             for i, (g, p) in enumerate(zip(got[step], params, strict=True))
-        ):
-            return hint
+        )
+    ]
+    if len(matching) == 1:
+        return matching[0]
+    if matching:  # with these settings, several mistakes give the same step
+        return "one of these mistakes (they give the same step here): " + "; or ".join(
+            dict.fromkeys(matching)
+        )
     if kept_grad is not None:
         return (
             f"state[{kept_grad!r}] is param.grad itself, not a copy, so the next "
