@@ -67,6 +67,16 @@ def never_puts_the_entry_back(f, x, eps=1e-6):
     return grad
 
 
+def flat_unit_vectors(f, x, eps=1e-6):
+    """e_i as a flat vector of x.size entries: x ± eps·e_i broadcasts to another shape."""
+    grad = np.zeros(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = 1.0
+        grad[i] = (f(x.reshape(-1) + eps * e) - f(x.reshape(-1) - eps * e)) / (2 * eps)
+    return grad.reshape(x.shape)
+
+
 def forgets_the_two(k, v):
     return (k * v) ** 2, k * v * v, k * v * k
 
@@ -171,6 +181,10 @@ CATALOG = {
     "/ 2 * eps, without brackets": (
         lambda: check_numerical_gradient(multiplies_by_eps, X),
         "multiplied by eps instead of divided by it",
+    ),
+    "points of another shape": (
+        lambda: check_numerical_gradient(flat_unit_vectors, np.ones((2, 3))),
+        "x ± eps·e_i must keep x's shape",
     ),
     "never puts the entry back": (
         lambda: check_numerical_gradient(never_puts_the_entry_back, X),

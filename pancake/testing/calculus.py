@@ -126,13 +126,21 @@ class _EvaluationSpy:
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
-        if point.shape == self.x.shape:
-            moved = np.flatnonzero(point != self.x)
-            self.changed_entries.append(len(moved))
-            if len(moved) == 1:
-                index = moved[0]
-                start = self.x.flat[index]
-                self.steps.append((abs(start), abs(point.flat[index] - start)))
+        if point.shape != self.x.shape:  # f is a function of arrays of x's shape only
+            hint = (
+                f"f was called at a point of shape {point.shape}, but x has shape "
+                f"{self.x.shape}: x ± eps·e_i must keep x's shape (move x[index] in place, or "
+                "make e_i with np.zeros_like(x))"
+            )
+            raise GradientCheckError(
+                f"numerical_gradient called f at a point of another shape.\nHint: {hint}", "f", hint
+            )
+        moved = np.flatnonzero(point != self.x)
+        self.changed_entries.append(len(moved))
+        if len(moved) == 1:
+            index = moved[0]
+            start = self.x.flat[index]
+            self.steps.append((abs(start), abs(point.flat[index] - start)))
         return self.f(point)
 
     def raise_if_the_step_is_not(self, eps: float) -> None:
