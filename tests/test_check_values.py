@@ -46,3 +46,12 @@ def test_a_shape_with_no_axis_lost_gets_no_reduction_hint():
     with pytest.raises(AssertionError) as failure:
         check_values("y", np.zeros((3, 2)), np.zeros((2, 3)), formula="x + 1")
     assert "Hint" not in str(failure.value)
+
+
+def test_a_result_stretched_along_an_axis_of_length_1_is_named():
+    per_channel = np.ones(3)  # one value per channel, broadcast on the last axis by mistake
+    with pytest.raises(AssertionError, match=r"broadcast along axis 3.*reshape it to \(C, 1, 1\)"):
+        check_values("y", np.ones((2, 3, 1, 1)) * per_channel, np.ones((2, 3, 1, 1)), formula="x")
+    with pytest.raises(AssertionError) as failure:  # a longer axis, not a stretched one
+        check_values("y", np.ones((2, 4)), np.ones((2, 3)), formula="x")
+    assert "Hint" not in str(failure.value)

@@ -50,13 +50,21 @@ def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
 
 
 def _shape_hint(got: tuple, expected: tuple) -> str:
-    """A hint for a result that lost an axis of the expected shape, or has its axes in
-    another order, or ''."""
+    """A hint for a result that lost an axis of the expected shape, was stretched along an
+    axis of length 1, or has its axes in another order, or ''."""
     if len(got) == len(expected) > 2 and sorted(got) == sorted(expected):
         return (
             ".\nHint: the axes are in another order: transpose the result back to the "
             "expected layout (channels-last arrays go back to (N, C, H, W) with "
             ".transpose(0, 3, 1, 2))"
+        )
+    same_rank = len(got) == len(expected)
+    stretched = [a for a in range(len(got)) if same_rank and got[a] != expected[a]]
+    if stretched and all(expected[a] == 1 for a in stretched):
+        return (
+            f".\nHint: the result was broadcast along axis {stretched[0]}, which should have "
+            "length 1: an array of shape (C,) lines up with the last axis of what it meets; to "
+            "apply one value per channel of (N, C, H, W), reshape it to (C, 1, 1) first"
         )
     lost_one_axis = len(got) == len(expected) - 1 and any(
         expected[:axis] + expected[axis + 1 :] == got for axis in range(len(expected))
