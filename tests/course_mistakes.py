@@ -1494,6 +1494,14 @@ FULL_MARK_MISTAKES = [
         ("train-digits-fresh-gradients", "train-digits-accuracy"),
         "reset before each backward pass",
     ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "b drawn with W_init, b_init ignored",
+        (("b = b_init((out_dim,), rng=rng)", "b = W_init((out_dim,), rng=rng)"),),
+        ("dense-layer", "dense-leading-axes"),
+        "b with b_init",
+    ),
 ]
 MISTAKES += FULL_MARK_MISTAKES
 

@@ -16,8 +16,25 @@ def networks(draw):
     return layers, (-1, draw(pst.feature_sizes(max_size=4)))
 
 
+def constant_init(value):
+    """An initializer that fills its shape with ``value``: ``init(shape, rng=rng)``."""
+    return lambda shape, rng: np.full(shape, value)
+
+
+def check_dense_initializers(n_in, n_out):
+    """Dense(n_out, W_init, b_init) draws W with W_init and b with b_init."""
+    layer = Dense(n_out, W_init=constant_init(2.0), b_init=constant_init(3.0))
+    _, (W, b) = layer[0](np.random.default_rng(0), (-1, n_in))
+    assert np.all(W == 2.0) and np.all(b == 3.0), (
+        "Dense(out_dim, W_init, b_init) must draw W with W_init and b with b_init (each "
+        f"called as init(shape, rng=rng)); with constant initializers 2 and 3 it gave W "
+        f"entries {np.unique(W)[:3]} and b entries {np.unique(b)[:3]}"
+    )
+
+
 def check_dense(n_in, n_out, input_shape, seed):
-    """check_stax_layer on Dense(n_out) as documented: y = x @ W + b with params (W, b)."""
+    """check_stax_layer on Dense(n_out) as documented: y = x @ W + b with params (W, b),
+    each drawn with its own initializer."""
     check_stax_layer(
         Dense(n_out),
         input_shape,
@@ -26,6 +43,7 @@ def check_dense(n_in, n_out, input_shape, seed):
         formula="x @ W + b",
         seed=seed,
     )
+    check_dense_initializers(n_in, n_out)
 
 
 def visible_check_dense():
