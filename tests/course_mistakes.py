@@ -1502,6 +1502,14 @@ FULL_MARK_MISTAKES = [
         ("dense-layer", "dense-leading-axes"),
         "b with b_init",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record reversed in place (a persistent tape's second gradient is lost)",
+        (("in reversed(operations):", "in operations.reverse() or operations:"),),
+        ("walk-tape-matches-grad",),
+        "walk_tape changed the record it was given",
+    ),
 ]
 MISTAKES += FULL_MARK_MISTAKES
 

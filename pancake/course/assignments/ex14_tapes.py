@@ -94,14 +94,20 @@ def visible_check_walk_tape():
 @graded
 @given(shape=pst.shapes(min_dims=1, max_dims=2, max_side=4), data=st.data())
 def test_walk_tape_matches_grad(shape, data):
-    """walk_tape gives ag.grad's gradients, for tensors used several times, on random shapes, and keeps those of intermediate tensors"""
+    """walk_tape gives ag.grad's gradients, for tensors used several times, on random shapes, keeps those of intermediate tensors, and leaves the record as it was"""
     x = data.draw(pst.arrays(shape))
     w = data.draw(pst.arrays(shape[-1:]))
     check_walk(used_several_times, x, w)
     tensor = Tensor(x, requires_grad=True)
     intermediate = tensor * tensor
     target = (intermediate * 3.0).sum()
-    grads = walk(graph_record(target), target, np.ones(()), lambda t: t.requires_grad)
+    record = graph_record(target)
+    recorded = [tuple(map(id, operation)) for operation in record]
+    grads = walk(record, target, np.ones(()), lambda t: t.requires_grad)
+    assert [tuple(map(id, operation)) for operation in record] == recorded, (
+        "walk_tape changed the record it was given: walk it with reversed(operations), "
+        "which leaves the list as it is (a persistent tape walks the same list again)"
+    )
     got = grads.get(intermediate)
     if got is None or not np.allclose(got, 3.0, rtol=1e-10):
         raise AssertionError(
