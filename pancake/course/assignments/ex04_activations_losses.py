@@ -13,17 +13,21 @@ def visible_check_sigmoid():
     print(check_gradients(Sigmoid(), x))
 
 
+def stable_sigmoid(x):
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
 def check_sigmoid_output(x):
-    """Sigmoid()(x) is 1 / (1 + exp(-x)), computed here without overflow."""
-    sigmoid = np.exp(-np.logaddexp(0, -x))
-    check_values("Sigmoid()(x)", Sigmoid()(x), sigmoid, formula="1 / (1 + exp(-x))")
+    """Sigmoid()(x) is 1 / (1 + exp(-x))."""
+    check_values("Sigmoid()(x)", Sigmoid()(x), stable_sigmoid(x), formula="1 / (1 + exp(-x))")
 
 
 def check_sigmoid_at_large_inputs(*, gradient: bool):
     """At |x| up to 1000 the output (and, with ``gradient``, its gradient) is finite:
     0 or 1, and 0."""
     large = np.array([-1000.0, -60.0, 60.0, 1000.0])
-    sigmoid = np.exp(-np.logaddexp(0, -large))
+    sigmoid = stable_sigmoid(large)
     layer = Sigmoid()
     check_values("Sigmoid()(x) at large |x|", layer(large), sigmoid, formula="1 / (1 + exp(-x))")
     if gradient:

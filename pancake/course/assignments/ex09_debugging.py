@@ -56,12 +56,17 @@ def gradients_left(model) -> np.ndarray:
     return np.concatenate([param.grad.ravel() for param in model.parameters()])
 
 
-def gradients_of(model, X, y, scale=1.0) -> np.ndarray:
-    """``scale`` times the gradient of the mean cross-entropy of ``model`` on ``(X, y)``."""
+def backward_on(model, X, y):
+    """Leave in each parameter's ``.grad`` the gradient of the mean cross-entropy on ``(X, y)``."""
     model.zero_grad()
     loss_fn = nn.CrossEntropyLoss()
     loss_fn(model(X), y)
     model.backward(loss_fn.backward())
+
+
+def gradients_of(model, X, y, scale=1.0) -> np.ndarray:
+    """``scale`` times the gradient of the mean cross-entropy of ``model`` on ``(X, y)``."""
+    backward_on(model, X, y)
     return scale * gradients_left(model)
 
 
@@ -116,10 +121,7 @@ def test_train_digits_fresh_gradients():
     X, y = np.repeat(rng.normal(size=(1, 64)), 96, axis=0), np.full(96, 3)
     model, _ = train_digits(X, y, X[:8], y[:8], epochs=1, lr=0.0)
     left = [param.grad.copy() for param in model.parameters()]
-    model.zero_grad()
-    loss_fn = nn.CrossEntropyLoss()
-    loss_fn(model(X[:32]), y[:32])
-    model.backward(loss_fn.backward())
+    backward_on(model, X[:32], y[:32])
     for (name, param), grad in zip(model.named_parameters(), left, strict=True):
         ratio = np.linalg.norm(grad) / np.linalg.norm(param.grad)
         assert np.allclose(grad, param.grad), (
