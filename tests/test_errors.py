@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import linecache
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
 
 from pancake.course.prelude import graded
 from pancake.nn import Linear, ReLU, Sequential
-from pancake.testing.errors import EXPLANATIONS, explain_error
+from pancake.testing.errors import EXPLANATIONS, explain_crash, explain_error
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
 
@@ -78,6 +80,80 @@ def last_axis_counted_from_the_front():
     return x.shape[2]
 
 
+def last_layer_past_the_end():
+    layers = ["Linear", "ReLU"]
+    return layers[len(layers)]
+
+
+def labels_indexed_as_a_matrix():
+    labels = np.arange(4)
+    return labels[np.arange(2), :]
+
+
+def index_made_for_another_axis():
+    return np.zeros(3)[3]
+
+
+def one_entry_tuple_without_its_comma():
+    return x.shape[:-1] + (2)
+
+
+class Model:
+    def backward(self, grad):
+        return grad
+
+
+def backward_without_the_gradient():
+    return Model().backward()
+
+
+def call_missing_an_argument():
+    def init_fun(rng, input_shape):
+        return input_shape
+
+    return init_fun(np.random.default_rng(0))
+
+
+def loss_backward_as_in_pytorch():
+    loss = 0.5
+    loss.backward()
+
+
+def arguments_in_another_order():
+    def init_fun(rng, input_shape):
+        return input_shape[-1]
+
+    return init_fun((-1, 3), np.random.default_rng(0))
+
+
+def three_values_unpacked_into_two():
+    output_shape, params = ((-1, 3), [], "extra")
+    return output_shape, params
+
+
+def pair_returned_for_an_array():
+    grad = np.zeros(3)
+    grad[0] = (1.0, None)
+
+
+def split_into_no_batches():
+    return np.array_split(np.arange(4), 0)
+
+
+def divided_by_an_input():
+    k = 0.0
+    return 2.0 / k
+
+
+def key_never_stored():
+    grads = {}
+    return grads["x"]
+
+
+def method_calling_itself():
+    return method_calling_itself()
+
+
 CRASHES = [
     (xor_for_a_power, "bitwise XOR"),
     (builtin_max_of_an_array, "np.maximum(x, 0)"),
@@ -92,6 +168,20 @@ CRASHES = [
     (named_children_called, "unpack them"),
     (rng_passed_by_position, "passed by name, e.g. rng=rng"),
     (last_axis_counted_from_the_front, "shape[-1]"),
+    (last_layer_past_the_end, "the last is [n - 1]"),
+    (labels_indexed_as_a_matrix, "a 1-d array takes one index"),
+    (index_made_for_another_axis, "an axis of size n has indices 0 to n - 1"),
+    (one_entry_tuple_without_its_comma, "needs a comma, (n,)"),
+    (backward_without_the_gradient, "model.backward(loss_fn.backward())"),
+    (call_missing_an_argument, "called without an argument it needs"),
+    (loss_backward_as_in_pytorch, "a pancake loss returns a plain float"),
+    (arguments_in_another_order, "arguments passed in another order"),
+    (three_values_unpacked_into_two, "another number of items than the names on the left"),
+    (pair_returned_for_an_array, "returned a tuple or list where one array is expected"),
+    (split_into_no_batches, "order[start : start + batch_size]"),
+    (divided_by_an_input, "a division by a value that is 0"),
+    (key_never_stored, "use .get(key)"),
+    (method_calling_itself, "a function calls itself without end"),
 ]
 
 
@@ -120,7 +210,7 @@ def test_each_crash_gets_its_explanation(crash, hint):
         NotImplementedError(),
         AssertionError("Linear(x) is wrong"),
         ValueError("operands could not be broadcast together\nHint: sum over the batch axis"),
-        KeyError("weight"),
+        OverflowError("math range error"),
         RuntimeError("'NoneType' object"),  # a message that matches, but not its type
     ],
     ids=["stub", "failed check", "already hinted", "unknown", "other type"],
@@ -130,9 +220,9 @@ def test_other_errors_get_no_explanation(error):
 
 
 def test_a_group_of_failures_gets_the_explanation_of_its_first_known_error():
-    group = ExceptionGroup("2 distinct failures", [KeyError("k"), raised_by(the_maths_wx)])
+    group = ExceptionGroup("2 distinct failures", [OverflowError("e"), raised_by(the_maths_wx)])
     assert "not the math's W @ x" in explain_error(group)
-    assert explain_error(ExceptionGroup("unknown", [KeyError("k")])) is None
+    assert explain_error(ExceptionGroup("unknown", [OverflowError("e")])) is None
 
 
 def test_a_graded_test_that_crashes_fails_with_the_explanation():
@@ -156,3 +246,121 @@ def test_a_graded_test_keeps_other_failures_as_they_are():
     with pytest.raises(NotImplementedError):
         test_stub()
     assert test_passing() == "passed"
+
+
+# -- explain_crash: where in the learner's code, with the values its names held -----------
+
+
+def run_as_cell(code: str, namespace: dict) -> None:
+    """Run ``code`` as a notebook cell does: its text registered for tracebacks."""
+    filename = f"<cell-{abs(hash(code))}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    exec(compile(code, filename, "exec"), namespace)
+
+
+ANSWER_CELL = """\
+class SGD:
+    def __init__(self, params):
+        self.params = list(params)
+        self.buffer = np.zeros(5)
+
+    def step(self):
+        for param in self.params:
+            self.buffer = 0.9 * self.buffer + param.grad
+            param.data -= 0.1 * self.buffer
+
+
+def train(optimizer):
+    optimizer.step()
+"""
+
+
+def crash_of(answer: str, call: str) -> BaseException:
+    """The error raised by ``call`` after the answer cell ``answer`` ran."""
+    namespace = {"np": np, "Linear": Linear}
+    run_as_cell(answer, namespace)
+    with pytest.raises(Exception) as failure:  # noqa: B017 - each call raises its own type
+        run_as_cell(call, namespace)
+    return failure.value
+
+
+def test_a_crash_names_the_learners_line_and_the_shapes_it_combined():
+    error = crash_of(ANSWER_CELL, "train(SGD(Linear(3, 4).parameters()))")
+    explanation = explain_crash(error)
+    lines = explanation.splitlines()
+    assert lines[0] == (
+        "In your `SGD.step`, line 8: `self.buffer = 0.9 * self.buffer + param.grad`"
+    )
+    assert lines[1] == (
+        "  where `self.buffer` is an array of shape (5,), `param.grad` is an array of shape (3, 4)"
+    )
+    assert lines[2] == "  called from your `train`, line 13: `optimizer.step()`"
+    assert lines[-1].startswith("Hint: two arrays were combined entry by entry")
+
+
+def test_a_crash_shows_what_the_value_of_the_wrong_kind_is():
+    answer = "def first_batch(order):\n    return order[0:2]\n"
+    explanation = explain_crash(crash_of(answer, "first_batch(np.arange(4).sort())"))
+    assert "where `order` is None" in explanation
+    assert "rng.shuffle(a)" in explanation
+
+
+def test_a_crash_shows_what_the_functions_it_calls_take():
+    answer = (
+        "def init_fun(rng, input_shape):\n    return input_shape[-1]\n\n"
+        "def serial_init(rng, input_shape):\n    return init_fun(input_shape, rng)\n"
+    )
+    error = crash_of(answer, "serial_init(np.random.default_rng(0), (-1, 3))")
+    explanation = explain_crash(error)
+    assert "In your `init_fun`, line 2: `return input_shape[-1]`" in explanation
+    assert "where `input_shape` is a Generator" in explanation
+    assert "`init_fun` takes (rng, input_shape), `input_shape` is (-1, 3)" in explanation
+
+
+def test_pancakes_own_lines_and_the_tests_cell_are_not_the_learners():
+    answer = "def forward(x):\n    return Linear(3, 2)(x)\n"
+    namespace = {"np": np, "Linear": Linear}
+    run_as_cell(answer, namespace)
+    test_cell = "def test_forward():\n    forward(np.ones((4, 5)))\n"
+    run_as_cell(test_cell, namespace)
+    with pytest.raises(ValueError) as failure:
+        namespace["test_forward"]()
+    lines = explain_crash(failure.value, namespace["test_forward"]).splitlines()
+    assert lines[0] == "In your `forward`, line 2: `return Linear(3, 2)(x)`"
+    assert not any("called from" in line for line in lines)  # test_forward is the test's
+
+
+def test_a_check_that_reports_a_crash_gets_the_crashs_explanation():
+    def check():
+        try:
+            labels_indexed_as_a_matrix()
+        except IndexError as error:
+            raise AssertionError(f"iterating raised IndexError: {error}") from error
+
+    explanation = explain_crash(raised_by(check))
+    assert "In your `labels_indexed_as_a_matrix`" in explanation
+    assert "`labels` is an array of shape (4,)" in explanation
+    assert "a 1-d array takes one index" in explanation
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotImplementedError(),
+        AssertionError("Linear(x) is wrong"),
+        ValueError("operands could not be broadcast together\nHint: sum over the batch axis"),
+    ],
+    ids=["stub", "failed check", "already hinted"],
+)
+def test_stubs_failed_checks_and_hinted_errors_get_no_explanation(error):
+    assert explain_crash(error) is None
+
+
+def test_a_plain_graded_test_explains_its_crashes_too():
+    namespace = {"np": np, "graded": graded}
+    run_as_cell("def forward(x, weight):\n    return weight @ x\n", namespace)
+    run_as_cell(
+        "@graded\ndef test_script():\n    forward(np.ones((4, 3)), np.ones((3, 2)))\n", namespace
+    )
+    with pytest.raises(AssertionError, match="In your `forward`, line 2.*\n.*\nHint: the inner"):
+        namespace["test_script"]()

@@ -162,7 +162,8 @@ AS_GRADED = graded_with(settings(prelude.GRADED_SETTINGS, phases=[Phase.explicit
 
 def answers_with(mistake) -> dict:
     """The answers of the mistake's notebook, run in turn in one namespace as in a kernel:
-    each part's setup cell, then its reference source, with ``mistake`` applied to its own."""
+    each part's setup cell, then its reference source, with ``mistake`` applied to its own
+    (as cells, whose text a crash's explanation shows)."""
     (assignment,) = [a for a in ASSIGNMENTS if a.name == mistake.assignment]
     kernel: dict = {}
     for number, part in enumerate(assignment.parts):
@@ -170,7 +171,7 @@ def answers_with(mistake) -> dict:
         if part.target == mistake.target:
             source = mistake.apply(source)
         setup = setup_source(part.resolve(), defined(assignment, number)[:-1])
-        exec(setup + "\n" + source, kernel)
+        run_cell(setup + "\n" + source, kernel)
     return {part.name: kernel[part.name] for part in assignment.parts}
 
 

@@ -5,8 +5,8 @@ given, ...``); in the notebook, each graded cell runs this module's code (all bu
 docstring and ``__all__``) after forgetting the imported checks and hypothesis, so that nothing
 a learner's answer defines or patches can change them.
 
-- ``graded``: applied as ``@graded`` above ``@given(...)``, the hypothesis settings of
-  every graded test (``GRADED_SETTINGS``: derandomized, so the same submission always gets
+- ``graded``: applied as ``@graded`` above ``@given(...)`` (or above a plain test), the
+  hypothesis settings of every graded test (``GRADED_SETTINGS``: derandomized, so the same submission always gets
   the same grade), and a crash in the learner's code re-raised with a hint of what it
   most likely means (``explained``);
 - ``given``, ``st``: hypothesis; ``pst``: ``pancake.testing.strategies``;
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
-from pancake.testing.errors import explain_error
+from pancake.testing.errors import explain_crash
 
 GRADED_SETTINGS = settings(
     derandomize=True,  # the same submission always gets the same grade
@@ -34,25 +34,27 @@ GRADED_SETTINGS = settings(
 
 
 def explained(test):
-    """``test``, re-raising a Python or NumPy error of the code under test with a hint of
-    what it most likely means (``explain_error``); other errors pass unchanged."""
+    """``test``, re-raising a Python or NumPy error of the code under test with where it
+    happened in the learner's code and what it most likely means (``explain_crash``);
+    other errors pass unchanged."""
 
     @functools.wraps(test)
     def run(*args, **kwargs):
         try:
             return test(*args, **kwargs)
         except Exception as error:
-            hint = explain_error(error)
-            if hint is None:
+            explanation = explain_crash(error, test)
+            if explanation is None:
                 raise
-            raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error
+            raise AssertionError(f"{type(error).__name__}: {error}\n{explanation}") from error
 
     return run
 
 
 def graded(test):
-    """The decorator of every graded test: ``GRADED_SETTINGS``, with crashes explained."""
-    return explained(GRADED_SETTINGS(test))
+    """The decorator of every graded test: ``GRADED_SETTINGS`` (for a test with ``@given``),
+    with crashes explained."""
+    return explained(GRADED_SETTINGS(test) if hasattr(test, "hypothesis") else test)
 
 
 __all__ = ["check_gradients", "check_values", "given", "graded", "np", "pst", "st"]

@@ -1,14 +1,26 @@
 """What a Python or NumPy error raised inside a learner's code most likely means.
 
 A graded test that crashes shows the error's own message, which names what failed
-("matmul: Input operand 1 has a mismatch...") but not the mistake behind it. ``explain_error``
-maps the errors that learners' answers really raise to a hint that says what to fix;
-``pancake.course.prelude.graded`` adds it to a crashing graded test's message.
+("matmul: Input operand 1 has a mismatch...") but not where, nor the mistake behind it.
+``explain_crash`` says both: the line of the learner's own code that raised (from the
+traceback, with the values its names held: shapes of arrays, None, types), and a hint for
+that kind of error (``explain_error``). ``pancake.course.prelude.graded`` adds it to a
+crashing graded test's message.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
+import linecache
+import os
 import re
+import sys
+import sysconfig
+import types
+from pathlib import Path
+
+import numpy as np
 
 # (exception types, a pattern of the message, the hint): the first match wins.
 EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
@@ -25,10 +37,11 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (AttributeError, TypeError),
-        r"'NoneType' object",
+        r"'NoneType'",
         "a value was None: a function or method that ends without `return`, an in-place "
-        "method that returns None (list.sort(), list.reverse(), rng.shuffle(a)), or an "
-        "optional part used without checking it (with bias=False, self.bias is None)",
+        "method that returns None (list.sort(), list.reverse(), rng.shuffle(a)), an "
+        "optional part used without checking it (with bias=False, self.bias is None), or a "
+        "gradient set to None (pancake adds to gradients: zero_grad() fills them with zeros)",
     ),
     (
         (ValueError,),
@@ -87,6 +100,95 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "an index past the end of a shape: count the axes, and use shape[-1] for the last "
         "axis whatever their number",
     ),
+    (
+        (IndexError,),
+        r"list index out of range",
+        "an index past the end of a list: a list of n items has indices 0 to n - 1 (the "
+        "last is [n - 1], or [-1]), and range(n) already stops at n - 1",
+    ),
+    (
+        (IndexError,),
+        r"too many indices for array",
+        "an array was indexed with more indices than it has axes (see its shape above): "
+        "a 1-d array takes one index, a[i] or a[order], not a[order, :]",
+    ),
+    (
+        (IndexError,),
+        r"index -?\d+ is out of bounds for axis",
+        "an index past the end of an axis: an axis of size n has indices 0 to n - 1. Check "
+        "the bounds of the loop or slice that made the index, and that the index was made "
+        "for this array (the same axis, the same order)",
+    ),
+    (
+        (TypeError,),
+        r"can only concatenate tuple \(not \"int\"\) to tuple",
+        "a tuple plus an int: (n) is just n in parentheses, a tuple of one entry needs a "
+        "comma, (n,); shape[:-1] + (n,) replaces the last axis",
+    ),
+    (
+        (TypeError,),
+        r"backward\(\) missing 1 required positional argument: 'grad'",
+        "pancake's backward(grad) takes the gradient of the output (it is not PyTorch's "
+        "loss.backward()): pass it, e.g. model.backward(loss_fn.backward())",
+    ),
+    (
+        (TypeError,),
+        r"missing \d+ required (positional|keyword-only) arguments?",
+        "a function was called without an argument it needs (named above): check its "
+        "signature, and what the caller passes",
+    ),
+    (
+        (AttributeError,),
+        r"'float' object has no attribute 'backward'",
+        "a pancake loss returns a plain float, which has no backward: backpropagate with "
+        "the loss module, model.backward(loss_fn.backward())",
+    ),
+    (
+        (AttributeError, TypeError),
+        r"'[\w.]+' object (has no attribute|is not (subscriptable|callable|iterable))"
+        r"|cannot unpack non-iterable",
+        "this value is not the kind of object the line expects (its type is named above): "
+        "look where it comes from: arguments passed in another order, the parts of a pair "
+        "unpacked in another order, or a function that returns something else",
+    ),
+    (
+        (ValueError,),
+        r"(not enough|too many) values to unpack",
+        "the value unpacked has another number of items than the names on the left: check "
+        "what it holds (see above) and what the function that made it returns",
+    ),
+    (
+        (ValueError,),
+        r"setting an array element with a sequence",
+        "a list or tuple of arrays (or of arrays and None) was made into one array: a "
+        "function returned a tuple or list where one array is expected",
+    ),
+    (
+        (ValueError,),
+        r"number sections must be larger than 0",
+        "np.array_split got 0 sections (a count that is 0 for some data, e.g. len(self) of "
+        "an empty epoch): slice in steps of the batch size instead, "
+        "order[start : start + batch_size] for start in range(0, n, batch_size)",
+    ),
+    (
+        (ZeroDivisionError,),
+        r"",
+        "a division by a value that is 0 for some inputs (see above): rewrite the formula "
+        "without that division (e.g. the chain rule's product instead of a quotient)",
+    ),
+    (
+        (KeyError,),
+        r"",
+        "a dictionary has no entry for this key: it was never stored there (check where the "
+        "dictionary is filled, and what it starts with), or use .get(key) where an entry "
+        "may be missing",
+    ),
+    (
+        (RecursionError,),
+        r"",
+        "a function calls itself without end: a method that calls itself (self.forward "
+        "inside forward) where it should call another object's",
+    ),
 ]
 
 
@@ -101,7 +203,196 @@ def explain_error(error: BaseException) -> str | None:
     message = str(error)
     if "Hint:" in message:
         return None
-    for types, pattern, hint in EXPLANATIONS:
-        if isinstance(error, types) and re.search(pattern, message):
+    for error_types, pattern, hint in EXPLANATIONS:
+        if isinstance(error, error_types) and re.search(pattern, message):
             return hint
     return None
+
+
+def explain_crash(error: BaseException, test: types.FunctionType | None = None) -> str | None:
+    """What to add to the message of ``error``, raised while ``test`` ran: where it happened
+    in the learner's code (``where_it_failed``) and a hint (``explain_error``), one per line;
+    None when there is neither, for a stub (NotImplementedError), or for a failed check (an
+    AssertionError) unless it reports a learner's crash without a hint (``raise ... from``).
+    """
+    inner_errors = getattr(error, "exceptions", None)  # an ExceptionGroup (Python >= 3.11)
+    if isinstance(inner_errors, tuple | list):
+        explanations = (explain_crash(inner, test) for inner in inner_errors)
+        return next((text for text in explanations if text is not None), None)
+    if "Hint:" in str(error) or isinstance(error, NotImplementedError):
+        return None
+    if isinstance(error, AssertionError):
+        cause = error.__cause__
+        if cause is None or isinstance(cause, AssertionError | NotImplementedError):
+            return None
+        error = cause
+    lines = where_it_failed(error, test)
+    hint = explain_error(error)
+    if hint is not None:
+        lines.append(f"Hint: {hint}")
+    return "\n".join(lines) or None
+
+
+# Where a learner's code is not: pancake's own files, the standard library, installed packages.
+_LIBRARY_DIRECTORIES = tuple(
+    os.path.realpath(directory) + os.sep
+    for directory in {
+        str(Path(__file__).resolve().parents[1]),  # pancake/
+        sys.prefix,
+        sys.base_prefix,
+        *sysconfig.get_paths().values(),
+    }
+)
+_SHOWN_CALLERS = 1  # the line that raised, and the learner's line that called it
+
+
+def where_it_failed(error: BaseException, test: types.FunctionType | None = None) -> list[str]:
+    """The learner's lines on ``error``'s traceback (the one that raised, then its caller),
+    each with its text and the values of the names it uses; [] if none is known.
+
+    A learner's line is code that is neither pancake's nor a library's, and whose text is
+    known (a notebook cell registers its text), called by ``test`` but outside its cell."""
+    frames = list(_traceback_frames(error.__traceback__))
+    test_file = None
+    if test is not None:
+        test_code = _code_of(test)
+        test_file = test_code.co_filename
+        entered = [number for number, (frame, _) in enumerate(frames) if frame.f_code is test_code]
+        frames = frames[entered[0] + 1 :] if entered else frames
+    frames = [(frame, line) for frame, line in frames if _is_learner_code(frame.f_code, test_file)]
+    lines = []
+    for number, (frame, line) in enumerate(reversed(frames[-1 - _SHOWN_CALLERS :])):
+        text = linecache.getline(frame.f_code.co_filename, line).strip()
+        name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+        where = f"your `{name}`, line {line}: `{text}`"
+        lines.append(f"In {where}" if number == 0 else f"  called from {where}")
+        values = _values_in(text, frame)
+        if values:
+            lines.append("  where " + ", ".join(values))
+    return lines
+
+
+def _code_of(test: types.FunctionType) -> types.CodeType:
+    """The code of the test function itself, under hypothesis's and functools' wrappers."""
+    inner = getattr(getattr(test, "hypothesis", None), "inner_test", test)
+    while hasattr(inner, "__wrapped__"):
+        inner = inner.__wrapped__
+    return inner.__code__
+
+
+def _traceback_frames(traceback: types.TracebackType | None):
+    """(frame, line number) of each entry of a traceback, outermost first."""
+    while traceback is not None:
+        yield traceback.tb_frame, traceback.tb_lineno
+        traceback = traceback.tb_next
+
+
+def _is_learner_code(code: types.CodeType, test_file: str | None) -> bool:
+    filename = code.co_filename
+    if filename == test_file or not linecache.getline(filename, code.co_firstlineno):
+        return False
+    return filename.startswith("<") or not os.path.realpath(filename).startswith(
+        _LIBRARY_DIRECTORIES
+    )
+
+
+_MOST_VALUES_SHOWN = 6
+
+
+def _values_in(text: str, frame: types.FrameType) -> list[str]:
+    """ "`name` is ..." for the names (and attributes such as self.buffer) a line reads, and
+    "`f` takes (a, b)" for the Python functions it calls."""
+    shown = []
+    for expression, called in _names_read(text):
+        value = _looked_up(expression, frame)
+        if value is _MISSING or expression == "self":
+            continue
+        described = _signature(value) if called else _described(value)
+        if described is not None:
+            shown.append(f"`{expression}` {described}")
+    return list(dict.fromkeys(shown))[:_MOST_VALUES_SHOWN]
+
+
+def _names_read(text: str) -> list[tuple[str, bool]]:
+    """The names and dotted attributes (a, self.buffer) a line of code reads, in order, each
+    with whether the line calls it."""
+    statement = text + " pass" if text.endswith(":") else text
+    try:
+        tree = ast.parse(statement)
+    except SyntaxError:  # part of a statement (a continued line): its names
+        return [(name, False) for name in re.findall(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", text)]
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    inside_a_chain = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and _dotted(node)
+    }
+    read = []
+    for node in ast.walk(tree):
+        augmented = isinstance(node, ast.AugAssign)
+        target = node.target if augmented else node
+        dotted = _dotted(target) if id(target) not in inside_a_chain else None
+        if dotted and (augmented or isinstance(getattr(target, "ctx", None), ast.Load)):
+            read.append((target.col_offset, dotted, id(target) in called))
+    return [(dotted, is_called) for _, dotted, is_called in sorted(read)]
+
+
+def _signature(function) -> str | None:
+    """ "takes (a, b)" for a function written in Python, else None."""
+    if not isinstance(function, types.FunctionType | types.MethodType):
+        return None
+    try:
+        return f"takes {inspect.signature(function)}".split(" ->")[0]
+    except ValueError:  # no signature to show
+        return None
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``a`` or ``a.b.c`` for a name or a chain of attributes of a name, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        owner = _dotted(node.value)
+        return f"{owner}.{node.attr}" if owner else None
+    return None
+
+
+_MISSING = object()
+
+
+def _looked_up(expression: str, frame: types.FrameType):
+    """The value of ``a.b.c`` in ``frame``, reading attributes from instance dictionaries
+    only (no property or other code runs), or _MISSING."""
+    first, *attributes = expression.split(".")
+    value = frame.f_locals.get(first, frame.f_globals.get(first, _MISSING))
+    for attribute in attributes:
+        if value is _MISSING:
+            break
+        value = getattr(value, "__dict__", {}).get(attribute, _MISSING)
+    return value
+
+
+def _described(value) -> str | None:
+    """ "is ..." with a short description of a value (None for functions, classes and
+    modules)."""
+    if value is None or isinstance(value, bool | int | np.integer):
+        return f"is {value!r}"
+    if isinstance(value, float | np.floating):
+        return f"is {value:.6g}"
+    if isinstance(value, np.ndarray):
+        return f"is an array of shape {value.shape}"
+    data = getattr(value, "__dict__", {}).get("data")
+    if isinstance(data, np.ndarray):
+        return f"is a {type(value).__name__} of shape {data.shape}"
+    if isinstance(value, tuple | list):
+        text = repr(value)
+        return (
+            f"is {text}"
+            if len(text) <= 40
+            else f"is a {type(value).__name__} of {len(value)} items"
+        )
+    if isinstance(value, str):
+        return f"is {value!r}" if len(value) <= 30 else "is a str"
+    if callable(value) or isinstance(value, types.ModuleType):
+        return None
+    return f"is a {type(value).__name__}"

@@ -35,6 +35,7 @@ def test_train_one_epoch_one_epoch(seed):
     check_train_one_epoch(train_one_epoch, seed=seed)
 
 
+@graded
 def test_train_one_epoch_digits():
     """5 epochs on the digits reach a test accuracy of at least 0.9"""
     X, y = datasets.load_digits()

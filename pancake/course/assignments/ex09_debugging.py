@@ -1,7 +1,7 @@
 """Exercise 9: a training script with four bugs; find and fix them."""
 
 from pancake import data, datasets, nn
-from pancake.course.prelude import np
+from pancake.course.prelude import graded, np
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.debugging import train_digits
 from pancake.train import accuracy, predict
@@ -29,6 +29,7 @@ def visible_check_train_digits():
     print(f"validation accuracy, measured here: {measured:.3f}")
 
 
+@graded
 def test_train_digits_outputs_are_logits():
     """bug check: what the trained model outputs, for random data
 
@@ -93,6 +94,7 @@ def check_shuffled_at_every_epoch(X, y):
     )
 
 
+@graded
 def test_train_digits_labels_follow_images():
     """bug check: the training loss the script reports, at lr = 0, for random data
 
@@ -111,6 +113,7 @@ def test_train_digits_labels_follow_images():
     )
 
 
+@graded
 def test_train_digits_fresh_gradients():
     """bug check: the gradients left in the model after an epoch at lr = 0
 
@@ -131,6 +134,7 @@ def test_train_digits_fresh_gradients():
         )
 
 
+@graded
 def test_train_digits_validation_data():
     """bug check: the validation loss and accuracy the script reports
 
@@ -185,6 +189,7 @@ def accuracy_hint(model, history, outputs) -> str:
     )
 
 
+@graded
 def test_train_digits_accuracy():
     """trained on 3/4 of the digits, the model recognises at least 95% of the rest"""
     X_train, y_train, X_val, y_val = standardised_digits()
