@@ -326,8 +326,23 @@ def test_pancakes_own_lines_and_the_tests_cell_are_not_the_learners():
     with pytest.raises(ValueError) as failure:
         namespace["test_forward"]()
     lines = explain_crash(failure.value, namespace["test_forward"]).splitlines()
-    assert lines[0] == "In your `forward`, line 2: `return Linear(3, 2)(x)`"
+    assert lines[0] == "In your `forward`, line 2: `return Linear(3, 2)(x)`"  # pancake's raise
     assert not any("called from" in line for line in lines)  # test_forward is the test's
+
+
+def test_a_crash_in_pancakes_layers_shows_their_line_and_the_learners():
+    answer = (
+        "def train_step(model, x):\n"
+        "    for param in model.parameters():\n"
+        "        param.grad = None\n"
+        "    model.backward(model(x))\n"
+    )
+    error = crash_of(answer, "train_step(Linear(3, 2), np.ones((4, 3)))")
+    lines = explain_crash(error).splitlines()
+    assert lines[0].startswith("In pancake's `Linear.backward`, line ")
+    assert "`self.weight.grad` is None" in lines[1]
+    assert lines[2] == "  called from your `train_step`, line 4: `model.backward(model(x))`"
+    assert "a gradient set to None" in lines[-1]
 
 
 def test_a_check_that_reports_a_crash_gets_the_crashs_explanation():

@@ -110,7 +110,9 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         (IndexError,),
         r"too many indices for array",
         "an array was indexed with more indices than it has axes (see its shape above): "
-        "a 1-d array takes one index, a[i] or a[order], not a[order, :]",
+        "a 1-d array takes one index, a[i] or a[order], not a[order, :]; index each array "
+        "the way you index the one it goes with (x.flat[i] with grad.flat[i], or the same "
+        "np.ndindex index for both)",
     ),
     (
         (IndexError,),
@@ -127,7 +129,7 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (TypeError,),
-        r"backward\(\) missing 1 required positional argument: 'grad'",
+        r"backward\(\) missing 1 required positional argument",
         "pancake's backward(grad) takes the gradient of the output (it is not PyTorch's "
         "loss.backward()): pass it, e.g. model.backward(loss_fn.backward())",
     ),
@@ -211,33 +213,34 @@ def explain_error(error: BaseException) -> str | None:
 
 def explain_crash(error: BaseException, test: types.FunctionType | None = None) -> str | None:
     """What to add to the message of ``error``, raised while ``test`` ran: where it happened
-    in the learner's code (``where_it_failed``) and a hint (``explain_error``), one per line;
-    None when there is neither, for a stub (NotImplementedError), or for a failed check (an
-    AssertionError) unless it reports a learner's crash without a hint (``raise ... from``).
+    in the learner's code (``where_it_failed``) and a hint (``explain_error``) unless the
+    message has one, one per line. None when there is neither, for a stub
+    (NotImplementedError), or for a failed check (an AssertionError) unless it reports a
+    learner's crash (``raise ... from error``): then for that crash.
     """
     inner_errors = getattr(error, "exceptions", None)  # an ExceptionGroup (Python >= 3.11)
     if isinstance(inner_errors, tuple | list):
         explanations = (explain_crash(inner, test) for inner in inner_errors)
         return next((text for text in explanations if text is not None), None)
-    if "Hint:" in str(error) or isinstance(error, NotImplementedError):
-        return None
+    hinted = "Hint:" in str(error)
     if isinstance(error, AssertionError):
-        cause = error.__cause__
-        if cause is None or isinstance(cause, AssertionError | NotImplementedError):
-            return None
-        error = cause
+        error = error.__cause__
+    if error is None or isinstance(error, AssertionError | NotImplementedError):
+        return None
     lines = where_it_failed(error, test)
-    hint = explain_error(error)
+    hint = None if hinted else explain_error(error)
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
 
 
 # Where a learner's code is not: pancake's own files, the standard library, installed packages.
+_PANCAKE = Path(__file__).resolve().parents[1]
+_NOT_THE_FRAMEWORK = (str(_PANCAKE / "testing") + os.sep, str(_PANCAKE / "course") + os.sep)
 _LIBRARY_DIRECTORIES = tuple(
     os.path.realpath(directory) + os.sep
     for directory in {
-        str(Path(__file__).resolve().parents[1]),  # pancake/
+        str(_PANCAKE),
         sys.prefix,
         sys.base_prefix,
         *sysconfig.get_paths().values(),
@@ -248,7 +251,9 @@ _SHOWN_CALLERS = 1  # the line that raised, and the learner's line that called i
 
 def where_it_failed(error: BaseException, test: types.FunctionType | None = None) -> list[str]:
     """The learner's lines on ``error``'s traceback (the one that raised, then its caller),
-    each with its text and the values of the names it uses; [] if none is known.
+    each with its text and the values of the names it uses; [] if none is known. When the
+    error was raised in pancake's framework code called from there, that line first (unless
+    it is one of pancake's own checks, a `raise`: its message says enough).
 
     A learner's line is code that is neither pancake's nor a library's, and whose text is
     known (a notebook cell registers its text), called by ``test`` but outside its cell."""
@@ -259,17 +264,37 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
         test_file = test_code.co_filename
         entered = [number for number, (frame, _) in enumerate(frames) if frame.f_code is test_code]
         frames = frames[entered[0] + 1 :] if entered else frames
-    frames = [(frame, line) for frame, line in frames if _is_learner_code(frame.f_code, test_file)]
+    learners = [
+        number
+        for number, (frame, _) in enumerate(frames)
+        if _is_learner_code(frame.f_code, test_file)
+    ]
+    if not learners:
+        return []
+    shown = [(f"your `{_name(frames[number][0])}`", *frames[number]) for number in learners]
+    shown = shown[-1 - _SHOWN_CALLERS :]
+    inner = [frame for frame in frames[learners[-1] + 1 :] if _is_framework_code(frame[0].f_code)]
+    if inner and not _line_of(*inner[-1]).startswith("raise"):  # not one of pancake's checks
+        shown.append((f"pancake's `{_name(inner[-1][0])}`", *inner[-1]))
     lines = []
-    for number, (frame, line) in enumerate(reversed(frames[-1 - _SHOWN_CALLERS :])):
-        text = linecache.getline(frame.f_code.co_filename, line).strip()
-        name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
-        where = f"your `{name}`, line {line}: `{text}`"
+    for number, (whose, frame, line) in enumerate(reversed(shown)):
+        text = _line_of(frame, line)
+        where = f"{whose}, line {line}: `{text}`"
         lines.append(f"In {where}" if number == 0 else f"  called from {where}")
         values = _values_in(text, frame)
         if values:
             lines.append("  where " + ", ".join(values))
     return lines
+
+
+def _line_of(frame: types.FrameType, line: int) -> str:
+    """The text of a line of the code a frame runs."""
+    return linecache.getline(frame.f_code.co_filename, line).strip()
+
+
+def _name(frame: types.FrameType) -> str:
+    """The qualified name of the function a frame runs (Linear.backward)."""
+    return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
 
 
 def _code_of(test: types.FunctionType) -> types.CodeType:
@@ -285,6 +310,12 @@ def _traceback_frames(traceback: types.TracebackType | None):
     while traceback is not None:
         yield traceback.tb_frame, traceback.tb_lineno
         traceback = traceback.tb_next
+
+
+def _is_framework_code(code: types.CodeType) -> bool:
+    """Whether ``code`` is pancake's framework (its layers, optimizers...), not a check."""
+    path = os.path.realpath(code.co_filename)
+    return path.startswith(str(_PANCAKE) + os.sep) and not path.startswith(_NOT_THE_FRAMEWORK)
 
 
 def _is_learner_code(code: types.CodeType, test_file: str | None) -> bool:
@@ -383,7 +414,7 @@ def _described(value) -> str | None:
         return f"is an array of shape {value.shape}"
     data = getattr(value, "__dict__", {}).get("data")
     if isinstance(data, np.ndarray):
-        return f"is a {type(value).__name__} of shape {data.shape}"
+        return f"is {_a(type(value).__name__)} of shape {data.shape}"
     if isinstance(value, tuple | list):
         text = repr(value)
         return (
@@ -395,4 +426,9 @@ def _described(value) -> str | None:
         return f"is {value!r}" if len(value) <= 30 else "is a str"
     if callable(value) or isinstance(value, types.ModuleType):
         return None
-    return f"is a {type(value).__name__}"
+    return f"is {_a(type(value).__name__)}"
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: a Generator, an ArrayDataset."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
