@@ -2078,6 +2078,139 @@ HINTED_MISTAKES = [
         ("mul-broadcasting",),
         "as the last step (a product taken after it broadcasts the gradient again)",
     ),
+    # --- B (session 4) ---
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "dampening ignored: buffer = momentum * buffer + grad",
+        (
+            (
+                'buffer = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad',
+                'buffer = self.momentum * state["momentum_buffer"] + grad',
+            ),
+        ),
+        ("sgd-momentum",),
+        "with dampening=0 your steps are right",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "Nesterov written buffer + momentum * grad",
+        (("grad = grad + self.momentum * buffer", "grad = buffer + self.momentum * grad"),),
+        ("sgd-nesterov",),
+        "with nesterov=False your steps are right",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "one momentum buffer for all parameters (the first one's state)",
+        (
+            (
+                'if "momentum_buffer" not in state:',
+                'state = self.state[0]\n                if "momentum_buffer" not in state:',
+            ),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "the state (momentum buffer, moments, step count) is shared",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "weight decay 2 * weight_decay * param (the derivative of weight_decay * param**2)",
+        (
+            (
+                "grad = grad + self.weight_decay * param.data",
+                "grad = grad + 2 * self.weight_decay * param.data",
+            ),
+        ),
+        ("sgd-weight-decay",),
+        "the weight decay line is wrong",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "the update indented into the momentum branch",
+        (
+            (
+                "                    grad = buffer\n            param.data -= self.lr * grad",
+                "                    grad = buffer\n                param.data -= self.lr * grad",
+            ),
+        ),
+        ("sgd-plain", "sgd-weight-decay"),
+        "only in the momentum branch",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "betas unpacked in the wrong order",
+        (("beta1, beta2 = self.betas", "beta2, beta1 = self.betas"),),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "beta1 and beta2 are swapped",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "order = rng.shuffle(...) (shuffles in place, returns None)",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = self.rng.shuffle(np.arange(n)) if self.shuffle else np.arange(n)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "`order` is None",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss.backward() as in PyTorch",
+        (("model.backward(loss_fn.backward())", "loss.backward()"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "a pancake loss returns a plain float",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "gradients reset by p.grad = None (PyTorch's set_to_none)",
+        (
+            (
+                "            optimizer.zero_grad()\n",
+                "            for p in model.parameters():\n                p.grad = None\n",
+            ),
+        ),
+        (
+            "train-digits-outputs-are-logits",
+            "train-digits-labels-follow-images",
+            "train-digits-fresh-gradients",
+            "train-digits-validation-data",
+            "train-digits-accuracy",
+        ),
+        "`self.weight.grad` is None",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "output shape input_shape[:-1] + (out_dim): a tuple plus an int",
+        (("+ (out_dim,)", "+ (out_dim)"),),
+        ("dense-layer", "dense-leading-axes"),
+        "a tuple of one entry needs a comma, (n,)",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "layer_init(input_shape, rng): arguments swapped",
+        (("layer_init(rng, input_shape)", "layer_init(input_shape, rng)"),),
+        ("serial-chain", "serial-nested"),
+        "`layer_init` takes (rng, input_shape)",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "dE/dk written 2E/k (divides by zero at k = 0)",
+        (("de_dk = de_dm * v", "de_dk = 2 * e / k"),),
+        ("chain-rule-gradients-values",),
+        "a division by a value that is 0",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -350,6 +351,148 @@ class AdamCorrectionOutsideTheSquareRoot(Adam):
             param.data -= self.lr * m / (1 - beta1**t) / denominator
 
 
+# Mistakes outside the recorded ones, narrowed down by running the optimizer again on
+# variations of the problem.
+
+
+def sgd_step(optimizer, decay=1.0, dampened=True, nesterov_swapped=False, lr=1.0):
+    """SGD's step, with a mistake: weight decay times ``decay``, no dampening, Nesterov's
+    b + momentum * g, or lr times ``lr``."""
+    for param, state in optimizer.params_with_grad():
+        grad = param.grad + decay * optimizer.weight_decay * param.data
+        if optimizer.momentum != 0:
+            if "momentum_buffer" not in state:
+                buffer = grad.copy()
+            else:
+                damping = 1 - optimizer.dampening if dampened else 1.0
+                buffer = optimizer.momentum * state["momentum_buffer"] + damping * grad
+            state["momentum_buffer"] = buffer
+            if optimizer.nesterov and nesterov_swapped:
+                grad = buffer + optimizer.momentum * grad
+            elif optimizer.nesterov:
+                grad = grad + optimizer.momentum * buffer
+            else:
+                grad = buffer
+        param.data -= lr * optimizer.lr * grad
+
+
+class SGDWeightDecayTwice(SGD):
+    def step(self):
+        sgd_step(self, decay=2.0)
+
+
+class SGDWithoutDampening(SGD):
+    def step(self):
+        sgd_step(self, dampened=False)
+
+
+class SGDNesterovSwapped(SGD):
+    def step(self):
+        sgd_step(self, nesterov_swapped=True)
+
+
+class SGDHalfTheLearningRate(SGD):
+    def step(self):
+        sgd_step(self, lr=0.5)
+
+
+class SGDUpdateInTheMomentumBranch(SGD):
+    def step(self):
+        for param, state in self.params_with_grad():
+            if self.momentum != 0:
+                buffer = state.get("momentum_buffer")
+                buffer = (
+                    param.grad.copy() if buffer is None else self.momentum * buffer + param.grad
+                )
+                state["momentum_buffer"] = buffer
+                param.data -= self.lr * buffer
+
+
+class SGDOneBufferForAll(SGD):
+    def step(self):
+        for param, _ in self.params_with_grad():
+            if not hasattr(self, "buffer"):
+                self.buffer = param.grad.copy()
+            else:
+                self.buffer = self.momentum * self.buffer + param.grad
+            param.data -= self.lr * self.buffer
+
+
+def adam_step(optimizer, betas=None, decay_without_param=False, first_moments=None):
+    """Adam's step, with a mistake: other betas, decoupled decay lr * weight_decay (the
+    parameter forgotten), or moments that start at ``first_moments(grad)``."""
+    beta1, beta2 = optimizer.betas if betas is None else betas
+    for param, state in optimizer.params_with_grad():
+        grad = param.grad
+        if optimizer.decoupled_weight_decay and decay_without_param:
+            param.data -= optimizer.lr * optimizer.weight_decay
+        elif optimizer.decoupled_weight_decay:
+            param.data *= 1 - optimizer.lr * optimizer.weight_decay
+        elif optimizer.weight_decay != 0:
+            grad = grad + optimizer.weight_decay * param.data
+        if not state:
+            start = first_moments(grad) if first_moments else (0.0, 0.0)
+            state.update(t=0, m=start[0], v=start[1])
+        state["t"] += 1
+        state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+        state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
+        m_hat = state["m"] / (1 - beta1 ** state["t"])
+        v_hat = state["v"] / (1 - beta2 ** state["t"])
+        param.data -= optimizer.lr * m_hat / (np.sqrt(v_hat) + optimizer.eps)
+
+
+class AdamBetasSwapped(Adam):
+    def step(self):
+        adam_step(self, betas=self.betas[::-1])
+
+
+class AdamWDecayWithoutTheParameter(AdamW):
+    def step(self):
+        adam_step(self, decay_without_param=True)
+
+
+class AdamMomentsStartAtTheGradient(Adam):
+    def step(self):
+        adam_step(self, first_moments=lambda grad: (grad, grad * grad))
+
+
+class AdamSecondMomentOfTheFirst(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * m**2
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+NARROWED_DOWN = [
+    (SGDWeightDecayTwice, dict(weight_decay=0.1), "the weight decay line is wrong"),
+    (SGDWithoutDampening, dict(momentum=0.9, dampening=0.1), "with dampening=0 your steps"),
+    (SGDNesterovSwapped, dict(momentum=0.9, nesterov=True), "with nesterov=False your steps"),
+    (SGDHalfTheLearningRate, dict(momentum=0.9), "about 0.5 times as large"),
+    (SGDUpdateInTheMomentumBranch, dict(), "only in the momentum branch"),
+    (SGDOneBufferForAll, dict(momentum=0.9), "the only one, but not when there are several"),
+    (AdamBetasSwapped, dict(algorithm="adam"), "beta1 and beta2 are swapped"),
+    (
+        AdamWDecayWithoutTheParameter,
+        dict(algorithm="adamw", weight_decay=0.1),
+        "without weight decay your steps are right: the decoupled weight decay is wrong",
+    ),
+    (AdamMomentsStartAtTheGradient, dict(algorithm="adam"), "moments that start at zero"),
+    (AdamSecondMomentOfTheFirst, dict(algorithm="adam"), "averages the squared first moment"),
+]
+
+
+@pytest.mark.parametrize(
+    ("buggy_cls", "settings", "hint"), NARROWED_DOWN, ids=lambda v: getattr(v, "__name__", None)
+)
+def test_check_optimizer_narrows_down_mistakes_outside_the_recorded_ones(buggy_cls, settings, hint):
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        check_optimizer(buggy_cls, **{"algorithm": "sgd", **settings})
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "settings", "hint"),
     [
@@ -433,5 +576,5 @@ def coinciding_mistakes() -> tuple:
 
 def test_two_mistakes_that_give_the_same_step_are_both_named():
     case, (hint, step, params), (other_hint, _, _) = coinciding_mistakes()
-    named = _optimizer_hint(case, {step: params}, step, kept_grad=None)
+    named = _optimizer_hint(case, {step: params}, step, kept_grad=None, rerun=None)
     assert hint in named and other_hint in named

@@ -94,6 +94,7 @@ def adam_reference(
     decay_after_step: bool = False,
     second_corrected_with_beta1: bool = False,
     correction2_outside_sqrt: bool = False,
+    second_of_first: bool = False,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """One step of torch.optim.Adam's documented algorithm (AdamW if decoupled); state (m, v)."""
     beta1, beta2 = betas
@@ -104,7 +105,7 @@ def adam_reference(
         grad = grad + weight_decay * theta
     keep1, keep2 = (1 - beta1, 1 - beta2) if swapped_betas else (beta1, beta2)
     first = keep1 * first + (1 - keep1) * grad
-    second = keep2 * second + (1 - keep2) * grad**2
+    second = keep2 * second + (1 - keep2) * (first if second_of_first else grad) ** 2
     correction1 = 1 - beta1**t if bias_correction[0] else 1.0
     correction2 = 1 - (beta1 if second_corrected_with_beta1 else beta2) ** t
     if not bias_correction[1]:
@@ -268,6 +269,11 @@ ADAM_MISTAKES = [
         "the bias correction of v is outside the square root (sqrt(v) / (1 - beta2**t)): "
         "correct first, v_hat = v / (1 - beta2**t), then divide by sqrt(v_hat) + eps",
         lambda hp: {"correction2_outside_sqrt": True},
+    ),
+    (
+        "the second moment averages the squared first moment: it averages the squared "
+        "gradient, v = beta2 * v + (1 - beta2) * grad**2",
+        lambda hp: {"second_of_first": True},
     ),
 ]
 MISTAKES = {"sgd": SGD_MISTAKES, "adam": ADAM_MISTAKES}

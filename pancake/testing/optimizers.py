@@ -264,7 +264,10 @@ def check_optimizer(
     got, kept_grad = _run_optimizer(optimizer_cls, hp, problem, described)
     mismatch = problem.first_mismatch(got)
     if mismatch is not None:
-        raise AssertionError(_optimizer_failure(described, spec, case, got, mismatch, kept_grad))
+        rerun = Rerun(optimizer_cls, hp, problem, key)
+        raise AssertionError(
+            _optimizer_failure(described, spec, case, got, mismatch, kept_grad, rerun)
+        )
 
     lines = [f"{'parameter':<12}{'shape':<12}{'max abs diff':>14}"]
     for i, shape in enumerate(PARAMETER_SHAPES):
@@ -296,7 +299,15 @@ def _run_optimizer(optimizer_cls, hp, problem: Problem, described):
         ):
             array[...] = theta
             param.grad[...] = grad
-        optimizer.step()
+        try:
+            optimizer.step()
+        except Exception as error:
+            if not Rerun(optimizer_cls, hp, problem, "").right_for_each_parameter_alone():
+                raise
+            raise AssertionError(
+                f"{described}, step {step + 1}: step() raised {type(error).__name__}: {error}"
+                f"\nLikely mistake: {SHARED_STATE}"
+            ) from error
         kept_grad = kept_grad or _state_keeping_grad(optimizer, params)
         for i, (param, array, grad) in enumerate(zip(params, arrays, step_grads, strict=True)):
             where = f"{described}, step {step + 1}, parameter {i} of shape {array.shape}"
@@ -338,7 +349,205 @@ def _state_keeping_grad(optimizer, params) -> str | None:
     return None
 
 
-def _optimizer_failure(described, spec, case: RecordedCase, got, mismatch, kept_grad) -> str:
+SHARED_STATE = (
+    "each parameter is updated right when it is the only one, but not when there are "
+    "several: the state (momentum buffer, moments, step count) is shared by the "
+    "parameters; keep one per parameter, in its own state (self.state[i]), not on the "
+    "optimizer"
+)
+
+
+@dataclass
+class Rerun:
+    """The optimizer under test run again, fresh, on variations of the problem, to narrow
+    a difference down: teacher forced like check_optimizer, comparing with the same expected
+    parameters (``problem.expected``)."""
+
+    optimizer_cls: type
+    hp: dict
+    problem: Problem
+    algorithm: str
+
+    def steps(self, hp=None, indices=None, grads=None, befores=None, first=0, count=STEPS):
+        """The parameters ``indices`` after steps ``first`` to ``first + count - 1`` of a
+        fresh optimizer with ``hp``, each step started from ``befores`` (default: the
+        recorded parameters) with ``grads``; None if the optimizer raised."""
+        problem = self.problem
+        indices = range(len(PARAMETER_SHAPES)) if indices is None else indices
+        grads = problem.grads if grads is None else grads
+        befores = [problem.before(step) for step in range(STEPS)] if befores is None else befores
+        params = [Parameter(problem.thetas[i].astype(problem.dtype)) for i in indices]
+        taken = []
+        try:
+            optimizer = self.optimizer_cls(params, **(self.hp if hp is None else hp))
+            for step in range(first, first + count):
+                for param, i in zip(params, indices, strict=True):
+                    param.data[...] = befores[step][i]
+                    param.grad[...] = grads[step][i]
+                optimizer.step()
+                taken.append([param.data.astype(np.float64) for param in params])
+        except Exception:  # a variation it cannot run: no diagnosis from it
+            return None
+        return taken
+
+    def right(self, taken, indices=None, first=0, expected=None) -> bool:
+        """Whether steps ``taken`` (from step ``first``) are the expected ones."""
+        indices = range(len(PARAMETER_SHAPES)) if indices is None else indices
+        expected = self.problem.expected if expected is None else expected
+        return taken is not None and all(
+            self.problem.matches(step, i, got, expected[step][i])
+            for step, got_step in enumerate(taken, start=first)
+            for i, got in zip(indices, got_step, strict=True)
+        )
+
+    def right_for_each_parameter_alone(self) -> bool:
+        """Whether an optimizer given one parameter at a time updates each one right."""
+        return all(
+            self.right(self.steps(indices=[i]), indices=[i]) for i in range(len(PARAMETER_SHAPES))
+        )
+
+    def right_without(self, option: str) -> bool:
+        """Whether the optimizer is right with ``option`` off, on the problem that makes the
+        algorithm's steps the same without it (weight decay folded into the gradients or the
+        parameters, dampening into the gradients)."""
+        hp, problem = self.hp, self.problem
+        befores = [problem.before(step) for step in range(STEPS)]
+        grads = problem.grads
+        if option == "weight_decay" and hp.get("decoupled_weight_decay", self.algorithm == "adamw"):
+            shrink = 1 - hp["lr"] * hp["weight_decay"]
+            befores = [[theta * shrink for theta in before] for before in befores]
+        elif option == "weight_decay":
+            grads = [
+                [
+                    g + hp["weight_decay"] * theta
+                    for g, theta in zip(step_grads, before, strict=True)
+                ]
+                for step_grads, before in zip(grads, befores, strict=True)
+            ]
+        elif option == "dampening":  # the first step's buffer is the gradient, undamped
+            grads = [grads[0]] + [[(1 - hp["dampening"]) * g for g in step] for step in grads[1:]]
+        return self.right(self.steps({**hp, option: 0.0}, grads=grads, befores=befores))
+
+    def right_without_nesterov(self) -> bool:
+        """Whether the optimizer is right with nesterov=False, against the steps of plain
+        momentum worked out from the expected ones: a Nesterov step goes along
+        d = grad + momentum * buffer, so the buffer (plain momentum's direction) is
+        (d - grad) / momentum (without dampening, which Nesterov does not take)."""
+        hp, problem = self.hp, self.problem
+        plain = []
+        for step, (step_grads, expected) in enumerate(
+            zip(problem.grads, problem.expected, strict=True)
+        ):
+            plain_step = []
+            for before, grad, after in zip(problem.before(step), step_grads, expected, strict=True):
+                direction = (before - after) / hp["lr"]
+                gradient = grad + hp["weight_decay"] * before
+                plain_step.append(before - hp["lr"] * (direction - gradient) / hp["momentum"])
+            plain.append(plain_step)
+        return self.right(self.steps({**hp, "nesterov": False}), expected=plain)
+
+    def right_with_betas_swapped(self) -> bool:
+        """Whether the optimizer is right when given betas in the other order."""
+        beta1, beta2 = self.hp["betas"]
+        return self.right(self.steps({**self.hp, "betas": (beta2, beta1)}))
+
+    def moves_with_momentum(self) -> bool:
+        """Whether, with momentum 0.9, the first step changes the parameters."""
+        taken = self.steps({**self.hp, "momentum": 0.9}, count=1)
+        before = self.problem.before(0)
+        return taken is not None and any(
+            not np.array_equal(a, b) for a, b in zip(taken[0], before, strict=True)
+        )
+
+    def forgets_earlier_steps(self, step: int, got) -> bool:
+        """Whether step ``step`` (from 1) gave what a new optimizer's first step gives there."""
+        fresh = self.steps(first=step, count=1)
+        return fresh is not None and all(
+            np.allclose(a, b, rtol=1e-12, atol=0) for a, b in zip(fresh[0], got[step], strict=True)
+        )
+
+
+def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
+    """A mistake narrowed down by running the optimizer again on variations of the problem:
+    shared between parameters, one option's line (weight decay, dampening), the state
+    forgotten between steps, or the right direction with the wrong size; None if none fits."""
+    hp = rerun.hp
+    if rerun.right_for_each_parameter_alone():
+        return SHARED_STATE
+    if hp.get("weight_decay", 0) != 0 and rerun.right_without("weight_decay"):
+        if hp.get("decoupled_weight_decay", rerun.algorithm == "adamw"):
+            return (
+                "without weight decay your steps are right: the decoupled weight decay is "
+                "wrong; it shrinks the parameter first, param.data *= 1 - lr * weight_decay, "
+                "then takes the Adam step"
+            )
+        return (
+            "without weight decay your steps are right (with grad + weight_decay * param "
+            "as the gradient): the weight decay line is wrong; add weight_decay * param.data "
+            "to the gradient, once, before the momentum or the moments use it"
+        )
+    if hp.get("nesterov") and rerun.right_without_nesterov():
+        return (
+            "with nesterov=False your steps are right: the Nesterov step is wrong; it goes "
+            "along grad + momentum * buffer, with the buffer already updated at this step"
+        )
+    if "betas" in hp and rerun.right_with_betas_swapped():
+        return (
+            "beta1 and beta2 are swapped: beta1 = betas[0] averages the gradients (m), "
+            "beta2 = betas[1] their squares (v)"
+        )
+    if (
+        hp.get("momentum", 0) != 0
+        and hp.get("dampening", 0) != 0
+        and hp.get("weight_decay", 0) == 0
+        and rerun.right_without("dampening")
+    ):
+        return (
+            "with dampening=0 your steps are right: the dampening is wrong; from the second "
+            "step, buffer = momentum * buffer + (1 - dampening) * grad (the first step's "
+            "buffer is grad itself)"
+        )
+    keeps_state = rerun.algorithm != "sgd" or hp.get("momentum", 0) != 0
+    if step > 0 and keeps_state and rerun.forgets_earlier_steps(step, got):
+        return (
+            f"step {step + 1} is what a new optimizer's first step would be: nothing is "
+            "kept between steps; keep the state (momentum buffer, moments, step count) in "
+            "self.state between calls of step(), and read it back"
+        )
+    return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+
+
+SCALING_FACTORS = {
+    "sgd": "lr, 1 - dampening",
+    "adam": "lr, the bias corrections 1 - beta1**t and 1 - beta2**t, moments that start at zero",
+}
+
+
+def _size_of_the_update(problem: Problem, got, step: int, algorithm: str) -> str | None:
+    """The update's direction right and its size off by one factor, within 1%, for every
+    entry."""
+    before = problem.before(step)
+    taken = np.concatenate([(g - b).ravel() for g, b in zip(got[step], before, strict=True)])
+    wanted = np.concatenate(
+        [(e - b).ravel() for e, b in zip(problem.expected[step], before, strict=True)]
+    )
+    if not np.all(np.isfinite(taken)) or not np.any(wanted):
+        return None
+    factor = float(taken @ wanted / (wanted @ wanted))
+    if not np.allclose(taken, factor * wanted, rtol=1e-2, atol=1e-12 * np.max(np.abs(wanted))):
+        return None
+    if np.isclose(factor, -1, rtol=1e-2):
+        return "the update goes the wrong way: subtract it from the parameter (param.data -= ...)"
+    factors = SCALING_FACTORS["sgd" if algorithm == "sgd" else "adam"]
+    return (
+        f"the update points the right way but is about {factor:.3g} times as large as it "
+        f"should be, in every entry: check what scales the whole update ({factors})"
+    )
+
+
+def _optimizer_failure(
+    described, spec, case: RecordedCase, got, mismatch, kept_grad, rerun: Rerun
+) -> str:
     """The failure message: where, how much, and the likely mistake."""
     step, i = mismatch
     g, e = got[step][i], case.problem.expected[step][i]
@@ -349,11 +558,13 @@ def _optimizer_failure(described, spec, case: RecordedCase, got, mismatch, kept_
         f"{described} differs from PyTorch's {spec['name']} at step {step + 1}, parameter {i} "
         f"of shape {g.shape}: max abs difference {difference[worst]:.3g} at index "
         f"{tuple(int(k) for k in worst)} (expected {e[worst]:.6g}, got {g[worst]:.6g})\n"
-        f"Likely mistake: {_optimizer_hint(case, got, step, kept_grad)}"
+        f"Likely mistake: {_optimizer_hint(case, got, step, kept_grad, rerun)}"
     )
 
 
-def _optimizer_hint(case: RecordedCase, got, step: int, kept_grad: str | None) -> str:
+def _optimizer_hint(
+    case: RecordedCase, got, step: int, kept_grad: str | None, rerun: Rerun | None
+) -> str:
     """Name the recorded mistake that departs at this step as the optimizer did, or describe
     the symptom. (Before ``step`` the optimizer followed the algorithm; so does a mistake
     until the step where it departs.)"""
@@ -386,9 +597,18 @@ def _optimizer_hint(case: RecordedCase, got, step: int, kept_grad: str | None) -
         )
     before = problem.before(step)
     if all(np.array_equal(a, b) for a, b in zip(got[step], before, strict=True)):
+        if rerun is not None and rerun.algorithm == "sgd" and rerun.hp["momentum"] == 0:
+            if rerun.moves_with_momentum():
+                return (
+                    "with momentum=0 step() does not change the parameters, with momentum it "
+                    "does: the update runs only in the momentum branch; take it out of the if"
+                )
         return (
             "step() did not change the parameters: update param.data in place (param.data -= ...)"
         )
+    narrowed_down = _narrowed_down(rerun, got, step) if rerun is not None else None
+    if narrowed_down is not None:
+        return narrowed_down
     if step > 0:
         return (
             f"the steps before step {step + 1} are right: check what is kept between steps "
