@@ -2211,6 +2211,22 @@ HINTED_MISTAKES = [
         ("chain-rule-gradients-values",),
         "a division by a value that is 0",
     ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "for start in range(len(self)): batch numbers used as sample positions",
+        (("for start in range(0, n, self.batch_size):", "for start in range(len(self)):"),),
+        ("data-loader-epochs",),
+        "step the start by batch_size",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "n = len(self), the number of batches, used as the number of samples",
+        (("n = len(self.dataset)", "n = len(self)"),),
+        ("data-loader-epochs",),
+        "loop over every sample, n = len(self.dataset)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

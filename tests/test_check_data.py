@@ -141,9 +141,47 @@ class SlicesFromStartToBatchSize(DataLoader):
             yield self.fetch(indices)
 
 
+class StartsBatchesAtTheirNumbers(DataLoader):
+    """for start in range(len(self)): batch numbers used as the samples they start at."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(len(self)):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class CountsBatchesAsSamples(DataLoader):
+    """n = len(self): the number of batches taken for the number of samples."""
+
+    def __iter__(self):
+        n = len(self)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class DropLastWhenNDoesNotDivide(DataLoader):
+    """drop_last tested on n % batch_size: no batch at all when it does not divide."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            if self.drop_last and n % self.batch_size:
+                break
+            yield self.fetch(order[start : start + self.batch_size])
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
+        (
+            StartsBatchesAtTheirNumbers,
+            r"held samples \[0, 1, 2, 3\] \[1, 2, 3, 4\] .*step the start by batch_size",
+        ),
+        (CountsBatchesAsSamples, r"they cover \d+ of the \d+ samples: .*len\(self.dataset\)"),
+        (DropLastWhenNDoesNotDivide, "no batch came at all: skip only the last batch"),
         (SlicesFromStartToBatchSize, r"the batch is short: .*order\[start : start \+ batch_size\]"),
         (DropsTheLastBatch, "the last, smaller batch is missing"),
         (SamplesWithReplacement, "came twice"),

@@ -115,13 +115,18 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
     if len(batches) != case.expected_batches:
         raise AssertionError(
             f"{where}: one epoch gave {len(batches)} batches, expected {case.expected_batches}"
-            f"{_batch_count_hint(batches, case)}"
+            f"{_batch_count_hint(batches, case) or _layout_hint(batches, case)}"
         )
     sizes = [min(case.batch_size, case.n - k * case.batch_size) for k in range(len(batches))]
-    seen = [
-        _batch_indices(batch, case.pairs, size, f"{where}, batch {k}")
-        for k, (batch, size) in enumerate(zip(batches, sizes, strict=True))
-    ]
+    try:
+        seen = [
+            _batch_indices(batch, case.pairs, size, f"{where}, batch {k}")
+            for k, (batch, size) in enumerate(zip(batches, sizes, strict=True))
+        ]
+    except AssertionError as error:
+        if "?" in str(error):  # it already says what to check
+            raise
+        raise AssertionError(f"{error}{_layout_hint(batches, case)}") from None
     order = np.concatenate(seen) if seen else np.zeros(0, dtype=int)
     if len(np.unique(order)) != len(order):
         raise AssertionError(
@@ -157,7 +162,53 @@ def _batch_count_hint(batches: list, case: LoaderCase) -> str:
         )
     if count == case.expected_batches + 1 and case.drop_last:
         return "; with drop_last=True the last, smaller batch must be skipped"
+    if count == 0 and case.drop_last:
+        return (
+            "; with drop_last=True no batch came at all: skip only the last batch, and only "
+            "when it is short (len(indices) < batch_size)"
+        )
     return ""
+
+
+def _layout_hint(batches: list, case: LoaderCase) -> str:
+    """Which samples the batches held, next to the expected ones (unshuffled epochs), and
+    what the difference most likely means: batches that do not step by batch_size, or an
+    epoch that does not cover the data set."""
+    held = [_samples_in(batch, case.pairs) for batch in batches]
+    if case.shuffle or any(samples is None for samples in held):
+        return ""
+    size, n = case.batch_size, case.n
+    expected = [list(range(k * size, min(n, (k + 1) * size))) for k in range(case.expected_batches)]
+    text = f"; the batches held samples {_listed(held)}, expected {_listed(expected)}"
+    starts = [samples[0] for samples in held if samples]
+    covered = len({sample for samples in held for sample in samples})
+    if size > 1 and len(starts) > 1 and starts == list(range(len(starts))):
+        return text + (
+            ": the batches start at 0, 1, 2, ...: step the start by batch_size, "
+            "for start in range(0, n, batch_size)"
+        )
+    if 0 < covered < n and len(held) < case.expected_batches:
+        return text + (
+            f": they cover {covered} of the {n} samples: loop over every sample, n = "
+            "len(self.dataset) (len(self) is the number of batches)"
+        )
+    return text
+
+
+def _samples_in(batch, pairs: bool) -> list[int] | None:
+    """The sample numbers in a batch (sample i has target i), or None if not readable."""
+    targets = batch[1] if pairs and isinstance(batch, tuple) and len(batch) == 2 else batch
+    try:
+        return [int(target) for target in np.asarray(targets).ravel()]
+    except (TypeError, ValueError):  # not numbers: the failure says what the batch is
+        return None
+
+
+def _listed(batches: list[list[int]], most: int = 4) -> str:
+    """Batches of sample numbers, the first ``most`` of them: [0, 1] [2, 3] ..."""
+    shown = " ".join(str(samples) for samples in batches[:most])
+    more = f" ... ({len(batches)} batches)" if len(batches) > most else ""
+    return (shown or "none") + more
 
 
 def _is_empty(batch) -> bool:

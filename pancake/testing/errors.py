@@ -252,8 +252,8 @@ _SHOWN_CALLERS = 1  # the line that raised, and the learner's line that called i
 def where_it_failed(error: BaseException, test: types.FunctionType | None = None) -> list[str]:
     """The learner's lines on ``error``'s traceback (the one that raised, then its caller),
     each with its text and the values of the names it uses; [] if none is known. When the
-    error was raised in pancake's framework code called from there, that line first (unless
-    it is one of pancake's own checks, a `raise`: its message says enough).
+    error was raised in pancake's framework code called from there on a value that is None
+    (a gradient set to None), that line first.
 
     A learner's line is code that is neither pancake's nor a library's, and whose text is
     known (a notebook cell registers its text), called by ``test`` but outside its cell."""
@@ -274,7 +274,9 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
     shown = [(f"your `{_name(frames[number][0])}`", *frames[number]) for number in learners]
     shown = shown[-1 - _SHOWN_CALLERS :]
     inner = [frame for frame in frames[learners[-1] + 1 :] if _is_framework_code(frame[0].f_code)]
-    if inner and not _line_of(*inner[-1]).startswith("raise"):  # not one of pancake's checks
+    if inner and any(
+        " is None" in value for value in _values_in(_line_of(*inner[-1]), inner[-1][0])
+    ):
         shown.append((f"pancake's `{_name(inner[-1][0])}`", *inner[-1]))
     lines = []
     for number, (whose, frame, line) in enumerate(reversed(shown)):
@@ -373,9 +375,18 @@ def _signature(function) -> str | None:
     if not isinstance(function, types.FunctionType | types.MethodType):
         return None
     try:
-        return f"takes {inspect.signature(function)}".split(" ->")[0]
+        parameters = inspect.signature(function).parameters.values()
     except ValueError:  # no signature to show
         return None
+    names, keyword_only = [], False
+    for parameter in parameters:
+        if parameter.kind is parameter.KEYWORD_ONLY and not keyword_only:
+            names.append("*")
+            keyword_only = True
+        star = {parameter.VAR_POSITIONAL: "*", parameter.VAR_KEYWORD: "**"}.get(parameter.kind, "")
+        default = "=..." if parameter.default is not parameter.empty else ""
+        names.append(f"{star}{parameter.name}{default}")
+    return f"takes ({', '.join(names)})"
 
 
 def _dotted(node: ast.AST) -> str | None:
