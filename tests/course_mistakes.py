@@ -2227,6 +2227,14 @@ HINTED_MISTAKES = [
         ("data-loader-epochs",),
         "loop over every sample, n = len(self.dataset)",
     ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the mean loss by floor division //",
+        (("return total_loss / total_samples", "return total_loss // total_samples"),),
+        ("train-one-epoch-one-epoch",),
+        "// is floor division",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -151,6 +151,34 @@ def last_batch_loss(*args):
     return batch_losses(*args)[-1]
 
 
+def weighted_total(model, loss_fn, optimizer, loader) -> tuple[float, int, float]:
+    """The loop done right: the total of loss × batch size, the sample count, the last
+    batch's loss × size."""
+    total = count = last = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        last = loss * len(targets)
+        total, count = total + last, count + len(targets)
+    return total, count, last
+
+
+def floor_divided_mean(*args):
+    total, count, _ = weighted_total(*args)
+    return total // count
+
+
+def total_not_divided(*args):
+    return weighted_total(*args)[0]
+
+
+def total_assigned_not_added(*args):
+    _, count, last = weighted_total(*args)
+    return last / count
+
+
 def returns_nothing(*args):
     batch_losses(*args)
 
@@ -173,6 +201,9 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (never_steps, "optimizer.step() never ran for this batch; call it once per batch"),
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
+        (floor_divided_mean, "// is floor division"),
+        (total_not_divided, "this is the total loss of the epoch"),
+        (total_assigned_not_added, "(total += loss * batch size), don't assign it"),
         (returns_nothing, "return the mean loss of the epoch"),
         (zeroes_between_backward_and_step, "never between backward() and step()"),
         (backward_of_ones, "model.backward(loss_fn.backward())"),

@@ -291,6 +291,20 @@ def _loss_hint(returned, losses: np.ndarray, sizes: np.ndarray, dataset_size: in
         )
         / dataset_size,
     }
+    total, samples = float(np.sum(losses * sizes)), float(np.sum(sizes))
+    candidates.update(
+        {
+            "this is the total loss of the epoch: divide it by the number of samples": total,
+            "only the last batch's loss × size is in the total: add each batch's to it "
+            "(total += loss * batch size), don't assign it": losses[-1] * sizes[-1] / samples,
+            "this is the mean rounded down to a whole number: // is floor division (int() "
+            "rounds too): divide with /": np.floor(total / samples),
+            f"this is the mean divided by the batch size ({sizes[0]}) once more: divide the "
+            "total only by the number of samples": total / samples / sizes[0],
+            f"this is the mean times the batch size ({sizes[0]}): add up loss × batch size, "
+            "then divide by the number of samples": total / samples * sizes[0],
+        }
+    )
     for hint, value in candidates.items():
         if np.isclose(float(returned), value, rtol=1e-9, atol=0):
             return hint
