@@ -2235,6 +2235,14 @@ HINTED_MISTAKES = [
         ("train-one-epoch-one-epoch",),
         "// is floor division",
     ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "apply_fun unpacks params as b, W (the other order)",
+        (("W, b = params", "b, W = params"),),
+        ("dense-layer", "dense-leading-axes"),
+        "unpack params in the order init_fun returns them",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -123,7 +123,26 @@ def dense_with_a_bias_per_input(out_dim):
     return init_fun, apply_fun
 
 
+def dense_unpacking_b_w(out_dim):
+    """Dense whose apply_fun unpacks params as b, W: the other order than init_fun's."""
+    init_fun, _ = stax.Dense(out_dim)
+
+    def apply_fun(params, inputs, **kwargs):
+        b, W = params
+        return inputs @ W + b
+
+    return init_fun, apply_fun
+
+
 CHECKER_CATALOG = {
+    "apply_fun unpacks b, W (matmul error)": (
+        lambda: check_stax_layer(dense_unpacking_b_w(2), (-1, 3)),
+        "gives the announced output shape when given the params in the other order",
+    ),
+    "apply_fun unpacks b, W (another shape)": (
+        lambda: check_stax_layer(dense_unpacking_b_w(1), (-1, 1)),
+        "unpack params in the order init_fun returns them (W, b = params)",
+    ),
     "params collected last layer first": (
         lambda: check_serial(
             serial_with_params_last_first, [stax.Dense(3), stax.Dense(2)], (-1, 3)

@@ -342,6 +342,7 @@ def test_a_crash_in_pancakes_layers_shows_their_line_and_the_learners():
     assert lines[0].startswith("In pancake's `Linear.backward`, line ")
     assert "`self.weight.grad` is None" in lines[1]
     assert lines[2] == "  called from your `train_step`, line 4: `model.backward(model(x))`"
+    assert lines[-1].startswith("Hint: this was raised inside pancake's `Linear.backward`")
     assert "a gradient set to None" in lines[-1]
 
 

@@ -229,9 +229,31 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
         return None
     lines = where_it_failed(error, test)
     hint = None if hinted else explain_error(error)
+    callee = _framework_callee(error, test)
+    if hint is not None and lines and callee is not None:
+        hint = (
+            f"this was raised inside pancake's `{callee}`, which your line calls: check what "
+            f"your line passes to it (above). {hint}"
+        )
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
+
+
+def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
+    """The pancake function the learner's last line called, when the error was raised in
+    pancake's framework code (not the learner's, nor NumPy's); else None."""
+    frames = _frames_under(test, error.__traceback__)
+    test_file = _code_of(test).co_filename if test is not None else None
+    learners = [
+        number
+        for number, (frame, _) in enumerate(frames)
+        if _is_learner_code(frame.f_code, test_file)
+    ]
+    if not learners or not _is_framework_code(frames[-1][0].f_code):
+        return None
+    inner = frames[learners[-1] + 1 :]
+    return _name(inner[0][0]) if inner and _is_framework_code(inner[0][0].f_code) else None
 
 
 # Where a learner's code is not: pancake's own files, the standard library, installed packages.
@@ -257,13 +279,8 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
 
     A learner's line is code that is neither pancake's nor a library's, and whose text is
     known (a notebook cell registers its text), called by ``test`` but outside its cell."""
-    frames = list(_traceback_frames(error.__traceback__))
-    test_file = None
-    if test is not None:
-        test_code = _code_of(test)
-        test_file = test_code.co_filename
-        entered = [number for number, (frame, _) in enumerate(frames) if frame.f_code is test_code]
-        frames = frames[entered[0] + 1 :] if entered else frames
+    frames = _frames_under(test, error.__traceback__)
+    test_file = _code_of(test).co_filename if test is not None else None
     learners = [
         number
         for number, (frame, _) in enumerate(frames)
@@ -297,6 +314,16 @@ def _line_of(frame: types.FrameType, line: int) -> str:
 def _name(frame: types.FrameType) -> str:
     """The qualified name of the function a frame runs (Linear.backward)."""
     return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+
+
+def _frames_under(test: types.FunctionType | None, traceback) -> list:
+    """(frame, line) of a traceback's entries, outermost first, under ``test``'s own frame."""
+    frames = list(_traceback_frames(traceback))
+    if test is None:
+        return frames
+    test_code = _code_of(test)
+    entered = [number for number, (frame, _) in enumerate(frames) if frame.f_code is test_code]
+    return frames[entered[0] + 1 :] if entered else frames
 
 
 def _code_of(test: types.FunctionType) -> types.CodeType:

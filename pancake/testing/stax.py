@@ -68,13 +68,19 @@ def check_stax_layer(
     x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(
         _concrete(input_shape, batch_size)
     )
-    y = np.asarray(_applied(apply_fun, params, x, described))
-    if y.shape != _concrete(output_shape, batch_size):
+    announced = _concrete(output_shape, batch_size)
+    y = np.asarray(_applied(apply_fun, params, x, described, announced))
+    if y.shape != announced:
+        hint = (
+            _PARAMS_REVERSED
+            if _fits_with_params_reversed(apply_fun, params, x, announced)
+            else "work out the output shape from input_shape: the axes the layer does not "
+            "change stay as they are, -1 included"
+        )
         raise AssertionError(
             f"{described}: init_fun announced the output shape {output_shape}, but apply_fun's "
             f"output for inputs of shape {x.shape} (-1 = {batch_size}) has shape {y.shape}.\n"
-            "Hint: work out the output shape from input_shape: the axes the layer does not "
-            "change stay as they are, -1 included"
+            f"Hint: {hint}"
         )
     lines = [
         f"init_fun: output shape {output_shape}, parameter shapes {shapes}",
@@ -94,19 +100,41 @@ def check_stax_layer(
     return PropertyReport(f"stax layer check of {described}: OK", lines)
 
 
-def _applied(apply_fun: Callable, params, x: np.ndarray, described: str):
-    """``apply_fun(params, x)``; a shape error in a product names the order of the factors."""
+_PARAMS_REVERSED = (
+    "apply_fun gives the announced output shape when given the params in the other order: "
+    "unpack params in the order init_fun returns them (W, b = params)"
+)
+
+
+def _applied(apply_fun: Callable, params, x: np.ndarray, described: str, announced: tuple):
+    """``apply_fun(params, x)``; a shape error in a product names the order of the factors,
+    or of the params."""
     try:
         return apply_fun(params, x)
     except ValueError as error:
         if "matmul" not in str(error) and "broadcast" not in str(error):
             raise
+        hint = (
+            _PARAMS_REVERSED
+            if _fits_with_params_reversed(apply_fun, params, x, announced)
+            else "the inputs hold one example per row (features on the last axis): multiply "
+            "them on the left, inputs @ W, which keeps the leading axes (not W @ inputs, the "
+            "math's Wx)"
+        )
         raise AssertionError(
             f"{described}: apply_fun raised ValueError for inputs of shape {x.shape} and "
-            f"parameters of shapes {_shapes(params)}: {error}\nHint: the inputs hold one "
-            "example per row (features on the last axis): multiply them on the left, "
-            "inputs @ W, which keeps the leading axes (not W @ inputs, the math's Wx)"
+            f"parameters of shapes {_shapes(params)}: {error}\nHint: {hint}"
         ) from error
+
+
+def _fits_with_params_reversed(apply_fun: Callable, params, x: np.ndarray, announced) -> bool:
+    """Whether ``apply_fun`` gives the announced shape on a pair of params in the other order."""
+    if not (isinstance(params, tuple | list) and len(params) == 2):
+        return False
+    try:
+        return np.shape(apply_fun(type(params)(reversed(params)), x)) == announced
+    except Exception:  # it fails that way too: not the order of the params
+        return False
 
 
 def _layer_name(init_fun: Callable) -> str:
