@@ -2243,6 +2243,37 @@ HINTED_MISTAKES = [
         ("dense-layer", "dense-leading-axes"),
         "unpack params in the order init_fun returns them",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "break at the first unwatched input of an operation",
+        (
+            (
+                "            if is_watched(tensor):\n"
+                "                add_gradient(grads, tensor, tensor_grad)",
+                "            if not is_watched(tensor):\n"
+                "                break\n"
+                "            add_gradient(grads, tensor, tensor_grad)",
+            ),
+        ),
+        ("gradient-tape-nested-second-derivative",),
+        "don't end the loop over the inputs there (break)",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the gradients start empty: the target is never seeded",
+        (("grads: dict[Tensor, Gradient] = {target: seed}", "grads: dict[Tensor, Gradient] = {}"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "start the walk from the seed, grads = {target: seed}",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

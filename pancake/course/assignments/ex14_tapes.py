@@ -45,6 +45,12 @@ def check_walk(f, *arrays, seed_as_tensor=False):
     expected = ag.grad(target, inputs)
     for position, (tensor, reference) in enumerate(zip(inputs, expected, strict=True)):
         got = grads.get(tensor)
+        if got is None and grads.get(target) is None:
+            raise AssertionError(
+                f"walk_tape gave no gradient for input {position}, nor for the target itself: "
+                "start the walk from the seed, grads = {target: seed}: the last operation's "
+                "output, the target, is where the backward pass begins"
+            )
         if got is None:
             raise AssertionError(f"walk_tape gave no gradient for input {position}: {WALK_HINT}")
         value = got.data if isinstance(got, Tensor) else got
@@ -72,6 +78,26 @@ def seed_hint():
         "walk_tape ignores its seed: from a seed of 2, dL/dx is that of a seed of 1. Start "
         "the walk from the seed it is given, grads = {target: seed} (a Tensor seed makes "
         "every gradient a recorded Tensor)"
+    )
+
+
+def unwatched_input_hint():
+    """The hint for a walk_tape that stops at an operation's first unwatched input, or ''."""
+    constant, tensor = (
+        Tensor(np.array([2.0, -3.0])),
+        Tensor(np.array([0.5, 1.5]), requires_grad=True),
+    )
+    target = (constant * tensor).sum()  # constant, the first input of Mul, is not watched
+    try:
+        grads = walk_tape(graph_record(target), target, np.array(1.0), lambda t: t.requires_grad)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if grads.get(tensor) is not None:
+        return ""
+    return (
+        "walk_tape gives no gradient to x in (c * x).sum() when c, the first input of the "
+        "product, is not watched: skip an unwatched input and go on with the next ones "
+        "(if is_watched(tensor): ...), don't end the loop over the inputs there (break)"
     )
 
 
@@ -273,7 +299,7 @@ def test_gradient_tape_nested_second_derivative(a):
         dc_da = inner.gradient(c, a)
     d2c_da2 = outer.gradient(dc_da, a)
     if d2c_da2 is None:
-        hint = seed_hint() or record_hint(outer)
+        hint = seed_hint() or unwatched_input_hint() or record_hint(outer)
         raise AssertionError(f"the outer tape found no path from dc/da to a: {hint}")
     np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
     np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)
