@@ -2274,6 +2274,22 @@ HINTED_MISTAKES = [
         ),
         "start the walk from the seed, grads = {target: seed}",
     ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "the values returned as (dE/dk, dE/dv, E)",
+        (("return e, de_dk, de_dv", "return de_dk, de_dv, e"),),
+        ("chain-rule-gradients-values",),
+        "return them as (E, dE_dk, dE_dv)",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "d(M²)/dM written M² (E itself)",
+        (("de_dm = 2 * m", "de_dm = m * m"),),
+        ("chain-rule-gradients-values",),
+        "the inner derivatives are right, the outer one is not",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

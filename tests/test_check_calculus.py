@@ -123,6 +123,17 @@ def chains_dv_from_dk(k, v):
     return m * m, de_dk, de_dk * k
 
 
+def e_for_its_own_derivative(k, v):
+    """d(M²)/dM written M²: E where its derivative 2·M belongs."""
+    m = k * v
+    return m * m, m * m * v, m * m * k
+
+
+def returns_e_last(k, v):
+    m = k * v
+    return 2 * m * v, 2 * m * k, m * m
+
+
 def two_e_for_two_m(k, v):
     """d(M²)/dM written 2·E: E where M belongs."""
     m = k * v
@@ -201,6 +212,14 @@ CATALOG = {
     "returns a list": (
         lambda: check_chain_rule(returns_a_list, 1.5, -2.0),
         "return the three values as a tuple",
+    ),
+    "E for its own derivative": (
+        lambda: check_chain_rule(e_for_its_own_derivative, 1.5, -2.0),
+        "times the same dE/dM = 0.8281: the inner derivatives are right, the outer one is not",
+    ),
+    "returns E last": (
+        lambda: check_chain_rule(returns_e_last, 1.5, -2.0),
+        "come in the order (dE_dk, dE_dv, E): return them as (E, dE_dk, dE_dv)",
     ),
 }
 

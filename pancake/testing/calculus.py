@@ -50,7 +50,8 @@ def check_numerical_gradient(
         if x.ndim != 0:
             raise
         hint = (
-            "x has shape (), a single number with no len() and no rows: loop over "
+            "x has shape (), a single number with no len() and no rows: size the gradient "
+            "with x's shape (np.zeros_like(x)), not len(x), and loop over "
             "`np.ndindex(x.shape)`, which visits every entry of an array of any shape"
         )
         raise GradientCheckError(
@@ -184,7 +185,13 @@ def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> s
             f"expected (E, dE_dk, dE_dv), got {result!r}.\nHint: {hint}", "E", hint
         )
     e, de_dk, de_dv = (float(value) for value in result)
-    check_values("E", e, (k * v) ** 2, formula="(k·v)²")
+    try:
+        check_values("E", e, (k * v) ** 2, formula="(k·v)²")
+    except AssertionError as failure:
+        hint = _order_hint(chain_rule_gradients_fn)
+        if hint is None:
+            raise
+        raise GradientCheckError(f"{failure}\nHint: {hint}", "E", hint) from None
     expected = {
         "dE_dk": float(numerical_gradient(lambda kk: (kk * v) ** 2, np.array(k))),
         "dE_dv": float(numerical_gradient(lambda vv: (k * vv) ** 2, np.array(v))),
@@ -252,4 +259,46 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
     for predicted, hint in hypotheses:
         if abs(got - predicted) <= 1e-6 * (1 + abs(predicted)):
             return hint
-    return None
+    return _outer_derivative_hint(chain_rule_gradients_fn)
+
+
+def _true_values(k: float, v: float) -> tuple[float, float, float]:
+    """(E, dE/dk, dE/dv) for E = M², M = k·v."""
+    m = k * v
+    return m * m, 2 * m * v, 2 * m * k
+
+
+def _outer_derivative_hint(chain_rule_gradients_fn: Callable) -> str | None:
+    """The hint for both derivatives chained through the same wrong dE/dM (right inner
+    derivatives dM/dk = v, dM/dv = k), at a generic point; else None."""
+    k, v = GENERIC_K, GENERIC_V
+    try:
+        _, de_dk, de_dv = (float(value) for value in chain_rule_gradients_fn(k, v))
+    except Exception:  # it fails at other points too: the error says why
+        return None
+    used, m = de_dk / v, k * v
+    consistent = abs(de_dv / k - used) <= 1e-6 * (1 + abs(used))
+    if not consistent or abs(used - 2 * m) <= 1e-6 * (1 + abs(used)):
+        return None
+    return (
+        f"at k = {k}, v = {v} (M = {m:.4g}) dE_dk = {de_dk:.4g} and dE_dv = {de_dv:.4g} are "
+        f"dM/dk = v and dM/dv = k times the same dE/dM = {used:.4g}: the inner derivatives "
+        f"are right, the outer one is not: dE/dM = d(M²)/dM = 2·M = {2 * m:.4g}"
+    )
+
+
+def _order_hint(chain_rule_gradients_fn: Callable) -> str | None:
+    """The hint for the three right values returned in another order, at a generic point."""
+    try:
+        got = [float(value) for value in chain_rule_gradients_fn(GENERIC_K, GENERIC_V)]
+    except Exception:  # it fails at other points too: the error says why
+        return None
+    true = _true_values(GENERIC_K, GENERIC_V)
+    if np.allclose(got, true) or not np.allclose(sorted(got), sorted(true)):
+        return None
+    names = {0: "E", 1: "dE_dk", 2: "dE_dv"}
+    order = [names[int(np.argmin([abs(g - t) for t in true]))] for g in got]
+    return (
+        f"the three values are right but come in the order ({', '.join(order)}): return them "
+        "as (E, dE_dk, dE_dv)"
+    )
