@@ -2290,6 +2290,14 @@ HINTED_MISTAKES = [
         ("chain-rule-gradients-values",),
         "the inner derivatives are right, the outer one is not",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "tensor.requires_grad asked instead of is_watched(tensor)",
+        (("            if is_watched(tensor):", "            if tensor.requires_grad:"),),
+        ("gradient-tape-records-watched-operations", "gradient-tape-nested-second-derivative"),
+        "ask is_watched(tensor), not tensor.requires_grad",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

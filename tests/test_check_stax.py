@@ -69,6 +69,19 @@ def serial_with_a_generator_per_layer(*layers):
     return init_fun, stax.serial(*layers)[1]
 
 
+def serial_unpacking_the_pair_reversed(*layers):
+    """A serial whose init_fun unpacks each layer's (output_shape, params) the other way."""
+
+    def init_fun(rng, shape):
+        params = []
+        for layer_init, _ in layers:
+            layer_params, shape = layer_init(rng, shape)
+            params.append(layer_params)
+        return shape, params
+
+    return init_fun, stax.serial(*layers)[1]
+
+
 def serial_with_params_last_first(*layers):
     init_fun, apply_fun = stax.serial(*layers)
 
@@ -135,6 +148,12 @@ def dense_unpacking_b_w(out_dim):
 
 
 CHECKER_CATALOG = {
+    "each layer's pair unpacked as (params, output_shape)": (
+        lambda: check_serial(
+            serial_unpacking_the_pair_reversed, [stax.Dense(1), stax.Tanh], (-1, 1)
+        ),
+        "params holds a layer's output shape where its params belong",
+    ),
     "apply_fun unpacks b, W (matmul error)": (
         lambda: check_stax_layer(dense_unpacking_b_w(2), (-1, 3)),
         "gives the announced output shape when given the params in the other order",

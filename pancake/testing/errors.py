@@ -242,7 +242,7 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
 
 def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
     """The pancake function the learner's last line called, when the error was raised in
-    pancake's framework code (not the learner's, nor NumPy's); else None."""
+    (or under) pancake's framework code; else None."""
     frames = _frames_under(test, error.__traceback__)
     test_file = _code_of(test).co_filename if test is not None else None
     learners = [
@@ -250,10 +250,12 @@ def _framework_callee(error: BaseException, test: types.FunctionType | None) -> 
         for number, (frame, _) in enumerate(frames)
         if _is_learner_code(frame.f_code, test_file)
     ]
-    if not learners or not _is_framework_code(frames[-1][0].f_code):
-        return None
-    inner = frames[learners[-1] + 1 :]
-    return _name(inner[0][0]) if inner and _is_framework_code(inner[0][0].f_code) else None
+    inner = (
+        [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
+        if learners
+        else []
+    )
+    return _name(inner[0]) if inner else None
 
 
 # Where a learner's code is not: pancake's own files, the standard library, installed packages.

@@ -415,10 +415,25 @@ def _check_initialised(recorded, input_shape, output_shape, params, described: s
                 f"{described}: params has shapes {_shapes(params)}: the layers' params, last "
                 "layer first.\nHint: append each layer's params in the order of the layers"
             )
+        output_shapes = [layer.inits[0][1] for layer in recorded]
+        if any(
+            _is_shape(tuple(entry)) and tuple(entry) in output_shapes
+            for entry in params
+            if isinstance(entry, tuple | list) and entry
+        ):
+            hint = (
+                "params holds a layer's output shape where its params belong: each init_fun "
+                "returns the pair (output_shape, params), in that order: unpack it as "
+                "output_shape, layer_params = layer_init(rng, input_shape)"
+            )
+        else:
+            hint = (
+                "params is a list with one entry per layer, the params that layer's init_fun "
+                "returned, in order"
+            )
         raise AssertionError(
             f"{described}: params has shapes {_shapes(params)}, but the layers' init_funs "
-            f"returned params of shapes {_shapes(returned)}.\nHint: params is a list with one "
-            "entry per layer, the params that layer's init_fun returned, in order"
+            f"returned params of shapes {_shapes(returned)}.\nHint: {hint}"
         )
     expected_input = input_shape
     for index, layer in enumerate(recorded):

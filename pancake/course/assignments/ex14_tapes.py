@@ -31,6 +31,23 @@ def graph_record(target):
     return [(t.grad_fn, t) for t in ag.topological_order(target) if t.grad_fn is not None]
 
 
+START_HINT = (
+    "start the walk from the seed, grads = {target: seed}: the last operation's output, the "
+    "target, is where the backward pass begins"
+)
+
+
+def start_hint():
+    """START_HINT for a walk_tape whose result has no gradient for the target, or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).sum()
+    return (
+        START_HINT
+        if walked_gradient(graph_record(target), target, target, lambda t: True) is None
+        else ""
+    )
+
+
 def check_walk(f, *arrays, seed_as_tensor=False):
     """walk_tape over the record of ``f(*inputs)`` against ag.grad, for every input."""
     inputs = [Tensor(array, requires_grad=True) for array in arrays]
@@ -48,8 +65,7 @@ def check_walk(f, *arrays, seed_as_tensor=False):
         if got is None and grads.get(target) is None:
             raise AssertionError(
                 f"walk_tape gave no gradient for input {position}, nor for the target itself: "
-                "start the walk from the seed, grads = {target: seed}: the last operation's "
-                "output, the target, is where the backward pass begins"
+                f"{START_HINT}"
             )
         if got is None:
             raise AssertionError(f"walk_tape gave no gradient for input {position}: {WALK_HINT}")
@@ -81,24 +97,63 @@ def seed_hint():
     )
 
 
+def walked_gradient(record, target, tensor, is_watched):
+    """The learner's walk_tape gradient for ``tensor`` (None if it gives none or fails)."""
+    try:
+        return walk_tape(record, target, np.array(1.0), is_watched).get(tensor)
+    except Exception:  # a walk that fails on its own: its error says more
+        return None
+
+
 def unwatched_input_hint():
     """The hint for a walk_tape that stops at an operation's first unwatched input, or ''."""
-    constant, tensor = (
-        Tensor(np.array([2.0, -3.0])),
-        Tensor(np.array([0.5, 1.5]), requires_grad=True),
-    )
+    constant = Tensor(np.array([2.0, -3.0]))
+    tensor = Tensor(np.array([0.5, 1.5]), requires_grad=True)
     target = (constant * tensor).sum()  # constant, the first input of Mul, is not watched
-    try:
-        grads = walk_tape(graph_record(target), target, np.array(1.0), lambda t: t.requires_grad)
-    except Exception:  # a walk that fails on its own: its error says more
-        return ""
-    if grads.get(tensor) is not None:
+    record = graph_record(target)
+    if (
+        walked_gradient(record, target, tensor, lambda t: True) is None  # fails anyway
+        or walked_gradient(record, target, tensor, lambda t: t.requires_grad) is not None
+    ):
         return ""
     return (
         "walk_tape gives no gradient to x in (c * x).sum() when c, the first input of the "
         "product, is not watched: skip an unwatched input and go on with the next ones "
         "(if is_watched(tensor): ...), don't end the loop over the inputs there (break)"
     )
+
+
+def watched_only_hint():
+    """The hint for a walk_tape that gives no gradient to a tensor that is watched but does
+    not require a gradient (as tape.watch makes it), or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).sum()
+    record = graph_record(target)
+    if walked_gradient(record, target, tensor, lambda t: t.requires_grad) is None:
+        return ""  # it fails with requires_grad too
+    tensor.requires_grad = False  # watched, as by tape.watch, without requires_grad
+    if walked_gradient(record, target, tensor, lambda t: t is tensor or t.grad_fn) is not None:
+        return ""
+    return (
+        "walk_tape gives no gradient to a watched tensor that does not require a gradient "
+        "(tape.watch(x) watches x without requires_grad): ask is_watched(tensor), not "
+        "tensor.requires_grad"
+    )
+
+
+def gradient_of(tape, target, tensor):
+    """tape.gradient(target, tensor), which must not be None."""
+    gradient = tape.gradient(target, tensor)
+    if gradient is None:
+        hint = (
+            start_hint()
+            or seed_hint()
+            or unwatched_input_hint()
+            or watched_only_hint()
+            or record_hint(tape)
+        )
+        raise AssertionError(f"tape.gradient gave None for a watched tensor: {hint}")
+    return gradient
 
 
 def used_several_times(x, w):
@@ -267,7 +322,7 @@ def test_gradient_tape_records_watched_operations(shape, data):
             f"recorded {recorded_names(tape)}, expected {expected}: {record_hint(tape)}"
         )
     slope = 1 - np.tanh(x.data * constant.data) ** 2
-    np.testing.assert_allclose(tape.gradient(y, x).data, slope * constant.data, rtol=1e-10)
+    np.testing.assert_allclose(gradient_of(tape, y, x).data, slope * constant.data, rtol=1e-10)
 
 
 @graded
@@ -283,7 +338,7 @@ def test_gradient_tape_watches_leaves_that_require_a_gradient(x):
         raise AssertionError(
             f"recorded {recorded_names(tape)}, expected {expected}: {record_hint(tape)}"
         )
-    np.testing.assert_allclose(tape.gradient(y, w).data, 2 * x, rtol=1e-12)
+    np.testing.assert_allclose(gradient_of(tape, y, w).data, 2 * x, rtol=1e-12)
 
 
 @graded
