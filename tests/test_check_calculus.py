@@ -129,6 +129,12 @@ def e_for_its_own_derivative(k, v):
     return m * m, m * m * v, m * m * k
 
 
+def differentiates_by_k_not_m(k, v):
+    """d(M²)/dM written 2·k: dE_dk = 2k·v is then right (it is 2·M), dE_dv = 2k·k is not."""
+    m = k * v
+    return m * m, 2 * k * v, 2 * k * k
+
+
 def returns_e_last(k, v):
     m = k * v
     return 2 * m * v, 2 * m * k, m * m
@@ -216,6 +222,10 @@ CATALOG = {
     "E for its own derivative": (
         lambda: check_chain_rule(e_for_its_own_derivative, 1.5, -2.0),
         "times the same dE/dM = 0.8281: the inner derivatives are right, the outer one is not",
+    ),
+    "d(M²)/dM as 2k": (
+        lambda: check_chain_rule(differentiates_by_k_not_m, 1.5, -2.0),
+        "times the same dE/dM = 2.6: the inner derivatives are right, the outer one is not",
     ),
     "returns E last": (
         lambda: check_chain_rule(returns_e_last, 1.5, -2.0),

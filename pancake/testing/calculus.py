@@ -256,10 +256,15 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
             f"not from dE/dM: dE/d{variable} = dE/dM · dM/d{variable}",
         ),
     ]
+    # Mistakes in dE/dM alone: both derivatives chained through the same wrong dE/dM.
+    outer_mistakes = {m * inner, inner, 2 * inner, 2 * m * m * inner, -2 * m * inner}
+    outer = _outer_derivative_hint(chain_rule_gradients_fn)
     for predicted, hint in hypotheses:
         if abs(got - predicted) <= 1e-6 * (1 + abs(predicted)):
-            return hint
-    return _outer_derivative_hint(chain_rule_gradients_fn)
+            # at this point one hypothesis can coincide with another (2k·v is 2·M):
+            # the outer derivative seen on both derivatives is surer
+            return hint if hint is None or outer is None or predicted in outer_mistakes else outer
+    return outer
 
 
 def _true_values(k: float, v: float) -> tuple[float, float, float]:
