@@ -2298,6 +2298,14 @@ HINTED_MISTAKES = [
         ("gradient-tape-records-watched-operations", "gradient-tape-nested-second-derivative"),
         "ask is_watched(tensor), not tensor.requires_grad",
     ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the loop goes over loader.dataset, one sample at a time",
+        (("for inputs, targets in loader:", "for inputs, targets in loader.dataset:"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "loop over the loader itself",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -179,6 +179,16 @@ def total_assigned_not_added(*args):
     return last / count
 
 
+def loops_over_the_data_set(model, loss_fn, optimizer, loader):
+    total = 0.0
+    for inputs, targets in loader.dataset:
+        optimizer.zero_grad()
+        total += loss_fn(model(inputs[None]), targets[None])
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    return total / len(loader.dataset)
+
+
 def returns_nothing(*args):
     batch_losses(*args)
 
@@ -202,6 +212,7 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (floor_divided_mean, "// is floor division"),
+        (loops_over_the_data_set, "loop over the loader itself"),
         (total_not_divided, "this is the total loss of the epoch"),
         (total_assigned_not_added, "(total += loss * batch size), don't assign it"),
         (returns_nothing, "return the mean loss of the epoch"),

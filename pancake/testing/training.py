@@ -162,8 +162,36 @@ class SpyLoader:
     def __len__(self) -> int:
         return len(self.batches)
 
+    @property
+    def dataset(self) -> SpyDataset:
+        """The loader's data set, which tells when a loop goes over it instead of the batches."""
+        return SpyDataset(self.loader.dataset)
+
     def __getattr__(self, name):
         return getattr(self.loader, name)
+
+
+class SpyDataset:
+    """A loader's data set whose length and samples are the data set's, but which refuses to
+    be looped over: a training loop goes over the loader's batches."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index]
+
+    def __iter__(self):
+        raise AssertionError(
+            "train_one_epoch looped over loader.dataset, one sample at a time.\nHint: loop over "
+            "the loader itself, for inputs, targets in loader: it gives the batches"
+        )
+
+    def __getattr__(self, name):
+        return getattr(self.dataset, name)
 
 
 def _same_array(a, b) -> bool:
