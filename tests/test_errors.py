@@ -150,6 +150,16 @@ def key_never_stored():
     return grads["x"]
 
 
+def gradient_added_in_place_with_another_shape():
+    grad = np.zeros((2, 1))
+    grad += np.ones((2, 3))
+
+
+def one_hot_targets_as_indices():
+    targets = np.eye(3)[[0, 2]]
+    return np.ones((2, 3))[np.arange(2), targets]
+
+
 def method_calling_itself():
     return method_calling_itself()
 
@@ -182,6 +192,8 @@ CRASHES = [
     (divided_by_an_input, "a division by a value that is 0"),
     (key_never_stored, "use .get(key)"),
     (method_calling_itself, "a function calls itself without end"),
+    (gradient_added_in_place_with_another_shape, "an in-place update (+=, -=, *=)"),
+    (one_hot_targets_as_indices, "argmax(axis=1)"),
 ]
 
 

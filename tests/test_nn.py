@@ -261,7 +261,7 @@ def test_linear_names_itself_and_both_shapes():
     ids=repr,
 )
 def test_backward_before_forward_is_a_clear_error(module):
-    with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
+    with pytest.raises(RuntimeError, match=r"backward\(\) found nothing saved by forward\(\)"):
         module.backward(np.ones((4, 2)))
 
 
@@ -269,7 +269,7 @@ def test_backward_before_forward_is_a_clear_error(module):
     "loss_fn", [MSELoss(), BCELoss(), BCEWithLogitsLoss(), CrossEntropyLoss()], ids=repr
 )
 def test_loss_backward_before_forward_is_a_clear_error(loss_fn):
-    with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
+    with pytest.raises(RuntimeError, match=r"backward\(\) found nothing saved by forward\(\)"):
         loss_fn.backward()
 
 

@@ -101,8 +101,8 @@ class Module:
         """Raise a clear error unless a ``forward`` has saved what ``backward`` needs."""
         if getattr(self, "_saved_tensors", None) is None:
             raise RuntimeError(
-                f"{self!r}: backward() called before forward(); "
-                "run a forward pass first so there is something to differentiate"
+                f"{self!r}: backward() found nothing saved by forward(): forward must keep "
+                "what backward needs with self.save_for_backward(...), and run before backward()"
             )
 
     @property

@@ -67,6 +67,19 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (ValueError,),
+        r"non-broadcastable output operand with shape",
+        "an in-place update (+=, -=, *=) of an array with a result of another shape: the "
+        "result must have the shape of the array it updates (see above); sum or reshape it "
+        "into that shape, with its axes in the same order",
+    ),
+    (
+        (IndexError,),
+        r"arrays used as indices must be of integer \(or boolean\) type",
+        "an array of floats was used as an index: indices must be integers; class labels "
+        "given as one-hot rows or probabilities become class numbers with argmax(axis=1)",
+    ),
+    (
+        (ValueError,),
         r"cannot reshape array of size",
         "a reshape asked for another number of entries than the array has: compute the new "
         "shape from the array's own shape (or use -1 for one axis)",
