@@ -384,6 +384,17 @@ def test_stubs_failed_checks_and_hinted_errors_get_no_explanation(error):
     assert explain_crash(error) is None
 
 
+def test_a_check_reporting_a_crash_with_its_likely_mistake_keeps_it_as_the_only_hint():
+    def check():
+        try:
+            axes_not_lined_up()
+        except ValueError as error:
+            raise AssertionError(f"step() raised {error}\nLikely mistake: shared state") from error
+
+    explanation = explain_crash(raised_by(check))
+    assert "In your `axes_not_lined_up`" in explanation and "Hint:" not in explanation
+
+
 def test_a_plain_graded_test_explains_its_crashes_too():
     namespace = {"np": np, "graded": graded}
     run_as_cell("def forward(x, weight):\n    return weight @ x\n", namespace)

@@ -235,7 +235,7 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if isinstance(inner_errors, tuple | list):
         explanations = (explain_crash(inner, test) for inner in inner_errors)
         return next((text for text in explanations if text is not None), None)
-    hinted = "Hint:" in str(error)
+    hinted = any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
     if isinstance(error, AssertionError):
         error = error.__cause__
     if error is None or isinstance(error, AssertionError | NotImplementedError):
