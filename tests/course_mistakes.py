@@ -2306,6 +2306,19 @@ HINTED_MISTAKES = [
         ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
         "loop over the loader itself",
     ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "return inside the loop over the parameters: only the first is updated",
+        (
+            (
+                "            param.data -= self.lr * grad\n",
+                "            param.data -= self.lr * grad\n            return\n",
+            ),
+        ),
+        ("sgd-plain", "sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "unchanged but changed the others",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

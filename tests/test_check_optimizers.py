@@ -467,7 +467,15 @@ class AdamSecondMomentOfTheFirst(Adam):
             param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
+class SGDReturnsAfterTheFirstParameter(SGD):
+    def step(self):
+        for param, _ in self.params_with_grad():
+            param.data -= self.lr * param.grad
+            return
+
+
 NARROWED_DOWN = [
+    (SGDReturnsAfterTheFirstParameter, dict(), "left parameters [1, 2] unchanged"),
     (SGDWeightDecayTwice, dict(weight_decay=0.1), "the weight decay line is wrong"),
     (SGDWithoutDampening, dict(momentum=0.9, dampening=0.1), "with dampening=0 your steps"),
     (SGDNesterovSwapped, dict(momentum=0.9, nesterov=True), "with nesterov=False your steps"),

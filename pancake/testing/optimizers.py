@@ -606,6 +606,15 @@ def _optimizer_hint(
         return (
             "step() did not change the parameters: update param.data in place (param.data -= ...)"
         )
+    unchanged = [
+        i for i, (a, b) in enumerate(zip(got[step], before, strict=True)) if np.array_equal(a, b)
+    ]
+    if unchanged:
+        return (
+            f"step() left parameter{'s' * (len(unchanged) > 1)} {unchanged} unchanged but "
+            "changed the others: update every parameter of params_with_grad() (is there a "
+            "return or break inside the loop over them?)"
+        )
     narrowed_down = _narrowed_down(rerun, got, step) if rerun is not None else None
     if narrowed_down is not None:
         return narrowed_down
