@@ -174,6 +174,10 @@ def total_not_divided(*args):
     return weighted_total(*args)[0]
 
 
+def total_divided_by_the_batch_count(model, loss_fn, optimizer, loader):
+    return weighted_total(model, loss_fn, optimizer, loader)[0] / len(loader)
+
+
 def total_assigned_not_added(*args):
     _, count, last = weighted_total(*args)
     return last / count
@@ -212,6 +216,7 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (mean_of_batch_losses, "weight each batch's loss by its number of samples"),
         (last_batch_loss, "the loss of the last batch only"),
         (floor_divided_mean, "// is floor division"),
+        (total_divided_by_the_batch_count, "divides by the number of batches"),
         (loops_over_the_data_set, "loop over the loader itself"),
         (total_not_divided, "this is the total loss of the epoch"),
         (total_assigned_not_added, "(total += loss * batch size), don't assign it"),

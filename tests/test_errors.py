@@ -160,6 +160,19 @@ def one_hot_targets_as_indices():
     return np.ones((2, 3))[np.arange(2), targets]
 
 
+def the_maths_wx_with_np_dot():
+    return np.dot(weight.T, x)
+
+
+def array_kept_where_the_parameter_belongs():
+    weight_values = Linear(3, 2).weight.data
+    return weight_values.grad
+
+
+def arrays_joined_with_other_sizes():
+    return np.concatenate([np.ones((2, 3)), np.ones((2, 4))])
+
+
 def method_calling_itself():
     return method_calling_itself()
 
@@ -192,6 +205,9 @@ CRASHES = [
     (divided_by_an_input, "a division by a value that is 0"),
     (key_never_stored, "use .get(key)"),
     (method_calling_itself, "a function calls itself without end"),
+    (the_maths_wx_with_np_dot, "not the math's W @ x"),
+    (array_kept_where_the_parameter_belongs, "only a Parameter has .data and .grad"),
+    (arrays_joined_with_other_sizes, "same sizes on every other axis"),
     (gradient_added_in_place_with_another_shape, "an in-place update (+=, -=, *=)"),
     (one_hot_targets_as_indices, "argmax(axis=1)"),
 ]

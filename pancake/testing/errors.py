@@ -45,7 +45,8 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (ValueError,),
-        r"matmul: Input operand \d has a mismatch in its core dimension",
+        r"matmul: Input operand \d has a mismatch in its core dimension|shapes \(.*\) and \(.*\) "
+        r"not aligned",
         "the inner sizes of a matrix product differ: in a @ b the last axis of a must be as "
         "long as the second-to-last axis of b. Inputs hold one example per row, so a layer "
         "computes x @ W with x (batch, in) and W (in, out), not the math's W @ x; write down "
@@ -154,6 +155,12 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (AttributeError,),
+        r"'numpy.ndarray' object has no attribute '(data|grad)'",
+        "an array where a Parameter belongs: only a Parameter has .data and .grad; keep "
+        "the Parameter itself (self.weight, not self.weight.data) where its .grad is used",
+    ),
+    (
+        (AttributeError,),
         r"'float' object has no attribute 'backward'",
         "a pancake loss returns a plain float, which has no backward: backpropagate with "
         "the loss module, model.backward(loss_fn.backward())",
@@ -171,6 +178,12 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         r"(not enough|too many) values to unpack",
         "the value unpacked has another number of items than the names on the left: check "
         "what it holds (see above) and what the function that made it returns",
+    ),
+    (
+        (ValueError,),
+        r"all the input array dimensions except for the concatenation axis must match",
+        "arrays joined along one axis (np.concatenate, np.stack) must have the same sizes on "
+        "every other axis: check the shapes above, and the axis you join them on",
     ),
     (
         (ValueError,),

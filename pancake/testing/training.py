@@ -331,6 +331,8 @@ def _loss_hint(returned, losses: np.ndarray, sizes: np.ndarray, dataset_size: in
             "total only by the number of samples": total / samples / sizes[0],
             f"this is the mean times the batch size ({sizes[0]}): add up loss × batch size, "
             "then divide by the number of samples": total / samples * sizes[0],
+            "this divides by the number of batches (len(loader)): divide the total of loss × "
+            "batch size by the number of samples": total / len(losses),
         }
     )
     for hint, value in candidates.items():
