@@ -2319,6 +2319,37 @@ HINTED_MISTAKES = [
         ("sgd-plain", "sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
         "unchanged but changed the others",
     ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "params extended with each layer's params (one flat list)",
+        (("params.append(layer_params)", "params.extend(layer_params)"),),
+        ("serial-chain", "serial-nested"),
+        "the layers' params are in one flat list",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the second moment averages |grad|",
+        (("(1 - beta2) * grad * grad", "(1 - beta2) * np.abs(grad)"),),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "your step grows like |grad|^0.5",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record walked first to last",
+        (("for function, output in reversed(operations):", "for function, output in operations:"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "walk_tape walks the record first to last",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -474,7 +474,19 @@ class SGDReturnsAfterTheFirstParameter(SGD):
             return
 
 
+class AdamSecondMomentOfAbs(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * np.abs(param.grad)
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
 NARROWED_DOWN = [
+    (AdamSecondMomentOfAbs, dict(algorithm="adam"), "your step grows like |grad|^0.5"),
     (SGDReturnsAfterTheFirstParameter, dict(), "left parameters [1, 2] unchanged"),
     (SGDWeightDecayTwice, dict(weight_decay=0.1), "the weight decay line is wrong"),
     (SGDWithoutDampening, dict(momentum=0.9, dampening=0.1), "with dampening=0 your steps"),

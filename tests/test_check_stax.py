@@ -82,6 +82,19 @@ def serial_unpacking_the_pair_reversed(*layers):
     return init_fun, stax.serial(*layers)[1]
 
 
+def serial_with_flat_params(*layers):
+    """A serial whose init_fun extends one list with every layer's params."""
+
+    def init_fun(rng, shape):
+        params = []
+        for layer_init, _ in layers:
+            shape, layer_params = layer_init(rng, shape)
+            params.extend(layer_params)
+        return shape, params
+
+    return init_fun, stax.serial(*layers)[1]
+
+
 def serial_with_params_last_first(*layers):
     init_fun, apply_fun = stax.serial(*layers)
 
@@ -148,6 +161,14 @@ def dense_unpacking_b_w(out_dim):
 
 
 CHECKER_CATALOG = {
+    "params extended, not appended (as many as the layers)": (
+        lambda: check_serial(serial_with_flat_params, [stax.Dense(3), stax.Tanh], (-1, 3)),
+        "the layers' params are in one flat list",
+    ),
+    "params extended, not appended": (
+        lambda: check_serial(serial_with_flat_params, [stax.Dense(3), stax.Dense(2)], (-1, 3)),
+        "the layers' params are in one flat list",
+    ),
     "each layer's pair unpacked as (params, output_shape)": (
         lambda: check_serial(
             serial_unpacking_the_pair_reversed, [stax.Dense(1), stax.Tanh], (-1, 1)

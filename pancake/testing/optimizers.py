@@ -514,13 +514,40 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
             "kept between steps; keep the state (momentum buffer, moments, step count) in "
             "self.state between calls of step(), and read it back"
         )
-    return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+    return _size_of_the_update(rerun.problem, got, step, rerun.algorithm) or (
+        _adam_first_step(rerun, got) if step == 0 and rerun.algorithm != "sgd" else None
+    )
 
 
 SCALING_FACTORS = {
     "sgd": "lr, 1 - dampening",
     "adam": "lr, the bias corrections 1 - beta1**t and 1 - beta2**t, moments that start at zero",
 }
+
+
+def _adam_first_step(rerun: Rerun, got) -> str | None:
+    """Adam's first step moves each entry by about lr (m̂ / √v̂ = g / |g|, eps aside): the
+    hint for a first step whose size follows a power of |grad| instead (v not the average
+    of grad**2, or no square root), without weight decay."""
+    hp, problem = rerun.hp, rerun.problem
+    if hp.get("weight_decay", 0) != 0:
+        return None
+    grads = np.concatenate([g.ravel() for g in problem.grads[0]])
+    taken = np.concatenate([(b - a).ravel() for a, b in zip(got[0], problem.thetas, strict=True)])
+    size = np.abs(grads)
+    ratio = taken / (hp["lr"] * np.sign(grads))
+    usable = size > 1e3 * hp["eps"]  # where eps changes the step by less than 0.1%
+    if not np.all(ratio[usable] > 0) or usable.sum() < 5:
+        return None
+    power, offset = np.polyfit(np.log(size[usable]), np.log(ratio[usable]), 1)
+    fitted = np.exp(offset) * size[usable] ** power
+    if abs(power) < 0.1 or not np.allclose(ratio[usable], fitted, rtol=1e-2):
+        return None
+    return (
+        f"at the first step Adam moves every entry by about lr (m̂ / √v̂ = grad / |grad|), "
+        f"but your step grows like |grad|^{power:.2g}: check the second moment (it averages "
+        "grad * grad) and the square root of v̂ in the denominator"
+    )
 
 
 def _size_of_the_update(problem: Problem, got, step: int, algorithm: str) -> str | None:
@@ -587,7 +614,8 @@ def _optimizer_hint(
     if kept_grad is not None:
         return (
             f"state[{kept_grad!r}] is param.grad itself, not a copy, so the next "
-            "gradient overwrites it: store grad.copy()"
+            "gradient overwrites it: store a new array, grad.copy() at the first step, and "
+            "after it the updated buffer or moment (not the gradient)"
         )
     if not all(np.all(np.isfinite(theta)) for theta in got[step]):
         return (

@@ -395,6 +395,21 @@ def check_serial(
     return report
 
 
+def _flat_params_hint(params, returned: list) -> str:
+    """The hint for the layers' params put into one flat list, or ''."""
+    flattened = [leaf for layer_params in returned for leaf in layer_params]
+    if (
+        isinstance(params, tuple | list)
+        and len(params) == len(flattened)
+        and all(map(_same_leaves, params, flattened))
+    ):
+        return (
+            "the layers' params are in one flat list: append each layer's params as one "
+            "entry, params.append(layer_params) (not extend or +=)"
+        )
+    return ""
+
+
 def _check_initialised(recorded, input_shape, output_shape, params, described: str) -> None:
     """What init_fun did with the layers' init_funs, and what it returned."""
     for index, layer in enumerate(recorded):
@@ -405,10 +420,11 @@ def _check_initialised(recorded, input_shape, output_shape, params, described: s
             )
     returned = [layer.inits[0][2] for layer in recorded]
     if not isinstance(params, tuple | list) or len(params) != len(recorded):
-        raise AssertionError(
-            f"{described}: params has shapes {_shapes(params)}.\nHint: params is a list with "
-            "one entry per layer, the params that layer's init_fun returned, in order"
+        hint = _flat_params_hint(params, returned) or (
+            "params is a list with one entry per layer, the params that layer's init_fun "
+            "returned, in order"
         )
+        raise AssertionError(f"{described}: params has shapes {_shapes(params)}.\nHint: {hint}")
     if not all(map(_same_leaves, params, returned)):
         if all(map(_same_leaves, reversed(params), returned)):
             raise AssertionError(
@@ -416,7 +432,8 @@ def _check_initialised(recorded, input_shape, output_shape, params, described: s
                 "layer first.\nHint: append each layer's params in the order of the layers"
             )
         output_shapes = [layer.inits[0][1] for layer in recorded]
-        if any(
+        hint = _flat_params_hint(params, returned)
+        if not hint and any(
             _is_shape(tuple(entry)) and tuple(entry) in output_shapes
             for entry in params
             if isinstance(entry, tuple | list) and entry
@@ -426,7 +443,7 @@ def _check_initialised(recorded, input_shape, output_shape, params, described: s
                 "returns the pair (output_shape, params), in that order: unpack it as "
                 "output_shape, layer_params = layer_init(rng, input_shape)"
             )
-        else:
+        if not hint:
             hint = (
                 "params is a list with one entry per layer, the params that layer's init_fun "
                 "returned, in order"

@@ -123,6 +123,22 @@ def unwatched_input_hint():
     )
 
 
+def walk_order_hint():
+    """The hint for a walk_tape that walks the record first to last, or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).exp().sum()
+    record = graph_record(target)
+    if walked_gradient(record, target, tensor, lambda t: True) is not None:
+        return ""
+    if walked_gradient(record[::-1], target, tensor, lambda t: True) is None:
+        return ""
+    return (
+        "walk_tape walks the record first to last: an output's gradient is complete only "
+        "after the later operations ran, so walk it from the last operation to the first, "
+        "for function, output in reversed(operations)"
+    )
+
+
 def watched_only_hint():
     """The hint for a walk_tape that gives no gradient to a tensor that is watched but does
     not require a gradient (as tape.watch makes it), or ''."""
@@ -148,6 +164,7 @@ def gradient_of(tape, target, tensor):
         hint = (
             start_hint()
             or seed_hint()
+            or walk_order_hint()
             or unwatched_input_hint()
             or watched_only_hint()
             or record_hint(tape)
@@ -354,7 +371,7 @@ def test_gradient_tape_nested_second_derivative(a):
         dc_da = inner.gradient(c, a)
     d2c_da2 = outer.gradient(dc_da, a)
     if d2c_da2 is None:
-        hint = seed_hint() or unwatched_input_hint() or record_hint(outer)
+        hint = seed_hint() or walk_order_hint() or unwatched_input_hint() or record_hint(outer)
         raise AssertionError(f"the outer tape found no path from dc/da to a: {hint}")
     np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
     np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)
