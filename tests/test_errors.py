@@ -387,6 +387,20 @@ def test_a_check_that_reports_a_crash_gets_the_crashs_explanation():
     assert "a 1-d array takes one index" in explanation
 
 
+def test_an_attribute_of_self_never_set_is_named():
+    answer = (
+        "class Square:\n"
+        "    def forward(self, x):\n"
+        "        return x * x\n\n"
+        "    def backward(self, grad_output):\n"
+        "        return grad_output * 2 * self.x\n"
+    )
+    explanation = explain_crash(crash_of(answer, "Square().backward(np.ones(3))"))
+    assert "Hint: self.x was never set before this line read it" in explanation
+    other = explain_crash(raised_by(loss_backward_as_in_pytorch))  # not an attribute of self
+    assert "was never set" not in other
+
+
 @pytest.mark.parametrize(
     "error",
     [

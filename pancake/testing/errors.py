@@ -254,7 +254,7 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if error is None or isinstance(error, AssertionError | NotImplementedError):
         return None
     lines = where_it_failed(error, test)
-    hint = None if hinted else explain_error(error)
+    hint = None if hinted else _attribute_never_set(error) or explain_error(error)
     callee = _framework_callee(error, test)
     if hint is not None and lines and callee is not None:
         hint = (
@@ -264,6 +264,24 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
+
+
+def _attribute_never_set(error: BaseException) -> str | None:
+    """The hint for an attribute of ``self`` read before anything set it, or None."""
+    match = re.search(r"'(\w+)' object has no attribute '(\w+)'", str(error))
+    frames = list(_traceback_frames(error.__traceback__))
+    if not isinstance(error, AttributeError) or match is None or not frames:
+        return None
+    if not _is_learner_code(frames[-1][0].f_code, None):  # pancake's own attributes: not this
+        return None
+    owner = frames[-1][0].f_locals.get("self")
+    if type(owner).__name__ != match[1]:
+        return None
+    return (
+        f"self.{match[2]} was never set before this line read it: set it first (in "
+        "__init__, or in forward for what backward needs: self.save_for_backward(...), read "
+        "back with self.saved_tensors), and check its spelling"
+    )
 
 
 def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
