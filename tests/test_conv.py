@@ -275,7 +275,7 @@ def test_bad_inputs_name_the_module_and_the_shapes(module, shape, message):
 
 def test_backward_before_forward_and_wrong_grad_shape():
     layer = Conv2d(1, 1, 2)
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="found nothing saved by forward"):
         layer.backward(np.zeros((1, 1, 2, 2)))
     layer(np.zeros((1, 1, 3, 3)))
     with pytest.raises(ValueError, match=r"\(1, 1, 3, 3\).*\(1, 1, 2, 2\)"):
