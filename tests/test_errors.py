@@ -387,6 +387,20 @@ def test_a_check_that_reports_a_crash_gets_the_crashs_explanation():
     assert "a 1-d array takes one index" in explanation
 
 
+def test_a_value_whose_repr_fails_is_left_out():
+    answer = (
+        "class Broken:\n"
+        "    def __repr__(self):\n"
+        "        raise RuntimeError('no repr')\n\n"
+        "def combine(pair, weights):\n"
+        "    return pair[0] @ weights\n"
+    )
+    error = crash_of(answer, "combine([Broken(), Broken()], np.ones((3, 2)))")
+    explanation = explain_crash(error)
+    assert "`weights` is an array of shape (3, 2)" in explanation
+    assert "`pair`" not in explanation
+
+
 def test_an_attribute_of_self_never_set_is_named():
     answer = (
         "class Square:\n"

@@ -413,7 +413,10 @@ def _values_in(text: str, frame: types.FrameType) -> list[str]:
         value = _looked_up(expression, frame)
         if value is _MISSING or expression == "self":
             continue
-        described = _signature(value) if called else _described(value)
+        try:
+            described = _signature(value) if called else _described(value)
+        except Exception:  # a learner's object whose repr fails: not shown
+            continue
         if described is not None:
             shown.append(f"`{expression}` {described}")
     return list(dict.fromkeys(shown))[:_MOST_VALUES_SHOWN]
