@@ -2350,6 +2350,21 @@ HINTED_MISTAKES = [
         ),
         "walk_tape walks the record first to last",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "every backward_step given the seed, not its output's gradient",
+        (("backward_step(function, output, grad)", "backward_step(function, output, seed)"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "each operation's backward_step takes the gradient of its own output",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
