@@ -97,10 +97,10 @@ def seed_hint():
     )
 
 
-def walked_gradient(record, target, tensor, is_watched):
+def walked_gradient(operations, target, tensor, is_watched):
     """The learner's walk_tape gradient for ``tensor`` (None if it gives none or fails)."""
     try:
-        return walk_tape(record, target, np.array(1.0), is_watched).get(tensor)
+        return walk_tape(operations, target, np.array(1.0), is_watched).get(tensor)
     except Exception:  # a walk that fails on its own: its error says more
         return None
 
@@ -110,10 +110,10 @@ def unwatched_input_hint():
     constant = Tensor(np.array([2.0, -3.0]))
     tensor = Tensor(np.array([0.5, 1.5]), requires_grad=True)
     target = (constant * tensor).sum()  # constant, the first input of Mul, is not watched
-    record = graph_record(target)
+    operations = graph_record(target)
     if (
-        walked_gradient(record, target, tensor, lambda t: True) is None  # fails anyway
-        or walked_gradient(record, target, tensor, lambda t: t.requires_grad) is not None
+        walked_gradient(operations, target, tensor, lambda t: True) is None  # fails anyway
+        or walked_gradient(operations, target, tensor, lambda t: t.requires_grad) is not None
     ):
         return ""
     return (
@@ -127,10 +127,10 @@ def walk_order_hint():
     """The hint for a walk_tape that walks the record first to last, or ''."""
     tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
     target = (tensor * tensor).exp().sum()
-    record = graph_record(target)
-    if walked_gradient(record, target, tensor, lambda t: True) is not None:
+    operations = graph_record(target)
+    if walked_gradient(operations, target, tensor, lambda t: True) is not None:
         return ""
-    if walked_gradient(record[::-1], target, tensor, lambda t: True) is None:
+    if walked_gradient(operations[::-1], target, tensor, lambda t: True) is None:
         return ""
     return (
         "walk_tape walks the record first to last: an output's gradient is complete only "
@@ -166,11 +166,11 @@ def watched_only_hint():
     not require a gradient (as tape.watch makes it), or ''."""
     tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
     target = (tensor * tensor).sum()
-    record = graph_record(target)
-    if walked_gradient(record, target, tensor, lambda t: t.requires_grad) is None:
+    operations = graph_record(target)
+    if walked_gradient(operations, target, tensor, lambda t: t.requires_grad) is None:
         return ""  # it fails with requires_grad too
     tensor.requires_grad = False  # watched, as by tape.watch, without requires_grad
-    if walked_gradient(record, target, tensor, lambda t: t is tensor or t.grad_fn) is not None:
+    if walked_gradient(operations, target, tensor, lambda t: t is tensor or t.grad_fn) is not None:
         return ""
     return (
         "walk_tape gives no gradient to a watched tensor that does not require a gradient "
