@@ -450,3 +450,22 @@ def test_an_answer_cannot_change_how_results_are_written(linear_environment):
         job("assert False", cells=(FORGE_RESULTS, REPLACE_THE_RUNNER)), linear_environment, LIMITS
     )
     assert errors(outcome).keys() == {"test-0"}, outcome
+
+
+def test_every_hypothesis_setting_of_the_graded_tests_is_given():
+    """One left out comes from the current profile, which an answer cell can load."""
+    from hypothesis import settings
+
+    from pancake.course import prelude
+
+    call = next(
+        node
+        for node in ast.walk(ast.parse(inspect.getsource(prelude)))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "settings"
+    )
+    fields = {
+        name
+        for name in dir(settings.default)
+        if not name.startswith("_") and not callable(getattr(settings.default, name))
+    }
+    assert {keyword.arg for keyword in call.keywords} == fields

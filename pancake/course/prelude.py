@@ -16,13 +16,15 @@ a learner's answer defines or patches can change them.
 import functools
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
 from pancake.testing.errors import explain_error
 
+# Every setting is given: one left out would come from hypothesis's current profile,
+# which an answer cell could have loaded (a backend of its own that draws easy inputs).
 GRADED_SETTINGS = settings(
     derandomize=True,  # the same submission always gets the same grade
     max_examples=20,
@@ -30,6 +32,11 @@ GRADED_SETTINGS = settings(
     database=None,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow],
+    backend="hypothesis",
+    verbosity=Verbosity.normal,
+    report_multiple_bugs=True,
+    print_blob=False,
+    stateful_step_count=50,
 )
 
 
