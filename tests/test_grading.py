@@ -469,3 +469,24 @@ def test_every_hypothesis_setting_of_the_graded_tests_is_given():
         if not name.startswith("_") and not callable(getattr(settings.default, name))
     }
     assert {keyword.arg for keyword in call.keywords} == fields
+
+
+def test_an_answer_that_rejects_the_examples_it_gets_wrong_fails():
+    """hypothesis skips an example its code rejects: a Tanh that overflows beyond |x| = 354
+    and rejects those inputs passed with a few examples skipped."""
+    from hypothesis import assume, given
+    from hypothesis import strategies as st
+
+    from pancake.course.prelude import graded
+
+    def overflowing_tanh(x: float) -> float:
+        assume(abs(x) < 350)
+        return (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)
+
+    @graded
+    @given(st.floats(-1000, 1000))
+    def test_tanh(x):
+        assert np.isclose(overflowing_tanh(x), np.tanh(x))
+
+    with pytest.raises(AssertionError, match="rejected this example"):
+        test_tanh()

@@ -18,6 +18,7 @@ import functools
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
@@ -42,7 +43,10 @@ GRADED_SETTINGS = settings(
 
 def explained(test):
     """``test``, re-raising a Python or NumPy error of the code under test with a hint of
-    what it most likely means (``explain_error``); other errors pass unchanged."""
+    what it most likely means (``explain_error``); other errors pass unchanged. An example
+    that the code under test rejects (``hypothesis.assume``, ``reject``) fails: answers
+    must handle every input, not skip those they get wrong."""
+    test.hypothesis.inner_test = accepting_every_example(test.hypothesis.inner_test)
 
     @functools.wraps(test)
     def run(*args, **kwargs):
@@ -53,6 +57,22 @@ def explained(test):
             if hint is None:
                 raise
             raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error
+
+    return run
+
+
+def accepting_every_example(inner_test):
+    """``inner_test`` (one example of a hypothesis test), failing when it rejects the example."""
+
+    @functools.wraps(inner_test)
+    def run(*args, **kwargs):
+        try:
+            return inner_test(*args, **kwargs)
+        except UnsatisfiedAssumption as rejection:
+            raise AssertionError(
+                "the code under test rejected this example (hypothesis's assume or reject): "
+                "an answer must handle every input"
+            ) from rejection
 
     return run
 
