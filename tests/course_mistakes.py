@@ -2078,6 +2078,105 @@ HINTED_MISTAKES = [
         ("mul-broadcasting",),
         "as the last step (a product taken after it broadcasts the gradient again)",
     ),
+    # --- A (session 4) ---
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "dL/dx = np.dot(grad_output, 2x): a matrix product where the product is entry-wise",
+        (("return grad_output * 2 * x", "return np.dot(grad_output, 2 * x)"),),
+        ("square-gradients",),
+        "where the chain rule is entry by entry",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "forward saves nothing for backward",
+        (("self.save_for_backward(x)\n        return x * x", "return x * x"),),
+        ("square-gradients",),
+        "call self.save_for_backward(...) in forward",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dx = grad_output · k.grad: the gradient of k where its value belongs",
+        (("return self.k.data * grad_output", "return grad_output * self.k.grad"),),
+        ("mul-gradients",),
+        "uses k.grad where k.data belongs",
+    ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "dL/dx = grad_output[x > 0]: a boolean selection, flattened",
+        (("return grad_output * (x > 0)", "return grad_output[x > 0]"),),
+        ("relu-gradients",),
+        "a boolean selection such as grad_output[x > 0]",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "the gradient averaged over the batch axis: one row for every example",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return np.mean(softmax(logits) - target_probs, axis=0)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "the gradient lost axis 0",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward walks self.layers[-i] for i from 0: the first layer first",
+        (
+            (
+                "for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "for i in range(len(self.layers)):\n            grad_output = "
+                "self.layers[-i].backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "self.layers[-i] with i = 0 is self.layers[0]",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward skips the last layer: self.layers[:-1]",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in self.layers[:-1]:\n            x = layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "every layer but the last",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "dL/dx̂ = grad_output: the factor weight (γ) is missing",
+        (
+            (
+                "grad_x_hat = grad_output * self.per_channel(self.weight.data)",
+                "grad_x_hat = grad_output",
+            ),
+        ),
+        ("batch-norm-training-gradients", "batch-norm-eval-gradients"),
+        "off by a factor equal to 'weight'",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the bias gradient computed with the weight's formula, sum(g · x̂)",
+        (
+            (
+                "self.bias.grad += grad_output.sum(axis=self.reduce_axes)",
+                "self.bias.grad += (grad_output * x_hat).sum(axis=self.reduce_axes)",
+            ),
+        ),
+        ("batch-norm-training-gradients", "batch-norm-eval-gradients"),
+        "the true gradient of 'weight'",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -979,3 +979,202 @@ def test_a_transform_applied_twice_is_named(monkeypatch):
         ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
     monkeypatch.setattr(ex07_data, "DataLoader", DataLoader)
     ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
+
+
+# -- session 4 (A): shapes related to the arrays in play, containers, element-wise products
+@pytest.mark.parametrize(
+    "got, expected, related, words",
+    [
+        ((2,), (1, 2), {}, "sum or mean over axis 0"),
+        ((3,), (4, 3), {}, "lost axis 0"),
+        ((4, 16), (4, 4), {}, "axis 1 of the gradient is 4 times too long"),
+        ((2, 6, 16), (2, 3, 4), {}, "np.tile or np.repeat"),
+        ((1, 1, 7, 8), (1, 1, 6, 8), {}, "axis 2 of the gradient has +1 entries"),
+        ((2, 3, 7, 6), (2, 3, 6, 5), {}, "Crop a padded axis with [p : p + n]"),
+        ((1, 1), (4, 1), {}, "axis 0 of the gradient has length 1 where the tensor has 4"),
+        ((4, 4), (1, 1), {}, "broadcast along axes 0 and 1"),
+        ((3,), (4,), {}, "grad_output[x > 0]"),
+        ((4,), (2, 3), {}, "boolean selection"),
+        ((1, 1), (), {}, "keepdims=True"),
+        ((1, 3), (3,), {}, "keepdims=True"),
+        ((4, 3), (2, 5), {"grad_output": (4, 3)}, "the shape of grad_output, (4, 3)"),
+    ],
+)
+def test_diagnose_shape_relates_the_wrong_shape_to_the_tensor_and_the_arrays_in_play(
+    got, expected, related, words
+):
+    from pancake.testing.hints import diagnose_shape
+
+    assert words in diagnose_shape(got, expected, related)
+
+
+def test_diagnose_shape_keeps_its_fallback_for_unrelated_shapes():
+    from pancake.testing.hints import diagnose_shape
+
+    hint = diagnose_shape((4, 3), (2, 5), {"grad_output": (4, 2)})
+    assert hint == "the gradient must have the shape of the tensor, (2, 5), not (4, 3)"
+
+
+class SquareByMatrixProduct(Square):
+    """grad_output @ 2x: a matrix product where the chain rule is entry by entry."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output @ (2 * x)
+
+
+class SquareSumsGradOutput(Square):
+    """np.sum(grad_output) * 2x: grad_output summed before the product."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return np.sum(grad_output) * 2 * x
+
+
+class TanhAveragesGradOutput(Tanh):
+    """np.mean(grad_output) * (1 - y²): grad_output averaged before the product."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return np.mean(grad_output) * (1 - y * y)
+
+
+class SquareSavesNothing(Square):
+    """forward without save_for_backward: backward finds nothing saved."""
+
+    def forward(self, x):
+        return np.asarray(x, dtype=float) ** 2
+
+
+class ReLUSelectsTheEntries(ReLU):
+    """grad_output[x > 0]: a boolean selection, flat, where a mask product belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output[x > 0]
+
+
+class CrossEntropyAveragedOverTheBatch(CrossEntropyLoss):
+    """(softmax - target) / batch, then its mean over the batch axis: one row for all."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return np.mean((softmax(logits) - target) / len(logits), axis=0)
+
+
+class SequentialNegativeIndices(Sequential):
+    """self.layers[-i] for i in range(n): -0 is the first layer, then the last, ..."""
+
+    def backward(self, grad_output):
+        for i in range(len(self.layers)):
+            grad_output = self.layers[-i].backward(grad_output)
+        return grad_output
+
+
+class SequentialForwardStopsShort(Sequential):
+    """forward over range(len(self.layers) - 1): the last layer never runs."""
+
+    def forward(self, x):
+        for i in range(len(self.layers) - 1):
+            x = self.layers[i](x)
+        return x
+
+
+def four_layers(cls):
+    return cls(Linear(2, 2, rng=0), Tanh(), Linear(2, 2, rng=1), Tanh())
+
+
+SESSION_4_MISTAKES = [
+    Case("square: g @ 2x, one entry", SquareByMatrixProduct(), (np.array([0.5]),), ("@",)),
+    Case("square: g @ 2x", SquareByMatrixProduct(), BATCH, ("entry by entry",)),
+    Case("square: sum(g) * 2x", SquareSumsGradOutput(), BATCH, ("reduced to one number",)),
+    Case("tanh: mean(g) (1 - y²)", TanhAveragesGradOutput(), BATCH, ("reduced to one number",)),
+    Case("square: nothing saved", SquareSavesNothing(), BATCH, ("save_for_backward",)),
+    Case("relu: g[x > 0]", ReLUSelectsTheEntries(), BATCH, ("boolean selection",)),
+    Case(
+        "cross-entropy: averaged over the batch",
+        CrossEntropyAveragedOverTheBatch(),
+        (np.array([[0.2, -1.0, 0.7], [1.3, 0.1, -0.4]]), np.array([0, 2])),
+        ("lost axis 0",),
+    ),
+    Case(
+        "sequential: layers[-i]",
+        four_layers(SequentialNegativeIndices),
+        (np.array([[0.5, -1.0], [1.5, 0.3]]),),
+        ("in the order [0, 3, 2, 1]", "self.layers[-i] with i = 0"),
+    ),
+    Case(
+        "sequential: forward stops one short",
+        four_layers(SequentialForwardStopsShort),
+        (np.array([[0.5, -1.0], [1.5, 0.3]]),),
+        ("forward never runs module 3",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SESSION_4_MISTAKES, ids=lambda case: case.name)
+def test_each_session_4_mistake_fails_with_a_hint_that_names_it(case):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(case.module, *case.inputs)
+    for word in case.words:
+        assert word in failure.value.hint, f"{case.name}: {failure.value.hint!r} lacks {word!r}"
+
+
+def test_the_container_and_element_wise_hints_stay_silent_on_right_modules():
+    from pancake.testing.hints import container_order_hint, elementwise_hint, forward_skips_hint
+
+    model = four_layers(Sequential)
+    x = np.array([[0.5, -1.0], [1.5, 0.3]])
+    assert container_order_hint(model, x, np.ones((2, 2))) is None
+    assert forward_skips_hint(model, x) is None
+    assert elementwise_hint(Square()) is None
+    assert elementwise_hint(ReLU()) is None
+
+
+class BatchNormWithoutWeight(BatchNorm2d):
+    """dL/dx̂ = grad_output, without the factor γ (weight)."""
+
+    def backward(self, grad_output):
+        weight = self.weight.data.copy()
+        self.weight.data = np.ones_like(weight)
+        try:
+            return super().backward(grad_output)
+        finally:
+            self.weight.data = weight
+
+
+class BatchNormGradientsSwapped(BatchNorm2d):
+    """weight.grad gets sum(g), bias.grad sum(g · x̂): the two gradients swapped."""
+
+    def backward(self, grad_output):
+        weight_before, bias_before = self.weight.grad.copy(), self.bias.grad.copy()
+        grad_x = super().backward(grad_output)
+        weight_added = self.weight.grad - weight_before
+        bias_added = self.bias.grad - bias_before
+        self.weight.grad, self.bias.grad = weight_before + bias_added, bias_before + weight_added
+        return grad_x
+
+
+@pytest.mark.parametrize(
+    "cls, words",
+    [
+        (
+            BatchNormWithoutWeight,
+            "off by a factor equal to 'weight' (one value per entry of axis 1)",
+        ),
+        (BatchNormGradientsSwapped, "the true gradient of 'bias': the two are swapped"),
+    ],
+)
+def test_a_factor_of_a_parameter_and_swapped_gradients_are_named(cls, words):
+    module = cls(3)
+    module.weight.data = np.array([0.7, 1.3, 1.9])  # γ = 1 would hide a missing factor γ
+    x = np.random.default_rng(2).standard_normal((4, 3, 2, 2))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint
+
+
+def test_the_parameter_factor_and_swap_hints_stay_silent_on_a_right_batch_norm():
+    module = BatchNorm2d(3)
+    module.weight.data = np.array([0.7, 1.3, 1.9])
+    check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))

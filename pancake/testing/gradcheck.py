@@ -24,10 +24,12 @@ from pancake.testing.hints import (
     changed_by_backward_hint,
     close,
     container_hint,
+    container_order_hint,
     diagnose,
     diagnose_shape,
     divided_by_classes,
     elementwise_hint,
+    forward_skips_hint,
     loss_target_hint,
     parameter_hint,
     per_example_sum_hint,
@@ -265,8 +267,20 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
     batch_size = x.shape[0] if x.ndim >= 2 else 1
     for comparison in comparisons:
         if not comparison.passes():
-            hint = changed or objective.hint_for(comparison)
-            raise gradient_failure(repr(module), comparison, batch_size, x.size, hint)
+            hint = (
+                changed
+                or _swapped_hint(comparison, comparisons)
+                or objective.hint_for(comparison)
+                or objective.parameter_factor_hint(comparison)
+            )
+            raise gradient_failure(
+                repr(module),
+                comparison,
+                batch_size,
+                x.size,
+                hint,
+                objective.shapes_besides(comparison.name),
+            )
     for name, first in first_grads.items():
         _check_accumulation(module, name, first, second_grads[name], changed)
     notes = ["parameter gradients accumulate across backward calls: OK"] if first_grads else []
@@ -340,7 +354,14 @@ class _Objective:
             else:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
-            raise _backward_crashed(self.module, error, self.direction) from error
+            named = container_order_hint(self.module, self.x, self.direction) or (
+                elementwise_hint(self.module)
+            )
+            raise _backward_crashed(self.module, error, self.direction, named) from error
+        except RuntimeError as error:
+            if "before forward" not in str(error):
+                raise
+            raise _backward_before_forward(self.module, self.x, error) from error
         except TypeError as error:
             if "'NoneType'" not in str(error):
                 raise
@@ -352,6 +373,16 @@ class _Objective:
             self.changed_by_backward = changed_by_backward_hint(self.output, after)
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
 
+    def shapes_besides(self, name: str) -> dict[str, tuple]:
+        """The shapes of the arrays in play other than tensor ``name``, by what they are."""
+        shapes = {"the input x": self.x.shape}
+        if self.is_loss:
+            shapes["the target"] = np.shape(self.others[0])
+        else:
+            shapes["grad_output (the output's shape)"] = self.direction.shape
+        shapes.update({f"'{other}'": p.data.shape for other, p in self.parameters})
+        return {what: shape for what, shape in shapes.items() if name not in what}
+
     def hint_for(self, comparison: TensorComparison) -> str | None:
         """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
         if comparison.name in ("input", "pred"):
@@ -360,14 +391,37 @@ class _Objective:
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
                 ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
             return (
-                elementwise_hint(self.module)
+                self.grad_for_data_hint(comparison.analytic)
+                or elementwise_hint(self.module)
                 or container_hint(self.module, self.x, self.direction, comparison.analytic)
-                or self.grad_for_data_hint(comparison.analytic)
             )
         value = dict(self.parameters)[comparison.name].data
-        return parameter_hint(
-            comparison.name, comparison.analytic, value, self.direction, self.x
-        ) or self.output_for_input_hint(comparison)
+        return (
+            container_order_hint(self.module, self.x, self.direction)
+            or parameter_hint(comparison.name, comparison.analytic, value, self.direction, self.x)
+            or self.output_for_input_hint(comparison)
+        )
+
+    def parameter_factor_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a gradient is the true one times (or divided by) a parameter's
+        values, one per entry of an axis (γ per channel) or one for all, or None."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
+            return None
+        for name, parameter in self.parameters:
+            for values, where in _aligned(np.asarray(parameter.data, np.float64), numeric.shape):
+                if close(values, np.ones_like(values), 1e-3):
+                    continue  # γ = 1: a factor of γ changes nothing
+                for predicted, verb in ((numeric / values, "missing"), (numeric * values, "extra")):
+                    if close(analytic, predicted, MATCH_RTOL):
+                        attribute = name.rsplit(".", 1)[-1]
+                        return (
+                            f"the gradient of '{comparison.name}' is off by a factor equal to "
+                            f"'{attribute}' ({where}): a factor {attribute} is {verb} "
+                            f"where the chain rule goes through it (the output is "
+                            f"multiplied by {attribute}, so is the gradient that flows back)"
+                        )
+        return None
 
     def output_for_input_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a parameter's gradient is the one it would have if the module's
@@ -455,6 +509,39 @@ class _Objective:
             parameter.data = original
 
 
+def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
+    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+    analytic = comparison.analytic
+    for other in comparisons:
+        if (
+            other is not comparison
+            and analytic is not None
+            and other.numeric.shape == analytic.shape
+            and np.any(other.numeric)
+            and close(analytic, other.numeric, MATCH_RTOL)
+        ):
+            return (
+                f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
+                "the two are swapped (or one formula is used for both); check which saved "
+                "array each gradient is computed from"
+            )
+    return None
+
+
+def _aligned(values: np.ndarray, shape: tuple):
+    """``values`` (a scalar or a vector) broadcast against ``shape`` along each axis of its
+    length: pairs (array, where), e.g. γ of shape (C,) along axis 1 of (N, C, H, W)."""
+    if values.ndim == 0:
+        yield values, f"its value {float(values):.4g}"
+        return
+    if values.ndim != 1:
+        return
+    for axis, length in enumerate(shape):
+        if length == len(values):
+            aligned = values.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+            yield aligned, f"one value per entry of axis {axis}"
+
+
 def named_parameters(module) -> list:
     """``module.named_parameters()``, or none for an object that has no such method."""
     if not hasattr(module, "named_parameters"):
@@ -505,13 +592,15 @@ def gradient_failure(
     batch_size: int,
     input_size: int,
     hint: str | None = None,
+    related: dict[str, tuple] | None = None,
 ):
     """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake.
 
-    ``hint`` names the mistake when the caller knows better than ``diagnose``.
+    ``hint`` names the mistake when the caller knows better than ``diagnose``; ``related``
+    are the shapes of the other arrays in play, for a gradient of the wrong shape.
     """
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
-    hint = hint or diagnose(analytic, numeric, batch_size, input_size)
+    hint = hint or diagnose(analytic, numeric, batch_size, input_size, related)
     where = f"{owner}: the gradient of '{name}'"
     if analytic is None or analytic.shape != numeric.shape:
         got = "None" if analytic is None else f"shape {analytic.shape}"
@@ -527,11 +616,29 @@ def gradient_failure(
     return GradientCheckError(f"{detail}\nHint: {hint}", tensor=name, hint=hint)
 
 
-def _backward_crashed(module, error: ValueError, direction=None) -> GradientCheckError:
+def _backward_before_forward(module, x, error: RuntimeError) -> GradientCheckError:
+    """Explain "backward() called before forward()" raised by a backward right after a forward."""
+    hint = forward_skips_hint(module, x) or (
+        "forward ran, but saved nothing for backward: call self.save_for_backward(...) in "
+        "forward with the arrays backward needs (backward reads them from self.saved_tensors)"
+    )
+    return GradientCheckError(
+        f"{module!r}: backward() raised RuntimeError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def _backward_crashed(
+    module, error: ValueError, direction=None, hint: str | None = None
+) -> GradientCheckError:
     """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one.
 
-    ``direction`` is the grad_output backward was given (None for a loss).
+    ``direction`` is the grad_output backward was given (None for a loss); ``hint``, if
+    given, names the mistake already (the modules of a container visited out of order).
     """
+    if hint:
+        return GradientCheckError(
+            f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+        )
     shapes = [
         tuple(int(n) for n in re.findall(r"\d+", found))
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
