@@ -2177,6 +2177,56 @@ HINTED_MISTAKES = [
         ("batch-norm-training-gradients", "batch-norm-eval-gradients"),
         "the true gradient of 'weight'",
     ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "mean(ĝ·x̂) with the unbiased count: a sum divided by N - 1",
+        (
+            (
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "count = grad_x_hat.size // inv_std.size\n    mean_grad_along_x_hat = "
+                "(grad_x_hat * x_hat).sum(axis=axes, keepdims=True) / (count - 1)",
+            ),
+        ),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "a factor N/(N - 1): the mean divides by N, not N - 1",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "both means over every axis: .mean(keepdims=True) without axis=axes",
+        (
+            (
+                "mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)",
+                "mean_grad = grad_x_hat.mean(keepdims=True)",
+            ),
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "(grad_x_hat * x_hat).mean(keepdims=True)",
+            ),
+        ),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
+        "the means are taken over every axis, not over `axes`",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "eval mode moves running_mean towards the batch mean after using it",
+        (
+            (
+                "            mean, var = self.running_mean, self.running_var\n",
+                "            mean, var = self.running_mean.copy(), self.running_var.copy()\n"
+                "            batch_mean = x.mean(axis=self.reduce_axes)\n"
+                "            self.running_mean[...] = 0.9 * self.running_mean + 0.1 * batch_mean\n",
+            ),
+        ),
+        ("batch-norm-eval-forward", "batch-norm-eval-gradients"),
+        "forward in eval mode changed the running statistics",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -985,7 +985,7 @@ def test_a_transform_applied_twice_is_named(monkeypatch):
 @pytest.mark.parametrize(
     "got, expected, related, words",
     [
-        ((2,), (1, 2), {}, "sum or mean over axis 0"),
+        ((2,), (1, 2), {}, "the gradient lost axis 0 of the tensor's shape (1, 2)"),
         ((3,), (4, 3), {}, "lost axis 0"),
         ((4, 16), (4, 4), {}, "axis 1 of the gradient is 4 times too long"),
         ((2, 6, 16), (2, 3, 4), {}, "np.tile or np.repeat"),
@@ -1178,3 +1178,67 @@ def test_the_parameter_factor_and_swap_hints_stay_silent_on_a_right_batch_norm()
     module = BatchNorm2d(3)
     module.weight.data = np.array([0.7, 1.3, 1.9])
     check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+
+
+def _over(axis):
+    return lambda values: values.mean(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "formula, words",
+    [
+        (
+            lambda s, g, x_hat, mean, total: s * (g - _over(0)(g) - x_hat * _over(0)(g * x_hat)),
+            "the means are taken over axis 0, not over `axes`",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: (
+                s * (g - _over(None)(g) - x_hat * _over(None)(g * x_hat))
+            ),
+            "the means are taken over every axis, not over `axes`",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: s * (g - mean(g) - 4 / 3 * x_hat * mean(g * x_hat)),
+            "inv_std·x̂·mean(ĝ·x̂) has the factor -1.333, not -1 (a factor N/(N - 1)",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: s * (g - mean(g) - mean(g * x_hat)),
+            "an extra term -1·inv_std·mean(ĝ·x̂) (no factor x̂)",
+        ),
+    ],
+)
+def test_standardize_backward_mistakes_outside_the_list_are_described_term_by_term(formula, words):
+    """Axes (1,) of the generic (3, 4, 5) input: 4 values per mean, so N/(N - 1) = 4/3."""
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    assert words in standardize_backward_hint(standardize_backward_from(formula), 3, (1,))
+
+
+def test_the_term_by_term_hint_is_silent_on_what_is_no_sum_of_the_terms():
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    def squared(grad_x_hat, x_hat, inv_std, axes):
+        return inv_std * grad_x_hat**2
+
+    assert standardize_backward_hint(squared, 3, (1,)) == ""
+
+
+class BatchNormUpdatesInEval(BatchNorm2d):
+    """In eval mode, running_mean moves towards the batch mean after each forward."""
+
+    def forward(self, x):
+        output = super().forward(x)
+        if not self.training:
+            self.running_mean[...] = 0.9 * self.running_mean + 0.1 * x.mean(axis=(0, 2, 3))
+        return output
+
+
+def test_a_forward_that_changes_the_module_is_named_not_blamed_on_backward():
+    from pancake.testing.hints import changed_by_forward_hint
+
+    module = BatchNormUpdatesInEval(3).eval()
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+    assert "forward changes the module" in failure.value.hint
+    assert changed_by_forward_hint(np.ones(3), np.ones(3)) is None
+    check_gradients(BatchNorm2d(3).eval(), np.random.default_rng(2).standard_normal((4, 3, 2, 2)))

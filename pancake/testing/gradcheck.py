@@ -22,6 +22,7 @@ from pancake.nn.module import Module
 from pancake.testing.hints import (
     MATCH_RTOL,
     changed_by_backward_hint,
+    changed_by_forward_hint,
     close,
     container_hint,
     container_order_hint,
@@ -255,7 +256,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
         raise GradientCheckError(
             f"{module!r}: the input changed.\nHint: {hint}", tensor="input", hint=hint
         )
-    changed = objective.changed_by_backward
+    changed = objective.changed_by_forward or objective.changed_by_backward
     _, second_grads = objective.analytic_gradients(zero_first=False)
 
     comparisons = [objective.compare_input(analytic_input, eps, rtol, atol)]
@@ -323,6 +324,7 @@ class _Objective:
         self.others = others
         output = module(x, *others)
         self.output = np.array(output, dtype=np.float64)
+        self.changed_by_forward = changed_by_forward_hint(self.output, module(x, *others))
         self.changed_by_backward: str | None = None
         self.first_grads: dict[str, np.ndarray] = {}  # the parameter gradients of one pass
         # A loss maps (pred, target) to a number; its backward() takes no argument.

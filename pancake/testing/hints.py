@@ -642,6 +642,17 @@ def _recording_backward(backward: Callable, index: int, calls: list) -> Callable
     return recorded
 
 
+def changed_by_forward_hint(first: np.ndarray, second) -> str | None:
+    """The hint when two forward passes on the same input give different outputs, or None."""
+    if close(np.asarray(second, dtype=np.float64), first):
+        return None
+    return (
+        "forward changes the module: two forward passes on the same input give different "
+        "outputs. Nothing forward updates may change what the next forward computes (in eval "
+        "mode, BatchNorm uses its running statistics and leaves them as they are)"
+    )
+
+
 def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | None:
     """The hint when forward gives another output after a backward pass, or None."""
     if close(np.asarray(after), np.asarray(before)):
