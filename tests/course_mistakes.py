@@ -2227,6 +2227,32 @@ HINTED_MISTAKES = [
         ("batch-norm-eval-forward", "batch-norm-eval-gradients"),
         "forward in eval mode changed the running statistics",
     ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "grad_output flattened with in_features: reshape(-1, self.in_features)",
+        (
+            (
+                "grad_rows = grad_output.reshape(-1, self.out_features)",
+                "grad_rows = grad_output.reshape(-1, self.in_features)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "backward reshapes grad_output",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx = (W gᵀ)ᵀ: .T of a 3-d grad_output reverses the batch axes too",
+        (
+            (
+                "return grad_output @ self.weight.data.T",
+                "return (self.weight.data @ grad_output.T).T",
+            ),
+        ),
+        ("linear-batch-axes",),
+        ".T reverses every axis of an array of 3 axes or more",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

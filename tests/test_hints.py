@@ -1242,3 +1242,38 @@ def test_a_forward_that_changes_the_module_is_named_not_blamed_on_backward():
     assert "forward changes the module" in failure.value.hint
     assert changed_by_forward_hint(np.ones(3), np.ones(3)) is None
     check_gradients(BatchNorm2d(3).eval(), np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+
+
+class LinearFlattensXWithOutFeatures(Linear):
+    """rows = x.reshape(-1, out_features): x flattened with grad_output's length."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.out_features)
+        self.weight.grad += rows.T @ grad_output.reshape(-1, self.out_features)
+        return grad_output @ self.weight.data.T
+
+
+class LinearTransposesABatch(Linear):
+    """(W @ grad_output.T).T: .T of a 3-d grad_output reverses every axis."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.reshape(-1, self.in_features).T @ grad_output.reshape(
+            -1, self.out_features
+        )
+        self.bias.grad += grad_output.reshape(-1, self.out_features).sum(axis=0)
+        return (self.weight.data @ grad_output.T).T
+
+
+@pytest.mark.parametrize(
+    "module, x, words",
+    [
+        (LinearFlattensXWithOutFeatures(3, 7, rng=0), np.ones((4, 3)), "with the length 7"),
+        (LinearTransposesABatch(3, 2, rng=0), np.ones((2, 4, 3)), ".swapaxes(-1, -2)"),
+    ],
+)
+def test_a_reshape_with_another_arrays_length_and_a_batched_transpose_are_named(module, x, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint

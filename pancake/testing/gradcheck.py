@@ -356,8 +356,11 @@ class _Objective:
             else:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
-            named = container_order_hint(self.module, self.x, self.direction) or (
-                elementwise_hint(self.module)
+            named = (
+                container_order_hint(self.module, self.x, self.direction)
+                or elementwise_hint(self.module)
+                or _reshape_hint(error, self.shapes_besides(None))
+                or _batched_transpose_hint(self.module, self.x, self.direction, error)
             )
             raise _backward_crashed(self.module, error, self.direction, named) from error
         except RuntimeError as error:
@@ -375,15 +378,16 @@ class _Objective:
             self.changed_by_backward = changed_by_backward_hint(self.output, after)
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
 
-    def shapes_besides(self, name: str) -> dict[str, tuple]:
-        """The shapes of the arrays in play other than tensor ``name``, by what they are."""
+    def shapes_besides(self, name: str | None) -> dict[str, tuple]:
+        """The shapes of the arrays in play other than tensor ``name`` (None: all), by what
+        they are."""
         shapes = {"the input x": self.x.shape}
         if self.is_loss:
             shapes["the target"] = np.shape(self.others[0])
         else:
             shapes["grad_output (the output's shape)"] = self.direction.shape
         shapes.update({f"'{other}'": p.data.shape for other, p in self.parameters})
-        return {what: shape for what, shape in shapes.items() if name not in what}
+        return {what: shape for what, shape in shapes.items() if name is None or name not in what}
 
     def hint_for(self, comparison: TensorComparison) -> str | None:
         """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
@@ -655,7 +659,8 @@ def _backward_crashed(
     elif "matmul" in str(error):
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
-            "needs a transpose (.T); write down the shape of each factor"
+            "needs a transpose (.T), or was reshaped with the lengths of another array; "
+            "write down the shape of each factor"
         )
     elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
         hint = per_example_sum_hint(
@@ -680,6 +685,55 @@ def _backward_crashed(
         hint = diagnose_shape(shapes[1], shapes[0])
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def _reshape_hint(error: ValueError, arrays: dict[str, tuple]) -> str | None:
+    """The hint when backward reshapes an array with a length of another array, or None.
+
+    ``arrays`` are the shapes in play by name ("the input x", "grad_output ..."): the array
+    reshaped is the one of the error's size, the length at fault one of another's axes.
+    """
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([-\d, ]*)\)", str(error))
+    if not found:
+        return None
+    size = int(found.group(1))
+    asked = [int(n) for n in re.findall(r"-?\d+", found.group(2)) if int(n) > 0]
+    for name, shape in arrays.items():
+        if int(np.prod(shape)) != size:
+            continue
+        for other, other_shape in arrays.items():
+            foreign = [n for n in asked if n in other_shape and n not in shape]
+            if other != name and foreign:
+                return (
+                    f"backward reshapes {name} (shape {shape}, {size} entries) with the length "
+                    f"{foreign[0]}, an axis of {other} (shape {other_shape}): reshape each "
+                    f"array with its own lengths ({_short(name)}.shape[-1], or -1)"
+                )
+    return None
+
+
+def _short(name: str) -> str:
+    """``x`` for "the input x", ``grad_output`` for "grad_output (the output's shape)"."""
+    return "x" if name == "the input x" else name.split()[0].strip("'")
+
+
+def _batched_transpose_hint(module, x, direction, error: ValueError) -> str | None:
+    """The hint for a matrix product that fails on a grad_output of 3 axes or more, but not
+    on the same values with the leading axes flattened (2-d arrays), or None."""
+    if "matmul" not in str(error) or direction is None or np.ndim(direction) < 3:
+        return None
+    try:
+        flat = copy.deepcopy(module)
+        flat(np.reshape(x, (-1, np.shape(x)[-1])))
+        flat.backward(np.reshape(direction, (-1, np.shape(direction)[-1])))
+    except Exception:  # it fails on 2-d arrays too: another mistake
+        return None
+    return (
+        f"a matrix product in backward has mismatched inner sizes, with grad_output of shape "
+        f"{np.shape(direction)}: .T reverses every axis of an array of 3 axes or more (the "
+        "batch axes too), so transpose only 2-d arrays (grad_output @ W.T) or swap the last "
+        "two axes with .swapaxes(-1, -2)"
     )
 
 
