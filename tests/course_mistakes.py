@@ -2253,6 +2253,19 @@ HINTED_MISTAKES = [
         ("linear-batch-axes",),
         ".T reverses every axis of an array of 3 axes or more",
     ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "backward's grad_rows from grad_output.transpose(0, 3, 2, 1): H' and W' swapped",
+        (
+            (
+                "grad_output.transpose(0, 2, 3, 1).reshape(-1, c_out)",
+                "grad_output.transpose(0, 3, 2, 1).reshape(-1, c_out)",
+            ),
+        ),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "into rows as .transpose(0, 3, 2, 1)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

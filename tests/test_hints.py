@@ -15,6 +15,7 @@ import pytest
 
 from pancake.nn import (
     BatchNorm2d,
+    Conv2d,
     CrossEntropyLoss,
     Linear,
     MSELoss,
@@ -1277,3 +1278,35 @@ def test_a_reshape_with_another_arrays_length_and_a_batched_transpose_are_named(
     with pytest.raises(GradientCheckError) as failure:
         check_gradients(module, x)
     assert words in failure.value.hint
+
+
+class Conv2dRowsWithoutTranspose(Conv2d):
+    """grad_rows = grad_output.reshape(-1, C_out): the channels not moved last first."""
+
+    def backward(self, grad_output):
+        n, channels, height, width = grad_output.shape
+        as_rows = grad_output.reshape(n, height, width, channels).transpose(0, 3, 1, 2)
+        return super().backward(np.ascontiguousarray(as_rows))
+
+
+def test_grad_output_read_in_another_layout_is_named_and_a_right_conv_gets_no_such_hint():
+    x = np.random.default_rng(3).standard_normal((2, 2, 5, 4))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(Conv2dRowsWithoutTranspose(2, 3, 3, padding=1, rng=0), x)
+    assert "into rows without a transpose" in failure.value.hint
+    check_gradients(Conv2d(2, 3, 3, padding=1, rng=0), x)
+
+
+def test_check_values_names_values_in_the_wrong_places_and_an_image_of_other_lengths():
+    from pancake.testing import check_values
+
+    expected = np.arange(24.0).reshape(1, 2, 3, 4)
+    rearranged = expected.reshape(1, 3, 4, 2).transpose(0, 3, 1, 2)
+    with pytest.raises(AssertionError, match="the values are right but in the wrong places"):
+        check_values("y", rearranged, expected, formula="f")
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", np.zeros((1, 2, 4, 2)), np.zeros((1, 2, 3, 3)), formula="f")
+    assert "which padding, kernel size and stride go with the height" in str(failure.value)
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", expected + 1, expected, formula="f")
+    assert "wrong places" not in str(failure.value)

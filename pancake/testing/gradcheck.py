@@ -11,6 +11,7 @@ single entry is caught.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -273,6 +274,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or _swapped_hint(comparison, comparisons)
                 or objective.hint_for(comparison)
                 or objective.parameter_factor_hint(comparison)
+                or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
             )
             raise gradient_failure(
                 repr(module),
@@ -428,6 +430,54 @@ class _Objective:
                             f"multiplied by {attribute}, so is the gradient that flows back)"
                         )
         return None
+
+    def grad_output_layout_hint(self, comparison, eps, rtol, atol) -> str | None:
+        """The hint when backward turned an image-shaped grad_output (N, C, H', W') into rows
+        with its axes in another order than channels-last, .transpose(0, 2, 3, 1) (no
+        transpose at all, or another one), or None: the gradient is then the true one for
+        grad_output's values in that order."""
+        if self.is_loss or self.direction.ndim != 4 or comparison.analytic is None:
+            return None
+        original = self.direction
+        n, channels, height, width = original.shape
+        read_as = {}  # the orders of the axes, by the grad_output they amount to
+        for order in itertools.permutations((1, 2, 3)):
+            rows = original.transpose(0, *order).reshape(n, height, width, channels)
+            direction = np.ascontiguousarray(rows.transpose(0, 3, 1, 2))
+            key = direction.tobytes()
+            read_as.setdefault(key, (direction, []))[1].append(order)
+        for direction, orders in read_as.values():
+            if (2, 3, 1) in orders:
+                continue  # channels last: the right rows (or the same values for these shapes)
+            self.direction = direction
+            try:
+                if not self._passes_with_direction(comparison, eps, rtol, atol):
+                    continue
+            finally:
+                self.direction = original
+            how = " or ".join(
+                "without a transpose"
+                if order == (1, 2, 3)
+                else f"as .transpose(0, {order[0]}, {order[1]}, {order[2]})"
+                for order in orders
+            )
+            return (
+                f"backward turns grad_output (N, C, H', W') into rows {how}: move the channels "
+                "last, grad_output.transpose(0, 2, 3, 1), then reshape it to rows (-1, C), "
+                "in the order of the columns"
+            )
+        return None
+
+    def _passes_with_direction(self, comparison, eps, rtol, atol) -> bool:
+        """Whether ``comparison.analytic`` is the true gradient for ``self.direction``."""
+        if comparison.name == "input":
+            other = self.compare_input(comparison.analytic, eps, rtol, atol)
+        else:
+            parameter = dict(self.parameters)[comparison.name]
+            other = self.compare_parameter(
+                comparison.name, parameter, comparison.analytic, eps, rtol, atol
+            )
+        return other.passes()
 
     def output_for_input_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a parameter's gradient is the one it would have if the module's
