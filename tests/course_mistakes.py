@@ -2266,6 +2266,19 @@ HINTED_MISTAKES = [
         ("conv2d-gradients", "conv2d-first-layer"),
         "into rows as .transpose(0, 3, 2, 1)",
     ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient sums the input x over its leading axes, not grad_output",
+        (
+            (
+                "self.bias.grad += grad_rows.sum(axis=0)",
+                "self.bias.grad += x.sum(axis=tuple(range(x.ndim - 1)))",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes"),
+        "the input x",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -1310,3 +1310,27 @@ def test_check_values_names_values_in_the_wrong_places_and_an_image_of_other_len
     with pytest.raises(AssertionError) as failure:
         check_values("y", expected + 1, expected, formula="f")
     assert "wrong places" not in str(failure.value)
+
+
+class LinearBiasFromTheInput(Linear):
+    """dL/db = the sum of x's rows: the input where grad_output belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.in_features)
+        self.weight.grad += rows.T @ grad_output.reshape(-1, self.out_features)
+        self.bias.grad += rows.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+@pytest.mark.parametrize(
+    "module, words",
+    [
+        (LinearBiasFromTheInput(3, 3, rng=0), "computed from the input x where grad_output"),
+        (LinearBiasFromTheInput(3, 2, rng=0), "the shape of a row of the input x"),
+    ],
+)
+def test_the_input_used_where_grad_output_belongs_is_named(module, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, np.random.default_rng(0).standard_normal((4, 3)))
+    assert words in failure.value.hint

@@ -275,6 +275,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.hint_for(comparison)
                 or objective.parameter_factor_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
+                or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
             )
             raise gradient_failure(
                 repr(module),
@@ -364,7 +365,8 @@ class _Objective:
                 or _reshape_hint(error, self.shapes_besides(None))
                 or _batched_transpose_hint(self.module, self.x, self.direction, error)
             )
-            raise _backward_crashed(self.module, error, self.direction, named) from error
+            related = self.shapes_besides(None)
+            raise _backward_crashed(self.module, error, self.direction, named, related) from error
         except RuntimeError as error:
             if "before forward" not in str(error):
                 raise
@@ -388,6 +390,10 @@ class _Objective:
             shapes["the target"] = np.shape(self.others[0])
         else:
             shapes["grad_output (the output's shape)"] = self.direction.shape
+        if self.x.ndim >= 2:
+            shapes["a row of the input x (its last axis)"] = self.x.shape[-1:]
+        if not self.is_loss and self.direction.ndim >= 2:
+            shapes["a row of grad_output (its last axis)"] = self.direction.shape[-1:]
         shapes.update({f"'{other}'": p.data.shape for other, p in self.parameters})
         return {what: shape for what, shape in shapes.items() if name is None or name not in what}
 
@@ -467,6 +473,24 @@ class _Objective:
                 "in the order of the columns"
             )
         return None
+
+    def input_for_grad_output_hint(self, comparison, eps, rtol, atol) -> str | None:
+        """The hint when a gradient is the true one had grad_output been the input x (x used
+        where grad_output belongs), or None. Only for outputs of x's shape."""
+        if self.is_loss or self.direction.shape != self.x.shape or comparison.analytic is None:
+            return None
+        original = self.direction
+        self.direction = self.x.copy()
+        try:
+            if not np.any(self.x) or not self._passes_with_direction(comparison, eps, rtol, atol):
+                return None
+        finally:
+            self.direction = original
+        return (
+            f"the gradient of '{comparison.name}' is computed from the input x where grad_output "
+            "belongs (the rows of x summed or multiplied in place of grad_output's): every "
+            "gradient flows back from grad_output"
+        )
 
     def _passes_with_direction(self, comparison, eps, rtol, atol) -> bool:
         """Whether ``comparison.analytic`` is the true gradient for ``self.direction``."""
@@ -684,12 +708,13 @@ def _backward_before_forward(module, x, error: RuntimeError) -> GradientCheckErr
 
 
 def _backward_crashed(
-    module, error: ValueError, direction=None, hint: str | None = None
+    module, error: ValueError, direction=None, hint: str | None = None, related=None
 ) -> GradientCheckError:
     """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one.
 
     ``direction`` is the grad_output backward was given (None for a loss); ``hint``, if
-    given, names the mistake already (the modules of a container visited out of order).
+    given, names the mistake already (the modules of a container visited out of order);
+    ``related`` are the shapes of the arrays in play, by name.
     """
     if hint:
         return GradientCheckError(
@@ -727,12 +752,12 @@ def _backward_crashed(
         # a gradient of shape B was added (+=) to a parameter's .grad of shape A.
         hint = (
             f"a gradient of shape {shapes[1]} was added to a parameter of shape {shapes[0]}: "
-            + diagnose_shape(shapes[1], shapes[0])
+            + diagnose_shape(shapes[1], shapes[0], related)
         )
     elif len(shapes) >= 2:
         # "operands could not be broadcast together with shapes A B": A is what the
         # gradient is added to (the parameter's .grad), B the wrong gradient.
-        hint = diagnose_shape(shapes[1], shapes[0])
+        hint = diagnose_shape(shapes[1], shapes[0], related)
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
