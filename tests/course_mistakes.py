@@ -2279,6 +2279,23 @@ HINTED_MISTAKES = [
         ("linear-gradients", "linear-batch-axes"),
         "the input x",
     ),
+    Mistake(
+        "10-autograd",
+        MATMUL,
+        "Matmul's gradients by np.dot: right for matrices, wrong for stacks of them",
+        (
+            (
+                "grad_a = grad @ np.swapaxes(b, -1, -2)",
+                "grad_a = np.dot(grad, np.swapaxes(b, -1, -2))",
+            ),
+            (
+                "grad_b = np.swapaxes(a, -1, -2) @ grad",
+                "grad_b = np.dot(np.swapaxes(a, -1, -2), grad)",
+            ),
+        ),
+        ("matmul-batch-axes",),
+        "right for matrices but not for stacks of them",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -1334,3 +1334,25 @@ def test_the_input_used_where_grad_output_belongs_is_named(module, words):
     with pytest.raises(GradientCheckError) as failure:
         check_gradients(module, np.random.default_rng(0).standard_normal((4, 3)))
     assert words in failure.value.hint
+
+
+def test_a_matrix_product_written_for_matrices_only_is_named_on_stacks_of_them():
+    from pancake.autograd.functions import Matmul, unbroadcast
+    from pancake.testing import check_function_gradients
+
+    class MatmulByDot(Matmul):
+        """np.dot for the products: not a batched matrix product for 3-d operands."""
+
+        def backward(self, grad):
+            a, b = self.saved_tensors
+            grad_a = np.dot(grad, np.swapaxes(b, -1, -2))
+            grad_b = np.dot(np.swapaxes(a, -1, -2), grad)
+            return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+    with pytest.raises(GradientCheckError) as failure:
+        check_function_gradients(MatmulByDot, a, b)
+    assert "right for matrices but not for stacks of them" in failure.value.hint
+    check_function_gradients(MatmulByDot, a[0], b)  # right on matrices: no failure at all
+    check_function_gradients(Matmul, a, b)
