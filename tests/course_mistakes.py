@@ -2296,6 +2296,19 @@ HINTED_MISTAKES = [
         ("matmul-batch-axes",),
         "right for matrices but not for stacks of them",
     ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "the early return tests the number of axes, not the shape",
+        (("if grad.shape == shape:", "if grad.ndim == len(shape):"),),
+        (
+            "unbroadcast-stretched-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "unbroadcast returned grad as it is",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

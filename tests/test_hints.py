@@ -1356,3 +1356,15 @@ def test_a_matrix_product_written_for_matrices_only_is_named_on_stacks_of_them()
     assert "right for matrices but not for stacks of them" in failure.value.hint
     check_function_gradients(MatmulByDot, a[0], b)  # right on matrices: no failure at all
     check_function_gradients(Matmul, a, b)
+
+
+def test_unbroadcast_returning_grad_as_it_is_is_named():
+    from pancake.autograd.functions import unbroadcast
+    from pancake.testing import check_unbroadcast
+
+    def shortcut_by_size(grad, shape):
+        return grad if grad.size == np.prod(shape) else unbroadcast(grad, shape)
+
+    with pytest.raises(AssertionError, match=r"grad.shape == shape \(grad has as many entries"):
+        check_unbroadcast(shortcut_by_size, np.ones((1, 3)), (3,))
+    check_unbroadcast(shortcut_by_size, np.ones((2, 3)), (1, 3))  # right where it does the work

@@ -50,10 +50,10 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        raise AssertionError(
-            f"{what} has shape {np.shape(got)}, expected {shape}.\n"
-            f"Hint: {_unbroadcast_hint(np.shape(got), grad.shape, shape)}"
+        hint = _returned_as_is_hint(got, grad, shape) or _unbroadcast_hint(
+            np.shape(got), grad.shape, shape
         )
+        raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
     rng = np.random.default_rng(ADJOINT_STREAM)
     for _ in range(ADJOINT_DRAWS):
@@ -68,6 +68,21 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     return (
         f"{what}: shape OK, <broadcast_to(x), grad> = <x, unbroadcast(grad)> for "
         f"{ADJOINT_DRAWS} random x: OK"
+    )
+
+
+def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
+    """The hint when unbroadcast returned grad itself, of another shape than ``shape``, or None."""
+    if np.shape(got) != grad.shape or not np.array_equal(got, grad):
+        return None
+    same_size = (
+        f" (grad has as many entries as {shape}, not the same shape)"
+        if grad.size == math.prod(shape)
+        else ""
+    )
+    return (
+        f"unbroadcast returned grad as it is, of shape {grad.shape}: nothing was summed. An "
+        f"early return must test the shapes themselves, grad.shape == shape{same_size}"
     )
 
 
