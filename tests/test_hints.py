@@ -1365,6 +1365,8 @@ def test_unbroadcast_returning_grad_as_it_is_is_named():
     def shortcut_by_size(grad, shape):
         return grad if grad.size == np.prod(shape) else unbroadcast(grad, shape)
 
-    with pytest.raises(AssertionError, match=r"grad.shape == shape \(grad has as many entries"):
+    with pytest.raises(
+        AssertionError, match=r"test grad.shape == shape \(grad has as many entries"
+    ):
         check_unbroadcast(shortcut_by_size, np.ones((1, 3)), (3,))
     check_unbroadcast(shortcut_by_size, np.ones((2, 3)), (1, 3))  # right where it does the work

@@ -50,9 +50,8 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        hint = _returned_as_is_hint(got, grad, shape) or _unbroadcast_hint(
-            np.shape(got), grad.shape, shape
-        )
+        hint = _unbroadcast_hint(np.shape(got), grad.shape, shape)
+        hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
         raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
     rng = np.random.default_rng(ADJOINT_STREAM)
@@ -72,7 +71,8 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
 
 
 def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
-    """The hint when unbroadcast returned grad itself, of another shape than ``shape``, or None."""
+    """The start of the hint when unbroadcast returned grad itself, of another shape than
+    ``shape``, or None."""
     if np.shape(got) != grad.shape or not np.array_equal(got, grad):
         return None
     same_size = (
@@ -81,8 +81,8 @@ def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
         else ""
     )
     return (
-        f"unbroadcast returned grad as it is, of shape {grad.shape}: nothing was summed. An "
-        f"early return must test the shapes themselves, grad.shape == shape{same_size}"
+        f"unbroadcast returned grad as it is, of shape {grad.shape}: nothing was summed (if "
+        f"an early return skipped the work, it must test grad.shape == shape{same_size}). "
     )
 
 
