@@ -2309,6 +2309,36 @@ HINTED_MISTAKES = [
         ),
         "unbroadcast returned grad as it is",
     ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "backward returns (dL/dx, None), as a Function's backward would",
+        (("return grad_output * 2 * x", "return grad_output * 2 * x, None"),),
+        ("square-gradients",),
+        "a module's backward returns one array",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward counts down from len(self.layers): one past the last index",
+        (
+            (
+                "for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "for i in range(len(self.layers), 0, -1):\n            grad_output = "
+                "self.layers[i].backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward indexes self.layers out of range",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "σ(x) as (1 + tanh(x)) / 2: the argument of tanh not halved",
+        (("y = sigmoid(x)", "y = (1 + np.tanh(x)) / 2"),),
+        ("sigmoid-forward", "sigmoid-gradients"),
+        "with x replaced by 2x",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -1370,3 +1370,50 @@ def test_unbroadcast_returning_grad_as_it_is_is_named():
     ):
         check_unbroadcast(shortcut_by_size, np.ones((1, 3)), (3,))
     check_unbroadcast(shortcut_by_size, np.ones((2, 3)), (1, 3))  # right where it does the work
+
+
+class SquareReturnsATuple(Square):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output * 2 * x, None
+
+
+class SequentialIndexesPastTheEnd(Sequential):
+    def backward(self, grad_output):
+        for i in range(len(self.layers), 0, -1):
+            grad_output = self.layers[i].backward(grad_output)
+        return grad_output
+
+
+class TanhHalfDerivative(Tanh):
+    """(1 - y²) / 2: a factor of the derivative, on an element-wise module."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y * y) / 2
+
+
+@pytest.mark.parametrize(
+    "module, x, words",
+    [
+        (SquareReturnsATuple(), BATCH[0], "backward returned a tuple of 2 values"),
+        (four_layers(SequentialIndexesPastTheEnd), np.ones((2, 2)), "indices 0 to 3"),
+        (TanhHalfDerivative(), np.ones((2, 2)), "half the true one"),
+    ],
+)
+def test_a_tuple_an_index_past_the_end_and_an_element_wise_factor_are_named(module, x, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint
+    assert "batch size" not in failure.value.hint
+
+
+def test_a_scaled_argument_of_an_activation_is_named_and_silent_on_the_truth():
+    from pancake.course.assignments.ex04_activations_losses import scaled_argument_hint
+
+    class TanhOfTwiceX(Tanh):
+        def forward(self, x):
+            return np.tanh(2 * np.asarray(x, dtype=float))
+
+    assert "replaced by 2x" in scaled_argument_hint(TanhOfTwiceX(), np.tanh, "tanh(x)")
+    assert scaled_argument_hint(Tanh(), np.tanh, "tanh(x)") == ""

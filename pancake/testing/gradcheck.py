@@ -371,10 +371,33 @@ class _Objective:
             if "before forward" not in str(error):
                 raise
             raise _backward_before_forward(self.module, self.x, error) from error
+        except IndexError as error:
+            if not isinstance(getattr(self.module, "layers", None), Sequence):
+                raise
+            hint = (
+                f"backward indexes self.layers out of range ({len(self.module.layers)} modules: "
+                f"indices 0 to {len(self.module.layers) - 1}): go from the last, "
+                "self.layers[len(self.layers) - 1], down to self.layers[0], or iterate over "
+                "reversed(self.layers)"
+            )
+            raise GradientCheckError(
+                f"{self.module!r}: backward() raised IndexError: {error}\nHint: {hint}", hint=hint
+            ) from error
         except TypeError as error:
             if "'NoneType'" not in str(error):
                 raise
             raise _backward_used_none(self.module, error) from error
+        if isinstance(grad_input, tuple | list):
+            hint = (
+                f"backward returned a {type(grad_input).__name__} of {len(grad_input)} values: a "
+                "module's backward returns one array, dL/dx (the gradients of its parameters "
+                "are added to their .grad)"
+            )
+            raise GradientCheckError(
+                f"{self.module!r}: backward returned a {type(grad_input).__name__}.\nHint: {hint}",
+                tensor="input",
+                hint=hint,
+            )
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             self.first_grads = grads

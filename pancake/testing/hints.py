@@ -392,7 +392,10 @@ def _elementwise_hint(module) -> str | None:
     true = g * slope
     scale = float(np.vdot(returned, true) / np.vdot(true, true))
     if close(returned, scale * true, MATCH_RTOL):
-        return None  # a sign or a factor: diagnose names those
+        if np.isclose(scale, -1.0) or abs(scale) < 1e-9:
+            return None  # a sign, or all zero: diagnose names those
+        # Entry by entry, no batch: a factor here is never the batch size.
+        return diagnose_factor(scale, batch_size=1, input_size=1)
     if close(returned, g * x, MATCH_RTOL):
         return (
             "backward multiplies grad_output by the input x itself: that is ∂y/∂k for "
