@@ -2339,6 +2339,21 @@ HINTED_MISTAKES = [
         ("sigmoid-forward", "sigmoid-gradients"),
         "with x replaced by 2x",
     ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "backward uses the training formula in eval mode too",
+        (
+            (
+                "        if batch_statistics:  # the mean and variance depend on x too\n"
+                "            return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)\n"
+                "        return grad_x_hat * inv_std\n",
+                "        return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)\n",
+            ),
+        ),
+        ("batch-norm-eval-gradients",),
+        "in eval mode the running statistics are constants",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -1417,3 +1417,25 @@ def test_a_scaled_argument_of_an_activation_is_named_and_silent_on_the_truth():
 
     assert "replaced by 2x" in scaled_argument_hint(TanhOfTwiceX(), np.tanh, "tanh(x)")
     assert scaled_argument_hint(Tanh(), np.tanh, "tanh(x)") == ""
+
+
+def test_the_training_formula_in_eval_mode_is_named_and_silent_on_the_truth():
+    from pancake.course.assignments.ex13_normalization import (
+        batch_formula_in_eval,
+        check_eval_gradients,
+    )
+    from pancake.nn.normalization import standardize_backward
+
+    class BatchNormAlwaysTrainingFormula(BatchNorm2d):
+        def backward(self, grad_output):
+            x_hat, inv_std, _ = self.saved_tensors
+            self.weight.grad += (grad_output * x_hat).sum(axis=self.reduce_axes)
+            self.bias.grad += grad_output.sum(axis=self.reduce_axes)
+            grad_x_hat = grad_output * self.per_channel(self.weight.data)
+            return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)
+
+    x = np.random.default_rng(4).standard_normal((4, 3, 2, 2))
+    with pytest.raises(GradientCheckError, match="the running statistics are constants"):
+        check_eval_gradients(BatchNormAlwaysTrainingFormula(3).eval(), x)
+    assert not batch_formula_in_eval(BatchNorm2d(3), x)
+    check_eval_gradients(BatchNorm2d(3).eval(), x)

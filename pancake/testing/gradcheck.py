@@ -447,8 +447,8 @@ class _Objective:
             return None
         for name, parameter in self.parameters:
             for values, where in _aligned(np.asarray(parameter.data, np.float64), numeric.shape):
-                if close(values, np.ones_like(values), 1e-3):
-                    continue  # γ = 1: a factor of γ changes nothing
+                if close(values, np.ones_like(values), 1e-3) or not np.all(values):
+                    continue  # γ = 1 changes nothing; a zero (β = 0) divides nothing
                 for predicted, verb in ((numeric / values, "missing"), (numeric * values, "extra")):
                     if close(analytic, predicted, MATCH_RTOL):
                         attribute = name.rsplit(".", 1)[-1]

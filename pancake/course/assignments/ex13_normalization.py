@@ -414,7 +414,7 @@ def visible_check_batch_norm():
     print("training output:\n", bn(x))
     print("running_mean", bn.running_mean, "running_var", bn.running_var)
     print(check_gradients(bn, x))
-    print(check_gradients(bn.eval(), x))
+    print(check_eval_gradients(bn.eval(), x))
 
 
 @graded
@@ -496,11 +496,51 @@ def test_batch_norm_eval_gradients(case, data):
     module, x = case
     module.running_mean[...] = data.draw(pst.arrays((module.num_features,)))
     module.running_var[...] = np.exp(data.draw(pst.arrays((module.num_features,))))
-    expected = batch_norm_by_definition(module, x, module.running_mean, module.running_var)
-    check_values(
-        "BatchNorm(x) in eval mode", module.eval()(x), expected, formula="the running statistics"
-    )
-    check_gradients(module, x)
+    running = module.running_mean.copy(), module.running_var.copy()
+    expected = batch_norm_by_definition(module, x, *running)
+    try:
+        check_values(
+            "BatchNorm(x) in eval mode",
+            module.eval()(x),
+            expected,
+            formula="the running statistics",
+        )
+    except AssertionError:  # a forward that moved the running statistics says so
+        check_running_statistics_unchanged(module, running)
+        raise
+    check_eval_gradients(module, x)
+
+
+def check_eval_gradients(module, x):
+    """check_gradients of ``module`` in eval mode (its report); a failure says if backward treats the
+    running statistics as the batch's (the training formula, through standardize_backward)."""
+    try:
+        return check_gradients(module, x)
+    except AssertionError as error:
+        if batch_formula_in_eval(module, x) and hasattr(error, "with_hint"):
+            raise error.with_hint(
+                "in eval mode the running statistics are constants, not functions of x: "
+                "dL/dx = grad_x_hat * inv_std (standardize_backward is the training formula; "
+                "save whether forward ran in training mode)"
+            ) from None
+        raise
+
+
+def batch_formula_in_eval(module, x) -> bool:
+    """Whether ``module``'s backward in eval mode gives the training formula's dL/dx."""
+    module.eval()
+    g = np.random.default_rng(0x6E7).standard_normal(x.shape)
+    try:
+        module(x)
+        got = np.asarray(module.backward(g.copy()), dtype=np.float64)
+    except Exception:  # a backward that fails: the check's own message says why
+        return False
+    channel = (1, -1) + (1,) * (x.ndim - 2)
+    inv_std = 1 / np.sqrt(module.running_var.reshape(channel) + module.eps)
+    x_hat = (x - module.running_mean.reshape(channel)) * inv_std
+    grad_x_hat = g * module.weight.data.reshape(channel)
+    batch = standardize_backward(grad_x_hat, x_hat, inv_std, module.reduce_axes)
+    return got.shape == x.shape and np.allclose(got, batch, rtol=1e-7, atol=1e-10)
 
 
 BATCH_NORM = Part(
