@@ -2354,6 +2354,19 @@ HINTED_MISTAKES = [
         ("batch-norm-eval-gradients",),
         "in eval mode the running statistics are constants",
     ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk summed with keepdims=True: an array of ones' shape for a scalar",
+        (
+            (
+                "self.k.grad += np.sum(grad_output * x)",
+                "self.k.grad += (grad_output * x).sum(keepdims=True)",
+            ),
+        ),
+        ("mul-gradients",),
+        "a sum with keepdims=True",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

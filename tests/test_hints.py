@@ -1439,3 +1439,14 @@ def test_the_training_formula_in_eval_mode_is_named_and_silent_on_the_truth():
         check_eval_gradients(BatchNormAlwaysTrainingFormula(3).eval(), x)
     assert not batch_formula_in_eval(BatchNorm2d(3), x)
     check_eval_gradients(BatchNorm2d(3).eval(), x)
+
+
+def test_a_scalar_gradient_kept_with_keepdims_is_named():
+    class MulKeepsDims(Mul):
+        def backward(self, grad_output):
+            (x,) = self.saved_tensors
+            self.k.grad += np.sum(grad_output * x, keepdims=True)
+            return self.k.data * grad_output
+
+    with pytest.raises(GradientCheckError, match="keepdims=True"):
+        check_gradients(MulKeepsDims(2.0), np.array([[0.5, -1.0], [1.5, 0.3]]))

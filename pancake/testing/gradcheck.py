@@ -790,6 +790,18 @@ def _backward_crashed(
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )
+    elif (
+        "output operand" in str(error)
+        and len(shapes) >= 2
+        and shapes[0] == ()
+        and all(length == 1 for length in shapes[1])
+    ):
+        hint = (
+            f"a gradient of shape {shapes[1]} was added to a scalar parameter: a sum with "
+            "keepdims=True (which keeps the summed axes with length 1), or a matrix product "
+            "(np.dot, @) of arrays of one entry, gives an array; a scalar's gradient is one "
+            "number, np.sum(grad_output * x) without keepdims"
+        )
     elif "output operand" in str(error) and len(shapes) >= 2 and shapes[0] == ():
         hint = (
             f"a gradient of shape {shapes[1]} was added to a scalar parameter: its gradient is "
