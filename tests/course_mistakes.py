@@ -2367,6 +2367,14 @@ HINTED_MISTAKES = [
         ("mul-gradients",),
         "a sum with keepdims=True",
     ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "the winners multiplied by grad_output in (N, C, H', W'), not channels-last",
+        (("is_winner * grad_output.transpose(0, 2, 3, 1)", "is_winner * grad_output"),),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "lines up with the other after .transpose(0, 2, 3, 1)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

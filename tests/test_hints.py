@@ -1450,3 +1450,15 @@ def test_a_scalar_gradient_kept_with_keepdims_is_named():
 
     with pytest.raises(GradientCheckError, match="keepdims=True"):
         check_gradients(MulKeepsDims(2.0), np.array([[0.5, -1.0], [1.5, 0.3]]))
+
+
+def test_operands_that_line_up_after_a_transpose_are_named():
+    from pancake.testing.gradcheck import _transposed_operand
+
+    related = {"grad_output (the output's shape)": (4, 2, 3, 5)}
+    hint = _transposed_operand((6, 4, 3, 5, 2), (4, 2, 3, 5), related)
+    assert (
+        "grad_output, of shape (4, 2, 3, 5), lines up with the other after .transpose(0, 2, 3, 1)"
+        in hint
+    )
+    assert _transposed_operand((6, 4, 3, 5, 2), (4, 7, 3, 5), related) is None

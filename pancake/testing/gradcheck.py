@@ -815,6 +815,8 @@ def _backward_crashed(
             f"a gradient of shape {shapes[1]} was added to a parameter of shape {shapes[0]}: "
             + diagnose_shape(shapes[1], shapes[0], related)
         )
+    elif len(shapes) >= 2 and _transposed_operand(shapes[0], shapes[1], related or {}):
+        hint = _transposed_operand(shapes[0], shapes[1], related or {})
     elif len(shapes) >= 2:
         # "operands could not be broadcast together with shapes A B": A is what the
         # gradient is added to (the parameter's .grad), B the wrong gradient.
@@ -871,6 +873,32 @@ def _batched_transpose_hint(module, x, direction, error: ValueError) -> str | No
         "batch axes too), so transpose only 2-d arrays (grad_output @ W.T) or swap the last "
         "two axes with .swapaxes(-1, -2)"
     )
+
+
+def _transposed_operand(first: tuple, second: tuple, related: dict[str, tuple]) -> str | None:
+    """The hint when two operands that do not broadcast would, after a transpose of one of
+    them (grad_output in (N, C, H', W') met channels-last arrays), or None."""
+    for moved, fixed in ((second, first), (first, second)):
+        if not 2 < len(moved) <= 5:
+            continue
+        for order in itertools.permutations(range(len(moved))):
+            reordered = tuple(moved[axis] for axis in order)
+            if order == tuple(range(len(moved))) or not _fits_into(reordered, fixed):
+                continue
+            names = [name for name, shape in related.items() if tuple(shape) == moved]
+            which = f"{names[0].split(' (')[0]}, of shape {moved}," if names else f"shape {moved}"
+            return (
+                f"arrays of shapes {first} and {second} were combined entry by entry: "
+                f"{which} lines up with the other after .transpose{order}: its axes are in "
+                "another order (channels-last arrays are (N, H, W, C); grad_output is "
+                "(N, C, H', W'))"
+            )
+    return None
+
+
+def _fits_into(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` is ``target``'s trailing axes (so that it lines up with them)."""
+    return len(shape) <= len(target) and target[len(target) - len(shape) :] == shape
 
 
 def _backward_used_none(module, error: TypeError) -> GradientCheckError:
