@@ -1462,3 +1462,21 @@ def test_operands_that_line_up_after_a_transpose_are_named():
         in hint
     )
     assert _transposed_operand((6, 4, 3, 5, 2), (4, 7, 3, 5), related) is None
+
+
+def test_where_a_gradient_is_wrong_is_said_when_it_is_telling():
+    from pancake.testing.hints import where_wrong_hint
+
+    rng = np.random.default_rng(6)
+    x, true = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    negatives_wrong = np.where(x < 0, 0.3 * true, true)
+    assert "exactly where x < 0" in where_wrong_hint(negatives_wrong, true, x)
+    image = rng.standard_normal((2, 3, 5, 6))
+    border_wrong = image.copy()
+    border_wrong[:, :, 0, :] += 1.0
+    assert "only at the border of the image" in where_wrong_hint(border_wrong, image)
+    last_row_wrong = true.copy()
+    last_row_wrong[-1] *= 2
+    assert "only at index 3 of axis 0" in where_wrong_hint(last_row_wrong, true)
+    assert where_wrong_hint(true + 1.0, true, x) is None  # wrong everywhere: nothing to locate
+    assert where_wrong_hint(true, true, x) is None

@@ -284,6 +284,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 x.size,
                 hint,
                 objective.shapes_besides(comparison.name),
+                x if comparison.name == "input" else None,
             )
     for name, first in first_grads.items():
         _check_accumulation(module, name, first, second_grads[name], changed)
@@ -722,6 +723,7 @@ def gradient_failure(
     input_size: int,
     hint: str | None = None,
     related: dict[str, tuple] | None = None,
+    x: np.ndarray | None = None,
 ):
     """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake.
 
@@ -729,7 +731,7 @@ def gradient_failure(
     are the shapes of the other arrays in play, for a gradient of the wrong shape.
     """
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
-    hint = hint or diagnose(analytic, numeric, batch_size, input_size, related)
+    hint = hint or diagnose(analytic, numeric, batch_size, input_size, related, x)
     where = f"{owner}: the gradient of '{name}'"
     if analytic is None or analytic.shape != numeric.shape:
         got = "None" if analytic is None else f"shape {analytic.shape}"

@@ -32,11 +32,13 @@ def diagnose(
     batch_size: int,
     input_size: int,
     related: dict[str, tuple] | None = None,
+    x: np.ndarray | None = None,
 ) -> str:
     """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``.
 
     ``related`` names the shapes of the other arrays in play (grad_output, the input, the
-    parameters), so that a gradient of the wrong shape can be traced to one of them.
+    parameters), so that a gradient of the wrong shape can be traced to one of them; ``x``
+    is the input, when the gradient is of x, to say where wrong values lie (x < 0).
     """
     if analytic is None:
         return "backward returned None: did you forget to `return` the gradient?"
@@ -72,10 +74,48 @@ def diagnose(
             "gradient, rearranged): check the order of the axes where you reshape or transpose "
             "it back to the tensor's layout, and which entry each value is sent to"
         )
-    return (
+    return where_wrong_hint(analytic, numeric, x) or (
         "the values are wrong (not a simple sign, transpose or scale mistake): "
         "re-derive the local derivative and check which cached value you use"
     )
+
+
+def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str | None:
+    """Where a wrong gradient is wrong, when that is a telling part of it: only where x < 0
+    (or x > 0), only at the border of an image, or only in some slices of one axis; or None."""
+    wrong = np.abs(analytic - numeric) > 1e-6 * np.abs(numeric).max(initial=0.0) + 1e-12
+    if not np.any(wrong) or np.all(wrong):
+        return None
+    count = f"{int(wrong.sum())} of the {wrong.size} entries"
+    if x is not None and np.shape(x) == wrong.shape:
+        for where, mask in (("x < 0", np.asarray(x) < 0), ("x > 0", np.asarray(x) > 0)):
+            if np.any(mask) and np.array_equal(wrong, mask & wrong) and np.all(wrong[mask]):
+                return (
+                    f"the gradient is wrong exactly where {where} ({count}) and right "
+                    "elsewhere: check what backward does for those inputs (a mask, a branch, "
+                    "a slope)"
+                )
+    if wrong.ndim == 4 and min(wrong.shape[2:]) > 2:
+        border = np.ones(wrong.shape[2:], dtype=bool)
+        border[1:-1, 1:-1] = False
+        if not np.any(wrong[:, :, ~border]):
+            return (
+                f"the gradient is wrong only at the border of the image ({count}: first or "
+                "last rows and columns), right inside: check the padding, and where the "
+                "padded gradient is cropped back to the input"
+            )
+    for axis in range(wrong.ndim):
+        others = tuple(a for a in range(wrong.ndim) if a != axis)
+        slices = np.any(wrong, axis=others)
+        if 0 < slices.sum() < len(slices) and wrong.ndim > 1:
+            indices = ", ".join(str(i) for i in np.flatnonzero(slices)[:6])
+            return (
+                f"the gradient is wrong only at index {indices} of axis {axis} ({count}), "
+                f"right at the other {int(len(slices) - slices.sum())} of that axis: look for "
+                "what backward does differently there (a loop bound, a slice, a first or last "
+                "entry)"
+            )
+    return None
 
 
 def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None = None) -> str:
