@@ -2109,7 +2109,7 @@ HINTED_MISTAKES = [
         "dL/dx = grad_output[x > 0]: a boolean selection, flattened",
         (("return grad_output * (x > 0)", "return grad_output[x > 0]"),),
         ("relu-gradients",),
-        "a boolean selection such as grad_output[x > 0]",
+        "a boolean selection such as grad_output",
     ),
     Mistake(
         "04-activations-losses",

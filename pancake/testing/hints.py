@@ -130,11 +130,11 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
         return "check the shapes of the arrays you combine in backward"
     if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
         extra = got[: len(got) - len(expected)]
-        if all(length == 1 for length in extra):
+        if all(length == 1 for length in extra):  # one example, or a sum with keepdims
             return (
-                f"the gradient has extra leading axes of length 1, {extra}: a reduction "
-                "with keepdims=True keeps the summed axes; sum without keepdims (or squeeze "
-                "them) so that the gradient has the tensor's shape"
+                f"the gradient has extra leading axes of length 1, {extra}: sum over the batch "
+                "axis (every example contributes to the same parameter), and without "
+                "keepdims=True, which keeps the summed axes with length 1"
             )
         return (
             f"the gradient has extra leading (batch) axes {extra}: "
@@ -198,15 +198,16 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} length 1 where "
             "the tensor has "
             f"{_listed([expected[a] for a in differ])} entries (shape {got}, expected {expected}): "
-            "the gradient was summed or averaged over an axis the tensor has; reduce only over "
-            "the axes where the tensor has length 1 or that it does not have"
+            "likely summed or averaged over an axis the tensor has (reduce only over the axes "
+            "where the tensor has length 1 or that it does not have), or a matrix product "
+            "with its factors in the wrong order"
         )
     if all(expected[a] == 1 for a in differ):
         return (
             f"the gradient was broadcast along {axes}, where the tensor has length "
-            f"1 (shape {got}, expected {expected}): an entry-wise product (*) of arrays of "
-            "different shapes stretches them; sum over those axes (keepdims=True), or use the "
-            "matrix product that sums over them"
+            f"1 (shape {got}, expected {expected}): likely an entry-wise product (*) of arrays "
+            "of different shapes, which stretches them (sum over those axes with keepdims=True, "
+            "or use the matrix product that sums over them), or axes in another order"
         )
     if all(got[a] % expected[a] == 0 for a in differ):
         times = _listed([got[a] // expected[a] for a in differ])
