@@ -2105,14 +2105,6 @@ HINTED_MISTAKES = [
     ),
     Mistake(
         "04-activations-losses",
-        RELU,
-        "dL/dx = grad_output[x > 0]: a boolean selection, flattened",
-        (("return grad_output * (x > 0)", "return grad_output[x > 0]"),),
-        ("relu-gradients",),
-        "a boolean selection such as grad_output",
-    ),
-    Mistake(
-        "04-activations-losses",
         CROSS_ENTROPY,
         "the gradient averaged over the batch axis: one row for every example",
         (

@@ -1480,3 +1480,9 @@ def test_where_a_gradient_is_wrong_is_said_when_it_is_telling():
     assert "only at index 3 of axis 0" in where_wrong_hint(last_row_wrong, true)
     assert where_wrong_hint(true + 1.0, true, x) is None  # wrong everywhere: nothing to locate
     assert where_wrong_hint(true, true, x) is None
+
+
+def test_a_flat_gradient_of_every_entry_is_named_too():
+    from pancake.testing.hints import diagnose_shape
+
+    assert "boolean selection" in diagnose_shape((6,), (2, 3))  # every x > 0: all selected

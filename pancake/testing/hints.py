@@ -45,10 +45,12 @@ def diagnose(
     if analytic.shape != numeric.shape:
         return diagnose_shape(analytic.shape, numeric.shape, related)
     largest = float(np.abs(analytic).max(initial=0.0))
-    if not np.any(numeric) or float(np.abs(numeric).max()) < 1e-6 * largest:
+    if not np.any(numeric):
+        return "the gradient should be zero here; backward gives non-zero values"
+    if float(np.abs(numeric).max()) < 1e-6 * largest:
         return (
-            "the gradient should be zero here (or nearly: finite differences give at most "
-            f"{float(np.abs(numeric).max()):.2g}); backward gives values up to {largest:.3g}"
+            "the gradient should be (nearly) zero here: finite differences give at most "
+            f"{float(np.abs(numeric).max()):.2g}, backward gives values up to {largest:.3g}"
         )
     if not np.any(analytic):
         return "the gradient is all zero: was it computed and written (or returned) at all?"
@@ -244,13 +246,13 @@ def _shape_of_another_array(got: tuple, expected: tuple, related: dict[str, tupl
 def _flattened(got: tuple, expected: tuple) -> str | None:
     """The hint when ``got`` is one axis of fewer entries than ``expected``, or None."""
     size, expected_size = int(np.prod(got)), int(np.prod(expected))
-    if len(got) != 1 or size >= expected_size:
+    if len(got) != 1 or size > expected_size or len(expected) < 2 and size == expected_size:
         return None
     return (
         f"the gradient is a flat array of {size} entries where the tensor has {expected_size} "
         f"in shape {expected}: a boolean selection such as grad_output[x > 0] keeps only the "
-        "selected entries, flattened; multiply by the mask instead (grad_output * (x > 0)), "
-        "or use np.where, which keeps the shape"
+        "selected entries, flattened (so does ravel or reshape(-1)); multiply by the mask "
+        "instead (grad_output * (x > 0)), or use np.where, which keeps the shape"
     )
 
 
