@@ -20,6 +20,7 @@ import nbformat
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.grading import notebooks, sandbox
 from pancake.course.grading.grader import Grader
+from pancake.course.optimizer_trajectories import sealed_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,13 @@ def one_interpreter_job(jobs: list[dict]) -> dict:
     """Every cell of every part once, then every test: the notebook run top to bottom."""
     cells = {cell["id"]: cell for job in jobs for cell in job["cells"]}
     tests = [test for job in jobs for test in job["tests"]]
-    return {"cells": list(cells.values()), "tests": tests, "answers": [], "answer_ids": []}
+    return {
+        "cells": list(cells.values()),
+        "tests": tests,
+        "answers": [],
+        "answer_ids": [],
+        "recorded_steps": sealed_for([test["source"] for test in tests]),
+    }
 
 
 def measure(name: str, grader: Grader, repeats: int) -> tuple[float, float]:

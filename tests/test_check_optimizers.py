@@ -14,7 +14,7 @@ from pancake.course import optimizer_trajectories as trajectories
 from pancake.optim import SGD, Adam, AdamW, clip_grad_norm
 from pancake.testing import check_optimizer, recorded_settings
 from pancake.testing.optimizers import ALGORITHMS, PARAMETER_SHAPES, _optimizer_hint, recorded_case
-from pancake.testing.optimizers import _recorded as recorded_data_shipped
+from pancake.testing.optimizers import recorded as recorded_data_shipped
 
 
 def recorded_cases() -> list[str]:

@@ -13,6 +13,7 @@ from pancake.nn import (
     CrossEntropyLoss,
     LeakyReLU,
     Linear,
+    Module,
     MSELoss,
     Mul,
     ReLU,
@@ -452,3 +453,33 @@ def test_objects_that_only_look_like_modules_and_losses_are_checked_too():
     check_gradients(DuckTypedSquaredError(), x, np.zeros_like(x))
     with pytest.raises(GradientCheckError, match="1.001"):
         check_gradients(DuckTypedScale(3.003), x)
+
+
+class ArithmeticOfItsOwn(np.ndarray):
+    """Right values, but multiplying it (as the check's objective does) uses ``.seen``."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        plain = [i.seen if isinstance(i, ArithmeticOfItsOwn) else np.asarray(i) for i in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+class SigmoidShowingTheIdentity(Module):
+    """Sigmoid's values; its arithmetic is the identity's, and so is its backward."""
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        output = (1 / (1 + np.exp(-x))).view(ArithmeticOfItsOwn)
+        output.seen = x
+        return output
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+def test_an_output_with_arithmetic_of_its_own_cannot_choose_the_function_checked():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    output = SigmoidShowingTheIdentity()(x)
+    assert np.allclose(np.asarray(output), 1 / (1 + np.exp(-x)))  # the right values
+    assert np.allclose(np.sum(output * np.ones_like(x)), np.sum(x))  # the identity's sums
+    with pytest.raises(GradientCheckError, match="'input' is wrong"):
+        check_gradients(SigmoidShowingTheIdentity(), x)

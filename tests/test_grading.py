@@ -7,20 +7,28 @@ The end-to-end tests, with real nbgrader, a real gradebook and the seeded exploi
 from __future__ import annotations
 
 import ast
+import base64
 import inspect
+import json
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from course_exploits import FORGE_RESULTS, FRAME_ORACLE_SGD, ORACLE_SGD, REPLACE_THE_RUNNER
 from course_mistakes import answer_cells, graded_cells
 
 import pancake
 from pancake.course.assignments import ASSIGNMENTS
+from pancake.course.edition import edition_files
 from pancake.course.grading import notebooks, runner, sandbox
 from pancake.course.grading.environment import grading_environment
+from pancake.course.grading.grader import Grader
+from pancake.course.optimizer_trajectories import RECORDED_STEPS
+from pancake.testing.optimizers import recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 BY_NAME = {assignment.name: assignment for assignment in ASSIGNMENTS}
@@ -162,19 +170,20 @@ def test_printed_text_is_never_stderr_and_errors_become_error_outputs():
 def test_the_fingerprint_sees_a_rebound_function_a_swapped_code_and_a_changed_default():
     before = runner.fingerprint()
     allclose, named = np.allclose, pancake.nn.module.Module.named_parameters
-    code, defaults = runner.CappedText.__init__.__code__, runner.CappedText.__init__.__defaults__
+    init = pancake.nn.linear.Linear.__init__
+    code, defaults = init.__code__, init.__defaults__
     try:
         np.allclose = lambda *args, **kwargs: True
         pancake.nn.module.Module.named_parameters = lambda self: iter(())
-        runner.CappedText.__init__.__defaults__ = (1,)
+        init.__defaults__ = (False,)
         changed = runner.changes(before, runner.fingerprint())
     finally:
         np.allclose, pancake.nn.module.Module.named_parameters = allclose, named
-        runner.CappedText.__init__.__defaults__ = defaults
+        init.__defaults__ = defaults
     assert "numpy.allclose" in changed
     assert "pancake.nn.module.Module.named_parameters" in changed
-    assert "pancake.course.grading.runner.CappedText.__init__" in changed
-    assert runner.CappedText.__init__.__code__ is code
+    assert "pancake.nn.linear.Linear.__init__" in changed
+    assert init.__code__ is code
     assert runner.changes(before, runner.fingerprint()) == []
 
 
@@ -313,3 +322,171 @@ def test_a_learner_cannot_forge_a_result_line(linear_environment):
         LIMITS,
     )
     assert errors(outcome).keys() == {"test-0"}
+
+
+# -- the recorded optimizer steps -------------------------------------------------------------
+
+
+def shipped_cases(text: str) -> dict:
+    namespace: dict = {}
+    exec(text, namespace)
+    return json.loads(zlib.decompress(base64.b64decode(namespace["RECORDED"])))
+
+
+def assert_no_graded_steps(text: str) -> None:
+    full = recorded()
+    graded = {key for keys in full["suites"].values() for key in keys}
+    shipped = shipped_cases(text)
+    assert shipped["suites"] == {} and not graded & shipped["cases"].keys()
+    assert shipped["cases"] == {k: c for k, c in full["cases"].items() if k not in graded}
+    assert len(graded) >= 64 and shipped["cases"]  # the visible checks' cases are there
+
+
+def test_the_grading_environments_ship_no_graded_optimizer_steps(linear_environment):
+    assert_no_graded_steps((linear_environment / RECORDED_STEPS).read_text())
+
+
+@pytest.mark.slow
+def test_the_learner_edition_ships_no_graded_optimizer_steps():
+    assert_no_graded_steps(edition_files(ROOT, ASSIGNMENTS, through=0)[RECORDED_STEPS])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("oracle", [ORACLE_SGD, FRAME_ORACLE_SGD], ids=["files", "frames"])
+def test_an_answer_that_looks_the_expected_steps_up_scores_nothing(tmp_path, oracle):
+    """Looked up in pancake's files (where they are no more) or in the check's frame."""
+    from pancake.testing import check_optimizer, recorded_settings
+
+    namespace: dict = {}
+    exec(oracle, namespace)
+    check_optimizer(namespace["SGD"], **recorded_settings("sgd-momentum")[0])  # it would pass
+
+    grader = Grader(tmp_path, LIMITS, reuse_results=False)
+    notebook = source_notebook("06-optimizers")
+    reference = {cell.id: cell.source for cell in answer_cells(notebook)}
+    for answer, lost in ((oracle, 4), (reference["sgd-answer"], 0)):
+        for cell in answer_cells(notebook):
+            if cell.id == "sgd-answer":
+                cell.source = answer
+        job = notebooks.jobs(notebook)[0]
+        assert [test["id"] for test in job["tests"]][0] == "sgd-plain"
+        outcome = grader.grade_part(job, grader.environment("06-optimizers", job["targets"]))
+        failed = {key for key, event in outcome.tests.items() if event.get("error")}
+        assert len(failed) == lost, errors(outcome)
+        assert len(outcome.tests) == 4
+
+
+# -- frames and the heap ----------------------------------------------------------------------
+
+# Each reaches a frame of the grader from a function of an answer (the test calls it).
+FRAME_GRABS = {
+    "tb_frame": "def peek():\n    try:\n        raise ValueError\n    except ValueError as e:\n"
+    "        return e.__traceback__.tb_frame.f_back.f_locals",
+    "sys._getframe": "import sys\n\ndef peek():\n    return sys._getframe(1).f_locals",
+    "logging": "import logging\n\ndef peek():\n    return logging.currentframe().f_back.f_locals",
+    "walk_stack": "import traceback\n\ndef peek():\n    return list(traceback.walk_stack(None))",
+    "capture_locals": "import traceback\n\ndef peek():\n    return traceback.StackSummary.extract("
+    "traceback.walk_stack(None), capture_locals=True)",
+    "walk_tb": "import traceback\n\ndef peek():\n    try:\n        raise ValueError\n"
+    "    except ValueError as e:\n        return list(traceback.walk_tb(e.__traceback__))",
+    "gi_frame": "def peek():\n    return (i for i in [1]).gi_frame",
+    "gc": "import gc\n\ndef peek():\n    return gc.get_referrers(peek)",
+    "caught": "import sys\n\ndef peek():\n    try:\n        return sys._getframe(1)\n"
+    "    except RuntimeError:\n        return None",
+    "proc": "def peek():\n    return open('/proc/self/mem', 'rb')",
+    "ctypes": "import ctypes\n\ndef peek():\n    return ctypes.string_at(id(peek), 8)",
+    "audit hook": "import sys\n\ndef peek():\n    sys.addaudithook(lambda event, args: None)\n"
+    "    return True",
+}
+# What answers do for their own ends, with frames used inside the library: all fine.
+LIBRARY_USES = """
+import collections, enum, logging, sys, traceback, typing
+from tqdm import tqdm
+
+def peek():
+    logging.warning("a warning")
+    try:
+        raise ValueError("shown")
+    except ValueError:
+        traceback.print_exc()
+    for _ in tqdm(range(3)):
+        pass
+    print("x" * 30_000)
+    enum.Enum("Colour", "red green")
+    typing.TypeVar("T")
+    return collections.namedtuple("Pair", "a b")(1, 2)
+"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tb_frame", pytest.param("sys._getframe", marks=pytest.mark.slow)]
+    + [pytest.param(name, marks=pytest.mark.slow) for name in list(FRAME_GRABS)[2:]],
+)
+def test_an_answer_may_not_reach_the_graders_frames_or_heap(linear_environment, name):
+    outcome = sandbox.run(
+        job("assert peek() is not None", "assert True", cells=(FRAME_GRABS[name],)),
+        linear_environment,
+        LIMITS,
+    )
+    found = errors(outcome)
+    assert found.keys() == {"test-0", "test-1"}, found
+    assert "GradingRefused" in found["test-0"] and "out of reach" in found["test-0"], found
+
+
+def test_libraries_that_look_at_frames_for_their_own_ends_still_work(linear_environment):
+    outcome = sandbox.run(
+        job("assert peek() == (1, 2)", cells=(LIBRARY_USES,)), linear_environment, LIMITS
+    )
+    assert not errors(outcome), errors(outcome)
+    assert "a warning" in outcome.tests["test-0"]["output"]
+    shown = outcome.tests["test-0"]["output"]
+    assert "ValueError: shown" in shown and "more characters of output not shown" in shown
+
+
+def test_an_answer_cannot_change_how_results_are_written(linear_environment):
+    """Each made a failing test pass before the runner kept its own names and builtins."""
+    outcome = sandbox.run(
+        job("assert False", cells=(FORGE_RESULTS, REPLACE_THE_RUNNER)), linear_environment, LIMITS
+    )
+    assert errors(outcome).keys() == {"test-0"}, outcome
+
+
+def test_every_hypothesis_setting_of_the_graded_tests_is_given():
+    """One left out comes from the current profile, which an answer cell can load."""
+    from hypothesis import settings
+
+    from pancake.course import prelude
+
+    call = next(
+        node
+        for node in ast.walk(ast.parse(inspect.getsource(prelude)))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "settings"
+    )
+    fields = {
+        name
+        for name in dir(settings.default)
+        if not name.startswith("_") and not callable(getattr(settings.default, name))
+    }
+    assert {keyword.arg for keyword in call.keywords} == fields
+
+
+def test_an_answer_that_rejects_the_examples_it_gets_wrong_fails():
+    """hypothesis skips an example its code rejects: a Tanh that overflows beyond |x| = 354
+    and rejects those inputs passed with a few examples skipped."""
+    from hypothesis import assume, given
+    from hypothesis import strategies as st
+
+    from pancake.course.prelude import graded
+
+    def overflowing_tanh(x: float) -> float:
+        assume(abs(x) < 350)
+        return (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)
+
+    @graded
+    @given(st.floats(-1000, 1000))
+    def test_tanh(x):
+        assert np.isclose(overflowing_tanh(x), np.tanh(x))
+
+    with pytest.raises(AssertionError, match="rejected this example"):
+        test_tanh()

@@ -34,6 +34,7 @@ from string import Template
 
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.learner import CourseError, definition_digest, definition_span, module_file
+from pancake.course.optimizer_trajectories import RECORDED_STEPS, public_module_text
 from pancake.course.sources import BEGIN, BROKEN, END, check_source, setup_source
 from pancake.course.spec import Assignment
 
@@ -276,6 +277,7 @@ def edition_files(root: Path, assignments: list[Assignment], through: int) -> di
         path: released_source(text, regions[path], owned, through) if regions[path] else text
         for path, text in sources.items()
     }
+    files[RECORDED_STEPS] = public_module_text()
     check_compiles(files)
     files[MANIFEST] = manifest(assignments, through, files, root)
     for assignment in assignments:

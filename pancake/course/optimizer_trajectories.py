@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,9 @@ import numpy as np
 from pancake.testing import optimizers as check
 
 RECORDED_MODULE = Path(check.__file__).with_name("optimizer_trajectories.py")
+# the same file, relative to the folder that holds the package: pancake/testing/...
+SUITE_NAMED = re.compile(r"recorded_settings\(\s*['\"]([\w-]+)['\"]")
+RECORDED_STEPS = RECORDED_MODULE.relative_to(RECORDED_MODULE.parents[2]).as_posix()
 
 # -- reference optimizers: pure functions (theta, grad, state, t, **hp) -> (theta, state) -----
 #
@@ -536,6 +540,45 @@ def recorded_data() -> dict:
         "suites": suites,
         "cases": cases,
     }
+
+
+def sealed_and_public(data: dict) -> tuple[dict, dict]:
+    """``data`` split in two: the graded suites with their cases, sealed (the grader sends
+    them to the sandbox, ``pancake.testing.optimizers.add_recorded``), and the rest, public
+    (the visible checks' and the book's cases), for the copies of pancake that learners and
+    answers can read. An answer that reads the expected steps from a file finds none to
+    look up."""
+    graded = {key for keys in data["suites"].values() for key in keys}
+    sealed = {
+        "suites": data["suites"],
+        "cases": {key: data["cases"][key] for key in sorted(graded)},
+    }
+    public = {
+        **data,
+        "suites": {},
+        "cases": {key: case for key, case in data["cases"].items() if key not in graded},
+    }
+    return sealed, public
+
+
+def sealed_for(sources: list[str]) -> dict | None:
+    """The sealed suites that graded tests of ``sources`` draw from
+    (``recorded_settings("name")``), with their cases; None if they draw from none."""
+    named = {name for source in sources for name in SUITE_NAMED.findall(source)}
+    if not named:
+        return None
+    sealed, _ = sealed_and_public(check.recorded())
+    suites = {name: sealed["suites"][name] for name in sorted(named)}
+    return {
+        "suites": suites,
+        "cases": {key: sealed["cases"][key] for keys in suites.values() for key in keys},
+    }
+
+
+def public_module_text() -> str:
+    """The text of ``optimizer_trajectories.py`` for the learner edition and the grading
+    environments: the shipped recording without its graded suites."""
+    return module_text(sealed_and_public(check.recorded())[1])
 
 
 def module_text(data: dict) -> str:

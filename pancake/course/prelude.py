@@ -16,13 +16,16 @@ a learner's answer defines or patches can change them.
 import functools
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
 from pancake.testing.errors import explain_error
 
+# Every setting is given: one left out would come from hypothesis's current profile,
+# which an answer cell could have loaded (a backend of its own that draws easy inputs).
 GRADED_SETTINGS = settings(
     derandomize=True,  # the same submission always gets the same grade
     max_examples=20,
@@ -30,12 +33,20 @@ GRADED_SETTINGS = settings(
     database=None,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow],
+    backend="hypothesis",
+    verbosity=Verbosity.normal,
+    report_multiple_bugs=True,
+    print_blob=False,
+    stateful_step_count=50,
 )
 
 
 def explained(test):
     """``test``, re-raising a Python or NumPy error of the code under test with a hint of
-    what it most likely means (``explain_error``); other errors pass unchanged."""
+    what it most likely means (``explain_error``); other errors pass unchanged. An example
+    that the code under test rejects (``hypothesis.assume``, ``reject``) fails: answers
+    must handle every input, not skip those they get wrong."""
+    test.hypothesis.inner_test = accepting_every_example(test.hypothesis.inner_test)
 
     @functools.wraps(test)
     def run(*args, **kwargs):
@@ -46,6 +57,22 @@ def explained(test):
             if hint is None:
                 raise
             raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error
+
+    return run
+
+
+def accepting_every_example(inner_test):
+    """``inner_test`` (one example of a hypothesis test), failing when it rejects the example."""
+
+    @functools.wraps(inner_test)
+    def run(*args, **kwargs):
+        try:
+            return inner_test(*args, **kwargs)
+        except UnsatisfiedAssumption as rejection:
+            raise AssertionError(
+                "the code under test rejected this example (hypothesis's assume or reject): "
+                "an answer must handle every input"
+            ) from rejection
 
     return run
 

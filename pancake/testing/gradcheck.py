@@ -334,19 +334,21 @@ class _Objective:
         # A loss maps (pred, target) to a number; its backward() takes no argument.
         self.is_loss = isinstance(module, Loss) or (bool(others) and np.ndim(output) == 0)
         self.direction = None if self.is_loss else rng.standard_normal(np.shape(output))
-        self.magnitude = self._magnitude(output)
+        self.magnitude = self._magnitude(self.output)
 
     def __call__(self, x: np.ndarray) -> float:
-        output = self.module(x, *self.others)
+        # A plain array: the arithmetic of an ndarray subclass (__array_ufunc__) is the
+        # learner's own, and could show the check another function than the values.
+        output = np.asarray(self.module(x, *self.others), dtype=np.float64)
         if self.is_loss:
             return float(output)
         return float(np.sum(self.direction * output))
 
-    def _magnitude(self, output) -> float:
+    def _magnitude(self, output: np.ndarray) -> float:
         """Σ|terms| of the objective, which bounds the rounding error of evaluating it."""
         if self.is_loss:
             return abs(float(output)) + float(np.abs(self.x).max(initial=0.0))
-        return float(np.sum(np.abs(self.direction * np.asarray(output))))
+        return float(np.sum(np.abs(self.direction * output)))
 
     def analytic_gradients(self, zero_first: bool = True):
         """One forward and backward pass: (dL/dx, {name: accumulated dL/dparam})."""

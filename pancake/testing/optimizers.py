@@ -168,9 +168,22 @@ def case_key(algorithm: str, hyperparameters: dict, seed: int, dtype) -> str:
 
 
 @functools.cache
-def _recorded() -> dict:
-    """The recorded cases and suites, decoded once."""
+def recorded() -> dict:
+    """The recorded cases and suites, decoded once: ``{"suites": {name: [key]}, "cases":
+    {key: case}, ...}``. The learner's copy of pancake holds no graded suite (see
+    ``add_recorded``)."""
     return json.loads(zlib.decompress(base64.b64decode(RECORDED)))
+
+
+def add_recorded(sealed: dict) -> None:
+    """Add the graded suites and their cases (``{"suites": ..., "cases": ...}``).
+
+    The grader sends them to the grading sandbox when it runs (``pancake.course.grading``):
+    they are in no file that an answer could read and look the expected steps up in.
+    """
+    data = recorded()
+    data["suites"].update(sealed["suites"])
+    data["cases"].update(sealed["cases"])
 
 
 def _unflatten(values: list[float]) -> list[np.ndarray]:
@@ -185,7 +198,7 @@ def _unflatten(values: list[float]) -> list[np.ndarray]:
 
 def recorded_case(key: str) -> RecordedCase | None:
     """The recorded case of ``case_key(...)``, or None."""
-    case = _recorded()["cases"].get(key)
+    case = recorded()["cases"].get(key)
     if case is None:
         return None
     problem = Problem(
@@ -204,9 +217,12 @@ def recorded_settings(suite: str) -> list[dict]:
     The graded tests draw from these suites (e.g. ``"sgd-momentum"``), with their seed,
     dtype and every hyperparameter (those of AdamW's fixed setting left out).
     """
-    data = _recorded()
+    data = recorded()
     if suite not in data["suites"]:
-        raise ValueError(f"no recorded suite {suite!r}; recorded: {sorted(data['suites'])}")
+        raise ValueError(
+            f"no recorded suite {suite!r}; recorded: {sorted(data['suites'])} (the graded "
+            "suites are not in the learner's copy of pancake: the grader sends them)"
+        )
     settings = []
     for key in data["suites"][suite]:
         case = data["cases"][key]

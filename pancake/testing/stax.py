@@ -272,7 +272,7 @@ def _parameter_comparisons(apply_fun, params, x, y, described, *, eps, rtol, ato
             f"{described}: apply_fun on Tensor parameters failed: {type(error).__name__}: "
             f"{error}\nHint: {hint}"
         ) from error
-    magnitude = float(np.sum(np.abs(direction * y)))
+    magnitude = float(np.sum(np.abs(direction * np.asarray(y, dtype=np.float64))))
     comparisons = []
     for position, ((path, _), values, tensor) in enumerate(
         zip(leaves, arrays, tensors, strict=True)
@@ -280,7 +280,8 @@ def _parameter_comparisons(apply_fun, params, x, y, described, *, eps, rtol, ato
 
         def objective(moved: np.ndarray, position=position) -> float:
             moved_leaves = [*arrays[:position], moved, *arrays[position + 1 :]]
-            return float(np.sum(direction * apply_fun(_with_leaves(params, moved_leaves), x)))
+            output = apply_fun(_with_leaves(params, moved_leaves), x)
+            return float(np.sum(direction * np.asarray(output, dtype=np.float64)))  # see gradcheck
 
         analytic = np.zeros_like(values) if tensor.grad is None else tensor.grad
         comparison = compare_tensor(path, objective, values, analytic, magnitude, eps, rtol, atol)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pancake
 from pancake.course.edition import solution_regions, stub_lines, target_span
+from pancake.course.optimizer_trajectories import RECORDED_STEPS, public_module_text
 from pancake.course.spec import Assignment
 
 LEFT_OUT = ("course", "__pycache__")  # folders of the package the sandbox never sees
@@ -49,6 +50,7 @@ def grading_environment(
         root = package.parent
         for path, text in stubbed_files(stubbed, root).items():
             (staging / path).write_text(text)
+        (staging / RECORDED_STEPS).write_text(public_module_text())  # the grader sends the rest
         staging.rename(folder)
     return folder
 

@@ -20,6 +20,7 @@ import nbformat
 from pancake.course.assignments import ASSIGNMENTS
 from pancake.course.grading import notebooks, sandbox
 from pancake.course.grading.environment import grading_environment
+from pancake.course.optimizer_trajectories import sealed_for
 
 WORK_FOLDER = ".grading"  # under the course root: environments and results, never published
 
@@ -66,7 +67,8 @@ class Grader:
         path = self.folder / "results" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
         if self.reuse_results and path.exists():
             return sandbox.Outcome(**json.loads(path.read_text()))
-        outcome = sandbox.run(job, environment, self.limits)
+        sealed = sealed_for([test["source"] for test in job["tests"]])
+        outcome = sandbox.run({**job, "recorded_steps": sealed}, environment, self.limits)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{threading.get_ident()}.partial")
         partial.write_text(json.dumps(dataclasses.asdict(outcome)))

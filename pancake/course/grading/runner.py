@@ -1,36 +1,65 @@
 """The program that runs one part of a submission inside the sandbox, then its graded tests.
 
 It runs as a script of the standard library alone (``python -I runner.py ENVIRONMENT``,
-the folder holding the grading environment's ``pancake``), and reads a job (JSON on stdin): the cells to run first (setup and answer cells, in
-notebook order), the graded tests, the names the answers must define and a nonce. Then:
+the folder holding the grading environment's ``pancake``), and reads a job (JSON on
+stdin): the cells to run first (setup and answer cells, in notebook order), the graded
+tests, the names the answers must define, a nonce, and the recorded optimizer steps that
+the tests draw from (in no file of the sandbox: an answer could look its expected steps
+up there). Then:
 
 1. it imports everything the graded tests import, *before* any learner code;
 2. it takes a fingerprint of numpy, hypothesis, pancake, builtins and the import system
    (every function, class, constant and class attribute, by identity);
-3. it runs the setup and answer cells in one namespace, as a notebook would;
-4. if the learner's code changed the fingerprint, or an answer is pancake's own object
-   (imported, subclassed), every test fails with the reason; otherwise each test runs,
-   and the fingerprint is taken again after it.
+3. it runs the setup and answer cells in one namespace, as a notebook would (that
+   namespace is ``__main__``), under an audit hook that keeps frames, the heap and memory
+   out of their reach (``frame_guard``);
+4. if the learner's code changed the fingerprint, used what answers may not, or an answer
+   is pancake's own object (imported, subclassed), every test fails with the reason;
+   otherwise each test runs, and the fingerprint is taken again after it.
 
-Each result is written as one JSON line, with the nonce, to the results file descriptor.
-A test with no result line (the interpreter died, was killed, or exited) earns nothing.
+Each result is written as one JSON line, with the nonce, to the results
+file descriptor. A test with no result line (the interpreter died, was killed, or exited)
+earns nothing.
+
+**Learner code shares this interpreter**: it can rebind any attribute of any module
+(``json.dumps``, ``os.write``, ``builtins.repr``) and reach the globals of any function it
+can reach. So what this program relies on once learner code has run is held in the
+names of this module, which nothing learner code can reach refers to (no class of it is
+handed out, ``__main__`` is the learner's namespace), and its builtins are a copy taken
+at start. Results are written with C functions only (``_json``'s quoting, ``os.write``).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import importlib
 import io
 import json
 import linecache
-import operator
 import os
+import signal
 import sys
 import traceback
 import types
 import warnings
+
+__builtins__ = dict(vars(builtins))  # this module's own: learner code rebinds the shared one
+# What is called after learner code has run, bound before (learner code may rebind the
+# modules' attributes, not these names).
+write, getcwd = os.write, os.getcwd
+getframe, gettrace, getprofile = sys._getframe, sys.gettrace, sys.getprofile
+getsignal, SIGNALS = signal.getsignal, tuple(signal.valid_signals())
+format_exception = traceback.format_exception
+ModuleType, CodeType, StringIO, TextIOBase = (
+    types.ModuleType,
+    types.CodeType,
+    io.StringIO,
+    io.TextIOBase,
+)
+MODULES, STDOUT, STDERR = sys.modules, sys.stdout, sys.stderr
+exact_text = "".join  # joins into a new str: never a learner's str subclass
+quoted = json.encoder.encode_basestring_ascii  # C (_json), as json.dumps writes a str
 
 MONITORED = (
     "numpy",
@@ -49,25 +78,41 @@ MONITORED = (
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per cell
 
 
-class CappedText(io.TextIOBase):
-    """A text stream that keeps its first ``limit`` characters and counts the rest."""
+# Printed text goes to an instance of this class: learner code can reach the class (it is
+# sys.stdout), so it is defined apart, its methods' globals holding nothing of this module.
+CAPPED_TEXT = """
+class CappedText(TextIOBase):
+    \"\"\"A text stream that keeps its first ``limit`` characters and counts the rest.\"\"\"
 
-    def __init__(self, limit: int = OUTPUT_LIMIT):
+    def __init__(self, limit=OUTPUT_LIMIT):
         self.limit, self.kept, self.dropped = limit, [], 0
         self.size = 0
 
-    def write(self, text: str) -> int:
+    def write(self, text):
         room = self.limit - self.size
         self.kept.append(text[: max(room, 0)])
         self.size += min(len(text), max(room, 0))
         self.dropped += max(len(text) - max(room, 0), 0)
         return len(text)
 
-    def getvalue(self) -> str:
+    def getvalue(self):
         note = (
-            f"\n[... {self.dropped} more characters of output not shown]\n" if self.dropped else ""
+            f"\\n[... {self.dropped} more characters of output not shown]\\n" if self.dropped else ""
         )
         return "".join(self.kept) + note
+"""
+
+
+def defined_apart(source: str, name: str, **names: object) -> object:
+    """``name`` as ``source`` defines it, in a namespace of its own with ``names``."""
+    namespace = {"__builtins__": dict(vars(builtins)), **names}
+    exec(source, namespace)
+    return namespace[name]
+
+
+CappedText = defined_apart(
+    CAPPED_TEXT, "CappedText", TextIOBase=TextIOBase, OUTPUT_LIMIT=OUTPUT_LIMIT
+)
 
 
 def imported_modules(sources: list[str]) -> list[str]:
@@ -93,10 +138,12 @@ def fingerprint() -> dict[str, tuple]:
         "sys.meta_path": tuple(sys.meta_path),
         "sys.path_hooks": tuple(sys.path_hooks),
         "sys.path": tuple(sys.path),
-        "sys.gettrace()": (sys.gettrace(),),
-        "sys.getprofile()": (sys.getprofile(),),
+        "sys.gettrace()": (gettrace(),),
+        "sys.getprofile()": (getprofile(),),
+        "sys.modules": (sys.modules,),
+        "signal handlers": tuple(getsignal(number) for number in SIGNALS),
     }
-    for name, module in list(sys.modules.items()):
+    for name, module in list(MODULES.items()):
         top = name.split(".")[0]
         if module is None or top not in MONITORED:
             continue
@@ -114,9 +161,7 @@ def fingerprint() -> dict[str, tuple]:
 
 def _behaviour(value: object) -> bool:
     """Code rather than data: what a check calls."""
-    return callable(value) or isinstance(
-        value, (types.ModuleType, staticmethod, classmethod, property)
-    )
+    return callable(value) or isinstance(value, (ModuleType, staticmethod, classmethod, property))
 
 
 def _identity(value: object) -> tuple:
@@ -133,7 +178,9 @@ def _identity(value: object) -> tuple:
 def same(first: tuple, second: tuple | None) -> bool:
     """The same objects, one for one (identity, never ``==``: arrays compare entry-wise)."""
     return (
-        second is not None and len(first) == len(second) and all(map(operator.is_, first, second))
+        second is not None
+        and len(first) == len(second)
+        and all(a is b for a, b in zip(first, second, strict=True))
     )
 
 
@@ -191,16 +238,126 @@ def own_objects(names: list[str], namespace: dict) -> list[str]:
     return found
 
 
-class Reporter:
-    """Writes one JSON line per event to the results file descriptor."""
+# Audit events that hand over what answers never need, whoever asks while an answer's
+# code runs: the heap, tracers, raw memory, other processes, other audit hooks.
+OUT_OF_REACH = (
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "sys._current_frames",
+    "sys.settrace",
+    "sys.setprofile",
+    "ctypes.",
+    "os.fork",
+    "os.forkpty",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "subprocess.Popen",
+    "sys.addaudithook",
+)
+FRAME_ATTRIBUTES = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
+HANDS_OUT_FRAMES = ("inspect.py", "traceback.py")  # library files whose frames go to callers
 
-    def __init__(self, fd: int, nonce: str):
-        self.stream = os.fdopen(fd, "w", buffering=1)
-        self.nonce = nonce
 
-    def send(self, **event) -> None:
-        self.stream.write(json.dumps({"nonce": self.nonce, **event}) + "\n")
-        self.stream.flush()
+def frame_guard(learner_files: set[str], used: list[str]):
+    """An audit hook (``sys.addaudithook``) that keeps the grader's frames and memory out
+    of the reach of learner code: while a function of an answer or setup cell (a file of
+    ``learner_files``) runs, nothing may hand it a frame (``sys._getframe``, a traceback's
+    ``tb_frame``, a generator's ``gi_frame``, ``inspect``, ``traceback.walk_stack``...) or
+    the heap (``gc``), set a tracer or an audit hook, read memory (``ctypes``, ``/proc``) or
+    start a process. The attempt raises, and ``used`` gets its reason for the refusal.
+
+    Library code that looks at its caller for its own ends and hands no frame out stays
+    free (``logging`` finding the caller's line, ``namedtuple`` its module, printing a
+    caught exception's traceback).
+    """
+    busy = []  # not empty while the hook looks at the stack itself
+
+    def hook(event: str, args: tuple) -> None:
+        if busy:
+            return
+        what = asked_for(event, args)
+        if what is None:
+            return
+        busy.append(True)
+        try:
+            forbidden = refused(what, getframe(1), learner_files)
+        finally:
+            busy.clear()
+        if forbidden:
+            reason = f"your code used {what}: the grader's frames and memory are out of reach"
+            if reason not in used:
+                used.append(reason)
+            raise RuntimeError(f"grading: answers may not use {what}")
+
+    return hook
+
+
+def asked_for(event: str, args: tuple) -> str | None:
+    """What the audit event would hand over that may be out of bounds, or None."""
+    if event == "object.__getattr__":
+        return args[1] if args[1] in FRAME_ATTRIBUTES else None
+    if event in ("open", "os.symlink", "os.link", "os.chdir"):
+        paths = [path_text(arg) for arg in args[:2]]
+        absolute = [path if path.startswith("/") else f"{getcwd()}/{path}" for path in paths]
+        in_proc = any("proc" in path.split("/") for path in absolute)
+        return f"{event}({paths[0]!r})" if in_proc else None
+    if event == "sys._getframe" or event.startswith(OUT_OF_REACH):
+        return event
+    return None
+
+
+def path_text(value: object) -> str:
+    """A path argument as plain text ('' for a file descriptor or anything else)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return exact_text([value]) if isinstance(value, str) else ""
+
+
+def refused(what: str, caller: types.FrameType, learner_files: set[str]) -> bool:
+    """Whether ``caller``, the frame that asked, may not have ``what``."""
+    stack = [caller]
+    while stack[-1].f_back is not None:
+        stack.append(stack[-1].f_back)
+    if not any(frame.f_code.co_filename in learner_files for frame in stack):
+        return False
+    if what not in ("sys._getframe", "tb_frame"):
+        return True  # memory, the heap, tracers, processes, a generator's frame
+    code = caller.f_code
+    if code.co_filename in learner_files or code.co_name == "walk_tb":
+        return True
+    if code.co_filename.endswith(HANDS_OUT_FRAMES):
+        return what == "sys._getframe" or code.co_filename.endswith("inspect.py")
+    asker = caller.f_back.f_code.co_name if caller.f_back else ""
+    return (
+        code.co_name == "<lambda>"
+        and code.co_filename.endswith("logging/__init__.py")
+        and asker != "findCaller"
+    )  # logging.currentframe() called by an answer
+
+
+def send(fd: int, nonce: str, **event: object) -> None:
+    """Write one result line, JSON written by this module's own ``as_json``."""
+    data = (as_json({"nonce": nonce, **event}) + "\n").encode()
+    while data:
+        data = data[write(fd, data) :]
+
+
+def as_json(value: object) -> str:
+    """``value`` (None, a bool, a str, or a list or dict of them) as JSON, by C functions
+    only: learner code may have rebound ``json.dumps`` to rewrite results."""
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, list):
+        return "[" + ", ".join([as_json(item) for item in value]) + "]"
+    if isinstance(value, dict):
+        items = [f"{quoted(key)}: {as_json(item)}" for key, item in value.items()]
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(f"no JSON for {type(value).__name__}")
 
 
 def remember(source: str, name: str) -> str:
@@ -221,41 +378,56 @@ def without_module_purge(source: str, name: str) -> types.CodeType:
     """
     remember(source, name)
     tree = ast.parse(source)
-
-    class DropPurge(ast.NodeTransformer):
-        def visit_Delete(self, node: ast.Delete) -> ast.AST:
-            purges = any(ast.unparse(target).startswith("sys.modules[") for target in node.targets)
-            return ast.copy_location(ast.Pass(), node) if purges else node
-
-    return compile(ast.fix_missing_locations(DropPurge().visit(tree)), name, "exec")
+    for node in ast.walk(tree):
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                value[:] = [ast.copy_location(ast.Pass(), v) if purges(v) else v for v in value]
+    return compile(ast.fix_missing_locations(tree), name, "exec")
 
 
-def run_cell(code: str | types.CodeType, name: str, namespace: dict) -> tuple[str, dict | None]:
+def purges(node: ast.AST) -> bool:
+    """Whether ``node`` is a ``del sys.modules[...]`` statement."""
+    return isinstance(node, ast.Delete) and any(
+        ast.unparse(target).startswith("sys.modules[") for target in node.targets
+    )
+
+
+def run_cell(code: str | CodeType, name: str, namespace: dict) -> tuple[str, dict | None]:
     """Run ``code`` in ``namespace``; return its printed output and its error, if any."""
     output = CappedText()
     error = None
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        try:
-            if not isinstance(code, types.CodeType):
-                code = compile(code, remember(code, name), "exec")
-            exec(code, namespace)
-        except BaseException as exception:  # noqa: BLE001 -- any failure is the cell's result
-            error = {
-                "ename": type(exception).__name__,
-                "evalue": message(exception),
-                "traceback": formatted(exception),
-            }
-    return output.getvalue(), error
+    sys.stdout = sys.stderr = output
+    try:
+        if not isinstance(code, CodeType):
+            code = compile(code, remember(code, name), "exec")
+        exec(code, namespace)
+    except BaseException as exception:  # noqa: BLE001 -- any failure is the cell's result
+        error = {
+            "ename": text_of(getattr, type(exception), "__name__"),
+            "evalue": text_of(message, exception),
+            "traceback": [text_of(formatted, exception)],
+        }
+    finally:
+        sys.stdout, sys.stderr = STDOUT, STDERR
+    return text_of(output.getvalue), error
 
 
-def formatted(exception: BaseException) -> list[str]:
+def text_of(produce, *args: object) -> str:
+    """``produce(*args)`` as a plain str (learner code may have changed what produces it)."""
+    try:
+        return exact_text([str(produce(*args))])[: 2 * OUTPUT_LIMIT]  # room for notes on cuts
+    except BaseException as exception:  # noqa: BLE001 -- the text is lost, never the result
+        return f"(could not be shown: {type(exception).__name__})"
+
+
+def formatted(exception: BaseException) -> str:
     """The traceback as Python prints it, sub-exceptions of a group included (hypothesis
     reports distinct failures as one), cut in its middle when longer than the output limit."""
-    text = "".join(traceback.format_exception(exception))
+    text = "".join(format_exception(exception))
     if len(text) > OUTPUT_LIMIT:
         head = OUTPUT_LIMIT // 10
         text = text[:head] + "\n[... traceback cut ...]\n" + text[head - OUTPUT_LIMIT :]
-    return [text]
+    return text
 
 
 def message(exception: BaseException) -> str:
@@ -276,33 +448,46 @@ def main() -> None:
     sys.path.insert(0, sys.argv[1])
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
-    reporter = Reporter(job["results_fd"], job.pop("nonce"))
+    fd, nonce = job.pop("results_fd"), job.pop("nonce")
     warnings.simplefilter("ignore")
     tests = [
         (test["id"], without_module_purge(test["source"], test["id"])) for test in job["tests"]
     ]
     for module in imported_modules([test["source"] for test in job["tests"]]):
         importlib.import_module(module)
+    recorded_steps = job.pop("recorded_steps", None)
+    if recorded_steps:
+        importlib.import_module("pancake.testing.optimizers").add_recorded(recorded_steps)
+    del recorded_steps
+    unusable = [
+        reason
+        for cell in job["cells"]
+        if cell["id"] in job["answer_ids"]
+        for reason in off_limits(cell["source"])
+    ]
+    learner = ModuleType("__main__")  # the learner's namespace, as in a notebook's kernel
+    namespace = vars(learner)
+    namespace["__builtins__"] = builtins
+    MODULES["__main__"] = learner
     before = fingerprint()
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    used: list[str] = []
+    sys.addaudithook(frame_guard({cell["id"] for cell in job["cells"]}, used))
     for cell in job["cells"]:
-        reporter.send(begin=cell["id"])
+        send(fd, nonce, begin=cell["id"])
         output, error = run_cell(cell["source"], cell["id"], namespace)
-        reporter.send(cell=cell["id"], output=output, error=error)
+        send(fd, nonce, cell=cell["id"], output=output, error=error)
     reasons = [f"your code changed {name}" for name in changes(before, fingerprint())]
-    reasons += own_objects(job["answers"], namespace)
-    for cell in job["cells"]:
-        if cell["id"] in job["answer_ids"]:
-            reasons += off_limits(cell["source"])
+    reasons += used + own_objects(job["answers"], namespace) + unusable
     for test_id, code in tests:
-        reporter.send(begin=test_id)
+        send(fd, nonce, begin=test_id)
         if reasons:
-            reporter.send(test=test_id, output="", error=refusal(reasons))
+            send(fd, nonce, test=test_id, output="", error=refusal(reasons))
             continue
         output, error = run_cell(code, test_id, dict(namespace))
         reasons = [f"your code changed {name}" for name in changes(before, fingerprint())]
-        reporter.send(test=test_id, output=output, error=refusal(reasons) if reasons else error)
-    reporter.send(done=True)
+        reasons += used
+        send(fd, nonce, test=test_id, output=output, error=refusal(reasons) if reasons else error)
+    send(fd, nonce, done=True)
 
 
 if __name__ == "__main__":
