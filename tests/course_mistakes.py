@@ -2365,6 +2365,295 @@ HINTED_MISTAKES = [
         ),
         "each operation's backward_step takes the gradient of its own output",
     ),
+    # --- A (session 4) ---
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "dL/dx = np.dot(grad_output, 2x): a matrix product where the product is entry-wise",
+        (("return grad_output * 2 * x", "return np.dot(grad_output, 2 * x)"),),
+        ("square-gradients",),
+        "where the chain rule is entry by entry",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "forward saves nothing for backward",
+        (("self.save_for_backward(x)\n        return x * x", "return x * x"),),
+        ("square-gradients",),
+        "call self.save_for_backward(...) in forward",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dx = grad_output · k.grad: the gradient of k where its value belongs",
+        (("return self.k.data * grad_output", "return grad_output * self.k.grad"),),
+        ("mul-gradients",),
+        "uses k.grad where k.data belongs",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "the gradient averaged over the batch axis: one row for every example",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return np.mean(softmax(logits) - target_probs, axis=0)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "the gradient lost axis 0",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward walks self.layers[-i] for i from 0: the first layer first",
+        (
+            (
+                "for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "for i in range(len(self.layers)):\n            grad_output = "
+                "self.layers[-i].backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "self.layers[-i] with i = 0 is self.layers[0]",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward skips the last layer: self.layers[:-1]",
+        (
+            (
+                "for layer in self.layers:\n            x = layer(x)",
+                "for layer in self.layers[:-1]:\n            x = layer(x)",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "every layer but the last",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "dL/dx̂ = grad_output: the factor weight (γ) is missing",
+        (
+            (
+                "grad_x_hat = grad_output * self.per_channel(self.weight.data)",
+                "grad_x_hat = grad_output",
+            ),
+        ),
+        ("batch-norm-training-gradients", "batch-norm-eval-gradients"),
+        "off by a factor equal to 'weight'",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the bias gradient computed with the weight's formula, sum(g · x̂)",
+        (
+            (
+                "self.bias.grad += grad_output.sum(axis=self.reduce_axes)",
+                "self.bias.grad += (grad_output * x_hat).sum(axis=self.reduce_axes)",
+            ),
+        ),
+        ("batch-norm-training-gradients", "batch-norm-eval-gradients"),
+        "the true gradient of 'weight'",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "mean(ĝ·x̂) with the unbiased count: a sum divided by N - 1",
+        (
+            (
+                "mean_grad_along_x_hat = (grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "count = grad_x_hat.size // inv_std.size\n    mean_grad_along_x_hat = "
+                "(grad_x_hat * x_hat).sum(axis=axes, keepdims=True) / (count - 1)",
+            ),
+        ),
+        ("standardize-backward-gradients", "batch-norm-training-gradients"),
+        "a factor N/(N - 1): the mean divides by N, not N - 1",
+    ),
+    Mistake(
+        "13-normalization",
+        STANDARDIZE_BACKWARD,
+        "both means over every axis: .mean(keepdims=True) without axis=axes",
+        (
+            (
+                "mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)",
+                "mean_grad = grad_x_hat.mean(keepdims=True)",
+            ),
+            (
+                "(grad_x_hat * x_hat).mean(axis=axes, keepdims=True)",
+                "(grad_x_hat * x_hat).mean(keepdims=True)",
+            ),
+        ),
+        (
+            "standardize-backward-gradients",
+            "standardize-backward-sums-to-zero",
+            "batch-norm-training-gradients",
+        ),
+        "the means are taken over every axis, not over `axes`",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "eval mode moves running_mean towards the batch mean after using it",
+        (
+            (
+                "            mean, var = self.running_mean, self.running_var\n",
+                "            mean, var = self.running_mean.copy(), self.running_var.copy()\n"
+                "            batch_mean = x.mean(axis=self.reduce_axes)\n"
+                "            self.running_mean[...] = 0.9 * self.running_mean + 0.1 * batch_mean\n",
+            ),
+        ),
+        ("batch-norm-eval-forward", "batch-norm-eval-gradients"),
+        "forward in eval mode changed the running statistics",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "grad_output flattened with in_features: reshape(-1, self.in_features)",
+        (
+            (
+                "grad_rows = grad_output.reshape(-1, self.out_features)",
+                "grad_rows = grad_output.reshape(-1, self.in_features)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "backward reshapes grad_output",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "dL/dx = (W gᵀ)ᵀ: .T of a 3-d grad_output reverses the batch axes too",
+        (
+            (
+                "return grad_output @ self.weight.data.T",
+                "return (self.weight.data @ grad_output.T).T",
+            ),
+        ),
+        ("linear-batch-axes",),
+        ".T reverses every axis of an array of 3 axes or more",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "backward's grad_rows from grad_output.transpose(0, 3, 2, 1): H' and W' swapped",
+        (
+            (
+                "grad_output.transpose(0, 2, 3, 1).reshape(-1, c_out)",
+                "grad_output.transpose(0, 3, 2, 1).reshape(-1, c_out)",
+            ),
+        ),
+        ("conv2d-gradients", "conv2d-first-layer"),
+        "into rows as .transpose(0, 3, 2, 1)",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient sums the input x over its leading axes, not grad_output",
+        (
+            (
+                "self.bias.grad += grad_rows.sum(axis=0)",
+                "self.bias.grad += x.sum(axis=tuple(range(x.ndim - 1)))",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes"),
+        "the input x",
+    ),
+    Mistake(
+        "10-autograd",
+        MATMUL,
+        "Matmul's gradients by np.dot: right for matrices, wrong for stacks of them",
+        (
+            (
+                "grad_a = grad @ np.swapaxes(b, -1, -2)",
+                "grad_a = np.dot(grad, np.swapaxes(b, -1, -2))",
+            ),
+            (
+                "grad_b = np.swapaxes(a, -1, -2) @ grad",
+                "grad_b = np.dot(np.swapaxes(a, -1, -2), grad)",
+            ),
+        ),
+        ("matmul-batch-axes",),
+        "right for matrices but not for stacks of them",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "the early return tests the number of axes, not the shape",
+        (("if grad.shape == shape:", "if grad.ndim == len(shape):"),),
+        (
+            "unbroadcast-stretched-axes",
+            "unbroadcast-any-shapes",
+            "mul-broadcasting",
+            "matmul-batch-axes",
+        ),
+        "unbroadcast returned grad as it is",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "backward returns (dL/dx, None), as a Function's backward would",
+        (("return grad_output * 2 * x", "return grad_output * 2 * x, None"),),
+        ("square-gradients",),
+        "a module's backward returns one array",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward counts down from len(self.layers): one past the last index",
+        (
+            (
+                "for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "for i in range(len(self.layers), 0, -1):\n            grad_output = "
+                "self.layers[i].backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward indexes self.layers out of range",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "σ(x) as (1 + tanh(x)) / 2: the argument of tanh not halved",
+        (("y = sigmoid(x)", "y = (1 + np.tanh(x)) / 2"),),
+        ("sigmoid-forward", "sigmoid-gradients"),
+        "with x replaced by 2x",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "backward uses the training formula in eval mode too",
+        (
+            (
+                "        if batch_statistics:  # the mean and variance depend on x too\n"
+                "            return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)\n"
+                "        return grad_x_hat * inv_std\n",
+                "        return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)\n",
+            ),
+        ),
+        ("batch-norm-eval-gradients",),
+        "in eval mode the running statistics are constants",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk summed with keepdims=True: an array of ones' shape for a scalar",
+        (
+            (
+                "self.k.grad += np.sum(grad_output * x)",
+                "self.k.grad += (grad_output * x).sum(keepdims=True)",
+            ),
+        ),
+        ("mul-gradients",),
+        "a sum with keepdims=True",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "the winners multiplied by grad_output in (N, C, H', W'), not channels-last",
+        (("is_winner * grad_output.transpose(0, 2, 3, 1)", "is_winner * grad_output"),),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "lines up with the other after .transpose(0, 2, 3, 1)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -15,6 +15,7 @@ import pytest
 
 from pancake.nn import (
     BatchNorm2d,
+    Conv2d,
     CrossEntropyLoss,
     Linear,
     MSELoss,
@@ -979,3 +980,509 @@ def test_a_transform_applied_twice_is_named(monkeypatch):
         ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
     monkeypatch.setattr(ex07_data, "DataLoader", DataLoader)
     ex07_data.test_data_loader_transform.hypothesis.inner_test(3, 2, False)
+
+
+# -- session 4 (A): shapes related to the arrays in play, containers, element-wise products
+@pytest.mark.parametrize(
+    "got, expected, related, words",
+    [
+        ((2,), (1, 2), {}, "the gradient lost axis 0 of the tensor's shape (1, 2)"),
+        ((3,), (4, 3), {}, "lost axis 0"),
+        ((4, 16), (4, 4), {}, "axis 1 of the gradient is 4 times too long"),
+        ((2, 6, 16), (2, 3, 4), {}, "np.tile or np.repeat"),
+        ((1, 1, 7, 8), (1, 1, 6, 8), {}, "axis 2 of the gradient has +1 entries"),
+        ((2, 3, 7, 6), (2, 3, 6, 5), {}, "Crop a padded axis with [p : p + n]"),
+        ((1, 1), (4, 1), {}, "axis 0 of the gradient has length 1 where the tensor has 4"),
+        ((4, 4), (1, 1), {}, "broadcast along axes 0 and 1"),
+        ((3,), (4,), {}, "grad_output[x > 0]"),
+        ((4,), (2, 3), {}, "boolean selection"),
+        ((1, 1), (), {}, "keepdims=True"),
+        ((1, 3), (3,), {}, "keepdims=True"),
+        ((4, 3), (2, 5), {"grad_output": (4, 3)}, "the shape of grad_output, (4, 3)"),
+    ],
+)
+def test_diagnose_shape_relates_the_wrong_shape_to_the_tensor_and_the_arrays_in_play(
+    got, expected, related, words
+):
+    from pancake.testing.hints import diagnose_shape
+
+    assert words in diagnose_shape(got, expected, related)
+
+
+def test_diagnose_shape_keeps_its_fallback_for_unrelated_shapes():
+    from pancake.testing.hints import diagnose_shape
+
+    hint = diagnose_shape((4, 3), (2, 5), {"grad_output": (4, 2)})
+    assert hint == "the gradient must have the shape of the tensor, (2, 5), not (4, 3)"
+
+
+class SquareByMatrixProduct(Square):
+    """grad_output @ 2x: a matrix product where the chain rule is entry by entry."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output @ (2 * x)
+
+
+class SquareSumsGradOutput(Square):
+    """np.sum(grad_output) * 2x: grad_output summed before the product."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return np.sum(grad_output) * 2 * x
+
+
+class TanhAveragesGradOutput(Tanh):
+    """np.mean(grad_output) * (1 - y²): grad_output averaged before the product."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return np.mean(grad_output) * (1 - y * y)
+
+
+class SquareSavesNothing(Square):
+    """forward without save_for_backward: backward finds nothing saved."""
+
+    def forward(self, x):
+        return np.asarray(x, dtype=float) ** 2
+
+
+class ReLUSelectsTheEntries(ReLU):
+    """grad_output[x > 0]: a boolean selection, flat, where a mask product belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output[x > 0]
+
+
+class CrossEntropyAveragedOverTheBatch(CrossEntropyLoss):
+    """(softmax - target) / batch, then its mean over the batch axis: one row for all."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return np.mean((softmax(logits) - target) / len(logits), axis=0)
+
+
+class SequentialNegativeIndices(Sequential):
+    """self.layers[-i] for i in range(n): -0 is the first layer, then the last, ..."""
+
+    def backward(self, grad_output):
+        for i in range(len(self.layers)):
+            grad_output = self.layers[-i].backward(grad_output)
+        return grad_output
+
+
+class SequentialForwardStopsShort(Sequential):
+    """forward over range(len(self.layers) - 1): the last layer never runs."""
+
+    def forward(self, x):
+        for i in range(len(self.layers) - 1):
+            x = self.layers[i](x)
+        return x
+
+
+def four_layers(cls):
+    return cls(Linear(2, 2, rng=0), Tanh(), Linear(2, 2, rng=1), Tanh())
+
+
+SESSION_4_MISTAKES = [
+    Case("square: g @ 2x, one entry", SquareByMatrixProduct(), (np.array([0.5]),), ("@",)),
+    Case("square: g @ 2x", SquareByMatrixProduct(), BATCH, ("entry by entry",)),
+    Case("square: sum(g) * 2x", SquareSumsGradOutput(), BATCH, ("reduced to one number",)),
+    Case("tanh: mean(g) (1 - y²)", TanhAveragesGradOutput(), BATCH, ("reduced to one number",)),
+    Case("square: nothing saved", SquareSavesNothing(), BATCH, ("save_for_backward",)),
+    Case("relu: g[x > 0]", ReLUSelectsTheEntries(), BATCH, ("boolean selection",)),
+    Case(
+        "cross-entropy: averaged over the batch",
+        CrossEntropyAveragedOverTheBatch(),
+        (np.array([[0.2, -1.0, 0.7], [1.3, 0.1, -0.4]]), np.array([0, 2])),
+        ("lost axis 0",),
+    ),
+    Case(
+        "sequential: layers[-i]",
+        four_layers(SequentialNegativeIndices),
+        (np.array([[0.5, -1.0], [1.5, 0.3]]),),
+        ("in the order [0, 3, 2, 1]", "self.layers[-i] with i = 0"),
+    ),
+    Case(
+        "sequential: forward stops one short",
+        four_layers(SequentialForwardStopsShort),
+        (np.array([[0.5, -1.0], [1.5, 0.3]]),),
+        ("forward never runs module 3",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SESSION_4_MISTAKES, ids=lambda case: case.name)
+def test_each_session_4_mistake_fails_with_a_hint_that_names_it(case):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(case.module, *case.inputs)
+    for word in case.words:
+        assert word in failure.value.hint, f"{case.name}: {failure.value.hint!r} lacks {word!r}"
+
+
+def test_the_container_and_element_wise_hints_stay_silent_on_right_modules():
+    from pancake.testing.hints import container_order_hint, elementwise_hint, forward_skips_hint
+
+    model = four_layers(Sequential)
+    x = np.array([[0.5, -1.0], [1.5, 0.3]])
+    assert container_order_hint(model, x, np.ones((2, 2))) is None
+    assert forward_skips_hint(model, x) is None
+    assert elementwise_hint(Square()) is None
+    assert elementwise_hint(ReLU()) is None
+
+
+class BatchNormWithoutWeight(BatchNorm2d):
+    """dL/dx̂ = grad_output, without the factor γ (weight)."""
+
+    def backward(self, grad_output):
+        weight = self.weight.data.copy()
+        self.weight.data = np.ones_like(weight)
+        try:
+            return super().backward(grad_output)
+        finally:
+            self.weight.data = weight
+
+
+class BatchNormGradientsSwapped(BatchNorm2d):
+    """weight.grad gets sum(g), bias.grad sum(g · x̂): the two gradients swapped."""
+
+    def backward(self, grad_output):
+        weight_before, bias_before = self.weight.grad.copy(), self.bias.grad.copy()
+        grad_x = super().backward(grad_output)
+        weight_added = self.weight.grad - weight_before
+        bias_added = self.bias.grad - bias_before
+        self.weight.grad, self.bias.grad = weight_before + bias_added, bias_before + weight_added
+        return grad_x
+
+
+@pytest.mark.parametrize(
+    "cls, words",
+    [
+        (
+            BatchNormWithoutWeight,
+            "off by a factor equal to 'weight' (one value per entry of axis 1)",
+        ),
+        (BatchNormGradientsSwapped, "the true gradient of 'bias': the two are swapped"),
+    ],
+)
+def test_a_factor_of_a_parameter_and_swapped_gradients_are_named(cls, words):
+    module = cls(3)
+    module.weight.data = np.array([0.7, 1.3, 1.9])  # γ = 1 would hide a missing factor γ
+    x = np.random.default_rng(2).standard_normal((4, 3, 2, 2))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint
+
+
+def test_the_parameter_factor_and_swap_hints_stay_silent_on_a_right_batch_norm():
+    module = BatchNorm2d(3)
+    module.weight.data = np.array([0.7, 1.3, 1.9])
+    check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+
+
+def _over(axis):
+    return lambda values: values.mean(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "formula, words",
+    [
+        (
+            lambda s, g, x_hat, mean, total: s * (g - _over(0)(g) - x_hat * _over(0)(g * x_hat)),
+            "the means are taken over axis 0, not over `axes`",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: (
+                s * (g - _over(None)(g) - x_hat * _over(None)(g * x_hat))
+            ),
+            "the means are taken over every axis, not over `axes`",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: s * (g - mean(g) - 4 / 3 * x_hat * mean(g * x_hat)),
+            "inv_std·x̂·mean(ĝ·x̂) has the factor -1.333, not -1 (a factor N/(N - 1)",
+        ),
+        (
+            lambda s, g, x_hat, mean, total: s * (g - mean(g) - mean(g * x_hat)),
+            "an extra term -1·inv_std·mean(ĝ·x̂) (no factor x̂)",
+        ),
+    ],
+)
+def test_standardize_backward_mistakes_outside_the_list_are_described_term_by_term(formula, words):
+    """Axes (1,) of the generic (3, 4, 5) input: 4 values per mean, so N/(N - 1) = 4/3."""
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    assert words in standardize_backward_hint(standardize_backward_from(formula), 3, (1,))
+
+
+def test_the_term_by_term_hint_is_silent_on_what_is_no_sum_of_the_terms():
+    from pancake.course.assignments.ex13_normalization import standardize_backward_hint
+
+    def squared(grad_x_hat, x_hat, inv_std, axes):
+        return inv_std * grad_x_hat**2
+
+    assert standardize_backward_hint(squared, 3, (1,)) == ""
+
+
+class BatchNormUpdatesInEval(BatchNorm2d):
+    """In eval mode, running_mean moves towards the batch mean after each forward."""
+
+    def forward(self, x):
+        output = super().forward(x)
+        if not self.training:
+            self.running_mean[...] = 0.9 * self.running_mean + 0.1 * x.mean(axis=(0, 2, 3))
+        return output
+
+
+def test_a_forward_that_changes_the_module_is_named_not_blamed_on_backward():
+    from pancake.testing.hints import changed_by_forward_hint
+
+    module = BatchNormUpdatesInEval(3).eval()
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+    assert "forward changes the module" in failure.value.hint
+    assert changed_by_forward_hint(np.ones(3), np.ones(3)) is None
+    check_gradients(BatchNorm2d(3).eval(), np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
+
+
+class LinearFlattensXWithOutFeatures(Linear):
+    """rows = x.reshape(-1, out_features): x flattened with grad_output's length."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.out_features)
+        self.weight.grad += rows.T @ grad_output.reshape(-1, self.out_features)
+        return grad_output @ self.weight.data.T
+
+
+class LinearTransposesABatch(Linear):
+    """(W @ grad_output.T).T: .T of a 3-d grad_output reverses every axis."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.reshape(-1, self.in_features).T @ grad_output.reshape(
+            -1, self.out_features
+        )
+        self.bias.grad += grad_output.reshape(-1, self.out_features).sum(axis=0)
+        return (self.weight.data @ grad_output.T).T
+
+
+@pytest.mark.parametrize(
+    "module, x, words",
+    [
+        (LinearFlattensXWithOutFeatures(3, 7, rng=0), np.ones((4, 3)), "with the length 7"),
+        (LinearTransposesABatch(3, 2, rng=0), np.ones((2, 4, 3)), ".swapaxes(-1, -2)"),
+    ],
+)
+def test_a_reshape_with_another_arrays_length_and_a_batched_transpose_are_named(module, x, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint
+
+
+class Conv2dRowsWithoutTranspose(Conv2d):
+    """grad_rows = grad_output.reshape(-1, C_out): the channels not moved last first."""
+
+    def backward(self, grad_output):
+        n, channels, height, width = grad_output.shape
+        as_rows = grad_output.reshape(n, height, width, channels).transpose(0, 3, 1, 2)
+        return super().backward(np.ascontiguousarray(as_rows))
+
+
+def test_grad_output_read_in_another_layout_is_named_and_a_right_conv_gets_no_such_hint():
+    x = np.random.default_rng(3).standard_normal((2, 2, 5, 4))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(Conv2dRowsWithoutTranspose(2, 3, 3, padding=1, rng=0), x)
+    assert "into rows without a transpose" in failure.value.hint
+    check_gradients(Conv2d(2, 3, 3, padding=1, rng=0), x)
+
+
+def test_check_values_names_values_in_the_wrong_places_and_an_image_of_other_lengths():
+    from pancake.testing import check_values
+
+    expected = np.arange(24.0).reshape(1, 2, 3, 4)
+    rearranged = expected.reshape(1, 3, 4, 2).transpose(0, 3, 1, 2)
+    with pytest.raises(AssertionError, match="the values are right but in the wrong places"):
+        check_values("y", rearranged, expected, formula="f")
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", np.zeros((1, 2, 4, 2)), np.zeros((1, 2, 3, 3)), formula="f")
+    assert "which padding, kernel size and stride go with the height" in str(failure.value)
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", expected + 1, expected, formula="f")
+    assert "wrong places" not in str(failure.value)
+
+
+class LinearBiasFromTheInput(Linear):
+    """dL/db = the sum of x's rows: the input where grad_output belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.in_features)
+        self.weight.grad += rows.T @ grad_output.reshape(-1, self.out_features)
+        self.bias.grad += rows.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+@pytest.mark.parametrize(
+    "module, words",
+    [
+        (LinearBiasFromTheInput(3, 3, rng=0), "computed from the input x where grad_output"),
+        (LinearBiasFromTheInput(3, 2, rng=0), "the shape of a row of the input x"),
+    ],
+)
+def test_the_input_used_where_grad_output_belongs_is_named(module, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, np.random.default_rng(0).standard_normal((4, 3)))
+    assert words in failure.value.hint
+
+
+def test_a_matrix_product_written_for_matrices_only_is_named_on_stacks_of_them():
+    from pancake.autograd.functions import Matmul, unbroadcast
+    from pancake.testing import check_function_gradients
+
+    class MatmulByDot(Matmul):
+        """np.dot for the products: not a batched matrix product for 3-d operands."""
+
+        def backward(self, grad):
+            a, b = self.saved_tensors
+            grad_a = np.dot(grad, np.swapaxes(b, -1, -2))
+            grad_b = np.dot(np.swapaxes(a, -1, -2), grad)
+            return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+    with pytest.raises(GradientCheckError) as failure:
+        check_function_gradients(MatmulByDot, a, b)
+    assert "right for matrices but not for stacks of them" in failure.value.hint
+    check_function_gradients(MatmulByDot, a[0], b)  # right on matrices: no failure at all
+    check_function_gradients(Matmul, a, b)
+
+
+def test_unbroadcast_returning_grad_as_it_is_is_named():
+    from pancake.autograd.functions import unbroadcast
+    from pancake.testing import check_unbroadcast
+
+    def shortcut_by_size(grad, shape):
+        return grad if grad.size == np.prod(shape) else unbroadcast(grad, shape)
+
+    with pytest.raises(
+        AssertionError, match=r"test grad.shape == shape \(grad has as many entries"
+    ):
+        check_unbroadcast(shortcut_by_size, np.ones((1, 3)), (3,))
+    check_unbroadcast(shortcut_by_size, np.ones((2, 3)), (1, 3))  # right where it does the work
+
+
+class SquareReturnsATuple(Square):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return grad_output * 2 * x, None
+
+
+class SequentialIndexesPastTheEnd(Sequential):
+    def backward(self, grad_output):
+        for i in range(len(self.layers), 0, -1):
+            grad_output = self.layers[i].backward(grad_output)
+        return grad_output
+
+
+class TanhHalfDerivative(Tanh):
+    """(1 - y²) / 2: a factor of the derivative, on an element-wise module."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * (1 - y * y) / 2
+
+
+@pytest.mark.parametrize(
+    "module, x, words",
+    [
+        (SquareReturnsATuple(), BATCH[0], "backward returned a tuple of 2 values"),
+        (four_layers(SequentialIndexesPastTheEnd), np.ones((2, 2)), "indices 0 to 3"),
+        (TanhHalfDerivative(), np.ones((2, 2)), "half the true one"),
+    ],
+)
+def test_a_tuple_an_index_past_the_end_and_an_element_wise_factor_are_named(module, x, words):
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    assert words in failure.value.hint
+    assert "batch size" not in failure.value.hint
+
+
+def test_a_scaled_argument_of_an_activation_is_named_and_silent_on_the_truth():
+    from pancake.course.assignments.ex04_activations_losses import scaled_argument_hint
+
+    class TanhOfTwiceX(Tanh):
+        def forward(self, x):
+            return np.tanh(2 * np.asarray(x, dtype=float))
+
+    assert "replaced by 2x" in scaled_argument_hint(TanhOfTwiceX(), np.tanh, "tanh(x)")
+    assert scaled_argument_hint(Tanh(), np.tanh, "tanh(x)") == ""
+
+
+def test_the_training_formula_in_eval_mode_is_named_and_silent_on_the_truth():
+    from pancake.course.assignments.ex13_normalization import (
+        batch_formula_in_eval,
+        check_eval_gradients,
+    )
+    from pancake.nn.normalization import standardize_backward
+
+    class BatchNormAlwaysTrainingFormula(BatchNorm2d):
+        def backward(self, grad_output):
+            x_hat, inv_std, _ = self.saved_tensors
+            self.weight.grad += (grad_output * x_hat).sum(axis=self.reduce_axes)
+            self.bias.grad += grad_output.sum(axis=self.reduce_axes)
+            grad_x_hat = grad_output * self.per_channel(self.weight.data)
+            return standardize_backward(grad_x_hat, x_hat, inv_std, self.reduce_axes)
+
+    x = np.random.default_rng(4).standard_normal((4, 3, 2, 2))
+    with pytest.raises(GradientCheckError, match="the running statistics are constants"):
+        check_eval_gradients(BatchNormAlwaysTrainingFormula(3).eval(), x)
+    assert not batch_formula_in_eval(BatchNorm2d(3), x)
+    check_eval_gradients(BatchNorm2d(3).eval(), x)
+
+
+def test_a_scalar_gradient_kept_with_keepdims_is_named():
+    class MulKeepsDims(Mul):
+        def backward(self, grad_output):
+            (x,) = self.saved_tensors
+            self.k.grad += np.sum(grad_output * x, keepdims=True)
+            return self.k.data * grad_output
+
+    with pytest.raises(GradientCheckError, match="keepdims=True"):
+        check_gradients(MulKeepsDims(2.0), np.array([[0.5, -1.0], [1.5, 0.3]]))
+
+
+def test_operands_that_line_up_after_a_transpose_are_named():
+    from pancake.testing.gradcheck import _transposed_operand
+
+    related = {"grad_output (the output's shape)": (4, 2, 3, 5)}
+    hint = _transposed_operand((6, 4, 3, 5, 2), (4, 2, 3, 5), related)
+    assert (
+        "grad_output, of shape (4, 2, 3, 5), lines up with the other after .transpose(0, 2, 3, 1)"
+        in hint
+    )
+    assert _transposed_operand((6, 4, 3, 5, 2), (4, 7, 3, 5), related) is None
+
+
+def test_where_a_gradient_is_wrong_is_said_when_it_is_telling():
+    from pancake.testing.hints import where_wrong_hint
+
+    rng = np.random.default_rng(6)
+    x, true = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    negatives_wrong = np.where(x < 0, 0.3 * true, true)
+    assert "exactly where x < 0" in where_wrong_hint(negatives_wrong, true, x)
+    image = rng.standard_normal((2, 3, 5, 6))
+    border_wrong = image.copy()
+    border_wrong[:, :, 0, :] += 1.0
+    assert "only at the border of the image" in where_wrong_hint(border_wrong, image)
+    last_row_wrong = true.copy()
+    last_row_wrong[-1] *= 2
+    assert "only at index 3 of axis 0" in where_wrong_hint(last_row_wrong, true)
+    assert where_wrong_hint(true + 1.0, true, x) is None  # wrong everywhere: nothing to locate
+    assert where_wrong_hint(true, true, x) is None
+
+
+def test_a_flat_gradient_of_every_entry_is_named_too():
+    from pancake.testing.hints import diagnose_shape
+
+    assert "boolean selection" in diagnose_shape((6,), (2, 3))  # every x > 0: all selected

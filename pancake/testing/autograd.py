@@ -50,10 +50,9 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        raise AssertionError(
-            f"{what} has shape {np.shape(got)}, expected {shape}.\n"
-            f"Hint: {_unbroadcast_hint(np.shape(got), grad.shape, shape)}"
-        )
+        hint = _unbroadcast_hint(np.shape(got), grad.shape, shape)
+        hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
+        raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
     rng = np.random.default_rng(ADJOINT_STREAM)
     for _ in range(ADJOINT_DRAWS):
@@ -68,6 +67,22 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     return (
         f"{what}: shape OK, <broadcast_to(x), grad> = <x, unbroadcast(grad)> for "
         f"{ADJOINT_DRAWS} random x: OK"
+    )
+
+
+def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
+    """The start of the hint when unbroadcast returned grad itself, of another shape than
+    ``shape``, or None."""
+    if np.shape(got) != grad.shape or not np.array_equal(got, grad):
+        return None
+    same_size = (
+        f" (grad has as many entries as {shape}, not the same shape)"
+        if grad.size == math.prod(shape)
+        else ""
+    )
+    return (
+        f"unbroadcast returned grad as it is, of shape {grad.shape}: nothing was summed (if "
+        f"an early return skipped the work, it must test grad.shape == shape{same_size}). "
     )
 
 
@@ -168,6 +183,45 @@ def check_function_gradients(
     gradient per input, of that input's shape, and leave u as it was. Returns a
     ``GradientReport``; raises ``GradientCheckError`` with a hint.
     """
+    try:
+        return _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, seed)
+    except GradientCheckError as failure:
+        if "broadcast" in failure.hint or ".T reverses" in failure.hint:  # named already
+            raise
+        hint = _batch_axes_hint(function_cls, inputs, options)
+        if hint:
+            raise failure.with_hint(hint) from None
+        raise
+
+
+def _batch_axes_hint(function_cls: type, inputs, options) -> str | None:
+    """The hint when backward is right on matrices but wrong on stacks of matrices that
+    share their batch axes (nothing broadcast, so nothing to sum back), or None."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
+    if max(array.ndim for array in arrays) < 3 or min(array.ndim for array in arrays) < 2:
+        return None
+    batch = np.broadcast_shapes(*(array.shape[:-2] for array in arrays))
+    stacks = [np.broadcast_to(array, batch + array.shape[-2:]).copy() for array in arrays]
+    matrices = [array[(0,) * (array.ndim - 2)] for array in stacks]
+    if not _passes(function_cls, matrices, options) or _passes(function_cls, stacks, options):
+        return None
+    return (
+        f"backward is right for matrices but not for stacks of them (batch axes {batch}): use "
+        "operations that act on the last two axes of each batch, @ (np.matmul) and "
+        "np.swapaxes(x, -1, -2), not np.dot, .T or an einsum written for matrices ('ij,jk')"
+    )
+
+
+def _passes(function_cls: type, arrays: list, options) -> bool:
+    """Whether backward passes the gradient check at ``arrays``."""
+    try:
+        _check_function_gradients(function_cls, arrays, options, 1e-6, 1e-10, 1e-5, 0)
+    except Exception:  # any failure, a crash included
+        return False
+    return True
+
+
+def _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, seed):
     options = options or {}
     arrays = [np.array(x, dtype=np.float64) for x in inputs]
     names = _input_names(function_cls, len(arrays))

@@ -11,6 +11,7 @@ single entry is caught.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,12 +23,15 @@ from pancake.nn.module import Module
 from pancake.testing.hints import (
     MATCH_RTOL,
     changed_by_backward_hint,
+    changed_by_forward_hint,
     close,
     container_hint,
+    container_order_hint,
     diagnose,
     diagnose_shape,
     divided_by_classes,
     elementwise_hint,
+    forward_skips_hint,
     loss_target_hint,
     parameter_hint,
     per_example_sum_hint,
@@ -253,7 +257,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
         raise GradientCheckError(
             f"{module!r}: the input changed.\nHint: {hint}", tensor="input", hint=hint
         )
-    changed = objective.changed_by_backward
+    changed = objective.changed_by_forward or objective.changed_by_backward
     _, second_grads = objective.analytic_gradients(zero_first=False)
 
     comparisons = [objective.compare_input(analytic_input, eps, rtol, atol)]
@@ -265,8 +269,23 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
     batch_size = x.shape[0] if x.ndim >= 2 else 1
     for comparison in comparisons:
         if not comparison.passes():
-            hint = changed or objective.hint_for(comparison)
-            raise gradient_failure(repr(module), comparison, batch_size, x.size, hint)
+            hint = (
+                changed
+                or _swapped_hint(comparison, comparisons)
+                or objective.hint_for(comparison)
+                or objective.parameter_factor_hint(comparison)
+                or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
+                or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
+            )
+            raise gradient_failure(
+                repr(module),
+                comparison,
+                batch_size,
+                x.size,
+                hint,
+                objective.shapes_besides(comparison.name),
+                x if comparison.name == "input" else None,
+            )
     for name, first in first_grads.items():
         _check_accumulation(module, name, first, second_grads[name], changed)
     notes = ["parameter gradients accumulate across backward calls: OK"] if first_grads else []
@@ -309,6 +328,7 @@ class _Objective:
         self.others = others
         output = module(x, *others)
         self.output = np.array(output, dtype=np.float64)
+        self.changed_by_forward = changed_by_forward_hint(self.output, module(x, *others))
         self.changed_by_backward: str | None = None
         self.first_grads: dict[str, np.ndarray] = {}  # the parameter gradients of one pass
         # A loss maps (pred, target) to a number; its backward() takes no argument.
@@ -342,17 +362,66 @@ class _Objective:
             else:
                 grad_input = self.module.backward(self.direction.copy())
         except ValueError as error:  # NumPy's shape errors: explain them
-            raise _backward_crashed(self.module, error, self.direction) from error
+            named = (
+                container_order_hint(self.module, self.x, self.direction)
+                or elementwise_hint(self.module)
+                or _reshape_hint(error, self.shapes_besides(None))
+                or _batched_transpose_hint(self.module, self.x, self.direction, error)
+            )
+            related = self.shapes_besides(None)
+            raise _backward_crashed(self.module, error, self.direction, named, related) from error
+        except RuntimeError as error:
+            if "before forward" not in str(error):
+                raise
+            raise _backward_before_forward(self.module, self.x, error) from error
+        except IndexError as error:
+            if not isinstance(getattr(self.module, "layers", None), Sequence):
+                raise
+            hint = (
+                f"backward indexes self.layers out of range ({len(self.module.layers)} modules: "
+                f"indices 0 to {len(self.module.layers) - 1}): go from the last, "
+                "self.layers[len(self.layers) - 1], down to self.layers[0], or iterate over "
+                "reversed(self.layers)"
+            )
+            raise GradientCheckError(
+                f"{self.module!r}: backward() raised IndexError: {error}\nHint: {hint}", hint=hint
+            ) from error
         except TypeError as error:
             if "'NoneType'" not in str(error):
                 raise
             raise _backward_used_none(self.module, error) from error
+        if isinstance(grad_input, tuple | list):
+            hint = (
+                f"backward returned a {type(grad_input).__name__} of {len(grad_input)} values: a "
+                "module's backward returns one array, dL/dx (the gradients of its parameters "
+                "are added to their .grad)"
+            )
+            raise GradientCheckError(
+                f"{self.module!r}: backward returned a {type(grad_input).__name__}.\nHint: {hint}",
+                tensor="input",
+                hint=hint,
+            )
         grads = {name: np.array(p.grad, dtype=np.float64) for name, p in self.parameters}
         if zero_first:
             self.first_grads = grads
             after = np.array(self.module(self.x, *self.others), dtype=np.float64)
             self.changed_by_backward = changed_by_backward_hint(self.output, after)
         return (None if grad_input is None else np.asarray(grad_input, dtype=np.float64)), grads
+
+    def shapes_besides(self, name: str | None) -> dict[str, tuple]:
+        """The shapes of the arrays in play other than tensor ``name`` (None: all), by what
+        they are."""
+        shapes = {"the input x": self.x.shape}
+        if self.is_loss:
+            shapes["the target"] = np.shape(self.others[0])
+        else:
+            shapes["grad_output (the output's shape)"] = self.direction.shape
+        if self.x.ndim >= 2:
+            shapes["a row of the input x (its last axis)"] = self.x.shape[-1:]
+        if not self.is_loss and self.direction.ndim >= 2:
+            shapes["a row of grad_output (its last axis)"] = self.direction.shape[-1:]
+        shapes.update({f"'{other}'": p.data.shape for other, p in self.parameters})
+        return {what: shape for what, shape in shapes.items() if name is None or name not in what}
 
     def hint_for(self, comparison: TensorComparison) -> str | None:
         """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
@@ -362,14 +431,129 @@ class _Objective:
                     comparison.analytic, comparison.numeric, self.x, self.others[0]
                 ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
             return (
-                elementwise_hint(self.module)
+                self.grad_for_data_hint(comparison.analytic)
+                or elementwise_hint(self.module)
                 or container_hint(self.module, self.x, self.direction, comparison.analytic)
-                or self.grad_for_data_hint(comparison.analytic)
             )
         value = dict(self.parameters)[comparison.name].data
-        return parameter_hint(
-            comparison.name, comparison.analytic, value, self.direction, self.x
-        ) or self.output_for_input_hint(comparison)
+        return (
+            container_order_hint(self.module, self.x, self.direction)
+            or parameter_hint(comparison.name, comparison.analytic, value, self.direction, self.x)
+            or self.output_for_input_hint(comparison)
+        )
+
+    def parameter_factor_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a gradient is the true one times (or divided by) a parameter's
+        values, one per entry of an axis (γ per channel) or one for all, or None."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
+            return None
+        for name, parameter in self.parameters:
+            for values, where in _aligned(np.asarray(parameter.data, np.float64), numeric.shape):
+                if close(values, np.ones_like(values), 1e-3) or not np.all(values):
+                    continue  # γ = 1 changes nothing; a zero (β = 0) divides nothing
+                for predicted, verb in ((numeric / values, "missing"), (numeric * values, "extra")):
+                    if close(analytic, predicted, MATCH_RTOL):
+                        attribute = name.rsplit(".", 1)[-1]
+                        return (
+                            f"the gradient of '{comparison.name}' is off by a factor equal to "
+                            f"'{attribute}' ({where}): a factor {attribute} is {verb} "
+                            f"where the chain rule goes through it (the output is "
+                            f"multiplied by {attribute}, so is the gradient that flows back)"
+                        )
+        return None
+
+    def grad_output_layout_hint(self, comparison, eps, rtol, atol) -> str | None:
+        """The hint when backward turned an image-shaped grad_output (N, C, H', W') into rows
+        with its axes in another order than channels-last, .transpose(0, 2, 3, 1) (no
+        transpose at all, or another one), or None: the gradient is then the true one for
+        grad_output's values in that order."""
+        if self.is_loss or self.direction.ndim != 4 or comparison.analytic is None:
+            return None
+        original = self.direction
+        n, channels, height, width = original.shape
+        read_as = {}  # the orders of the axes, by the grad_output they amount to
+        for order in itertools.permutations((1, 2, 3)):
+            rows = original.transpose(0, *order).reshape(n, height, width, channels)
+            direction = np.ascontiguousarray(rows.transpose(0, 3, 1, 2))
+            key = direction.tobytes()
+            read_as.setdefault(key, (direction, []))[1].append(order)
+        for direction, orders in read_as.values():
+            if (2, 3, 1) in orders:
+                continue  # channels last: the right rows (or the same values for these shapes)
+            self.direction = direction
+            try:
+                if not self._passes_with_direction(comparison, eps, rtol, atol):
+                    continue
+            finally:
+                self.direction = original
+            how = " or ".join(
+                "without a transpose"
+                if order == (1, 2, 3)
+                else f"as .transpose(0, {order[0]}, {order[1]}, {order[2]})"
+                for order in orders
+            )
+            return (
+                f"backward turns grad_output (N, C, H', W') into rows {how}: move the channels "
+                "last, grad_output.transpose(0, 2, 3, 1), then reshape it to rows (-1, C), "
+                "in the order of the columns"
+            )
+        return None
+
+    def input_for_grad_output_hint(self, comparison, eps, rtol, atol) -> str | None:
+        """The hint when a gradient is the true one had grad_output been the input x (x used
+        where grad_output belongs), or None. Only for outputs of x's shape."""
+        if self.is_loss or self.direction.shape != self.x.shape or comparison.analytic is None:
+            return None
+        original = self.direction
+        self.direction = self.x.copy()
+        try:
+            if not np.any(self.x) or not self._passes_with_direction(comparison, eps, rtol, atol):
+                return None
+        finally:
+            self.direction = original
+        return (
+            f"the gradient of '{comparison.name}' is computed from the input x where grad_output "
+            "belongs (the rows of x summed or multiplied in place of grad_output's): every "
+            "gradient flows back from grad_output"
+        )
+
+    def _passes_with_direction(self, comparison, eps, rtol, atol) -> bool:
+        """Whether ``comparison.analytic`` is the true gradient for ``self.direction``, along
+        two random directions of the tensor (a few evaluations, not one per entry): a wrong
+        gradient that agrees along both differs nowhere, but by chance."""
+        analytic = comparison.analytic
+        if comparison.name == "input":
+            values, parameter = self.x, None
+        else:
+            parameter = dict(self.parameters)[comparison.name]
+            values = parameter.data
+
+        def objective_at(moved: np.ndarray) -> float:
+            if parameter is None:
+                return self(moved)
+            parameter.data = moved
+            return self(self.x)
+
+        if analytic is None or analytic.shape != values.shape:
+            return False
+        directions = np.random.default_rng(GENERIC_STREAM).standard_normal((2, *values.shape))
+        step = step_for(values, eps)
+        try:
+            for v in directions:
+                slope = float(
+                    extrapolated_gradient(
+                        lambda t, v=v: objective_at(values + t * v), np.array(0.0), step
+                    )
+                )
+                expected = float(np.vdot(analytic, v))
+                scale = float(np.linalg.norm(analytic)) * float(np.linalg.norm(v)) + atol
+                if abs(slope - expected) > max(rtol, 1e-6) * scale:
+                    return False
+        finally:
+            if parameter is not None:
+                parameter.data = values
+        return True
 
     def output_for_input_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a parameter's gradient is the one it would have if the module's
@@ -457,6 +641,39 @@ class _Objective:
             parameter.data = original
 
 
+def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
+    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+    analytic = comparison.analytic
+    for other in comparisons:
+        if (
+            other is not comparison
+            and analytic is not None
+            and other.numeric.shape == analytic.shape
+            and np.any(other.numeric)
+            and close(analytic, other.numeric, MATCH_RTOL)
+        ):
+            return (
+                f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
+                "the two are swapped (or one formula is used for both); check which saved "
+                "array each gradient is computed from"
+            )
+    return None
+
+
+def _aligned(values: np.ndarray, shape: tuple):
+    """``values`` (a scalar or a vector) broadcast against ``shape`` along each axis of its
+    length: pairs (array, where), e.g. γ of shape (C,) along axis 1 of (N, C, H, W)."""
+    if values.ndim == 0:
+        yield values, f"its value {float(values):.4g}"
+        return
+    if values.ndim != 1:
+        return
+    for axis, length in enumerate(shape):
+        if length == len(values):
+            aligned = values.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+            yield aligned, f"one value per entry of axis {axis}"
+
+
 def named_parameters(module) -> list:
     """``module.named_parameters()``, or none for an object that has no such method."""
     if not hasattr(module, "named_parameters"):
@@ -507,13 +724,16 @@ def gradient_failure(
     batch_size: int,
     input_size: int,
     hint: str | None = None,
+    related: dict[str, tuple] | None = None,
+    x: np.ndarray | None = None,
 ):
     """A GradientCheckError naming ``owner``, the tensor, the worst entry and the likely mistake.
 
-    ``hint`` names the mistake when the caller knows better than ``diagnose``.
+    ``hint`` names the mistake when the caller knows better than ``diagnose``; ``related``
+    are the shapes of the other arrays in play, for a gradient of the wrong shape.
     """
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
-    hint = hint or diagnose(analytic, numeric, batch_size, input_size)
+    hint = hint or diagnose(analytic, numeric, batch_size, input_size, related, x)
     where = f"{owner}: the gradient of '{name}'"
     if analytic is None or analytic.shape != numeric.shape:
         got = "None" if analytic is None else f"shape {analytic.shape}"
@@ -529,11 +749,30 @@ def gradient_failure(
     return GradientCheckError(f"{detail}\nHint: {hint}", tensor=name, hint=hint)
 
 
-def _backward_crashed(module, error: ValueError, direction=None) -> GradientCheckError:
+def _backward_before_forward(module, x, error: RuntimeError) -> GradientCheckError:
+    """Explain "backward() called before forward()" raised by a backward right after a forward."""
+    hint = forward_skips_hint(module, x) or (
+        "forward ran, but saved nothing for backward: call self.save_for_backward(...) in "
+        "forward with the arrays backward needs (backward reads them from self.saved_tensors)"
+    )
+    return GradientCheckError(
+        f"{module!r}: backward() raised RuntimeError: {error}\nHint: {hint}", tensor="", hint=hint
+    )
+
+
+def _backward_crashed(
+    module, error: ValueError, direction=None, hint: str | None = None, related=None
+) -> GradientCheckError:
     """Explain a shape error raised inside backward, e.g. adding a (2, 3) gradient to a (3, 2) one.
 
-    ``direction`` is the grad_output backward was given (None for a loss).
+    ``direction`` is the grad_output backward was given (None for a loss); ``hint``, if
+    given, names the mistake already (the modules of a container visited out of order);
+    ``related`` are the shapes of the arrays in play, by name.
     """
+    if hint:
+        return GradientCheckError(
+            f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
+        )
     shapes = [
         tuple(int(n) for n in re.findall(r"\d+", found))
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
@@ -548,11 +787,24 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
     elif "matmul" in str(error):
         hint = (
             "a matrix product in backward has mismatched inner sizes: one of its factors "
-            "needs a transpose (.T); write down the shape of each factor"
+            "needs a transpose (.T), or was reshaped with the lengths of another array; "
+            "write down the shape of each factor"
         )
     elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
+        )
+    elif (
+        "output operand" in str(error)
+        and len(shapes) >= 2
+        and shapes[0] == ()
+        and all(length == 1 for length in shapes[1])
+    ):
+        hint = (
+            f"a gradient of shape {shapes[1]} was added to a scalar parameter: a sum with "
+            "keepdims=True (which keeps the summed axes with length 1), or a matrix product "
+            "(np.dot, @) of arrays of one entry, gives an array; a scalar's gradient is one "
+            "number, np.sum(grad_output * x) without keepdims"
         )
     elif "output operand" in str(error) and len(shapes) >= 2 and shapes[0] == ():
         hint = (
@@ -565,15 +817,92 @@ def _backward_crashed(module, error: ValueError, direction=None) -> GradientChec
         # a gradient of shape B was added (+=) to a parameter's .grad of shape A.
         hint = (
             f"a gradient of shape {shapes[1]} was added to a parameter of shape {shapes[0]}: "
-            + diagnose_shape(shapes[1], shapes[0])
+            + diagnose_shape(shapes[1], shapes[0], related)
         )
+    elif len(shapes) >= 2 and _transposed_operand(shapes[0], shapes[1], related or {}):
+        hint = _transposed_operand(shapes[0], shapes[1], related or {})
     elif len(shapes) >= 2:
         # "operands could not be broadcast together with shapes A B": A is what the
         # gradient is added to (the parameter's .grad), B the wrong gradient.
-        hint = diagnose_shape(shapes[1], shapes[0])
+        hint = diagnose_shape(shapes[1], shapes[0], related)
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
+
+
+def _reshape_hint(error: ValueError, arrays: dict[str, tuple]) -> str | None:
+    """The hint when backward reshapes an array with a length of another array, or None.
+
+    ``arrays`` are the shapes in play by name ("the input x", "grad_output ..."): the array
+    reshaped is the one of the error's size, the length at fault one of another's axes.
+    """
+    found = re.search(r"cannot reshape array of size (\d+) into shape \(([-\d, ]*)\)", str(error))
+    if not found:
+        return None
+    size = int(found.group(1))
+    asked = [int(n) for n in re.findall(r"-?\d+", found.group(2)) if int(n) > 0]
+    for name, shape in arrays.items():
+        if int(np.prod(shape)) != size:
+            continue
+        for other, other_shape in arrays.items():
+            foreign = [n for n in asked if n in other_shape and n not in shape]
+            if other != name and foreign:
+                return (
+                    f"backward reshapes {name} (shape {shape}, {size} entries) with the length "
+                    f"{foreign[0]}, an axis of {other} (shape {other_shape}): reshape each "
+                    f"array with its own lengths ({_short(name)}.shape[-1], or -1)"
+                )
+    return None
+
+
+def _short(name: str) -> str:
+    """``x`` for "the input x", ``grad_output`` for "grad_output (the output's shape)"."""
+    return "x" if name == "the input x" else name.split()[0].strip("'")
+
+
+def _batched_transpose_hint(module, x, direction, error: ValueError) -> str | None:
+    """The hint for a matrix product that fails on a grad_output of 3 axes or more, but not
+    on the same values with the leading axes flattened (2-d arrays), or None."""
+    if "matmul" not in str(error) or direction is None or np.ndim(direction) < 3:
+        return None
+    try:
+        flat = copy.deepcopy(module)
+        flat(np.reshape(x, (-1, np.shape(x)[-1])))
+        flat.backward(np.reshape(direction, (-1, np.shape(direction)[-1])))
+    except Exception:  # it fails on 2-d arrays too: another mistake
+        return None
+    return (
+        f"a matrix product in backward has mismatched inner sizes, with grad_output of shape "
+        f"{np.shape(direction)}: .T reverses every axis of an array of 3 axes or more (the "
+        "batch axes too), so transpose only 2-d arrays (grad_output @ W.T) or swap the last "
+        "two axes with .swapaxes(-1, -2)"
+    )
+
+
+def _transposed_operand(first: tuple, second: tuple, related: dict[str, tuple]) -> str | None:
+    """The hint when two operands that do not broadcast would, after a transpose of one of
+    them (grad_output in (N, C, H', W') met channels-last arrays), or None."""
+    for moved, fixed in ((second, first), (first, second)):
+        if not 2 < len(moved) <= 5:
+            continue
+        for order in itertools.permutations(range(len(moved))):
+            reordered = tuple(moved[axis] for axis in order)
+            if order == tuple(range(len(moved))) or not _fits_into(reordered, fixed):
+                continue
+            names = [name for name, shape in related.items() if tuple(shape) == moved]
+            which = f"{names[0].split(' (')[0]}, of shape {moved}," if names else f"shape {moved}"
+            return (
+                f"arrays of shapes {first} and {second} were combined entry by entry: "
+                f"{which} lines up with the other after .transpose{order}: its axes are in "
+                "another order (channels-last arrays are (N, H, W, C); grad_output is "
+                "(N, C, H', W'))"
+            )
+    return None
+
+
+def _fits_into(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` is ``target``'s trailing axes (so that it lines up with them)."""
+    return len(shape) <= len(target) and target[len(target) - len(shape) :] == shape
 
 
 def _backward_used_none(module, error: TypeError) -> GradientCheckError:

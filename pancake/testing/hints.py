@@ -27,15 +27,31 @@ GENERIC_POINTS.setflags(write=False)  # modules get copies: one that writes in p
 
 
 def diagnose(
-    analytic: np.ndarray | None, numeric: np.ndarray, batch_size: int, input_size: int
+    analytic: np.ndarray | None,
+    numeric: np.ndarray,
+    batch_size: int,
+    input_size: int,
+    related: dict[str, tuple] | None = None,
+    x: np.ndarray | None = None,
 ) -> str:
-    """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``."""
+    """Name the likely mistake that turns the true gradient ``numeric`` into ``analytic``.
+
+    ``related`` names the shapes of the other arrays in play (grad_output, the input, the
+    parameters), so that a gradient of the wrong shape can be traced to one of them; ``x``
+    is the input, when the gradient is of x, to say where wrong values lie (x < 0).
+    """
     if analytic is None:
         return "backward returned None: did you forget to `return` the gradient?"
     if analytic.shape != numeric.shape:
-        return diagnose_shape(analytic.shape, numeric.shape)
+        return diagnose_shape(analytic.shape, numeric.shape, related)
+    largest = float(np.abs(analytic).max(initial=0.0))
     if not np.any(numeric):
         return "the gradient should be zero here; backward gives non-zero values"
+    if float(np.abs(numeric).max()) < 1e-6 * largest:
+        return (
+            "the gradient should be (nearly) zero here: finite differences give at most "
+            f"{float(np.abs(numeric).max()):.2g}, backward gives values up to {largest:.3g}"
+        )
     if not np.any(analytic):
         return "the gradient is all zero: was it computed and written (or returned) at all?"
     if close(analytic, -numeric):
@@ -60,19 +76,70 @@ def diagnose(
             "gradient, rearranged): check the order of the axes where you reshape or transpose "
             "it back to the tensor's layout, and which entry each value is sent to"
         )
-    return (
+    return where_wrong_hint(analytic, numeric, x) or (
         "the values are wrong (not a simple sign, transpose or scale mistake): "
         "re-derive the local derivative and check which cached value you use"
     )
 
 
-def diagnose_shape(got: tuple, expected: tuple) -> str:
-    """The hint for a gradient of shape ``got`` where ``expected`` belongs."""
+def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str | None:
+    """Where a wrong gradient is wrong, when that is a telling part of it: only where x < 0
+    (or x > 0), only at the border of an image, or only in some slices of one axis; or None."""
+    wrong = np.abs(analytic - numeric) > 1e-6 * np.abs(numeric).max(initial=0.0) + 1e-12
+    if not np.any(wrong) or np.all(wrong):
+        return None
+    count = f"{int(wrong.sum())} of the {wrong.size} entries"
+    if x is not None and np.shape(x) == wrong.shape:
+        for where, mask in (("x < 0", np.asarray(x) < 0), ("x > 0", np.asarray(x) > 0)):
+            if np.any(mask) and np.array_equal(wrong, mask & wrong) and np.all(wrong[mask]):
+                return (
+                    f"the gradient is wrong exactly where {where} ({count}) and right "
+                    "elsewhere: check what backward does for those inputs (a mask, a branch, "
+                    "a slope)"
+                )
+    if wrong.ndim == 4 and min(wrong.shape[2:]) > 2:
+        border = np.ones(wrong.shape[2:], dtype=bool)
+        border[1:-1, 1:-1] = False
+        if not np.any(wrong[:, :, ~border]):
+            return (
+                f"the gradient is wrong only at the border of the image ({count}: first or "
+                "last rows and columns), right inside: check the padding, and where the "
+                "padded gradient is cropped back to the input"
+            )
+    for axis in range(wrong.ndim):
+        others = tuple(a for a in range(wrong.ndim) if a != axis)
+        slices = np.any(wrong, axis=others)
+        if 0 < slices.sum() < len(slices) and wrong.ndim > 1:
+            indices = ", ".join(str(i) for i in np.flatnonzero(slices)[:6])
+            return (
+                f"the gradient is wrong only at index {indices} of axis {axis} ({count}), "
+                f"right at the other {int(len(slices) - slices.sum())} of that axis: look for "
+                "what backward does differently there (a loop bound, a slice, a first or last "
+                "entry)"
+            )
+    return None
+
+
+def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None = None) -> str:
+    """The hint for a gradient of shape ``got`` where ``expected`` belongs.
+
+    The hint relates the two shapes (axes reduced away, kept with length 1, stretched,
+    repeated, a few entries too long, flattened) or ``got`` to the shape of another array in
+    play, ``related`` ({"grad_output": (4, 2), "weight": (3, 2)...}).
+    """
+    got, expected = tuple(got), tuple(expected)
     if got == expected:
         return "check the shapes of the arrays you combine in backward"
     if len(got) > len(expected) and got[len(got) - len(expected) :] == expected:
+        extra = got[: len(got) - len(expected)]
+        if all(length == 1 for length in extra):  # one example, or a sum with keepdims
+            return (
+                f"the gradient has extra leading axes of length 1, {extra}: sum over the batch "
+                "axis (every example contributes to the same parameter), and without "
+                "keepdims=True, which keeps the summed axes with length 1"
+            )
         return (
-            f"the gradient has extra leading (batch) axes {got[: len(got) - len(expected)]}: "
+            f"the gradient has extra leading (batch) axes {extra}: "
             "sum over the batch axis, and over every other axis the parameter does not have "
             "(the height and width of images too), since every example contributes to the "
             "same parameter"
@@ -85,6 +152,111 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
             "transpose it back to the tensor's layout (channels-last arrays go back to "
             "(N, C, H, W) with .transpose(0, 3, 1, 2))"
         )
+    return (
+        _axis_reduced_away(got, expected)
+        or _axes_of_other_lengths(got, expected)
+        or _shape_of_another_array(got, expected, related or {})
+        or _flattened(got, expected)
+        or _fallback_shape_hint(got, expected)
+    )
+
+
+def _axis_reduced_away(got: tuple, expected: tuple) -> str | None:
+    """The hint when ``got`` is ``expected`` without one of its axes, or None."""
+    if len(got) != len(expected) - 1:
+        return None
+    axes = [a for a in range(len(expected)) if expected[:a] + expected[a + 1 :] == got]
+    if not axes:
+        return None
+    which = " or ".join(str(a) for a in axes)
+    batch = " (axis 0 is the batch: the gradient has one row per example)" if 0 in axes else ""
+    if all(expected[a] == 1 for a in axes):  # the same entries: reduced, or flattened rows
+        return (
+            f"the gradient lost axis {which} of the tensor's shape {expected} (lost axes: shape "
+            f"{got}, the same entries). A sum or mean over that axis of length 1{batch}, or a "
+            "gradient computed from "
+            "flattened rows (reshape(-1, n)), drops it: keep every axis of the tensor "
+            "(compute from grad_output itself, or reshape back to the tensor's shape)"
+        )
+    return (
+        f"the gradient lost axis {which} of the tensor's shape {expected}: shape {got}. A sum or "
+        f"mean over that axis (or a squeeze) removed it{batch}: keep every axis of the tensor, "
+        "and reduce only over axes the tensor does not have"
+    )
+
+
+def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
+    """The hint when ``got`` has ``expected``'s axes with other lengths, or None: an axis
+    reduced to length 1 (keepdims), stretched from length 1, repeated k times, or a few
+    entries too long or short (a crop or a slice)."""
+    if len(got) != len(expected):
+        return None
+    differ = [a for a in range(len(got)) if got[a] != expected[a]]
+    axes = ("axis " if len(differ) == 1 else "axes ") + _listed(differ)
+    if 0 in got:
+        return None  # an empty axis: the crop of a[p:-p]
+    if all(got[a] == 1 for a in differ):
+        return (
+            f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} length 1 where "
+            "the tensor has "
+            f"{_listed([expected[a] for a in differ])} entries (shape {got}, expected {expected}): "
+            "likely summed or averaged over an axis the tensor has (reduce only over the axes "
+            "where the tensor has length 1 or that it does not have), or a matrix product "
+            "with its factors in the wrong order"
+        )
+    if all(expected[a] == 1 for a in differ):
+        return (
+            f"the gradient was broadcast along {axes}, where the tensor has length "
+            f"1 (shape {got}, expected {expected}): likely an entry-wise product (*) of arrays "
+            "of different shapes, which stretches them (sum over those axes with keepdims=True, "
+            "or use the matrix product that sums over them), or axes in another order"
+        )
+    if all(got[a] % expected[a] == 0 for a in differ):
+        times = _listed([got[a] // expected[a] for a in differ])
+        return (
+            f"{axes} of the gradient {'is' if len(differ) == 1 else 'are'} {times} times too "
+            f"long (shape {got}, expected "
+            f"{expected}): the values were repeated (np.tile or np.repeat multiply a length). "
+            "To copy a gradient back over reduced axes, put them back with length 1 and "
+            "np.broadcast_to the tensor's shape"
+        )
+    if len(got) >= 3 and all(a >= 2 and abs(got[a] - expected[a]) <= 4 for a in differ):
+        offsets = _listed([f"{got[a] - expected[a]:+d}" for a in differ])
+        return (
+            f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} "
+            f"{offsets} entries (shape {got}, "
+            f"expected {expected}): a slice or crop of the wrong length. Crop a padded axis "
+            "with [p : p + n], n the length of the input itself (not of the padded array)"
+        )
+    return None
+
+
+def _shape_of_another_array(got: tuple, expected: tuple, related: dict[str, tuple]) -> str | None:
+    """The hint when ``got`` is the shape of another array in play, or None."""
+    for name, shape in related.items():
+        if tuple(shape) == got and got != expected:
+            return (
+                f"the gradient has the shape of {name}, {got}, not the tensor's {expected}: "
+                "a gradient has the shape of what it differentiates; check which arrays you "
+                "combine (a matrix product's factors and their transposes, the axes you sum)"
+            )
+    return None
+
+
+def _flattened(got: tuple, expected: tuple) -> str | None:
+    """The hint when ``got`` is one axis of fewer entries than ``expected``, or None."""
+    size, expected_size = int(np.prod(got)), int(np.prod(expected))
+    if len(got) != 1 or size > expected_size or len(expected) < 2 and size == expected_size:
+        return None
+    return (
+        f"the gradient is a flat array of {size} entries where the tensor has {expected_size} "
+        f"in shape {expected}: a boolean selection such as grad_output[x > 0] keeps only the "
+        "selected entries, flattened (so does ravel or reshape(-1)); multiply by the mask "
+        "instead (grad_output * (x > 0)), or use np.where, which keeps the shape"
+    )
+
+
+def _fallback_shape_hint(got: tuple, expected: tuple) -> str:
     if len(got) < len(expected) and int(np.prod(got)) == int(np.prod(expected)):
         return (
             f"the gradient has the right number of entries but lost axes: shape {got}, "
@@ -97,6 +269,12 @@ def diagnose_shape(got: tuple, expected: tuple) -> str:
             "a[p:-p] is empty when p = 0: crop with a[p : p + n] (n the length to keep)"
         )
     return f"the gradient must have the shape of the tensor, {expected}, not {got}"
+
+
+def _listed(values: Sequence) -> str:
+    """``0``, ``0 and 2``, ``0, 1 and 2``."""
+    words = [str(value) for value in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
@@ -159,10 +337,18 @@ def _elementwise_hint(module) -> str | None:
     x = GENERIC_POINTS.copy()
     g = np.random.default_rng(0x6E7).standard_normal(x.shape)
     y = np.asarray(module(x.copy()), dtype=np.float64)
-    returned = module.backward(g.copy())
+    try:
+        returned = module.backward(g.copy())
+    except ValueError as error:  # a product that crashes on x of two rows
+        parameters = list(module.parameters()) if hasattr(module, "parameters") else []
+        if parameters or ("matmul" not in str(error) and "not aligned" not in str(error)):
+            raise  # a parameter's gradient may be the product at fault
+        return _MATRIX_PRODUCT_HINT
     if returned is None:
         return None
     returned = np.asarray(returned, dtype=np.float64)
+    if returned.shape == () and x.size > 1:
+        return _MATRIX_PRODUCT_HINT
     if returned.shape != x.shape:
         return _unpacking_hint(returned.shape, x.shape)
 
@@ -230,6 +416,12 @@ def _elementwise_hint(module) -> str | None:
                 f"backward multiplies grad_output by {name}, but this module's f'(x) is "
                 "another function: re-derive f'(x) for this module's forward"
             )
+    if _one_number_for_grad_output(returned, slope, g):
+        return (
+            "grad_output is reduced to one number (a sum or a mean) before it is multiplied: "
+            "the chain rule here is entry by entry, grad_output * f'(x), each entry of "
+            "grad_output with the derivative at its own x"
+        )
     ratio = returned / g
     if (
         ratio.flat[0] != 0
@@ -243,7 +435,10 @@ def _elementwise_hint(module) -> str | None:
     true = g * slope
     scale = float(np.vdot(returned, true) / np.vdot(true, true))
     if close(returned, scale * true, MATCH_RTOL):
-        return None  # a sign or a factor: diagnose names those
+        if np.isclose(scale, -1.0) or abs(scale) < 1e-9:
+            return None  # a sign, or all zero: diagnose names those
+        # Entry by entry, no batch: a factor here is never the batch size.
+        return diagnose_factor(scale, batch_size=1, input_size=1)
     if close(returned, g * x, MATCH_RTOL):
         return (
             "backward multiplies grad_output by the input x itself: that is ∂y/∂k for "
@@ -251,6 +446,11 @@ def _elementwise_hint(module) -> str | None:
         )
     return _output_polynomial_hint(module, y, ratio) or _local_factor_table(x, ratio, slope)
 
+
+_MATRIX_PRODUCT_HINT = (
+    "backward takes a matrix product (@ or np.dot) where the chain rule is entry by entry: "
+    "for y_i = f(x_i), dL/dx_i = grad_output_i · f'(x_i), so write grad_output * f'(x)"
+)
 
 # The derivatives of common activations, for a backward that copied the wrong one.
 _OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -262,6 +462,15 @@ _OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp(x)": np.exp,
     "(x > 0), the derivative of ReLU": lambda x: (x > 0).astype(np.float64),
 }
+
+
+def _one_number_for_grad_output(returned: np.ndarray, slope: np.ndarray, g: np.ndarray) -> bool:
+    """Whether ``returned`` is c·f'(x), one number c for every entry, where g·f'(x) belongs."""
+    nonzero = np.abs(slope) > 1e-9
+    if nonzero.sum() < 2 or np.any(returned[~nonzero]):
+        return False
+    factors = returned[nonzero] / slope[nonzero]
+    return close(factors, np.full_like(factors, factors[0]), MATCH_RTOL) and factors[0] != 0
 
 
 def _unpacking_hint(returned: tuple, expected: tuple) -> str | None:
@@ -379,9 +588,15 @@ def container_hint(module, x: np.ndarray, direction: np.ndarray, returned) -> st
     visited first to last, each result dropped (every module gets ``direction``). None if
     the calls look right.
     """
-    layers = getattr(module, "layers", None)
     if returned is None or np.shape(returned) != np.shape(x):
         return None
+    return container_order_hint(module, x, direction)
+
+
+def container_order_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
+    """``container_hint`` whatever backward returned (or if it crashed): the order in which
+    it calls the backward of the inner modules, or None (not a container, or calls in order)."""
+    layers = getattr(module, "layers", None)
     if not isinstance(layers, Sequence) or len(layers) < 2:
         return None
     try:
@@ -403,8 +618,20 @@ def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
         crashed = True
     order = [index for index, _ in calls]
     if order and order == list(range(len(order))) and (crashed or len(order) == len(layers)):
-        return "backward visits the modules first to last: go in reverse order, last to first"
-    for skipped in reversed(range(len(layers))):
+        return (
+            "backward visits the modules first to last: go in reverse order, last to first, "
+            "starting with self.layers[-1] (self.layers[-i] with i = 0 is self.layers[0])"
+        )
+    last_to_first = list(reversed(range(len(layers))))
+    if sorted(order) == sorted(last_to_first) and order != last_to_first:
+        start = (
+            " (self.layers[-i] with i = 0 is self.layers[0], the first)" if order[0] == 0 else ""
+        )
+        return (
+            f"backward visits the modules in the order {order}{start}: go last to first, "
+            f"{last_to_first} (for layer in reversed(self.layers))"
+        )
+    for skipped in last_to_first:
         if skipped not in order:
             return (
                 f"backward skips module {skipped} ({layers[skipped]!r}): call the backward "
@@ -418,6 +645,39 @@ def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
     return None
 
 
+def forward_skips_hint(module, x: np.ndarray) -> str | None:
+    """The hint when a container's forward does not run every module in ``layers``, or None."""
+    layers = getattr(module, "layers", None)
+    if not isinstance(layers, Sequence):
+        return None
+    try:
+        module = copy.deepcopy(module)
+        ran: list[int] = []
+        for index, layer in enumerate(module.layers):
+            layer.forward = _recording_forward(layer.forward, index, ran)
+        module(np.array(x, dtype=np.float64))
+    except Exception:  # a forward that fails otherwise: no hint from here
+        return None
+    skipped = [index for index in range(len(layers)) if index not in ran]
+    if not skipped:
+        return None
+    return (
+        f"forward never runs module {skipped[0]} ({layers[skipped[0]]!r}), so its backward "
+        "has nothing saved: apply every module in turn, `for layer in self.layers: x = "
+        "layer(x)` (range(len(self.layers) - 1) stops one short)"
+    )
+
+
+def _recording_forward(forward: Callable, index: int, ran: list) -> Callable:
+    """``forward`` that first appends ``index`` to ``ran``."""
+
+    def recorded(*args, **kwargs):
+        ran.append(index)
+        return forward(*args, **kwargs)
+
+    return recorded
+
+
 def _recording_backward(backward: Callable, index: int, calls: list) -> Callable:
     """``backward`` that first appends ``(index, a copy of its grad_output)`` to ``calls``."""
 
@@ -426,6 +686,17 @@ def _recording_backward(backward: Callable, index: int, calls: list) -> Callable
         return backward(grad_output, *args, **kwargs)
 
     return recorded
+
+
+def changed_by_forward_hint(first: np.ndarray, second) -> str | None:
+    """The hint when two forward passes on the same input give different outputs, or None."""
+    if close(np.asarray(second, dtype=np.float64), first):
+        return None
+    return (
+        "forward changes the module: two forward passes on the same input give different "
+        "outputs. Nothing forward updates may change what the next forward computes (in eval "
+        "mode, BatchNorm uses its running statistics and leaves them as they are)"
+    )
 
 
 def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | None:

@@ -28,7 +28,8 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     worst = np.unravel_index(np.argmax(errors - tolerance), expected.shape)
     raise AssertionError(
         f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
-        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}{_scale_hint(got, expected)}"
+        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}"
+        f"{_scale_hint(got, expected) or _rearranged_hint(got, expected)}"
     )
 
 
@@ -46,6 +47,29 @@ def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
     return (
         f".\nHint: every value is {factor:.6g} times the expected one: a factor is missing, "
         "extra, or divides where it multiplies"
+    )
+
+
+def _rearranged_hint(got: np.ndarray, expected: np.ndarray) -> str:
+    """A hint for the expected values in other places (a reshape where a transpose belongs), or ''."""
+    if got.size < 2 or not np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None)):
+        return ""
+    return (
+        ".\nHint: the values are right but in the wrong places (the expected entries, "
+        "rearranged): check the order of the axes where you reshape or transpose; reshape to "
+        "the layout the values are in (such as (N, H', W', C) for rows of channels-last "
+        "values), then transpose to the one wanted"
+    )
+
+
+def _image_lengths_hint(got: tuple, expected: tuple) -> str:
+    """A hint for an image-shaped result whose height or width is off, or ''."""
+    if len(got) != 4 or len(expected) != 4 or got[:2] != expected[:2]:
+        return ""
+    return (
+        f".\nHint: the height and width are {got[2:]} where {expected[2:]} belong: each is "
+        "(n + 2·padding - kernel) // stride + 1 along its own axis; check which padding, "
+        "kernel size and stride go with the height ([0]) and which with the width ([1])"
     )
 
 
@@ -70,7 +94,7 @@ def _shape_hint(got: tuple, expected: tuple) -> str:
         expected[:axis] + expected[axis + 1 :] == got for axis in range(len(expected))
     )
     if not lost_one_axis:
-        return ""
+        return _image_lengths_hint(got, expected)
     return (
         ".\nHint: an axis was reduced away: a reduction (np.max, np.sum, np.mean) was used "
         "where an entry-wise operation belongs (np.maximum(x, 0), not np.max(x, 0))"

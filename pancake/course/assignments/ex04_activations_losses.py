@@ -18,9 +18,39 @@ def stable_sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
+def check_activation_output(module, x, function, formula, identity=""):
+    """``module(x)`` is ``function(x)``; a failure says if the output is ``function`` at a
+    multiple of x (a halved or doubled argument, a lost sign), found on generic points.
+    ``identity`` is a formula the hint may recall (how the function is built from another)."""
+    name = f"{type(module).__name__}()(x)"
+    try:
+        check_values(name, module(x), function(x), formula=formula)
+    except AssertionError as error:
+        hint = scaled_argument_hint(module, function, formula, identity)
+        raise AssertionError(f"{error}{hint}") from None
+
+
+def scaled_argument_hint(module, function, formula, identity="") -> str:
+    """A hint line when ``module`` computes ``function`` at c·x (c = 2, 1/2, -1), or ''."""
+    points = np.array([-2.3, -0.8, -0.3, 0.45, 1.15, 1.9])
+    try:
+        output = np.asarray(module(points.copy()), dtype=np.float64)
+    except Exception:  # a forward that fails on these points: no hint from here
+        return ""
+    for factor, words in ((2.0, "2x"), (0.5, "x/2"), (-1.0, "-x")):
+        if output.shape == points.shape and np.allclose(output, function(factor * points)):
+            return (
+                f"\nHint: the output is {formula} with x replaced by {words}: check the "
+                f"argument of the function you build it from{identity}"
+            )
+    return ""
+
+
 def check_sigmoid_output(x):
     """Sigmoid()(x) is 1 / (1 + exp(-x))."""
-    check_values("Sigmoid()(x)", Sigmoid()(x), stable_sigmoid(x), formula="1 / (1 + exp(-x))")
+    check_activation_output(
+        Sigmoid(), x, stable_sigmoid, "1 / (1 + exp(-x))", " (σ(x) = (1 + tanh(x/2)) / 2)"
+    )
 
 
 def check_sigmoid_at_large_inputs(*, gradient: bool):
@@ -92,7 +122,7 @@ def visible_check_tanh():
 
 def check_tanh_output(x):
     """Tanh()(x) is tanh(x)."""
-    check_values("Tanh()(x)", Tanh()(x), np.tanh(x), formula="tanh(x)")
+    check_activation_output(Tanh(), x, np.tanh, "tanh(x)")
 
 
 @graded

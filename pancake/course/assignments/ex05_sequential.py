@@ -37,7 +37,9 @@ def applied_in_turn(layers, x):
 
 
 def layers_applied_hint(layers, x, output) -> str:
-    """A hint line when ``output`` is that of the first layer alone, or of all layers but one."""
+    """A hint line when ``output`` is that of the first layer alone, or of all layers but one.
+
+    With two layers, the first alone is also every layer but the last: both are named."""
     candidates = {
         "the first layer alone: is forward's `return` inside the loop?": layers[:1],
         "every layer but the first: the loop must start at self.layers[0]": layers[1:],
@@ -50,14 +52,15 @@ def layers_applied_hint(layers, x, output) -> str:
             layers[-1],
         ],
     }
+    matching = []
     for which, applied in candidates.items():
         try:
             value = np.asarray(applied_in_turn(applied, x))
         except ValueError:  # those layers do not chain on x: not what forward did
             continue
         if value.shape == np.shape(output) and np.allclose(value, output, rtol=1e-9, atol=1e-12):
-            return f"\nHint: the output is that of {which}"
-    return ""
+            matching.append(which)
+    return f"\nHint: the output is that of {'; or of '.join(matching)}" if matching else ""
 
 
 def check_sequential_output(layers, x, model=None, what="Sequential(*layers)(x)"):

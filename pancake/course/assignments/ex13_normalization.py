@@ -113,6 +113,87 @@ def standardize_backward_hint(function, ndim, axes) -> str:
     for mistake, hint in STANDARDIZE_MISTAKES:
         if np.allclose(got, mistake(s, g, x_hat, mean, total), rtol=1e-9, atol=1e-12):
             return hint
+    count = int(np.prod([shape[axis] for axis in axes]))
+    return term_by_term_hint(got, standardize_terms(g, x_hat, s, axes), count)
+
+
+def standardize_terms(g, x_hat, s, axes) -> dict:
+    """The terms a standardize_backward is made of, by name: (values, coefficient in the
+    truth), with the means over ``axes`` and, as wrong alternatives, over other axes."""
+
+    def over(axis):
+        return lambda values: values.mean(axis=axis, keepdims=True)
+
+    terms = {}
+    means = {"": over(axes), " over every axis": over(None), " over axis 0": over(0)}
+    for where, mean in means.items():
+        truth = 1 if where == "" else 0
+        terms[f"inv_std·mean(ĝ){where}"] = (s * mean(g), -truth)
+        terms[f"inv_std·x̂·mean(ĝ·x̂){where}"] = (s * x_hat * mean(g * x_hat), -truth)
+    terms["inv_std·ĝ"] = (s * g, 1)
+    terms["inv_std·mean(ĝ·x̂) (no factor x̂)"] = (s * over(axes)(g * x_hat), 0)
+    return terms
+
+
+def term_by_term_hint(got, terms: dict, count: int) -> str:
+    """The hint when ``got`` is a sum of the named ``terms`` with other coefficients than
+    the truth's: which terms are missing, extra, or off by a factor; '' if it is no such sum.
+
+    Terms that repeat an earlier one (the means over every axis, when those are the axes)
+    are left out, so that the coefficients are unique. ``count`` is the number of values
+    in each mean, to recognise a factor N, 1/N or N/(N - 1).
+    """
+    names, columns = [], []
+    for name, (values, _) in terms.items():
+        column = np.broadcast_to(values, got.shape).ravel()
+        candidate = np.stack([*columns, column], axis=1)
+        if np.linalg.matrix_rank(candidate, tol=1e-9 * np.abs(candidate).max()) > len(columns):
+            names.append(name)
+            columns.append(column)
+    design = np.stack(columns, axis=1)
+    coefficients = np.linalg.lstsq(design, got.ravel(), rcond=None)[0]
+    if not np.allclose(design @ coefficients, got.ravel(), rtol=1e-7, atol=1e-9):
+        return ""
+    fitted = dict(zip(names, coefficients, strict=True))
+    differences, missing, extra = [], set(), set()
+    for name, coefficient in fitted.items():
+        truth = terms[name][1]
+        if abs(coefficient - truth) < 1e-6:
+            continue
+        if abs(truth) < 1e-6:
+            differences.append(f"an extra term {coefficient:+.4g}·{name}")
+            extra.add(name)
+        elif abs(coefficient) < 1e-6:
+            differences.append(f"the term {truth:+d}·{name} is missing")
+            missing.add(name)
+        else:
+            differences.append(
+                f"{name} has the factor {coefficient:+.4g}, not {truth:+d}"
+                f"{_count_factor(coefficient / truth, count)}"
+            )
+    if not differences:
+        return ""
+    for where in (" over every axis", " over axis 0"):
+        if missing and {name + where for name in missing} == extra:
+            return (
+                f"the means are taken{where}, not over `axes`: use "
+                ".mean(axis=axes, keepdims=True) in both terms"
+            )
+    return (
+        "dL/dx is inv_std · (ĝ - mean(ĝ) - x̂·mean(ĝ·x̂)), the means over `axes`; yours differs "
+        f"term by term: {'; '.join(differences)}"
+    )
+
+
+def _count_factor(ratio: float, count: int) -> str:
+    """' (N/(N - 1), ...)' when ``ratio`` is a factor made of the count N of each mean, or ''."""
+    for value, words in (
+        (count / (count - 1) if count > 1 else None, "N/(N - 1): the mean divides by N, not N - 1"),
+        (count, "N: a sum where the mean belongs"),
+        (1 / count, "1/N: divided by N once too often"),
+    ):
+        if value is not None and np.isclose(ratio, value, rtol=1e-6):
+            return f" (a factor {words}, N = {count} values per mean)"
     return ""
 
 
@@ -333,7 +414,7 @@ def visible_check_batch_norm():
     print("training output:\n", bn(x))
     print("running_mean", bn.running_mean, "running_var", bn.running_var)
     print(check_gradients(bn, x))
-    print(check_gradients(bn.eval(), x))
+    print(check_eval_gradients(bn.eval(), x))
 
 
 @graded
@@ -364,6 +445,21 @@ def test_batch_norm_running_statistics(case, momentum, steps):
     check_running_statistics(module, batches, momentum, mean, var)
 
 
+def check_running_statistics_unchanged(module, running):
+    """running_mean and running_var of ``module`` (in eval mode) are still ``running``."""
+    try:
+        check_values(
+            "running_mean after eval", module.running_mean, running[0], formula="unchanged"
+        )
+        check_values("running_var after eval", module.running_var, running[1], formula="unchanged")
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}\nHint: forward in eval mode changed the running statistics: update them "
+            "only in training mode (if self.training:); in eval mode standardise with them as "
+            "they are"
+        ) from None
+
+
 @graded
 @given(case=batch_norms(), data=st.data())
 def test_batch_norm_eval_forward(case, data):
@@ -375,10 +471,11 @@ def test_batch_norm_eval_forward(case, data):
     running = module.running_mean.copy(), module.running_var.copy()
     module.eval()
     expected = batch_norm_by_definition(module, x, *running)
-    check_values("BatchNorm(x) in eval mode", module(x), expected, formula="the running statistics")
+    output = module(x)
+    check_running_statistics_unchanged(module, running)
+    check_values("BatchNorm(x) in eval mode", output, expected, formula="the running statistics")
     check_values("BatchNorm(x[:1]) in eval mode", module(x[:1]), expected[:1], formula="the same")
-    check_values("running_mean after eval", module.running_mean, running[0], formula="unchanged")
-    check_values("running_var after eval", module.running_var, running[1], formula="unchanged")
+    check_running_statistics_unchanged(module, running)
 
 
 @graded
@@ -399,11 +496,51 @@ def test_batch_norm_eval_gradients(case, data):
     module, x = case
     module.running_mean[...] = data.draw(pst.arrays((module.num_features,)))
     module.running_var[...] = np.exp(data.draw(pst.arrays((module.num_features,))))
-    expected = batch_norm_by_definition(module, x, module.running_mean, module.running_var)
-    check_values(
-        "BatchNorm(x) in eval mode", module.eval()(x), expected, formula="the running statistics"
-    )
-    check_gradients(module, x)
+    running = module.running_mean.copy(), module.running_var.copy()
+    expected = batch_norm_by_definition(module, x, *running)
+    try:
+        check_values(
+            "BatchNorm(x) in eval mode",
+            module.eval()(x),
+            expected,
+            formula="the running statistics",
+        )
+    except AssertionError:  # a forward that moved the running statistics says so
+        check_running_statistics_unchanged(module, running)
+        raise
+    check_eval_gradients(module, x)
+
+
+def check_eval_gradients(module, x):
+    """check_gradients of ``module`` in eval mode (its report); a failure says if backward treats the
+    running statistics as the batch's (the training formula, through standardize_backward)."""
+    try:
+        return check_gradients(module, x)
+    except AssertionError as error:
+        if batch_formula_in_eval(module, x) and hasattr(error, "with_hint"):
+            raise error.with_hint(
+                "in eval mode the running statistics are constants, not functions of x: "
+                "dL/dx = grad_x_hat * inv_std (standardize_backward is the training formula; "
+                "save whether forward ran in training mode)"
+            ) from None
+        raise
+
+
+def batch_formula_in_eval(module, x) -> bool:
+    """Whether ``module``'s backward in eval mode gives the training formula's dL/dx."""
+    module.eval()
+    g = np.random.default_rng(0x6E7).standard_normal(x.shape)
+    try:
+        module(x)
+        got = np.asarray(module.backward(g.copy()), dtype=np.float64)
+    except Exception:  # a backward that fails: the check's own message says why
+        return False
+    channel = (1, -1) + (1,) * (x.ndim - 2)
+    inv_std = 1 / np.sqrt(module.running_var.reshape(channel) + module.eps)
+    x_hat = (x - module.running_mean.reshape(channel)) * inv_std
+    grad_x_hat = g * module.weight.data.reshape(channel)
+    batch = standardize_backward(grad_x_hat, x_hat, inv_std, module.reduce_axes)
+    return got.shape == x.shape and np.allclose(got, batch, rtol=1e-7, atol=1e-10)
 
 
 BATCH_NORM = Part(
