@@ -371,7 +371,7 @@ class _Objective:
             related = self.shapes_besides(None)
             raise _backward_crashed(self.module, error, self.direction, named, related) from error
         except RuntimeError as error:
-            if "before forward" not in str(error):
+            if "nothing saved by forward" not in str(error):  # Module.require_forward's
                 raise
             raise _backward_before_forward(self.module, self.x, error) from error
         except IndexError as error:
@@ -750,7 +750,8 @@ def gradient_failure(
 
 
 def _backward_before_forward(module, x, error: RuntimeError) -> GradientCheckError:
-    """Explain "backward() called before forward()" raised by a backward right after a forward."""
+    """Explain "backward() found nothing saved by forward()" raised by a backward right after
+    a forward."""
     hint = forward_skips_hint(module, x) or (
         "forward ran, but saved nothing for backward: call self.save_for_backward(...) in "
         "forward with the arrays backward needs (backward reads them from self.saved_tensors)"

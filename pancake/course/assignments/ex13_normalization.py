@@ -526,20 +526,20 @@ def check_eval_gradients(module, x):
         raise
 
 
-def batch_formula_in_eval(module, x) -> bool:
-    """Whether ``module``'s backward in eval mode gives the training formula's dL/dx."""
-    module.eval()
+def batch_formula_in_eval(batch_norm, x) -> bool:
+    """Whether ``batch_norm``'s backward in eval mode gives the training formula's dL/dx."""
+    batch_norm.eval()
     g = np.random.default_rng(0x6E7).standard_normal(x.shape)
     try:
-        module(x)
-        got = np.asarray(module.backward(g.copy()), dtype=np.float64)
+        batch_norm(x)
+        got = np.asarray(batch_norm.backward(g.copy()), dtype=np.float64)
     except Exception:  # a backward that fails: the check's own message says why
         return False
     channel = (1, -1) + (1,) * (x.ndim - 2)
-    inv_std = 1 / np.sqrt(module.running_var.reshape(channel) + module.eps)
-    x_hat = (x - module.running_mean.reshape(channel)) * inv_std
-    grad_x_hat = g * module.weight.data.reshape(channel)
-    batch = standardize_backward(grad_x_hat, x_hat, inv_std, module.reduce_axes)
+    inv_std = 1 / np.sqrt(batch_norm.running_var.reshape(channel) + batch_norm.eps)
+    x_hat = (x - batch_norm.running_mean.reshape(channel)) * inv_std
+    grad_x_hat = g * batch_norm.weight.data.reshape(channel)
+    batch = standardize_backward(grad_x_hat, x_hat, inv_std, batch_norm.reduce_axes)
     return got.shape == x.shape and np.allclose(got, batch, rtol=1e-7, atol=1e-10)
 
 
