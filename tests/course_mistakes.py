@@ -1864,7 +1864,7 @@ HINTED_MISTAKES = [
         TRAIN_DIGITS,
         "a ReLU after the last Linear layer (the Softmax replaced by a ReLU)",
         (("Linear(64, 10, rng=rng))", "Linear(64, 10, rng=rng), ReLU())"),),
-        ("train-digits-accuracy",),
+        ("train-digits-outputs-are-logits", "train-digits-accuracy"),
         "the model ends with ReLU, not with its last Linear layer",
     ),
     Mistake(
@@ -2653,6 +2653,23 @@ HINTED_MISTAKES = [
         (("is_winner * grad_output.transpose(0, 2, 3, 1)", "is_winner * grad_output"),),
         ("max-pool2d-gradients", "max-pool2d-ties"),
         "lines up with the other after .transpose(0, 2, 3, 1)",
+    ),
+    # --- lead (session 4): probe 8's full-marks answer ---
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "a Sigmoid after the last Linear layer (the Softmax replaced by a Sigmoid)",
+        (
+            (
+                "    model = Sequential(Linear(64, 64, rng=rng), ReLU(), Linear(64, 10, rng=rng))",
+                "    from pancake.nn import Sigmoid\n\n"
+                "    model = Sequential(\n"
+                "        Linear(64, 64, rng=rng), ReLU(), Linear(64, 10, rng=rng), Sigmoid()\n"
+                "    )",
+            ),
+        ),
+        ("train-digits-outputs-are-logits",),
+        "squashes or clips them",
     ),
 ]
 MISTAKES += HINTED_MISTAKES

@@ -45,6 +45,13 @@ def test_train_digits_outputs_are_logits():
         "CrossEntropyLoss takes logits and applies log-softmax itself; a softmax before it "
         "squashes the gradients"
     )
+    far = predict(model, 10 * X)  # logits grow with the input; squashed outputs do not
+    assert (far < 0).any() and np.abs(far).max() > 1, (
+        f"for inputs 10 times larger the outputs stay between {far.min():.3g} and "
+        f"{far.max():.3g}: the model ends with a function that squashes or clips them (a "
+        "sigmoid, a ReLU...), but CrossEntropyLoss takes logits, the last Linear layer's "
+        "outputs as they are"
+    )
     midpoints = predict(model, (X[:32] + X[32:]) / 2)
     assert not np.allclose(midpoints, (outputs[:32] + outputs[32:]) / 2), (
         "the model is affine (its output at a midpoint is the mean of the outputs at the "
