@@ -2707,7 +2707,7 @@ LEAD_MISTAKES = [
                 "        grad = grads.get(output)\n"
                 "        if grad is None:  # the target does not depend on this operation\n"
                 "            continue\n",
-                "        grad = grads.get(output, np.zeros(output.data.shape))\n",
+                "        grad = grads.get(output, output.data * 0.0)\n",
             ),
         ),
         ("walk-tape-skips-what-the-target-does-not-need",),
