@@ -2671,6 +2671,61 @@ HINTED_MISTAKES = [
         ("train-digits-outputs-are-logits",),
         "squashes or clips them",
     ),
+    # --- B (session 5) ---
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward applies each layer to the model's input x: `h = layer(x)`, h returned",
+        (
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x",
+                "        h = x\n        for layer in self.layers:\n            h = layer(x)\n        return h",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the model's input x, not module 0's output",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward starts by zeroing the gradients: self.zero_grad()",
+        (
+            (
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "        self.zero_grad()\n"
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward calls zero_grad()",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward runs the last layer's backward, then every layer's in the reversed loop",
+        (
+            (
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "        grad_output = self.layers[-1].backward(grad_output)\n"
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward more than once",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward calls layer(grad_output), a forward pass, instead of layer.backward",
+        (
+            (
+                "            grad_output = layer.backward(grad_output)",
+                "            grad_output = layer(grad_output)",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "layer(grad_output) is a forward pass",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -262,6 +262,20 @@ def test_a_graded_test_that_crashes_fails_with_the_explanation():
         test_forward()
 
 
+def test_a_graded_check_reporting_a_crash_is_not_prefixed_with_assertionerror_twice():
+    @graded
+    def test_forward():
+        try:
+            the_maths_wx()
+        except ValueError as error:
+            raise AssertionError(f"forward raised ValueError: {error}") from error
+
+    with pytest.raises(AssertionError) as failure:
+        test_forward()
+    assert str(failure.value).startswith("forward raised ValueError: matmul")
+    assert "\nHint: the inner sizes" in str(failure.value)
+
+
 def test_a_graded_test_keeps_other_failures_as_they_are():
     @graded
     def test_stub():

@@ -58,7 +58,10 @@ def explained(test):
             explanation = explain_crash(error, test)
             if explanation is None:
                 raise
-            raise AssertionError(f"{type(error).__name__}: {error}\n{explanation}") from error
+            failure = (
+                error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
+            )
+            raise AssertionError(f"{failure}\n{explanation}") from error
 
     return run
 
