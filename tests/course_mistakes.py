@@ -2726,6 +2726,36 @@ HINTED_MISTAKES = [
         ("sequential-gradients", "sequential-nested"),
         "layer(grad_output) is a forward pass",
     ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the order is a permutation of n - 1 indices: the last sample never comes",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = self.rng.permutation(n - 1) if self.shuffle else np.arange(n - 1)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "(n - 1 leaves out the last",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the order shuffled in place again before every batch (rng.shuffle inside the loop)",
+        (
+            (
+                "        order = self.rng.permutation(n) if self.shuffle else np.arange(n)\n"
+                "        for start in range(0, n, self.batch_size):\n",
+                "        order = np.arange(n)\n"
+                "        for start in range(0, n, self.batch_size):\n"
+                "            if self.shuffle:\n"
+                "                self.rng.shuffle(order)\n",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "permutations from self.rng, one per batch",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
