@@ -2756,6 +2756,22 @@ HINTED_MISTAKES = [
         ("data-loader-epochs",),
         "permutations from self.rng, one per batch",
     ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the sample count set to each batch's size (targets.shape[0]), not added up",
+        (("total_samples += len(targets)", "total_samples = targets.shape[0]"),),
+        ("train-one-epoch-one-epoch",),
+        "total_samples += len(targets) (not =)",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss.detach() as in PyTorch (the loss is a plain float)",
+        (("total_loss += loss * len(targets)", "total_loss += loss.detach() * len(targets)"),),
+        ("train-one-epoch-digits", "train-one-epoch-one-epoch"),
+        "a PyTorch habit",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -177,6 +177,19 @@ def method_calling_itself():
     return method_calling_itself()
 
 
+def loss_item_as_in_pytorch():
+    loss = 0.25  # a pancake loss: a plain float
+    return loss.item() * 4
+
+
+def output_detached_as_in_pytorch():
+    return np.ones((2, 3)).detach()
+
+
+def a_float_used_as_a_tensor_elsewhere():
+    return (0.5).real_part  # not a PyTorch habit: the generic explanation
+
+
 CRASHES = [
     (xor_for_a_power, "bitwise XOR"),
     (builtin_max_of_an_array, "np.maximum(x, 0)"),
@@ -210,6 +223,9 @@ CRASHES = [
     (arrays_joined_with_other_sizes, "same sizes on every other axis"),
     (gradient_added_in_place_with_another_shape, "an in-place update (+=, -=, *=)"),
     (one_hot_targets_as_indices, "argmax(axis=1)"),
+    (loss_item_as_in_pytorch, "a PyTorch habit: pancake has no Tensors here"),
+    (output_detached_as_in_pytorch, "no .item()) and its modules take and return NumPy arrays"),
+    (a_float_used_as_a_tensor_elsewhere, "not the kind of object the line expects"),
 ]
 
 

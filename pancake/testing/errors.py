@@ -166,6 +166,17 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "the loss module, model.backward(loss_fn.backward())",
     ),
     (
+        (AttributeError,),
+        r"'(float|int|numpy\.\w+)' object has no attribute "
+        r"'(item|numpy|detach|cpu|cuda|to|requires_grad|zero_|dim|unsqueeze|float|long|t|"
+        r"permute|contiguous|clone|size)'",
+        "a PyTorch habit: pancake has no Tensors here: its losses return a plain Python float "
+        "(already a number: no .item()) and its modules take and return NumPy arrays (no "
+        ".numpy(), .detach(), .cpu(), .to(), .clone()): use the value as it is, or NumPy's "
+        "own names (np.copy(a), a.T or a.transpose(...), a.ndim, a.astype(np.float32), "
+        "a[None] or np.expand_dims)",
+    ),
+    (
         (AttributeError, TypeError),
         r"'[\w.]+' object (has no attribute|is not (subscriptable|callable|iterable))"
         r"|cannot unpack non-iterable",
