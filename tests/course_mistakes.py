@@ -2772,6 +2772,43 @@ HINTED_MISTAKES = [
         ("train-one-epoch-digits", "train-one-epoch-one-epoch"),
         "a PyTorch habit",
     ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "each input gets grads[output], the output's gradient, not its own",
+        (
+            (
+                "add_gradient(grads, tensor, tensor_grad)",
+                "add_gradient(grads, tensor, grads[output])",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+        ),
+        "walk_tape passes each output's gradient on unchanged",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record watches every output, before it tests the inputs",
+        (
+            (
+                "        if any(self.is_watched(tensor) for tensor in function.inputs):\n"
+                "            self.operations.append((function, output))\n"
+                "            self.watched.add(output)",
+                "        self.watched.add(output)\n"
+                "        if any(self.is_watched(tensor) for tensor in function.inputs):\n"
+                "            self.operations.append((function, output))",
+            ),
+        ),
+        ("gradient-tape-records-watched-operations",),
+        "self.watched.add(output) inside the if",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
