@@ -298,6 +298,18 @@ def _attribute_never_set(error: BaseException) -> str | None:
 def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
     """The pancake function the learner's last line called, when the error was raised in
     (or under) pancake's framework code; else None."""
+    frames, learners = _learner_frames(test, error)
+    inner = (
+        [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
+        if learners
+        else []
+    )
+    return _name(inner[0]) if inner else None
+
+
+def _learner_frames(test: types.FunctionType | None, error: BaseException) -> tuple[list, list]:
+    """The (frame, line) entries of ``error``'s traceback under ``test``, and the positions
+    among them of the learner's own code."""
     frames = _frames_under(test, error.__traceback__)
     test_file = _code_of(test).co_filename if test is not None else None
     learners = [
@@ -305,12 +317,7 @@ def _framework_callee(error: BaseException, test: types.FunctionType | None) -> 
         for number, (frame, _) in enumerate(frames)
         if _is_learner_code(frame.f_code, test_file)
     ]
-    inner = (
-        [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
-        if learners
-        else []
-    )
-    return _name(inner[0]) if inner else None
+    return frames, learners
 
 
 # Where a learner's code is not: pancake's own files, the standard library, installed packages.
@@ -336,13 +343,7 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
 
     A learner's line is code that is neither pancake's nor a library's, and whose text is
     known (a notebook cell registers its text), called by ``test`` but outside its cell."""
-    frames = _frames_under(test, error.__traceback__)
-    test_file = _code_of(test).co_filename if test is not None else None
-    learners = [
-        number
-        for number, (frame, _) in enumerate(frames)
-        if _is_learner_code(frame.f_code, test_file)
-    ]
+    frames, learners = _learner_frames(test, error)
     if not learners:
         return []
     shown = [(f"your `{_name(frames[number][0])}`", *frames[number]) for number in learners]
