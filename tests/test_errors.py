@@ -14,7 +14,7 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
 
 from pancake.course.prelude import graded
 from pancake.nn import Linear, ReLU, Sequential
-from pancake.testing.errors import EXPLANATIONS, explain_crash, explain_error
+from pancake.testing.errors import EXPLANATIONS, crashes_explained, explain_crash, explain_error
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
 
@@ -477,3 +477,25 @@ def test_a_plain_graded_test_explains_its_crashes_too():
     )
     with pytest.raises(AssertionError, match="In your `forward`, line 2.*\n.*\nHint: the inner"):
         namespace["test_script"]()
+
+
+def test_a_visible_check_explains_a_crash_of_the_learners_code_as_a_graded_test_does():
+    with pytest.raises(AssertionError) as failure, crashes_explained():
+        the_maths_wx()
+    assert str(failure.value).startswith("ValueError: matmul")
+    assert "In your `the_maths_wx`" in str(failure.value)
+    assert "\nHint: the inner sizes" in str(failure.value)
+
+
+def test_a_visible_check_leaves_a_failed_check_as_it_is():
+    with pytest.raises(AssertionError, match="^Linear.x. is wrong$"), crashes_explained():
+        raise AssertionError("Linear(x) is wrong")
+
+
+def test_a_crash_in_a_cells_own_code_is_placed_in_the_cell():
+    namespace = {"np": np}
+    with pytest.raises(ValueError) as failure:
+        run_as_cell("pair = np.ones((2, 3))\nfirst, second, third = pair\n", namespace)
+    explanation = explain_crash(failure.value)
+    assert explanation.startswith("In the cell, line 2: `first, second, third = pair`")
+    assert "your `<module>`" not in explanation

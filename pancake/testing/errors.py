@@ -11,6 +11,7 @@ crashing graded test's message.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import linecache
 import os
@@ -277,6 +278,30 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     return "\n".join(lines) or None
 
 
+def explained(error: Exception, test: types.FunctionType | None = None) -> Exception:
+    """``error`` as the learner sees it: an AssertionError with ``explain_crash``'s lines
+    under its message (not prefixed twice with AssertionError), or ``error`` itself when
+    there is nothing to add."""
+    explanation = explain_crash(error, test)
+    if explanation is None:
+        return error
+    failure = error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
+    return AssertionError(f"{failure}\n{explanation}")
+
+
+@contextlib.contextmanager
+def crashes_explained():
+    """``with crashes_explained():`` around a visible check: a crash of the learner's code
+    in it is explained as in a graded test (``explained``)."""
+    try:
+        yield
+    except Exception as error:
+        failure = explained(error)
+        if failure is error:
+            raise
+        raise failure from error
+
+
 def _attribute_never_set(error: BaseException) -> str | None:
     """The hint for an attribute of ``self`` read before anything set it, or None."""
     match = re.search(r"'(\w+)' object has no attribute '(\w+)'", str(error))
@@ -346,7 +371,7 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
     frames, learners = _learner_frames(test, error)
     if not learners:
         return []
-    shown = [(f"your `{_name(frames[number][0])}`", *frames[number]) for number in learners]
+    shown = [(_whose(frames[number][0]), *frames[number]) for number in learners]
     shown = shown[-1 - _SHOWN_CALLERS :]
     inner = [frame for frame in frames[learners[-1] + 1 :] if _is_framework_code(frame[0].f_code)]
     if inner and any(
@@ -362,6 +387,12 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
         if values:
             lines.append("  where " + ", ".join(values))
     return lines
+
+
+def _whose(frame: types.FrameType) -> str:
+    """How a learner's frame is named: your `Linear.forward`, or the cell (a cell's own code)."""
+    name = _name(frame)
+    return "the cell" if name == "<module>" else f"your `{name}`"
 
 
 def _line_of(frame: types.FrameType, line: int) -> str:

@@ -141,8 +141,8 @@ def _same(first, second) -> bool:
 
 
 def check_sequential(container, x: np.ndarray, **options) -> GradientReport:
-    """``check_gradients(container, x, **options)``: a failure's hint, when the spy
-    (``sequential_hint``) names what the container does wrong, is that one."""
+    """``check_gradients(container, x, **options)``: a failure's hint, or a crash's, when
+    the spy (``sequential_hint``) names what the container does wrong, is that one."""
     try:
         return check_gradients(container, x, **options)
     except GradientCheckError as error:
@@ -150,3 +150,8 @@ def check_sequential(container, x: np.ndarray, **options) -> GradientReport:
         if hint is None:
             raise
         raise error.with_hint(hint) from None
+    except Exception as error:
+        hint = sequential_hint(container, x)
+        if hint is None:
+            raise
+        raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error

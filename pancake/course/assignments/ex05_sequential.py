@@ -26,9 +26,8 @@ def visible_check_sequential():
     """The visible check under the `Sequential` answer."""
     model = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
     x = np.random.default_rng(0).standard_normal((5, 3))
-    check_sequential_output(model.layers, x, model, "model(x)")
-    print(model(x))
     print(check_sequential(model, x))
+    print(model(x))
 
 
 def applied_in_turn(layers, x):
