@@ -60,3 +60,11 @@ def test_a_tape_watching_outputs_it_did_not_record_is_named(tape_class):
     hint = ex14_tapes.record_hint(tape, [x])
     named = "self.watched.add(output) inside the if" in hint
     assert named == (tape_class is WatchesEveryOutput)
+
+
+def test_a_tape_is_not_said_to_watch_too_much_without_the_tensors_passed_to_watch():
+    x, constant = Tensor(np.array([0.5, -1.5])), Tensor(np.array([2.0, 3.0]))
+    with GradientTape() as tape:
+        tape.watch(x)
+        (x * constant).sum()
+    assert "inside the if" not in ex14_tapes.record_hint(tape)  # x is not known as watched

@@ -361,17 +361,19 @@ def recorded_names(tape):
     return [type(function).__name__ for function, _ in tape.operations]
 
 
-def record_hint(tape, watched=()):
+def record_hint(tape, watched=None):
     """RECORD_HINT, or the hint for outputs of recorded operations that the tape does not
-    watch, or for tensors it watches that are neither ``watched`` (passed to watch) nor
-    outputs of recorded operations (once ``gradient`` has released the record, RECORD_HINT)."""
+    watch, or (given ``watched``, the tensors passed to watch) for tensors it watches that
+    are neither those nor outputs of recorded operations (once ``gradient`` has released
+    the record, RECORD_HINT)."""
     if any(not tape.is_watched(output) for _, output in tape.operations or ()):
         return (
             "the output of a recorded operation is not watched, so the operations on it "
             "are not recorded: add each recorded output to self.watched"
         )
-    known = {id(output) for _, output in tape.operations or ()} | set(map(id, watched))
-    if any(id(tensor) not in known for tensor in getattr(tape, "watched", ())):
+    outputs = [output for _, output in tape.operations or ()]
+    known = set(map(id, outputs)) | set(map(id, watched or ()))
+    if watched is not None and any(id(t) not in known for t in getattr(tape, "watched", ())):
         return (
             "the tape watches a tensor that was neither passed to watch() nor made by a "
             "recorded operation (the output of an operation none of whose inputs was "
