@@ -25,6 +25,19 @@ def passes_the_output_gradient_on(operations, target, seed, is_watched):
     return grads
 
 
+def seeds_every_step(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        if grads.get(output) is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, seed), strict=True
+        ):
+            if is_watched(tensor):
+                add_gradient(grads, tensor, tensor_grad)
+    return grads
+
+
 class WatchesEveryOutput(GradientTape):
     def record(self, function, output):
         if any(self.is_watched(tensor) for tensor in function.inputs):
@@ -45,7 +58,16 @@ def test_a_walk_passing_the_output_gradient_on_is_named(monkeypatch):
     assert str(error).startswith("walk_tape raised IndexError: tuple index out of range\nHint:")
 
 
+def test_a_walk_starting_every_step_from_the_seed_is_named(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", seeds_every_step)
+    assert ex14_tapes.passed_on_hint() == ""
+    assert ex14_tapes.seed_at_each_step_hint() == ex14_tapes.OWN_GRADIENT_HINT
+    error = ex14_tapes.walk_crash(IndexError("tuple index out of range"), "tape.gradient")
+    assert ex14_tapes.OWN_GRADIENT_HINT in str(error)
+
+
 def test_a_crash_of_the_reference_walk_is_left_as_it_is():
+    assert ex14_tapes.seed_at_each_step_hint() == ""
     error = IndexError("tuple index out of range")
     assert ex14_tapes.walk_crash(error, "walk_tape") is error
 

@@ -30,9 +30,9 @@ def walk(operations, target, seed, is_watched):
 
 def walk_crash(error, what):
     """``error``, raised by ``what`` (the learner's walk_tape, or a tape walking with it),
-    with the hint of a walk that passes each output's gradient on unchanged if it does so;
-    else ``error`` itself."""
-    hint = passed_on_hint()
+    with the hint of a walk that passes each output's gradient on unchanged, or that starts
+    every step from the seed, if it does so; else ``error`` itself."""
+    hint = passed_on_hint() or seed_at_each_step_hint()
     if not hint:
         return error
     return AssertionError(f"{what} raised {type(error).__name__}: {error}\nHint: {hint}")
@@ -161,16 +161,12 @@ def own_gradient_hint():
     got = walked_gradient(graph_record(chain), chain, tensor, lambda t: True)
     if got is not None and np.allclose(getattr(got, "data", got), 3 * np.exp(tensor.data)):
         return ""
-    return (
-        "walk_tape is right on one operation but not on a chain of them: each operation's "
-        "backward_step takes the gradient of its own output, grads[output], which the later "
-        "operations built (the seed is the target's only)"
-    )
+    return OWN_GRADIENT_HINT
 
 
-def passed_on_hint():
-    """The hint for a walk_tape that adds the output's gradient to each input, instead of
-    the gradient backward_step computed for that input, or ''."""
+def generic_walk():
+    """The learner's walk of (3 * x).exp() from a generic seed s: (s, the gradient of 3 * x,
+    that of x), gradients None where it gives none; None if the walk fails."""
     tensor = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
     middle = tensor * 3.0
     target = middle.exp()
@@ -178,15 +174,39 @@ def passed_on_hint():
     try:
         grads = walk_tape(graph_record(target), target, seed, lambda t: True)
     except Exception:  # a walk that fails on its own: its error says more
+        return None
+    return seed, *(getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor))
+
+
+def passed_on_hint():
+    """The hint for a walk_tape that adds the output's gradient to each input, instead of
+    the gradient backward_step computed for that input, or ''."""
+    walked = generic_walk()
+    if walked is None or not all(
+        got is not None and np.allclose(got, walked[0], rtol=1e-10) for got in walked[1:]
+    ):
         return ""
-    for got in (grads.get(middle), grads.get(tensor)):
-        if got is None or not np.allclose(getattr(got, "data", got), seed, rtol=1e-10):
-            return ""
     return (
         "walk_tape passes each output's gradient on unchanged: for (3 * x).exp() and a seed "
         "s, both 3 * x and x got s itself. Add to each input the gradient backward_step "
         "computed for it (tensor_grad, zipped with function.inputs), not the output's grad"
     )
+
+
+def seed_at_each_step_hint():
+    """OWN_GRADIENT_HINT for a walk_tape whose every backward_step starts from the seed
+    (for (3 * x).exp() and a seed s, x gets 3s), or ''."""
+    walked = generic_walk()
+    if walked is None or walked[2] is None or not np.allclose(walked[2], 3 * walked[0]):
+        return ""
+    return OWN_GRADIENT_HINT
+
+
+OWN_GRADIENT_HINT = (
+    "walk_tape is right on one operation but not on a chain of them: each operation's "
+    "backward_step takes the gradient of its own output, grads[output], which the later "
+    "operations built (the seed is the target's only)"
+)
 
 
 def walk_hint():
