@@ -2824,6 +2824,37 @@ HINTED_MISTAKES = [
         ),
         "each operation's backward_step takes the gradient of its own output, grads[output]",
     ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record prepends each operation: operations = [(function, output)] + operations",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations = [(function, output)] + self.operations",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+        ),
+        "the tape holds the operations newest first",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "validation pairs the validation images with the training labels",
+        (("(X_val, y_val)", "(X_val, y_train)"),),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "pair each set of inputs with its own labels",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

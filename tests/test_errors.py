@@ -186,6 +186,16 @@ def output_detached_as_in_pytorch():
     return np.ones((2, 3)).detach()
 
 
+def validation_images_with_training_labels():
+    from pancake.data import ArrayDataset
+
+    return ArrayDataset(np.ones((3, 2)), np.zeros(5))
+
+
+def a_class_given_to_sequential():
+    return Sequential(Linear(2, 2), ReLU)
+
+
 def a_float_used_as_a_tensor_elsewhere():
     return (0.5).real_part  # not a PyTorch habit: the generic explanation
 
@@ -226,6 +236,8 @@ CRASHES = [
     (loss_item_as_in_pytorch, "a PyTorch habit: pancake has no Tensors here"),
     (output_detached_as_in_pytorch, "no .item()) and its modules take and return NumPy arrays"),
     (a_float_used_as_a_tensor_elsewhere, "not the kind of object the line expects"),
+    (validation_images_with_training_labels, "pair each set of inputs with its own labels"),
+    (a_class_given_to_sequential, "ReLU(), not the class ReLU"),
 ]
 
 

@@ -90,3 +90,20 @@ def test_a_tape_is_not_said_to_watch_too_much_without_the_tensors_passed_to_watc
         tape.watch(x)
         (x * constant).sum()
     assert "inside the if" not in ex14_tapes.record_hint(tape)  # x is not known as watched
+
+
+class RecordsNewestFirst(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.insert(0, (function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsNewestFirst])
+def test_a_tape_holding_the_newest_operation_first_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    hint = ex14_tapes.newest_first_hint(tape, ["Mul", "Exp", "Sum"])
+    assert ("newest first" in hint) == (tape_class is RecordsNewestFirst)

@@ -211,6 +211,19 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "order[start : start + batch_size] for start in range(0, n, batch_size)",
     ),
     (
+        (ValueError,),
+        r"ArrayDataset: all arrays must have the same length",
+        "the arrays given together hold different numbers of samples (see above): pair each "
+        "set of inputs with its own labels, (X_val, y_val) and (X_train, y_train), shuffled "
+        "or sliced the same way",
+    ),
+    (
+        (TypeError,),
+        r"Sequential takes Modules, got type",
+        "a class where a module belongs: create the module with parentheses, ReLU(), not the "
+        "class ReLU",
+    ),
+    (
         (ZeroDivisionError,),
         r"",
         "a division by a value that is 0 for some inputs (see above): rewrite the formula "
