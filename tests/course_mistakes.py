@@ -2855,6 +2855,19 @@ HINTED_MISTAKES = [
         ),
         "pair each set of inputs with its own labels",
     ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "apply_fun calls each layer as layer_apply(inputs, layer_params), inputs first",
+        (
+            (
+                "inputs = layer_apply(layer_params, inputs)",
+                "inputs = layer_apply(inputs, layer_params)",
+            ),
+        ),
+        ("serial-chain", "serial-nested"),
+        "was called with (inputs, params)",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
