@@ -105,6 +105,17 @@ def serial_with_params_last_first(*layers):
     return reversed_init_fun, lambda params, x: apply_fun(params[::-1], x)
 
 
+def dense_keeping_only_the_first_axis(out_dim):
+    """Dense announcing (input_shape[0], out_dim): the middle axes dropped from the shape."""
+    init_fun, apply_fun = stax.Dense(out_dim)
+
+    def init_dropping_axes(rng, input_shape):
+        _, params = init_fun(rng, input_shape)
+        return (input_shape[0], out_dim), params
+
+    return init_dropping_axes, apply_fun
+
+
 def serial_calling_apply_with_inputs_first(*layers):
     """A serial whose apply_fun calls each layer's apply_fun as (inputs, params)."""
     init_fun, _ = stax.serial(*layers)
@@ -200,6 +211,10 @@ CHECKER_CATALOG = {
             serial_with_params_last_first, [stax.Dense(3), stax.Dense(2)], (-1, 3)
         ),
         "the layers' params, last layer first",
+    ),
+    "output shape (input_shape[0], out_dim), where reversed params fit the shape": (
+        lambda: check_stax_layer(dense_keeping_only_the_first_axis(3), (-1, 3, 3)),
+        "the axes the layer does not change stay as they are",
     ),
     "each layer's apply_fun called as (inputs, params)": (
         lambda: check_serial(

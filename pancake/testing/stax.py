@@ -128,11 +128,14 @@ def _applied(apply_fun: Callable, params, x: np.ndarray, described: str, announc
 
 
 def _fits_with_params_reversed(apply_fun: Callable, params, x: np.ndarray, announced) -> bool:
-    """Whether ``apply_fun`` gives the announced shape on a pair of params in the other order."""
+    """Whether ``apply_fun``, given a pair of params (W, b) in the other order, computes the
+    layer, inputs @ W + b, of the announced shape (the shape alone may fit by coincidence)."""
     if not (isinstance(params, tuple | list) and len(params) == 2):
         return False
+    weight, bias = params
     try:
-        return np.shape(apply_fun(type(params)(reversed(params)), x)) == announced
+        got = apply_fun(type(params)(reversed(params)), x)
+        return np.shape(got) == announced and bool(np.allclose(got, x @ weight + bias))
     except Exception:  # it fails that way too: not the order of the params
         return False
 
