@@ -2868,6 +2868,20 @@ HINTED_MISTAKES = [
         ("serial-chain", "serial-nested"),
         "was called with (inputs, params)",
     ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward starts the chain from the first module itself, not from x",
+        (
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x",
+                "        out = self.layers[0]\n        for layer in self.layers[1:]:\n"
+                "            out = layer(out)\n        return out",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "a module, Linear(",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -3,6 +3,8 @@ backward do wrong, and never speaks on a correct container."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -35,6 +37,11 @@ class GivesTheLastLayerTheInput(Sequential):
         hidden = self.layers[0](x)
         self.layers[1](hidden)
         return self.layers[2](x)
+
+
+class ReducesWithoutTheInput(Sequential):
+    def forward(self, x):
+        return functools.reduce(lambda out, layer: layer(out), self.layers)
 
 
 class ZeroesTheGradients(Sequential):
@@ -75,6 +82,13 @@ def test_a_module_given_the_models_input_is_named():
     chain = [nn.Tanh(), nn.Tanh(), nn.Linear(3, 3, rng=0)]
     assert "forward gives module 2 the model's input x, not module 1's output" in (
         sequential_hint(GivesTheLastLayerTheInput(*chain), x)
+    )
+
+
+def test_a_module_given_a_module_as_its_input_is_named():
+    x = np.random.default_rng(5).standard_normal((2, 3))
+    assert "forward gives module 1 a module, Linear(3 -> 4), as its input" in (
+        sequential_hint(ReducesWithoutTheInput(*layers()), x)
     )
 
 

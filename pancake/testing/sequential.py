@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pancake.nn.module import Module
 from pancake.testing.gradcheck import GradientCheckError, GradientReport, check_gradients
 
 
@@ -40,9 +41,9 @@ class _Spy:
         of its result in ``results[index]``."""
 
         def recorded(argument, *args, **kwargs):
-            calls.append((index, np.array(argument, dtype=np.float64)))
+            calls.append((index, _copied(argument)))
             result = method(argument, *args, **kwargs)
-            results[index] = np.array(result, dtype=np.float64)
+            results[index] = _copied(result)
             return result
 
         return recorded
@@ -55,6 +56,15 @@ class _Spy:
             return zero_grad(*args, **kwargs)
 
         return counted
+
+
+def _copied(value):
+    """A float64 copy of an array (what a module gets may change later), or the value itself
+    when it is not one (a module passed where an array belongs)."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return value
 
 
 def sequential_hint(container, x: np.ndarray, seed: int = 0) -> str | None:
@@ -88,8 +98,15 @@ def sequential_hint(container, x: np.ndarray, seed: int = 0) -> str | None:
 
 
 def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
-    """The hint when a module's forward got something else than the previous module's
-    output (checked where the modules ran one after the other), or None."""
+    """The hint when a module's forward got a module, or something else than the previous
+    module's output (checked where the modules ran one after the other), or None."""
+    for index, given in spy.forward:
+        if isinstance(given, Module):
+            return (
+                f"forward gives module {index} a module, {given!r}, as its input, not an "
+                "array: start the chain from x (functools.reduce needs x as its initial "
+                "value), `for layer in self.layers: x = layer(x)`"
+            )
     for (previous, _), (index, given) in zip(spy.forward, spy.forward[1:], strict=False):
         if index != previous + 1 or _same(given, spy.outputs.get(previous)):
             continue
