@@ -2882,6 +2882,20 @@ HINTED_MISTAKES = [
         ("sequential-forward", "sequential-gradients", "sequential-nested"),
         "a module, Linear(",
     ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the validation data passed to evaluate as two arguments, X_val, y_val",
+        (("(X_val, y_val)", "X_val, y_val"),),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "the pair (X, y) in parentheses",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

@@ -192,6 +192,12 @@ def validation_images_with_training_labels():
     return ArrayDataset(np.ones((3, 2)), np.zeros(5))
 
 
+def data_passed_as_two_arguments():
+    from pancake.train import evaluate
+
+    return evaluate(Sequential(Linear(2, 2)), None, np.ones((3, 2)), np.zeros(3))
+
+
 def a_class_given_to_sequential():
     return Sequential(Linear(2, 2), ReLU)
 
@@ -238,6 +244,7 @@ CRASHES = [
     (a_float_used_as_a_tensor_elsewhere, "not the kind of object the line expects"),
     (validation_images_with_training_labels, "pair each set of inputs with its own labels"),
     (a_class_given_to_sequential, "ReLU(), not the class ReLU"),
+    (data_passed_as_two_arguments, "the pair (X, y) in parentheses"),
 ]
 
 

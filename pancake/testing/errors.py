@@ -219,6 +219,12 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (TypeError,),
+        r"expected a DataLoader or a tuple \(X, y\), got ndarray",
+        "the data goes in as one argument, a DataLoader or the pair (X, y) in parentheses: "
+        "evaluate(model, loss_fn, (X_val, y_val)), not evaluate(model, loss_fn, X_val, y_val)",
+    ),
+    (
+        (TypeError,),
         r"Sequential takes Modules, got type",
         "a class where a module belongs: create the module with parentheses, ReLU(), not the "
         "class ReLU",
