@@ -2363,7 +2363,7 @@ HINTED_MISTAKES = [
             "gradient-tape-watches-leaves-that-require-a-gradient",
             "gradient-tape-nested-second-derivative",
         ),
-        "each operation's backward_step takes the gradient of its own output",
+        "each operation's backward_step takes the gradient of its own output, grads[output]",
     ),
     # --- A (session 4) ---
     Mistake(
@@ -2808,21 +2808,6 @@ HINTED_MISTAKES = [
         ),
         ("gradient-tape-records-watched-operations",),
         "self.watched.add(output) inside the if",
-    ),
-    Mistake(
-        "14-tapes",
-        WALK_TAPE,
-        "every backward_step gets the seed, not its output's gradient",
-        (("backward_step(function, output, grad)", "backward_step(function, output, seed)"),),
-        (
-            "gradient-tape-nested-second-derivative",
-            "gradient-tape-records-watched-operations",
-            "gradient-tape-watches-leaves-that-require-a-gradient",
-            "walk-tape-matches-grad",
-            "walk-tape-skips-what-the-target-does-not-need",
-            "walk-tape-with-a-tensor-seed-records-the-gradient",
-        ),
-        "each operation's backward_step takes the gradient of its own output, grads[output]",
     ),
     Mistake(
         "14-tapes",
