@@ -2924,6 +2924,21 @@ LEAD_MISTAKES = [
         "rather than giving it a zero gradient",
     ),
 ]
+LEAD_MISTAKES += [  # session 5: a Sequential.backward that does not pass each result on
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward adds each module's result to grad_output instead of passing it on",
+        (
+            (
+                "grad_output = layer.backward(grad_output)",
+                "grad_output = grad_output + layer.backward(grad_output)",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "pass each result on as it is",
+    ),
+]
 MISTAKES += LEAD_MISTAKES
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

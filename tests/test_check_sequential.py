@@ -65,6 +65,29 @@ class CallsLayersInBackward(Sequential):
         return grad_output
 
 
+class MultipliesTheResults(Sequential):
+    """The chain rule written as a product of the modules' results."""
+
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            grad_output = grad_output * layer.backward(grad_output)
+        return grad_output
+
+
+class NeverRunsItsLoop(Sequential):
+    def backward(self, grad_output):
+        for index in range(len(self.layers) - 1, -1):  # the step -1 forgotten
+            grad_output = self.layers[index].backward(grad_output)
+        return grad_output
+
+
+class ReturnsWithoutTheLoop(Sequential):
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            layer.backward(grad_output)
+        return grad_output
+
+
 @given(seed=st.integers(0, 1000), batch=st.integers(1, 5))
 def test_a_correct_sequential_gets_no_hint(seed, batch):
     x = np.random.default_rng(seed).standard_normal((batch, 3))
@@ -126,3 +149,29 @@ def test_the_spy_leaves_the_checked_model_as_it_was():
     sequential_hint(ZeroesTheGradients(*model.layers), x)
     assert all(type(layer).forward is layer.forward.__func__ for layer in model.layers)
     assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))
+
+
+def test_a_backward_that_does_not_pass_each_result_on_is_located():
+    x = np.random.default_rng(6).standard_normal((3, 3))
+    square = [nn.Linear(3, 3, rng=0), nn.Tanh()]  # shapes that chain: the values are wrong
+    assert "gives module 0's backward something else than what module 1's backward returned" in (
+        sequential_hint(MultipliesTheResults(*square), x)
+    )
+    assert "crashed in its own code after module 2's backward returned (an array of shape " in (
+        sequential_hint(MultipliesTheResults(*layers()), x)
+    )
+
+
+def test_a_backward_that_runs_no_module_is_named():
+    x = np.random.default_rng(7).standard_normal((3, 3))
+    square = [nn.Linear(3, 3, rng=0), nn.Tanh()]
+    assert "backward runs no module's backward" in sequential_hint(NeverRunsItsLoop(*square), x)
+
+
+def test_results_all_dropped_are_left_to_the_checks_own_hint():
+    x = np.random.default_rng(8).standard_normal((3, 3))
+    square = [nn.Linear(3, 3, rng=0), nn.Tanh()]
+    assert sequential_hint(ReturnsWithoutTheLoop(*square), x) is None
+    with pytest.raises(GradientCheckError) as failure:
+        check_sequential(ReturnsWithoutTheLoop(*square), x)
+    assert "the result of each module's backward is dropped" in str(failure.value)

@@ -22,16 +22,17 @@ from pancake.testing.gradcheck import GradientCheckError, GradientReport, check_
 class _Spy:
     """The calls of the modules inside a container: ``forward`` and ``backward`` as
     (module index, the array it got), in call order, each module's last forward output
-    (``outputs``), and the number of ``zero_grad`` calls."""
+    (``outputs``) and backward result (``returned``), and the number of ``zero_grad`` calls."""
 
     def __init__(self, container):
         self.forward: list[tuple[int, np.ndarray]] = []
         self.outputs: dict[int, np.ndarray] = {}
         self.backward: list[tuple[int, np.ndarray]] = []
+        self.returned: dict[int, np.ndarray] = {}
         self.zero_grad_calls = 0
         for index, layer in enumerate(container.layers):
             layer.forward = self._recording(layer.forward, index, self.forward, self.outputs)
-            layer.backward = self._recording(layer.backward, index, self.backward, {})
+            layer.backward = self._recording(layer.backward, index, self.backward, self.returned)
         for module in (container, *container.layers):
             module.zero_grad = self._counting(module.zero_grad)
 
@@ -72,8 +73,9 @@ def sequential_hint(container, x: np.ndarray, seed: int = 0) -> str | None:
     wrong, seen on a copy run forward then backward on a generic input of ``x``'s shape
     (entries drawn from ``seed``), or None. Only what the calls show for sure is named:
     forward giving a module something else than the previous module's output; backward
-    calling zero_grad(), a module's forward, or a module's backward twice. Other mistakes
-    (modules skipped or out of order) are left to the hints of the checks themselves."""
+    calling zero_grad(), a module's forward, a module's backward twice or none at all, or
+    giving a module's backward something else than the next module's result. Other
+    mistakes (modules skipped or out of order) are left to the hints of the checks."""
     layers = getattr(container, "layers", None)
     if not isinstance(layers, Sequence) or not layers:
         return None
@@ -119,14 +121,16 @@ def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
 
 
 def _backward_hint(container, spy: _Spy, direction: np.ndarray) -> str | None:
-    """The hint when backward resets the gradients, runs a module forward, or runs a
-    module's backward more than once, or None."""
+    """The hint when backward resets the gradients, runs a module forward, runs a module's
+    backward more than once or none at all, or passes a module's backward something else
+    than the gradient it should get, or None."""
     spy.forward.clear()
     spy.zero_grad_calls = 0
     try:
         container.backward(direction.copy())
+        crashed = False
     except Exception:  # the calls made before the crash still tell
-        pass
+        crashed = True
     if spy.zero_grad_calls:
         return (
             "backward calls zero_grad(), which resets the gradients the modules accumulated "
@@ -146,6 +150,46 @@ def _backward_hint(container, spy: _Spy, direction: np.ndarray) -> str | None:
             f"backward runs module {twice[0]}'s backward more than once (the modules' "
             f"backward ran in the order {order}): call each module's backward once, last to "
             "first, `for layer in reversed(self.layers)`"
+        )
+    if not order and not crashed:
+        return (
+            "backward runs no module's backward (does its loop run at all? "
+            "range(len(self.layers) - 1, -1) is empty without the step -1): call each "
+            "module's backward, last to first, `for layer in reversed(self.layers)`"
+        )
+    if crashed and order == list(range(len(container.layers) - 1, -1, -1))[: len(order)]:
+        last = order[-1]
+        if last in spy.returned and last > 0:  # the crash came after that backward returned
+            return (
+                f"backward crashed in its own code after module {last}'s backward returned "
+                f"(an array of shape {np.shape(spy.returned[last])}), before module "
+                f"{last - 1}'s backward ran: pass each result on as it is, `grad_output = "
+                "layer.backward(grad_output)` (the chain rule's products happen inside each "
+                "module's backward)"
+            )
+    return _passed_on_hint(spy, direction, len(container.layers))
+
+
+def _passed_on_hint(spy: _Spy, direction: np.ndarray, count: int) -> str | None:
+    """The hint when the modules' backward ran last to first but one of them was given
+    something else than the gradient it should get, or None."""
+    if [index for index, _ in spy.backward] != list(range(count - 1, -1, -1)):
+        return None  # modules skipped or out of order: the checks' own hints say which
+    if all(_same(given, direction) for _, given in spy.backward):
+        return None  # every result dropped: the checks' own hint says so
+    for index, given in spy.backward:
+        expected = direction if index == count - 1 else spy.returned.get(index + 1)
+        if _same(given, expected):
+            continue
+        source = (
+            "backward's grad_output"
+            if index == count - 1
+            else (f"what module {index + 1}'s backward returned")
+        )
+        return (
+            f"backward gives module {index}'s backward something else than {source}: pass "
+            "each result on as it is, `grad_output = layer.backward(grad_output)` (the "
+            "chain rule's products happen inside each module's backward)"
         )
     return None
 
