@@ -133,6 +133,22 @@ class MulUnbroadcastToTheOtherShape(ag.Mul):
         return ag.unbroadcast(grad * b, b.shape), ag.unbroadcast(grad * a, a.shape)
 
 
+def unbroadcast_axis_by_axis(grad, shape):
+    """grad.sum(axis=i) for each added axis i, in turn: the axes shift after each sum."""
+    for axis in range(grad.ndim - len(shape)):
+        grad = grad.sum(axis=axis)
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True)
+
+
+class MulSummingAddedAxesOneAtATime(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_axis_by_axis(grad * b, a.shape), unbroadcast_axis_by_axis(
+            grad * a, b.shape
+        )
+
+
 X = np.arange(1.0, 7.0).reshape(2, 3)
 GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
 
@@ -187,6 +203,18 @@ CHECKER_CATALOG = {
     "one gradient for two inputs": (
         lambda: check_function_gradients(OneGradientForTwoInputs, X, X),
         "return one gradient per input",
+    ),
+    "unbroadcast sums the added axes one at a time, a wrong shape": (
+        lambda: check_unbroadcast(unbroadcast_axis_by_axis, GRID[:, :1, :2], (2,)),
+        "the axis numbers shift after each sum",
+    ),
+    "unbroadcast sums the added axes one at a time, past the last axis": (
+        lambda: check_unbroadcast(unbroadcast_axis_by_axis, GRID, ()),
+        "the axis numbers shift after each sum",
+    ),
+    "Mul's unbroadcast sums the added axes one at a time": (
+        lambda: check_function_gradients(MulSummingAddedAxesOneAtATime, X, np.array(2.0)),
+        "the axis numbers shift after each sum",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),

@@ -172,6 +172,41 @@ class InputGradUsesUntransposedWeight(Linear):
         return grad_output @ self.weight.data
 
 
+class InputGradPlusBias(Linear):
+    """dx = g Wᵀ + b: backward mirrors forward's x W + b."""
+
+    def backward(self, grad_output):
+        return super().backward(grad_output) + self.bias.data
+
+
+class BiasGradIntoWeight(Linear):
+    """The bias gradient added to weight.grad as well (a copy-paste slip): bias.grad unset."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.weight.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class InputGradMinusX(Linear):
+    """dx = g Wᵀ - x: the input itself subtracted."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return super().backward(grad_output) - x
+
+
+class WeightGradByOuter(Linear):
+    """dW = np.outer(x, g): the one-example formula on a batch."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += np.outer(x, grad_output)
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
 class WeightGradOverwritten(Linear):
     """``=`` instead of ``+=``: a second backward pass replaces the gradient."""
 
@@ -319,6 +354,36 @@ CATALOG = [
         lambda: WeightGradFewPartsInAMillion(3, 2, rng=0),
         None,
         "nearly matches (the best-fitting factor is 1 + 3e-06) but misses the tolerance",
+    ),
+    (
+        "input grad + bias",
+        lambda: InputGradPlusBias(3, 3, rng=0),
+        None,
+        "the gradient of 'input' is the true one plus 'bias' itself (broadcast to",
+    ),
+    (
+        "input grad + bias, of another width (a crash)",
+        lambda: InputGradPlusBias(3, 7, rng=0),
+        None,
+        "the gradient has the shape of a row of grad_output (its last axis) or of 'bias', (7,)",
+    ),
+    (
+        "bias grad into weight.grad",
+        lambda: BiasGradIntoWeight(3, 2, rng=0),
+        None,
+        "the gradient of 'weight' is the true one plus the true gradient of 'bias' (broadcast",
+    ),
+    (
+        "input grad - x",
+        lambda: InputGradMinusX(3, 2, rng=0),
+        None,
+        "the gradient of 'input' is the true one minus the input x itself",
+    ),
+    (
+        "weight grad by np.outer",
+        lambda: WeightGradByOuter(3, 2, rng=0),
+        None,
+        "what np.outer gives",
     ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
     ("wrong cached value", TanhWrongCache, None, "was given the input x"),

@@ -611,6 +611,20 @@ class BatchNormCountsTheBatch(BatchNorm):
         return output
 
 
+class BatchNormCountsEveryValue(BatchNorm):
+    """The unbiased correction n / (n - 1) with n = x.size, every value of the batch."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var * x.size / (
+                x.size - 1
+            )
+        return output
+
+
 class BatchNormBiasedRunningVar(BatchNorm):
     def forward(self, x):
         old = self.running_var.copy()
@@ -627,6 +641,7 @@ class BatchNormBiasedRunningVar(BatchNorm):
         (BatchNormKerasMomentum, "the Keras convention"),
         (BatchNormCountsTheBatch, "not the batch size"),
         (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
+        (BatchNormCountsEveryValue, "with n = 72, but each channel has n = 24 values"),
         (BatchNorm2d, None),
     ],
 )
@@ -832,6 +847,17 @@ def test_check_values_names_a_sign_a_factor_and_axes_in_another_order():
     with pytest.raises(AssertionError) as failure:
         check_values("y", expected + 0.1 * expected**2, expected, formula="f(x)")
     assert "Hint" not in str(failure.value)
+
+
+def test_diagnose_shape_names_an_outer_product_of_two_batches():
+    from pancake.testing.hints import diagnose_shape
+
+    related = {"the input x": (4, 3), "grad_output (the output's shape)": (4, 2), "'bias'": (2,)}
+    assert "what np.outer gives" in diagnose_shape((12, 8), (3, 2), related)
+    assert "what np.outer gives" not in diagnose_shape((12, 8), (3, 2), {})  # no such arrays
+    assert "what np.outer gives" not in diagnose_shape((8, 12), (3, 2), {"the input x": (4, 3)})
+    listed = diagnose_shape((2,), (4, 3, 5), related | {"a row of grad_output": (2,)})
+    assert "the shape of 'bias' or of a row of grad_output, (2,)" in listed
 
 
 def test_diagnose_shape_names_axes_in_another_order():

@@ -22,6 +22,7 @@ from pancake.testing.gradcheck import (
     compare_inputs,
     diagnose,
     gradient_failure,
+    swapped_with,
 )
 from pancake.testing.hints import elementwise_hint
 
@@ -41,7 +42,14 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     shape = tuple(shape)
     what = f"unbroadcast(grad of shape {grad.shape}, {shape})"
     before = grad.copy()
-    got = unbroadcast_fn(grad, shape)
+    try:
+        got = unbroadcast_fn(grad, shape)
+    except np.exceptions.AxisError as error:
+        if grad.ndim - len(shape) < 2:
+            raise
+        raise AssertionError(
+            f"{what} raised AxisError: {error}.\nHint: {AXES_SHIFT_HINT}"
+        ) from error
     if not np.array_equal(grad, before):
         raise AssertionError(
             f"{what} changed grad in place.\nHint: compute new arrays (grad.sum(...)); "
@@ -51,6 +59,8 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
         hint = _unbroadcast_hint(np.shape(got), grad.shape, shape)
+        if _summed_one_at_a_time(grad, shape) == np.shape(got):
+            hint = AXES_SHIFT_HINT
         hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
         raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
@@ -68,6 +78,29 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
         f"{what}: shape OK, <broadcast_to(x), grad> = <x, unbroadcast(grad)> for "
         f"{ADJOINT_DRAWS} random x: OK"
     )
+
+
+AXES_SHIFT_HINT = (
+    "the axis numbers shift after each sum: once grad.sum(axis=0) removes axis 0, the old "
+    "axis 1 is axis 0, so summing the added axes one call at a time by their index in grad "
+    "skips some (or runs past the last). Sum them in one call, "
+    "grad.sum(axis=tuple(range(grad.ndim - len(shape)))), or from the last to the first"
+)
+
+
+def _summed_one_at_a_time(grad: np.ndarray, shape: tuple) -> tuple | None:
+    """The shape that summing grad's added (leading) axes one call at a time, by their index
+    in grad, leaves, when the axes shift after each sum; None if it leaves the right one."""
+    extra = grad.ndim - len(shape)
+    if extra < 2:
+        return None  # one sum: nothing shifts
+    shrunk = grad
+    try:
+        for axis in range(extra):
+            shrunk = shrunk.sum(axis=axis)
+    except np.exceptions.AxisError:
+        return None
+    return shrunk.shape if shrunk.shape != grad.shape[extra:] else None
 
 
 def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
@@ -365,11 +398,23 @@ def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | Non
                 "swaps the last two axes (.T reverses every axis, the batch axes too)"
             )
         return order
+    if "is out of bounds for array of dimension" in str(error) and _raised_in(error, "unbroadcast"):
+        return AXES_SHIFT_HINT
     if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
         return "grad has the output's shape, without the reduced axes: " + (
             _restore_reduced_axes_hint(arrays[0].shape)
         )
     return None
+
+
+def _raised_in(error: BaseException, function_name: str) -> bool:
+    """Whether ``error`` was raised inside a function whose name holds ``function_name``."""
+    frame = error.__traceback__
+    while frame is not None:
+        if function_name in frame.tb_frame.f_code.co_name:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _restore_reduced_axes_hint(shape: tuple) -> str:
@@ -397,25 +442,18 @@ def _function_gradient_failure(
             tensor=name,
             hint=hint,
         )
-    for other in comparisons:
-        if (
-            other is not comparison
-            and analytic is not None
-            and other.numeric.shape == analytic.shape
-            and np.any(other.numeric)
-            and np.allclose(analytic, other.numeric, rtol=1e-6, atol=1e-12)
-        ):
-            hint = (
-                f"backward returned the gradient of '{other.name}' for '{name}': return the "
-                "gradients in the order of forward's inputs, and check which saved array goes "
-                "into which"
-            )
-            return GradientCheckError(
-                f"{described}: the gradients of '{name}' and '{other.name}' are swapped.\n"
-                f"Hint: {hint}",
-                tensor=name,
-                hint=hint,
-            )
+    other = swapped_with(comparison, comparisons, rtol=1e-6)
+    if other is not None:
+        hint = (
+            f"backward returned the gradient of '{other.name}' for '{name}': return the "
+            "gradients in the order of forward's inputs, and check which saved array goes "
+            "into which"
+        )
+        return GradientCheckError(
+            f"{described}: the gradients of '{name}' and '{other.name}' are swapped.\nHint: {hint}",
+            tensor=name,
+            hint=hint,
+        )
     return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
 
 

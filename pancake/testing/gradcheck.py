@@ -28,6 +28,7 @@ from pancake.testing.hints import (
     container_hint,
     container_order_hint,
     diagnose,
+    diagnose_factor,
     diagnose_shape,
     divided_by_classes,
     elementwise_hint,
@@ -276,6 +277,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.parameter_factor_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
+                or objective.extra_term_hint(comparison, comparisons, batch_size, x.size)
             )
             raise gradient_failure(
                 repr(module),
@@ -463,6 +465,78 @@ class _Objective:
                         )
         return None
 
+    def extra_term_hint(
+        self, comparison: TensorComparison, comparisons: list, batch_size: int, input_size: int
+    ) -> str | None:
+        """The hint when a wrong gradient is the true one plus (or minus) an array in play:
+        a parameter's values, the input, the output, grad_output, or another tensor's true
+        gradient, as it is, broadcast, or summed over its leading axes; or None.
+
+        The relation must hold entry by entry, so that it is no coincidence of one number;
+        a gradient off by a factor ``diagnose`` names (a sign, 2, the batch size) is left to it.
+        """
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(analytic):
+            return None
+        if np.any(numeric):
+            factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+            named = diagnose_factor(factor, batch_size, input_size)
+            if close(analytic, factor * numeric) and "constant factor" not in named:
+                return None
+        difference = analytic - numeric
+        for what, values, consequence in self._terms_in_play(comparison, comparisons):
+            for fitted, how in _fitted(values, numeric.shape):
+                if not np.any(fitted) or close(fitted, numeric, MATCH_RTOL):
+                    continue
+                for sign, relation in ((1, "the true one plus"), (-1, "the true one minus")):
+                    if close(difference, sign * fitted, MATCH_RTOL):
+                        return (
+                            f"the gradient of '{comparison.name}' is {relation} {what}{how}: "
+                            f"{consequence}"
+                        )
+        return None
+
+    def _terms_in_play(self, comparison: TensorComparison, comparisons: list):
+        """(what, values, what to fix) for each array a wrong gradient may have picked up."""
+        name = comparison.name
+        for other in comparisons:
+            if other is not comparison:
+                yield (
+                    f"the true gradient of '{other.name}'",
+                    other.numeric,
+                    f"the gradient of '{other.name}' went into {name}'s as well: check which "
+                    ".grad (or returned value) each term is added to",
+                )
+        for other, parameter in self.parameters:
+            if other != name:
+                attribute = other.rsplit(".", 1)[-1]
+                yield (
+                    f"'{attribute}' itself",
+                    np.asarray(parameter.data, dtype=np.float64),
+                    f"remove that term: a term that does not depend on {name} (as {attribute} "
+                    "added in forward) differentiates to zero, it does not carry its value "
+                    "into the gradient",
+                )
+        yield (
+            "the input x itself",
+            self.x,
+            "remove that term: the gradient is grad_output times local derivatives, and the "
+            "input appears only inside them",
+        )
+        if not self.is_loss:
+            yield (
+                "grad_output itself",
+                self.direction,
+                "that term is grad_output not multiplied by the local derivative: every term "
+                "of the chain rule is grad_output times a derivative",
+            )
+        yield (
+            "the output of forward",
+            self.output,
+            "remove that term: the forward value does not enter the gradient, except through "
+            "a derivative written in terms of it",
+        )
+
     def grad_output_layout_hint(self, comparison, eps, rtol, atol) -> str | None:
         """The hint when backward turned an image-shaped grad_output (N, C, H', W') into rows
         with its axes in another order than channels-last, .transpose(0, 2, 3, 1) (no
@@ -641,8 +715,11 @@ class _Objective:
             parameter.data = original
 
 
-def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
-    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+def swapped_with(
+    comparison: TensorComparison, comparisons: list, rtol: float = MATCH_RTOL
+) -> TensorComparison | None:
+    """The other comparison whose true gradient ``comparison``'s wrong one equals (up to
+    ``rtol`` of its largest entry), or None: two gradients swapped, or one formula for both."""
     analytic = comparison.analytic
     for other in comparisons:
         if (
@@ -650,14 +727,22 @@ def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None
             and analytic is not None
             and other.numeric.shape == analytic.shape
             and np.any(other.numeric)
-            and close(analytic, other.numeric, MATCH_RTOL)
+            and close(analytic, other.numeric, rtol)
         ):
-            return (
-                f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
-                "the two are swapped (or one formula is used for both); check which saved "
-                "array each gradient is computed from"
-            )
+            return other
     return None
+
+
+def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
+    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+    other = swapped_with(comparison, comparisons)
+    if other is None:
+        return None
+    return (
+        f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
+        "the two are swapped (or one formula is used for both); check which saved "
+        "array each gradient is computed from"
+    )
 
 
 def _aligned(values: np.ndarray, shape: tuple):
@@ -672,6 +757,24 @@ def _aligned(values: np.ndarray, shape: tuple):
         if length == len(values):
             aligned = values.reshape([-1 if a == axis else 1 for a in range(len(shape))])
             yield aligned, f"one value per entry of axis {axis}"
+
+
+def _fitted(values: np.ndarray, shape: tuple):
+    """``values`` made into an array of ``shape``, the ways a stray term could get there:
+    pairs (array, how): as it is, broadcast, or summed over its leading axes."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim > len(shape):
+        values = values.sum(axis=tuple(range(values.ndim - len(shape))))
+        summed = " summed over its leading axes"
+    else:
+        summed = ""
+    try:
+        fitted = np.broadcast_to(values, shape)
+    except ValueError:
+        return
+    stretched = " broadcast" if values.shape != tuple(shape) else ""
+    how = f"{summed}{' and' if summed and stretched else ''}{stretched}"
+    yield fitted, f" ({how.strip()} to {tuple(shape)})" if how else ""
 
 
 def named_parameters(module) -> list:
@@ -791,7 +894,11 @@ def _backward_crashed(
             "needs a transpose (.T), or was reshaped with the lengths of another array; "
             "write down the shape of each factor"
         )
-    elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
+    elif (
+        len(shapes) >= 2
+        and _one_per_example(shapes[1], shapes[0], direction)
+        and shapes[1] not in [tuple(shape) for shape in (related or {}).values()]
+    ):  # a gradient of as many entries as the batch, and of no array in play (bias (2,))
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )

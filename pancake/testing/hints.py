@@ -153,12 +153,32 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
             "(N, C, H, W) with .transpose(0, 3, 1, 2))"
         )
     return (
-        _axis_reduced_away(got, expected)
+        _outer_product_of(got, related or {})
+        or _axis_reduced_away(got, expected)
         or _axes_of_other_lengths(got, expected)
         or _shape_of_another_array(got, expected, related or {})
         or _flattened(got, expected)
         or _fallback_shape_hint(got, expected)
     )
+
+
+def _outer_product_of(got: tuple, related: dict[str, tuple]) -> str | None:
+    """The hint when ``got`` is (entries of one array in play, entries of another), the
+    shape np.outer gives two batches (it flattens its arguments), or None."""
+    batches = {name: shape for name, shape in related.items() if len(shape) >= 2}
+    for first, first_shape in batches.items():
+        for second, second_shape in batches.items():
+            sizes = (int(np.prod(first_shape)), int(np.prod(second_shape)))
+            if first != second and got == sizes:
+                return (
+                    f"the gradient has shape {got}: the number of entries of {first} "
+                    f"{first_shape} by that of {second} {second_shape}, what np.outer gives "
+                    "(it flattens its arguments and pairs every entry with every entry). "
+                    "The outer product is the formula for one example; for a batch of rows, "
+                    "the matrix product of the transposed rows sums the outer products of "
+                    "the examples (x.T @ grad_output)"
+                )
+    return None
 
 
 def _axis_reduced_away(got: tuple, expected: tuple) -> str | None:
@@ -233,14 +253,15 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
 
 def _shape_of_another_array(got: tuple, expected: tuple, related: dict[str, tuple]) -> str | None:
     """The hint when ``got`` is the shape of another array in play, or None."""
-    for name, shape in related.items():
-        if tuple(shape) == got and got != expected:
-            return (
-                f"the gradient has the shape of {name}, {got}, not the tensor's {expected}: "
-                "a gradient has the shape of what it differentiates; check which arrays you "
-                "combine (a matrix product's factors and their transposes, the axes you sum)"
-            )
-    return None
+    names = [name for name, shape in related.items() if tuple(shape) == got and got != expected]
+    if not names:
+        return None
+    return (
+        f"the gradient has the shape of {' or of '.join(names)}, {got}, not the tensor's "
+        f"{expected}: a gradient has the shape of what it differentiates; check which arrays "
+        "you combine (a matrix product's factors and their transposes, the axes you sum, a "
+        "term added)"
+    )
 
 
 def _flattened(got: tuple, expected: tuple) -> str | None:
