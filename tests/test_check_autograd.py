@@ -141,6 +141,32 @@ def unbroadcast_axis_by_axis(grad, shape):
     return grad.sum(axis=stretched, keepdims=True)
 
 
+def unbroadcast_stretched_first(grad, shape):
+    """The stretched axes, numbered in shape, summed before the added ones."""
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+
+
+def unbroadcast_by_reshape(grad, shape):
+    """A reshape where the copies must be summed."""
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape)))).reshape(shape)
+
+
+class MulUnbroadcastStretchedFirst(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_stretched_first(grad * b, a.shape), unbroadcast_stretched_first(
+            grad * a, b.shape
+        )
+
+
+class MulUnbroadcastByReshape(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_by_reshape(grad * b, a.shape), unbroadcast_by_reshape(grad * a, b.shape)
+
+
 class MulSummingAddedAxesOneAtATime(ag.Mul):
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -215,6 +241,22 @@ CHECKER_CATALOG = {
     "Mul's unbroadcast sums the added axes one at a time": (
         lambda: check_function_gradients(MulSummingAddedAxesOneAtATime, X, np.array(2.0)),
         "the axis numbers shift after each sum",
+    ),
+    "unbroadcast sums the stretched axes before the added ones": (
+        lambda: check_unbroadcast(unbroadcast_stretched_first, GRID, (3, 1)),
+        "the stretched axes were looked up before the added ones were summed",
+    ),
+    "Mul's unbroadcast sums the stretched axes before the added ones": (
+        lambda: check_function_gradients(MulUnbroadcastStretchedFirst, GRID[0, :, :1], GRID),
+        "the stretched axes were looked up before the added ones were summed",
+    ),
+    "unbroadcast reshapes the stretched axes": (
+        lambda: check_unbroadcast(unbroadcast_by_reshape, GRID, (3, 1)),
+        "a reshape cannot undo broadcasting",
+    ),
+    "Mul's unbroadcast reshapes the stretched axes": (
+        lambda: check_function_gradients(MulUnbroadcastByReshape, X, X[:1]),
+        "a reshape cannot undo broadcasting",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),

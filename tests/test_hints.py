@@ -856,6 +856,10 @@ def test_diagnose_shape_names_an_outer_product_of_two_batches():
     assert "what np.outer gives" in diagnose_shape((12, 8), (3, 2), related)
     assert "what np.outer gives" not in diagnose_shape((12, 8), (3, 2), {})  # no such arrays
     assert "what np.outer gives" not in diagnose_shape((8, 12), (3, 2), {"the input x": (4, 3)})
+    one_feature = {"the input x": (4, 1), "grad_output (the output's shape)": (4, 1)}
+    assert "what np.outer gives" not in diagnose_shape((4, 4), (1, 1), one_feature)  # or x.T * g
+    weight = {"the input x": (4, 1, 1), "'weight'": (1, 3)}  # 4 by 3 entries: a coincidence
+    assert "what np.outer gives" not in diagnose_shape((4, 3), (1, 3), weight)
     listed = diagnose_shape((2,), (4, 3, 5), related | {"a row of grad_output": (2,)})
     assert "the shape of 'bias' or of a row of grad_output, (2,)" in listed
 

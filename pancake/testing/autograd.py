@@ -50,6 +50,10 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
         raise AssertionError(
             f"{what} raised AxisError: {error}.\nHint: {AXES_SHIFT_HINT}"
         ) from error
+    except ValueError as error:
+        if "cannot reshape" not in str(error):
+            raise
+        raise AssertionError(f"{what} raised ValueError: {error}.\nHint: {RESHAPE_HINT}") from error
     if not np.array_equal(grad, before):
         raise AssertionError(
             f"{what} changed grad in place.\nHint: compute new arrays (grad.sum(...)); "
@@ -58,9 +62,9 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        hint = _unbroadcast_hint(np.shape(got), grad.shape, shape)
-        if _summed_one_at_a_time(grad, shape) == np.shape(got):
-            hint = AXES_SHIFT_HINT
+        hint = unbroadcast_order_hint(np.shape(got), [grad.shape], shape) or _unbroadcast_hint(
+            np.shape(got), grad.shape, shape
+        )
         hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
         raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
@@ -88,19 +92,51 @@ AXES_SHIFT_HINT = (
 )
 
 
-def _summed_one_at_a_time(grad: np.ndarray, shape: tuple) -> tuple | None:
-    """The shape that summing grad's added (leading) axes one call at a time, by their index
-    in grad, leaves, when the axes shift after each sum; None if it leaves the right one."""
-    extra = grad.ndim - len(shape)
-    if extra < 2:
-        return None  # one sum: nothing shifts
-    shrunk = grad
-    try:
-        for axis in range(extra):
-            shrunk = shrunk.sum(axis=axis)
-    except np.exceptions.AxisError:
+STRETCHED_FIRST_HINT = (
+    "the stretched axes were looked up before the added ones were summed: until the added "
+    "leading axes are gone, axis i of shape is axis i + (grad.ndim - len(shape)) of grad. Sum "
+    "the added axes first, then the stretched ones (keepdims=True)"
+)
+RESHAPE_HINT = (
+    "a reshape cannot undo broadcasting: broadcasting made copies of each entry, and the "
+    "gradient of an entry is the sum of the gradients of its copies. Sum over the added axes, "
+    "then over the stretched ones (keepdims=True); a reshape only regroups the same entries"
+)
+
+
+def _added_axes_one_at_a_time(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """unbroadcast with the added axes summed one call at a time, by their index in grad."""
+    for axis in range(grad.ndim - len(shape)):
+        grad = grad.sum(axis=axis)
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True)
+
+
+def _stretched_axes_first(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """unbroadcast with the stretched axes, numbered in shape, summed before the added ones."""
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+
+
+def unbroadcast_order_hint(got: tuple, grad_shapes, shape: tuple) -> str | None:
+    """The hint when ``got`` is the shape an unbroadcast that sums its axes in a wrong order
+    gives for a grad of one of ``grad_shapes``, or None."""
+    shape = tuple(shape)
+    if tuple(got) == shape:
         return None
-    return shrunk.shape if shrunk.shape != grad.shape[extra:] else None
+    for grad_shape in grad_shapes:
+        for wrong_order, hint in (
+            (_added_axes_one_at_a_time, AXES_SHIFT_HINT),
+            (_stretched_axes_first, STRETCHED_FIRST_HINT),
+        ):
+            try:
+                summed = wrong_order(np.zeros(grad_shape), shape)
+            except (ValueError, IndexError):  # this order crashes on these shapes
+                continue
+            if summed.shape == tuple(got):
+                return hint
+    return None
 
 
 def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
@@ -400,6 +436,8 @@ def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | Non
         return order
     if "is out of bounds for array of dimension" in str(error) and _raised_in(error, "unbroadcast"):
         return AXES_SHIFT_HINT
+    if "cannot reshape" in str(error) and _raised_in(error, "unbroadcast"):
+        return RESHAPE_HINT
     if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
         return "grad has the output's shape, without the reduced axes: " + (
             _restore_reduced_axes_hint(arrays[0].shape)
@@ -471,6 +509,10 @@ def _function_shape_hint(
             f"shape with unbroadcast(..., {name}.shape), as the last step (a product taken "
             "after it broadcasts the gradient again)"
         )
+    matrix_axes = [output_shape[:-2] + expected[-2:]] if len(expected) >= 2 else []
+    wrong_order = unbroadcast_order_hint(got, [output_shape, *matrix_axes], expected)
+    if wrong_order:
+        return f"unbroadcast gives the gradient of '{name}' the shape {got}: {wrong_order}"
     for other, shape in others.items():
         if got == shape:
             return (

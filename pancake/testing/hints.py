@@ -163,13 +163,22 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
 
 
 def _outer_product_of(got: tuple, related: dict[str, tuple]) -> str | None:
-    """The hint when ``got`` is (entries of one array in play, entries of another), the
-    shape np.outer gives two batches (it flattens its arguments), or None."""
-    batches = {name: shape for name, shape in related.items() if len(shape) >= 2}
+    """The hint when ``got`` is (entries of the input x, entries of grad_output), the shape
+    np.outer gives the two batches (it flattens its arguments), or None.
+
+    With one feature in and out, (N, N) is also what an entry-wise product of a column and
+    a row gives: that shape names no single mistake, and is left to the other hints.
+    """
+    batches = {
+        name: shape
+        for name, shape in related.items()
+        if len(shape) >= 2 and (name == "the input x" or name.startswith("grad_output"))
+    }
     for first, first_shape in batches.items():
         for second, second_shape in batches.items():
             sizes = (int(np.prod(first_shape)), int(np.prod(second_shape)))
-            if first != second and got == sizes:
+            one_feature_each = first_shape[-1] == second_shape[-1] == 1
+            if first != second and got == sizes and not one_feature_each:
                 return (
                     f"the gradient has shape {got}: the number of entries of {first} "
                     f"{first_shape} by that of {second} {second_shape}, what np.outer gives "
