@@ -2764,6 +2764,19 @@ HINTED_MISTAKES = [
         ("batch-norm-running-statistics",),
         "but each channel has n =",
     ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward returns dL/dp = -target / softmax (the derivative over the probabilities)",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return -target_probs / softmax(logits) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients", "cross-entropy-loss-large-logits"),
+        "the derivative with respect to the probabilities",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

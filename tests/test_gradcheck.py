@@ -197,6 +197,14 @@ class InputGradMinusX(Linear):
         return super().backward(grad_output) - x
 
 
+class InputGradTimesX(Linear):
+    """dx = (g Wᵀ) * x: an extra factor, the input itself, entry by entry."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return super().backward(grad_output) * x
+
+
 class WeightGradByOuter(Linear):
     """dW = np.outer(x, g): the one-example formula on a batch."""
 
@@ -300,6 +308,23 @@ class CrossEntropyNotAveraged(CrossEntropyLoss):
         return super().backward() * len(self.saved_tensors[0])
 
 
+class CrossEntropyOverProbabilities(CrossEntropyLoss):
+    """-target / p: the derivative with respect to the probabilities, not the logits."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -target / probabilities / len(logits)
+
+
+class CrossEntropyMinusOne(CrossEntropyLoss):
+    """softmax - 1: one subtracted from every probability, not only at the class."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return super().backward() + (target - 1) / len(logits)
+
+
 class CrossEntropyAveragedTwice(CrossEntropyLoss):
     def backward(self):
         return super().backward() / len(self.saved_tensors[0])
@@ -380,6 +405,12 @@ CATALOG = [
         "the gradient of 'input' is the true one minus the input x itself",
     ),
     (
+        "input grad times x",
+        lambda: InputGradTimesX(3, 2, rng=0),
+        None,
+        "the gradient of 'input' is the true one times the input x, entry by entry",
+    ),
+    (
         "weight grad by np.outer",
         lambda: WeightGradByOuter(3, 2, rng=0),
         None,
@@ -406,6 +437,13 @@ CATALOG = [
         "factor equal to the batch size",
     ),
     ("mean over batch twice", CrossEntropyAveragedTwice, "labels", "too small"),
+    (
+        "dL/dp for dL/dlogits",
+        CrossEntropyOverProbabilities,
+        "labels",
+        "that is dL/dp, the derivative with respect to the probabilities",
+    ),
+    ("softmax - 1", CrossEntropyMinusOne, "labels", "1 is subtracted from every probability"),
     (
         "scalar parameter not summed",
         lambda: MulParameterNotSummed(1.5),

@@ -27,6 +27,7 @@ from pancake.testing.hints import (
     close,
     container_hint,
     container_order_hint,
+    cross_entropy_formula_hint,
     diagnose,
     diagnose_factor,
     diagnose_shape,
@@ -429,9 +430,15 @@ class _Objective:
         """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
         if comparison.name in ("input", "pred"):
             if self.is_loss:
-                return loss_target_hint(
-                    comparison.analytic, comparison.numeric, self.x, self.others[0]
-                ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
+                return (
+                    loss_target_hint(
+                        comparison.analytic, comparison.numeric, self.x, self.others[0]
+                    )
+                    or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
+                    or cross_entropy_formula_hint(
+                        comparison.analytic, comparison.numeric, self.x, self.others[0]
+                    )
+                )
             return (
                 self.grad_for_data_hint(comparison.analytic)
                 or elementwise_hint(self.module)
@@ -493,6 +500,31 @@ class _Objective:
                         return (
                             f"the gradient of '{comparison.name}' is {relation} {what}{how}: "
                             f"{consequence}"
+                        )
+        return self._extra_factor_hint(comparison)
+
+    def _extra_factor_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a wrong gradient is the true one times (or divided by), entry by
+        entry, the input, the output or grad_output, or None (a parameter's factor is
+        ``parameter_factor_hint``'s; one number for all entries is ``diagnose``'s)."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        arrays = [("the input x", self.x), ("the output of forward", self.output)]
+        if not self.is_loss:
+            arrays.append(("grad_output", self.direction))
+        for what, values in arrays:
+            for fitted, how in _fitted(values, numeric.shape):
+                if close(fitted, np.full_like(fitted, fitted.flat[0]), 1e-3) or not np.all(fitted):
+                    continue  # a constant is a scalar factor; a zero divides nothing
+                for predicted, verb in (
+                    (numeric * fitted, "times"),
+                    (numeric / fitted, "divided by"),
+                ):
+                    if close(analytic, predicted, MATCH_RTOL):
+                        return (
+                            f"the gradient of '{comparison.name}' is the true one {verb} "
+                            f"{what}{how}, entry by entry: that factor is not part of the "
+                            f"chain rule's product here; remove it (check the brackets and "
+                            "what each factor differentiates)"
                         )
         return None
 

@@ -774,6 +774,40 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
+def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
+    """The hint when cross-entropy's gradient over logits ``pred`` is another formula in the
+    probabilities p = softmax(pred) and the target t than (p - t) / N, or None.
+
+    Only for a true gradient that is mean cross-entropy's (another loss: no hypothesis)."""
+    if analytic is None or np.ndim(pred) != 2 or np.shape(analytic) != pred.shape:
+        return None
+    target = np.asarray(target)
+    if target.shape != pred.shape:
+        if not np.issubdtype(target.dtype, np.integer):
+            return None
+        target = one_hot(target, pred.shape[1], owner="cross_entropy_formula_hint")
+    batch = len(pred)
+    probabilities = softmax(pred, axis=-1)
+    if not close(numeric, (probabilities - target) / batch, 1e-4):
+        return None
+    with np.errstate(all="ignore"):
+        formulas = {
+            "that is dL/dp, the derivative with respect to the probabilities (-target / p): the "
+            "gradient with respect to the logits goes through the softmax as well, and comes "
+            "out as (softmax(logits) - target) / N": -target / probabilities / batch,
+            "1 is subtracted from every probability: subtract the target, which is 1 only at "
+            "each example's class, (softmax(logits) - target) / N": (probabilities - 1) / batch,
+            "log-probabilities are used where probabilities belong: (softmax(logits) - target) "
+            "/ N, not log_softmax": (np.log(probabilities) - target) / batch,
+            "exp(logits) is used without dividing by its sum over the classes: the probabilities "
+            "are softmax(logits), which sum to 1 in each row": (np.exp(pred) - target) / batch,
+        }
+    for hint, predicted in formulas.items():
+        if np.all(np.isfinite(predicted)) and close(analytic, predicted, MATCH_RTOL):
+            return f"the gradient is not (softmax(logits) - target) / N: {hint}"
+    return None
+
+
 def divided_by_classes(analytic, numeric, pred: np.ndarray) -> str | None:
     """The hint when a loss's gradient over logits ``pred`` of shape (batch, classes) is
     divided by the number of classes where the batch size belongs, or None."""
