@@ -538,6 +538,33 @@ def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum()
     assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""
 
 
+def test_the_cross_entropy_output_check_names_a_block_of_log_probabilities():
+    """Exercise 4's block_hint: log_probabilities[:, labels] where one entry per row belongs."""
+    from pancake.course.assignments.ex04_activations_losses import block_hint
+
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 1.0, 0.0]])
+    labels = np.array([0, 2, 1])
+    log_probabilities = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    block = -np.mean(log_probabilities[:, labels])
+    right = -np.mean(log_probabilities[np.arange(3), labels])
+    assert "a (batch, batch) block" in block_hint(block, logits, labels)
+    assert block_hint(right, logits, labels) == ""
+
+
+def test_cross_entropy_with_a_right_backward_and_a_wrong_forward_blames_forward():
+    class SummedForward(CrossEntropyLoss):
+        def forward(self, pred, target):
+            return super().forward(pred, target) * len(pred)
+
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(SummedForward(), x, np.array([0, 2, 1, 2]))
+    assert "the mistake is in forward" in failure.value.hint
+    with pytest.raises(GradientCheckError) as failure:  # a wrong backward: not forward's fault
+        check_gradients(CrossEntropyOverClasses(), x, np.array([0, 2, 1, 2]))
+    assert "the mistake is in forward" not in failure.value.hint
+
+
 # -- exercise 13: standardize_backward and BatchNorm --------------------------------------
 def standardize_backward_from(formula):
     """A standardize_backward that computes ``formula(s, g, x_hat, mean, total)``."""

@@ -778,7 +778,8 @@ def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> s
     """The hint when cross-entropy's gradient over logits ``pred`` is another formula in the
     probabilities p = softmax(pred) and the target t than (p - t) / N, or None.
 
-    Only for a true gradient that is mean cross-entropy's (another loss: no hypothesis)."""
+    Only for a true gradient that is mean cross-entropy's; when it is not, but backward
+    gives mean cross-entropy's, the mistake is in forward."""
     if analytic is None or np.ndim(pred) != 2 or np.shape(analytic) != pred.shape:
         return None
     target = np.asarray(target)
@@ -789,6 +790,13 @@ def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> s
     batch = len(pred)
     probabilities = softmax(pred, axis=-1)
     if not close(numeric, (probabilities - target) / batch, 1e-4):
+        if close(analytic, (probabilities - target) / batch, MATCH_RTOL):
+            return (
+                "backward gives (softmax(logits) - target) / N, the gradient of mean "
+                "cross-entropy, but the loss forward computes has another gradient: the "
+                "mistake is in forward (one log-probability per example, the one at its "
+                "label, averaged over the examples)"
+            )
         return None
     with np.errstate(all="ignore"):
         formulas = {
