@@ -2777,6 +2777,19 @@ HINTED_MISTAKES = [
         ("cross-entropy-loss-gradients", "cross-entropy-loss-large-logits"),
         "the derivative with respect to the probabilities",
     ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the rows of x reshaped to (in_features, -1) where they must be transposed",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += rows.reshape(self.in_features, -1) @ grad_rows",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "so it is no transpose",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 

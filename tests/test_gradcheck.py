@@ -205,6 +205,16 @@ class InputGradTimesX(Linear):
         return super().backward(grad_output) * x
 
 
+class WeightGradFromReshapedRows(Linear):
+    """dW = x.reshape(in, -1) @ g: a reshape where the transpose belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.reshape(self.in_features, -1) @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
 class WeightGradByOuter(Linear):
     """dW = np.outer(x, g): the one-example formula on a batch."""
 
@@ -409,6 +419,12 @@ CATALOG = [
         lambda: InputGradTimesX(3, 2, rng=0),
         None,
         "the gradient of 'input' is the true one times the input x, entry by entry",
+    ),
+    (
+        "weight grad from x reshaped, not transposed",
+        lambda: WeightGradFromReshapedRows(3, 2, rng=0),
+        None,
+        "a reshape keeps the entries in their order and only regroups them, so it is no transpose",
     ),
     (
         "weight grad by np.outer",

@@ -893,7 +893,29 @@ def parameter_hint(name: str, analytic, value: np.ndarray, direction, inputs=Non
     per_example = np.reshape(direction, (-1, np.shape(direction)[-1])).sum(axis=1)
     if analytic.shape == per_example.shape and close(analytic, per_example, 1e-9):
         return per_example_sum_hint(f"the gradient of '{name}'")
-    return None
+    return _reshaped_for_transposed_hint(name, analytic, direction, inputs)
+
+
+def _reshaped_for_transposed_hint(name: str, analytic, direction, inputs) -> str | None:
+    """The hint when a weight's gradient (in, out) is the rows of x reshaped to (in, N),
+    where they must be transposed, times the rows of grad_output; or None."""
+    if inputs is None or analytic.ndim != 2 or np.ndim(inputs) < 2:
+        return None
+    rows = np.reshape(inputs, (-1, np.shape(inputs)[-1]))
+    grad_rows = np.reshape(direction, (-1, np.shape(direction)[-1]))
+    if (
+        len(rows) < 2
+        or len(rows) != len(grad_rows)
+        or analytic.shape != (rows.shape[1], grad_rows.shape[1])
+    ):
+        return None  # one row: its reshape is its transpose
+    if not close(analytic, rows.reshape(rows.shape[1], -1) @ grad_rows, MATCH_RTOL):
+        return None
+    return (
+        f"the gradient of '{name}' is x's rows reshaped to {rows.shape[::-1]} times grad_output's "
+        "rows: a reshape keeps the entries in their order and only regroups them, so it is no "
+        "transpose; use rows.T (the transpose) in rows.T @ grad_rows"
+    )
 
 
 def per_example_sum_hint(what: str) -> str:
