@@ -175,6 +175,22 @@ class MulSummingAddedAxesOneAtATime(ag.Mul):
         )
 
 
+class MatmulGradAWithoutTranspose(ag.Matmul):
+    """dL/da = grad @ b: the transpose of b forgotten (the shapes fit for square b)."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return grad @ b, np.swapaxes(a, -1, -2) @ grad
+
+
+class MulPlusGrad(ag.Mul):
+    """dL/da = grad * b + grad: a stray term, grad itself."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad * b + grad, a.shape), ag.unbroadcast(grad * a, b.shape)
+
+
 X = np.arange(1.0, 7.0).reshape(2, 3)
 GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
 
@@ -257,6 +273,16 @@ CHECKER_CATALOG = {
     "Mul's unbroadcast reshapes the stretched axes": (
         lambda: check_function_gradients(MulUnbroadcastByReshape, X, X[:1]),
         "a reshape cannot undo broadcasting",
+    ),
+    "Matmul's dL/da without the transpose of b": (
+        lambda: check_function_gradients(
+            MatmulGradAWithoutTranspose, GRID[:, :3, :3], GRID[0, :3, :3]
+        ),
+        "backward computes dL/da as grad @ b, but it is grad @ bᵀ",
+    ),
+    "Mul's dL/da with grad added": (
+        lambda: check_function_gradients(MulPlusGrad, X, X[0] + 1),
+        "the gradient of 'a' is the true one plus grad itself",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),

@@ -8,6 +8,7 @@ the steps and tolerances of ``check_gradients``.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 from collections.abc import Callable
 
@@ -21,10 +22,11 @@ from pancake.testing.gradcheck import (
     TensorComparison,
     compare_inputs,
     diagnose,
+    extra_term_hint,
     gradient_failure,
     swapped_with,
 )
-from pancake.testing.hints import elementwise_hint
+from pancake.testing.hints import MATCH_RTOL, close, elementwise_hint
 
 # x for the adjoint test of unbroadcast: drawn from this stream, this many times
 ADJOINT_STREAM, ADJOINT_DRAWS = 20_250_010, 3
@@ -315,7 +317,14 @@ def _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, se
     )
     for position, comparison in enumerate(comparisons):
         if not comparison.passes():
-            failure = _function_gradient_failure(described, comparison, comparisons, output.shape)
+            failure = _function_gradient_failure(
+                described,
+                comparison,
+                comparisons,
+                output.shape,
+                dict(zip(names, arrays, strict=True)),
+                direction,
+            )
             if _ignores_grad(function_cls, options, arrays, direction, names, described, position):
                 failure = failure.with_hint(GRAD_IGNORED_HINT)
             if len(arrays) == 1 and output.shape == arrays[0].shape:
@@ -468,8 +477,12 @@ def _function_gradient_failure(
     comparison: TensorComparison,
     comparisons: list[TensorComparison],
     output_shape: tuple,
+    inputs: dict[str, np.ndarray],
+    grad: np.ndarray,
 ) -> GradientCheckError:
-    """Explain a wrong gradient: broadcast but not summed back, not sent back, or swapped."""
+    """Explain a wrong gradient: broadcast but not summed back, not sent back, swapped, a
+    product with a transpose missing or misplaced, or an extra term; ``inputs`` are the
+    function's inputs by name, ``grad`` the dL/d(output) its backward was given."""
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
         others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
@@ -492,7 +505,92 @@ def _function_gradient_failure(
             tensor=name,
             hint=hint,
         )
-    return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
+    hint = _product_order_hint(comparison, inputs, grad) or extra_term_hint(
+        comparison, _function_terms(comparison, comparisons, inputs, grad), 1, numeric.size
+    )
+    return gradient_failure(described, comparison, 1, numeric.size, hint)
+
+
+def _function_terms(comparison, comparisons, inputs: dict, grad: np.ndarray):
+    """(what, values, what to fix) for the arrays a function's wrong gradient may have
+    picked up: the inputs, grad, and the other inputs' true gradients."""
+    name = comparison.name
+    for other in comparisons:
+        if other is not comparison:
+            yield (
+                f"the true gradient of '{other.name}'",
+                other.numeric,
+                f"the gradient of '{other.name}' went into {name}'s as well: return each "
+                "input's gradient on its own",
+            )
+    for other, values in inputs.items():
+        yield (
+            f"'{other}' itself",
+            values,
+            "remove that term: every term of a gradient is grad times a local derivative, "
+            "and the inputs appear only inside the derivatives",
+        )
+    yield (
+        "grad itself",
+        grad,
+        "that term is grad not multiplied by the local derivative: every term of the chain "
+        "rule is grad times a derivative",
+    )
+
+
+def _summed_to(values: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """``values`` summed over the axes broadcasting adds or stretches to reach it from
+    ``shape``, or None when it cannot have come from ``shape``."""
+    extra = values.ndim - len(shape)
+    if extra < 0:
+        return None
+    values = values.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and values.shape[i] != 1)
+    values = values.sum(axis=stretched, keepdims=True)
+    return values if values.shape == tuple(shape) else None
+
+
+def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | None:
+    """The hint when the true gradient of a matrix product's input is one product of grad
+    and the other input (each transposed or not, in either order) and backward computed
+    another, or None."""
+    name = comparison.name
+    others = [(other, values) for other, values in inputs.items() if other != name]
+    if len(others) != 1 or np.ndim(grad) < 2 or np.ndim(others[0][1]) < 2:
+        return None
+    other, values = others[0]
+
+    def transposed(array):
+        return np.swapaxes(array, -1, -2)
+
+    factors = {
+        "grad": grad,
+        "gradᵀ": transposed(grad),
+        other: values,
+        f"{other}ᵀ": transposed(values),
+    }
+    right, computed = [], []
+    for (left, a), (right_name, b) in itertools.product(factors.items(), repeat=2):
+        if ("grad" in left) == ("grad" in right_name):
+            continue  # one factor is grad, the other the other input
+        try:
+            product = _summed_to(a @ b, comparison.numeric.shape)
+        except ValueError:  # the sizes do not fit
+            continue
+        if product is None:
+            continue
+        formula = f"{left} @ {right_name}"
+        if close(product, comparison.numeric, MATCH_RTOL):
+            right.append(formula)
+        elif comparison.analytic is not None and close(product, comparison.analytic, MATCH_RTOL):
+            computed.append(formula)
+    if not right or not computed:
+        return None
+    return (
+        f"backward computes dL/d{name} as {computed[0]}, but it is {right[0]}: check which "
+        "factor is transposed and on which side of @ it goes (the shapes fit either way "
+        "when the matrices are square)"
+    )
 
 
 def _function_shape_hint(

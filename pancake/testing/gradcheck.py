@@ -475,33 +475,11 @@ class _Objective:
     def extra_term_hint(
         self, comparison: TensorComparison, comparisons: list, batch_size: int, input_size: int
     ) -> str | None:
-        """The hint when a wrong gradient is the true one plus (or minus) an array in play:
-        a parameter's values, the input, the output, grad_output, or another tensor's true
-        gradient, as it is, broadcast, or summed over its leading axes; or None.
-
-        The relation must hold entry by entry, so that it is no coincidence of one number;
-        a gradient off by a factor ``diagnose`` names (a sign, 2, the batch size) is left to it.
-        """
-        analytic, numeric = comparison.analytic, comparison.numeric
-        if analytic is None or analytic.shape != numeric.shape or not np.any(analytic):
-            return None
-        if np.any(numeric):
-            factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
-            named = diagnose_factor(factor, batch_size, input_size)
-            if close(analytic, factor * numeric) and "constant factor" not in named:
-                return None
-        difference = analytic - numeric
-        for what, values, consequence in self._terms_in_play(comparison, comparisons):
-            for fitted, how in _fitted(values, numeric.shape):
-                if not np.any(fitted) or close(fitted, numeric, MATCH_RTOL):
-                    continue
-                for sign, relation in ((1, "the true one plus"), (-1, "the true one minus")):
-                    if close(difference, sign * fitted, MATCH_RTOL):
-                        return (
-                            f"the gradient of '{comparison.name}' is {relation} {what}{how}: "
-                            f"{consequence}"
-                        )
-        return self._extra_factor_hint(comparison)
+        """``extra_term_hint`` with the arrays of this module in play, else an extra factor."""
+        terms = self._terms_in_play(comparison, comparisons)
+        return extra_term_hint(comparison, terms, batch_size, input_size) or (
+            self._extra_factor_hint(comparison)
+        )
 
     def _extra_factor_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a wrong gradient is the true one times (or divided by), entry by
@@ -789,6 +767,39 @@ def _aligned(values: np.ndarray, shape: tuple):
         if length == len(values):
             aligned = values.reshape([-1 if a == axis else 1 for a in range(len(shape))])
             yield aligned, f"one value per entry of axis {axis}"
+
+
+def extra_term_hint(
+    comparison: TensorComparison, terms, batch_size: int, input_size: int
+) -> str | None:
+    """The hint when a wrong gradient is the true one plus (or minus) one of ``terms``
+    (what, values, what to fix): a parameter's values, the input, the output, grad_output,
+    another tensor's true gradient..., as it is, broadcast, or summed over its leading axes;
+    or None.
+
+    The relation must hold entry by entry, so that it is no coincidence of one number;
+    a gradient off by a factor ``diagnose`` names (a sign, 2, the batch size) is left to it.
+    """
+    analytic, numeric = comparison.analytic, comparison.numeric
+    if analytic is None or analytic.shape != numeric.shape or not np.any(analytic):
+        return None
+    if np.any(numeric):
+        factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+        named = diagnose_factor(factor, batch_size, input_size)
+        if close(analytic, factor * numeric) and "constant factor" not in named:
+            return None
+    difference = analytic - numeric
+    for what, values, consequence in terms:
+        for fitted, how in _fitted(values, numeric.shape):
+            if not np.any(fitted) or close(fitted, numeric, MATCH_RTOL):
+                continue
+            for sign, relation in ((1, "the true one plus"), (-1, "the true one minus")):
+                if close(difference, sign * fitted, MATCH_RTOL):
+                    return (
+                        f"the gradient of '{comparison.name}' is {relation} {what}{how}: "
+                        f"{consequence}"
+                    )
+    return None
 
 
 def _fitted(values: np.ndarray, shape: tuple):
