@@ -227,6 +227,12 @@ CATALOG = {
         lambda: check_numerical_gradient(quotient_of(lambda plus, minus, eps: plus), X),
         "the values f(x + eps) themselves",
     ),
+    "multiplied by 2·eps": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: (plus - minus) * (2 * eps)), X
+        ),
+        "the numbers are 4·eps^2 times the derivative",
+    ),
     "the entry set to ±eps": (
         lambda: check_numerical_gradient(sets_the_entry_to_eps, X),
         "the entry set to 1e-06, that is ±eps itself",

@@ -7,6 +7,7 @@ where it recognises the mistake, a hint.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -165,7 +166,26 @@ def _numerical_gradient_hint(
             "the difference is multiplied by eps instead of divided by it: "
             "a / 2 * eps is (a / 2) * eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
         )
-    return diagnose(got, exact, batch_size=1, input_size=1)
+    return _eps_factor_hint(got, exact) or diagnose(got, exact, batch_size=1, input_size=1)
+
+
+def _eps_factor_hint(got: np.ndarray, exact: np.ndarray) -> str | None:
+    """The hint when the result is the derivative times c·eps^k (c a power of 2): the
+    division by 2·eps done wrong; or None."""
+    if not np.any(exact):
+        return None
+    factor = float(np.vdot(got, exact) / np.vdot(exact, exact))
+    if not np.allclose(got, factor * exact, rtol=1e-3, atol=1e-20):
+        return None
+    for power, c in itertools.product((1, 2, -1), (1, 2, 4, 0.5, 0.25)):
+        if np.isclose(factor, c * EPS**power, rtol=1e-3, atol=0):
+            times = "" if c == 1 else f"{c:g}·"
+            return (
+                f"the numbers are {times}eps{'' if power == 1 else f'^{power}'} times the "
+                "derivative: the difference is not divided by 2·eps as it should be; write "
+                "(f_plus - f_minus) / (2 * eps), with the brackets"
+            )
+    return None
 
 
 class _EvaluationSpy:
