@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pancake.nn import (
     BCELoss,
     BCEWithLogitsLoss,
+    Conv2d,
     CrossEntropyLoss,
     LeakyReLU,
     Linear,
@@ -335,6 +336,13 @@ class CrossEntropyMinusOne(CrossEntropyLoss):
         return super().backward() + (target - 1) / len(logits)
 
 
+class CrossEntropyOverEveryEntry(CrossEntropyLoss):
+    """Divided by logits.size, N·C, where the batch size N belongs."""
+
+    def backward(self):
+        return super().backward() / self.saved_tensors[0].shape[1]
+
+
 class CrossEntropyAveragedTwice(CrossEntropyLoss):
     def backward(self):
         return super().backward() / len(self.saved_tensors[0])
@@ -602,3 +610,28 @@ def test_an_output_with_arithmetic_of_its_own_cannot_choose_the_function_checked
     assert np.allclose(np.sum(output * np.ones_like(x)), np.sum(x))  # the identity's sums
     with pytest.raises(GradientCheckError, match="'input' is wrong"):
         check_gradients(SigmoidShowingTheIdentity(), x)
+
+
+def test_a_factor_equal_to_axis_lengths_is_named():
+    class BiasMeanOverPositions(Conv2d):
+        """The bias gradient averaged over the H'·W' output positions."""
+
+        def backward(self, grad_output):
+            before = self.bias.grad.copy()
+            grad_input = super().backward(grad_output)
+            positions = grad_output.shape[2] * grad_output.shape[3]
+            self.bias.grad[...] = before + grad_output.sum(axis=(0, 2, 3)) / positions
+            return grad_input
+
+    logits = np.random.default_rng(2).standard_normal((4, 3))  # 4 examples: not 3, the classes
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(CrossEntropyOverEveryEntry(), logits, np.array([0, 2, 1, 2]))
+    assert "3x too small, a factor equal to the length of axis 1 of the input x" in (
+        failure.value.hint
+    )
+    images = np.random.default_rng(2).standard_normal((2, 3, 5, 5))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BiasMeanOverPositions(3, 2, 3, rng=0), images)
+    assert "9x too small, a factor equal to the lengths of axes 2 and 3 of grad_output" in (
+        failure.value.hint
+    )

@@ -278,6 +278,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.parameter_factor_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
+                or objective.length_factor_hint(comparison, batch_size, x.size)
                 or objective.extra_term_hint(comparison, comparisons, batch_size, x.size)
             )
             raise gradient_failure(
@@ -470,6 +471,37 @@ class _Objective:
                             f"where the chain rule goes through it (the output is "
                             f"multiplied by {attribute}, so is the gradient that flows back)"
                         )
+        return None
+
+    def length_factor_hint(
+        self, comparison: TensorComparison, batch_size: int, input_size: int
+    ) -> str | None:
+        """The hint when a wrong gradient is the true one times (or divided by) exactly the
+        length of an axis in play, or of two axes of one array (H'·W'), or None (the batch
+        size and the number of elements are ``diagnose``'s)."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
+            return None
+        factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+        if not close(analytic, factor * numeric) or factor <= 0:
+            return None
+        if "constant factor" not in diagnose_factor(factor, batch_size, input_size):
+            return None
+        arrays = {"the input x": self.x.shape}
+        if not self.is_loss:
+            arrays["grad_output"] = self.direction.shape
+        for ratio, too in ((factor, "large"), (1 / factor, "small")):
+            length = round(ratio)
+            if length < 2 or abs(ratio - length) > 1e-6 * ratio:
+                continue
+            for what in _axes_of_length(arrays, length):
+                them = "them" if what.startswith("the lengths") else "it"
+                fix = (
+                    f"a sum over {them} where a mean belongs (divide by {length})"
+                    if too == "large"
+                    else f"a mean over {them} (or a division by {length}) where a sum belongs"
+                )
+                return f"the gradient is {length}x too {too}, a factor equal to {what}: {fix}"
         return None
 
     def extra_term_hint(
@@ -800,6 +832,21 @@ def extra_term_hint(
                         f"{consequence}"
                     )
     return None
+
+
+def _axes_of_length(arrays: dict[str, tuple], length: int):
+    """Descriptions of one axis, or two axes of one array, of ``length`` entries in all."""
+    for name, shape in arrays.items():
+        for axis, size in enumerate(shape):
+            if size == length:
+                yield f"the length of axis {axis} of {name}, {shape}"
+    for name, shape in arrays.items():
+        for first, second in itertools.combinations(range(len(shape)), 2):
+            if shape[first] * shape[second] == length and min(shape[first], shape[second]) > 1:
+                yield (
+                    f"the lengths of axes {first} and {second} of {name}, {shape}, multiplied "
+                    f"({shape[first]}·{shape[second]})"
+                )
 
 
 def _fitted(values: np.ndarray, shape: tuple):
