@@ -582,10 +582,10 @@ def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | Non
         formula = f"{left} @ {right_name}"
         if close(product, comparison.numeric, MATCH_RTOL):
             right.append(formula)
-        elif comparison.analytic is not None and close(product, comparison.analytic, MATCH_RTOL):
+        if comparison.analytic is not None and close(product, comparison.analytic, MATCH_RTOL):
             computed.append(formula)
-    if not right or not computed:
-        return None
+    if len(right) != 1 or len(computed) != 1:
+        return None  # none, or several products alike (1 x 1 matrices): it names nothing
     return (
         f"backward computes dL/d{name} as {computed[0]}, but it is {right[0]}: check which "
         "factor is transposed and on which side of @ it goes (the shapes fit either way "
