@@ -227,6 +227,12 @@ CATALOG = {
         lambda: check_numerical_gradient(quotient_of(lambda plus, minus, eps: plus), X),
         "the values f(x + eps) themselves",
     ),
+    "f_plus / (2 * eps) - f_minus": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: plus / (2 * eps) - minus), X
+        ),
+        "the numbers returned are f(x + eps) / (2·eps) - f(x - eps)",
+    ),
     "multiplied by 2·eps": (
         lambda: check_numerical_gradient(
             quotient_of(lambda plus, minus, eps: (plus - minus) * (2 * eps)), X

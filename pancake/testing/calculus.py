@@ -139,6 +139,24 @@ def _difference_quotient_hint(got: np.ndarray, f: Callable, x: np.ndarray) -> st
     for predicted, hint in candidates:
         if np.allclose(got, predicted, rtol=1e-6, atol=1e-9):
             return hint
+    return _combination_hint(got, f_plus, f_minus)
+
+
+def _combination_hint(got: np.ndarray, f_plus: np.ndarray, f_minus: np.ndarray) -> str | None:
+    """The hint when the numbers returned are a·f(x + eps) ± b·f(x - eps), with a and b
+    among 1, 1/2, 1/eps and 1/(2·eps) (brackets or a division misplaced), or None."""
+    divisions = {"": 1.0, " / 2": 0.5, " / eps": 1 / EPS, " / (2·eps)": 1 / (2 * EPS)}
+    for (plus_text, a), (minus_text, b), sign in itertools.product(
+        divisions.items(), divisions.items(), (-1, 1)
+    ):
+        if plus_text == minus_text and sign < 0:
+            continue  # the difference times a factor: the right one, or the factor hints
+        if np.allclose(got, a * f_plus + sign * b * f_minus, rtol=1e-6, atol=1e-9):
+            return (
+                f"the numbers returned are f(x + eps){plus_text} {'-' if sign < 0 else '+'} "
+                f"f(x - eps){minus_text}: the difference of the two values, as a whole, is "
+                "divided by 2·eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
+            )
     return None
 
 
