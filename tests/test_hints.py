@@ -1543,3 +1543,21 @@ def test_a_flat_gradient_of_every_entry_is_named_too():
     from pancake.testing.hints import diagnose_shape
 
     assert "boolean selection" in diagnose_shape((6,), (2, 3))  # every x > 0: all selected
+
+
+def test_a_constant_factor_seen_on_two_values_that_sum_to_zero_is_not_claimed(monkeypatch):
+    """Two values per channel: dL/dx is (d, -d) whatever the mistake, so any wrong gradient
+    is 'a constant factor' of the true one there. The claim must hold on the generic input
+    too, or the hint says no more than that the values are wrong."""
+    import pancake.nn.normalization as normalization
+
+    def squared_x_hat(grad_x_hat, x_hat, inv_std, axes):  # x̂² where x̂ belongs
+        mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)
+        along = (grad_x_hat * x_hat**2).mean(axis=axes, keepdims=True)
+        return inv_std * (grad_x_hat - mean_grad - x_hat * along)
+
+    monkeypatch.setattr(normalization, "standardize_backward", squared_x_hat)
+    x = np.array([[[[0.3]]], [[[-1.2]]]])  # (N, C, H, W) = (2, 1, 1, 1)
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BatchNorm2d(1), x)
+    assert "constant factor" not in failure.value.hint

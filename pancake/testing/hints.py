@@ -76,10 +76,14 @@ def diagnose(
             "gradient, rearranged): check the order of the axes where you reshape or transpose "
             "it back to the tensor's layout, and which entry each value is sent to"
         )
-    return where_wrong_hint(analytic, numeric, x) or (
-        "the values are wrong (not a simple sign, transpose or scale mistake): "
-        "re-derive the local derivative and check which cached value you use"
-    )
+    return where_wrong_hint(analytic, numeric, x) or VALUES_WRONG_HINT
+
+
+VALUES_WRONG_HINT = (
+    "the values are wrong (not a simple sign, transpose or scale mistake): "
+    "re-derive the local derivative and check which cached value you use"
+)
+UNNAMED_FACTOR = "the gradient is off by a constant factor of"
 
 
 def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str | None:
@@ -333,7 +337,7 @@ def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
             f"{abs(factor - 1):.0e}) but misses the tolerance: a tiny extra term, or an input "
             "where the function has a kink (finite differences are unreliable there)"
         )
-    return f"the gradient is off by a constant factor of {factor:.6g}"
+    return f"{UNNAMED_FACTOR} {factor:.6g}"
 
 
 def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6) -> bool:
