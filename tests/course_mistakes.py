@@ -2793,6 +2793,48 @@ HINTED_MISTAKES = [
 ]
 MISTAKES += HINTED_MISTAKES
 
+# Wrong answers that scored full marks in probe 9, each caught now (another instance of
+# each idea than the probe's, which stays unseen).
+LEAD_MISTAKES = [
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "backward zeroes grad_output in place where x <= 0 and returns it",
+        (
+            (
+                "        return grad_output * (x > 0)",
+                "        grad_output[x <= 0] = 0\n        return grad_output",
+            ),
+        ),
+        ("relu-gradients",),
+        "backward changed grad_output in place",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the last layer has 16 outputs (Linear(64, 16)), not one per class",
+        (("Linear(64, 10, rng=rng))", "Linear(64, 16, rng=rng))"),),
+        ("train-digits-outputs-are-logits",),
+        "one logit per digit class",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "an output without a gradient gets zeros instead of being skipped",
+        (
+            (
+                "        grad = grads.get(output)\n"
+                "        if grad is None:  # the target does not depend on this operation\n"
+                "            continue\n",
+                "        grad = grads.get(output, np.zeros(output.data.shape))\n",
+            ),
+        ),
+        ("walk-tape-skips-what-the-target-does-not-need",),
+        "rather than giving it a zero gradient",
+    ),
+]
+MISTAKES += LEAD_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

@@ -306,6 +306,13 @@ class ReLUInPlace(ReLU):
         return np.maximum(x, 0, out=x)
 
 
+class ReLUBackwardInPlace(ReLU):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        grad_output[x <= 0] = 0  # right values, but the caller's array is changed
+        return grad_output
+
+
 class MSESumNotMean(MSELoss):
     """Differentiates the sum of squares instead of the mean."""
 
@@ -453,6 +460,12 @@ CATALOG = [
     ("forgot to return", ReLUForgetsToReturn, "kinks", "returned None"),
     ("all zero", ReLUReturnsZeros, "kinks", "all zero"),
     ("forward modifies its input", ReLUInPlace, "kinks", "modified its input array in place"),
+    (
+        "backward modifies grad_output",
+        ReLUBackwardInPlace,
+        "kinks",
+        "backward changed grad_output in place",
+    ),
     ("sum instead of mean (elements)", MSESumNotMean, "regression", "number of elements"),
     (
         "mean over batch missing",

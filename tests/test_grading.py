@@ -18,7 +18,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from course_exploits import FORGE_RESULTS, FRAME_ORACLE_SGD, ORACLE_SGD, REPLACE_THE_RUNNER
+from course_exploits import (
+    ASKED_ORACLE_SGD,
+    FORGE_RESULTS,
+    FRAME_ORACLE_SGD,
+    ORACLE_SGD,
+    REPLACE_THE_RUNNER,
+)
 from course_mistakes import answer_cells, graded_cells
 
 import pancake
@@ -352,9 +358,12 @@ def test_the_learner_edition_ships_no_graded_optimizer_steps():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("oracle", [ORACLE_SGD, FRAME_ORACLE_SGD], ids=["files", "frames"])
+@pytest.mark.parametrize(
+    "oracle", [ORACLE_SGD, FRAME_ORACLE_SGD, ASKED_ORACLE_SGD], ids=["files", "frames", "checks"]
+)
 def test_an_answer_that_looks_the_expected_steps_up_scores_nothing(tmp_path, oracle):
-    """Looked up in pancake's files (where they are no more) or in the check's frame."""
+    """Looked up in pancake's files (where they are no more), in the check's frame, or
+    asked of the checks themselves (which hold them in the sandbox)."""
     from pancake.testing import check_optimizer, recorded_settings
 
     namespace: dict = {}
@@ -374,6 +383,37 @@ def test_an_answer_that_looks_the_expected_steps_up_scores_nothing(tmp_path, ora
         failed = {key for key, event in outcome.tests.items() if event.get("error")}
         assert len(failed) == lost, errors(outcome)
         assert len(outcome.tests) == 4
+
+
+SENT_STEPS = {"suites": {"graded": ["a key"]}, "cases": {"a key": {"expected": [[4.5]]}}}
+ASK_FOR_THE_STEPS = """
+import pancake
+
+def peek():
+    checks = getattr(getattr(pancake, "test" + "ing"), "optim" + "izers")
+    return checks.recorded()["cases"]["a key"]
+"""
+READ_THE_STEPS = """
+from pancake.testing.optimizers import recorded
+assert recorded()["cases"]["a key"]["expected"] == [[4.5]]
+"""
+
+
+def test_an_answer_may_not_read_the_graded_steps_the_grader_sent(linear_environment):
+    """The checks read them; an answer's function that asks the checks for them is refused."""
+    from pancake.testing.optimizers import SEALED_EVENT
+
+    assert SEALED_EVENT in runner.OUT_OF_REACH
+    asked = {
+        **job("assert peek() is not None", cells=(ASK_FOR_THE_STEPS,)),
+        "recorded_steps": SENT_STEPS,
+    }
+    found = errors(sandbox.run(asked, linear_environment, LIMITS))
+    assert "GradingRefused" in found["test-0"] and "pancake.testing.sealed" in found["test-0"], (
+        found
+    )
+    read = {**job(READ_THE_STEPS), "recorded_steps": SENT_STEPS}
+    assert not errors(sandbox.run(read, linear_environment, LIMITS))
 
 
 # -- frames and the heap ----------------------------------------------------------------------

@@ -332,6 +332,20 @@ def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
     return failure
 
 
+def _changed_grad_output(module: Module) -> GradientCheckError:
+    """The failure of a backward that wrote into the grad_output it was given."""
+    hint = (
+        "backward changed grad_output in place (grad_output *= ..., or an assignment into "
+        "it): compute a new array (grad_output * ...) instead; the caller may still need "
+        "grad_output (a residual connection adds it to the other branch's gradient)"
+    )
+    return GradientCheckError(
+        f"{module!r}: backward(grad_output) changed grad_output.\nHint: {hint}",
+        tensor="input",
+        hint=hint,
+    )
+
+
 class _Objective:
     """The scalar the check differentiates: the loss, or sum(u * output) for a layer."""
 
@@ -372,11 +386,12 @@ class _Objective:
             for _, parameter in self.parameters:
                 parameter.grad = np.zeros_like(parameter.data)
         self.module(self.x, *self.others)
+        sent = None if self.is_loss else self.direction.copy()
         try:
             if self.is_loss:
                 grad_input = self.module.backward()
             else:
-                grad_input = self.module.backward(self.direction.copy())
+                grad_input = self.module.backward(sent)
         except ValueError as error:  # NumPy's shape errors: explain them
             named = (
                 container_order_hint(self.module, self.x, self.direction)
@@ -406,6 +421,8 @@ class _Objective:
             if "'NoneType'" not in str(error):
                 raise
             raise _backward_used_none(self.module, error) from error
+        if sent is not None and not np.array_equal(sent, self.direction):
+            raise _changed_grad_output(self.module)
         if isinstance(grad_input, tuple | list):
             hint = (
                 f"backward returned a {type(grad_input).__name__} of {len(grad_input)} values: a "

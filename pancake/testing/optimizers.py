@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import sys
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -167,23 +168,57 @@ def case_key(algorithm: str, hyperparameters: dict, seed: int, dtype) -> str:
     )
 
 
+# The audit event raised each time the graded suites are read: the grading sandbox
+# (``pancake.course.grading``) refuses it while an answer's code is on the stack.
+SEALED_EVENT = "pancake.testing.sealed"
+
+
 @functools.cache
-def recorded() -> dict:
-    """The recorded cases and suites, decoded once: ``{"suites": {name: [key]}, "cases":
-    {key: case}, ...}``. The learner's copy of pancake holds no graded suite (see
-    ``add_recorded``)."""
+def _shipped() -> dict:
+    """The cases and suites recorded in this copy of pancake, decoded once."""
     return json.loads(zlib.decompress(base64.b64decode(RECORDED)))
+
+
+def _keep_sealed(audit=sys.audit):
+    """A generator that keeps the graded suites ``add_recorded`` is sent in its own
+    frame: resuming it is the only way to them, and each resumption raises the audit
+    event ``SEALED_EVENT`` first. A module attribute or a closure would let an answer
+    read them; a suspended generator's frame is out of an answer's reach in the sandbox.
+    ``audit`` is bound when the generator starts, so rebinding ``sys.audit`` later
+    cannot silence it."""
+    sealed: dict = {"suites": {}, "cases": {}}
+    added = yield
+    while True:
+        audit(SEALED_EVENT)
+        for part in ("suites", "cases"):
+            sealed[part].update((added or {}).get(part, {}))
+        added = yield {part: dict(sealed[part]) for part in sealed}
+
+
+_SEALED = _keep_sealed()
+next(_SEALED)
+
+
+def recorded() -> dict:
+    """The recorded cases and suites: ``{"suites": {name: [key]}, "cases": {key: case},
+    ...}``, those shipped with this copy of pancake and those the grader added. The
+    learner's copy of pancake holds no graded suite (see ``add_recorded``)."""
+    shipped, sealed = _shipped(), _SEALED.send(None)
+    return {
+        **shipped,
+        "suites": {**shipped["suites"], **sealed["suites"]},
+        "cases": {**shipped["cases"], **sealed["cases"]},
+    }
 
 
 def add_recorded(sealed: dict) -> None:
     """Add the graded suites and their cases (``{"suites": ..., "cases": ...}``).
 
     The grader sends them to the grading sandbox when it runs (``pancake.course.grading``):
-    they are in no file that an answer could read and look the expected steps up in.
+    they are in no file that an answer could read and look the expected steps up in, and
+    in no object an answer can reach while it runs (``_keep_sealed``).
     """
-    data = recorded()
-    data["suites"].update(sealed["suites"])
-    data["cases"].update(sealed["cases"])
+    _SEALED.send(sealed)
 
 
 def _unflatten(values: list[float]) -> list[np.ndarray]:

@@ -33,13 +33,17 @@ def visible_check_train_digits():
 def test_train_digits_outputs_are_logits():
     """bug check: what the trained model outputs, for random data
 
-    The model must output logits: a softmax before CrossEntropyLoss squashes the gradients;
-    and it must stay an MLP, with its ReLU.
+    The model must output logits, one per class: a softmax before CrossEntropyLoss squashes
+    the gradients; and it must stay an MLP, with its ReLU.
     """
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(64, 64)), rng.integers(0, 10, size=64)
     model, _ = train_digits(X, y, X[:8], y[:8], epochs=1)
     outputs = predict(model, X)
+    assert outputs.shape == (64, 10), (
+        f"for 64 images the model outputs an array of shape {outputs.shape}, expected "
+        "(64, 10): one logit per digit class, so the last Linear layer has 10 outputs"
+    )
     assert not np.allclose(outputs.sum(axis=1), 1), (
         "every row of the model's outputs sums to 1: the model ends with a softmax, but "
         "CrossEntropyLoss takes logits and applies log-softmax itself; a softmax before it "

@@ -241,11 +241,12 @@ def test_walk_tape_matches_grad(shape, data):
 @given(x=pst.arrays(pst.shapes(min_dims=1, max_dims=2, max_side=4)))
 def test_walk_tape_skips_what_the_target_does_not_need(x):
     """walk_tape from a target in the middle of the record: later operations are skipped,
-    and an unwatched constant gets no gradient"""
+    a watched tensor that only they use gets no gradient, nor does an unwatched constant"""
     tensor = Tensor(x, requires_grad=True)
+    unused = Tensor(x + 1.0, requires_grad=True)  # watched, but the target does not need it
     constant = Tensor(np.full_like(x, 0.5))  # not watched: is_watched says no
     target = (tensor * 2.0 + constant).exp().sum()
-    later = (tensor * 3.0).tanh().sum()  # runs after the target, which does not need it
+    later = (tensor * 3.0 * unused).tanh().sum()  # after the target, which does not need it
     record = graph_record(target) + graph_record(later)
     grads = walk(record, target, np.ones(()), lambda t: t.requires_grad)
     got, expected = grads.get(tensor), 2 * np.exp(2 * x + 0.5)
@@ -259,6 +260,13 @@ def test_walk_tape_skips_what_the_target_does_not_need(x):
                 "to the earlier ones; don't end the walk there (break)"
             )
         raise AssertionError(f"walk_tape gave {got} for x, expected {expected}: {hint}")
+    if grads.get(unused) is not None:
+        raise AssertionError(
+            "walk_tape gave a gradient to a tensor that only operations after the target use "
+            "(the target does not depend on it, and its gradient must be left out: None): "
+            "skip an operation whose output has no gradient (continue), rather than giving "
+            "it a zero gradient"
+        )
     if grads.get(constant) is not None:
         raise AssertionError(
             "walk_tape gave a gradient to a constant that is not watched: add a gradient "
