@@ -106,19 +106,20 @@ RESHAPE_HINT = (
 )
 
 
-def _added_axes_one_at_a_time(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """unbroadcast with the added axes summed one call at a time, by their index in grad."""
-    for axis in range(grad.ndim - len(shape)):
-        grad = grad.sum(axis=axis)
-    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True)
+def _added_axes_one_at_a_time(grad_shape: tuple, shape: tuple) -> tuple:
+    """The shape unbroadcast leaves when it sums the added axes one call at a time, by their
+    index in grad (shapes only: the check must not hold a working unbroadcast)."""
+    lengths = list(grad_shape)
+    for axis in range(len(grad_shape) - len(shape)):
+        del lengths[axis]  # IndexError once the axes have shifted past the end
+    return tuple(1 if size == 1 else lengths[i] for i, size in enumerate(shape))
 
 
-def _stretched_axes_first(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """unbroadcast with the stretched axes, numbered in shape, summed before the added ones."""
-    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+def _stretched_axes_first(grad_shape: tuple, shape: tuple) -> tuple:
+    """The shape unbroadcast leaves when it looks the stretched axes up, by their index in
+    shape, before the added axes are summed (shapes only)."""
+    lengths = [1 if i < len(shape) and shape[i] == 1 else n for i, n in enumerate(grad_shape)]
+    return tuple(lengths[len(grad_shape) - len(shape) :])
 
 
 def unbroadcast_order_hint(got: tuple, grad_shapes, shape: tuple) -> str | None:
@@ -128,15 +129,20 @@ def unbroadcast_order_hint(got: tuple, grad_shapes, shape: tuple) -> str | None:
     if tuple(got) == shape:
         return None
     for grad_shape in grad_shapes:
+        try:
+            if np.broadcast_shapes(tuple(grad_shape), shape) != tuple(grad_shape):
+                continue  # shape does not broadcast to grad's: no unbroadcast goes from one to the other
+        except ValueError:
+            continue
         for wrong_order, hint in (
             (_added_axes_one_at_a_time, AXES_SHIFT_HINT),
             (_stretched_axes_first, STRETCHED_FIRST_HINT),
         ):
             try:
-                summed = wrong_order(np.zeros(grad_shape), shape)
-            except (ValueError, IndexError):  # this order crashes on these shapes
+                left = wrong_order(tuple(grad_shape), shape)
+            except IndexError:  # this order crashes on these shapes
                 continue
-            if summed.shape == tuple(got):
+            if left == tuple(got):
                 return hint
     return None
 
@@ -538,18 +544,6 @@ def _function_terms(comparison, comparisons, inputs: dict, grad: np.ndarray):
     )
 
 
-def _summed_to(values: np.ndarray, shape: tuple) -> np.ndarray | None:
-    """``values`` summed over the axes broadcasting adds or stretches to reach it from
-    ``shape``, or None when it cannot have come from ``shape``."""
-    extra = values.ndim - len(shape)
-    if extra < 0:
-        return None
-    values = values.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and values.shape[i] != 1)
-    values = values.sum(axis=stretched, keepdims=True)
-    return values if values.shape == tuple(shape) else None
-
-
 def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | None:
     """The hint when the true gradient of a matrix product's input is one product of grad
     and the other input (each transposed or not, in either order) and backward computed
@@ -574,11 +568,11 @@ def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | Non
         if ("grad" in left) == ("grad" in right_name):
             continue  # one factor is grad, the other the other input
         try:
-            product = _summed_to(a @ b, comparison.numeric.shape)
+            product = a @ b
         except ValueError:  # the sizes do not fit
             continue
-        if product is None:
-            continue
+        if product.shape != comparison.numeric.shape:
+            continue  # (a product summed over broadcast batch axes is not tried)
         formula = f"{left} @ {right_name}"
         if close(product, comparison.numeric, MATCH_RTOL):
             right.append(formula)
