@@ -648,3 +648,23 @@ def test_a_factor_equal_to_axis_lengths_is_named():
     assert "9x too small, a factor equal to the lengths of axes 2 and 3 of grad_output" in (
         failure.value.hint
     )
+
+    class BiasMeanOverRows(Conv2d):
+        """The bias gradient averaged over the N·H'·W' rows."""
+
+        def backward(self, grad_output):
+            before = self.bias.grad.copy()
+            grad_input = super().backward(grad_output)
+            self.bias.grad[...] = before + grad_output.mean(axis=(0, 2, 3))
+            return grad_input
+
+    images = np.random.default_rng(2).standard_normal((2, 3, 6, 6))  # rows: 2·4·4 = 32
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BiasMeanOverRows(3, 5, 3, rng=0), images)
+    assert "32x too small, a factor equal to the lengths of axes 0, 2 and 3 of grad_output" in (
+        failure.value.hint
+    )
+    square = np.random.default_rng(2).standard_normal((2, 3, 5, 5))  # rows 2·3·3 = 18 = 2·9
+    with pytest.raises(GradientCheckError) as failure:  # with 3 output channels: (0, 1, 2) too
+        check_gradients(BiasMeanOverRows(3, 3, 3, rng=0), square)
+    assert "a factor equal to" not in failure.value.hint

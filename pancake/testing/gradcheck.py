@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -506,8 +507,9 @@ class _Objective:
         self, comparison: TensorComparison, batch_size: int, input_size: int
     ) -> str | None:
         """The hint when a wrong gradient is the true one times (or divided by) exactly the
-        length of an axis in play, or of two axes of one array (H'·W'), or None (the batch
-        size and the number of elements are ``diagnose``'s)."""
+        length of one set of axes of grad_output (of the logits, for a loss): H'·W', the
+        classes; or None (the batch size and the number of elements are ``diagnose``'s,
+        and a length that several sets of axes have names none)."""
         analytic, numeric = comparison.analytic, comparison.numeric
         if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
             return None
@@ -516,21 +518,25 @@ class _Objective:
             return None
         if "constant factor" not in diagnose_factor(factor, batch_size, input_size):
             return None
-        arrays = {"the input x": self.x.shape}
-        if not self.is_loss:
-            arrays["grad_output"] = self.direction.shape
+        # the axes a gradient is summed or averaged over: grad_output's for a layer, the
+        # input's (the logits) for a loss
+        name, shape = (
+            ("the input x", self.x.shape) if self.is_loss else ("grad_output", self.direction.shape)
+        )
         for ratio, too in ((factor, "large"), (1 / factor, "small")):
             length = round(ratio)
             if length < 2 or abs(ratio - length) > 1e-6 * ratio:
                 continue
-            for what in _axes_of_length(arrays, length):
-                them = "them" if what.startswith("the lengths") else "it"
-                fix = (
-                    f"a sum over {them} where a mean belongs (divide by {length})"
-                    if too == "large"
-                    else f"a mean over {them} (or a division by {length}) where a sum belongs"
-                )
-                return f"the gradient is {length}x too {too}, a factor equal to {what}: {fix}"
+            found = _axes_of_length(name, shape, length)
+            if len(found) != 1:
+                continue  # no such axes, or several sets alike: it names nothing
+            them = "them" if found[0].startswith("the lengths") else "it"
+            fix = (
+                f"a sum over {them} where a mean belongs (divide by {length})"
+                if too == "large"
+                else f"a mean over {them} (or a division by {length}) where a sum belongs"
+            )
+            return f"the gradient is {length}x too {too}, a factor equal to {found[0]}: {fix}"
         return None
 
     def extra_term_hint(
@@ -863,19 +869,24 @@ def extra_term_hint(
     return None
 
 
-def _axes_of_length(arrays: dict[str, tuple], length: int):
-    """Descriptions of one axis, or two axes of one array, of ``length`` entries in all."""
-    for name, shape in arrays.items():
-        for axis, size in enumerate(shape):
-            if size == length:
-                yield f"the length of axis {axis} of {name}, {shape}"
-    for name, shape in arrays.items():
-        for first, second in itertools.combinations(range(len(shape)), 2):
-            if shape[first] * shape[second] == length and min(shape[first], shape[second]) > 1:
-                yield (
-                    f"the lengths of axes {first} and {second} of {name}, {shape}, multiplied "
-                    f"({shape[first]}·{shape[second]})"
+def _axes_of_length(name: str, shape: tuple, length: int) -> list[str]:
+    """Descriptions of the sets of axes of ``shape`` (none of length 1) whose lengths
+    multiply to ``length``."""
+    axes = [axis for axis, size in enumerate(shape) if size > 1]
+    found = []
+    for count in range(1, len(axes) + 1):
+        for chosen in itertools.combinations(axes, count):
+            if math.prod(shape[axis] for axis in chosen) != length:
+                continue
+            if count == 1:
+                found.append(f"the length of axis {chosen[0]} of {name}, {shape}")
+            else:
+                lengths = "·".join(str(shape[axis]) for axis in chosen)
+                listed = ", ".join(str(axis) for axis in chosen[:-1]) + f" and {chosen[-1]}"
+                found.append(
+                    f"the lengths of axes {listed} of {name}, {shape}, multiplied ({lengths})"
                 )
+    return found
 
 
 def _fitted(values: np.ndarray, shape: tuple):
