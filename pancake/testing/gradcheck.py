@@ -516,7 +516,13 @@ class _Objective:
         factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
         if not close(analytic, factor * numeric) or factor <= 0:
             return None
-        if "constant factor" not in diagnose_factor(factor, batch_size, input_size):
+        named = diagnose_factor(factor, batch_size, input_size)
+        # a parameter's gradient is a sum over grad_output's axes: a factor 2 there is likelier
+        # an axis of length 2 than the 2 of d(x²)/dx
+        doubled = comparison.name not in ("input", "pred") and (
+            "the gradient is half" in named or "the gradient is twice" in named
+        )
+        if "constant factor" not in named and not doubled:
             return None
         # the axes a gradient is summed or averaged over: grad_output's for a layer, the
         # input's (the logits) for a loss
@@ -528,14 +534,17 @@ class _Objective:
             if length < 2 or abs(ratio - length) > 1e-6 * ratio:
                 continue
             found = _axes_of_length(name, shape, length)
-            if len(found) != 1:
-                continue  # no such axes, or several sets alike: it names nothing
-            them = "them" if found[0].startswith("the lengths") else "it"
+            if not found:
+                continue
+            them = "them" if len(found) > 1 or found[0].startswith("the lengths") else "it"
             fix = (
                 f"a sum over {them} where a mean belongs (divide by {length})"
                 if too == "large"
                 else f"a mean over {them} (or a division by {length}) where a sum belongs"
             )
+            if len(found) > 1:  # several sets of axes alike: list them, claim none
+                sets = " or ".join(found)
+                return f"the gradient is {length}x too {too}, {length} being {sets}: {fix}"
             return f"the gradient is {length}x too {too}, a factor equal to {found[0]}: {fix}"
         return None
 
@@ -886,7 +895,7 @@ def _axes_of_length(name: str, shape: tuple, length: int) -> list[str]:
                 found.append(
                     f"the lengths of axes {listed} of {name}, {shape}, multiplied ({lengths})"
                 )
-    return found
+    return found[:3]
 
 
 def _fitted(values: np.ndarray, shape: tuple):
