@@ -2363,7 +2363,7 @@ HINTED_MISTAKES = [
             "gradient-tape-watches-leaves-that-require-a-gradient",
             "gradient-tape-nested-second-derivative",
         ),
-        "each operation's backward_step takes the gradient of its own output",
+        "each operation's backward_step takes the gradient of its own output, grads[output]",
     ),
     # --- A (session 4) ---
     Mistake(
@@ -2790,6 +2790,216 @@ HINTED_MISTAKES = [
         ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
         "so it is no transpose",
     ),
+    # --- B (session 5) ---
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward applies each layer to the model's input x: `h = layer(x)`, h returned",
+        (
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x",
+                "        h = x\n        for layer in self.layers:\n            h = layer(x)\n        return h",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "the model's input x, not module 0's output",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward starts by zeroing the gradients: self.zero_grad()",
+        (
+            (
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "        self.zero_grad()\n"
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward calls zero_grad()",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward runs the last layer's backward, then every layer's in the reversed loop",
+        (
+            (
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+                "        grad_output = self.layers[-1].backward(grad_output)\n"
+                "        for layer in reversed(self.layers):\n            grad_output = layer.backward",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "backward more than once",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward calls layer(grad_output), a forward pass, instead of layer.backward",
+        (
+            (
+                "            grad_output = layer.backward(grad_output)",
+                "            grad_output = layer(grad_output)",
+            ),
+        ),
+        ("sequential-gradients", "sequential-nested"),
+        "layer(grad_output) is a forward pass",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the order is a permutation of n - 1 indices: the last sample never comes",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = self.rng.permutation(n - 1) if self.shuffle else np.arange(n - 1)",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "(n - 1 leaves out the last",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "the order shuffled in place again before every batch (rng.shuffle inside the loop)",
+        (
+            (
+                "        order = self.rng.permutation(n) if self.shuffle else np.arange(n)\n"
+                "        for start in range(0, n, self.batch_size):\n",
+                "        order = np.arange(n)\n"
+                "        for start in range(0, n, self.batch_size):\n"
+                "            if self.shuffle:\n"
+                "                self.rng.shuffle(order)\n",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "permutations from self.rng, one per batch",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the sample count set to each batch's size (targets.shape[0]), not added up",
+        (("total_samples += len(targets)", "total_samples = targets.shape[0]"),),
+        ("train-one-epoch-one-epoch",),
+        "total_samples += len(targets) (not =)",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss.detach() as in PyTorch (the loss is a plain float)",
+        (("total_loss += loss * len(targets)", "total_loss += loss.detach() * len(targets)"),),
+        ("train-one-epoch-digits", "train-one-epoch-one-epoch"),
+        "a PyTorch habit",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "each input gets grads[output], the output's gradient, not its own",
+        (
+            (
+                "add_gradient(grads, tensor, tensor_grad)",
+                "add_gradient(grads, tensor, grads[output])",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+        ),
+        "walk_tape passes each output's gradient on unchanged",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record watches every output, before it tests the inputs",
+        (
+            (
+                "        if any(self.is_watched(tensor) for tensor in function.inputs):\n"
+                "            self.operations.append((function, output))\n"
+                "            self.watched.add(output)",
+                "        self.watched.add(output)\n"
+                "        if any(self.is_watched(tensor) for tensor in function.inputs):\n"
+                "            self.operations.append((function, output))",
+            ),
+        ),
+        ("gradient-tape-records-watched-operations",),
+        "self.watched.add(output) inside the if",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record prepends each operation: operations = [(function, output)] + operations",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations = [(function, output)] + self.operations",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+        ),
+        "the tape holds the operations newest first",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "validation pairs the validation images with the training labels",
+        (("(X_val, y_val)", "(X_val, y_train)"),),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "pair each set of inputs with its own labels",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "apply_fun calls each layer as layer_apply(inputs, layer_params), inputs first",
+        (
+            (
+                "inputs = layer_apply(layer_params, inputs)",
+                "inputs = layer_apply(inputs, layer_params)",
+            ),
+        ),
+        ("serial-chain", "serial-nested"),
+        "was called with (inputs, params)",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward starts the chain from the first module itself, not from x",
+        (
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x",
+                "        out = self.layers[0]\n        for layer in self.layers[1:]:\n"
+                "            out = layer(out)\n        return out",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "a module, Linear(",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the validation data passed to evaluate as two arguments, X_val, y_val",
+        (("(X_val, y_val)", "X_val, y_val"),),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "the pair (X, y) in parentheses",
+    ),
 ]
 MISTAKES += HINTED_MISTAKES
 
@@ -2826,7 +3036,7 @@ LEAD_MISTAKES = [
                 "        grad = grads.get(output)\n"
                 "        if grad is None:  # the target does not depend on this operation\n"
                 "            continue\n",
-                "        grad = grads.get(output, np.zeros(output.data.shape))\n",
+                "        grad = grads.get(output, output.data * 0.0)\n",
             ),
         ),
         ("walk-tape-skips-what-the-target-does-not-need",),

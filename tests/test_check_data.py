@@ -173,6 +173,27 @@ class DropLastWhenNDoesNotDivide(DataLoader):
             yield self.fetch(order[start : start + self.batch_size])
 
 
+class ServesOneSampleShort(DataLoader):
+    """n = len(self.dataset) - 1: the last sample never comes."""
+
+    def __iter__(self):
+        n = len(self.dataset) - 1
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class DrawsAPermutationPerBatch(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        for start in range(0, n, self.batch_size):
+            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
@@ -184,7 +205,12 @@ class DropLastWhenNDoesNotDivide(DataLoader):
         (DropLastWhenNDoesNotDivide, "no batch came at all: skip only the last batch"),
         (SlicesFromStartToBatchSize, r"the batch is short: .*order\[start : start \+ batch_size\]"),
         (DropsTheLastBatch, "the last, smaller batch is missing"),
-        (SamplesWithReplacement, "came twice"),
+        (
+            SamplesWithReplacement,
+            r"came twice in one epoch; the indices were drawn one by one \(rng.integers",
+        ),
+        (ServesOneSampleShort, r"stops after sample 8 \(n - 1 leaves out the last"),
+        (DrawsAPermutationPerBatch, "drew 4 permutations from self.rng, one per batch"),
         (ShufflesColumnsSeparately, "no longer belong together"),
         (ShufflesOnceInInit, "same order"),
         (UsesTheGlobalGenerator, "other orders"),
@@ -202,3 +228,19 @@ class DropLastWhenNDoesNotDivide(DataLoader):
 def test_check_data_loader_catches_buggy_loaders(buggy_cls, message):
     with pytest.raises(AssertionError, match=message):
         check_data_loader(buggy_cls)
+
+
+@pytest.mark.parametrize("buggy_cls", [DropsTheLastBatch, EndsOneBatchEarly, StartsABatchAtN])
+def test_a_cause_true_on_one_generic_epoch_only_is_not_named(buggy_cls):
+    """Both end the epoch at sample 8 of 10 in batches of 3, as n - 1 would: not of 11 in 4."""
+    with pytest.raises(AssertionError) as failure:
+        check_data_loader(buggy_cls)
+    assert "n - 1" not in str(failure.value)
+    assert "one per batch" not in str(failure.value)
+
+
+def test_a_correct_loader_draws_one_permutation_per_epoch():
+    from pancake.testing.data import _draws_hint, _served_hint
+
+    assert _draws_hint(DataLoader) == ""
+    assert _served_hint(DataLoader) == ""

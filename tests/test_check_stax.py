@@ -105,6 +105,29 @@ def serial_with_params_last_first(*layers):
     return reversed_init_fun, lambda params, x: apply_fun(params[::-1], x)
 
 
+def dense_keeping_only_the_first_axis(out_dim):
+    """Dense announcing (input_shape[0], out_dim): the middle axes dropped from the shape."""
+    init_fun, apply_fun = stax.Dense(out_dim)
+
+    def init_dropping_axes(rng, input_shape):
+        _, params = init_fun(rng, input_shape)
+        return (input_shape[0], out_dim), params
+
+    return init_dropping_axes, apply_fun
+
+
+def serial_calling_apply_with_inputs_first(*layers):
+    """A serial whose apply_fun calls each layer's apply_fun as (inputs, params)."""
+    init_fun, _ = stax.serial(*layers)
+
+    def apply_fun(params, inputs, **kwargs):
+        for (_, layer_apply), layer_params in zip(layers, params, strict=True):
+            inputs = layer_apply(inputs, layer_params, **kwargs)
+        return inputs
+
+    return init_fun, apply_fun
+
+
 def serial_skipping_the_last_layer(*layers):
     init_fun, _ = stax.serial(*layers)
     return init_fun, lambda params, x: stax.serial(*layers[:-1])[1](params[:-1], x)
@@ -188,6 +211,16 @@ CHECKER_CATALOG = {
             serial_with_params_last_first, [stax.Dense(3), stax.Dense(2)], (-1, 3)
         ),
         "the layers' params, last layer first",
+    ),
+    "output shape (input_shape[0], out_dim), where reversed params fit the shape": (
+        lambda: check_stax_layer(dense_keeping_only_the_first_axis(3), (-1, 3, 3)),
+        "the axes the layer does not change stay as they are",
+    ),
+    "each layer's apply_fun called as (inputs, params)": (
+        lambda: check_serial(
+            serial_calling_apply_with_inputs_first, [stax.Dense(3), stax.Tanh], (-1, 3)
+        ),
+        "the apply_fun of layer 0 was called with (inputs, params)",
     ),
     "apply_fun skips the last layer": (
         lambda: check_serial(serial_skipping_the_last_layer, [stax.Dense(3), stax.Tanh], (-1, 3)),

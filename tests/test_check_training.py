@@ -183,6 +183,17 @@ def total_assigned_not_added(*args):
     return last / count
 
 
+def count_assigned_not_added(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total, count = total + loss * len(targets), len(targets)
+    return total / count
+
+
 def loops_over_the_data_set(model, loss_fn, optimizer, loader):
     total = 0.0
     for inputs, targets in loader.dataset:
@@ -220,6 +231,7 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
         (loops_over_the_data_set, "loop over the loader itself"),
         (total_not_divided, "this is the total loss of the epoch"),
         (total_assigned_not_added, "(total += loss * batch size), don't assign it"),
+        (count_assigned_not_added, "total_samples += len(targets) (not =)"),
         (returns_nothing, "return the mean loss of the epoch"),
         (zeroes_between_backward_and_step, "never between backward() and step()"),
         (backward_of_ones, "model.backward(loss_fn.backward())"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pancake.course.assignments import ex05_sequential
+from pancake.course.assignments import ex03_linear, ex05_sequential
 from pancake.course.sources import check_source, graded_test_source
 from pancake.course.spec import GradedTest, Part
 
@@ -49,6 +49,11 @@ def test_a_graded_cell_copies_the_imports_and_helpers_its_test_uses_but_not_the_
 
 
 def test_a_check_cell_imports_the_prelude_names_as_the_prelude_does():
-    source = check_source(ex05_sequential.visible_check_sequential, ["Sequential"])
+    source = check_source(ex03_linear.visible_check_linear, ["Linear"])
     assert source.startswith("import numpy as np\nfrom pancake.testing import check_gradients")
     assert '"""' not in source and "def visible_check" not in source
+    assert (
+        "from pancake.testing.errors import crashes_explained\n\nwith crashes_explained():"
+        in source
+    )
+    assert "\n    print(check_gradients(layer, x))" in source  # the body, under the with

@@ -14,7 +14,7 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
 
 from pancake.course.prelude import graded
 from pancake.nn import Linear, ReLU, Sequential
-from pancake.testing.errors import EXPLANATIONS, explain_crash, explain_error
+from pancake.testing.errors import EXPLANATIONS, crashes_explained, explain_crash, explain_error
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
 
@@ -177,6 +177,35 @@ def method_calling_itself():
     return method_calling_itself()
 
 
+def loss_item_as_in_pytorch():
+    loss = 0.25  # a pancake loss: a plain float
+    return loss.item() * 4
+
+
+def output_detached_as_in_pytorch():
+    return np.ones((2, 3)).detach()
+
+
+def validation_images_with_training_labels():
+    from pancake.data import ArrayDataset
+
+    return ArrayDataset(np.ones((3, 2)), np.zeros(5))
+
+
+def data_passed_as_two_arguments():
+    from pancake.train import evaluate
+
+    return evaluate(Sequential(Linear(2, 2)), None, np.ones((3, 2)), np.zeros(3))
+
+
+def a_class_given_to_sequential():
+    return Sequential(Linear(2, 2), ReLU)
+
+
+def a_float_used_as_a_tensor_elsewhere():
+    return (0.5).real_part  # not a PyTorch habit: the generic explanation
+
+
 CRASHES = [
     (xor_for_a_power, "bitwise XOR"),
     (builtin_max_of_an_array, "np.maximum(x, 0)"),
@@ -210,6 +239,12 @@ CRASHES = [
     (arrays_joined_with_other_sizes, "same sizes on every other axis"),
     (gradient_added_in_place_with_another_shape, "an in-place update (+=, -=, *=)"),
     (one_hot_targets_as_indices, "argmax(axis=1)"),
+    (loss_item_as_in_pytorch, "a PyTorch habit: pancake has no Tensors here"),
+    (output_detached_as_in_pytorch, "no .item()) and its modules take and return NumPy arrays"),
+    (a_float_used_as_a_tensor_elsewhere, "not the kind of object the line expects"),
+    (validation_images_with_training_labels, "pair each set of inputs with its own labels"),
+    (a_class_given_to_sequential, "ReLU(), not the class ReLU"),
+    (data_passed_as_two_arguments, "the pair (X, y) in parentheses"),
 ]
 
 
@@ -260,6 +295,20 @@ def test_a_graded_test_that_crashes_fails_with_the_explanation():
 
     with pytest.raises(AssertionError, match="ValueError: matmul.*\nHint: the inner sizes"):
         test_forward()
+
+
+def test_a_graded_check_reporting_a_crash_is_not_prefixed_with_assertionerror_twice():
+    @graded
+    def test_forward():
+        try:
+            the_maths_wx()
+        except ValueError as error:
+            raise AssertionError(f"forward raised ValueError: {error}") from error
+
+    with pytest.raises(AssertionError) as failure:
+        test_forward()
+    assert str(failure.value).startswith("forward raised ValueError: matmul")
+    assert "\nHint: the inner sizes" in str(failure.value)
 
 
 def test_a_graded_test_keeps_other_failures_as_they_are():
@@ -447,3 +496,25 @@ def test_a_plain_graded_test_explains_its_crashes_too():
     )
     with pytest.raises(AssertionError, match="In your `forward`, line 2.*\n.*\nHint: the inner"):
         namespace["test_script"]()
+
+
+def test_a_visible_check_explains_a_crash_of_the_learners_code_as_a_graded_test_does():
+    with pytest.raises(AssertionError) as failure, crashes_explained():
+        the_maths_wx()
+    assert str(failure.value).startswith("ValueError: matmul")
+    assert "In your `the_maths_wx`" in str(failure.value)
+    assert "\nHint: the inner sizes" in str(failure.value)
+
+
+def test_a_visible_check_leaves_a_failed_check_as_it_is():
+    with pytest.raises(AssertionError, match="^Linear.x. is wrong$"), crashes_explained():
+        raise AssertionError("Linear(x) is wrong")
+
+
+def test_a_crash_in_a_cells_own_code_is_placed_in_the_cell():
+    namespace = {"np": np}
+    with pytest.raises(ValueError) as failure:
+        run_as_cell("pair = np.ones((2, 3))\nfirst, second, third = pair\n", namespace)
+    explanation = explain_crash(failure.value)
+    assert explanation.startswith("In the cell, line 2: `first, second, third = pair`")
+    assert "your `<module>`" not in explanation

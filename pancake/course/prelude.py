@@ -22,7 +22,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from pancake.testing import check_gradients, check_values
 from pancake.testing import strategies as pst
-from pancake.testing.errors import explain_crash
+from pancake.testing.errors import explained as explained_error
 
 # Every setting is given: one left out would come from hypothesis's current profile,
 # which an answer cell could have loaded (a backend of its own that draws easy inputs).
@@ -43,7 +43,7 @@ GRADED_SETTINGS = settings(
 
 def explained(test):
     """``test``, re-raising a Python or NumPy error of the code under test with where it
-    happened in the learner's code and what it most likely means (``explain_crash``);
+    happened in the learner's code and what it most likely means (``pancake.testing.errors.explained``);
     other errors pass unchanged. An example that the code under test rejects
     (``hypothesis.assume``, ``reject``) fails: answers must handle every input, not skip
     those they get wrong."""
@@ -55,10 +55,10 @@ def explained(test):
         try:
             return test(*args, **kwargs)
         except Exception as error:
-            explanation = explain_crash(error, test)
-            if explanation is None:
+            failure = explained_error(error, test)
+            if failure is error:
                 raise
-            raise AssertionError(f"{type(error).__name__}: {error}\n{explanation}") from error
+            raise failure from error
 
     return run
 

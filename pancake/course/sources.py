@@ -12,6 +12,8 @@ import textwrap
 from collections.abc import Callable, Collection
 from types import ModuleType
 
+from pancake.testing.errors import crashes_explained
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # Inside a SOLUTION region, an optional BROKEN line splits the reference code from the
 # code learners start from, written as comments: "### BROKEN" then "# wrong line".
@@ -117,7 +119,9 @@ def check_source(function: Callable, answered: Collection[str]) -> str:
     """A visible check as its cell holds it: the imports and helpers it needs, then its body.
 
     Names the module imports from the graded prelude are imported the way the prelude
-    imports them (``import numpy as np``): the check runs where no prelude has run.
+    imports them (``import numpy as np``): the check runs where no prelude has run. The
+    body runs under ``crashes_explained()``: a crash of the learner's code in it is
+    explained as in a graded test.
     """
     tree = ast.parse(inspect.getsource(function)).body[0]
     body = tree.body[1:] if ast.get_docstring(tree) else tree.body
@@ -125,7 +129,13 @@ def check_source(function: Callable, answered: Collection[str]) -> str:
     start = _with_comments_above(lines, body[0].lineno)
     code = textwrap.dedent("\n".join(lines[start - 1 : body[-1].end_lineno])).strip()
     needs = _needs(inspect.getmodule(function), code, {function.__name__, *answered})
-    return "\n\n".join([*needs, code])
+    imports = f"from {crashes_explained.__module__} import crashes_explained"
+    if needs and needs[0].startswith(("import ", "from ")):
+        needs[0] = f"{needs[0]}\n{imports}"
+    else:
+        needs.insert(0, imports)
+    explained = "with crashes_explained():  # a crash in your code is explained\n"
+    return "\n\n".join([*needs, explained + textwrap.indent(code, "    ")])
 
 
 def module_code(module: ModuleType) -> str:

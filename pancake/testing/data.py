@@ -113,9 +113,10 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
             f"{where}: iterating raised {type(error).__name__}: {error}{hint}"
         ) from error
     if len(batches) != case.expected_batches:
+        hint = _served_hint(type(loader)) or _batch_count_hint(batches, case)
         raise AssertionError(
             f"{where}: one epoch gave {len(batches)} batches, expected {case.expected_batches}"
-            f"{_batch_count_hint(batches, case) or _layout_hint(batches, case)}"
+            f"{hint or _layout_hint(batches, case)}"
         )
     sizes = [min(case.batch_size, case.n - k * case.batch_size) for k in range(len(batches))]
     try:
@@ -123,20 +124,124 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
             _batch_indices(batch, case.pairs, size, f"{where}, batch {k}")
             for k, (batch, size) in enumerate(zip(batches, sizes, strict=True))
         ]
+    except _ShortBatch as error:
+        raise AssertionError(f"{error}{_served_hint(type(loader)) or _SHORT_SLICE_HINT}") from None
     except AssertionError as error:
-        if "?" in str(error):  # it already says what to check
-            raise
-        raise AssertionError(f"{error}{_layout_hint(batches, case)}") from None
+        hint = _served_hint(type(loader)) or _layout_hint(batches, case)
+        raise AssertionError(f"{error}{hint}") from None
     order = np.concatenate(seen) if seen else np.zeros(0, dtype=int)
     if len(np.unique(order)) != len(order):
         raise AssertionError(
-            f"{where}: some samples came twice in one epoch; visit a permutation of the "
-            "indices (rng.permutation(n)), not independently drawn indices"
+            f"{where}: some samples came twice in one epoch"
+            f"{_draws_hint(type(loader)) or _served_hint(type(loader)) or _PERMUTATION_HINT}"
         )
     if not case.shuffle and not np.array_equal(order, np.arange(len(order))):
         raise AssertionError(
             f"{where}: with shuffle=False the samples must come in order 0, 1, 2, ..."
         )
+
+
+_PERMUTATION_HINT = (
+    "; visit a permutation of the indices (rng.permutation(n)), not independently drawn indices"
+)
+# The generic epochs on which a failure is diagnosed: batches that do not divide the
+# samples; a relation is named only when it holds on both (never on a coincidence).
+GENERIC_EPOCHS = ((10, 3), (11, 4))
+
+
+def _served_hint(loader_cls: type, seed: int = 0) -> str:
+    """When unshuffled generic epochs serve their first samples only, and the number served
+    is n - 1 on each, or len(self) (the number of batches) on each: what was served and that
+    cause; else ""."""
+    served = [_first_samples_served(loader_cls, n, size, seed) for n, size in GENERIC_EPOCHS]
+    if any(epoch is None for epoch in served):
+        return ""
+    causes = {
+        "n - 1 leaves out the last: n = len(self.dataset)": [
+            last == n - 1 for (last, _, _), (n, _) in zip(served, GENERIC_EPOCHS, strict=True)
+        ],
+        "len(self) is the number of batches: loop over every sample, n = len(self.dataset)": [
+            last == count for last, count, _ in served
+        ],
+    }
+    why = next((cause for cause, holds in causes.items() if all(holds)), None)
+    if why is None:
+        return ""
+    (last, _, held), (n, size) = served[0], GENERIC_EPOCHS[0]
+    return (
+        f"; an epoch of {n} samples in batches of {size} (no shuffle) served {_listed(held)}: "
+        f"they cover {last} of the {n} samples: the epoch stops after sample {last - 1} ({why})"
+    )
+
+
+def _first_samples_served(loader_cls: type, n: int, size: int, seed: int):
+    """(how many samples, len(loader), the batches' samples) of an unshuffled epoch of ``n``
+    samples in batches of ``size``, when it serves samples 0, 1, 2... but not all; else None."""
+    dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
+    try:
+        loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
+        held = [_samples_in(batch, pairs=True) for batch in loader]
+        count = len(loader)
+    except Exception:  # the failure says what went wrong
+        return None
+    if any(samples is None for samples in held):
+        return None
+    served = [sample for samples in held for sample in samples]
+    if not served or served != list(range(len(served))) or len(served) >= n:
+        return None
+    return len(served), count, held
+
+
+class _CountingGenerator:
+    """A random generator that counts the calls of each of its methods (``calls``)."""
+
+    def __init__(self, generator: np.random.Generator):
+        self.generator, self.calls = generator, {}
+
+    def __getattr__(self, name: str):
+        method = getattr(self.generator, name)
+
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def _draws_hint(loader_cls: type, seed: int = 0) -> str:
+    """How shuffled generic epochs drew their order from ``loader.rng``, when that is why
+    samples repeat: a permutation drawn for every batch (on each epoch), or indices drawn
+    one by one; else ""."""
+    draws = [_calls_in_an_epoch(loader_cls, n, size, seed) for n, size in GENERIC_EPOCHS]
+    if any(epoch is None for epoch in draws):
+        return ""
+    orders = [calls.get("permutation", 0) + calls.get("shuffle", 0) for _, calls in draws]
+    if all(
+        batches > 1 and count == batches for (batches, _), count in zip(draws, orders, strict=True)
+    ):
+        return (
+            f"; an epoch of {draws[0][0]} batches drew {orders[0]} permutations from self.rng, "
+            "one per batch, so each batch slices another order: draw the order once per "
+            "epoch, before the batch loop, then slice it"
+        )
+    if not any(orders) and all(calls.keys() & {"integers", "choice"} for _, calls in draws):
+        return (
+            "; the indices were drawn one by one (rng.integers or rng.choice), so some repeat "
+            "and others never come: visit a permutation of the indices, rng.permutation(n)"
+        )
+    return ""
+
+
+def _calls_in_an_epoch(loader_cls: type, n: int, size: int, seed: int):
+    """(the number of batches, {method: calls} of self.rng) of a shuffled epoch of ``n``
+    samples in batches of ``size``; None when the loader has no self.rng or fails."""
+    dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
+    try:
+        loader = loader_cls(dataset, batch_size=size, shuffle=True, drop_last=False, rng=seed)
+        rng = loader.rng = _CountingGenerator(loader.rng)
+        return len(list(loader)), rng.calls
+    except Exception:  # no hint from here
+        return None
 
 
 def _batch_count_hint(batches: list, case: LoaderCase) -> str:
@@ -217,6 +322,16 @@ def _is_empty(batch) -> bool:
     return np.size(first) == 0
 
 
+class _ShortBatch(AssertionError):
+    """A batch with fewer samples than it should have."""
+
+
+_SHORT_SLICE_HINT = (
+    "; the batch is short: does its slice end at start + batch_size, "
+    "order[start : start + batch_size]?"
+)
+
+
 def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:
     """Check one batch's type, shapes and pairing; return the indices of its samples."""
     if not pairs:
@@ -230,15 +345,9 @@ def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:
     inputs, targets = batch
     if np.shape(inputs) != (size, 2) or np.shape(targets) != (size,):
         short = np.ndim(targets) == 1 and len(targets) < size
-        raise AssertionError(
+        raise (_ShortBatch if short else AssertionError)(
             f"{where}: expected inputs of shape ({size}, 2) and targets of shape ({size},), "
             f"got {np.shape(inputs)} and {np.shape(targets)}"
-            + (
-                "; the batch is short: does its slice end at start + batch_size, "
-                "order[start : start + batch_size]?"
-                if short
-                else ""
-            )
         )
     if not (np.array_equal(inputs[:, 0], targets) and np.array_equal(inputs[:, 1], -targets)):
         raise AssertionError(

@@ -11,6 +11,7 @@ crashing graded test's message.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import linecache
 import os
@@ -166,6 +167,17 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "the loss module, model.backward(loss_fn.backward())",
     ),
     (
+        (AttributeError,),
+        r"'(float|int|numpy\.\w+)' object has no attribute "
+        r"'(item|numpy|detach|cpu|cuda|to|requires_grad|zero_|dim|unsqueeze|float|long|t|"
+        r"permute|contiguous|clone|size)'",
+        "a PyTorch habit: pancake has no Tensors here: its losses return a plain Python float "
+        "(already a number: no .item()) and its modules take and return NumPy arrays (no "
+        ".numpy(), .detach(), .cpu(), .to(), .clone()): use the value as it is, or NumPy's "
+        "own names (np.copy(a), a.T or a.transpose(...), a.ndim, a.astype(np.float32), "
+        "a[None] or np.expand_dims)",
+    ),
+    (
         (AttributeError, TypeError),
         r"'[\w.]+' object (has no attribute|is not (subscriptable|callable|iterable))"
         r"|cannot unpack non-iterable",
@@ -197,6 +209,25 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "np.array_split got 0 sections (a count that is 0 for some data, e.g. len(self) of "
         "an empty epoch): slice in steps of the batch size instead, "
         "order[start : start + batch_size] for start in range(0, n, batch_size)",
+    ),
+    (
+        (ValueError,),
+        r"ArrayDataset: all arrays must have the same length",
+        "the arrays given together hold different numbers of samples (see above): pair each "
+        "set of inputs with its own labels, (X_val, y_val) and (X_train, y_train), shuffled "
+        "or sliced the same way",
+    ),
+    (
+        (TypeError,),
+        r"expected a DataLoader or a tuple \(X, y\), got ndarray",
+        "the data goes in as one argument, a DataLoader or the pair (X, y) in parentheses: "
+        "evaluate(model, loss_fn, (X_val, y_val)), not evaluate(model, loss_fn, X_val, y_val)",
+    ),
+    (
+        (TypeError,),
+        r"Sequential takes Modules, got type",
+        "a class where a module belongs: create the module with parentheses, ReLU(), not the "
+        "class ReLU",
     ),
     (
         (ZeroDivisionError,),
@@ -266,6 +297,30 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     return "\n".join(lines) or None
 
 
+def explained(error: Exception, test: types.FunctionType | None = None) -> Exception:
+    """``error`` as the learner sees it: an AssertionError with ``explain_crash``'s lines
+    under its message (not prefixed twice with AssertionError), or ``error`` itself when
+    there is nothing to add."""
+    explanation = explain_crash(error, test)
+    if explanation is None:
+        return error
+    failure = error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
+    return AssertionError(f"{failure}\n{explanation}")
+
+
+@contextlib.contextmanager
+def crashes_explained():
+    """``with crashes_explained():`` around a visible check: a crash of the learner's code
+    in it is explained as in a graded test (``explained``)."""
+    try:
+        yield
+    except Exception as error:
+        failure = explained(error)
+        if failure is error:
+            raise
+        raise failure from error
+
+
 def _attribute_never_set(error: BaseException) -> str | None:
     """The hint for an attribute of ``self`` read before anything set it, or None."""
     match = re.search(r"'(\w+)' object has no attribute '(\w+)'", str(error))
@@ -287,6 +342,18 @@ def _attribute_never_set(error: BaseException) -> str | None:
 def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
     """The pancake function the learner's last line called, when the error was raised in
     (or under) pancake's framework code; else None."""
+    frames, learners = _learner_frames(test, error)
+    inner = (
+        [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
+        if learners
+        else []
+    )
+    return _name(inner[0]) if inner else None
+
+
+def _learner_frames(test: types.FunctionType | None, error: BaseException) -> tuple[list, list]:
+    """The (frame, line) entries of ``error``'s traceback under ``test``, and the positions
+    among them of the learner's own code."""
     frames = _frames_under(test, error.__traceback__)
     test_file = _code_of(test).co_filename if test is not None else None
     learners = [
@@ -294,12 +361,7 @@ def _framework_callee(error: BaseException, test: types.FunctionType | None) -> 
         for number, (frame, _) in enumerate(frames)
         if _is_learner_code(frame.f_code, test_file)
     ]
-    inner = (
-        [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
-        if learners
-        else []
-    )
-    return _name(inner[0]) if inner else None
+    return frames, learners
 
 
 # Where a learner's code is not: pancake's own files, the standard library, installed packages.
@@ -325,16 +387,10 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
 
     A learner's line is code that is neither pancake's nor a library's, and whose text is
     known (a notebook cell registers its text), called by ``test`` but outside its cell."""
-    frames = _frames_under(test, error.__traceback__)
-    test_file = _code_of(test).co_filename if test is not None else None
-    learners = [
-        number
-        for number, (frame, _) in enumerate(frames)
-        if _is_learner_code(frame.f_code, test_file)
-    ]
+    frames, learners = _learner_frames(test, error)
     if not learners:
         return []
-    shown = [(f"your `{_name(frames[number][0])}`", *frames[number]) for number in learners]
+    shown = [(_whose(frames[number][0]), *frames[number]) for number in learners]
     shown = shown[-1 - _SHOWN_CALLERS :]
     inner = [frame for frame in frames[learners[-1] + 1 :] if _is_framework_code(frame[0].f_code)]
     if inner and any(
@@ -350,6 +406,12 @@ def where_it_failed(error: BaseException, test: types.FunctionType | None = None
         if values:
             lines.append("  where " + ", ".join(values))
     return lines
+
+
+def _whose(frame: types.FrameType) -> str:
+    """How a learner's frame is named: your `Linear.forward`, or the cell (a cell's own code)."""
+    name = _name(frame)
+    return "the cell" if name == "<module>" else f"your `{name}`"
 
 
 def _line_of(frame: types.FrameType, line: int) -> str:

@@ -128,11 +128,14 @@ def _applied(apply_fun: Callable, params, x: np.ndarray, described: str, announc
 
 
 def _fits_with_params_reversed(apply_fun: Callable, params, x: np.ndarray, announced) -> bool:
-    """Whether ``apply_fun`` gives the announced shape on a pair of params in the other order."""
+    """Whether ``apply_fun``, given a pair of params (W, b) in the other order, computes the
+    layer, inputs @ W + b, of the announced shape (the shape alone may fit by coincidence)."""
     if not (isinstance(params, tuple | list) and len(params) == 2):
         return False
+    weight, bias = params
     try:
-        return np.shape(apply_fun(type(params)(reversed(params)), x)) == announced
+        got = apply_fun(type(params)(reversed(params)), x)
+        return np.shape(got) == announced and bool(np.allclose(got, x @ weight + bias))
     except Exception:  # it fails that way too: not the order of the params
         return False
 
@@ -329,13 +332,15 @@ class RecordedLayer:
     """A stax layer whose ``init_fun`` and ``apply_fun`` record each call (spies).
 
     ``inits``: ``(input_shape, output_shape, params)`` per call of init_fun;
-    ``applies``: ``(params, inputs, outputs)`` per call of apply_fun.
+    ``applies``: ``(params, inputs, outputs)`` per call of apply_fun that returned;
+    ``given``: ``(params, inputs)`` per call of apply_fun, as it starts.
     """
 
     def __init__(self, layer):
         self.layer_init, self.layer_apply = layer
         self.inits: list[tuple] = []
         self.applies: list[tuple] = []
+        self.given: list[tuple] = []
 
     def init_fun(self, rng, input_shape):
         output_shape, params = self.layer_init(rng, input_shape)
@@ -343,6 +348,7 @@ class RecordedLayer:
         return output_shape, params
 
     def apply_fun(self, params, inputs, **kwargs):
+        self.given.append((params, inputs))
         outputs = self.layer_apply(params, inputs, **kwargs)
         self.applies.append((params, inputs, outputs))
         return outputs
@@ -379,12 +385,13 @@ def check_serial(
     x = np.random.default_rng((seed, INPUT_STREAM)).standard_normal(_concrete(input_shape, 3))
     for layer in recorded:
         layer.applies.clear()
+        layer.given.clear()
     try:
         output = apply_fun(params, x)
     except Exception as error:
+        hint = _swapped_arguments_hint(recorded, params) or f"it should be {IN_TURN}"
         raise AssertionError(
-            f"{described}: apply_fun raised {type(error).__name__}: {error}\nHint: it should "
-            f"be {IN_TURN}"
+            f"{described}: apply_fun raised {type(error).__name__}: {error}\nHint: {hint}"
         ) from error
     _check_applied_in_turn(recorded, params, x, output, described)
     report = check_stax_layer((init_fun, apply_fun), input_shape, seed=seed)
@@ -394,6 +401,18 @@ def check_serial(
         f"apply_fun(params, x) is {IN_TURN}: OK",
     ]
     return report
+
+
+def _swapped_arguments_hint(recorded: list, params) -> str:
+    """The hint when a layer's apply_fun was called with (inputs, params), or ''."""
+    for index, (layer, layer_params) in enumerate(zip(recorded, params, strict=False)):
+        for first, second in layer.given:
+            if isinstance(first, np.ndarray) and _same_leaves(second, layer_params):
+                return (
+                    f"the apply_fun of layer {index} was called with (inputs, params): a stax "
+                    "apply_fun takes the params first, layer_apply(layer_params, inputs)"
+                )
+    return ""
 
 
 def _flat_params_hint(params, returned: list) -> str:

@@ -333,9 +333,21 @@ def _loss_hint(returned, losses: np.ndarray, sizes: np.ndarray, dataset_size: in
             "then divide by the number of samples": total / samples * sizes[0],
             "this divides by the number of batches (len(loader)): divide the total of loss × "
             "batch size by the number of samples": total / len(losses),
+            _one_batch_size_hint(sizes): total / sizes[-1],
         }
     )
     for hint, value in candidates.items():
         if np.isclose(float(returned), value, rtol=1e-9, atol=0):
             return hint
     return "add up loss × batch size over the batches, then divide by the number of samples"
+
+
+def _one_batch_size_hint(sizes: np.ndarray) -> str:
+    """The hint for a total divided by the size of the last batch (of every batch, when
+    they have one size)."""
+    which = "the last batch" if sizes[-1] != sizes[0] else "one batch"
+    return (
+        f"this is the total loss divided by the size of {which} ({sizes[-1]}), not by the "
+        "number of samples of the epoch: count every batch's samples, total_samples += "
+        "len(targets) (not =)"
+    )

@@ -3,10 +3,11 @@
 from itertools import pairwise
 
 from pancake import nn
-from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
+from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn import Linear, Tanh
 from pancake.nn.containers import Sequential
+from pancake.testing.sequential import check_sequential, sequential_hint
 
 
 @st.composite
@@ -25,8 +26,8 @@ def visible_check_sequential():
     """The visible check under the `Sequential` answer."""
     model = Sequential(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1))
     x = np.random.default_rng(0).standard_normal((5, 3))
+    print(check_sequential(model, x))
     print(model(x))
-    print(check_gradients(model, x))
 
 
 def applied_in_turn(layers, x):
@@ -64,13 +65,26 @@ def layers_applied_hint(layers, x, output) -> str:
 
 
 def check_sequential_output(layers, x, model=None, what="Sequential(*layers)(x)"):
-    """``model(x)``, by default Sequential(*layers)(x), is the output of the layers applied in turn."""
+    """``model(x)``, by default Sequential(*layers)(x), is the output of the layers applied in
+    turn. A failure's hint comes from spying on the layers (``sequential_hint``), or else
+    from the layers whose output it is."""
     expected = applied_in_turn(layers, x)
-    output = (model or Sequential(*layers))(x)
+    model = model or Sequential(*layers)
+    try:
+        output = model(x)
+    except Exception as error:
+        hint = sequential_hint(model, x)
+        if hint is None:
+            raise
+        raise AssertionError(
+            f"{what} raised {type(error).__name__}: {error}\nHint: {hint}"
+        ) from error
     try:
         check_values(what, output, expected, formula="each layer in turn")
     except AssertionError as error:
-        raise AssertionError(f"{error}{layers_applied_hint(layers, x, output)}") from None
+        hint = sequential_hint(model, x)
+        hint = f"\nHint: {hint}" if hint else layers_applied_hint(layers, x, output)
+        raise AssertionError(f"{error}{hint}") from None
 
 
 @graded
@@ -87,7 +101,7 @@ def test_sequential_gradients(case):
     """the output, then check_gradients (input and every layer's parameters) of random perceptrons"""
     layers, x = case
     check_sequential_output(layers, x)
-    check_gradients(Sequential(*layers), x)
+    check_sequential(Sequential(*layers), x)
 
 
 @graded
@@ -98,7 +112,7 @@ def test_sequential_nested(batch, seed):
     model = Sequential(Sequential(first, tanh), last)
     x = np.random.default_rng(seed).standard_normal((batch, 3))
     check_sequential_output([first, tanh, last], x, model, "Sequential(Sequential(...), ...)(x)")
-    check_gradients(model, x)
+    check_sequential(model, x)
 
 
 SEQUENTIAL = Part(

@@ -24,6 +24,18 @@ def walk(operations, target, seed, is_watched):
             "when the target does not depend on it: read it with grads.get(output) and skip "
             "the operation when that is None (grads[output] raises KeyError)"
         ) from None
+    except Exception as error:
+        raise walk_crash(error, "walk_tape") from error
+
+
+def walk_crash(error, what):
+    """``error``, raised by ``what`` (the learner's walk_tape, or a tape walking with it),
+    with the hint of a walk that passes each output's gradient on unchanged, or that starts
+    every step from the seed, if it does so; else ``error`` itself."""
+    hint = passed_on_hint() or seed_at_each_step_hint()
+    if not hint:
+        return error
+    return AssertionError(f"{what} raised {type(error).__name__}: {error}\nHint: {hint}")
 
 
 def graph_record(target):
@@ -149,16 +161,57 @@ def own_gradient_hint():
     got = walked_gradient(graph_record(chain), chain, tensor, lambda t: True)
     if got is not None and np.allclose(getattr(got, "data", got), 3 * np.exp(tensor.data)):
         return ""
+    return OWN_GRADIENT_HINT
+
+
+def generic_walk():
+    """The learner's walk of (3 * x).exp() from a generic seed s: (s, the gradient of 3 * x,
+    that of x), gradients None where it gives none; None if the walk fails."""
+    tensor = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    middle = tensor * 3.0
+    target = middle.exp()
+    seed = np.array([1.0, -2.0, 0.5])
+    try:
+        grads = walk_tape(graph_record(target), target, seed, lambda t: True)
+    except Exception:  # a walk that fails on its own: its error says more
+        return None
+    return seed, *(getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor))
+
+
+def passed_on_hint():
+    """The hint for a walk_tape that adds the output's gradient to each input, instead of
+    the gradient backward_step computed for that input, or ''."""
+    walked = generic_walk()
+    if walked is None or not all(
+        got is not None and np.allclose(got, walked[0], rtol=1e-10) for got in walked[1:]
+    ):
+        return ""
     return (
-        "walk_tape is right on one operation but not on a chain of them: each operation's "
-        "backward_step takes the gradient of its own output, grads[output], which the later "
-        "operations built (the seed is the target's only)"
+        "walk_tape passes each output's gradient on unchanged: for (3 * x).exp() and a seed "
+        "s, both 3 * x and x got s itself. Add to each input the gradient backward_step "
+        "computed for it (tensor_grad, zipped with function.inputs), not the output's grad"
     )
+
+
+def seed_at_each_step_hint():
+    """OWN_GRADIENT_HINT for a walk_tape whose every backward_step starts from the seed
+    (for (3 * x).exp() and a seed s, x gets 3s), or ''."""
+    walked = generic_walk()
+    if walked is None or walked[2] is None or not np.allclose(walked[2], 3 * walked[0]):
+        return ""
+    return OWN_GRADIENT_HINT
+
+
+OWN_GRADIENT_HINT = (
+    "walk_tape is right on one operation but not on a chain of them: each operation's "
+    "backward_step takes the gradient of its own output, grads[output], which the later "
+    "operations built (the seed is the target's only)"
+)
 
 
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
-    return start_hint() or walk_order_hint() or own_gradient_hint() or WALK_HINT
+    return start_hint() or walk_order_hint() or passed_on_hint() or own_gradient_hint() or WALK_HINT
 
 
 def watched_only_hint():
@@ -181,10 +234,14 @@ def watched_only_hint():
 
 def gradient_of(tape, target, tensor):
     """tape.gradient(target, tensor), which must not be None."""
-    gradient = tape.gradient(target, tensor)
+    try:
+        gradient = tape.gradient(target, tensor)
+    except Exception as error:
+        raise walk_crash(error, "tape.gradient") from error
     if gradient is None:
         hint = (
-            start_hint()
+            passed_on_hint()
+            or start_hint()
             or seed_hint()
             or walk_order_hint()
             or unwatched_input_hint()
@@ -332,13 +389,34 @@ def recorded_names(tape):
     return [type(function).__name__ for function, _ in tape.operations]
 
 
-def record_hint(tape):
-    """RECORD_HINT, or the hint for outputs of recorded operations that the tape does not watch
-    (once ``gradient`` has released the record, RECORD_HINT)."""
+def newest_first_hint(tape, expected):
+    """The hint for a tape that holds the ``expected`` operations newest first, or ''."""
+    if recorded_names(tape) != expected[::-1]:
+        return ""
+    return (
+        "the tape holds the operations newest first: append each (function, output) at the "
+        "end, so that they are in the order they ran (the walk reverses them)"
+    )
+
+
+def record_hint(tape, watched=None):
+    """RECORD_HINT, or the hint for outputs of recorded operations that the tape does not
+    watch, or (given ``watched``, the tensors passed to watch) for tensors it watches that
+    are neither those nor outputs of recorded operations (once ``gradient`` has released
+    the record, RECORD_HINT)."""
     if any(not tape.is_watched(output) for _, output in tape.operations or ()):
         return (
             "the output of a recorded operation is not watched, so the operations on it "
             "are not recorded: add each recorded output to self.watched"
+        )
+    outputs = [output for _, output in tape.operations or ()]
+    known = set(map(id, outputs)) | set(map(id, watched or ()))
+    if watched is not None and any(id(t) not in known for t in getattr(tape, "watched", ())):
+        return (
+            "the tape watches a tensor that was neither passed to watch() nor made by a "
+            "recorded operation (the output of an operation none of whose inputs was "
+            "watched?), so the operations on it are recorded too: watch an output only when "
+            "its operation is recorded, self.watched.add(output) inside the if"
         )
     return RECORD_HINT
 
@@ -366,7 +444,8 @@ def test_gradient_tape_records_watched_operations(shape, data):
     expected = ["Mul", "Tanh", "Add", "Sum"]
     if recorded_names(tape) != expected:
         raise AssertionError(
-            f"recorded {recorded_names(tape)}, expected {expected}: {record_hint(tape)}"
+            f"recorded {recorded_names(tape)}, expected {expected}: "
+            f"{newest_first_hint(tape, expected) or record_hint(tape, [x])}"
         )
     slope = 1 - np.tanh(x.data * constant.data) ** 2
     np.testing.assert_allclose(gradient_of(tape, y, x).data, slope * constant.data, rtol=1e-10)
@@ -383,7 +462,8 @@ def test_gradient_tape_watches_leaves_that_require_a_gradient(x):
     expected = ["Mul", "Add", "Sum"]
     if recorded_names(tape) != expected:
         raise AssertionError(
-            f"recorded {recorded_names(tape)}, expected {expected}: {record_hint(tape)}"
+            f"recorded {recorded_names(tape)}, expected {expected}: "
+            f"{newest_first_hint(tape, expected) or record_hint(tape)}"
         )
     np.testing.assert_allclose(gradient_of(tape, y, w).data, 2 * x, rtol=1e-12)
 
@@ -398,10 +478,16 @@ def test_gradient_tape_nested_second_derivative(a):
         with GradientTape() as inner:
             inner.watch(a)
             c = a**3
-        dc_da = inner.gradient(c, a)
+        dc_da = gradient_of(inner, c, a)
     d2c_da2 = outer.gradient(dc_da, a)
     if d2c_da2 is None:
-        hint = seed_hint() or walk_order_hint() or unwatched_input_hint() or record_hint(outer)
+        hint = (
+            passed_on_hint()
+            or seed_hint()
+            or walk_order_hint()
+            or unwatched_input_hint()
+            or record_hint(outer)
+        )
         raise AssertionError(f"the outer tape found no path from dc/da to a: {hint}")
     np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
     np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)

@@ -1,0 +1,174 @@
+"""Checks of a container that applies its modules in turn (``Sequential``), by spying on them.
+
+``sequential_hint`` runs a copy of the container forward and backward on a generic input,
+each inner module recording its calls: which module ran, in which order, how many times,
+what it was given (the previous module's output, or the container's own input?), and
+whether the container reset the gradients its modules had accumulated. It says what went
+wrong where, whatever the mistake that caused it. ``check_sequential`` is
+``check_gradients`` of the container with that hint in place of the generic one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from pancake.nn.module import Module
+from pancake.testing.gradcheck import GradientCheckError, GradientReport, check_gradients
+
+
+class _Spy:
+    """The calls of the modules inside a container: ``forward`` and ``backward`` as
+    (module index, the array it got), in call order, each module's last forward output
+    (``outputs``), and the number of ``zero_grad`` calls."""
+
+    def __init__(self, container):
+        self.forward: list[tuple[int, np.ndarray]] = []
+        self.outputs: dict[int, np.ndarray] = {}
+        self.backward: list[tuple[int, np.ndarray]] = []
+        self.zero_grad_calls = 0
+        for index, layer in enumerate(container.layers):
+            layer.forward = self._recording(layer.forward, index, self.forward, self.outputs)
+            layer.backward = self._recording(layer.backward, index, self.backward, {})
+        for module in (container, *container.layers):
+            module.zero_grad = self._counting(module.zero_grad)
+
+    @staticmethod
+    def _recording(method, index: int, calls: list, results: dict):
+        """``method`` recording (index, a copy of its argument) in ``calls``, and a copy
+        of its result in ``results[index]``."""
+
+        def recorded(argument, *args, **kwargs):
+            calls.append((index, _copied(argument)))
+            result = method(argument, *args, **kwargs)
+            results[index] = _copied(result)
+            return result
+
+        return recorded
+
+    def _counting(self, zero_grad):
+        """``zero_grad`` counting its calls in ``zero_grad_calls``."""
+
+        def counted(*args, **kwargs):
+            self.zero_grad_calls += 1
+            return zero_grad(*args, **kwargs)
+
+        return counted
+
+
+def _copied(value):
+    """A float64 copy of an array (what a module gets may change later), or the value itself
+    when it is not one (a module passed where an array belongs)."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return value
+
+
+def sequential_hint(container, x: np.ndarray, seed: int = 0) -> str | None:
+    """What a Sequential-like ``container`` (its modules in ``container.layers``) does
+    wrong, seen on a copy run forward then backward on a generic input of ``x``'s shape
+    (entries drawn from ``seed``), or None. Only what the calls show for sure is named:
+    forward giving a module something else than the previous module's output; backward
+    calling zero_grad(), a module's forward, or a module's backward twice. Other mistakes
+    (modules skipped or out of order) are left to the hints of the checks themselves."""
+    layers = getattr(container, "layers", None)
+    if not isinstance(layers, Sequence) or not layers:
+        return None
+    try:
+        spy_on = copy.deepcopy(container)
+        spy = _Spy(spy_on)
+    except Exception:  # modules that cannot be copied or spied on: no hint from here
+        return None
+    rng = np.random.default_rng(seed)
+    generic = rng.standard_normal(np.shape(x))
+    try:
+        output = spy_on(generic)
+    except Exception:  # the calls made before the crash still tell
+        output = None
+    try:
+        hint = _forward_hint(spy, generic)
+        if hint is not None or output is None:
+            return hint
+        return _backward_hint(spy_on, spy, rng.standard_normal(np.shape(output)))
+    except Exception:  # what the modules returned cannot be compared: no hint from here
+        return None
+
+
+def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
+    """The hint when a module's forward got a module, or something else than the previous
+    module's output (checked where the modules ran one after the other), or None."""
+    for index, given in spy.forward:
+        if isinstance(given, Module):
+            return (
+                f"forward gives module {index} a module, {given!r}, as its input, not an "
+                "array: start the chain from x (functools.reduce needs x as its initial "
+                "value), `for layer in self.layers: x = layer(x)`"
+            )
+    for (previous, _), (index, given) in zip(spy.forward, spy.forward[1:], strict=False):
+        if index != previous + 1 or _same(given, spy.outputs.get(previous)):
+            continue
+        what = "the model's input x" if _same(given, x) else "something else"
+        return (
+            f"forward gives module {index} {what}, not module {previous}'s output: feed each "
+            "module's output to the next, `x = layer(x)` inside the loop"
+        )
+    return None
+
+
+def _backward_hint(container, spy: _Spy, direction: np.ndarray) -> str | None:
+    """The hint when backward resets the gradients, runs a module forward, or runs a
+    module's backward more than once, or None."""
+    spy.forward.clear()
+    spy.zero_grad_calls = 0
+    try:
+        container.backward(direction.copy())
+    except Exception:  # the calls made before the crash still tell
+        pass
+    if spy.zero_grad_calls:
+        return (
+            "backward calls zero_grad(), which resets the gradients the modules accumulated "
+            "before: backward only passes the gradient through the modules, last to first "
+            "(the training loop zeroes the gradients before each pass)"
+        )
+    if spy.forward:
+        index = spy.forward[0][0]
+        return (
+            f"backward runs module {index}'s forward (layer(grad_output) is a forward pass): "
+            "call its backward, `grad_output = layer.backward(grad_output)`"
+        )
+    order = [index for index, _ in spy.backward]
+    twice = sorted({index for index in order if order.count(index) > 1})
+    if twice:
+        return (
+            f"backward runs module {twice[0]}'s backward more than once (the modules' "
+            f"backward ran in the order {order}): call each module's backward once, last to "
+            "first, `for layer in reversed(self.layers)`"
+        )
+    return None
+
+
+def _same(first, second) -> bool:
+    """Whether two arrays (or None) hold the same values."""
+    if first is None or second is None:
+        return False
+    return np.shape(first) == np.shape(second) and np.allclose(first, second, rtol=1e-9, atol=1e-12)
+
+
+def check_sequential(container, x: np.ndarray, **options) -> GradientReport:
+    """``check_gradients(container, x, **options)``: a failure's hint, or a crash's, when
+    the spy (``sequential_hint``) names what the container does wrong, is that one."""
+    try:
+        return check_gradients(container, x, **options)
+    except GradientCheckError as error:
+        hint = sequential_hint(container, x)
+        if hint is None:
+            raise
+        raise error.with_hint(hint) from None
+    except Exception as error:
+        hint = sequential_hint(container, x)
+        if hint is None:
+            raise
+        raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error

@@ -1,0 +1,128 @@
+"""pancake.testing.sequential: spying on a container's modules names what its forward and
+backward do wrong, and never speaks on a correct container."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pancake import nn
+from pancake.nn.containers import Sequential
+from pancake.testing import GradientCheckError
+from pancake.testing.sequential import check_sequential, sequential_hint
+
+pytestmark = pytest.mark.ex05
+
+
+def layers(seed: int = 0) -> list:
+    return [nn.Linear(3, 4, rng=seed), nn.Tanh(), nn.Linear(4, 2, rng=seed + 1)]
+
+
+class GivesEveryLayerTheInput(Sequential):
+    def forward(self, x):
+        out = x
+        for layer in self.layers:
+            out = layer(x)
+        return out
+
+
+class GivesTheLastLayerTheInput(Sequential):
+    """Tanh then Linear(3, 3): shapes that chain either way, the last gets x."""
+
+    def forward(self, x):
+        hidden = self.layers[0](x)
+        self.layers[1](hidden)
+        return self.layers[2](x)
+
+
+class ReducesWithoutTheInput(Sequential):
+    def forward(self, x):
+        return functools.reduce(lambda out, layer: layer(out), self.layers)
+
+
+class ZeroesTheGradients(Sequential):
+    def backward(self, grad_output):
+        self.zero_grad()
+        return super().backward(grad_output)
+
+
+class RunsTheLastBackwardTwice(Sequential):
+    def backward(self, grad_output):
+        grad_output = self.layers[-1].backward(grad_output)
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class CallsLayersInBackward(Sequential):
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            grad_output = layer(grad_output)
+        return grad_output
+
+
+@given(seed=st.integers(0, 1000), batch=st.integers(1, 5))
+def test_a_correct_sequential_gets_no_hint(seed, batch):
+    x = np.random.default_rng(seed).standard_normal((batch, 3))
+    assert sequential_hint(Sequential(*layers(seed)), x) is None
+    nested = Sequential(Sequential(*layers(seed)[:2]), nn.Linear(4, 2, rng=seed))
+    assert sequential_hint(nested, x) is None
+    check_sequential(Sequential(*layers(seed)), x)
+
+
+def test_a_module_given_the_models_input_is_named():
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    assert "forward gives module 1 the model's input x, not module 0's output" in (
+        sequential_hint(GivesEveryLayerTheInput(*layers()), x)
+    )
+    chain = [nn.Tanh(), nn.Tanh(), nn.Linear(3, 3, rng=0)]
+    assert "forward gives module 2 the model's input x, not module 1's output" in (
+        sequential_hint(GivesTheLastLayerTheInput(*chain), x)
+    )
+
+
+def test_a_module_given_a_module_as_its_input_is_named():
+    x = np.random.default_rng(5).standard_normal((2, 3))
+    assert "forward gives module 1 a module, Linear(3 -> 4), as its input" in (
+        sequential_hint(ReducesWithoutTheInput(*layers()), x)
+    )
+
+
+def test_backward_calling_zero_grad_is_named_in_place_of_the_accumulation_hint():
+    x = np.random.default_rng(1).standard_normal((3, 3))
+    with pytest.raises(GradientCheckError) as failure:
+        check_sequential(ZeroesTheGradients(*layers()), x)
+    assert "backward calls zero_grad()" in str(failure.value)
+    assert "+=" not in str(failure.value)  # the generic hint is replaced, not kept
+
+
+def test_a_module_whose_backward_runs_twice_is_named():
+    x = np.random.default_rng(2).standard_normal((3, 3))
+    two = [nn.Linear(3, 3, rng=0), nn.Tanh()]  # shapes that chain: the gradient is just wrong
+    with pytest.raises(GradientCheckError) as failure:
+        check_sequential(RunsTheLastBackwardTwice(*two), x)
+    assert "backward runs module 1's backward more than once" in str(failure.value)
+    assert "[1, 1, 0]" in str(failure.value)
+    hint = sequential_hint(RunsTheLastBackwardTwice(*layers()), x)  # a crash half way
+    assert "backward runs module 2's backward more than once" in hint
+
+
+def test_a_forward_pass_inside_backward_is_named():
+    x = np.random.default_rng(3).standard_normal((3, 3))
+    two = [nn.Linear(3, 3, rng=0), nn.Tanh()]
+    assert "backward runs module 1's forward (layer(grad_output) is a forward pass)" in (
+        sequential_hint(CallsLayersInBackward(*two), x)
+    )
+
+
+def test_the_spy_leaves_the_checked_model_as_it_was():
+    model = Sequential(*layers())
+    x = np.random.default_rng(4).standard_normal((2, 3))
+    before = [p.data.copy() for p in model.parameters()]
+    sequential_hint(ZeroesTheGradients(*model.layers), x)
+    assert all(type(layer).forward is layer.forward.__func__ for layer in model.layers)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))

@@ -1,0 +1,109 @@
+"""Exercise 14's hints from small walks and tapes of the learner's code: each names its
+mistake, and none speaks on the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pancake.autograd import Tensor
+from pancake.autograd.tape import GradientTape, add_gradient, backward_step
+from pancake.course.assignments import ex14_tapes
+
+pytestmark = pytest.mark.ex14
+
+
+def passes_the_output_gradient_on(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor, _ in zip(function.inputs, backward_step(function, output, grad), strict=True):
+            if is_watched(tensor):
+                add_gradient(grads, tensor, grad)
+    return grads
+
+
+def seeds_every_step(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        if grads.get(output) is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, seed), strict=True
+        ):
+            if is_watched(tensor):
+                add_gradient(grads, tensor, tensor_grad)
+    return grads
+
+
+class WatchesEveryOutput(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((function, output))
+        self.watched.add(output)
+
+
+def test_the_reference_walk_gets_no_walk_hint():
+    assert ex14_tapes.passed_on_hint() == ""
+    assert ex14_tapes.walk_hint() == ex14_tapes.WALK_HINT
+
+
+def test_a_walk_passing_the_output_gradient_on_is_named(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", passes_the_output_gradient_on)
+    assert "passes each output's gradient on unchanged" in ex14_tapes.passed_on_hint()
+    assert "passes each output's gradient on unchanged" in ex14_tapes.walk_hint()
+    error = ex14_tapes.walk_crash(IndexError("tuple index out of range"), "walk_tape")
+    assert str(error).startswith("walk_tape raised IndexError: tuple index out of range\nHint:")
+
+
+def test_a_walk_starting_every_step_from_the_seed_is_named(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", seeds_every_step)
+    assert ex14_tapes.passed_on_hint() == ""
+    assert ex14_tapes.seed_at_each_step_hint() == ex14_tapes.OWN_GRADIENT_HINT
+    error = ex14_tapes.walk_crash(IndexError("tuple index out of range"), "tape.gradient")
+    assert ex14_tapes.OWN_GRADIENT_HINT in str(error)
+
+
+def test_a_crash_of_the_reference_walk_is_left_as_it_is():
+    assert ex14_tapes.seed_at_each_step_hint() == ""
+    error = IndexError("tuple index out of range")
+    assert ex14_tapes.walk_crash(error, "walk_tape") is error
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, WatchesEveryOutput])
+def test_a_tape_watching_outputs_it_did_not_record_is_named(tape_class):
+    x, constant = Tensor(np.array([0.5, -1.5])), Tensor(np.array([2.0, 3.0]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * constant).sum()
+        (constant * constant).exp()  # unrecorded: its output must not be watched
+    hint = ex14_tapes.record_hint(tape, [x])
+    named = "self.watched.add(output) inside the if" in hint
+    assert named == (tape_class is WatchesEveryOutput)
+
+
+def test_a_tape_is_not_said_to_watch_too_much_without_the_tensors_passed_to_watch():
+    x, constant = Tensor(np.array([0.5, -1.5])), Tensor(np.array([2.0, 3.0]))
+    with GradientTape() as tape:
+        tape.watch(x)
+        (x * constant).sum()
+    assert "inside the if" not in ex14_tapes.record_hint(tape)  # x is not known as watched
+
+
+class RecordsNewestFirst(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.insert(0, (function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsNewestFirst])
+def test_a_tape_holding_the_newest_operation_first_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    hint = ex14_tapes.newest_first_hint(tape, ["Mul", "Exp", "Sum"])
+    assert ("newest first" in hint) == (tape_class is RecordsNewestFirst)
