@@ -2671,6 +2671,125 @@ HINTED_MISTAKES = [
         ("train-digits-outputs-are-logits",),
         "squashes or clips them",
     ),
+    # --- A (session 5) ---
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "the difference divided by 2, not by 2·eps",
+        (("(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / 2"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "divided by 2 but not by eps",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "f(x + eps) and f(x - eps) added instead of subtracted",
+        (("(f_plus - f_minus) / (2 * eps)", "(f_plus + f_minus) / (2 * eps)"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "the two values are added",
+    ),
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "the upper point sets the entry to eps itself (x[index] = eps)",
+        (("x[index] = original + eps", "x[index] = eps"),),
+        ("numerical-gradient-vectors", "numerical-gradient-any-shape"),
+        "that is ±eps itself",
+    ),
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "dE/dv by adding the local derivatives: de_dm + k",
+        (("de_dv = de_dm * k", "de_dv = de_dm + k"),),
+        ("chain-rule-gradients-values",),
+        "the chain rule multiplies them",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient added to weight.grad as well (bias.grad still right)",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += rows.T @ grad_rows + grad_rows.sum(axis=0)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "the true gradient of 'bias'",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the input gradient subtracts the bias: grad_output @ W.T - b",
+        (
+            (
+                "return grad_output @ self.weight.data.T",
+                "return grad_output @ self.weight.data.T - self.bias.data",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "the true one minus 'bias' itself",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "weight gradient by np.outer of the flattened rows (the one-example formula)",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += np.outer(rows, grad_rows)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "what np.outer gives",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "the added axes summed one call at a time by their index in grad (the axes shift)",
+        (
+            (
+                "grad = grad.sum(axis=added_axes)",
+                "for axis in added_axes:\n        grad = grad.sum(axis=axis)",
+            ),
+        ),
+        ("unbroadcast-any-shapes", "unbroadcast-leading-axes", "mul-broadcasting"),
+        "the axis numbers shift after each sum",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the unbiased correction counts every value of the batch, count = x.size",
+        (("count = x.size // self.num_features", "count = x.size"),),
+        ("batch-norm-running-statistics",),
+        "but each channel has n =",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward returns dL/dp = -target / softmax (the derivative over the probabilities)",
+        (
+            (
+                "return (softmax(logits) - target_probs) / len(logits)",
+                "return -target_probs / softmax(logits) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients", "cross-entropy-loss-large-logits"),
+        "the derivative with respect to the probabilities",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the rows of x reshaped to (in_features, -1) where they must be transposed",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += rows.reshape(self.in_features, -1) @ grad_rows",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "so it is no transpose",
+    ),
     # --- B (session 5) ---
     Mistake(
         "05-sequential",

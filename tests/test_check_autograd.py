@@ -133,6 +133,64 @@ class MulUnbroadcastToTheOtherShape(ag.Mul):
         return ag.unbroadcast(grad * b, b.shape), ag.unbroadcast(grad * a, a.shape)
 
 
+def unbroadcast_axis_by_axis(grad, shape):
+    """grad.sum(axis=i) for each added axis i, in turn: the axes shift after each sum."""
+    for axis in range(grad.ndim - len(shape)):
+        grad = grad.sum(axis=axis)
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True)
+
+
+def unbroadcast_stretched_first(grad, shape):
+    """The stretched axes, numbered in shape, summed before the added ones."""
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+
+
+def unbroadcast_by_reshape(grad, shape):
+    """A reshape where the copies must be summed."""
+    return grad.sum(axis=tuple(range(grad.ndim - len(shape)))).reshape(shape)
+
+
+class MulUnbroadcastStretchedFirst(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_stretched_first(grad * b, a.shape), unbroadcast_stretched_first(
+            grad * a, b.shape
+        )
+
+
+class MulUnbroadcastByReshape(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_by_reshape(grad * b, a.shape), unbroadcast_by_reshape(grad * a, b.shape)
+
+
+class MulSummingAddedAxesOneAtATime(ag.Mul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast_axis_by_axis(grad * b, a.shape), unbroadcast_axis_by_axis(
+            grad * a, b.shape
+        )
+
+
+class MatmulGradAWithoutTranspose(ag.Matmul):
+    """dL/da = grad @ b: the transpose of b forgotten (the shapes fit for square b)."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return grad @ b, np.swapaxes(a, -1, -2) @ grad
+
+
+class MulPlusGrad(ag.Mul):
+    """dL/da = grad * b + grad: a stray term, grad itself."""
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return ag.unbroadcast(grad * b + grad, a.shape), ag.unbroadcast(grad * a, b.shape)
+
+
 X = np.arange(1.0, 7.0).reshape(2, 3)
 GRID = np.linspace(-1.0, 1.3, 24).reshape(2, 3, 4)
 
@@ -187,6 +245,44 @@ CHECKER_CATALOG = {
     "one gradient for two inputs": (
         lambda: check_function_gradients(OneGradientForTwoInputs, X, X),
         "return one gradient per input",
+    ),
+    "unbroadcast sums the added axes one at a time, a wrong shape": (
+        lambda: check_unbroadcast(unbroadcast_axis_by_axis, GRID[:, :1, :2], (2,)),
+        "the axis numbers shift after each sum",
+    ),
+    "unbroadcast sums the added axes one at a time, past the last axis": (
+        lambda: check_unbroadcast(unbroadcast_axis_by_axis, GRID, ()),
+        "the axis numbers shift after each sum",
+    ),
+    "Mul's unbroadcast sums the added axes one at a time": (
+        lambda: check_function_gradients(MulSummingAddedAxesOneAtATime, X, np.array(2.0)),
+        "the axis numbers shift after each sum",
+    ),
+    "unbroadcast sums the stretched axes before the added ones": (
+        lambda: check_unbroadcast(unbroadcast_stretched_first, GRID, (3, 1)),
+        "the stretched axes were looked up before the added ones were summed",
+    ),
+    "Mul's unbroadcast sums the stretched axes before the added ones": (
+        lambda: check_function_gradients(MulUnbroadcastStretchedFirst, GRID[0, :, :1], GRID),
+        "the stretched axes were looked up before the added ones were summed",
+    ),
+    "unbroadcast reshapes the stretched axes": (
+        lambda: check_unbroadcast(unbroadcast_by_reshape, GRID, (3, 1)),
+        "a reshape cannot undo broadcasting",
+    ),
+    "Mul's unbroadcast reshapes the stretched axes": (
+        lambda: check_function_gradients(MulUnbroadcastByReshape, X, X[:1]),
+        "a reshape cannot undo broadcasting",
+    ),
+    "Matmul's dL/da without the transpose of b": (
+        lambda: check_function_gradients(
+            MatmulGradAWithoutTranspose, GRID[:, :3, :3], GRID[0, :3, :3]
+        ),
+        "backward computes dL/da as grad @ b, but it is grad @ bᵀ",
+    ),
+    "Mul's dL/da with grad added": (
+        lambda: check_function_gradients(MulPlusGrad, X, X[0] + 1),
+        "the gradient of 'a' is the true one plus grad itself",
     ),
     "unbroadcast averages": (
         lambda: check_unbroadcast(averaging_unbroadcast, X, (3,)),

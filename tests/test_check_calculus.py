@@ -161,8 +161,92 @@ def fills_the_last_entry_only(f, x, eps=1e-6):
     return grad
 
 
+def quotient_of(combine):
+    """A numerical_gradient that returns ``combine(f_plus, f_minus, eps)`` for each entry."""
+
+    def numerical_gradient(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            original = x[index]
+            x[index] = original + eps
+            f_plus = f(x)
+            x[index] = original - eps
+            f_minus = f(x)
+            x[index] = original
+            grad[index] = combine(f_plus, f_minus, eps)
+        return grad
+
+    return numerical_gradient
+
+
+def sets_the_entry_to_eps(f, x, eps=1e-6):
+    """x[index] = +eps and -eps: the entry's own value lost."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = eps
+        f_plus = f(x)
+        x[index] = -eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def adds_the_local_derivatives(k, v):
+    """dE/dM + dM/dk: the chain rule's factors added."""
+    m = k * v
+    return m * m, 2 * m + v, 2 * m + k
+
+
 X = np.array([0.5, -1.0, 2.0])
 CATALOG = {
+    "f_plus - f_minus / (2 * eps)": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: plus - minus / (2 * eps)), X
+        ),
+        "the division applies to f(x - eps) alone",
+    ),
+    "the difference not divided": (
+        lambda: check_numerical_gradient(quotient_of(lambda plus, minus, eps: plus - minus), X),
+        "f(x + eps) - f(x - eps), not divided",
+    ),
+    "divided by 2 only": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: (plus - minus) / 2), X
+        ),
+        "divided by 2 but not by eps",
+    ),
+    "the two values added": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: (plus + minus) / (2 * eps)), X
+        ),
+        "the two values are added",
+    ),
+    "f(x + eps) returned": (
+        lambda: check_numerical_gradient(quotient_of(lambda plus, minus, eps: plus), X),
+        "the values f(x + eps) themselves",
+    ),
+    "f_plus / (2 * eps) - f_minus": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: plus / (2 * eps) - minus), X
+        ),
+        "the numbers returned are f(x + eps) / (2·eps) - f(x - eps)",
+    ),
+    "multiplied by 2·eps": (
+        lambda: check_numerical_gradient(
+            quotient_of(lambda plus, minus, eps: (plus - minus) * (2 * eps)), X
+        ),
+        "the numbers are 4·eps^2 times the derivative",
+    ),
+    "the entry set to ±eps": (
+        lambda: check_numerical_gradient(sets_the_entry_to_eps, X),
+        "the entry set to 1e-06, that is ±eps itself",
+    ),
+    "the local derivatives added": (
+        lambda: check_chain_rule(adds_the_local_derivatives, 1.5, -2.0),
+        "dE/dM = 2·M and dM/dk = v are added: the chain rule multiplies them",
+    ),
     "d(M²)/dM written 2·E": (
         lambda: check_chain_rule(two_e_for_two_m, 1.5, -2.0),
         "dE/dM is 2·M, not 2·E",
@@ -276,6 +360,11 @@ DEGENERATE_CASES = {
         differentiates_m_squared_as_two,
         (1.0, 2.0),
         "dE/dM is 2·M, not 2",
+    ),
+    "local derivatives added, at k = 0, v = 1 (dE_dk = v = the true 2Mv + v)": (
+        adds_the_local_derivatives,
+        (0.0, 1.0),
+        "the chain rule multiplies them",
     ),
     "E returned for its derivatives, at k = 1, v = 2": (
         returns_e_for_its_derivatives,

@@ -55,3 +55,13 @@ def test_a_result_stretched_along_an_axis_of_length_1_is_named():
     with pytest.raises(AssertionError) as failure:  # a longer axis, not a stretched one
         check_values("y", np.ones((2, 4)), np.ones((2, 3)), formula="x")
     assert "Hint" not in str(failure.value)
+
+
+def test_values_rearranged_are_named_but_values_off_by_a_little_are_not():
+    expected = np.array([[0.9, 1.3], [-0.4, 2.2]])
+    with pytest.raises(AssertionError, match="the values are right but in the wrong places"):
+        check_values("y", expected.T, expected, formula="x")
+    nearly = expected + np.array([[2e-6, -1e-6], [3e-6, 0.0]])  # close, but not rearranged
+    with pytest.raises(AssertionError) as failure:
+        check_values("y", nearly, expected, formula="x")
+    assert "Hint" not in str(failure.value)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pancake.nn import (
     BCELoss,
     BCEWithLogitsLoss,
+    Conv2d,
     CrossEntropyLoss,
     LeakyReLU,
     Linear,
@@ -172,6 +173,59 @@ class InputGradUsesUntransposedWeight(Linear):
         return grad_output @ self.weight.data
 
 
+class InputGradPlusBias(Linear):
+    """dx = g Wᵀ + b: backward mirrors forward's x W + b."""
+
+    def backward(self, grad_output):
+        return super().backward(grad_output) + self.bias.data
+
+
+class BiasGradIntoWeight(Linear):
+    """The bias gradient added to weight.grad as well (a copy-paste slip): bias.grad unset."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        self.weight.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class InputGradMinusX(Linear):
+    """dx = g Wᵀ - x: the input itself subtracted."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return super().backward(grad_output) - x
+
+
+class InputGradTimesX(Linear):
+    """dx = (g Wᵀ) * x: an extra factor, the input itself, entry by entry."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        return super().backward(grad_output) * x
+
+
+class WeightGradFromReshapedRows(Linear):
+    """dW = x.reshape(in, -1) @ g: a reshape where the transpose belongs."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.reshape(self.in_features, -1) @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class WeightGradByOuter(Linear):
+    """dW = np.outer(x, g): the one-example formula on a batch."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += np.outer(x, grad_output)
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
 class WeightGradOverwritten(Linear):
     """``=`` instead of ``+=``: a second backward pass replaces the gradient."""
 
@@ -272,6 +326,30 @@ class CrossEntropyNotAveraged(CrossEntropyLoss):
         return super().backward() * len(self.saved_tensors[0])
 
 
+class CrossEntropyOverProbabilities(CrossEntropyLoss):
+    """-target / p: the derivative with respect to the probabilities, not the logits."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -target / probabilities / len(logits)
+
+
+class CrossEntropyMinusOne(CrossEntropyLoss):
+    """softmax - 1: one subtracted from every probability, not only at the class."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return super().backward() + (target - 1) / len(logits)
+
+
+class CrossEntropyOverEveryEntry(CrossEntropyLoss):
+    """Divided by logits.size, N·C, where the batch size N belongs."""
+
+    def backward(self):
+        return super().backward() / self.saved_tensors[0].shape[1]
+
+
 class CrossEntropyAveragedTwice(CrossEntropyLoss):
     def backward(self):
         return super().backward() / len(self.saved_tensors[0])
@@ -327,6 +405,48 @@ CATALOG = [
         None,
         "nearly matches (the best-fitting factor is 1 + 3e-06) but misses the tolerance",
     ),
+    (
+        "input grad + bias",
+        lambda: InputGradPlusBias(3, 3, rng=0),
+        None,
+        "the gradient of 'input' is the true one plus 'bias' itself (broadcast to",
+    ),
+    (
+        "input grad + bias, of another width (a crash)",
+        lambda: InputGradPlusBias(3, 7, rng=0),
+        None,
+        "the gradient has the shape of a row of grad_output (its last axis) or of 'bias', (7,)",
+    ),
+    (
+        "bias grad into weight.grad",
+        lambda: BiasGradIntoWeight(3, 2, rng=0),
+        None,
+        "the gradient of 'weight' is the true one plus the true gradient of 'bias' (broadcast",
+    ),
+    (
+        "input grad - x",
+        lambda: InputGradMinusX(3, 2, rng=0),
+        None,
+        "the gradient of 'input' is the true one minus the input x itself",
+    ),
+    (
+        "input grad times x",
+        lambda: InputGradTimesX(3, 2, rng=0),
+        None,
+        "the gradient of 'input' is the true one times the input x, entry by entry",
+    ),
+    (
+        "weight grad from x reshaped, not transposed",
+        lambda: WeightGradFromReshapedRows(3, 2, rng=0),
+        None,
+        "a reshape keeps the entries in their order and only regroups them, so it is no transpose",
+    ),
+    (
+        "weight grad by np.outer",
+        lambda: WeightGradByOuter(3, 2, rng=0),
+        None,
+        "what np.outer gives",
+    ),
     ("wrong sign", SigmoidWrongSign, None, "wrong sign"),
     ("wrong cached value", TanhWrongCache, None, "was given the input x"),
     (
@@ -354,6 +474,13 @@ CATALOG = [
         "factor equal to the batch size",
     ),
     ("mean over batch twice", CrossEntropyAveragedTwice, "labels", "too small"),
+    (
+        "dL/dp for dL/dlogits",
+        CrossEntropyOverProbabilities,
+        "labels",
+        "that is dL/dp, the derivative with respect to the probabilities",
+    ),
+    ("softmax - 1", CrossEntropyMinusOne, "labels", "1 is subtracted from every probability"),
     (
         "scalar parameter not summed",
         lambda: MulParameterNotSummed(1.5),
@@ -496,3 +623,51 @@ def test_an_output_with_arithmetic_of_its_own_cannot_choose_the_function_checked
     assert np.allclose(np.sum(output * np.ones_like(x)), np.sum(x))  # the identity's sums
     with pytest.raises(GradientCheckError, match="'input' is wrong"):
         check_gradients(SigmoidShowingTheIdentity(), x)
+
+
+def test_a_factor_equal_to_axis_lengths_is_named():
+    class BiasMeanOverPositions(Conv2d):
+        """The bias gradient averaged over the H'·W' output positions."""
+
+        def backward(self, grad_output):
+            before = self.bias.grad.copy()
+            grad_input = super().backward(grad_output)
+            positions = grad_output.shape[2] * grad_output.shape[3]
+            self.bias.grad[...] = before + grad_output.sum(axis=(0, 2, 3)) / positions
+            return grad_input
+
+    logits = np.random.default_rng(2).standard_normal((4, 3))  # 4 examples: not 3, the classes
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(CrossEntropyOverEveryEntry(), logits, np.array([0, 2, 1, 2]))
+    assert "3x too small, a factor equal to the length of axis 1 of the input x" in (
+        failure.value.hint
+    )
+    images = np.random.default_rng(2).standard_normal((2, 3, 5, 5))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BiasMeanOverPositions(3, 2, 3, rng=0), images)
+    assert "9x too small, a factor equal to the lengths of axes 2 and 3 of grad_output" in (
+        failure.value.hint
+    )
+
+    class BiasMeanOverRows(Conv2d):
+        """The bias gradient averaged over the N·H'·W' rows."""
+
+        def backward(self, grad_output):
+            before = self.bias.grad.copy()
+            grad_input = super().backward(grad_output)
+            self.bias.grad[...] = before + grad_output.mean(axis=(0, 2, 3))
+            return grad_input
+
+    images = np.random.default_rng(2).standard_normal((2, 3, 6, 6))  # rows: 2·4·4 = 32
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BiasMeanOverRows(3, 5, 3, rng=0), images)
+    assert "32x too small, a factor equal to the lengths of axes 0, 2 and 3 of grad_output" in (
+        failure.value.hint
+    )
+    square = np.random.default_rng(2).standard_normal((2, 3, 5, 5))  # rows 2·3·3 = 18 = 2·9
+    with pytest.raises(GradientCheckError) as failure:  # with 3 output channels: (0, 1, 2) too
+        check_gradients(BiasMeanOverRows(3, 3, 3, rng=0), square)
+    assert "a factor equal to" not in failure.value.hint  # several sets alike: listed, none claimed
+    assert "18x too small, 18 being the lengths of axes 0, 1 and 2 of grad_output" in (
+        failure.value.hint
+    )

@@ -538,6 +538,33 @@ def test_the_cross_entropy_output_check_names_a_mean_over_every_entry_or_a_sum()
     assert loss_scale_hint(0.5, 0.7, (4, 3)) == ""
 
 
+def test_the_cross_entropy_output_check_names_a_block_of_log_probabilities():
+    """Exercise 4's block_hint: log_probabilities[:, labels] where one entry per row belongs."""
+    from pancake.course.assignments.ex04_activations_losses import block_hint
+
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 1.0, 0.0]])
+    labels = np.array([0, 2, 1])
+    log_probabilities = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    block = -np.mean(log_probabilities[:, labels])
+    right = -np.mean(log_probabilities[np.arange(3), labels])
+    assert "a (batch, batch) block" in block_hint(block, logits, labels)
+    assert block_hint(right, logits, labels) == ""
+
+
+def test_cross_entropy_with_a_right_backward_and_a_wrong_forward_blames_forward():
+    class SummedForward(CrossEntropyLoss):
+        def forward(self, pred, target):
+            return super().forward(pred, target) * len(pred)
+
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(SummedForward(), x, np.array([0, 2, 1, 2]))
+    assert "the mistake is in forward" in failure.value.hint
+    with pytest.raises(GradientCheckError) as failure:  # a wrong backward: not forward's fault
+        check_gradients(CrossEntropyOverClasses(), x, np.array([0, 2, 1, 2]))
+    assert "the mistake is in forward" not in failure.value.hint
+
+
 # -- exercise 13: standardize_backward and BatchNorm --------------------------------------
 def standardize_backward_from(formula):
     """A standardize_backward that computes ``formula(s, g, x_hat, mean, total)``."""
@@ -611,6 +638,20 @@ class BatchNormCountsTheBatch(BatchNorm):
         return output
 
 
+class BatchNormCountsEveryValue(BatchNorm):
+    """The unbiased correction n / (n - 1) with n = x.size, every value of the batch."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            var = x.var(axis=self.reduce_axes)
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var * x.size / (
+                x.size - 1
+            )
+        return output
+
+
 class BatchNormBiasedRunningVar(BatchNorm):
     def forward(self, x):
         old = self.running_var.copy()
@@ -627,6 +668,7 @@ class BatchNormBiasedRunningVar(BatchNorm):
         (BatchNormKerasMomentum, "the Keras convention"),
         (BatchNormCountsTheBatch, "not the batch size"),
         (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
+        (BatchNormCountsEveryValue, "with n = 72, but each channel has n = 24 values"),
         (BatchNorm2d, None),
     ],
 )
@@ -832,6 +874,21 @@ def test_check_values_names_a_sign_a_factor_and_axes_in_another_order():
     with pytest.raises(AssertionError) as failure:
         check_values("y", expected + 0.1 * expected**2, expected, formula="f(x)")
     assert "Hint" not in str(failure.value)
+
+
+def test_diagnose_shape_names_an_outer_product_of_two_batches():
+    from pancake.testing.hints import diagnose_shape
+
+    related = {"the input x": (4, 3), "grad_output (the output's shape)": (4, 2), "'bias'": (2,)}
+    assert "what np.outer gives" in diagnose_shape((12, 8), (3, 2), related)
+    assert "what np.outer gives" not in diagnose_shape((12, 8), (3, 2), {})  # no such arrays
+    assert "what np.outer gives" not in diagnose_shape((8, 12), (3, 2), {"the input x": (4, 3)})
+    one_feature = {"the input x": (4, 1), "grad_output (the output's shape)": (4, 1)}
+    assert "what np.outer gives" not in diagnose_shape((4, 4), (1, 1), one_feature)  # or x.T * g
+    weight = {"the input x": (4, 1, 1), "'weight'": (1, 3)}  # 4 by 3 entries: a coincidence
+    assert "what np.outer gives" not in diagnose_shape((4, 3), (1, 3), weight)
+    listed = diagnose_shape((2,), (4, 3, 5), related | {"a row of grad_output": (2,)})
+    assert "the shape of 'bias' or of a row of grad_output, (2,)" in listed
 
 
 def test_diagnose_shape_names_axes_in_another_order():
@@ -1486,3 +1543,21 @@ def test_a_flat_gradient_of_every_entry_is_named_too():
     from pancake.testing.hints import diagnose_shape
 
     assert "boolean selection" in diagnose_shape((6,), (2, 3))  # every x > 0: all selected
+
+
+def test_a_constant_factor_seen_on_two_values_that_sum_to_zero_is_not_claimed(monkeypatch):
+    """Two values per channel: dL/dx is (d, -d) whatever the mistake, so any wrong gradient
+    is 'a constant factor' of the true one there. The claim must hold on the generic input
+    too, or the hint says no more than that the values are wrong."""
+    import pancake.nn.normalization as normalization
+
+    def squared_x_hat(grad_x_hat, x_hat, inv_std, axes):  # x̂² where x̂ belongs
+        mean_grad = grad_x_hat.mean(axis=axes, keepdims=True)
+        along = (grad_x_hat * x_hat**2).mean(axis=axes, keepdims=True)
+        return inv_std * (grad_x_hat - mean_grad - x_hat * along)
+
+    monkeypatch.setattr(normalization, "standardize_backward", squared_x_hat)
+    x = np.array([[[[0.3]]], [[[-1.2]]]])  # (N, C, H, W) = (2, 1, 1, 1)
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(BatchNorm2d(1), x)
+    assert "constant factor" not in failure.value.hint

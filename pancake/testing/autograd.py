@@ -8,6 +8,7 @@ the steps and tolerances of ``check_gradients``.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 from collections.abc import Callable
 
@@ -21,9 +22,11 @@ from pancake.testing.gradcheck import (
     TensorComparison,
     compare_inputs,
     diagnose,
+    extra_term_hint,
     gradient_failure,
+    swapped_with,
 )
-from pancake.testing.hints import elementwise_hint
+from pancake.testing.hints import MATCH_RTOL, close, elementwise_hint
 
 # x for the adjoint test of unbroadcast: drawn from this stream, this many times
 ADJOINT_STREAM, ADJOINT_DRAWS = 20_250_010, 3
@@ -41,7 +44,18 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     shape = tuple(shape)
     what = f"unbroadcast(grad of shape {grad.shape}, {shape})"
     before = grad.copy()
-    got = unbroadcast_fn(grad, shape)
+    try:
+        got = unbroadcast_fn(grad, shape)
+    except np.exceptions.AxisError as error:
+        if grad.ndim - len(shape) < 2:
+            raise
+        raise AssertionError(
+            f"{what} raised AxisError: {error}.\nHint: {AXES_SHIFT_HINT}"
+        ) from error
+    except ValueError as error:
+        if "cannot reshape" not in str(error):
+            raise
+        raise AssertionError(f"{what} raised ValueError: {error}.\nHint: {RESHAPE_HINT}") from error
     if not np.array_equal(grad, before):
         raise AssertionError(
             f"{what} changed grad in place.\nHint: compute new arrays (grad.sum(...)); "
@@ -50,7 +64,9 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        hint = _unbroadcast_hint(np.shape(got), grad.shape, shape)
+        hint = unbroadcast_order_hint(np.shape(got), [grad.shape], shape) or _unbroadcast_hint(
+            np.shape(got), grad.shape, shape
+        )
         hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
         raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
@@ -68,6 +84,67 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
         f"{what}: shape OK, <broadcast_to(x), grad> = <x, unbroadcast(grad)> for "
         f"{ADJOINT_DRAWS} random x: OK"
     )
+
+
+AXES_SHIFT_HINT = (
+    "the axis numbers shift after each sum: once grad.sum(axis=0) removes axis 0, the old "
+    "axis 1 is axis 0, so summing the added axes one call at a time by their index in grad "
+    "skips some (or runs past the last). Sum them in one call, "
+    "grad.sum(axis=tuple(range(grad.ndim - len(shape)))), or from the last to the first"
+)
+
+
+STRETCHED_FIRST_HINT = (
+    "the stretched axes were looked up before the added ones were summed: until the added "
+    "leading axes are gone, axis i of shape is axis i + (grad.ndim - len(shape)) of grad. Sum "
+    "the added axes first, then the stretched ones (keepdims=True)"
+)
+RESHAPE_HINT = (
+    "a reshape cannot undo broadcasting: broadcasting made copies of each entry, and the "
+    "gradient of an entry is the sum of the gradients of its copies. Sum over the added axes, "
+    "then over the stretched ones (keepdims=True); a reshape only regroups the same entries"
+)
+
+
+def _added_axes_one_at_a_time(grad_shape: tuple, shape: tuple) -> tuple:
+    """The shape unbroadcast leaves when it sums the added axes one call at a time, by their
+    index in grad (shapes only: the check must not hold a working unbroadcast)."""
+    lengths = list(grad_shape)
+    for axis in range(len(grad_shape) - len(shape)):
+        del lengths[axis]  # IndexError once the axes have shifted past the end
+    return tuple(1 if size == 1 else lengths[i] for i, size in enumerate(shape))
+
+
+def _stretched_axes_first(grad_shape: tuple, shape: tuple) -> tuple:
+    """The shape unbroadcast leaves when it looks the stretched axes up, by their index in
+    shape, before the added axes are summed (shapes only)."""
+    lengths = [1 if i < len(shape) and shape[i] == 1 else n for i, n in enumerate(grad_shape)]
+    return tuple(lengths[len(grad_shape) - len(shape) :])
+
+
+def unbroadcast_order_hint(got: tuple, grad_shapes, shape: tuple) -> str | None:
+    """The hint when ``got`` is the shape an unbroadcast that sums its axes in a wrong order
+    gives for a grad of one of ``grad_shapes``, or None."""
+    shape = tuple(shape)
+    if tuple(got) == shape:
+        return None
+    for grad_shape in grad_shapes:
+        try:
+            if np.broadcast_shapes(tuple(grad_shape), shape) != tuple(grad_shape):
+                continue  # shape does not broadcast to grad's: no unbroadcast goes from one to the other
+        except ValueError:
+            continue
+        for wrong_order, hint in (
+            (_added_axes_one_at_a_time, AXES_SHIFT_HINT),
+            (_stretched_axes_first, STRETCHED_FIRST_HINT),
+        ):
+            try:
+                left = wrong_order(tuple(grad_shape), shape)
+            except IndexError:  # this order crashes on these shapes
+                continue
+            if left == tuple(got):
+                return hint
+    return None
 
 
 def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
@@ -246,7 +323,14 @@ def _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, se
     )
     for position, comparison in enumerate(comparisons):
         if not comparison.passes():
-            failure = _function_gradient_failure(described, comparison, comparisons, output.shape)
+            failure = _function_gradient_failure(
+                described,
+                comparison,
+                comparisons,
+                output.shape,
+                dict(zip(names, arrays, strict=True)),
+                direction,
+            )
             if _ignores_grad(function_cls, options, arrays, direction, names, described, position):
                 failure = failure.with_hint(GRAD_IGNORED_HINT)
             if len(arrays) == 1 and output.shape == arrays[0].shape:
@@ -365,11 +449,25 @@ def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | Non
                 "swaps the last two axes (.T reverses every axis, the batch axes too)"
             )
         return order
+    if "is out of bounds for array of dimension" in str(error) and _raised_in(error, "unbroadcast"):
+        return AXES_SHIFT_HINT
+    if "cannot reshape" in str(error) and _raised_in(error, "unbroadcast"):
+        return RESHAPE_HINT
     if "broadcast" in str(error) and len(arrays) == 1 and len(grad_shape) < arrays[0].ndim:
         return "grad has the output's shape, without the reduced axes: " + (
             _restore_reduced_axes_hint(arrays[0].shape)
         )
     return None
+
+
+def _raised_in(error: BaseException, function_name: str) -> bool:
+    """Whether ``error`` was raised inside a function whose name holds ``function_name``."""
+    frame = error.__traceback__
+    while frame is not None:
+        if function_name in frame.tb_frame.f_code.co_name:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _restore_reduced_axes_hint(shape: tuple) -> str:
@@ -385,8 +483,12 @@ def _function_gradient_failure(
     comparison: TensorComparison,
     comparisons: list[TensorComparison],
     output_shape: tuple,
+    inputs: dict[str, np.ndarray],
+    grad: np.ndarray,
 ) -> GradientCheckError:
-    """Explain a wrong gradient: broadcast but not summed back, not sent back, or swapped."""
+    """Explain a wrong gradient: broadcast but not summed back, not sent back, swapped, a
+    product with a transpose missing or misplaced, or an extra term; ``inputs`` are the
+    function's inputs by name, ``grad`` the dL/d(output) its backward was given."""
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
         others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
@@ -397,26 +499,92 @@ def _function_gradient_failure(
             tensor=name,
             hint=hint,
         )
+    other = swapped_with(comparison, comparisons, rtol=1e-6)
+    if other is not None:
+        hint = (
+            f"backward returned the gradient of '{other.name}' for '{name}': return the "
+            "gradients in the order of forward's inputs, and check which saved array goes "
+            "into which"
+        )
+        return GradientCheckError(
+            f"{described}: the gradients of '{name}' and '{other.name}' are swapped.\nHint: {hint}",
+            tensor=name,
+            hint=hint,
+        )
+    hint = _product_order_hint(comparison, inputs, grad) or extra_term_hint(
+        comparison, _function_terms(comparison, comparisons, inputs, grad), 1, numeric.size
+    )
+    return gradient_failure(described, comparison, 1, numeric.size, hint)
+
+
+def _function_terms(comparison, comparisons, inputs: dict, grad: np.ndarray):
+    """(what, values, what to fix) for the arrays a function's wrong gradient may have
+    picked up: the inputs, grad, and the other inputs' true gradients."""
+    name = comparison.name
     for other in comparisons:
-        if (
-            other is not comparison
-            and analytic is not None
-            and other.numeric.shape == analytic.shape
-            and np.any(other.numeric)
-            and np.allclose(analytic, other.numeric, rtol=1e-6, atol=1e-12)
-        ):
-            hint = (
-                f"backward returned the gradient of '{other.name}' for '{name}': return the "
-                "gradients in the order of forward's inputs, and check which saved array goes "
-                "into which"
+        if other is not comparison:
+            yield (
+                f"the true gradient of '{other.name}'",
+                other.numeric,
+                f"the gradient of '{other.name}' went into {name}'s as well: return each "
+                "input's gradient on its own",
             )
-            return GradientCheckError(
-                f"{described}: the gradients of '{name}' and '{other.name}' are swapped.\n"
-                f"Hint: {hint}",
-                tensor=name,
-                hint=hint,
-            )
-    return gradient_failure(described, comparison, batch_size=1, input_size=numeric.size)
+    for other, values in inputs.items():
+        yield (
+            f"'{other}' itself",
+            values,
+            "remove that term: every term of a gradient is grad times a local derivative, "
+            "and the inputs appear only inside the derivatives",
+        )
+    yield (
+        "grad itself",
+        grad,
+        "that term is grad not multiplied by the local derivative: every term of the chain "
+        "rule is grad times a derivative",
+    )
+
+
+def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | None:
+    """The hint when the true gradient of a matrix product's input is one product of grad
+    and the other input (each transposed or not, in either order) and backward computed
+    another, or None."""
+    name = comparison.name
+    others = [(other, values) for other, values in inputs.items() if other != name]
+    if len(others) != 1 or np.ndim(grad) < 2 or np.ndim(others[0][1]) < 2:
+        return None
+    other, values = others[0]
+
+    def transposed(array):
+        return np.swapaxes(array, -1, -2)
+
+    factors = {
+        "grad": grad,
+        "gradᵀ": transposed(grad),
+        other: values,
+        f"{other}ᵀ": transposed(values),
+    }
+    right, computed = [], []
+    for (left, a), (right_name, b) in itertools.product(factors.items(), repeat=2):
+        if ("grad" in left) == ("grad" in right_name):
+            continue  # one factor is grad, the other the other input
+        try:
+            product = a @ b
+        except ValueError:  # the sizes do not fit
+            continue
+        if product.shape != comparison.numeric.shape:
+            continue  # (a product summed over broadcast batch axes is not tried)
+        formula = f"{left} @ {right_name}"
+        if close(product, comparison.numeric, MATCH_RTOL):
+            right.append(formula)
+        if comparison.analytic is not None and close(product, comparison.analytic, MATCH_RTOL):
+            computed.append(formula)
+    if len(right) != 1 or len(computed) != 1:
+        return None  # none, or several products alike (1 x 1 matrices): it names nothing
+    return (
+        f"backward computes dL/d{name} as {computed[0]}, but it is {right[0]}: check which "
+        "factor is transposed and on which side of @ it goes (the shapes fit either way "
+        "when the matrices are square)"
+    )
 
 
 def _function_shape_hint(
@@ -433,6 +601,10 @@ def _function_shape_hint(
             f"shape with unbroadcast(..., {name}.shape), as the last step (a product taken "
             "after it broadcasts the gradient again)"
         )
+    matrix_axes = [output_shape[:-2] + expected[-2:]] if len(expected) >= 2 else []
+    wrong_order = unbroadcast_order_hint(got, [output_shape, *matrix_axes], expected)
+    if wrong_order:
+        return f"unbroadcast gives the gradient of '{name}' the shape {got}: {wrong_order}"
     for other, shape in others.items():
         if got == shape:
             return (

@@ -7,6 +7,7 @@ where it recognises the mistake, a hint.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -80,13 +81,83 @@ def check_numerical_gradient(
     error = float(np.abs(got - exact).max(initial=0.0))
     if error <= tolerance:
         return f"numerical_gradient on x of shape {x.shape}: OK (max error {error:.1e})"
-    hint = _numerical_gradient_hint(got, exact, 2 * curvature + 2 * coupling**2)
+    hint = _difference_quotient_hint(got, f, x) or _numerical_gradient_hint(
+        got, exact, 2 * curvature + 2 * coupling**2
+    )
     raise GradientCheckError(
         f"numerical_gradient is off by up to {error:.3g} on x of shape {x.shape} "
         f"(allowed {tolerance:.1e}).\nHint: {hint}",
         "gradient",
         hint,
     )
+
+
+def _difference_quotient_hint(got: np.ndarray, f: Callable, x: np.ndarray) -> str | None:
+    """Name what the returned numbers are, in terms of f(x ± eps·e_i) and f(x), or None.
+
+    The check knows f at every point central differences visit, so it can tell a missing
+    bracket, a missing division or a sum of the two values apart, entry by entry.
+    """
+    f_plus, f_minus = np.zeros_like(x), np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = EPS
+        f_plus[index], f_minus[index] = f(x + step), f(x - step)
+    f_x = np.full_like(x, f(x))
+    candidates = [
+        (
+            f_plus - f_minus / (2 * EPS),
+            "the numbers returned are f(x + eps) - f(x - eps) / (2·eps): the division applies "
+            "to f(x - eps) alone; bracket the numerator, (f_plus - f_minus) / (2 * eps)",
+        ),
+        (
+            f_plus - f_minus,
+            "the numbers returned are f(x + eps) - f(x - eps), not divided: divide the "
+            "difference by the distance of the two points, 2·eps",
+        ),
+        (
+            (f_plus - f_minus) / 2,
+            "the numbers returned are (f(x + eps) - f(x - eps)) / 2: divided by 2 but not by "
+            "eps; divide by 2 * eps (with the brackets)",
+        ),
+        (
+            (f_plus + f_minus) / (2 * EPS),
+            "the numbers returned are (f(x + eps) + f(x - eps)) / (2·eps): the two values are "
+            "added; subtract them, f(x + eps) - f(x - eps)",
+        ),
+        (
+            f_plus,
+            "the numbers returned are the values f(x + eps) themselves: return the difference "
+            "quotient (f(x + eps) - f(x - eps)) / (2·eps)",
+        ),
+        (
+            f_x,
+            "the numbers returned are f(x), the function's value, the same for every entry: "
+            "return the difference quotient (f(x + eps) - f(x - eps)) / (2·eps) of each entry",
+        ),
+    ]
+    for predicted, hint in candidates:
+        if np.allclose(got, predicted, rtol=1e-6, atol=1e-9):
+            return hint
+    return _combination_hint(got, f_plus, f_minus)
+
+
+def _combination_hint(got: np.ndarray, f_plus: np.ndarray, f_minus: np.ndarray) -> str | None:
+    """The hint when the numbers returned are a·f(x + eps) ± b·f(x - eps), with a and b
+    among 1, 1/2, 1/eps and 1/(2·eps) (brackets or a division misplaced), or None."""
+    divisions = {"": 1.0, " / 2": 0.5, " / eps": 1 / EPS, " / (2·eps)": 1 / (2 * EPS)}
+    for (plus_text, a), (minus_text, b), sign in itertools.product(
+        divisions.items(), divisions.items(), (-1, 1)
+    ):
+        if plus_text == minus_text and sign < 0:
+            continue  # the difference times a factor: the right one, or the factor hints
+        if np.allclose(got, a * f_plus + sign * b * f_minus, rtol=1e-6, atol=1e-9):
+            return (
+                f"the numbers returned are f(x + eps){plus_text} {'-' if sign < 0 else '+'} "
+                f"f(x - eps){minus_text}: the difference of the two values, as a whole, is "
+                "divided by 2·eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
+            )
+    return None
 
 
 def _numerical_gradient_hint(
@@ -113,7 +184,26 @@ def _numerical_gradient_hint(
             "the difference is multiplied by eps instead of divided by it: "
             "a / 2 * eps is (a / 2) * eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
         )
-    return diagnose(got, exact, batch_size=1, input_size=1)
+    return _eps_factor_hint(got, exact) or diagnose(got, exact, batch_size=1, input_size=1)
+
+
+def _eps_factor_hint(got: np.ndarray, exact: np.ndarray) -> str | None:
+    """The hint when the result is the derivative times c·eps^k (c a power of 2): the
+    division by 2·eps done wrong; or None."""
+    if not np.any(exact):
+        return None
+    factor = float(np.vdot(got, exact) / np.vdot(exact, exact))
+    if not np.allclose(got, factor * exact, rtol=1e-3, atol=1e-20):
+        return None
+    for power, c in itertools.product((1, 2, -1), (1, 2, 4, 0.5, 0.25)):
+        if np.isclose(factor, c * EPS**power, rtol=1e-3, atol=0):
+            times = "" if c == 1 else f"{c:g}·"
+            return (
+                f"the numbers are {times}eps{'' if power == 1 else f'^{power}'} times the "
+                "derivative: the difference is not divided by 2·eps as it should be; write "
+                "(f_plus - f_minus) / (2 * eps), with the brackets"
+            )
+    return None
 
 
 class _EvaluationSpy:
@@ -124,6 +214,7 @@ class _EvaluationSpy:
         self.x = x.copy()
         self.changed_entries: list[int] = []
         self.steps: list[tuple[float, float]] = []  # (|x_i| at the moved entry, |step|)
+        self.set_to: list[float] = []  # the value the moved entry was given
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
@@ -142,13 +233,14 @@ class _EvaluationSpy:
             index = moved[0]
             start = self.x.flat[index]
             self.steps.append((abs(start), abs(point.flat[index] - start)))
+            self.set_to.append(float(point.flat[index]))
         return self.f(point)
 
     def raise_if_the_step_is_not(self, eps: float) -> None:
         """Every move must be ±eps (the argument), up to the rounding of x ± eps."""
-        for start, step in self.steps:
+        for (start, step), value in zip(self.steps, self.set_to, strict=True):
             if abs(step - eps) > 4 * np.spacing(start + eps):
-                hint = (
+                hint = _set_to_eps_hint(start, value, eps) or (
                     f"f was called at x ± {step:.3g}: move each entry by the `eps` argument "
                     f"({eps:g} here), not by a step of your own"
                 )
@@ -171,6 +263,17 @@ class _EvaluationSpy:
                 "x",
                 hint,
             )
+
+
+def _set_to_eps_hint(start: float, value: float, eps: float) -> str | None:
+    """The hint when the moved entry was set to ±eps itself instead of moved by eps, or None."""
+    if abs(abs(value) - eps) > 4 * np.spacing(eps) or start <= 2 * eps:
+        return None
+    return (
+        f"f was called with the entry set to {value:.3g}, that is ±eps itself: its value "
+        f"(±{start:.3g} here) was lost; move it from there, x[i] = original + eps and "
+        "x[i] = original - eps (then put the original back)"
+    )
 
 
 def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> str:
@@ -250,6 +353,11 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
         (2 * m * m * inner, "dE/dM is 2·M, not 2·E: d(M²)/dM = 2·M, with M = k·v"),
         (m * m, f"that is E itself, not its derivative with respect to {variable}"),
         (-2 * m * inner, "the gradient has the wrong sign"),
+        (
+            2 * m + inner,
+            f"dE/dM = 2·M and dM/d{variable} = {'v' if variable == 'k' else 'k'} are added: "
+            f"the chain rule multiplies them, dE/d{variable} = dE/dM · dM/d{variable}",
+        ),
         (
             2 * m * k * v,
             f"dE/d{variable} was chained from dE/d{'v' if variable == 'k' else 'k'} (2·M·k·v), "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,12 +23,16 @@ from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.hints import (
     MATCH_RTOL,
+    UNNAMED_FACTOR,
+    VALUES_WRONG_HINT,
     changed_by_backward_hint,
     changed_by_forward_hint,
     close,
     container_hint,
     container_order_hint,
+    cross_entropy_formula_hint,
     diagnose,
+    diagnose_factor,
     diagnose_shape,
     divided_by_classes,
     elementwise_hint,
@@ -276,6 +281,8 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.parameter_factor_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
+                or objective.length_factor_hint(comparison, batch_size, x.size)
+                or objective.extra_term_hint(comparison, comparisons, batch_size, x.size)
             )
             raise gradient_failure(
                 repr(module),
@@ -306,13 +313,23 @@ def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
     module = _float64_copy(module)
     for _, parameter in named_parameters(module):  # k = 0 or 1 hides mistakes too
         parameter.data = 0.5 + rng.random(parameter.data.shape)
+    generic_hint = ""
     try:
         _check_gradients(module, generic + tuple(inputs[1:]), rtol, atol, eps, seed)
     except GradientCheckError as generic_failure:
-        if generic_failure.hint and generic_failure.hint != failure.hint:
-            return failure.with_hint(generic_failure.hint)
+        generic_hint = generic_failure.hint or ""
     except Exception:  # the module rejects other values (a loss of probabilities, say)
-        pass
+        return failure
+    # An unnamed factor holds on few values by chance (two entries that must sum to 0):
+    # it is shown only when the generic input gives the same one, and never taken from it.
+    if (
+        generic_hint
+        and generic_hint != failure.hint
+        and not generic_hint.startswith(UNNAMED_FACTOR)
+    ):
+        return failure.with_hint(generic_hint)
+    if failure.hint.startswith(UNNAMED_FACTOR) and generic_hint != failure.hint:
+        return failure.with_hint(VALUES_WRONG_HINT)
     return failure
 
 
@@ -444,9 +461,15 @@ class _Objective:
         """A hint from the hypotheses of ``pancake.testing.hints`` for this kind of module."""
         if comparison.name in ("input", "pred"):
             if self.is_loss:
-                return loss_target_hint(
-                    comparison.analytic, comparison.numeric, self.x, self.others[0]
-                ) or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
+                return (
+                    loss_target_hint(
+                        comparison.analytic, comparison.numeric, self.x, self.others[0]
+                    )
+                    or divided_by_classes(comparison.analytic, comparison.numeric, self.x)
+                    or cross_entropy_formula_hint(
+                        comparison.analytic, comparison.numeric, self.x, self.others[0]
+                    )
+                )
             return (
                 self.grad_for_data_hint(comparison.analytic)
                 or elementwise_hint(self.module)
@@ -479,6 +502,126 @@ class _Objective:
                             f"multiplied by {attribute}, so is the gradient that flows back)"
                         )
         return None
+
+    def length_factor_hint(
+        self, comparison: TensorComparison, batch_size: int, input_size: int
+    ) -> str | None:
+        """The hint when a wrong gradient is the true one times (or divided by) exactly the
+        length of one set of axes of grad_output (of the logits, for a loss): H'·W', the
+        classes; or None (the batch size and the number of elements are ``diagnose``'s,
+        and a length that several sets of axes have names none)."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
+            return None
+        factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+        if not close(analytic, factor * numeric) or factor <= 0:
+            return None
+        named = diagnose_factor(factor, batch_size, input_size)
+        # a parameter's gradient is a sum over grad_output's axes: a factor 2 there is likelier
+        # an axis of length 2 than the 2 of d(x²)/dx
+        doubled = comparison.name not in ("input", "pred") and (
+            "the gradient is half" in named or "the gradient is twice" in named
+        )
+        if "constant factor" not in named and not doubled:
+            return None
+        # the axes a gradient is summed or averaged over: grad_output's for a layer, the
+        # input's (the logits) for a loss
+        name, shape = (
+            ("the input x", self.x.shape) if self.is_loss else ("grad_output", self.direction.shape)
+        )
+        for ratio, too in ((factor, "large"), (1 / factor, "small")):
+            length = round(ratio)
+            if length < 2 or abs(ratio - length) > 1e-6 * ratio:
+                continue
+            found = _axes_of_length(name, shape, length)
+            if not found:
+                continue
+            them = "them" if len(found) > 1 or found[0].startswith("the lengths") else "it"
+            fix = (
+                f"a sum over {them} where a mean belongs (divide by {length})"
+                if too == "large"
+                else f"a mean over {them} (or a division by {length}) where a sum belongs"
+            )
+            if len(found) > 1:  # several sets of axes alike: list them, claim none
+                sets = " or ".join(found)
+                return f"the gradient is {length}x too {too}, {length} being {sets}: {fix}"
+            return f"the gradient is {length}x too {too}, a factor equal to {found[0]}: {fix}"
+        return None
+
+    def extra_term_hint(
+        self, comparison: TensorComparison, comparisons: list, batch_size: int, input_size: int
+    ) -> str | None:
+        """``extra_term_hint`` with the arrays of this module in play, else an extra factor."""
+        terms = self._terms_in_play(comparison, comparisons)
+        return extra_term_hint(comparison, terms, batch_size, input_size) or (
+            self._extra_factor_hint(comparison)
+        )
+
+    def _extra_factor_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a wrong gradient is the true one times (or divided by), entry by
+        entry, the input, the output or grad_output, or None (a parameter's factor is
+        ``parameter_factor_hint``'s; one number for all entries is ``diagnose``'s)."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        arrays = [("the input x", self.x), ("the output of forward", self.output)]
+        if not self.is_loss:
+            arrays.append(("grad_output", self.direction))
+        for what, values in arrays:
+            for fitted, how in _fitted(values, numeric.shape):
+                if close(fitted, np.full_like(fitted, fitted.flat[0]), 1e-3) or not np.all(fitted):
+                    continue  # a constant is a scalar factor; a zero divides nothing
+                for predicted, verb in (
+                    (numeric * fitted, "times"),
+                    (numeric / fitted, "divided by"),
+                ):
+                    if close(analytic, predicted, MATCH_RTOL):
+                        return (
+                            f"the gradient of '{comparison.name}' is the true one {verb} "
+                            f"{what}{how}, entry by entry: that factor is not part of the "
+                            f"chain rule's product here; remove it (check the brackets and "
+                            "what each factor differentiates)"
+                        )
+        return None
+
+    def _terms_in_play(self, comparison: TensorComparison, comparisons: list):
+        """(what, values, what to fix) for each array a wrong gradient may have picked up."""
+        name = comparison.name
+        for other in comparisons:
+            if other is not comparison:
+                yield (
+                    f"the true gradient of '{other.name}'",
+                    other.numeric,
+                    f"the gradient of '{other.name}' went into {name}'s as well: check which "
+                    ".grad (or returned value) each term is added to",
+                )
+        for other, parameter in self.parameters:
+            if other != name:
+                attribute = other.rsplit(".", 1)[-1]
+                yield (
+                    f"'{attribute}' itself",
+                    np.asarray(parameter.data, dtype=np.float64),
+                    f"remove that term: a term that does not depend on {name} (as {attribute} "
+                    "added in forward) differentiates to zero, it does not carry its value "
+                    "into the gradient",
+                )
+        yield (
+            "the input x itself",
+            self.x,
+            "remove that term: the gradient is grad_output times local derivatives, and the "
+            "input appears only inside them",
+        )
+        if not self.is_loss:
+            yield (
+                "grad_output itself",
+                self.direction,
+                "that term is grad_output not multiplied by the local derivative: every term "
+                "of the chain rule is grad_output times a derivative",
+            )
+        yield (
+            "the output of forward",
+            self.output,
+            "remove that term: the forward value does not enter the gradient, except through "
+            "a derivative written in terms of it",
+        )
 
     def grad_output_layout_hint(self, comparison, eps, rtol, atol) -> str | None:
         """The hint when backward turned an image-shaped grad_output (N, C, H', W') into rows
@@ -658,8 +801,11 @@ class _Objective:
             parameter.data = original
 
 
-def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
-    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+def swapped_with(
+    comparison: TensorComparison, comparisons: list, rtol: float = MATCH_RTOL
+) -> TensorComparison | None:
+    """The other comparison whose true gradient ``comparison``'s wrong one equals (up to
+    ``rtol`` of its largest entry), or None: two gradients swapped, or one formula for both."""
     analytic = comparison.analytic
     for other in comparisons:
         if (
@@ -667,14 +813,22 @@ def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None
             and analytic is not None
             and other.numeric.shape == analytic.shape
             and np.any(other.numeric)
-            and close(analytic, other.numeric, MATCH_RTOL)
+            and close(analytic, other.numeric, rtol)
         ):
-            return (
-                f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
-                "the two are swapped (or one formula is used for both); check which saved "
-                "array each gradient is computed from"
-            )
+            return other
     return None
+
+
+def _swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
+    """The hint when a wrong gradient is another tensor's true gradient, or None."""
+    other = swapped_with(comparison, comparisons)
+    if other is None:
+        return None
+    return (
+        f"the gradient of '{comparison.name}' is the true gradient of '{other.name}': "
+        "the two are swapped (or one formula is used for both); check which saved "
+        "array each gradient is computed from"
+    )
 
 
 def _aligned(values: np.ndarray, shape: tuple):
@@ -689,6 +843,77 @@ def _aligned(values: np.ndarray, shape: tuple):
         if length == len(values):
             aligned = values.reshape([-1 if a == axis else 1 for a in range(len(shape))])
             yield aligned, f"one value per entry of axis {axis}"
+
+
+def extra_term_hint(
+    comparison: TensorComparison, terms, batch_size: int, input_size: int
+) -> str | None:
+    """The hint when a wrong gradient is the true one plus (or minus) one of ``terms``
+    (what, values, what to fix): a parameter's values, the input, the output, grad_output,
+    another tensor's true gradient..., as it is, broadcast, or summed over its leading axes;
+    or None.
+
+    The relation must hold entry by entry, so that it is no coincidence of one number;
+    a gradient off by a factor ``diagnose`` names (a sign, 2, the batch size) is left to it.
+    """
+    analytic, numeric = comparison.analytic, comparison.numeric
+    if analytic is None or analytic.shape != numeric.shape or not np.any(analytic):
+        return None
+    if np.any(numeric):
+        factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
+        named = diagnose_factor(factor, batch_size, input_size)
+        if close(analytic, factor * numeric) and "constant factor" not in named:
+            return None
+    difference = analytic - numeric
+    for what, values, consequence in terms:
+        for fitted, how in _fitted(values, numeric.shape):
+            if not np.any(fitted) or close(fitted, numeric, MATCH_RTOL):
+                continue
+            for sign, relation in ((1, "the true one plus"), (-1, "the true one minus")):
+                if close(difference, sign * fitted, MATCH_RTOL):
+                    return (
+                        f"the gradient of '{comparison.name}' is {relation} {what}{how}: "
+                        f"{consequence}"
+                    )
+    return None
+
+
+def _axes_of_length(name: str, shape: tuple, length: int) -> list[str]:
+    """Descriptions of the sets of axes of ``shape`` (none of length 1) whose lengths
+    multiply to ``length``."""
+    axes = [axis for axis, size in enumerate(shape) if size > 1]
+    found = []
+    for count in range(1, len(axes) + 1):
+        for chosen in itertools.combinations(axes, count):
+            if math.prod(shape[axis] for axis in chosen) != length:
+                continue
+            if count == 1:
+                found.append(f"the length of axis {chosen[0]} of {name}, {shape}")
+            else:
+                lengths = "·".join(str(shape[axis]) for axis in chosen)
+                listed = ", ".join(str(axis) for axis in chosen[:-1]) + f" and {chosen[-1]}"
+                found.append(
+                    f"the lengths of axes {listed} of {name}, {shape}, multiplied ({lengths})"
+                )
+    return found[:3]
+
+
+def _fitted(values: np.ndarray, shape: tuple):
+    """``values`` made into an array of ``shape``, the ways a stray term could get there:
+    pairs (array, how): as it is, broadcast, or summed over its leading axes."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim > len(shape):
+        values = values.sum(axis=tuple(range(values.ndim - len(shape))))
+        summed = " summed over its leading axes"
+    else:
+        summed = ""
+    try:
+        fitted = np.broadcast_to(values, shape)
+    except ValueError:
+        return
+    stretched = " broadcast" if values.shape != tuple(shape) else ""
+    how = f"{summed}{' and' if summed and stretched else ''}{stretched}"
+    yield fitted, f" ({how.strip()} to {tuple(shape)})" if how else ""
 
 
 def named_parameters(module) -> list:
@@ -808,7 +1033,11 @@ def _backward_crashed(
             "needs a transpose (.T), or was reshaped with the lengths of another array; "
             "write down the shape of each factor"
         )
-    elif len(shapes) >= 2 and _one_per_example(shapes[1], shapes[0], direction):
+    elif (
+        len(shapes) >= 2
+        and _one_per_example(shapes[1], shapes[0], direction)
+        and shapes[1] not in [tuple(shape) for shape in (related or {}).values()]
+    ):  # a gradient of as many entries as the batch, and of no array in play (bias (2,))
         hint = per_example_sum_hint(
             f"a gradient of shape {shapes[1]} (added to a parameter of shape {shapes[0]})"
         )

@@ -76,10 +76,14 @@ def diagnose(
             "gradient, rearranged): check the order of the axes where you reshape or transpose "
             "it back to the tensor's layout, and which entry each value is sent to"
         )
-    return where_wrong_hint(analytic, numeric, x) or (
-        "the values are wrong (not a simple sign, transpose or scale mistake): "
-        "re-derive the local derivative and check which cached value you use"
-    )
+    return where_wrong_hint(analytic, numeric, x) or VALUES_WRONG_HINT
+
+
+VALUES_WRONG_HINT = (
+    "the values are wrong (not a simple sign, transpose or scale mistake): "
+    "re-derive the local derivative and check which cached value you use"
+)
+UNNAMED_FACTOR = "the gradient is off by a constant factor of"
 
 
 def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str | None:
@@ -153,12 +157,41 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
             "(N, C, H, W) with .transpose(0, 3, 1, 2))"
         )
     return (
-        _axis_reduced_away(got, expected)
+        _outer_product_of(got, related or {})
+        or _axis_reduced_away(got, expected)
         or _axes_of_other_lengths(got, expected)
         or _shape_of_another_array(got, expected, related or {})
         or _flattened(got, expected)
         or _fallback_shape_hint(got, expected)
     )
+
+
+def _outer_product_of(got: tuple, related: dict[str, tuple]) -> str | None:
+    """The hint when ``got`` is (entries of the input x, entries of grad_output), the shape
+    np.outer gives the two batches (it flattens its arguments), or None.
+
+    With one feature in and out, (N, N) is also what an entry-wise product of a column and
+    a row gives: that shape names no single mistake, and is left to the other hints.
+    """
+    batches = {
+        name: shape
+        for name, shape in related.items()
+        if len(shape) >= 2 and (name == "the input x" or name.startswith("grad_output"))
+    }
+    for first, first_shape in batches.items():
+        for second, second_shape in batches.items():
+            sizes = (int(np.prod(first_shape)), int(np.prod(second_shape)))
+            one_feature_each = first_shape[-1] == second_shape[-1] == 1
+            if first != second and got == sizes and not one_feature_each:
+                return (
+                    f"the gradient has shape {got}: the number of entries of {first} "
+                    f"{first_shape} by that of {second} {second_shape}, what np.outer gives "
+                    "(it flattens its arguments and pairs every entry with every entry). "
+                    "The outer product is the formula for one example; for a batch of rows, "
+                    "the matrix product of the transposed rows sums the outer products of "
+                    "the examples (x.T @ grad_output)"
+                )
+    return None
 
 
 def _axis_reduced_away(got: tuple, expected: tuple) -> str | None:
@@ -233,14 +266,15 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
 
 def _shape_of_another_array(got: tuple, expected: tuple, related: dict[str, tuple]) -> str | None:
     """The hint when ``got`` is the shape of another array in play, or None."""
-    for name, shape in related.items():
-        if tuple(shape) == got and got != expected:
-            return (
-                f"the gradient has the shape of {name}, {got}, not the tensor's {expected}: "
-                "a gradient has the shape of what it differentiates; check which arrays you "
-                "combine (a matrix product's factors and their transposes, the axes you sum)"
-            )
-    return None
+    names = [name for name, shape in related.items() if tuple(shape) == got and got != expected]
+    if not names:
+        return None
+    return (
+        f"the gradient has the shape of {' or of '.join(names)}, {got}, not the tensor's "
+        f"{expected}: a gradient has the shape of what it differentiates; check which arrays "
+        "you combine (a matrix product's factors and their transposes, the axes you sum, a "
+        "term added)"
+    )
 
 
 def _flattened(got: tuple, expected: tuple) -> str | None:
@@ -303,7 +337,7 @@ def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
             f"{abs(factor - 1):.0e}) but misses the tolerance: a tiny extra term, or an input "
             "where the function has a kink (finite differences are unreliable there)"
         )
-    return f"the gradient is off by a constant factor of {factor:.6g}"
+    return f"{UNNAMED_FACTOR} {factor:.6g}"
 
 
 def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6) -> bool:
@@ -744,6 +778,48 @@ def loss_target_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
     return None
 
 
+def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> str | None:
+    """The hint when cross-entropy's gradient over logits ``pred`` is another formula in the
+    probabilities p = softmax(pred) and the target t than (p - t) / N, or None.
+
+    Only for a true gradient that is mean cross-entropy's; when it is not, but backward
+    gives mean cross-entropy's, the mistake is in forward."""
+    if analytic is None or np.ndim(pred) != 2 or np.shape(analytic) != pred.shape:
+        return None
+    target = np.asarray(target)
+    if target.shape != pred.shape:
+        if not np.issubdtype(target.dtype, np.integer):
+            return None
+        target = one_hot(target, pred.shape[1], owner="cross_entropy_formula_hint")
+    batch = len(pred)
+    probabilities = softmax(pred, axis=-1)
+    if not close(numeric, (probabilities - target) / batch, 1e-4):
+        if close(analytic, (probabilities - target) / batch, MATCH_RTOL):
+            return (
+                "backward gives (softmax(logits) - target) / N, the gradient of mean "
+                "cross-entropy, but the loss forward computes has another gradient: the "
+                "mistake is in forward (one log-probability per example, the one at its "
+                "label, averaged over the examples)"
+            )
+        return None
+    with np.errstate(all="ignore"):
+        formulas = {
+            "that is dL/dp, the derivative with respect to the probabilities (-target / p): the "
+            "gradient with respect to the logits goes through the softmax as well, and comes "
+            "out as (softmax(logits) - target) / N": -target / probabilities / batch,
+            "1 is subtracted from every probability: subtract the target, which is 1 only at "
+            "each example's class, (softmax(logits) - target) / N": (probabilities - 1) / batch,
+            "log-probabilities are used where probabilities belong: (softmax(logits) - target) "
+            "/ N, not log_softmax": (np.log(probabilities) - target) / batch,
+            "exp(logits) is used without dividing by its sum over the classes: the probabilities "
+            "are softmax(logits), which sum to 1 in each row": (np.exp(pred) - target) / batch,
+        }
+    for hint, predicted in formulas.items():
+        if np.all(np.isfinite(predicted)) and close(analytic, predicted, MATCH_RTOL):
+            return f"the gradient is not (softmax(logits) - target) / N: {hint}"
+    return None
+
+
 def divided_by_classes(analytic, numeric, pred: np.ndarray) -> str | None:
     """The hint when a loss's gradient over logits ``pred`` of shape (batch, classes) is
     divided by the number of classes where the batch size belongs, or None."""
@@ -821,7 +897,29 @@ def parameter_hint(name: str, analytic, value: np.ndarray, direction, inputs=Non
     per_example = np.reshape(direction, (-1, np.shape(direction)[-1])).sum(axis=1)
     if analytic.shape == per_example.shape and close(analytic, per_example, 1e-9):
         return per_example_sum_hint(f"the gradient of '{name}'")
-    return None
+    return _reshaped_for_transposed_hint(name, analytic, direction, inputs)
+
+
+def _reshaped_for_transposed_hint(name: str, analytic, direction, inputs) -> str | None:
+    """The hint when a weight's gradient (in, out) is the rows of x reshaped to (in, N),
+    where they must be transposed, times the rows of grad_output; or None."""
+    if inputs is None or analytic.ndim != 2 or np.ndim(inputs) < 2:
+        return None
+    rows = np.reshape(inputs, (-1, np.shape(inputs)[-1]))
+    grad_rows = np.reshape(direction, (-1, np.shape(direction)[-1]))
+    if (
+        len(rows) < 2
+        or len(rows) != len(grad_rows)
+        or analytic.shape != (rows.shape[1], grad_rows.shape[1])
+    ):
+        return None  # one row: its reshape is its transpose
+    if not close(analytic, rows.reshape(rows.shape[1], -1) @ grad_rows, MATCH_RTOL):
+        return None
+    return (
+        f"the gradient of '{name}' is x's rows reshaped to {rows.shape[::-1]} times grad_output's "
+        "rows: a reshape keeps the entries in their order and only regroups them, so it is no "
+        "transpose; use rows.T (the transpose) in rows.T @ grad_rows"
+    )
 
 
 def per_example_sum_hint(what: str) -> str:

@@ -52,7 +52,10 @@ def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
 
 def _rearranged_hint(got: np.ndarray, expected: np.ndarray) -> str:
     """A hint for the expected values in other places (a reshape where a transpose belongs), or ''."""
-    if got.size < 2 or not np.allclose(np.sort(got, axis=None), np.sort(expected, axis=None)):
+    # as tight as the comparison itself: values off by a little are not "rearranged"
+    if got.size < 2 or not np.allclose(
+        np.sort(got, axis=None), np.sort(expected, axis=None), rtol=1e-9, atol=1e-12
+    ):
         return ""
     return (
         ".\nHint: the values are right but in the wrong places (the expected entries, "

@@ -224,7 +224,8 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
     try:
         check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
     except AssertionError as error:
-        raise AssertionError(f"{error}{loss_scale_hint(loss, expected, logits.shape)}") from None
+        hint = loss_scale_hint(loss, expected, logits.shape) or block_hint(loss, logits, labels)
+        raise AssertionError(f"{error}{hint}") from None
 
 
 def loss_scale_hint(loss, expected, shape):
@@ -239,6 +240,20 @@ def loss_scale_hint(loss, expected, shape):
         if np.isclose(loss, scale * expected, rtol=1e-9, atol=0):
             return f"\nHint: {hint}"
     return ""
+
+
+def block_hint(loss, logits, labels):
+    """A hint line when the loss averages the (batch, batch) block log_softmax[:, labels]
+    (every example's log-probability of every label) instead of one entry per row, or ''."""
+    log_probabilities = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    block = -np.mean(log_probabilities[:, labels])
+    if len(labels) < 2 or not np.isclose(loss, block, rtol=1e-9, atol=0):
+        return ""
+    return (
+        "\nHint: the loss averages log_probabilities[:, labels], a (batch, batch) block: every "
+        "example's log-probability of every example's label. Pick one entry per row, "
+        "log_probabilities[np.arange(len(labels)), labels]"
+    )
 
 
 @graded

@@ -382,7 +382,37 @@ def running_statistics_hint(module, batches, momentum) -> str:
             module.running_var, var, rtol=1e-9
         ):
             return f"\nHint: {hint}"
-    return ""
+    count = variance_count(module, batches, momentum)
+    if count is None or count == per_channel:
+        return ""
+    return (
+        f"\nHint: running_var follows the unbiased variance n / (n - 1) times the biased one "
+        f"with n = {count}, but each channel has n = {per_channel} values "
+        f"(x.size // num_features): count the values of one channel, not {count}"
+    )
+
+
+def variance_count(module, batches, momentum) -> int | None:
+    """The count n of the correction n / (n - 1) that running_var was updated with, the same
+    for every channel, when running_mean is right; else None.
+
+    After the batches, running_var = (1 - momentum)^B + c·Σ_b momentum·(1 - momentum)^(B-1-b)·
+    biased_b, linear in the correction c = n / (n - 1): solved per channel, then n = c / (c - 1).
+    """
+    axes, kept = module.reduce_axes, 1 - momentum
+    mean = np.zeros(module.num_features)
+    weighted = np.zeros(module.num_features)
+    for batch in batches:
+        mean = kept * mean + momentum * batch.mean(axis=axes)
+        weighted = kept * weighted + momentum * batch.var(axis=axes)
+    running_var = np.asarray(module.running_var, dtype=np.float64).reshape(-1)
+    if running_var.shape != weighted.shape or not np.allclose(module.running_mean, mean, rtol=1e-9):
+        return None
+    correction = (running_var - kept ** len(batches)) / weighted
+    if not np.allclose(correction, correction[0], rtol=1e-6) or correction[0] <= 1:
+        return None
+    count = correction[0] / (correction[0] - 1)
+    return round(count) if abs(count - round(count)) < 1e-3 * count else None
 
 
 def check_training_output(module, x, expected, formula):
