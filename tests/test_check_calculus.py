@@ -193,6 +193,20 @@ def sets_the_entry_to_eps(f, x, eps=1e-6):
     return grad
 
 
+def moves_up_twice(f, x, eps=1e-6):
+    """x[index] = original + eps for both values (a copy-paste slip): every quotient is 0."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original + eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
 def adds_the_local_derivatives(k, v):
     """dE/dM + dM/dk: the chain rule's factors added."""
     m = k * v
@@ -286,6 +300,10 @@ CATALOG = {
     "points of another shape": (
         lambda: check_numerical_gradient(flat_unit_vectors, np.ones((2, 3))),
         "x ± eps·e_i must keep x's shape",
+    ),
+    "both values at x + eps": (
+        lambda: check_numerical_gradient(moves_up_twice, X),
+        "f was only ever called at x + eps, never at x - eps",
     ),
     "never puts the entry back": (
         lambda: check_numerical_gradient(never_puts_the_entry_back, X),

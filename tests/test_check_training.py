@@ -217,10 +217,22 @@ def backward_of_the_loss_value(model, loss_fn, optimizer, loader):
     return 0.0
 
 
+def unpacks_targets_first(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for targets, inputs in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
 @pytest.mark.parametrize(
     "loop, hint",
     [
         (never_zeroes_the_gradients, "call optimizer.zero_grad() before each backward pass"),
+        (unpacks_targets_first, "`for inputs, targets in loader`"),
         (zeroes_after_each_step, "from before the epoch"),
         (divides_by_the_data_set_size, "with drop_last=True the loader skips"),
         (never_steps, "optimizer.step() never ran for this batch; call it once per batch"),

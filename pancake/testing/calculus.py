@@ -81,8 +81,10 @@ def check_numerical_gradient(
     error = float(np.abs(got - exact).max(initial=0.0))
     if error <= tolerance:
         return f"numerical_gradient on x of shape {x.shape}: OK (max error {error:.1e})"
-    hint = _difference_quotient_hint(got, f, x) or _numerical_gradient_hint(
-        got, exact, 2 * curvature + 2 * coupling**2
+    hint = (
+        spy.one_direction_hint()
+        or _difference_quotient_hint(got, f, x)
+        or _numerical_gradient_hint(got, exact, 2 * curvature + 2 * coupling**2)
     )
     raise GradientCheckError(
         f"numerical_gradient is off by up to {error:.3g} on x of shape {x.shape} "
@@ -215,6 +217,7 @@ class _EvaluationSpy:
         self.changed_entries: list[int] = []
         self.steps: list[tuple[float, float]] = []  # (|x_i| at the moved entry, |step|)
         self.set_to: list[float] = []  # the value the moved entry was given
+        self.signs: list[float] = []  # the direction of each move: +1 or -1
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
@@ -234,7 +237,20 @@ class _EvaluationSpy:
             start = self.x.flat[index]
             self.steps.append((abs(start), abs(point.flat[index] - start)))
             self.set_to.append(float(point.flat[index]))
+            self.signs.append(float(np.sign(point.flat[index] - start)))
         return self.f(point)
+
+    def one_direction_hint(self) -> str | None:
+        """The hint when every point was x moved the same way (never x itself, never the
+        other way): both values of the difference taken on one side, or None."""
+        if 0 in self.changed_entries or len(set(self.signs)) != 1:
+            return None
+        side, other = ("+", "-") if self.signs[0] > 0 else ("-", "+")
+        return (
+            f"f was only ever called at x {side} eps, never at x {other} eps: both values of "
+            f"the difference are taken at the same point; the second one is f at "
+            f"x[index] = original {other} eps"
+        )
 
     def raise_if_the_step_is_not(self, eps: float) -> None:
         """Every move must be ±eps (the argument), up to the rounding of x ± eps."""

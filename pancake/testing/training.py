@@ -26,6 +26,12 @@ NEVER_CHANGE = (
 )
 
 
+TARGETS_AS_INPUTS = (
+    "the model was given a batch's targets as its inputs: the loader yields pairs (inputs, "
+    "targets), in that order: `for inputs, targets in loader`, then model(inputs)"
+)
+
+
 @dataclass
 class BatchRecord:
     """What the loop did with one batch (``None``: not done)."""
@@ -54,6 +60,13 @@ class EpochLog:
         self.loss_grad = None
         self.backward_grads: list[np.ndarray] | None = None
         self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
+        self.targets_as_inputs = False  # the model was given a batch's targets
+
+    def is_targets(self, array) -> bool:
+        """Whether ``array`` is the targets of one of the batches."""
+        return any(
+            array is batch.targets or _same_array(array, batch.targets) for batch in self.batches
+        )
 
     def tick(self) -> int:
         """The position of a new call in the log."""
@@ -75,6 +88,7 @@ class SpyModel:
         self.model, self.log = model, log
 
     def __call__(self, inputs):
+        self.log.targets_as_inputs |= self.log.is_targets(inputs)
         batch = self.log.batch_of(inputs)
         output = self.model(inputs)
         if batch is not None:
@@ -244,7 +258,13 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             SpyOptimizer(optimizer, model, log),
             SpyLoader(loader, batches),
         )
-    except ValueError as error:
+    except Exception as error:
+        if log.targets_as_inputs:
+            raise AssertionError(
+                f"{type(error).__name__}: {error}\nHint: {TARGETS_AS_INPUTS}"
+            ) from error
+        if not isinstance(error, ValueError):
+            raise
         if log.backward_shapes and log.backward_shapes[-1] == ():
             raise AssertionError(
                 "model.backward() was given a number (shape ()), not an array of the "
@@ -253,6 +273,8 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
                 "model.backward(loss_fn.backward())"
             ) from error
         raise
+    if log.targets_as_inputs:
+        raise AssertionError(f"the model was given a batch's targets.\nHint: {TARGETS_AS_INPUTS}")
     for index, batch in enumerate(log.batches):
         problem = _protocol_problem(batch)
         if problem is not None:
