@@ -362,6 +362,27 @@ class MulParameterNotSummed(Mul):
         return self.k.data * grad_output
 
 
+class MulParameterWithoutGradOutput(Mul):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad = self.k.grad + np.sum(x)  # grad_output left out
+        return self.k.data * grad_output
+
+
+class MulParameterWithGradOutputAdded(Mul):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad = self.k.grad + np.sum(grad_output * x + x**2)  # a term without it
+        return self.k.data * grad_output
+
+
+class MulInputGradSummed(Mul):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad = self.k.grad + np.sum(grad_output * x)
+        return np.sum(self.k.data * grad_output)  # the sum copied onto dL/dx
+
+
 def labels_for(x):
     return np.arange(len(x)) % x.shape[1]
 
@@ -486,6 +507,24 @@ CATALOG = [
         lambda: MulParameterNotSummed(1.5),
         None,
         "sum over the batch axis",
+    ),
+    (
+        "grad_output left out of a parameter's gradient",
+        lambda: MulParameterWithoutGradOutput(1.5),
+        None,
+        "the gradient of 'k' does not change when grad_output does",
+    ),
+    (
+        "a term without grad_output in a parameter's gradient",
+        lambda: MulParameterWithGradOutputAdded(1.5),
+        None,
+        "part of the gradient of 'k' does not scale with grad_output",
+    ),
+    (
+        "the input gradient summed to one number",
+        lambda: MulInputGradSummed(1.5),
+        None,
+        "backward returns one number for the whole input",
     ),
 ]
 

@@ -283,6 +283,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
                 or objective.length_factor_hint(comparison, batch_size, x.size)
                 or objective.extra_term_hint(comparison, comparisons, batch_size, x.size)
+                or objective.grad_output_scaling_hint(comparison)
             )
             raise gradient_failure(
                 repr(module),
@@ -481,6 +482,40 @@ class _Objective:
             or parameter_hint(comparison.name, comparison.analytic, value, self.direction, self.x)
             or self.output_for_input_hint(comparison)
         )
+
+    def grad_output_scaling_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a gradient does not scale with grad_output (backward is linear in
+        it: backward(2g) must be twice backward(g)), or None."""
+        once = comparison.analytic
+        if self.is_loss or once is None or not np.any(once):
+            return None
+        try:
+            twice = self._gradient_for(comparison.name, 2 * self.direction)
+        except Exception:  # a backward that fails on other values: no hint from here
+            return None
+        if twice is None or twice.shape != once.shape or close(twice, 2 * once, MATCH_RTOL):
+            return None
+        what = "dL/dx" if comparison.name == "input" else f"the gradient of '{comparison.name}'"
+        if close(twice, once, MATCH_RTOL):
+            return (
+                f"{what} does not change when grad_output does (backward(2g) gives the same): "
+                "grad_output is left out of it; multiply by grad_output (the chain rule)"
+            )
+        return (
+            f"part of {what} does not scale with grad_output (backward(2g) is not twice "
+            "backward(g)): every term must be multiplied by grad_output; check the brackets "
+            "and that nothing is added to it"
+        )
+
+    def _gradient_for(self, name: str, direction: np.ndarray) -> np.ndarray | None:
+        """Tensor ``name``'s gradient from a fresh forward and backward(direction)."""
+        for _, parameter in self.parameters:
+            parameter.grad = np.zeros_like(parameter.data)
+        self.module(self.x, *self.others)
+        returned = self.module.backward(direction.copy())
+        if name == "input":
+            return None if returned is None else np.asarray(returned, dtype=np.float64)
+        return np.array(dict(self.parameters)[name].grad, dtype=np.float64)
 
     def parameter_factor_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a gradient is the true one times (or divided by) a parameter's

@@ -382,7 +382,7 @@ def _elementwise_hint(module) -> str | None:
         return None
     returned = np.asarray(returned, dtype=np.float64)
     if returned.shape == () and x.size > 1:
-        return _MATRIX_PRODUCT_HINT
+        return _ONE_NUMBER_HINT
     if returned.shape != x.shape:
         return _unpacking_hint(returned.shape, x.shape)
 
@@ -484,6 +484,13 @@ def _elementwise_hint(module) -> str | None:
 _MATRIX_PRODUCT_HINT = (
     "backward takes a matrix product (@ or np.dot) where the chain rule is entry by entry: "
     "for y_i = f(x_i), dL/dx_i = grad_output_i · f'(x_i), so write grad_output * f'(x)"
+)
+
+_ONE_NUMBER_HINT = (
+    "backward returns one number for the whole input: a sum over the entries (np.sum, or a "
+    "matrix product @ / np.dot of two vectors, which adds up the products) where the chain "
+    "rule is entry by entry: dL/dx_i = grad_output_i · f'(x_i), one value per entry, "
+    "grad_output * f'(x) with no sum"
 )
 
 # The derivatives of common activations, for a backward that copied the wrong one.
