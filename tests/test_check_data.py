@@ -194,9 +194,35 @@ class DrawsAPermutationPerBatch(DataLoader):
             yield self.fetch(indices)
 
 
+class YieldsAListOfSamples(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield [self.dataset[i] for i in indices]
+
+
+class CutsIntoBatchSizePieces(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for indices in np.array_split(order, self.batch_size):
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
+        (
+            YieldsAListOfSamples,
+            r"got a list of 1 samples, each a pair .*yield self\.fetch\(indices\)",
+        ),
+        (CutsIntoBatchSizePieces, r"cut into batch_size pieces \(np\.array_split"),
         (
             StartsBatchesAtTheirNumbers,
             r"held samples \[0, 1, 2, 3\] \[1, 2, 3, 4\] .*step the start by batch_size",

@@ -113,7 +113,11 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
             f"{where}: iterating raised {type(error).__name__}: {error}{hint}"
         ) from error
     if len(batches) != case.expected_batches:
-        hint = _served_hint(type(loader)) or _batch_count_hint(batches, case)
+        hint = (
+            _served_hint(type(loader))
+            or _pieces_hint(type(loader))
+            or _batch_count_hint(batches, case)
+        )
         raise AssertionError(
             f"{where}: one epoch gave {len(batches)} batches, expected {case.expected_batches}"
             f"{hint or _layout_hint(batches, case)}"
@@ -244,6 +248,28 @@ def _calls_in_an_epoch(loader_cls: type, n: int, size: int, seed: int):
         return None
 
 
+def _pieces_hint(loader_cls: type, seed: int = 0) -> str:
+    """When unshuffled generic epochs each give batch_size batches (not batches of
+    batch_size samples): the epoch cut into batch_size pieces; else ""."""
+    counts = []
+    for n, size in GENERIC_EPOCHS:
+        dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
+        try:
+            loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
+            counts.append(len(list(loader)))
+        except Exception:  # no hint from here
+            return ""
+    if counts != [size for _, size in GENERIC_EPOCHS]:
+        return ""
+    (n, size), count = GENERIC_EPOCHS[0], counts[0]
+    return (
+        f"; an epoch of {n} samples with batch_size={size} gave {count} batches: the epoch "
+        "was cut into batch_size pieces (np.array_split(order, k) makes k pieces), not into "
+        "batches of batch_size samples: slice order[start : start + batch_size] for start "
+        "in range(0, n, batch_size)"
+    )
+
+
 def _batch_count_hint(batches: list, case: LoaderCase) -> str:
     count, last_is_full = len(batches), case.n % case.batch_size == 0
     if count == case.expected_batches + 1 and _is_empty(batches[-1]):
@@ -358,9 +384,18 @@ def _batch_indices(batch, pairs: bool, size: int, where: str) -> np.ndarray:
 
 
 def _describe(batch) -> str:
+    if isinstance(batch, list) and batch and all(isinstance(item, tuple) for item in batch):
+        return (
+            f"a list of {len(batch)} samples, each a pair (x, y): a batch is one pair of "
+            "arrays, the samples stacked (inputs of shape (batch, ...), targets of shape "
+            "(batch,)): yield self.fetch(indices), which fetches them all and stacks them"
+        )
     if isinstance(batch, tuple):
         return f"a tuple of {len(batch)}: shapes {[np.shape(part) for part in batch]}"
-    return f"a {type(batch).__name__} of shape {np.shape(batch)}"
+    try:
+        return f"a {type(batch).__name__} of shape {np.shape(batch)}"
+    except ValueError:  # ragged: np.shape cannot say
+        return f"a {type(batch).__name__} of {len(batch)} items of different shapes"
 
 
 def _check_shuffling(loader_cls: type, seed: int) -> None:
