@@ -187,6 +187,19 @@ class SGDForgetsTheBuffer(SGD):
             param.data -= self.lr * param.grad
 
 
+class SGDStepsWithTheRawGradient(SGD):
+    """Computes the decayed gradient and the buffer, then steps with param.grad."""
+
+    def step(self):
+        for param, state in self.params_with_grad():
+            grad = param.grad + self.weight_decay * param.data
+            buffer = state["momentum_buffer"] = (
+                self.momentum * state.get("momentum_buffer", 0) + grad
+            )
+            param.data -= self.lr * param.grad
+            del buffer
+
+
 class AdamWithoutBiasCorrection(Adam):
     def step(self):
         beta1, beta2 = self.betas
@@ -548,6 +561,11 @@ def test_check_optimizer_narrows_down_mistakes_outside_the_recorded_ones(buggy_c
         (SGDNotInPlace, dict(algorithm="sgd"), "in place"),
         (SGDChangesTheGradient, dict(algorithm="sgd", weight_decay=0.1), "changed param.grad"),
         (SGDForgetsTheBuffer, dict(algorithm="sgd", momentum=0.9), "momentum is not used"),
+        (
+            SGDStepsWithTheRawGradient,
+            dict(algorithm="sgd", momentum=0.9, weight_decay=0.1),
+            r"momentum=0.9 and weight_decay=0.1 change nothing\): the momentum is not used",
+        ),
         (AdamWithoutBiasCorrection, dict(algorithm="adam"), "bias correction missing"),
         (AdamEpsInsideSqrt, dict(algorithm="adam"), "inside the square root"),
         (AdamSharedStepCount, dict(algorithm="adam"), "once per parameter"),

@@ -510,6 +510,22 @@ class Rerun:
             not np.array_equal(a, b) for a, b in zip(taken[0], before, strict=True)
         )
 
+    def ignored_settings(self, got) -> list[str]:
+        """The SGD settings (momentum, weight_decay) that are not 0 here and yet change
+        nothing: with all of them 0 the optimizer takes the very steps ``got``; [] if not."""
+        if self.algorithm != "sgd":
+            return []
+        ignored = [name for name in ("momentum", "weight_decay") if self.hp[name] != 0]
+        if not ignored:
+            return []
+        plain = self.steps({**self.hp, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False})
+        same = plain is not None and all(
+            np.allclose(a, b, rtol=1e-12, atol=0)
+            for taken, given in zip(plain, got, strict=True)
+            for a, b in zip(taken, given, strict=True)
+        )
+        return ignored if same else []
+
     def forgets_earlier_steps(self, step: int, got) -> bool:
         """Whether step ``step`` (from 1) gave what a new optimizer's first step gives there."""
         fresh = self.steps(first=step, count=1)
@@ -640,12 +656,34 @@ def _optimizer_failure(
     )
 
 
+IGNORED_SETTING = {
+    "momentum": "the momentum is not used: keep the buffer in the parameter's state between "
+    "steps and step along it",
+    "weight_decay": "weight decay is missing: add weight_decay * param to the gradient first",
+}
+
+
+def _ignored_settings_hint(ignored: list[str], hp: dict) -> str:
+    """The hint when SGD steps as if momentum and weight_decay were 0, though they are not."""
+    settings = " and ".join(f"{name}={hp[name]:.3g}" for name in ignored)
+    return (
+        f"step() moves the parameters exactly as with momentum=0 and weight_decay=0 "
+        f"({settings} change{'s' * (len(ignored) == 1)} nothing): "
+        + "; ".join(IGNORED_SETTING[name] for name in ignored)
+        + "; if you already compute the new gradient into a variable, step with that "
+        "variable (param.data -= lr * it), not with param.grad"
+    )
+
+
 def _optimizer_hint(
     case: RecordedCase, got, step: int, kept_grad: str | None, rerun: Rerun | None
 ) -> str:
     """Name the recorded mistake that departs at this step as the optimizer did, or describe
     the symptom. (Before ``step`` the optimizer followed the algorithm; so does a mistake
     until the step where it departs.)"""
+    ignored = rerun.ignored_settings(got) if rerun is not None else []
+    if ignored:
+        return _ignored_settings_hint(ignored, rerun.hp)
     problem = case.problem
     matching = [
         hint
