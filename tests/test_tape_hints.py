@@ -38,6 +38,20 @@ def seeds_every_step(operations, target, seed, is_watched):
     return grads
 
 
+def looks_gradients_up_by_function(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(function)  # keyed by tensors: never found
+        if grad is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, grad), strict=True
+        ):
+            if is_watched(tensor):
+                add_gradient(grads, tensor, tensor_grad)
+    return grads
+
+
 class WatchesEveryOutput(GradientTape):
     def record(self, function, output):
         if any(self.is_watched(tensor) for tensor in function.inputs):
@@ -47,6 +61,7 @@ class WatchesEveryOutput(GradientTape):
 
 def test_the_reference_walk_gets_no_walk_hint():
     assert ex14_tapes.passed_on_hint() == ""
+    assert ex14_tapes.lookup_hint() == ""
     assert ex14_tapes.walk_hint() == ex14_tapes.WALK_HINT
 
 
@@ -107,3 +122,9 @@ def test_a_tape_holding_the_newest_operation_first_is_named(tape_class):
         (x * x).exp().sum()
     hint = ex14_tapes.newest_first_hint(tape, ["Mul", "Exp", "Sum"])
     assert ("newest first" in hint) == (tape_class is RecordsNewestFirst)
+
+
+def test_a_walk_that_finds_no_operations_gradient_is_named(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", looks_gradients_up_by_function)
+    assert "walk_tape skips every operation" in ex14_tapes.walk_hint()
+    assert "grad = grads.get(output)" in ex14_tapes.lookup_hint()

@@ -211,7 +211,33 @@ OWN_GRADIENT_HINT = (
 
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
-    return start_hint() or walk_order_hint() or passed_on_hint() or own_gradient_hint() or WALK_HINT
+    return (
+        start_hint()
+        or lookup_hint()
+        or walk_order_hint()
+        or passed_on_hint()
+        or own_gradient_hint()
+        or WALK_HINT
+    )
+
+
+def lookup_hint():
+    """The hint for a walk_tape that finds no operation's gradient, even on the record of
+    one operation y = x.sum() walked from y (it keeps y's seed), or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = tensor.sum()
+    try:
+        grads = walk_tape(graph_record(target), target, np.array(1.0), lambda t: True)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if grads.get(target) is None or grads.get(tensor) is not None:
+        return ""
+    return (
+        "walk_tape skips every operation: walked from y = x.sum() it gives y its seed but x "
+        "nothing. grads maps each tensor to its gradient: look an operation's gradient up by "
+        "its output tensor, grad = grads.get(output), and skip the operation only when that "
+        "is None"
+    )
 
 
 def watched_only_hint():
@@ -242,6 +268,7 @@ def gradient_of(tape, target, tensor):
         hint = (
             passed_on_hint()
             or start_hint()
+            or lookup_hint()
             or seed_hint()
             or walk_order_hint()
             or unwatched_input_hint()
