@@ -65,3 +65,15 @@ def test_values_rearranged_are_named_but_values_off_by_a_little_are_not():
     with pytest.raises(AssertionError) as failure:
         check_values("y", nearly, expected, formula="x")
     assert "Hint" not in str(failure.value)
+
+
+def test_values_close_together_are_shown_with_the_digits_that_tell_them_apart():
+    with pytest.raises(AssertionError) as failure:
+        check_values("v", np.array([0.9000001]), np.array([0.9]), formula="0.9")
+    assert "it is 0.9000001 instead of 0.9" in str(failure.value)
+
+
+def test_a_nan_without_inf_names_the_log_of_a_negative_number_too():
+    with pytest.raises(AssertionError) as failure:
+        check_values("v", np.log(np.array([-1.0, 2.0])), np.array([0.0, 1.0]), formula="f")
+    assert "the log (or square root) of a negative number" in str(failure.value)

@@ -343,6 +343,15 @@ class CrossEntropyMinusOne(CrossEntropyLoss):
         return super().backward() + (target - 1) / len(logits)
 
 
+class CrossEntropyTargetAloneDivided(CrossEntropyLoss):
+    """softmax - target / N: the brackets forgotten."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        n = len(logits)
+        return super().backward() * n + target - target / n  # = softmax - target / n
+
+
 class CrossEntropyOverEveryEntry(CrossEntropyLoss):
     """Divided by logits.size, N·C, where the batch size N belongs."""
 
@@ -502,6 +511,12 @@ CATALOG = [
         "that is dL/dp, the derivative with respect to the probabilities",
     ),
     ("softmax - 1", CrossEntropyMinusOne, "labels", "1 is subtracted from every probability"),
+    (
+        "softmax - target / N",
+        CrossEntropyTargetAloneDivided,
+        "labels",
+        "the division by N applies to the target alone",
+    ),
     (
         "scalar parameter not summed",
         lambda: MulParameterNotSummed(1.5),

@@ -1299,6 +1299,7 @@ def test_a_forward_that_changes_the_module_is_named_not_blamed_on_backward():
         check_gradients(module, np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
     assert "forward changes the module" in failure.value.hint
     assert changed_by_forward_hint(np.ones(3), np.ones(3)) is None
+    assert changed_by_forward_hint(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) is None
     check_gradients(BatchNorm2d(3).eval(), np.random.default_rng(2).standard_normal((4, 3, 2, 2)))
 
 

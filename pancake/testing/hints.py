@@ -731,8 +731,9 @@ def _recording_backward(backward: Callable, index: int, calls: list) -> Callable
 
 def changed_by_forward_hint(first: np.ndarray, second) -> str | None:
     """The hint when two forward passes on the same input give different outputs, or None."""
-    if close(np.asarray(second, dtype=np.float64), first):
-        return None
+    second = np.asarray(second, dtype=np.float64)
+    if np.array_equal(second, first, equal_nan=True) or close(second, first):
+        return None  # the same nan twice is no change
     return (
         "forward changes the module: two forward passes on the same input give different "
         "outputs. Nothing forward updates may change what the next forward computes (in eval "
@@ -742,7 +743,8 @@ def changed_by_forward_hint(first: np.ndarray, second) -> str | None:
 
 def changed_by_backward_hint(before: np.ndarray, after: np.ndarray) -> str | None:
     """The hint when forward gives another output after a backward pass, or None."""
-    if close(np.asarray(after), np.asarray(before)):
+    after, before = np.asarray(after, dtype=np.float64), np.asarray(before, dtype=np.float64)
+    if np.array_equal(after, before, equal_nan=True) or close(after, before):
         return None
     return (
         "backward changed the module: forward gives a different output after a backward "
@@ -820,6 +822,12 @@ def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> s
             "/ N, not log_softmax": (np.log(probabilities) - target) / batch,
             "exp(logits) is used without dividing by its sum over the classes: the probabilities "
             "are softmax(logits), which sum to 1 in each row": (np.exp(pred) - target) / batch,
+            "the division by N applies to the target alone (softmax(logits) - target / N): "
+            "bracket the difference, (softmax(logits) - target) / N": probabilities
+            - target / batch,
+            "the division by N applies to the probabilities alone (softmax(logits) / N - "
+            "target): bracket the difference, (softmax(logits) - target) / N": probabilities / batch
+            - target,
         }
     for hint, predicted in formulas.items():
         if np.all(np.isfinite(predicted)) and close(analytic, predicted, MATCH_RTOL):

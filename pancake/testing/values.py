@@ -17,8 +17,7 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
         )
     if not np.all(np.isfinite(got)):
         raise AssertionError(
-            f"{what} contains inf or nan where {formula} is finite.\nHint: an exp or a log "
-            "overflowed: use the stable form (subtract the max, log-sum-exp)"
+            f"{what} contains inf or nan where {formula} is finite.\n{_nan_hint(got)}"
         )
     errors = np.abs(got - expected)
     # relative per entry, plus a sliver of the largest entry for values that cancel to ~0
@@ -28,9 +27,34 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     worst = np.unravel_index(np.argmax(errors - tolerance), expected.shape)
     raise AssertionError(
         f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
-        f"it is {got[worst]:.6g} instead of {expected[worst]:.6g}"
+        f"it is {_told_apart(got[worst], expected[worst])}"
         f"{_scale_hint(got, expected) or _rearranged_hint(got, expected)}"
     )
+
+
+def _nan_hint(got: np.ndarray) -> str:
+    """Where non-finite values come from: an overflow (inf), or also a log or square root of
+    a negative number (nan alone)."""
+    if np.any(np.isinf(got)):
+        return (
+            "Hint: an exp or a log overflowed: use the stable form (subtract the max, log-sum-exp)"
+        )
+    return (
+        "Hint: an exp or a log overflowed (inf / inf and inf - inf give nan), or nan came from "
+        "the log (or square root) of a negative number: use the stable form (subtract the "
+        "max, log-sum-exp), and take logs of positive values only (probabilities, not raw "
+        "scores: log_softmax(z) = z - logsumexp(z))"
+    )
+
+
+def _told_apart(got: float, expected: float) -> str:
+    """'A instead of B', with as many digits as it takes for A and B to read differently
+    (6 at least): 0.9 and 0.9 say nothing."""
+    for digits in range(6, 18):
+        shown = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return f"{shown[0]} instead of {shown[1]}"
 
 
 def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
