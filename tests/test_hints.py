@@ -652,6 +652,21 @@ class BatchNormCountsEveryValue(BatchNorm):
         return output
 
 
+class BatchNormCorrectionUpsideDown(BatchNorm):
+    """The correction written n / (n + 1): no count makes it n / (n - 1)."""
+
+    def forward(self, x):
+        old = self.running_var.copy()
+        output = super().forward(x)
+        if self.training:
+            var = x.var(axis=self.reduce_axes)
+            count = x.size // self.num_features
+            self.running_var[...] = (1 - self.momentum) * old + self.momentum * var * count / (
+                count + 1
+            )
+        return output
+
+
 class BatchNormBiasedRunningVar(BatchNorm):
     def forward(self, x):
         old = self.running_var.copy()
@@ -669,6 +684,7 @@ class BatchNormBiasedRunningVar(BatchNorm):
         (BatchNormCountsTheBatch, "not the batch size"),
         (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
         (BatchNormCountsEveryValue, "with n = 72, but each channel has n = 24 values"),
+        (BatchNormCorrectionUpsideDown, "multiply the biased variance by 0.96, where the unbiased"),
         (BatchNorm2d, None),
     ],
 )

@@ -382,22 +382,30 @@ def running_statistics_hint(module, batches, momentum) -> str:
             module.running_var, var, rtol=1e-9
         ):
             return f"\nHint: {hint}"
-    count = variance_count(module, batches, momentum)
-    if count is None or count == per_channel:
+    correction = variance_correction(module, batches, momentum)
+    count = variance_count(correction)
+    if count is not None and count != per_channel:
+        return (
+            f"\nHint: running_var follows the unbiased variance n / (n - 1) times the biased "
+            f"one with n = {count}, but each channel has n = {per_channel} values "
+            f"(x.size // num_features): count the values of one channel, not {count}"
+        )
+    right = per_channel / (per_channel - 1)
+    if correction is None or count is not None or np.isclose(correction, right, rtol=1e-9):
         return ""
     return (
-        f"\nHint: running_var follows the unbiased variance n / (n - 1) times the biased one "
-        f"with n = {count}, but each channel has n = {per_channel} values "
-        f"(x.size // num_features): count the values of one channel, not {count}"
+        f"\nHint: running_var's updates multiply the biased variance by {correction:.6g}, "
+        f"where the unbiased correction n / (n - 1) = {right:.6g} belongs (n = {per_channel} "
+        "values per channel): check the correction's formula"
     )
 
 
-def variance_count(module, batches, momentum) -> int | None:
-    """The count n of the correction n / (n - 1) that running_var was updated with, the same
-    for every channel, when running_mean is right; else None.
+def variance_correction(module, batches, momentum) -> float | None:
+    """The factor c the biased variance was multiplied by in running_var's updates, the
+    same for every channel, when running_mean is right; else None.
 
     After the batches, running_var = (1 - momentum)^B + c·Σ_b momentum·(1 - momentum)^(B-1-b)·
-    biased_b, linear in the correction c = n / (n - 1): solved per channel, then n = c / (c - 1).
+    biased_b, linear in c: solved per channel.
     """
     axes, kept = module.reduce_axes, 1 - momentum
     mean = np.zeros(module.num_features)
@@ -409,9 +417,14 @@ def variance_count(module, batches, momentum) -> int | None:
     if running_var.shape != weighted.shape or not np.allclose(module.running_mean, mean, rtol=1e-9):
         return None
     correction = (running_var - kept ** len(batches)) / weighted
-    if not np.allclose(correction, correction[0], rtol=1e-6) or correction[0] <= 1:
+    return float(correction[0]) if np.allclose(correction, correction[0], rtol=1e-6) else None
+
+
+def variance_count(correction: float | None) -> int | None:
+    """The count n of a correction c = n / (n - 1) (n = c / (c - 1)), or None."""
+    if correction is None or correction <= 1:
         return None
-    count = correction[0] / (correction[0] - 1)
+    count = correction / (correction - 1)
     return round(count) if abs(count - round(count)) < 1e-3 * count else None
 
 
