@@ -1578,3 +1578,15 @@ def test_a_constant_factor_seen_on_two_values_that_sum_to_zero_is_not_claimed(mo
     with pytest.raises(GradientCheckError) as failure:
         check_gradients(BatchNorm2d(1), x)
     assert "constant factor" not in failure.value.hint
+
+
+def test_an_array_made_from_the_shape_tuple_is_named_only_where_no_likelier_cause_fits():
+    from pancake.testing.hints import made_from_the_shape
+
+    assert "one per axis of the tensor's shape (2, 3, 4)" in made_from_the_shape(
+        (1, 1, 3), (2, 3, 4)
+    )
+    assert "np.ones(shape)" in made_from_the_shape((0,), ())
+    assert made_from_the_shape((1,), (4,)) is None  # one axis: a sum with keepdims fits too
+    assert made_from_the_shape((2, 3), (2, 3)) is None
+    assert made_from_the_shape((3, 2), (3, 2, 2)) is None  # the last axis is the tensor's

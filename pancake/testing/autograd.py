@@ -26,7 +26,7 @@ from pancake.testing.gradcheck import (
     gradient_failure,
     swapped_with,
 )
-from pancake.testing.hints import MATCH_RTOL, close, elementwise_hint
+from pancake.testing.hints import MATCH_RTOL, close, elementwise_hint, made_from_the_shape
 
 # x for the adjoint test of unbroadcast: drawn from this stream, this many times
 ADJOINT_STREAM, ADJOINT_DRAWS = 20_250_010, 3
@@ -591,6 +591,9 @@ def _function_shape_hint(
     name: str, got: tuple, expected: tuple, output_shape: tuple, others: dict[str, tuple]
 ) -> str:
     """The hint for a gradient of ``name`` of shape ``got``; ``others`` are the other inputs' shapes."""
+    from_the_shape = made_from_the_shape(got, expected)
+    if from_the_shape:
+        return from_the_shape
     try:
         was_broadcast = np.broadcast_shapes(got, expected) == got
     except ValueError:

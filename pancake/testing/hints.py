@@ -157,12 +157,30 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
             "(N, C, H, W) with .transpose(0, 3, 1, 2))"
         )
     return (
-        _outer_product_of(got, related or {})
+        made_from_the_shape(got, expected)
+        or _outer_product_of(got, related or {})
         or _axis_reduced_away(got, expected)
         or _axes_of_other_lengths(got, expected)
         or _shape_of_another_array(got, expected, related or {})
         or _flattened(got, expected)
         or _fallback_shape_hint(got, expected)
+    )
+
+
+def made_from_the_shape(got: tuple, expected: tuple) -> str | None:
+    """The hint when ``got`` ends in an axis with one entry per axis of ``expected``: an
+    array made from the shape tuple itself (np.ones_like(shape)), or None. Not for a tensor
+    of one axis, where a length-1 axis has likelier causes."""
+    got, expected = tuple(got), tuple(expected)
+    if not got or got == expected or len(expected) == 1 or got[-1] != len(expected):
+        return None
+    if expected and got[-1] == expected[-1]:
+        return None
+    return (
+        f"the gradient's last axis has {got[-1]} entries, one per axis of the tensor's shape "
+        f"{expected} (shape {got}): an array made from the shape tuple itself "
+        "(np.ones_like(shape) or np.array(shape) has one entry per axis): make an array of "
+        "that shape, np.ones(shape), or np.broadcast_to(grad, shape)"
     )
 
 
