@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pancake.nn import (
+    AvgPool2d,
     BCELoss,
     BCEWithLogitsLoss,
     Conv2d,
@@ -725,3 +726,27 @@ def test_a_factor_equal_to_axis_lengths_is_named():
     assert "18x too small, 18 being the lengths of axes 0, 1 and 2 of grad_output" in (
         failure.value.hint
     )
+
+
+class AvgPoolAssignsItsShares(AvgPool2d):
+    """Each window's share assigned (=) to its pixels: overlapping windows overwrite."""
+
+    def backward(self, grad_output):
+        (n, channels, height, width) = self.saved_tensors[0]
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        share = grad_output / (kh * kw)
+        grad = np.zeros((n, channels, height, width))
+        for i in range(share.shape[2]):
+            for j in range(share.shape[3]):
+                grad[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw] = share[
+                    :, :, i : i + 1, j : j + 1
+                ]
+        return grad
+
+
+def test_shares_assigned_where_windows_overlap_are_named():
+    x = np.random.default_rng(3).standard_normal((2, 2, 7, 7))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(AvgPoolAssignsItsShares(3, stride=2), x)
+    assert "wrong exactly at the pixels that more than one window covers" in str(failure.value)
+    check_gradients(AvgPool2d(3, stride=2), x)  # the reference: no failure, no hint

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pancake.nn.conv import fold
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.hints import (
@@ -283,6 +284,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
                 or objective.length_factor_hint(comparison, batch_size, x.size)
                 or objective.extra_term_hint(comparison, comparisons, batch_size, x.size)
+                or objective.overlap_hint(comparison)
                 or objective.grad_output_scaling_hint(comparison)
             )
             raise gradient_failure(
@@ -346,6 +348,17 @@ def _changed_grad_output(module: Module) -> GradientCheckError:
         tensor="input",
         hint=hint,
     )
+
+
+def _windows_covering(image: tuple, kernel, stride, padding) -> np.ndarray:
+    """``(H, W)``: how many windows (``kernel``, every ``stride`` pixels of the image padded
+    by ``padding``) cover each pixel of an image of ``image`` = (H, W): ``fold`` of ones."""
+    padded = [length + 2 * pad for length, pad in zip(image, padding, strict=True)]
+    windows = [(length - k) // s + 1 for length, k, s in zip(padded, kernel, stride, strict=True)]
+    ones = np.ones((1, *windows, *kernel, 1))
+    count = fold(ones, (1, *padded, 1), tuple(stride))[0, :, :, 0]
+    (ph, pw), (height, width) = padding, image
+    return count[ph : ph + height, pw : pw + width]
 
 
 class _Objective:
@@ -481,6 +494,31 @@ class _Objective:
             container_order_hint(self.module, self.x, self.direction)
             or parameter_hint(comparison.name, comparison.analytic, value, self.direction, self.x)
             or self.output_for_input_hint(comparison)
+        )
+
+    def overlap_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when an image module's input gradient (its windows: ``kernel_size``,
+        ``stride``, ``padding``) is wrong exactly at the pixels that more than one window
+        covers: shares assigned (=) where they add up (+=); or None."""
+        kernel, stride = (
+            getattr(self.module, "kernel_size", None),
+            getattr(self.module, "stride", None),
+        )
+        padding = getattr(self.module, "padding", (0, 0))
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if comparison.name != "input" or kernel is None or stride is None or self.x.ndim != 4:
+            return None
+        if analytic is None or analytic.shape != numeric.shape:
+            return None
+        overlapped = _windows_covering(self.x.shape[2:], kernel, stride, padding) > 1
+        wrong = np.abs(analytic - numeric) > 1e-6 * np.abs(numeric).max(initial=0.0) + 1e-12
+        if not np.any(overlapped) or not np.array_equal(np.any(wrong, axis=(0, 1)), overlapped):
+            return None
+        return (
+            "the input gradient is wrong exactly at the pixels that more than one window "
+            "covers (the windows overlap: stride smaller than the kernel), right elsewhere: "
+            "each window adds its share to the pixels it covers; add (+=) into the gradient, "
+            "don't assign (=), which keeps only the last window's share"
         )
 
     def grad_output_scaling_hint(self, comparison: TensorComparison) -> str | None:
