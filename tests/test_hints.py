@@ -667,6 +667,32 @@ class BatchNormCorrectionUpsideDown(BatchNorm):
         return output
 
 
+class BatchNormVarFromTheMean(BatchNorm):
+    """running_var's line copied from running_mean's: it decays the running mean."""
+
+    def forward(self, x):
+        old_mean = self.running_mean.copy()
+        output = super().forward(x)
+        if self.training:
+            count = x.size // self.num_features
+            var = x.var(axis=self.reduce_axes) * count / (count - 1)
+            self.running_var[...] = (1 - self.momentum) * old_mean + self.momentum * var
+        return output
+
+
+def test_a_factor_of_one_channel_is_named_only_when_three_channels_confirm_it():
+    from pancake.course.assignments.ex13_normalization import running_statistics_hint
+
+    for cls, named in ((BatchNormVarFromTheMean, False), (BatchNormCorrectionUpsideDown, True)):
+        module = type(cls.__name__, (cls, BatchNorm2d), {})(1, momentum=0.5)
+        x = np.random.default_rng(1).standard_normal((4, 1, 2, 2)) + 0.5
+        batches = [x, 2 * x]
+        for batch in batches:
+            module(batch)
+        hint = running_statistics_hint(module, batches, 0.5)
+        assert ("multiply the biased variance by" in hint) == named, (cls.__name__, hint)
+
+
 class BatchNormBiasedRunningVar(BatchNorm):
     def forward(self, x):
         old = self.running_var.copy()
