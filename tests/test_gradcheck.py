@@ -750,3 +750,21 @@ def test_shares_assigned_where_windows_overlap_are_named():
         check_gradients(AvgPoolAssignsItsShares(3, stride=2), x)
     assert "wrong exactly at the pixels that more than one window covers" in str(failure.value)
     check_gradients(AvgPool2d(3, stride=2), x)  # the reference: no failure, no hint
+
+
+class LinearInputGradWeightFirst(Linear):
+    """dL/dx = W @ grad_output.T-style order: the weight on the left of @."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.T @ grad_output
+        if self.bias is not None:
+            self.bias.grad += grad_output.sum(axis=0)
+        return self.weight.data.T @ grad_output
+
+
+def test_a_product_with_the_weight_on_the_left_is_named_by_the_products_that_fit():
+    x = np.random.default_rng(4).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(LinearInputGradWeightFirst(3, 2, rng=0), x)
+    assert "put grad_output on the left: grad_output @ weight.T" in str(failure.value)

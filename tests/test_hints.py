@@ -1616,3 +1616,4 @@ def test_an_array_made_from_the_shape_tuple_is_named_only_where_no_likelier_caus
     assert made_from_the_shape((1,), (4,)) is None  # one axis: a sum with keepdims fits too
     assert made_from_the_shape((2, 3), (2, 3)) is None
     assert made_from_the_shape((3, 2), (3, 2, 2)) is None  # the last axis is the tensor's
+    assert made_from_the_shape((1, 3, 3), (1, 1, 1)) is None  # stretched: a broadcast

@@ -413,6 +413,7 @@ class _Objective:
                 or elementwise_hint(self.module)
                 or _reshape_hint(error, self.shapes_besides(None))
                 or _batched_transpose_hint(self.module, self.x, self.direction, error)
+                or _product_order_hint(self.parameters, self.x, self.direction, error)
             )
             related = self.shapes_besides(None)
             raise _backward_crashed(self.module, error, self.direction, named, related) from error
@@ -1196,6 +1197,30 @@ def _batched_transpose_hint(module, x, direction, error: ValueError) -> str | No
         f"{np.shape(direction)}: .T reverses every axis of an array of 3 axes or more (the "
         "batch axes too), so transpose only 2-d arrays (grad_output @ W.T) or swap the last "
         "two axes with .swapaxes(-1, -2)"
+    )
+
+
+def _product_order_hint(parameters, x, direction, error: ValueError) -> str | None:
+    """The hint for a matrix product that fails in backward, when every product of
+    grad_output and a weight matrix (or their transposes) with x's shape has grad_output on
+    the left: dL/dx = grad_output @ W.T with one row per example; or None."""
+    if "matmul" not in str(error) or direction is None or np.ndim(direction) != 2 or x.ndim != 2:
+        return None
+    arrays = [("grad_output", direction)]
+    arrays += [(name.rsplit(".", 1)[-1], p.data) for name, p in parameters if np.ndim(p.data) == 2]
+    fitting = []
+    for (left, a), (right, b) in itertools.permutations(arrays, 2):
+        for a_t, b_t in itertools.product((False, True), repeat=2):
+            first, second = (a.T if a_t else a), (b.T if b_t else b)
+            if first.shape[1] == second.shape[0] and (first.shape[0], second.shape[1]) == x.shape:
+                fitting.append((left + ".T" * a_t, right + ".T" * b_t))
+    if len(arrays) < 2 or not fitting or any(left != "grad_output" for left, _ in fitting):
+        return None
+    products = " or ".join(dict.fromkeys(f"{left} @ {right}" for left, right in fitting))
+    return (
+        f"dL/dx has x's shape {x.shape}, one row per example, and the products of grad_output "
+        f"{np.shape(direction)} and the weights with that shape put grad_output on the left: "
+        f"{products}"
     )
 
 

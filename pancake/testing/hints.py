@@ -174,14 +174,22 @@ def made_from_the_shape(got: tuple, expected: tuple) -> str | None:
     got, expected = tuple(got), tuple(expected)
     if not got or got == expected or len(expected) == 1 or got[-1] != len(expected):
         return None
-    if expected and got[-1] == expected[-1]:
-        return None
+    if expected and (got[-1] == expected[-1] or _stretched_from(expected, got)):
+        return None  # stretched from the tensor's shape: a product that broadcasts is likelier
     return (
         f"the gradient's last axis has {got[-1]} entries, one per axis of the tensor's shape "
         f"{expected} (shape {got}): an array made from the shape tuple itself "
         "(np.ones_like(shape) or np.array(shape) has one entry per axis): make an array of "
         "that shape, np.ones(shape), or np.broadcast_to(grad, shape)"
     )
+
+
+def _stretched_from(shape: tuple, got: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``got``."""
+    try:
+        return np.broadcast_shapes(shape, got) == got
+    except ValueError:
+        return False
 
 
 def _outer_product_of(got: tuple, related: dict[str, tuple]) -> str | None:
