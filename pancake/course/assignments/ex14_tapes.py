@@ -211,14 +211,8 @@ OWN_GRADIENT_HINT = (
 
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
-    return (
-        start_hint()
-        or lookup_hint()
-        or walk_order_hint()
-        or passed_on_hint()
-        or own_gradient_hint()
-        or WALK_HINT
-    )
+    diagnoses = (start_hint, lookup_hint, walk_order_hint, passed_on_hint, own_gradient_hint)
+    return next((hint for hint in (diagnose() for diagnose in diagnoses) if hint), WALK_HINT)
 
 
 def lookup_hint():
