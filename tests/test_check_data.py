@@ -215,9 +215,40 @@ class CutsIntoBatchSizePieces(DataLoader):
             yield self.fetch(indices)
 
 
+class PermutesTwice(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(order[indices])
+
+
+class ShufflesInPlace(DataLoader):
+    """Unusual but correct: np.arange shuffled in place by the loader's generator."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = np.arange(n)
+        if self.shuffle:
+            self.rng.shuffle(order)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
+def test_an_unusual_uniform_shuffle_passes():
+    check_data_loader(ShufflesInPlace)
+
+
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
+        (PermutesTwice, r"the orders \[\(0, 2, 1\), \(1, 0, 2\), \(2, 1, 0\)\] never came"),
         (
             YieldsAListOfSamples,
             r"got a list of 1 samples, each a pair .*yield self\.fetch\(indices\)",

@@ -24,6 +24,7 @@ from pancake.testing.gradcheck import (
     diagnose,
     extra_term_hint,
     gradient_failure,
+    other_gradients,
     swapped_with,
 )
 from pancake.testing.hints import MATCH_RTOL, close, elementwise_hint, made_from_the_shape
@@ -520,15 +521,7 @@ def _function_gradient_failure(
 def _function_terms(comparison, comparisons, inputs: dict, grad: np.ndarray):
     """(what, values, what to fix) for the arrays a function's wrong gradient may have
     picked up: the inputs, grad, and the other inputs' true gradients."""
-    name = comparison.name
-    for other in comparisons:
-        if other is not comparison:
-            yield (
-                f"the true gradient of '{other.name}'",
-                other.numeric,
-                f"the gradient of '{other.name}' went into {name}'s as well: return each "
-                "input's gradient on its own",
-            )
+    yield from other_gradients(comparison, comparisons, "return each input's gradient on its own")
     for other, values in inputs.items():
         yield (
             f"'{other}' itself",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -423,3 +424,24 @@ def _check_shuffling(loader_cls: type, seed: int) -> None:
                 "permutation from the generator made from rng (pancake.init.as_generator), "
                 "never from np.random's global state"
             )
+    _check_every_order_comes(loader_cls, seed)
+
+
+# Shuffled epochs of 3 samples in which a uniform shuffle shows all 6 orders (a uniform
+# shuffle misses one with probability 6 * (5/6) ** 120, about 2e-9)
+ORDER_EPOCHS = 120
+
+
+def _check_every_order_comes(loader_cls: type, seed: int) -> None:
+    """Over many shuffled epochs of 3 samples, every one of the 6 orders comes up."""
+    loader = loader_cls(ArrayDataset(np.arange(3)), batch_size=3, shuffle=True, rng=seed)
+    seen = {tuple(int(i) for i in np.concatenate(list(loader))) for _ in range(ORDER_EPOCHS)}
+    missing = sorted(set(itertools.permutations(range(3))) - seen)
+    if missing:
+        raise AssertionError(
+            f"{loader_cls.__name__}(ArrayDataset(i) of 3 samples, batch_size=3, shuffle=True, "
+            f"rng={seed}): in {ORDER_EPOCHS} epochs the orders {missing} never came, though a "
+            "shuffle gives each of the 6 orders about as often: use each epoch's permutation "
+            "as it is, its slices order[start : start + batch_size] (indexing it again, "
+            "order[order] or order[indices], applies the permutation twice)"
+        )

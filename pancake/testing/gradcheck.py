@@ -350,6 +350,18 @@ def _changed_grad_output(module: Module) -> GradientCheckError:
     )
 
 
+def other_gradients(comparison: TensorComparison, comparisons: list, fix: str):
+    """(what, values, what to fix) for the other tensors' true gradients, which a wrong
+    gradient may have picked up; ``fix`` says how to keep them apart."""
+    for other in comparisons:
+        if other is not comparison:
+            yield (
+                f"the true gradient of '{other.name}'",
+                other.numeric,
+                f"the gradient of '{other.name}' went into {comparison.name}'s as well: {fix}",
+            )
+
+
 def _windows_covering(image: tuple, kernel, stride, padding) -> np.ndarray:
     """``(H, W)``: how many windows (``kernel``, every ``stride`` pixels of the image padded
     by ``padding``) cover each pixel of an image of ``image`` = (H, W): ``fold`` of ones."""
@@ -659,14 +671,9 @@ class _Objective:
     def _terms_in_play(self, comparison: TensorComparison, comparisons: list):
         """(what, values, what to fix) for each array a wrong gradient may have picked up."""
         name = comparison.name
-        for other in comparisons:
-            if other is not comparison:
-                yield (
-                    f"the true gradient of '{other.name}'",
-                    other.numeric,
-                    f"the gradient of '{other.name}' went into {name}'s as well: check which "
-                    ".grad (or returned value) each term is added to",
-                )
+        yield from other_gradients(
+            comparison, comparisons, "check which .grad (or returned value) each term is added to"
+        )
         for other, parameter in self.parameters:
             if other != name:
                 attribute = other.rsplit(".", 1)[-1]
