@@ -202,6 +202,33 @@ def a_class_given_to_sequential():
     return Sequential(Linear(2, 2), ReLU)
 
 
+def gradient_added_with_a_tensor_method():
+    grad = np.zeros(3)
+    grad.add_(np.ones(3))  # PyTorch's in-place add
+
+
+def saved_tensors_counted_from_one():
+    saved_tensors = (np.ones(3),)
+    return saved_tensors[1]
+
+
+def params_list_made_once():
+    apply_funs, params = (len, len), [(), (), ()]
+    return list(zip(apply_funs, params, strict=True))
+
+
+def image_axes_on_a_matrix():
+    return np.ones((4, 3)).mean(axis=(0, 2, 3))
+
+
+def method_passed_uncalled():
+    from pancake.nn import Linear
+
+    layer = Linear(2, 2)
+    layer(np.ones((1, 2)))
+    return layer.backward(np.array(layer.backward))
+
+
 def a_float_used_as_a_tensor_elsewhere():
     return (0.5).real_part  # not a PyTorch habit: the generic explanation
 
@@ -245,6 +272,11 @@ CRASHES = [
     (validation_images_with_training_labels, "pair each set of inputs with its own labels"),
     (a_class_given_to_sequential, "ReLU(), not the class ReLU"),
     (data_passed_as_two_arguments, "the pair (X, y) in parentheses"),
+    (gradient_added_with_a_tensor_method, "an in-place Tensor method (its name ends in _"),
+    (saved_tensors_counted_from_one, "what save_for_backward saved, in self.saved_tensors"),
+    (params_list_made_once, "a list made once, outside the function that fills it"),
+    (image_axes_on_a_matrix, "compute them from the input's number of axes"),
+    (method_passed_uncalled, "a method passed without calling it"),
 ]
 
 

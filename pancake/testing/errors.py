@@ -112,8 +112,9 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     (
         (IndexError,),
         r"tuple index out of range",
-        "an index past the end of a shape: count the axes, and use shape[-1] for the last "
-        "axis whatever their number",
+        "an index past the end of a tuple: a tuple of n items (a shape, or what "
+        "save_for_backward saved, in self.saved_tensors) has indices 0 to n - 1; count its "
+        "items, and for a shape use shape[-1] for the last axis whatever their number",
     ),
     (
         (IndexError,),
@@ -168,8 +169,15 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (AttributeError,),
+        r"'(float|int|numpy\.\w+)' object has no attribute '[a-z]+_'",
+        "a PyTorch habit: an in-place Tensor method (its name ends in _, as add_ or mul_), "
+        "which NumPy arrays do not have: write the operator that works in place, a += b "
+        "(a -= b, a *= b), or a[...] = b",
+    ),
+    (
+        (AttributeError,),
         r"'(float|int|numpy\.\w+)' object has no attribute "
-        r"'(item|numpy|detach|cpu|cuda|to|requires_grad|zero_|dim|unsqueeze|float|long|t|"
+        r"'(item|numpy|detach|cpu|cuda|to|requires_grad|dim|unsqueeze|float|long|t|"
         r"permute|contiguous|clone|size)'",
         "a PyTorch habit: pancake has no Tensors here: its losses return a plain Python float "
         "(already a number: no .item()) and its modules take and return NumPy arrays (no "
@@ -184,6 +192,27 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "this value is not the kind of object the line expects (its type is named above): "
         "look where it comes from: arguments passed in another order, the parts of a pair "
         "unpacked in another order, or a function that returns something else",
+    ),
+    (
+        (ValueError,),
+        r"zip\(\) argument \d+ is (longer|shorter) than argument \d+",
+        "zip(..., strict=True) was given sequences of different lengths (see above): one "
+        "holds more or fewer items than it should, e.g. a list made once, outside the "
+        "function that fills it, which grows with every call; make it where it is filled",
+    ),
+    (
+        (ValueError,),
+        r"axis -?\d+ is out of bounds for array of dimension \d+",
+        "an axis number past the array's axes: an array of d axes has axes 0 to d - 1; axes "
+        "written for another layout (an image's (0, 2, 3) on an (N, C) input) fail: compute "
+        "them from the input's number of axes, e.g. (0, *range(2, x.ndim))",
+    ),
+    (
+        (TypeError,),
+        r"got dtype object",
+        "an array of Python objects reached code that computes with numbers: a function, "
+        "a method passed without calling it (loss_fn.backward instead of "
+        "loss_fn.backward()), or a list of arrays of different shapes",
     ),
     (
         (ValueError,),
