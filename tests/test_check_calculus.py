@@ -207,6 +207,32 @@ def moves_up_twice(f, x, eps=1e-6):
     return grad
 
 
+def remakes_the_gradient_in_the_loop(f, x, eps=1e-6):
+    for index in np.ndindex(x.shape):
+        grad = np.zeros_like(x)  # made again for every entry: the earlier ones are lost
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def returns_inside_the_loop(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+        return grad
+
+
 def adds_the_local_derivatives(k, v):
     """dE/dM + dM/dk: the chain rule's factors added."""
     m = k * v
@@ -300,6 +326,14 @@ CATALOG = {
     "points of another shape": (
         lambda: check_numerical_gradient(flat_unit_vectors, np.ones((2, 3))),
         "x ± eps·e_i must keep x's shape",
+    ),
+    "the gradient made again inside the loop": (
+        lambda: check_numerical_gradient(remakes_the_gradient_in_the_loop, X),
+        "the last one (and right): is the assignment inside the loop",
+    ),
+    "a return inside the loop": (
+        lambda: check_numerical_gradient(returns_inside_the_loop, X),
+        "the first one (and right): the loop stops after its first entry",
     ),
     "both values at x + eps": (
         lambda: check_numerical_gradient(moves_up_twice, X),

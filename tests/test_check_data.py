@@ -226,6 +226,17 @@ class PermutesTwice(DataLoader):
             yield self.fetch(order[indices])
 
 
+class YieldsAfterTheLoop(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+        yield self.fetch(indices)
+
+
 class ShufflesInPlace(DataLoader):
     """Unusual but correct: np.arange shuffled in place by the loader's generator."""
 
@@ -248,6 +259,7 @@ def test_an_unusual_uniform_shuffle_passes():
 @pytest.mark.parametrize(
     ("buggy_cls", "message"),
     [
+        (YieldsAfterTheLoop, "gave one batch, the last one: the yield runs once, after the loop"),
         (PermutesTwice, r"the orders \[\(0, 2, 1\), \(1, 0, 2\), \(2, 1, 0\)\] never came"),
         (
             YieldsAListOfSamples,

@@ -39,6 +39,14 @@ class GivesTheLastLayerTheInput(Sequential):
         return self.layers[2](x)
 
 
+class RunsTheFirstLayerTwice(Sequential):
+    def forward(self, x):
+        x = self.layers[0](x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
 class ReducesWithoutTheInput(Sequential):
     def forward(self, x):
         return functools.reduce(lambda out, layer: layer(out), self.layers)
@@ -175,3 +183,12 @@ def test_results_all_dropped_are_left_to_the_checks_own_hint():
     with pytest.raises(GradientCheckError) as failure:
         check_sequential(ReturnsWithoutTheLoop(*square), x)
     assert "the result of each module's backward is dropped" in str(failure.value)
+
+
+def test_a_module_run_twice_in_forward_is_named():
+    x = np.random.default_rng(9).standard_normal((2, 3))
+    square = [nn.Linear(3, 3, rng=0), nn.Tanh()]  # shapes that chain: the values are wrong
+    assert "forward runs module 0 more than once in one pass" in (
+        sequential_hint(RunsTheFirstLayerTwice(*square), x)
+    )
+    assert "the order [0, 0]" in sequential_hint(RunsTheFirstLayerTwice(*layers()), x)  # a crash

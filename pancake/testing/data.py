@@ -116,6 +116,7 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
     if len(batches) != case.expected_batches:
         hint = (
             _served_hint(type(loader))
+            or _last_batch_only_hint(type(loader))
             or _pieces_hint(type(loader))
             or _batch_count_hint(batches, case)
         )
@@ -247,6 +248,25 @@ def _calls_in_an_epoch(loader_cls: type, n: int, size: int, seed: int):
         return len(list(loader)), rng.calls
     except Exception:  # no hint from here
         return None
+
+
+def _last_batch_only_hint(loader_cls: type, seed: int = 0) -> str:
+    """When unshuffled generic epochs each give one batch, their last one: the yield runs
+    once, after the loop; else ""."""
+    for n, size in GENERIC_EPOCHS:
+        dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
+        try:
+            loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
+            batches = [_samples_in(batch, pairs=True) for batch in loader]
+        except Exception:  # no hint from here
+            return ""
+        if batches != [list(range(size * ((n - 1) // size), n))]:
+            return ""
+    n, size = GENERIC_EPOCHS[0]
+    return (
+        f"; an epoch of {n} samples in batches of {size} gave one batch, the last one: the "
+        "yield runs once, after the loop over the batches: indent it into the loop"
+    )
 
 
 def _pieces_hint(loader_cls: type, seed: int = 0) -> str:

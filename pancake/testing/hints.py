@@ -65,11 +65,7 @@ def diagnose(
             return hint  # one entry is always "a factor" of the truth: that says nothing
     filled = analytic != 0
     if np.any(~filled & (numeric != 0)) and close(analytic, np.where(filled, numeric, 0.0)):
-        return (
-            f"only {int(filled.sum())} of the {analytic.size} entries of the gradient are "
-            "filled in (and right); the others are 0 where they should not be: is the "
-            "assignment inside the loop, run once for every entry, or does a mask zero too many?"
-        )
+        return _filled_in_hint(filled)
     if close(np.sort(analytic, axis=None), np.sort(numeric, axis=None)):
         return (
             "the gradient holds the right values in the wrong places (the entries of the true "
@@ -77,6 +73,27 @@ def diagnose(
             "it back to the tensor's layout, and which entry each value is sent to"
         )
     return where_wrong_hint(analytic, numeric, x) or VALUES_WRONG_HINT
+
+
+def _filled_in_hint(filled: np.ndarray) -> str:
+    """The hint for a gradient right where it is filled in and 0 elsewhere: which entries."""
+    count = f"only {int(filled.sum())} of the {filled.size} entries of the gradient are filled in"
+    flat = np.flatnonzero(filled.ravel())
+    if filled.size > 1 and list(flat) == [filled.size - 1]:
+        return (
+            f"{count}, the last one (and right): is the assignment inside the loop, run once "
+            "for every entry? Or is the array made again (zeros) inside the loop, wiping the "
+            "entries before? Make it once before the loop, and assign inside it"
+        )
+    if filled.size > 1 and list(flat) == [0]:
+        return (
+            f"{count}, the first one (and right): the loop stops after its first entry (a "
+            "return or break inside it?); return after the loop"
+        )
+    return (
+        f"{count} (and right); the others are 0 where they should not be: is the assignment "
+        "inside the loop, run once for every entry, or does a mask zero too many?"
+    )
 
 
 VALUES_WRONG_HINT = (

@@ -100,8 +100,9 @@ def sequential_hint(container, x: np.ndarray, seed: int = 0) -> str | None:
 
 
 def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
-    """The hint when a module's forward got a module, or something else than the previous
-    module's output (checked where the modules ran one after the other), or None."""
+    """The hint when a module's forward got a module, ran more than once, or got something
+    else than the previous module's output (checked where the modules ran one after the
+    other), or None."""
     for index, given in spy.forward:
         if isinstance(given, Module):
             return (
@@ -109,6 +110,20 @@ def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
                 "array: start the chain from x (functools.reduce needs x as its initial "
                 "value), `for layer in self.layers: x = layer(x)`"
             )
+    order = [index for index, _ in spy.forward]
+    twice = sorted({index for index in order if order.count(index) > 1})
+    if twice:
+        last = max(order)
+        if order == [*range(last + 1), last]:
+            return (
+                f"forward runs every module, then the last one again (the modules ran in the "
+                f"order {order}): return x, the result of the loop, not layer(x)"
+            )
+        return (
+            f"forward runs module {twice[0]} more than once in one pass (the modules ran in "
+            f"the order {order}): apply each module once, in order, `for layer in "
+            "self.layers: x = layer(x)` (is one applied before the loop as well?)"
+        )
     for (previous, _), (index, given) in zip(spy.forward, spy.forward[1:], strict=False):
         if index != previous + 1 or _same(given, spy.outputs.get(previous)):
             continue
