@@ -22,7 +22,8 @@ from pancake.testing.gradcheck import GradientCheckError, GradientReport, check_
 class _Spy:
     """The calls of the modules inside a container: ``forward`` and ``backward`` as
     (module index, the array it got), in call order, each module's last forward output
-    (``outputs``) and backward result (``returned``), and the number of ``zero_grad`` calls."""
+    (``outputs``) and backward result (``returned``), the number of ``zero_grad`` calls, and
+    the number of modules (``count``)."""
 
     def __init__(self, container):
         self.forward: list[tuple[int, np.ndarray]] = []
@@ -30,6 +31,7 @@ class _Spy:
         self.backward: list[tuple[int, np.ndarray]] = []
         self.returned: dict[int, np.ndarray] = {}
         self.zero_grad_calls = 0
+        self.count = len(container.layers)
         for index, layer in enumerate(container.layers):
             layer.forward = self._recording(layer.forward, index, self.forward, self.outputs)
             layer.backward = self._recording(layer.backward, index, self.backward, self.returned)
@@ -113,8 +115,7 @@ def _forward_hint(spy: _Spy, x: np.ndarray) -> str | None:
     order = [index for index, _ in spy.forward]
     twice = sorted({index for index in order if order.count(index) > 1})
     if twice:
-        last = max(order)
-        if order == [*range(last + 1), last]:
+        if order == [*range(spy.count), spy.count - 1]:
             return (
                 f"forward runs every module, then the last one again (the modules ran in the "
                 f"order {order}): return x, the result of the loop, not layer(x)"
