@@ -2333,7 +2333,7 @@ HINTED_MISTAKES = [
         "the second moment averages |grad|",
         (("(1 - beta2) * grad * grad", "(1 - beta2) * np.abs(grad)"),),
         ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
-        "your step grows like |grad|^0.5",
+        "the second moment averages |grad|: it averages grad * grad",
     ),
     Mistake(
         "14-tapes",

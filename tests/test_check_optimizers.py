@@ -431,14 +431,23 @@ class SGDOneBufferForAll(SGD):
             param.data -= self.lr * self.buffer
 
 
-def adam_step(optimizer, betas=None, decay_without_param=False, first_moments=None):
+def adam_step(
+    optimizer,
+    betas=None,
+    decay_without_param=False,
+    first_moments=None,
+    decay=True,
+    first_of_square=False,
+    along_the_gradient=False,
+):
     """Adam's step, with a mistake: other betas, decoupled decay lr * weight_decay (the
-    parameter forgotten), or moments that start at ``first_moments(grad)``."""
+    parameter forgotten) or none (``decay``), moments that start at ``first_moments(grad)``,
+    a first moment of grad², or a step along grad instead of m̂."""
     beta1, beta2 = optimizer.betas if betas is None else betas
     for param, state in optimizer.params_with_grad():
         grad = param.grad
         if optimizer.decoupled_weight_decay and decay_without_param:
-            param.data -= optimizer.lr * optimizer.weight_decay
+            param.data -= optimizer.lr * optimizer.weight_decay * decay
         elif optimizer.decoupled_weight_decay:
             param.data *= 1 - optimizer.lr * optimizer.weight_decay
         elif optimizer.weight_decay != 0:
@@ -447,9 +456,9 @@ def adam_step(optimizer, betas=None, decay_without_param=False, first_moments=No
             start = first_moments(grad) if first_moments else (0.0, 0.0)
             state.update(t=0, m=start[0], v=start[1])
         state["t"] += 1
-        state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+        state["m"] = beta1 * state["m"] + (1 - beta1) * (grad * grad if first_of_square else grad)
         state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
-        m_hat = state["m"] / (1 - beta1 ** state["t"])
+        m_hat = grad if along_the_gradient else state["m"] / (1 - beta1 ** state["t"])
         v_hat = state["v"] / (1 - beta2 ** state["t"])
         param.data -= optimizer.lr * m_hat / (np.sqrt(v_hat) + optimizer.eps)
 
@@ -498,8 +507,58 @@ class AdamSecondMomentOfAbs(Adam):
             param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
+class AdamWDecayFactorWithoutTheOne(AdamW):
+    def step(self):
+        for param, _ in self.params_with_grad():
+            param.data *= self.lr * self.weight_decay  # where 1 - lr * weight_decay belongs
+        adam_step(self, decay_without_param=True, decay=False)
+
+
+class AdamFirstMomentOfTheSquare(Adam):
+    def step(self):
+        adam_step(self, first_of_square=True)
+
+
+class AdamStepsAlongTheGradient(Adam):
+    """lr·grad / (√v̂ + eps): m kept but unused; right at the first step only (m̂ = grad)."""
+
+    def step(self):
+        adam_step(self, along_the_gradient=True)
+
+
+class AdamSecondMomentOfAbsKeptElsewhere(Adam):
+    """The moments of |grad| kept in a dict of the optimizer's own, not in the state."""
+
+    def step(self):
+        beta1, beta2 = self.betas
+        moments = self.__dict__.setdefault("moments", {})
+        for param, _ in self.params_with_grad():
+            t, m, v = moments.get(id(param), (0, 0.0, 0.0))
+            t, m = t + 1, beta1 * m + (1 - beta1) * param.grad
+            v = beta2 * v + (1 - beta2) * np.abs(param.grad)
+            moments[id(param)] = t, m, v
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
 NARROWED_DOWN = [
-    (AdamSecondMomentOfAbs, dict(algorithm="adam"), "your step grows like |grad|^0.5"),
+    (AdamSecondMomentOfAbsKeptElsewhere, dict(algorithm="adam"), "your step grows like |grad|^0.5"),
+    (
+        AdamWDecayFactorWithoutTheOne,
+        dict(algorithm="adamw", weight_decay=0.1),
+        "yours multiplies θ by 0.0001 (lr·weight_decay: the 1 - is missing)",
+    ),
+    (
+        AdamFirstMomentOfTheSquare,
+        dict(algorithm="adam"),
+        "state['m'] shows it: the first moment averages grad * grad",
+    ),
+    (
+        AdamStepsAlongTheGradient,
+        dict(algorithm="adam"),
+        "the moments kept in the state are right after step 2 (state['m'] = m, state['v'] = v)",
+    ),
+    (AdamSecondMomentOfAbs, dict(algorithm="adam"), "the second moment averages |grad|"),
     (SGDReturnsAfterTheFirstParameter, dict(), "left parameters [1, 2] unchanged"),
     (SGDWeightDecayTwice, dict(weight_decay=0.1), "the weight decay line is wrong"),
     (SGDWithoutDampening, dict(momentum=0.9, dampening=0.1), "with dampening=0 your steps"),

@@ -183,7 +183,34 @@ def dense_unpacking_b_w(out_dim):
     return init_fun, apply_fun
 
 
+def dense_with_weights_of_its_own(out_dim):
+    """Dense whose apply_fun uses the W and b its init_fun made last, not the params given."""
+    kept = {}
+
+    def init_fun(rng, input_shape):
+        kept["W"] = init.glorot_normal((input_shape[-1], out_dim), rng=rng)
+        kept["b"] = np.zeros(out_dim)
+        return (*input_shape[:-1], out_dim), (kept["W"], kept["b"])
+
+    return init_fun, lambda params, inputs: inputs @ kept["W"] + kept["b"]
+
+
+def dense_without_its_bias(out_dim):
+    """Dense whose apply_fun adds the b its init_fun made (zeros), not params[1]."""
+    init_fun, _ = stax.Dense(out_dim)
+    return init_fun, lambda params, inputs: inputs @ params[0] + np.zeros(out_dim)
+
+
 CHECKER_CATALOG = {
+    "apply_fun uses W and b from init_fun's closure": (
+        lambda: check_stax_layer(dense_with_weights_of_its_own(2), (-1, 3)),
+        "same output with other values in the params (each entry doubled plus 1): it does "
+        "not use the params",
+    ),
+    "apply_fun ignores params[1]": (
+        lambda: check_stax_layer(dense_without_its_bias(2), (-1, 3)),
+        "it does not use params[1]",
+    ),
     "params extended, not appended (as many as the layers)": (
         lambda: check_serial(serial_with_flat_params, [stax.Dense(3), stax.Tanh], (-1, 3)),
         "the layers' params are in one flat list",

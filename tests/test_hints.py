@@ -8,12 +8,14 @@ diagnoses on a generic input of the same shape, not on the shrunk example.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from pancake.nn import (
+    BatchNorm1d,
     BatchNorm2d,
     Conv2d,
     CrossEntropyLoss,
@@ -59,6 +61,14 @@ class TanhTwice(Tanh):
     def backward(self, grad_output):
         (y,) = self.saved_tensors
         return grad_output * (1 - y * y) ** 2
+
+
+class TanhDividedByDerivative(Tanh):
+    """g / (1 - y²): the chain rule's product written as a division."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output / (1 - y * y)
 
 
 class TanhNoChain(Tanh):
@@ -342,6 +352,7 @@ MISTAKES = [
     Case("tanh: 1 - tanh(y)²", TanhOutputForInput(), ONE, ("output", "instead of the input")),
     Case("tanh: derivative twice", TanhTwice(), ONE, ("twice",)),
     Case("tanh: no grad_output", TanhNoChain(), ONE, ("grad_output",)),
+    Case("tanh: g / f'(x)", TanhDividedByDerivative(), ONE, ("divides grad_output by",)),
     Case("sigmoid: x(1 - x)", SigmoidInputForOutput(), ONE, ("input", "output")),
     Case("sigmoid: σ(y)(1 - σ(y))", SigmoidOutputForInput(), ONE, ("instead of the input",)),
     Case("sigmoid: derivative twice", SigmoidTwice(), ONE, ("twice",)),
@@ -608,6 +619,39 @@ def test_standardize_backward_hints_name_keepdims_and_stay_silent_on_the_truth()
     assert "keepdims=True" in standardize_backward_hint(no_keepdims, 2, (1,))
     for ndim, axes in [(1, (0,)), (2, (0,)), (2, (1,)), (3, (0, 2)), (3, (0, 1, 2))]:
         assert standardize_backward_hint(standardize_backward, ndim, axes) == ""
+
+
+class BatchNormEvalWithoutInvStd(BatchNorm1d):
+    """Eval mode's dL/dx = grad_output·γ, the division by √(running_var + eps) left out."""
+
+    def backward(self, grad_output):
+        x_hat, inv_std, batch_statistics = self.saved_tensors
+        grad_x = super().backward(grad_output)
+        return grad_x if batch_statistics else grad_x / inv_std
+
+
+class BatchNormEvalDividedTwice(BatchNorm1d):
+    def backward(self, grad_output):
+        x_hat, inv_std, batch_statistics = self.saved_tensors
+        grad_x = super().backward(grad_output)
+        return grad_x if batch_statistics else grad_x * inv_std
+
+
+@pytest.mark.parametrize(
+    "cls, words",
+    [
+        (BatchNormEvalWithoutInvStd, "times √(running_var + eps) (one value per entry of axis 1)"),
+        (BatchNormEvalDividedTwice, "divided by √(running_var + eps)"),
+    ],
+)
+def test_a_gradient_off_by_a_buffers_standard_deviation_is_named(cls, words):
+    module = cls(3)
+    module.running_var[...] = [0.5, 2.0, 4.0]
+    module.weight.data[...] = [1.5, -0.5, 2.0]
+    module.eval()
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError, match=re.escape(words)):
+        check_gradients(module, x)
 
 
 class BatchNormKerasMomentum(BatchNorm):

@@ -128,3 +128,15 @@ def test_a_walk_that_finds_no_operations_gradient_is_named(monkeypatch):
     monkeypatch.setattr(ex14_tapes, "walk_tape", looks_gradients_up_by_function)
     assert "walk_tape skips every operation" in ex14_tapes.walk_hint()
     assert "grad = grads.get(output)" in ex14_tapes.lookup_hint()
+
+
+@pytest.mark.parametrize("seed", [np.array(1.0), Tensor(np.array(1.0))], ids=["array", "tensor"])
+def test_backward_step_with_output_and_grad_swapped_says_so(seed):
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    target = (x * x).sum()
+    function = target.grad_fn
+    with pytest.raises(
+        TypeError, match=r"backward_step\(Sum, output, grad\).*\(function, output, grad\)"
+    ):
+        backward_step(function, seed, target)
+    assert len(backward_step(function, target, seed)) == 1

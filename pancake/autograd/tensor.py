@@ -405,6 +405,7 @@ def backward_step(function: Function, output: Tensor, grad: Gradient) -> tuple:
     A Tensor ``grad`` (create_graph) runs ``backward`` on Tensors: the saved arrays that
     are the data of an input or of the output are handed to it as those Tensors.
     """
+    _check_step_arguments(function, output, grad)
     if isinstance(grad, Tensor):
         with saved_as_tensors(function, output):
             input_grads = function.backward(grad)
@@ -414,6 +415,21 @@ def backward_step(function: Function, output: Tensor, grad: Gradient) -> tuple:
         input_grads = (input_grads,)
     check_input_grads(function, input_grads, create_graph=isinstance(grad, Tensor))
     return input_grads
+
+
+def _check_step_arguments(function: Function, output, grad) -> None:
+    """TypeError when ``output`` is not a Tensor or ``grad`` is the Tensor ``function`` made:
+    most likely the output and its gradient were passed in the other order."""
+    swapped = isinstance(grad, Tensor) and grad.grad_fn is function and output is not grad
+    if isinstance(output, Tensor) and not swapped:
+        return
+    given = "the Tensor it made" if swapped else f"of type {type(output).__name__}, not a Tensor"
+    where = "grad" if swapped else "output"
+    raise TypeError(
+        f"backward_step({type(function).__name__}, output, grad): {where} is {given}: the "
+        "arguments are (function, output, grad), the operation's output Tensor second and "
+        "the gradient with respect to it third"
+    )
 
 
 @contextlib.contextmanager

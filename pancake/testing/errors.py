@@ -598,7 +598,7 @@ def _described(value) -> str | None:
         return (
             f"is {text}"
             if len(text) <= 40
-            else f"is a {type(value).__name__} of {len(value)} items"
+            else f"is a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
         )
     if isinstance(value, str):
         return f"is {value!r}" if len(value) <= 30 else "is a str"

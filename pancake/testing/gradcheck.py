@@ -280,6 +280,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or _swapped_hint(comparison, comparisons)
                 or objective.hint_for(comparison)
                 or objective.parameter_factor_hint(comparison)
+                or objective.buffer_factor_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
                 or objective.length_factor_hint(comparison, batch_size, x.size)
@@ -588,6 +589,46 @@ class _Objective:
                             f"multiplied by {attribute}, so is the gradient that flows back)"
                         )
         return None
+
+    def buffer_factor_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a gradient is the true one times (or divided by) a buffer's values
+        or their square root (√(running_var + eps): a standard deviation), one per entry of
+        an axis or one for all, or None."""
+        analytic, numeric = comparison.analytic, comparison.numeric
+        if analytic is None or analytic.shape != numeric.shape or not np.any(numeric):
+            return None
+        for form, values in self._buffer_forms():
+            for aligned, where in _aligned(values, numeric.shape):
+                if close(aligned, np.ones_like(aligned), 1e-3) or not np.all(aligned):
+                    continue  # a factor 1 changes nothing; a zero divides nothing
+                if close(analytic, numeric * aligned, MATCH_RTOL):
+                    return (
+                        f"the gradient of '{comparison.name}' is the true one times {form} "
+                        f"({where}): backward leaves out a division by {form}, which forward "
+                        "applies, so the chain rule applies it too"
+                    )
+                if close(analytic, numeric / aligned, MATCH_RTOL):
+                    return (
+                        f"the gradient of '{comparison.name}' is the true one divided by "
+                        f"{form} ({where}): backward divides by {form} once more than forward "
+                        "does (or multiplies where it should divide)"
+                    )
+        return None
+
+    def _buffer_forms(self) -> list[tuple[str, np.ndarray]]:
+        """Each buffer of the module as it is and, when it holds no negative value, its square
+        root, with eps added if the module has one: (how it is written, values)."""
+        buffers = self.module.named_buffers() if hasattr(self.module, "named_buffers") else ()
+        eps = getattr(self.module, "eps", None)
+        forms = []
+        for name, values in buffers:
+            values = np.asarray(values, dtype=np.float64)
+            forms.append((name, values))
+            if np.all(values >= 0):
+                if isinstance(eps, float) and eps > 0:
+                    forms.append((f"√({name} + eps)", np.sqrt(values + eps)))
+                forms.append((f"√{name}", np.sqrt(values)))
+        return forms
 
     def length_factor_hint(
         self, comparison: TensorComparison, batch_size: int, input_size: int

@@ -384,10 +384,13 @@ def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
 
 
 def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6) -> bool:
-    """Entry-wise equality up to ``rtol`` of the largest entry of ``b``."""
+    """Entry-wise equality up to ``rtol`` of the largest entry of ``b``; when ``b`` holds
+    inf or nan, equality (nan equals nothing): an infinite scale would make anything close."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return False
+    if not np.all(np.isfinite(b)):
+        return bool(np.array_equal(a, b))
     scale = np.abs(b).max(initial=0.0)
     return bool(np.all(np.abs(a - b) <= rtol * scale + 1e-12))
 
@@ -469,6 +472,11 @@ def _elementwise_hint(module) -> str | None:
             lambda: g * y,
             "backward multiplies grad_output by f(x), the function itself: multiply by its "
             "derivative f'(x)",
+        ),
+        (
+            lambda: g / slope,
+            "backward divides grad_output by the local derivative f'(x) where the chain "
+            "rule multiplies: grad_output * f'(x) (for exp, grad_output * y, not / y)",
         ),
         (
             lambda: g * derivative(-x),

@@ -423,6 +423,11 @@ class Rerun:
         """The parameters ``indices`` after steps ``first`` to ``first + count - 1`` of a
         fresh optimizer with ``hp``, each step started from ``befores`` (default: the
         recorded parameters) with ``grads``; None if the optimizer raised."""
+        run = self.run(hp, indices, grads, befores, first, count)
+        return None if run is None else run[1]
+
+    def run(self, hp=None, indices=None, grads=None, befores=None, first=0, count=STEPS):
+        """(the optimizer, the steps taken) as ``steps`` describes; None if it raised."""
         problem = self.problem
         indices = range(len(PARAMETER_SHAPES)) if indices is None else indices
         grads = problem.grads if grads is None else grads
@@ -439,7 +444,43 @@ class Rerun:
                 taken.append([param.data.astype(np.float64) for param in params])
         except Exception:  # a variation it cannot run: no diagnosis from it
             return None
-        return taken
+        return optimizer, taken
+
+    def decay_factors(self) -> np.ndarray | None:
+        """θ_after / θ_before of every entry (not near 0) after one step with zero gradients,
+        where Adam moves θ by its decoupled weight decay alone; None if it raised."""
+        zeros = [[np.zeros_like(grad) for grad in step] for step in self.problem.grads]
+        taken = self.steps(grads=zeros, count=1)
+        if taken is None:
+            return None
+        before = np.concatenate([theta.ravel() for theta in self.problem.before(0)])
+        after = np.concatenate([theta.ravel() for theta in taken[0]])
+        away_from_zero = np.abs(before) > 1e-3
+        return after[away_from_zero] / before[away_from_zero]
+
+    def moments_kept(self, step: int) -> dict[str, np.ndarray] | None:
+        """The arrays of parameter 0's state (its shape) after steps 1 to ``step + 1`` of a
+        fresh optimizer given that parameter alone, by key; None if there is no such state."""
+        run = self.run(indices=[0], count=step + 1)
+        states = getattr(run[0], "state", None) if run is not None else None
+        if not isinstance(states, list) or len(states) != 1 or not isinstance(states[0], dict):
+            return None
+        shape = PARAMETER_SHAPES[0]
+        return {
+            key: np.asarray(value, dtype=np.float64)
+            for key, value in states[0].items()
+            if np.shape(value) == shape
+        }
+
+    def gradients_of_the_moments(self, step: int, with_decay: bool = True) -> list[np.ndarray]:
+        """Parameter 0's gradient at steps 1 to ``step + 1`` as Adam's moments take it: with
+        the coupled weight decay added (``with_decay``), not with the decoupled one."""
+        hp = self.hp
+        coupled = not hp.get("decoupled_weight_decay", self.algorithm == "adamw")
+        decay = hp.get("weight_decay", 0.0) if coupled and with_decay else 0.0
+        return [
+            self.problem.grads[t][0] + decay * self.problem.before(t)[0] for t in range(step + 1)
+        ]
 
     def right(self, taken, indices=None, first=0, expected=None) -> bool:
         """Whether steps ``taken`` (from step ``first``) are the expected ones."""
@@ -581,9 +622,132 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
             "kept between steps; keep the state (momentum buffer, moments, step count) in "
             "self.state between calls of step(), and read it back"
         )
-    return _size_of_the_update(rerun.problem, got, step, rerun.algorithm) or (
-        _adam_first_step(rerun, got) if step == 0 and rerun.algorithm != "sgd" else None
+    if rerun.algorithm == "sgd":
+        return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+    decoupled = hp.get("decoupled_weight_decay", rerun.algorithm == "adamw")
+    return (
+        (_decoupled_decay_hint(rerun) if decoupled and hp["weight_decay"] != 0 else None)
+        or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+        or _moments_hint(rerun, step)
+        or (_adam_first_step(rerun, got) if step == 0 else None)
     )
+
+
+def _decoupled_decay_hint(rerun: Rerun) -> str | None:
+    """With zero gradients Adam's step is 0 (m = v = 0), so decoupled weight decay alone moves
+    the parameters: θ *= 1 - lr·weight_decay. The hint when one step shrinks every entry by
+    another factor, or None."""
+    hp = rerun.hp
+    factors = rerun.decay_factors()
+    if factors is None or factors.size < 2 or not np.allclose(factors, factors[0], rtol=1e-9):
+        return None
+    lr, decay = hp["lr"], hp["weight_decay"]
+    wanted, got = 1 - lr * decay, float(factors[0])
+    if np.isclose(got, wanted, rtol=1e-9, atol=0):
+        return None
+    named = {
+        "lr·weight_decay: the 1 - is missing": lr * decay,
+        "1 - weight_decay: lr is missing": 1 - decay,
+        "1 + lr·weight_decay: the sign is wrong": 1 + lr * decay,
+        "1: no decay at all": 1.0,
+    }
+    why = next((f" ({what})" for what, value in named.items() if np.isclose(got, value)), "")
+    return (
+        f"with zero gradients a step should only shrink each parameter by its decoupled weight "
+        f"decay, θ *= 1 - lr·weight_decay = {wanted:.6g}; yours multiplies θ by {got:.6g}"
+        f"{why}: shrink first, param.data *= 1 - lr * weight_decay, then take the Adam step"
+    )
+
+
+def _moments_hint(rerun: Rerun, step: int) -> str | None:
+    """Adam's moments read from the state after the steps up to ``step`` (parameter 0 alone):
+    the hint naming a first or second moment that is another running average than
+    m = β1·m + (1 - β1)·g and v = β2·v + (1 - β2)·g², or saying that both are right, so
+    the mistake lies in the step computed from them; None if the state holds neither."""
+    kept = rerun.moments_kept(step)
+    if not kept:
+        return None
+    beta1, beta2 = rerun.hp["betas"]
+    grads = rerun.gradients_of_the_moments(step)
+    raw = rerun.gradients_of_the_moments(step, with_decay=False)
+
+    def held(values: np.ndarray) -> str | None:
+        scale = float(np.max(np.abs(values))) or 1.0
+        return next(
+            (key for key, array in kept.items() if np.allclose(array, values, atol=1e-9 * scale)),
+            None,
+        )
+
+    first = held(_running_average(beta1, grads))
+    second = held(_running_average(beta2, [g * g for g in grads]))
+    if first is not None and second is not None:
+        return (
+            f"the moments kept in the state are right after step {step + 1} "
+            f"(state[{first!r}] = m, state[{second!r}] = v): the step computed from them is "
+            "wrong; with t the number of steps taken (1 at the first), m̂ = m / (1 - β1**t), "
+            "v̂ = v / (1 - β2**t), then param -= lr * m̂ / (√v̂ + eps)"
+        )
+    suspects = []
+    if first is None:
+        suspects += [
+            (
+                _running_average(beta1, [g * g for g in grads]),
+                "the first moment averages "
+                "grad * grad (like the second): it averages grad itself, m = β1·m + (1 - β1)·grad",
+            ),
+            (
+                _running_average(beta2, grads),
+                "the first moment uses beta2: m = β1·m + (1 - β1)·grad, with beta1 = betas[0]",
+            ),
+            (
+                _running_average(1 - beta1, grads),
+                "the first moment's weights are swapped: "
+                "m = β1·m + (1 - β1)·grad, β1 on the old average",
+            ),
+        ]
+    if second is None:
+        suspects += [
+            (
+                _running_average(beta2, grads),
+                "the second moment averages grad: it averages "
+                "grad * grad, v = β2·v + (1 - β2)·grad²",
+            ),
+            (
+                _running_average(beta2, [np.abs(g) for g in grads]),
+                "the second moment averages "
+                "|grad|: it averages grad * grad, v = β2·v + (1 - β2)·grad²",
+            ),
+            (
+                _running_average(beta1, [g * g for g in grads]),
+                "the second moment uses beta1: v = β2·v + (1 - β2)·grad², with beta2 = betas[1]",
+            ),
+            (
+                _running_average(1 - beta2, [g * g for g in grads]),
+                "the second moment's weights "
+                "are swapped: v = β2·v + (1 - β2)·grad², β2 on the old average",
+            ),
+        ]
+    if any(g is not r for g, r in zip(grads, raw, strict=True)):
+        suspects += [
+            (
+                _running_average(beta1, raw),
+                "the moments average the gradient without the "
+                "weight decay: add weight_decay * param to the gradient first, and average that",
+            ),
+        ]
+    for values, hint in suspects:
+        key = held(values)
+        if key is not None:
+            return f"state[{key!r}] shows it: {hint}"
+    return None
+
+
+def _running_average(beta: float, values: list[np.ndarray]) -> np.ndarray:
+    """β·a + (1 - β)·value over ``values`` in turn, from a = 0."""
+    average = np.zeros_like(values[0])
+    for value in values:
+        average = beta * average + (1 - beta) * value
+    return average
 
 
 SCALING_FACTORS = {

@@ -82,6 +82,9 @@ def check_stax_layer(
             f"output for inputs of shape {x.shape} (-1 = {batch_size}) has shape {y.shape}.\n"
             f"Hint: {hint}"
         )
+    ignored = _ignored_params(apply_fun, params, x, y)
+    if ignored:
+        raise AssertionError(_ignored_params_message(described, ignored, params, formula))
     lines = [
         f"init_fun: output shape {output_shape}, parameter shapes {shapes}",
         "the same seed gives the same parameters: OK",
@@ -138,6 +141,45 @@ def _fits_with_params_reversed(apply_fun: Callable, params, x: np.ndarray, annou
         return np.shape(got) == announced and bool(np.allclose(got, x @ weight + bias))
     except Exception:  # it fails that way too: not the order of the params
         return False
+
+
+def _ignored_params_message(described: str, ignored: list[str], params, formula: str) -> str:
+    """The failure for an apply_fun whose output does not depend on the params ``ignored``."""
+    every = len(ignored) == len(_leaves(params))
+    which = "the params" if every else " and ".join(ignored)
+    hint = (
+        "compute from the params argument (W, b = params), not from arrays kept in "
+        "init_fun's closure or elsewhere: grad differentiates apply_fun with respect to the "
+        "params it passes"
+        if every
+        else f"every parameter takes part in the output, {formula}"
+    )
+    return (
+        f"{described}: apply_fun gave the same output with other values in {which} (each "
+        f"entry doubled plus 1): it does not use {which}.\nHint: {hint}"
+    )
+
+
+def _ignored_params(apply_fun: Callable, params, x: np.ndarray, y: np.ndarray) -> list[str]:
+    """The paths of the parameters (params[1]) that ``apply_fun`` gives ``y`` without: it
+    gives the very same output when that parameter alone takes other values."""
+    ignored = []
+    for changed, (path, _) in enumerate(_leaves(params)):
+        try:
+            again = np.asarray(apply_fun(_with_one_leaf_changed(params, changed), x))
+        except Exception:  # it fails with other values there: it reads them
+            continue
+        if again.shape == y.shape and np.array_equal(again, y):
+            ignored.append(path)
+    return ignored
+
+
+def _with_one_leaf_changed(params, changed: int):
+    """``params`` with its leaf number ``changed`` (in ``_leaves`` order) doubled plus 1."""
+    numbers = iter(range(len(_leaves(params))))
+    return tree_map(
+        lambda leaf: np.asarray(leaf) * 2.0 + 1.0 if next(numbers) == changed else leaf, params
+    )
 
 
 def _layer_name(init_fun: Callable) -> str:
