@@ -649,7 +649,7 @@ MISTAKES = [
         "every operation recorded, watched or not",
         (("if any(self.is_watched(tensor) for tensor in function.inputs):", "if True:"),),
         ("gradient-tape-records-watched-operations",),
-        "record an operation when one of its inputs is watched",
+        "record an operation only when one of its inputs is watched",
     ),
     Mistake(
         "14-tapes",

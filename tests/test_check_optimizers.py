@@ -541,7 +541,38 @@ class AdamSecondMomentOfAbsKeptElsewhere(Adam):
             param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
+def adam_with_corrections(optimizer, correction1, correction2):
+    """Adam's step with the bias corrections ``correction(beta, t)`` given."""
+    beta1, beta2 = optimizer.betas
+    for param, state in optimizer.params_with_grad():
+        t = state["t"] = state.get("t", 0) + 1
+        m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+        v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * param.grad**2
+        m_hat, v_hat = m / correction1(beta1, t), v / correction2(beta2, t)
+        param.data -= optimizer.lr * m_hat / (np.sqrt(v_hat) + optimizer.eps)
+
+
+class AdamCorrectionToThePowerOutside(Adam):
+    def step(self):
+        adam_with_corrections(self, lambda b, t: 1 - b**t, lambda b, t: (1 - b) ** t)
+
+
+class AdamStepCountStuckAtOne(Adam):
+    def step(self):
+        adam_with_corrections(self, lambda b, t: 1 - b, lambda b, t: 1 - b)
+
+
 NARROWED_DOWN = [
+    (
+        AdamCorrectionToThePowerOutside,
+        dict(algorithm="adam"),
+        "right, but v is divided by (1 - β)**t, where 1 - β**t belongs",
+    ),
+    (
+        AdamStepCountStuckAtOne,
+        dict(algorithm="adam"),
+        "right, but m and v are divided by 1 - β, as if t were 1 at every step",
+    ),
     (AdamSecondMomentOfAbsKeptElsewhere, dict(algorithm="adam"), "your step grows like |grad|^0.5"),
     (
         AdamWDecayFactorWithoutTheOne,

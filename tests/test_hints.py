@@ -419,7 +419,7 @@ MISTAKES = [
         "sequential: returns in the loop, a gradient of the wrong shape",
         SequentialReturnsInTheLoop(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
         BATCH,
-        ("the gradient must have the shape of the tensor",),
+        ("runs only the backward of the last module", "`return` inside the loop"),
     ),
     Case(
         "sequential: reverses in place",

@@ -140,3 +140,23 @@ def test_backward_step_with_output_and_grad_swapped_says_so(seed):
     ):
         backward_step(function, seed, target)
     assert len(backward_step(function, target, seed)) == 1
+
+
+class RecordsEveryOperation(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.watched.add(output)
+        self.operations.append((function, output))
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsEveryOperation])
+@pytest.mark.parametrize("passed", [True, False], ids=["watched-known", "watched-unknown"])
+def test_a_tape_recording_operations_on_unwatched_tensors_is_named(tape_class, passed):
+    x, constant = Tensor(np.array([0.5, -1.5])), Tensor(np.array([2.0, 3.0]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * constant).sum()
+        (constant * constant).exp()  # no input is watched: not recorded
+    hint = ex14_tapes.record_hint(tape, [x] if passed else None)
+    named = "the tape recorded Mul, none of whose inputs is watched" in hint
+    assert named == (tape_class is RecordsEveryOperation)

@@ -673,14 +673,14 @@ def container_hint(module, x: np.ndarray, direction: np.ndarray, returned) -> st
     """Name the mistake in a Sequential-like ``backward``, or None.
 
     ``module`` holds its modules in ``layers`` (applied in turn by forward); ``returned``
-    is what its backward gave for ``direction`` at input ``x`` (of another shape than x:
-    no hint from here, the shape says more). On a copy whose inner modules record each
+    is what its backward gave for ``direction`` at input ``x`` (None: no hint from here).
+    On a copy whose inner modules record each
     call of their ``backward`` (which module, the grad_output it got), forward at ``x``
     then backward of ``direction`` show the mistake: a module skipped, the modules
     visited first to last, each result dropped (every module gets ``direction``). None if
     the calls look right.
     """
-    if returned is None or np.shape(returned) != np.shape(x):
+    if returned is None:
         return None
     return container_order_hint(module, x, direction)
 
@@ -722,6 +722,12 @@ def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
         return (
             f"backward visits the modules in the order {order}{start}: go last to first, "
             f"{last_to_first} (for layer in reversed(self.layers))"
+        )
+    if order == last_to_first[:1]:
+        return (
+            f"backward runs only the backward of the last module ({layers[-1]!r}) and stops: "
+            "is its `return` inside the loop? Call the backward of every module, last to "
+            "first, then return"
         )
     for skipped in last_to_first:
         if skipped not in order:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -625,10 +627,13 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
     if rerun.algorithm == "sgd":
         return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
     decoupled = hp.get("decoupled_weight_decay", rerun.algorithm == "adamw")
+    moments = Moments.read(rerun, step)
     return (
         (_decoupled_decay_hint(rerun) if decoupled and hp["weight_decay"] != 0 else None)
+        or (moments and moments.wrong_moment_hint())
+        or (moments and _bias_corrections_hint(rerun, step, got, moments))
         or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
-        or _moments_hint(rerun, step)
+        or (moments and moments.right_hint())
         or (_adam_first_step(rerun, got) if step == 0 else None)
     )
 
@@ -659,86 +664,166 @@ def _decoupled_decay_hint(rerun: Rerun) -> str | None:
     )
 
 
-def _moments_hint(rerun: Rerun, step: int) -> str | None:
-    """Adam's moments read from the state after the steps up to ``step`` (parameter 0 alone):
-    the hint naming a first or second moment that is another running average than
-    m = β1·m + (1 - β1)·g and v = β2·v + (1 - β2)·g², or saying that both are right, so
-    the mistake lies in the step computed from them; None if the state holds neither."""
-    kept = rerun.moments_kept(step)
-    if not kept:
-        return None
-    beta1, beta2 = rerun.hp["betas"]
-    grads = rerun.gradients_of_the_moments(step)
-    raw = rerun.gradients_of_the_moments(step, with_decay=False)
+@dataclass
+class Moments:
+    """Adam's state for parameter 0 after a fresh run of steps 1 to ``step + 1``: the arrays
+    kept (by key), the gradients the moments average, and the keys that hold the right
+    first and second moments (None where no entry does)."""
 
-    def held(values: np.ndarray) -> str | None:
+    kept: dict[str, np.ndarray]
+    grads: list[np.ndarray]
+    raw_grads: list[np.ndarray]
+    betas: tuple[float, float]
+    step: int
+
+    @classmethod
+    def read(cls, rerun: Rerun, step: int) -> Moments | None:
+        """The moments of ``rerun``'s optimizer after ``step``; None if its state holds none."""
+        kept = rerun.moments_kept(step)
+        if not kept:
+            return None
+        grads = rerun.gradients_of_the_moments(step)
+        raw = rerun.gradients_of_the_moments(step, with_decay=False)
+        return cls(kept, grads, raw, tuple(rerun.hp["betas"]), step)
+
+    def held(self, values: np.ndarray) -> str | None:
+        """The key of a kept array equal to ``values``, or None."""
         scale = float(np.max(np.abs(values))) or 1.0
         return next(
-            (key for key, array in kept.items() if np.allclose(array, values, atol=1e-9 * scale)),
+            (
+                key
+                for key, kept in self.kept.items()
+                if np.allclose(kept, values, atol=1e-9 * scale)
+            ),
             None,
         )
 
-    first = held(_running_average(beta1, grads))
-    second = held(_running_average(beta2, [g * g for g in grads]))
-    if first is not None and second is not None:
+    @property
+    def first(self) -> str | None:
+        """The key of the right first moment, β1-average of the gradients, or None."""
+        return self.held(_running_average(self.betas[0], self.grads))
+
+    @property
+    def second(self) -> str | None:
+        """The key of the right second moment, β2-average of their squares, or None."""
+        return self.held(_running_average(self.betas[1], [g * g for g in self.grads]))
+
+    def wrong_moment_hint(self) -> str | None:
+        """The hint naming the running average a wrong moment is, or None."""
+        beta1, beta2 = self.betas
+        grads, squares = self.grads, [g * g for g in self.grads]
+        suspects = []
+        if self.first is None:
+            suspects += [
+                (
+                    _running_average(beta1, squares),
+                    "the first moment averages grad * grad (like "
+                    "the second): it averages grad itself, m = β1·m + (1 - β1)·grad",
+                ),
+                (
+                    _running_average(beta2, grads),
+                    "the first moment uses beta2: m = β1·m + (1 - β1)·grad, with beta1 = betas[0]",
+                ),
+                (
+                    _running_average(1 - beta1, grads),
+                    "the first moment's weights are swapped: "
+                    "m = β1·m + (1 - β1)·grad, β1 on the old average",
+                ),
+            ]
+        if self.second is None:
+            suspects += [
+                (
+                    _running_average(beta2, grads),
+                    "the second moment averages grad: it averages "
+                    "grad * grad, v = β2·v + (1 - β2)·grad²",
+                ),
+                (
+                    _running_average(beta2, [np.abs(g) for g in grads]),
+                    "the second moment "
+                    "averages |grad|: it averages grad * grad, v = β2·v + (1 - β2)·grad²",
+                ),
+                (
+                    _running_average(beta1, squares),
+                    "the second moment uses beta1: v = β2·v + "
+                    "(1 - β2)·grad², with beta2 = betas[1]",
+                ),
+                (
+                    _running_average(1 - beta2, squares),
+                    "the second moment's weights are "
+                    "swapped: v = β2·v + (1 - β2)·grad², β2 on the old average",
+                ),
+            ]
+        if self.first is None and any(
+            g is not r for g, r in zip(grads, self.raw_grads, strict=True)
+        ):
+            suspects.append(
+                (
+                    _running_average(beta1, self.raw_grads),
+                    "the moments average the gradient "
+                    "without the weight decay: add weight_decay * param to the gradient first, "
+                    "and average that",
+                )
+            )
+        for values, hint in suspects:
+            key = self.held(values)
+            if key is not None:
+                return f"state[{key!r}] shows it: {hint}"
+        return None
+
+    def right_hint(self) -> str | None:
+        """The hint when both moments are right: the step computed from them is wrong."""
+        if self.first is None or self.second is None:
+            return None
         return (
-            f"the moments kept in the state are right after step {step + 1} "
-            f"(state[{first!r}] = m, state[{second!r}] = v): the step computed from them is "
-            "wrong; with t the number of steps taken (1 at the first), m̂ = m / (1 - β1**t), "
-            "v̂ = v / (1 - β2**t), then param -= lr * m̂ / (√v̂ + eps)"
+            f"the moments kept in the state are right after step {self.step + 1} "
+            f"(state[{self.first!r}] = m, state[{self.second!r}] = v): the step computed from "
+            "them is wrong; with t the number of steps taken (1 at the first), "
+            "m̂ = m / (1 - β1**t), v̂ = v / (1 - β2**t), then param -= lr * m̂ / (√v̂ + eps)"
         )
-    suspects = []
-    if first is None:
-        suspects += [
-            (
-                _running_average(beta1, [g * g for g in grads]),
-                "the first moment averages "
-                "grad * grad (like the second): it averages grad itself, m = β1·m + (1 - β1)·grad",
-            ),
-            (
-                _running_average(beta2, grads),
-                "the first moment uses beta2: m = β1·m + (1 - β1)·grad, with beta1 = betas[0]",
-            ),
-            (
-                _running_average(1 - beta1, grads),
-                "the first moment's weights are swapped: "
-                "m = β1·m + (1 - β1)·grad, β1 on the old average",
-            ),
-        ]
-    if second is None:
-        suspects += [
-            (
-                _running_average(beta2, grads),
-                "the second moment averages grad: it averages "
-                "grad * grad, v = β2·v + (1 - β2)·grad²",
-            ),
-            (
-                _running_average(beta2, [np.abs(g) for g in grads]),
-                "the second moment averages "
-                "|grad|: it averages grad * grad, v = β2·v + (1 - β2)·grad²",
-            ),
-            (
-                _running_average(beta1, [g * g for g in grads]),
-                "the second moment uses beta1: v = β2·v + (1 - β2)·grad², with beta2 = betas[1]",
-            ),
-            (
-                _running_average(1 - beta2, [g * g for g in grads]),
-                "the second moment's weights "
-                "are swapped: v = β2·v + (1 - β2)·grad², β2 on the old average",
-            ),
-        ]
-    if any(g is not r for g, r in zip(grads, raw, strict=True)):
-        suspects += [
-            (
-                _running_average(beta1, raw),
-                "the moments average the gradient without the "
-                "weight decay: add weight_decay * param to the gradient first, and average that",
-            ),
-        ]
-    for values, hint in suspects:
-        key = held(values)
-        if key is not None:
-            return f"state[{key!r}] shows it: {hint}"
+
+
+# Bias corrections as written, for a step t (from 1): how each reads, and its value.
+BIAS_CORRECTIONS: dict[str, Callable[[float, int], float]] = {
+    "1 - β**t": lambda beta, t: 1 - beta**t,
+    "(1 - β)**t": lambda beta, t: (1 - beta) ** t,
+    "1 - β, as if t were 1 at every step (does the step count grow by one at each step?)": (
+        lambda beta, t: 1 - beta
+    ),
+    "1 - β**(t + 1), with t one step ahead": lambda beta, t: 1 - beta ** (t + 1),
+    "1 (no correction)": lambda beta, t: 1.0,
+}
+
+
+def _bias_corrections_hint(rerun: Rerun, step: int, got, moments: Moments) -> str | None:
+    """With both moments right, the hint naming the bias corrections that give parameter
+    0's step ``got[step][0]`` when they are not 1 - β**t, or None."""
+    if moments.first is None or moments.second is None:
+        return None
+    m, v = moments.kept[moments.first], moments.kept[moments.second]
+    hp, problem = rerun.hp, rerun.problem
+    beta1, beta2 = hp["betas"]
+    t = step + 1
+    before = problem.before(step)[0]
+    if hp.get("decoupled_weight_decay", rerun.algorithm == "adamw"):
+        before = before * (1 - hp["lr"] * hp["weight_decay"])
+    right = next(iter(BIAS_CORRECTIONS))
+    for (first, c1), (second, c2) in itertools.product(BIAS_CORRECTIONS.items(), repeat=2):
+        if first == second == right:
+            continue
+        m_hat, v_hat = m / c1(beta1, t), v / c2(beta2, t)
+        predicted = before - hp["lr"] * m_hat / (np.sqrt(v_hat) + hp["eps"])
+        if problem.matches(step, 0, got[step][0], predicted):
+            wrong = [
+                f"{moment} is divided by {form}"
+                for moment, form in (("m", first), ("v", second))
+                if form != right
+            ]
+            divided = f"m and v are divided by {first}" if first == second else " and ".join(wrong)
+            return (
+                f"the moments kept in the state are right, but {divided}, where 1 - β**t "
+                "belongs (t the number of steps taken, 1 at the first): m̂ = m / (1 - β1**t), "
+                "v̂ = v / (1 - β2**t)"
+            )
     return None
 
 

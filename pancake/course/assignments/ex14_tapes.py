@@ -425,6 +425,14 @@ def record_hint(tape, watched=None):
     watch, or (given ``watched``, the tensors passed to watch) for tensors it watches that
     are neither those nor outputs of recorded operations (once ``gradient`` has released
     the record, RECORD_HINT)."""
+    unwatched = recorded_without_a_watched_input(tape, watched or ())
+    if unwatched is not None:
+        return (
+            f"the tape recorded {unwatched}, none of whose inputs is watched (neither passed "
+            "to watch(), nor a leaf with requires_grad, nor the output of a recorded "
+            "operation): record an operation only when one of its inputs is watched, with "
+            "self.operations.append inside the if"
+        )
     if any(not tape.is_watched(output) for _, output in tape.operations or ()):
         return (
             "the output of a recorded operation is not watched, so the operations on it "
@@ -440,6 +448,23 @@ def record_hint(tape, watched=None):
             "its operation is recorded, self.watched.add(output) inside the if"
         )
     return RECORD_HINT
+
+
+def recorded_without_a_watched_input(tape, watched) -> str | None:
+    """The name of the first recorded operation none of whose inputs is watched: in
+    ``watched``, a leaf that requires a gradient or that the tape watches, or the output of
+    an operation recorded before it; or None."""
+    known = set(map(id, watched))
+
+    def is_watched(tensor) -> bool:
+        leaf_watched = getattr(tensor, "grad_fn", None) is None and tape.is_watched(tensor)
+        return id(tensor) in known or getattr(tensor, "requires_grad", False) or leaf_watched
+
+    for function, output in tape.operations or ():
+        if not any(is_watched(tensor) for tensor in getattr(function, "inputs", ())):
+            return type(function).__name__
+        known.add(id(output))
+    return None
 
 
 def visible_check_gradient_tape():
