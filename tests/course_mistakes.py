@@ -3060,6 +3060,91 @@ LEAD_MISTAKES += [  # session 5: a Sequential.backward that does not pass each r
 ]
 MISTAKES += LEAD_MISTAKES
 
+# Session 6: one instance of each family of diagnosis built from the probes' misses.
+FAMILY_MISTAKES = [
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the learning rate scaled up by hand (lr = lr * 100)",
+        (
+            (
+                "    rng = np.random.default_rng(seed)\n",
+                "    rng = np.random.default_rng(seed)\n    lr = lr * 100\n",
+            ),
+        ),
+        ("train-digits-accuracy",),
+        "the steps are too large",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the step count grows only when the state is made: t stays 1",
+        (
+            (
+                '                state["exp_avg_sq"] = np.zeros_like(param.data)\n'
+                '            state["step"] += 1\n',
+                '                state["exp_avg_sq"] = np.zeros_like(param.data)\n'
+                '                state["step"] += 1\n',
+            ),
+        ),
+        ("adam-default", "adam-betas", "adam-weight-decay", "adam-decoupled"),
+        "as if t were 1 at every step",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "backward_step given the gradient before the output",
+        (("backward_step(function, output, grad)", "backward_step(function, grad, output)"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "the arguments are (function, output, grad)",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_TANH,
+        "backward divides by the derivative, grad / (1 - y * y)",
+        (("return grad * (1 - y * y)", "return grad / (1 - y * y)"),),
+        ("tanh-gradients",),
+        "divides grad_output by the local derivative",
+    ),
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "grad_output inside the derivative: y * (1 - grad_output)",
+        (("return grad_output * y * (1 - y)", "return grad_output * y * (1 - grad_output)"),),
+        ("sigmoid-gradients",),
+        "grows with the square of grad_output",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "eval mode's backward without the division by the running standard deviation",
+        (("        return grad_x_hat * inv_std\n", "        return grad_x_hat\n"),),
+        ("batch-norm-eval-gradients",),
+        "times √(running_var + eps)",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "apply_fun pairs the layers with the params last layer first",
+        (
+            (
+                "zip(apply_funs, params, strict=True)",
+                "zip(apply_funs, reversed(params), strict=True)",
+            ),
+        ),
+        ("serial-chain", "serial-nested"),
+        "got params[1], the params of layer 1",
+    ),
+]
+MISTAKES += FAMILY_MISTAKES
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

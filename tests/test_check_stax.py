@@ -201,7 +201,29 @@ def dense_without_its_bias(out_dim):
     return init_fun, lambda params, inputs: inputs @ params[0] + np.zeros(out_dim)
 
 
+def serial_applying_params_reversed(*layers):
+    """A serial whose apply_fun pairs the layers with the params last layer first."""
+    init_fun, _ = stax.serial(*layers)
+
+    def apply_fun(params, inputs, **kwargs):
+        for (_, layer_apply), layer_params in zip(layers, reversed(params), strict=True):
+            inputs = layer_apply(layer_params, inputs, **kwargs)
+        return inputs
+
+    return init_fun, apply_fun
+
+
 CHECKER_CATALOG = {
+    "apply_fun pairs the layers with reversed params (a crash)": (
+        lambda: check_serial(serial_applying_params_reversed, [stax.Dense(3), stax.Tanh], (-1, 3)),
+        "the apply_fun of layer 0 got params[1], the params of layer 1",
+    ),
+    "apply_fun pairs the layers with reversed params (no crash)": (
+        lambda: check_serial(
+            serial_applying_params_reversed, [stax.Dense(3), stax.Dense(3)], (-1, 3)
+        ),
+        "the apply_fun of layer 0 got params[1], the params of layer 1",
+    ),
     "apply_fun uses W and b from init_fun's closure": (
         lambda: check_stax_layer(dense_with_weights_of_its_own(2), (-1, 3)),
         "same output with other values in the params (each entry doubled plus 1): it does "

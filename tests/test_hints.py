@@ -71,6 +71,22 @@ class TanhDividedByDerivative(Tanh):
         return grad_output / (1 - y * y)
 
 
+class SigmoidGradOutputInTheDerivative(Sigmoid):
+    """g·y·(1 - g): grad_output where the saved y belongs, a square of grad_output."""
+
+    def backward(self, grad_output):
+        (y,) = self.saved_tensors
+        return grad_output * y * (1 - grad_output)
+
+
+class LinearInputGradientSquaresGradOutput(Linear):
+    """dL/dx = (g * g) @ Wᵀ: grad_output multiplied by itself."""
+
+    def backward(self, grad_output):
+        super().backward(grad_output)
+        return (grad_output * grad_output) @ self.weight.data.T
+
+
 class TanhNoChain(Tanh):
     """Returns the local derivative without multiplying by grad_output."""
 
@@ -353,6 +369,18 @@ MISTAKES = [
     Case("tanh: derivative twice", TanhTwice(), ONE, ("twice",)),
     Case("tanh: no grad_output", TanhNoChain(), ONE, ("grad_output",)),
     Case("tanh: g / f'(x)", TanhDividedByDerivative(), ONE, ("divides grad_output by",)),
+    Case(
+        "sigmoid: y(1 - g)",
+        SigmoidGradOutputInTheDerivative(),
+        ONE,
+        ("grows with the square of grad_output",),
+    ),
+    Case(
+        "linear: dL/dx from g * g",
+        LinearInputGradientSquaresGradOutput(3, 2, rng=0),
+        BATCH,
+        ("dL/dx grows with the square of grad_output",),
+    ),
     Case("sigmoid: x(1 - x)", SigmoidInputForOutput(), ONE, ("input", "output")),
     Case("sigmoid: σ(y)(1 - σ(y))", SigmoidOutputForInput(), ONE, ("instead of the input",)),
     Case("sigmoid: derivative twice", SigmoidTwice(), ONE, ("twice",)),
@@ -415,6 +443,18 @@ MISTAKES = [
     Case("sequential: skips a layer", square_net(SequentialSkipsLast), BATCH, ("skip",)),
     Case("sequential: forward order", square_net(SequentialForwardOrder), BATCH, ("reverse",)),
     Case("sequential: drops a result", square_net(SequentialDropsResult), BATCH, ("result",)),
+    Case(
+        "sequential: drops a result, a crash at module 1",
+        SequentialDropsResult(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
+        BATCH,
+        ("the result of each module's backward is dropped",),
+    ),
+    Case(
+        "sequential: skips the last module, a crash at module 1",
+        SequentialSkipsLast(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
+        BATCH,
+        ("backward skips module 2 (Linear(4 -> 2))",),
+    ),
     Case(
         "sequential: returns in the loop, a gradient of the wrong shape",
         SequentialReturnsInTheLoop(Linear(3, 4, rng=0), Tanh(), Linear(4, 2, rng=1)),
@@ -1661,3 +1701,17 @@ def test_an_array_made_from_the_shape_tuple_is_named_only_where_no_likelier_caus
     assert made_from_the_shape((2, 3), (2, 3)) is None
     assert made_from_the_shape((3, 2), (3, 2, 2)) is None  # the last axis is the tensor's
     assert made_from_the_shape((1, 3, 3), (1, 1, 1)) is None  # stretched: a broadcast
+
+
+def test_grad_output_nonlinearity_tells_an_offset_from_a_square_and_linear_from_both():
+    from pancake.testing.hints import grad_output_nonlinearity
+
+    a, b = np.array([0.5, -1.5, 2.0]), np.array([1.0, 0.25, -3.0])
+    results = {
+        "linear": [t * a for t in (1, 2, 3)],
+        "offset": [t * a + b for t in (1, 2, 3)],
+        "square": [t * a + t * t * b for t in (1, 2, 3)],
+        "cube": [t * a + t**3 * b for t in (1, 2, 3)],
+    }
+    kinds = {name: grad_output_nonlinearity(*values) for name, values in results.items()}
+    assert kinds == {"linear": None, "offset": "offset", "square": "square", "cube": None}

@@ -24,6 +24,7 @@ from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.hints import (
     MATCH_RTOL,
+    NOT_LINEAR_HINTS,
     UNNAMED_FACTOR,
     VALUES_WRONG_HINT,
     changed_by_backward_hint,
@@ -38,6 +39,7 @@ from pancake.testing.hints import (
     divided_by_classes,
     elementwise_hint,
     forward_skips_hint,
+    grad_output_nonlinearity,
     loss_target_hint,
     parameter_hint,
     per_example_sum_hint,
@@ -553,11 +555,12 @@ class _Objective:
                 f"{what} does not change when grad_output does (backward(2g) gives the same): "
                 "grad_output is left out of it; multiply by grad_output (the chain rule)"
             )
-        return (
-            f"part of {what} does not scale with grad_output (backward(2g) is not twice "
-            "backward(g)): every term must be multiplied by grad_output; check the brackets "
-            "and that nothing is added to it"
-        )
+        try:
+            thrice = self._gradient_for(comparison.name, 3 * self.direction)
+        except Exception:  # a backward that fails on other values: no hint from here
+            return None
+        kind = grad_output_nonlinearity(once, twice, thrice)
+        return NOT_LINEAR_HINTS["square" if kind == "square" else "offset"].format(what=what)
 
     def _gradient_for(self, name: str, direction: np.ndarray) -> np.ndarray | None:
         """Tensor ``name``'s gradient from a fresh forward and backward(direction)."""

@@ -486,15 +486,14 @@ def _elementwise_hint(module) -> str | None:
     for predicted, hint in hypotheses:
         if close(returned, predicted(), MATCH_RTOL):
             return hint
-    module(x.copy())
-    doubled = np.asarray(module.backward(2 * g), dtype=np.float64)
-    offset = 2 * returned - doubled  # backward = g·a(x) + b(x) gives b(x)
-    if close(doubled - returned, returned - offset) and not close(offset, 0 * offset):
-        return (
-            "part of backward's result does not scale with grad_output (backward(2g) is not "
-            "twice backward(g)): every term must be multiplied by grad_output; check the "
-            "brackets, grad_output * (the whole of f'(x)), and that nothing is added to it"
-        )
+
+    def backward_of(scale: float) -> np.ndarray:
+        module(x.copy())
+        return np.asarray(module.backward(scale * g), dtype=np.float64)
+
+    not_linear = grad_output_nonlinearity(returned, backward_of(2.0), backward_of(3.0))
+    if not_linear is not None:
+        return NOT_LINEAR_HINTS[not_linear].format(what="backward's result")
     for name, other_slope in _OTHER_DERIVATIVES.items():
         if close(returned, g * other_slope(x), MATCH_RTOL):
             return (
@@ -554,6 +553,37 @@ _OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp(x)": np.exp,
     "(x > 0), the derivative of ReLU": lambda x: (x > 0).astype(np.float64),
 }
+
+
+NOT_LINEAR_HINTS = {
+    "offset": (
+        "part of {what} does not scale with grad_output (backward(2g) is not twice "
+        "backward(g)): every term must be multiplied by grad_output; check the brackets, "
+        "grad_output * (the whole of f'(x)), and that nothing is added to it"
+    ),
+    "square": (
+        "{what} grows with the square of grad_output (backward(2g) is not twice "
+        "backward(g), one of its terms is four times): grad_output appears in two factors, "
+        "such as inside the local derivative (y·(1 - grad_output)) where a saved value "
+        "(x or y) belongs; multiply grad_output once by f'(x)"
+    ),
+}
+
+
+def grad_output_nonlinearity(once, twice, thrice) -> str | None:
+    """How backward departs from being linear in grad_output, from its results for g, 2g
+    and 3g: "offset" when backward(t·g) = t·a + c with c ≠ 0 (a term without grad_output),
+    "square" when it is t·a + t²·b with b ≠ 0; each confirmed at t = 3. None otherwise."""
+    once, twice, thrice = (np.asarray(r, dtype=np.float64) for r in (once, twice, thrice))
+    if not once.shape == twice.shape == thrice.shape:
+        return None
+    offset = 2 * once - twice
+    if not close(offset, 0 * offset) and close(thrice, offset + 3 * (twice - once)):
+        return "offset"
+    square = (twice - 2 * once) / 2
+    if not close(square, 0 * square) and close(thrice, 3 * (once - square) + 9 * square):
+        return "square"
+    return None
 
 
 def _one_number_for_grad_output(returned: np.ndarray, slope: np.ndarray, g: np.ndarray) -> bool:
@@ -723,24 +753,33 @@ def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
             f"backward visits the modules in the order {order}{start}: go last to first, "
             f"{last_to_first} (for layer in reversed(self.layers))"
         )
-    if order == last_to_first[:1]:
+    if len(calls) > 1 and all(np.array_equal(grad, direction) for _, grad in calls):
+        return DROPPED_RESULTS_HINT
+    if order == last_to_first[:1] and not crashed:
         return (
             f"backward runs only the backward of the last module ({layers[-1]!r}) and stops: "
             "is its `return` inside the loop? Call the backward of every module, last to "
             "first, then return"
         )
-    for skipped in last_to_first:
+    # after a crash, only the modules due before the one that crashed are known skipped
+    due = (
+        last_to_first[: last_to_first.index(order[-1]) + 1] if crashed and order else last_to_first
+    )
+    for skipped in due:
         if skipped not in order:
             return (
                 f"backward skips module {skipped} ({layers[skipped]!r}): call the backward "
                 "of every module, last to first"
             )
-    if all(np.array_equal(grad, direction) for _, grad in calls):
-        return (
-            "the result of each module's backward is dropped: assign it, "
-            "`grad_output = layer.backward(grad_output)`, and return the last one"
-        )
+    if calls and all(np.array_equal(grad, direction) for _, grad in calls):
+        return DROPPED_RESULTS_HINT
     return None
+
+
+DROPPED_RESULTS_HINT = (
+    "the result of each module's backward is dropped: assign it, "
+    "`grad_output = layer.backward(grad_output)`, and return the last one"
+)
 
 
 def forward_skips_hint(module, x: np.ndarray) -> str | None:

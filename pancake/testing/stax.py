@@ -431,7 +431,11 @@ def check_serial(
     try:
         output = apply_fun(params, x)
     except Exception as error:
-        hint = _swapped_arguments_hint(recorded, params) or f"it should be {IN_TURN}"
+        hint = (
+            _swapped_arguments_hint(recorded, params)
+            or _other_layers_params_hint(recorded, params)
+            or f"it should be {IN_TURN}"
+        )
         raise AssertionError(
             f"{described}: apply_fun raised {type(error).__name__}: {error}\nHint: {hint}"
         ) from error
@@ -453,6 +457,26 @@ def _swapped_arguments_hint(recorded: list, params) -> str:
                 return (
                     f"the apply_fun of layer {index} was called with (inputs, params): a stax "
                     "apply_fun takes the params first, layer_apply(layer_params, inputs)"
+                )
+    return ""
+
+
+def _other_layers_params_hint(recorded: list, params) -> str:
+    """The hint when a layer's apply_fun was given the params of another layer, or ''."""
+    for index, layer in enumerate(recorded):
+        for given_params, _ in layer.given:
+            other = next(
+                (j for j, entry in enumerate(params) if _same_leaves(given_params, entry)), None
+            )
+            if (
+                other is not None
+                and other != index
+                and not _same_leaves(params[other], params[index])
+            ):
+                return (
+                    f"the apply_fun of layer {index} got params[{other}], the params of layer "
+                    f"{other}: pair each layer's apply_fun with its own params, "
+                    "zip(apply_funs, params), both in the order of the layers"
                 )
     return ""
 
@@ -536,21 +560,22 @@ def _check_applied_in_turn(recorded, params, x, output, described: str) -> None:
     """What apply_fun did with the layers' apply_funs, and what it returned."""
     inputs = x
     for index, (layer, layer_params) in enumerate(zip(recorded, params, strict=True)):
-        problem = None
+        problem, hint = None, ""
         if len(layer.applies) != 1:
             problem = f"it called the apply_fun of layer {index} {len(layer.applies)} times"
         else:
             got_params, got_inputs, outputs = layer.applies[0]
             if not _same_leaves(got_params, layer_params):
                 problem = f"the apply_fun of layer {index} got other params than params[{index}]"
+                hint = _other_layers_params_hint(recorded, params)
             elif not _same_array(got_inputs, inputs):
                 source = "x" if index == 0 else f"the output of layer {index - 1}"
                 problem = f"the apply_fun of layer {index} did not get {source}"
             inputs = outputs
         if problem is not None:
             raise AssertionError(
-                f"{described}: apply_fun(params, x) is wrong: {problem}.\nHint: it should be "
-                f"{IN_TURN}"
+                f"{described}: apply_fun(params, x) is wrong: {problem}.\nHint: "
+                f"{hint or f'it should be {IN_TURN}'}"
             )
     if not _same_array(output, inputs):
         raise AssertionError(
