@@ -127,6 +127,12 @@ class MatmulFactorsSwapped(ag.Matmul):
         )
 
 
+class MatmulGradientsReturnedSwapped(ag.Matmul):
+    def backward(self, grad):
+        grad_a, grad_b = super().backward(grad)
+        return grad_b, grad_a
+
+
 class MulUnbroadcastToTheOtherShape(ag.Mul):
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -215,6 +221,10 @@ CHECKER_CATALOG = {
     "Mul's gradients unbroadcast to each other's shapes": (
         lambda: check_function_gradients(MulUnbroadcastToTheOtherShape, X.T[:, :1], X[0]),
         "the gradient of 'a' has the shape of 'b'",
+    ),
+    "Matmul's gradients returned in the other order": (
+        lambda: check_function_gradients(MatmulGradientsReturnedSwapped, X, X.T[:, :2]),
+        "the gradients of 'a' and 'b' have each other's shapes: backward returns them",
     ),
     "Mul's gradients unbroadcast before the product": (
         lambda: check_function_gradients(MulUnbroadcastBeforeMultiplying, X, X[0]),

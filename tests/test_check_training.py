@@ -178,6 +178,22 @@ def total_divided_by_the_batch_count(model, loss_fn, optimizer, loader):
     return weighted_total(model, loss_fn, optimizer, loader)[0] / len(loader)
 
 
+def counts_full_batches(model, loss_fn, optimizer, loader):
+    total, _, _ = weighted_total(model, loss_fn, optimizer, loader)
+    return total / (len(loader) * loader.batch_size)
+
+
+def sums_the_batch_means(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total, count = total + loss, count + len(targets)
+    return total / count
+
+
 def total_assigned_not_added(*args):
     _, count, last = weighted_total(*args)
     return last / count
@@ -240,6 +256,8 @@ def unpacks_targets_first(model, loss_fn, optimizer, loader):
         (last_batch_loss, "the loss of the last batch only"),
         (floor_divided_mean, "// is floor division"),
         (total_divided_by_the_batch_count, "divides by the number of batches"),
+        (counts_full_batches, "divided by 25 = len(loader) × batch_size, though the last"),
+        (sums_the_batch_means, "multiply each batch's loss by its size before adding"),
         (loops_over_the_data_set, "loop over the loader itself"),
         (total_not_divided, "this is the total loss of the epoch"),
         (total_assigned_not_added, "(total += loss * batch size), don't assign it"),

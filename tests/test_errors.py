@@ -13,7 +13,7 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
     from exceptiongroup import ExceptionGroup
 
 from pancake.course.prelude import graded
-from pancake.nn import Linear, ReLU, Sequential
+from pancake.nn import Linear, ReLU, Sequential, Sigmoid
 from pancake.testing.errors import EXPLANATIONS, crashes_explained, explain_crash, explain_error
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
@@ -70,6 +70,11 @@ def reversed_generator():
 def named_children_called():
     model = Sequential(ReLU())
     return [layer(x) for layer in model.named_children()]
+
+
+def pairs_recorded_as_single_objects():
+    record = [Sigmoid(), ReLU()]  # (module, output) pairs were meant
+    return [type(module).__name__ for module, _ in record]
 
 
 def rng_passed_by_position():
@@ -245,6 +250,7 @@ CRASHES = [
     (iter_returning_a_list, "write it as a generator"),
     (reversed_generator, "reversed(self.layers)"),
     (named_children_called, "unpack them"),
+    (pairs_recorded_as_single_objects, "the value is a single object, not a pair"),
     (rng_passed_by_position, "passed by name, e.g. rng=rng"),
     (last_axis_counted_from_the_front, "shape[-1]"),
     (last_layer_past_the_end, "the last is [n - 1]"),
@@ -550,3 +556,10 @@ def test_a_crash_in_a_cells_own_code_is_placed_in_the_cell():
     explanation = explain_crash(failure.value)
     assert explanation.startswith("In the cell, line 2: `first, second, third = pair`")
     assert "your `<module>`" not in explanation
+
+
+def test_an_array_read_through_an_attribute_it_lacks_in_its_dict_is_shown():
+    answer = "def difference(probabilities, targets):\n    return probabilities - targets.T\n"
+    error = crash_of(answer, "difference(np.ones((7, 2)), np.ones((7, 2)))")
+    explanation = explain_crash(error)
+    assert "`targets` is an array of shape (7, 2)" in explanation

@@ -493,7 +493,9 @@ def _function_gradient_failure(
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
         others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
-        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape, others)
+        hint = _shapes_swapped_hint(comparison, comparisons) or _function_shape_hint(
+            name, analytic.shape, numeric.shape, output_shape, others
+        )
         return GradientCheckError(
             f"{described}: the gradient of '{name}' has shape {analytic.shape}, expected "
             f"{numeric.shape}, the shape of {name}.\nHint: {hint}",
@@ -578,6 +580,24 @@ def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | Non
         "factor is transposed and on which side of @ it goes (the shapes fit either way "
         "when the matrices are square)"
     )
+
+
+def _shapes_swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
+    """The hint when this gradient is another input's true gradient and that input's is
+    this one's: the gradients returned in another order than forward's inputs; or None."""
+    for other in comparisons:
+        if (
+            other is not comparison
+            and other.analytic is not None
+            and close(comparison.analytic, other.numeric, MATCH_RTOL)
+            and close(other.analytic, comparison.numeric, MATCH_RTOL)
+        ):
+            return (
+                f"the gradients of '{comparison.name}' and '{other.name}' have each other's "
+                "shapes: backward returns them in another order than forward's inputs; "
+                f"return them in that order, ({', '.join(c.name for c in comparisons)})"
+            )
+    return None
 
 
 def _function_shape_hint(

@@ -186,9 +186,15 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "a[None] or np.expand_dims)",
     ),
     (
+        (TypeError,),
+        r"cannot unpack non-iterable",
+        "the line unpacks one value into several names (a, b = value, or for a, b in "
+        "items), but the value is a single object, not a pair: where it is made, put the "
+        "pair together (append((a, b)), return a, b), or unpack something else",
+    ),
+    (
         (AttributeError, TypeError),
-        r"'[\w.]+' object (has no attribute|is not (subscriptable|callable|iterable))"
-        r"|cannot unpack non-iterable",
+        r"'[\w.]+' object (has no attribute|is not (subscriptable|callable|iterable))",
         "this value is not the kind of object the line expects (its type is named above): "
         "look where it comes from: arguments passed in another order, the parts of a pair "
         "unpacked in another order, or a function that returns something else",
@@ -502,6 +508,9 @@ def _values_in(text: str, frame: types.FrameType) -> list[str]:
     shown = []
     for expression, called in _names_read(text):
         value = _looked_up(expression, frame)
+        while value is _MISSING and "." in expression:  # x.T: show x itself
+            expression, called = expression.rsplit(".", 1)[0], False
+            value = _looked_up(expression, frame)
         if value is _MISSING or expression == "self":
             continue
         try:

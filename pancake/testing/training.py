@@ -361,7 +361,40 @@ def _loss_hint(returned, losses: np.ndarray, sizes: np.ndarray, dataset_size: in
     for hint, value in candidates.items():
         if np.isclose(float(returned), value, rtol=1e-9, atol=0):
             return hint
-    return "add up loss × batch size over the batches, then divide by the number of samples"
+    return _divided_by_a_count_hint(float(returned), losses, sizes) or (
+        "add up loss × batch size over the batches, then divide by the number of samples"
+    )
+
+
+def _divided_by_a_count_hint(returned: float, losses: np.ndarray, sizes: np.ndarray):
+    """The hint when ``returned`` is the epoch's total loss, or the sum of its batch losses,
+    divided by a whole number: which number, and what it should be; or None."""
+    samples = int(np.sum(sizes))
+    totals = {
+        "the total loss of the epoch (Σ loss × batch size)": float(np.sum(losses * sizes)),
+        "the sum of the batch losses (each a mean over its batch)": float(np.sum(losses)),
+    }
+    for what, total in totals.items():
+        count = total / returned if returned else 0.0
+        if count < 0.5 or abs(count - round(count)) > 1e-6 * count:
+            continue
+        count = int(round(count))
+        if what.startswith("the total") and count == samples:
+            continue  # that is the right mean
+        counted = (
+            f" = len(loader) × batch_size, though the last batch holds {sizes[-1]}"
+            if count == len(sizes) * sizes[0] and sizes[-1] != sizes[0]
+            else ""
+        )
+        fix = (
+            f"divide by the number of samples the epoch trained on, {samples}: add up "
+            "len(targets) of each batch"
+            if what.startswith("the total")
+            else f"multiply each batch's loss by its size before adding, then divide by the "
+            f"number of samples, {samples}"
+        )
+        return f"this is {what} divided by {count}{counted}: {fix}"
+    return None
 
 
 def _one_batch_size_hint(sizes: np.ndarray) -> str:
