@@ -677,6 +677,22 @@ class BatchNormEvalDividedTwice(BatchNorm1d):
         return grad_x if batch_statistics else grad_x * inv_std
 
 
+class BatchNormWeightGradientSummedOverEverything(BatchNorm1d):
+    def backward(self, grad_output):
+        before = self.weight.grad.copy()
+        grad_x = super().backward(grad_output)
+        added = self.weight.grad - before
+        self.weight.grad[...] = before + added.sum()
+        return grad_x
+
+
+def test_a_parameter_gradient_summed_over_every_axis_is_named():
+    module = BatchNormWeightGradientSummedOverEverything(3)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    with pytest.raises(GradientCheckError, match="the channel \\(or feature\\) axis too"):
+        check_gradients(module, x)
+
+
 @pytest.mark.parametrize(
     "cls, words",
     [
@@ -777,6 +793,29 @@ def test_a_factor_of_one_channel_is_named_only_when_three_channels_confirm_it():
         assert ("multiply the biased variance by" in hint) == named, (cls.__name__, hint)
 
 
+class BatchNormKerasMeanOnly(BatchNorm):
+    """running_mean = m·running + (1 - m)·batch mean; running_var right."""
+
+    def forward(self, x):
+        before = self.running_mean.copy()
+        output = super().forward(x)
+        if self.training:
+            self.running_mean[...] = self.momentum * before + (1 - self.momentum) * x.mean(
+                axis=self.reduce_axes
+            )
+        return output
+
+
+class BatchNormMeanReplaced(BatchNorm):
+    """running_mean = the batch mean: replaced, not blended."""
+
+    def forward(self, x):
+        output = super().forward(x)
+        if self.training:
+            self.running_mean[...] = x.mean(axis=self.reduce_axes)
+        return output
+
+
 class BatchNormBiasedRunningVar(BatchNorm):
     def forward(self, x):
         old = self.running_var.copy()
@@ -791,6 +830,8 @@ class BatchNormBiasedRunningVar(BatchNorm):
     "cls, words",
     [
         (BatchNormKerasMomentum, "the Keras convention"),
+        (BatchNormKerasMeanOnly, "running_mean follows momentum * running + (1 - momentum)"),
+        (BatchNormMeanReplaced, "running_mean follows the batch statistic alone"),
         (BatchNormCountsTheBatch, "not the batch size"),
         (BatchNormBiasedRunningVar, "running_var follows the biased variance"),
         (BatchNormCountsEveryValue, "with n = 72, but each channel has n = 24 values"),

@@ -63,6 +63,13 @@ def diagnose(
         hint = diagnose_factor(factor, batch_size, input_size)
         if numeric.size > 1 or "constant factor" not in hint:
             return hint  # one entry is always "a factor" of the truth: that says nothing
+    if numeric.size > 1 and close(analytic, np.full_like(numeric, numeric.sum())):
+        return (
+            "every entry of the gradient is the sum of all the entries of the true one: the "
+            "sum runs over every axis, the channel (or feature) axis too, where there is one "
+            "sum per channel; leave that axis out (axis=(0, 2, 3) on images, axis=0 on rows "
+            "of features)"
+        )
     filled = analytic != 0
     if np.any(~filled & (numeric != 0)) and close(analytic, np.where(filled, numeric, 0.0)):
         return _filled_in_hint(filled)

@@ -348,6 +348,52 @@ def training_statistics_hint(module, x, output) -> str:
     return ""
 
 
+# How a running statistic may be updated from its old value and the batch's (momentum m).
+UPDATE_RULES = {
+    "momentum * running + (1 - momentum) * batch (the Keras convention)": (
+        lambda old, new, m: m * old + (1 - m) * new
+    ),
+    "the batch statistic alone: the running value is replaced, not blended": (
+        lambda old, new, m: new
+    ),
+    "its starting value: it is never updated in training mode": lambda old, new, m: old,
+    "running + momentum * batch: the old value is not decayed by (1 - momentum)": (
+        lambda old, new, m: old + m * new
+    ),
+}
+
+
+def update_rule_hint(module, batches, momentum) -> str:
+    """The hint for one running statistic whose updates follow another rule than
+    (1 - momentum) * running + momentum * batch (the unbiased variance), or ''."""
+    axes, per_channel = module.reduce_axes, batches[0].size // module.num_features
+    statistics = {
+        "running_mean": (module.running_mean, 0.0, [b.mean(axis=axes) for b in batches]),
+        "running_var": (
+            module.running_var,
+            1.0,
+            [b.var(axis=axes) * per_channel / (per_channel - 1) for b in batches],
+        ),
+    }
+
+    def updated(update, start, batch_values):
+        value = np.full(module.num_features, start)
+        for new in batch_values:
+            value = update(value, new, momentum)
+        return value
+
+    for name, (got, start, batch_values) in statistics.items():
+        right = updated(lambda old, new, m: (1 - m) * old + m * new, start, batch_values)
+        for rule, update in UPDATE_RULES.items():
+            value = updated(update, start, batch_values)
+            if np.allclose(got, value, rtol=1e-9) and not np.allclose(value, right, rtol=1e-9):
+                return (
+                    f"{name} follows {rule}; PyTorch's rule is running = (1 - momentum) * "
+                    "running + momentum * batch statistic"
+                )
+    return ""
+
+
 def running_statistics_hint(module, batches, momentum) -> str:
     """A hint line naming the mistake of running statistics that miss the expected ones
     after a training forward on each of ``batches``, or ''."""
@@ -382,6 +428,9 @@ def running_statistics_hint(module, batches, momentum) -> str:
             module.running_var, var, rtol=1e-9
         ):
             return f"\nHint: {hint}"
+    one_statistic = update_rule_hint(module, batches, momentum)
+    if one_statistic:
+        return f"\nHint: {one_statistic}"
     correction = variance_correction(module, batches, momentum)
     count = variance_count(correction)
     if count is not None and count != per_channel:
