@@ -344,6 +344,14 @@ class CrossEntropyMinusOne(CrossEntropyLoss):
         return super().backward() + (target - 1) / len(logits)
 
 
+class CrossEntropyWithoutSoftmax(CrossEntropyLoss):
+    """(logits - target) / N: the softmax left out."""
+
+    def backward(self):
+        logits, target = self.saved_tensors
+        return (logits - target) / len(logits)
+
+
 class CrossEntropyTargetAloneDivided(CrossEntropyLoss):
     """softmax - target / N: the brackets forgotten."""
 
@@ -512,6 +520,7 @@ CATALOG = [
         "that is dL/dp, the derivative with respect to the probabilities",
     ),
     ("softmax - 1", CrossEntropyMinusOne, "labels", "1 is subtracted from every probability"),
+    ("logits - target", CrossEntropyWithoutSoftmax, "labels", "the raw logits are used"),
     (
         "softmax - target / N",
         CrossEntropyTargetAloneDivided,

@@ -686,6 +686,23 @@ class BatchNormWeightGradientSummedOverEverything(BatchNorm1d):
         return grad_x
 
 
+class BatchNormTrainingWithFixedStatistics(BatchNorm2d):
+    """Training mode's dL/dx computed as in eval mode: grad_output·γ·inv_std."""
+
+    def backward(self, grad_output):
+        x_hat, inv_std, _ = self.saved_tensors
+        super().backward(grad_output)
+        return grad_output * self.per_channel(self.weight.data) * inv_std
+
+
+def test_a_training_backward_with_fixed_statistics_is_named():
+    module = BatchNormTrainingWithFixedStatistics(2)
+    module.weight.data[...] = [1.5, -0.5]
+    x = np.random.default_rng(5).standard_normal((3, 2, 2, 2))
+    with pytest.raises(GradientCheckError, match="as if the batch mean and variance were"):
+        check_gradients(module, x)
+
+
 def test_a_parameter_gradient_summed_over_every_axis_is_named():
     module = BatchNormWeightGradientSummedOverEverything(3)
     x = np.random.default_rng(4).standard_normal((5, 3))

@@ -283,6 +283,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
                 or objective.hint_for(comparison)
                 or objective.parameter_factor_hint(comparison)
                 or objective.buffer_factor_hint(comparison)
+                or objective.frozen_statistics_hint(comparison)
                 or objective.grad_output_layout_hint(comparison, eps, rtol, atol)
                 or objective.input_for_grad_output_hint(comparison, eps, rtol, atol)
                 or objective.length_factor_hint(comparison, batch_size, x.size)
@@ -592,6 +593,27 @@ class _Objective:
                             f"multiplied by {attribute}, so is the gradient that flows back)"
                         )
         return None
+
+    def frozen_statistics_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when a normalisation layer in training mode (``reduce_axes``, ``eps``)
+        gives dL/dx = grad_output·γ/√(var + eps), the rule of fixed statistics, or None."""
+        module = self.module
+        axes, eps = getattr(module, "reduce_axes", None), getattr(module, "eps", None)
+        weight = dict(self.parameters).get("weight")
+        if comparison.name != "input" or not getattr(module, "training", False):
+            return None
+        if axes is None or eps is None or weight is None or comparison.analytic is None:
+            return None
+        inv_std = 1 / np.sqrt(self.x.var(axis=tuple(axes), keepdims=True) + eps)
+        gamma = np.asarray(weight.data, np.float64).reshape(inv_std.shape)
+        if not close(comparison.analytic, self.direction * gamma * inv_std, MATCH_RTOL):
+            return None
+        return (
+            "dL/dx is grad_output·γ/√(var + eps), as if the batch mean and variance were "
+            "constants (eval mode's rule): in training mode they are computed from x, so "
+            "their derivatives add two terms; use standardize_backward(grad_x_hat, x_hat, "
+            "inv_std, axes) there"
+        )
 
     def buffer_factor_hint(self, comparison: TensorComparison) -> str | None:
         """The hint when a gradient is the true one times (or divided by) a buffer's values

@@ -923,6 +923,8 @@ def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> s
             "each example's class, (softmax(logits) - target) / N": (probabilities - 1) / batch,
             "log-probabilities are used where probabilities belong: (softmax(logits) - target) "
             "/ N, not log_softmax": (np.log(probabilities) - target) / batch,
+            "the raw logits are used where the probabilities belong: apply the softmax first, "
+            "(softmax(logits) - target) / N": (pred - target) / batch,
             "exp(logits) is used without dividing by its sum over the classes: the probabilities "
             "are softmax(logits), which sum to 1 in each row": (np.exp(pred) - target) / batch,
             "the division by N applies to the target alone (softmax(logits) - target / N): "
