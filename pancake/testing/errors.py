@@ -299,8 +299,34 @@ def explain_error(error: BaseException) -> str | None:
         return None
     for error_types, pattern, hint in EXPLANATIONS:
         if isinstance(error, error_types) and re.search(pattern, message):
-            return hint
+            return hint + _broadcast_shapes_hint(message)
     return None
+
+
+def _broadcast_shapes_hint(message: str) -> str:
+    """What the two shapes of a failed broadcast say, or '': each other's transpose, or a
+    vector as long as the first axis of the other array (broadcasting lines it up with
+    the last)."""
+    found = re.fullmatch(
+        r"operands could not be broadcast together with shapes (\S+) (\S+) ?", message
+    )
+    if not found:
+        return ""
+    a, b = (tuple(int(n) for n in re.findall(r"\d+", shape)) for shape in found.groups())
+    if a != b and a == b[::-1]:
+        return (
+            f". The shapes {a} and {b} are each other's transpose: one of the two is "
+            "transposed (a .T too many or missing)"
+        )
+    short, long = sorted((a, b), key=len)
+    if len(short) == 1 and len(long) >= 2 and short[0] == long[0] != long[-1]:
+        return (
+            f". A vector of shape {short} lines up with the LAST axis of {long}, not the "
+            "first: if it holds one value per row (a row sum, a mean), make it a column, "
+            f"shape ({short[0]}, 1) (keepdims=True in the reduction that made it); if it holds "
+            f"class labels, turn them into one-hot rows of shape {long} first"
+        )
+    return ""
 
 
 def explain_crash(error: BaseException, test: types.FunctionType | None = None) -> str | None:
