@@ -183,6 +183,16 @@ class ServesOneSampleShort(DataLoader):
             yield self.fetch(order[start : start + self.batch_size])
 
 
+class PermutesTheBatchCount(DataLoader):
+    """rng.permutation(len(self)) when shuffled: a permutation of the batches' count."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(len(self)) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
 class DrawsAPermutationPerBatch(DataLoader):
     def __iter__(self):
         n = len(self.dataset)
@@ -279,6 +289,11 @@ def test_an_unusual_uniform_shuffle_passes():
             r"came twice in one epoch; the indices were drawn one by one \(rng.integers",
         ),
         (ServesOneSampleShort, r"stops after sample 8 \(n - 1 leaves out the last"),
+        (
+            PermutesTheBatchCount,
+            r"the permutation is drawn over 4 indices \(len\(self\) is the number of batches: "
+            "permute every sample",
+        ),
         (DrawsAPermutationPerBatch, "drew 4 permutations from self.rng, one per batch"),
         (ShufflesColumnsSeparately, "no longer belong together"),
         (ShufflesOnceInInit, "same order"),

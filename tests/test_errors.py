@@ -86,6 +86,16 @@ def row_sums_without_keepdims():
     return x / x.sum(axis=1)
 
 
+def method_iterated_without_a_call():
+    model = Sequential(ReLU())
+    return list(model.parameters)
+
+
+def list_of_modules_called():
+    layers = [ReLU(), ReLU()]
+    return layers(np.ones(3))
+
+
 def rng_passed_by_position():
     return Linear(3, 2, True, 0)
 
@@ -259,6 +269,8 @@ CRASHES = [
     (iter_returning_a_list, "write it as a generator"),
     (reversed_generator, "reversed(self.layers)"),
     (named_children_called, "unpack them"),
+    (method_iterated_without_a_call, "used without calling it: add the parentheses"),
+    (list_of_modules_called, "was called like a function: call each of its items"),
     (probabilities_minus_transposed_targets, "are each other's transpose"),
     (row_sums_without_keepdims, "lines up with the LAST axis of (4, 3), not the first"),
     (pairs_recorded_as_single_objects, "the value is a single object, not a pair"),

@@ -158,34 +158,51 @@ GENERIC_EPOCHS = ((10, 3), (11, 4))
 def _served_hint(loader_cls: type, seed: int = 0) -> str:
     """When unshuffled generic epochs serve their first samples only, and the number served
     is n - 1 on each, or len(self) (the number of batches) on each: what was served and that
-    cause; else ""."""
-    served = [_first_samples_served(loader_cls, n, size, seed) for n, size in GENERIC_EPOCHS]
-    if any(epoch is None for epoch in served):
-        return ""
+    cause; the same for shuffled epochs (the permutation drawn over too few samples); else
+    ""."""
+    for shuffle in (False, True):
+        served = [
+            _first_samples_served(loader_cls, n, size, seed, shuffle) for n, size in GENERIC_EPOCHS
+        ]
+        if all(epoch is not None for epoch in served):
+            return _too_few_samples_hint(served, shuffle)
+    return ""
+
+
+def _too_few_samples_hint(served: list, shuffle: bool) -> str:
+    """The hint for generic epochs that served the first samples only (``served``: one
+    (how many, len(loader), the batches' samples) per epoch), if a cause fits each; else ""."""
     causes = {
         "n - 1 leaves out the last: n = len(self.dataset)": [
             last == n - 1 for (last, _, _), (n, _) in zip(served, GENERIC_EPOCHS, strict=True)
         ],
-        "len(self) is the number of batches: loop over every sample, n = len(self.dataset)": [
-            last == count for last, count, _ in served
-        ],
+        "len(self) is the number of batches: "
+        + ("permute every sample" if shuffle else "loop over every sample")
+        + ", n = len(self.dataset)": [last == count for last, count, _ in served],
     }
     why = next((cause for cause, holds in causes.items() if all(holds)), None)
     if why is None:
         return ""
     (last, _, held), (n, size) = served[0], GENERIC_EPOCHS[0]
+    if shuffle:
+        return (
+            f"; a shuffled epoch of {n} samples in batches of {size} served {_listed(held)}: "
+            f"only samples 0 to {last - 1}, {last} of the {n}: the permutation is drawn over "
+            f"{last} indices ({why})"
+        )
     return (
         f"; an epoch of {n} samples in batches of {size} (no shuffle) served {_listed(held)}: "
         f"they cover {last} of the {n} samples: the epoch stops after sample {last - 1} ({why})"
     )
 
 
-def _first_samples_served(loader_cls: type, n: int, size: int, seed: int):
-    """(how many samples, len(loader), the batches' samples) of an unshuffled epoch of ``n``
-    samples in batches of ``size``, when it serves samples 0, 1, 2... but not all; else None."""
+def _first_samples_served(loader_cls: type, n: int, size: int, seed: int, shuffle=False):
+    """(how many samples, len(loader), the batches' samples) of an epoch of ``n`` samples
+    in batches of ``size``, when it serves samples 0, 1, 2... (in any order if ``shuffle``)
+    but not all; else None."""
     dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
     try:
-        loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
+        loader = loader_cls(dataset, batch_size=size, shuffle=shuffle, drop_last=False, rng=seed)
         held = [_samples_in(batch, pairs=True) for batch in loader]
         count = len(loader)
     except Exception:  # the failure says what went wrong
@@ -193,7 +210,8 @@ def _first_samples_served(loader_cls: type, n: int, size: int, seed: int):
     if any(samples is None for samples in held):
         return None
     served = [sample for samples in held for sample in samples]
-    if not served or served != list(range(len(served))) or len(served) >= n:
+    in_order = sorted(served) if shuffle else served
+    if not served or in_order != list(range(len(served))) or len(served) >= n:
         return None
     return len(served), count, held
 

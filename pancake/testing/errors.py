@@ -187,6 +187,18 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (TypeError,),
+        r"'(method|function|builtin_function_or_method)' object is not (iterable|subscriptable)",
+        "a method or function was used without calling it: add the parentheses, "
+        "self.params_with_grad(), model.parameters(), so that it runs and gives its result",
+    ),
+    (
+        (TypeError,),
+        r"'(list|tuple|dict)' object is not callable",
+        "a list (or tuple, dict) was called like a function: call each of its items "
+        "(for layer in self.layers: x = layer(x)), or index it with square brackets, [i]",
+    ),
+    (
+        (TypeError,),
         r"cannot unpack non-iterable",
         "the line unpacks one value into several names (a, b = value, or for a, b in "
         "items), but the value is a single object, not a pair: where it is made, put the "
