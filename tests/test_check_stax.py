@@ -213,7 +213,25 @@ def serial_applying_params_reversed(*layers):
     return init_fun, apply_fun
 
 
+def serial_returning_inside_the_loop(*layers):
+    """A serial whose apply_fun returns right after the first layer."""
+    init_fun, _ = stax.serial(*layers)
+
+    def apply_fun(params, inputs, **kwargs):
+        for (_, layer_apply), layer_params in zip(layers, params, strict=True):
+            inputs = layer_apply(layer_params, inputs, **kwargs)
+            return inputs
+
+    return init_fun, apply_fun
+
+
 CHECKER_CATALOG = {
+    "apply_fun returns inside its loop": (
+        lambda: check_serial(
+            serial_returning_inside_the_loop, [stax.Dense(3), stax.Tanh, stax.Dense(2)], (-1, 3)
+        ),
+        "apply_fun stops after layer 0, the layers after it never run",
+    ),
     "apply_fun pairs the layers with reversed params (a crash)": (
         lambda: check_serial(serial_applying_params_reversed, [stax.Dense(3), stax.Tanh], (-1, 3)),
         "the apply_fun of layer 0 got params[1], the params of layer 1",

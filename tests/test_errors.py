@@ -96,6 +96,19 @@ def list_of_modules_called():
     return layers(np.ones(3))
 
 
+def forward_variable_read_in_backward():
+    def backward(grad):
+        return grad * saved_input  # noqa: F821  a variable of forward
+
+    return backward(np.ones(3))
+
+
+def bias_gradient_summed_over_the_batch_only():
+    bias_grad = np.zeros(4)
+    bias_grad += np.ones((2, 3, 4)).sum(axis=0)
+    return bias_grad
+
+
 def rng_passed_by_position():
     return Linear(3, 2, True, 0)
 
@@ -269,6 +282,8 @@ CRASHES = [
     (iter_returning_a_list, "write it as a generator"),
     (reversed_generator, "reversed(self.layers)"),
     (named_children_called, "unpack them"),
+    (forward_variable_read_in_backward, "save what backward needs in forward"),
+    (bias_gradient_summed_over_the_batch_only, "sum over every axis but the one of length 4"),
     (method_iterated_without_a_call, "used without calling it: add the parentheses"),
     (list_of_modules_called, "was called like a function: call each of its items"),
     (probabilities_minus_transposed_targets, "are each other's transpose"),

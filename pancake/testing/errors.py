@@ -186,6 +186,14 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "a[None] or np.expand_dims)",
     ),
     (
+        (NameError,),
+        r"name '\w+' is not defined",
+        "the name is not defined where this line runs: a variable of another function "
+        "(forward's x or y, a loop's variable) does not exist here; save what backward needs "
+        "in forward (self.save_for_backward(...)) and read it back (self.saved_tensors), or "
+        "define the name first (and check its spelling)",
+    ),
+    (
         (TypeError,),
         r"'(method|function|builtin_function_or_method)' object is not (iterable|subscriptable)",
         "a method or function was used without calling it: add the parentheses, "
@@ -311,8 +319,29 @@ def explain_error(error: BaseException) -> str | None:
         return None
     for error_types, pattern, hint in EXPLANATIONS:
         if isinstance(error, error_types) and re.search(pattern, message):
-            return hint + _broadcast_shapes_hint(message)
+            return hint + _broadcast_shapes_hint(message) + _update_shapes_hint(message)
     return None
+
+
+def _update_shapes_hint(message: str) -> str:
+    """What the shapes of a failed in-place update say, or '': a result with more axes than
+    the array it updates, which are to be summed away."""
+    found = re.fullmatch(
+        r"non-broadcastable output operand with shape (\S+) doesn't match the broadcast "
+        r"shape (\S+) ?",
+        message,
+    )
+    if not found:
+        return ""
+    target, result = (tuple(int(n) for n in re.findall(r"\d+", s)) for s in found.groups())
+    extra = len(result) - len(target)
+    if extra <= 0 or len(target) != 1 or target[0] not in result:
+        return ""
+    return (
+        f". The array has shape {target} and the result {result}: the result keeps axes "
+        f"the array does not have; sum over every axis but the one of length {target[0]} "
+        "(axis=(0, 2, 3) for one value per channel of (N, C, H, W))"
+    )
 
 
 def _broadcast_shapes_hint(message: str) -> str:

@@ -178,7 +178,9 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
         return (
             f"the gradient's axes are in another order: shape {got}, expected {expected}: "
             "transpose it back to the tensor's layout (channels-last arrays go back to "
-            "(N, C, H, W) with .transpose(0, 3, 1, 2))"
+            "(N, C, H, W) with .transpose(0, 3, 1, 2)); or, if an array was made with a shape "
+            "in another order (np.zeros(shape), fold(..., shape), a reshape), give that shape "
+            "in the layout its values are in"
         )
     return (
         made_from_the_shape(got, expected)
