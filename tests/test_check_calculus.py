@@ -140,6 +140,12 @@ def returns_e_last(k, v):
     return 2 * m * v, 2 * m * k, m * m
 
 
+def doubles_m_for_e(k, v):
+    """E = M * 2 where M * M belongs (with the derivatives of M²)."""
+    m = k * v
+    return m * 2, 2 * m * v, 2 * m * k
+
+
 def two_e_for_two_m(k, v):
     """d(M²)/dM written 2·E: E where M belongs."""
     m = k * v
@@ -286,6 +292,10 @@ CATALOG = {
     "the local derivatives added": (
         lambda: check_chain_rule(adds_the_local_derivatives, 1.5, -2.0),
         "dE/dM = 2·M and dM/dk = v are added: the chain rule multiplies them",
+    ),
+    "E = M * 2": (
+        lambda: check_chain_rule(doubles_m_for_e, 1.5, -2.0),
+        "E is 2·M (M * 2 doubles M): square it",
     ),
     "d(M²)/dM written 2·E": (
         lambda: check_chain_rule(two_e_for_two_m, 1.5, -2.0),

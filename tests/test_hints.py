@@ -1770,6 +1770,13 @@ def test_grad_output_nonlinearity_tells_an_offset_from_a_square_and_linear_from_
         "offset": [t * a + b for t in (1, 2, 3)],
         "square": [t * a + t * t * b for t in (1, 2, 3)],
         "cube": [t * a + t**3 * b for t in (1, 2, 3)],
+        "constant": [b for t in (1, 2, 3)],
     }
     kinds = {name: grad_output_nonlinearity(*values) for name, values in results.items()}
-    assert kinds == {"linear": None, "offset": "offset", "square": "square", "cube": None}
+    assert kinds == {
+        "linear": None,
+        "offset": "offset",
+        "square": "square",
+        "cube": None,
+        "constant": "constant",
+    }

@@ -307,7 +307,7 @@ def check_chain_rule(chain_rule_gradients_fn: Callable, k: float, v: float) -> s
     try:
         check_values("E", e, (k * v) ** 2, formula="(k·v)²")
     except AssertionError as failure:
-        hint = _order_hint(chain_rule_gradients_fn)
+        hint = _order_hint(chain_rule_gradients_fn) or _e_formula_hint(chain_rule_gradients_fn)
         if hint is None:
             raise
         raise GradientCheckError(f"{failure}\nHint: {hint}", "E", hint) from None
@@ -414,6 +414,28 @@ def _outer_derivative_hint(chain_rule_gradients_fn: Callable) -> str | None:
         f"dM/dk = v and dM/dv = k times the same dE/dM = {used:.4g}: the inner derivatives "
         f"are right, the outer one is not: dE/dM = d(M²)/dM = 2·M = {2 * m:.4g}"
     )
+
+
+# E = (k·v)² as it is sometimes written instead, in k and v.
+E_FORMULAS = {
+    "2·M (M * 2 doubles M): square it, M * M or M ** 2": lambda k, v: 2 * k * v,
+    "M itself: square it, M * M or M ** 2": lambda k, v: k * v,
+    "k·v², only v squared: square the product, (k·v)²": lambda k, v: k * v * v,
+    "k²·v, only k squared: square the product, (k·v)²": lambda k, v: k * k * v,
+}
+
+
+def _e_formula_hint(chain_rule_gradients_fn: Callable) -> str | None:
+    """The hint for an E that is another formula of k and v at two generic points, or None."""
+    points = ((GENERIC_K, GENERIC_V), (GENERIC_V, GENERIC_K + 1))
+    try:
+        got = [float(chain_rule_gradients_fn(k, v)[0]) for k, v in points]
+    except Exception:  # it fails at other points too: the error says why
+        return None
+    for formula, e in E_FORMULAS.items():
+        if all(np.isclose(g, e(k, v), rtol=1e-9) for g, (k, v) in zip(got, points, strict=True)):
+            return f"E is {formula}"
+    return None
 
 
 def _order_hint(chain_rule_gradients_fn: Callable) -> str | None:

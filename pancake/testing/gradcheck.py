@@ -552,10 +552,7 @@ class _Objective:
             return None
         what = "dL/dx" if comparison.name == "input" else f"the gradient of '{comparison.name}'"
         if close(twice, once, MATCH_RTOL):
-            return (
-                f"{what} does not change when grad_output does (backward(2g) gives the same): "
-                "grad_output is left out of it; multiply by grad_output (the chain rule)"
-            )
+            return NOT_LINEAR_HINTS["constant"].format(what=what)
         try:
             thrice = self._gradient_for(comparison.name, 3 * self.direction)
         except Exception:  # a backward that fails on other values: no hint from here

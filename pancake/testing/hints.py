@@ -565,6 +565,12 @@ _OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 NOT_LINEAR_HINTS = {
+    "constant": (
+        "{what} does not change when grad_output does (backward(2g) gives the same): "
+        "grad_output is left out of it, or lost inside a comparison (grad_output * x > 0 "
+        "compares the product: bracket the mask, grad_output * (x > 0)); multiply by "
+        "grad_output (the chain rule)"
+    ),
     "offset": (
         "part of {what} does not scale with grad_output (backward(2g) is not twice "
         "backward(g)): every term must be multiplied by grad_output; check the brackets, "
@@ -581,11 +587,14 @@ NOT_LINEAR_HINTS = {
 
 def grad_output_nonlinearity(once, twice, thrice) -> str | None:
     """How backward departs from being linear in grad_output, from its results for g, 2g
-    and 3g: "offset" when backward(t·g) = t·a + c with c ≠ 0 (a term without grad_output),
-    "square" when it is t·a + t²·b with b ≠ 0; each confirmed at t = 3. None otherwise."""
+    and 3g: "constant" when it does not change at all, "offset" when backward(t·g) =
+    t·a + c with c ≠ 0 (a term without grad_output), "square" when it is t·a + t²·b with
+    b ≠ 0; each confirmed at t = 3. None otherwise."""
     once, twice, thrice = (np.asarray(r, dtype=np.float64) for r in (once, twice, thrice))
     if not once.shape == twice.shape == thrice.shape:
         return None
+    if not close(once, 0 * once) and close(twice, once) and close(thrice, once):
+        return "constant"
     offset = 2 * once - twice
     if not close(offset, 0 * offset) and close(thrice, offset + 3 * (twice - once)):
         return "offset"
@@ -766,9 +775,9 @@ def _container_hint(module, x: np.ndarray, direction: np.ndarray) -> str | None:
         return DROPPED_RESULTS_HINT
     if order == last_to_first[:1] and not crashed:
         return (
-            f"backward runs only the backward of the last module ({layers[-1]!r}) and stops: "
-            "is its `return` inside the loop? Call the backward of every module, last to "
-            "first, then return"
+            f"backward runs only the backward of the last module ({layers[-1]!r}) and skips "
+            "the others: is its `return` inside the loop, or does the loop stop early? Call "
+            "the backward of every module, last to first, then return"
         )
     # after a crash, only the modules due before the one that crashed are known skipped
     due = (
