@@ -3,6 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.basic import Mul, Square
+from pancake.testing.forward import elementwise_forward_hint
 
 
 def visible_check_square():
@@ -12,18 +13,27 @@ def visible_check_square():
     print(check_gradients(Square(), x))
 
 
+def check_square_output(x):
+    """Square()(x) is x²; a failure names how it differs (on generic points)."""
+    try:
+        check_values("Square()(x)", Square()(x), x * x, formula="x²")
+    except AssertionError as error:
+        hint = elementwise_forward_hint(Square(), lambda x: x * x, "x²")
+        raise AssertionError(f"{error}{hint}") from None
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_square_forward(x):
     """the output is x² for arrays of random shapes"""
-    check_values("Square()(x)", Square()(x), x * x, formula="x²")
+    check_square_output(x)
 
 
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_square_gradients(x):
     """the output, then check_gradients on arrays of random shapes and scales"""
-    check_values("Square()(x)", Square()(x), x * x, formula="x²")
+    check_square_output(x)
     check_gradients(Square(), x)
 
 

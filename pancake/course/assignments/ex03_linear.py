@@ -3,6 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.linear import Linear
+from pancake.testing.forward import bias_term_hint
 
 
 def visible_check_linear():
@@ -16,7 +17,12 @@ def visible_check_linear():
 def check_linear_output(layer, x):
     """layer(x) is x @ weight + bias."""
     expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    output = layer(x)
+    try:
+        check_values("Linear(x)", output, expected, formula="x @ weight + bias")
+    except AssertionError as error:
+        hint = bias_term_hint(output, expected, layer.bias.data, axis=-1)
+        raise AssertionError(f"{error}{hint}") from None
 
 
 @graded
@@ -46,8 +52,7 @@ def test_linear_batch_axes(shape, n_in, data):
     """the output, then check_gradients on inputs with two leading batch axes, (a, b, in_features)"""
     layer = Linear(n_in, 3, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays((*shape, n_in)))
-    expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    check_linear_output(layer, x)
     check_gradients(layer, x)
 
 

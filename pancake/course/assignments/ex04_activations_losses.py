@@ -4,6 +4,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.nn.activations import ReLU, Sigmoid, Tanh
 from pancake.nn.losses import CrossEntropyLoss
+from pancake.testing.forward import elementwise_forward_hint
 
 
 def visible_check_sigmoid():
@@ -27,6 +28,7 @@ def check_activation_output(module, x, function, formula, identity=""):
         check_values(name, module(x), function(x), formula=formula)
     except AssertionError as error:
         hint = scaled_argument_hint(module, function, formula, identity)
+        hint = hint or elementwise_forward_hint(module, function, formula)
         raise AssertionError(f"{error}{hint}") from None
 
 
@@ -95,7 +97,7 @@ def visible_check_relu():
 
 def check_relu_output(x):
     """ReLU()(x) is max(x, 0)."""
-    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+    check_activation_output(ReLU(), x, lambda x: np.maximum(x, 0), "max(x, 0)")
 
 
 @graded

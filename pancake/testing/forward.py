@@ -1,0 +1,243 @@
+"""Name the mistake behind wrong forward values: run a copy of the module again on a
+generic input and find which common variant of the expected formula it computes.
+
+Each relation is confirmed entry by entry on that generic input before it is named, so a
+hint never rests on a coincidence of the (possibly degenerate) failing example.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import numpy as np
+
+from pancake.testing.hints import close
+
+# generic points of both signs, none of them 0, ±1 or a simple multiple of another
+GENERIC_POINTS = np.array([-2.6, -1.7, -0.9, -0.35, 0.3, 0.8, 1.3, 2.2])
+
+
+def output_of_copy(module, *inputs, training: bool | None = None):
+    """``module``'s output on ``inputs``, run on a deep copy (the module is left as it
+    was), as a float array; None when the forward fails or gives no array."""
+    module = copy.deepcopy(module)
+    if training is not None:
+        module.train(training)
+    try:
+        return np.asarray(module(*[np.array(a, dtype=np.float64) for a in inputs]), dtype=float)
+    except Exception:  # a forward that fails on the generic input: no hint from here
+        return None
+
+
+def _number(value: float) -> str:
+    """``value`` as short as it reads exactly (2, 0.5, -1, 0.01)."""
+    return f"{value:.4g}"
+
+
+# -- element-wise modules: y = f(x) ------------------------------------------------------
+
+
+def elementwise_forward_hint(module, function, formula: str) -> str:
+    """A hint line naming how ``module``'s output differs from ``function`` (whose
+    ``formula`` is shown) on generic points, or '': wrong on one side of 0 only (and what
+    it is there), or a simple relation to f on every point (a constant added, a factor,
+    a square)."""
+    output = output_of_copy(module, GENERIC_POINTS)
+    if output is None or output.shape != GENERIC_POINTS.shape:
+        return ""
+    expected = function(GENERIC_POINTS)
+    if close(output, expected, rtol=1e-9):
+        return ""
+    hint = _one_side_hint(output, expected, formula) or _relation_hint(output, expected, formula)
+    return f"\nHint: {hint}" if hint else ""
+
+
+def _one_side_hint(output, expected, formula: str) -> str:
+    """'right for x > 0, wrong for x < 0 where it is ...' (or the other way round), or ''."""
+    right = np.isclose(output, expected, rtol=1e-9, atol=1e-12)
+    negative = GENERIC_POINTS < 0
+    for side, wrong_side, other in ((negative, "x < 0", "x > 0"), (~negative, "x > 0", "x < 0")):
+        if np.all(right[~side]) and not np.any(right[side]):
+            what = _what_it_is(output[side], expected[side], GENERIC_POINTS[side])
+            return (
+                f"the output is right where {other} but wrong where {wrong_side}"
+                f"{f', where it is {what} instead of {formula}' if what else ''}: check the "
+                f"branch (or the formula) that handles {wrong_side}"
+            )
+    if np.any(right):
+        return ""
+    below, above = (
+        _what_it_is(output[s], expected[s], GENERIC_POINTS[s]) for s in (negative, ~negative)
+    )
+    if below and above:
+        return (
+            f"the output is wrong on both sides of 0: it is {below} where x < 0 and {above} "
+            f"where x > 0, instead of {formula}: check the condition (> or <) and what each "
+            "branch returns"
+        )
+    return ""
+
+
+def _what_it_is(output, expected, x) -> str:
+    """What ``output`` is in terms of x and the expected values (0, x, -f(x), c·x,
+    f(x) + c), or ''."""
+    if np.allclose(output, 0, atol=1e-12):
+        return "0"
+    if close(output, -expected, rtol=1e-9):
+        return f"the expected value negated ({'-x²' if close(expected, x * x) else '-f(x)'})"
+    factor = float(np.vdot(output, x) / np.vdot(x, x))
+    if close(output, factor * x, rtol=1e-9):
+        return {1.0: "x", -1.0: "-x"}.get(round(factor, 9), f"{_number(factor)}·x")
+    return ""
+
+
+def bias_term_hint(output, expected, bias, axis: int) -> str:
+    """A hint line when ``output`` is ``expected`` plus a multiple of ``bias`` laid along
+    ``axis`` (the bias missing, added twice, subtracted), confirmed entry by entry; or ''."""
+    output, expected = np.asarray(output, dtype=float), np.asarray(expected, dtype=float)
+    if bias is None or output.shape != expected.shape or not np.any(bias):
+        return ""
+    along = np.reshape(bias, (-1,) + (1,) * (output.ndim - axis % output.ndim - 1))
+    term = np.broadcast_to(along, output.shape)
+    factor = float(np.vdot(output - expected, term) / np.vdot(term, term))
+    if np.isclose(factor, 0) or not close(output, expected + factor * term, rtol=1e-9):
+        return ""
+    words = {
+        -1.0: "the bias is missing: add it",
+        1.0: "the bias is added twice: add it once",
+        -2.0: "the bias is subtracted: add it",
+    }.get(round(factor, 9), f"the bias is counted {_number(factor + 1)} times: add it once")
+    return (
+        f"\nHint: {words} (the output is the expected one {'+' if factor > 0 else '-'} "
+        f"{_number(abs(factor))}·bias)"
+    )
+
+
+def _relation_hint(output, expected, formula: str) -> str:
+    """'the output is <a·f + c, f², 1 - f, 1 / f>: ...' confirmed on every point, or ''."""
+    relations = {
+        f"({formula})²: the right value squared; look for a power (** 2) or a factor "
+        "written twice": expected**2,
+        f"1 - {formula}: the complement; check which of the two the formula gives": 1 - expected,
+        f"1 / ({formula}): the reciprocal; check what divides what": 1 / expected,
+    }
+    for words, values in relations.items():
+        if close(output, values, rtol=1e-9):
+            return f"the output is {words}"
+    shift = float(np.mean(output - expected))
+    if close(output, expected + shift, rtol=1e-9):
+        sign = "+" if shift > 0 else "-"
+        return (
+            f"the output is {formula} {sign} {_number(abs(shift))} at every point: a constant "
+            "term is added or missing (compare the formula with the definition term by term, "
+            "brackets included)"
+        )
+    return ""
+
+
+# -- batch normalisation: weight · (x - mean) / sqrt(var + eps) + bias, per channel ------
+
+RUNNING = ("running_mean", "running_var")
+
+
+def batch_norm_forward_hint(module, *, training: bool) -> str:
+    """A hint line naming which part of the batch-norm formula ``module`` gets wrong in the
+    mode of ``training``: the mean, the variance or the way eps and the square root are
+    applied, the weight or the bias, confirmed on a generic input and generic parameters
+    and running statistics; or ''."""
+    module = copy.deepcopy(module)
+    channels = module.num_features
+    rng = np.random.default_rng(0x5EED)
+    module.weight.data[...] = rng.uniform(1.5, 2.5, channels) * rng.choice([-1, 1], channels)
+    module.bias.data[...] = rng.uniform(0.5, 1.5, channels)
+    module.running_mean[...] = rng.uniform(-1, 1, channels)
+    module.running_var[...] = rng.uniform(2.0, 3.0, channels)
+    shape = (5, channels, 3, 2)[: len(module.reduce_axes) + 1]
+    per_channel = (1, -1) + (1,) * (len(shape) - 2)
+    x = rng.standard_normal(shape) * rng.uniform(0.5, 3, channels).reshape(per_channel)
+    x += rng.uniform(-2, 2, channels).reshape(per_channel)
+    parts = _batch_norm_parts(module, x)
+    output = output_of_copy(module, x, training=training)
+    if output is None or output.shape != x.shape:
+        return ""
+    statistics = ("the batch mean", "the batch variance") if training else RUNNING
+    right = (*statistics, "sqrt({var} + eps)", "weight", "bias")
+    found = _matching_parts(output, x, parts, per_channel, right)
+    if found is None or found == right:
+        return ""
+    return f"\nHint: {_batch_norm_words(found, right)}"
+
+
+def _batch_norm_parts(module, x) -> dict:
+    """The variants of each part of the formula, name -> per-channel values (or a function
+    of the variance, for the way eps and the square root are applied)."""
+    axes, eps = module.reduce_axes, module.eps
+    count = x.size // module.num_features
+    batch_var = x.var(axis=axes)
+    return {
+        "mean": {
+            "the batch mean": x.mean(axis=axes),
+            "running_mean": module.running_mean.copy(),
+            "0": np.zeros(module.num_features),
+        },
+        "var": {
+            "the batch variance": batch_var,
+            "the unbiased batch variance": batch_var * count / (count - 1),
+            "running_var": module.running_var.copy(),
+            "the batch standard deviation": np.sqrt(batch_var),
+            "sqrt(running_var)": np.sqrt(module.running_var),
+        },
+        "spread": {
+            "sqrt({var} + eps)": lambda var: np.sqrt(var + eps),
+            "(sqrt({var}) + eps)": lambda var: np.sqrt(var) + eps,
+            "sqrt({var})": np.sqrt,
+            "({var} + eps)": lambda var: var + eps,
+        },
+        "weight": {"weight": module.weight.data.copy(), "bias": module.bias.data.copy(), "1": 1},
+        "bias": {"bias": module.bias.data.copy(), "weight": module.weight.data.copy(), "0": 0},
+    }
+
+
+def _matching_parts(output, x, parts, per_channel, right) -> tuple | None:
+    """The names (mean, var, spread, weight, bias) of the combination of ``parts`` whose
+    formula gives ``output`` entry by entry, the one closest to ``right`` (the fewest
+    parts changed: std + eps is also sqrt(var) + eps), or None (none, or a tie)."""
+
+    def channel(values):
+        return np.reshape(values, per_channel) if np.ndim(values) else values
+
+    found = []
+    for names in itertools.product(*(parts[part] for part in parts)):
+        mean, var, spread, weight, bias = (parts[p][n] for p, n in zip(parts, names, strict=True))
+        values = (x - channel(mean)) / channel(spread(var)) * channel(weight) + channel(bias)
+        if close(output, values, rtol=1e-9):
+            found.append(names)
+    changes = sorted(
+        (sum(a != b for a, b in zip(names, right, strict=True)), names) for names in found
+    )
+    if not changes or (len(changes) > 1 and changes[0][0] == changes[1][0]):
+        return None
+    return changes[0][1]
+
+
+def _batch_norm_words(found: tuple, right: tuple) -> str:
+    """What the output is, and each part that differs from the right one."""
+    mean, var, spread, weight, bias = found
+    formula = f"{weight} · (x - {mean}) / {spread.format(var=var)} + {bias}"
+    fixes = []
+    if mean != right[0]:
+        fixes.append(
+            f"subtract {right[0]}, not {mean}" + (": x is not centred" if mean == "0" else "")
+        )
+    if var != right[1]:
+        fixes.append(f"divide with {right[1]}, not {var}")
+    if spread != right[2]:
+        fixes.append(
+            f"divide by sqrt(var + eps) (eps inside the square root), not {spread.format(var='var')}"
+        )
+    if weight != right[3]:
+        fixes.append(f"multiply by weight, not {weight}")
+    if bias != right[4]:
+        fixes.append(f"add bias, not {bias}")
+    return f"the output is {formula}, per channel: {'; '.join(fixes)}"

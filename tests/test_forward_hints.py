@@ -1,0 +1,249 @@
+"""Hints on wrong forward values: each family is confirmed on a generic input (a copy of
+the module run again), names the mistake, and stays silent on the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pancake.nn import BatchNorm1d, BatchNorm2d, ReLU, Sigmoid, Square, Tanh
+from pancake.testing.forward import (
+    batch_norm_forward_hint,
+    bias_term_hint,
+    elementwise_forward_hint,
+)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def module_computing(base, function):
+    """A module of class ``base`` whose forward returns ``function(x)``."""
+    return type(f"Wrong{base.__name__}", (base,), {"forward": lambda self, x: function(x)})()
+
+
+ELEMENTWISE = [
+    ("leaky ReLU", ReLU, relu, "max(x, 0)", lambda x: np.maximum(x, 0.01 * x), "0.01·x"),
+    ("abs for ReLU", ReLU, relu, "max(x, 0)", np.abs, "wrong where x < 0, where it is -x"),
+    ("branches swapped", ReLU, relu, "max(x, 0)", lambda x: x * (x < 0), "both sides of 0"),
+    ("x·|x| for x²", Square, np.square, "x²", lambda x: x * np.abs(x), "negated (-x²)"),
+    ("σ squared", Sigmoid, sigmoid, "σ", lambda x: sigmoid(x) ** 2, "(σ)²: the right value"),
+    ("2σ(2x) without - 1", Tanh, np.tanh, "tanh(x)", lambda x: 2 * sigmoid(2 * x), "tanh(x) + 1"),
+    ("1 - σ", Sigmoid, sigmoid, "σ", lambda x: 1 - sigmoid(x) + 0 * x, "1 - σ"),
+]
+
+
+@pytest.mark.parametrize("case", ELEMENTWISE, ids=[case[0] for case in ELEMENTWISE])
+def test_each_elementwise_forward_mistake_is_named(case):
+    _, base, function, formula, wrong, words = case
+    assert words in elementwise_forward_hint(module_computing(base, wrong), function, formula)
+
+
+@pytest.mark.parametrize(
+    "module, function",
+    [(ReLU(), relu), (Sigmoid(), sigmoid), (Tanh(), np.tanh), (Square(), np.square)],
+)
+def test_the_reference_activations_get_no_forward_hint(module, function):
+    assert elementwise_forward_hint(module, function, "f") == ""
+
+
+def test_an_unrecognised_elementwise_mistake_gets_no_forward_hint():
+    wrong = module_computing(Tanh, lambda x: np.sinh(x) / (2 * np.exp(x)))
+    assert elementwise_forward_hint(wrong, np.tanh, "tanh(x)") == ""
+
+
+def batch_norm_with(base, standardized_by):
+    """A ``base`` batch norm whose forward is ``standardized_by(self, x, mean, var)``, with
+    the batch statistics in training mode and the running ones in eval mode (no update)."""
+
+    def forward(self, x):
+        axes = self.reduce_axes
+        mean, var = (
+            (x.mean(axis=axes), x.var(axis=axes))
+            if self.training
+            else (
+                self.running_mean,
+                self.running_var,
+            )
+        )
+        return standardized_by(self, x, self.per_channel(mean), self.per_channel(var))
+
+    return type("WrongBatchNorm", (base,), {"forward": forward})(3)
+
+
+BATCH_NORM_MISTAKES = [
+    (
+        "eps outside the square root",
+        lambda m, x, mean, var: (
+            (x - mean) / (np.sqrt(var) + m.eps) * m.per_channel(m.weight.data)
+            + m.per_channel(m.bias.data)
+        ),
+        "eps inside the square root), not (sqrt(var) + eps)",
+    ),
+    (
+        "the standard deviation as the variance",
+        lambda m, x, mean, var: (
+            (x - mean) / np.sqrt(np.sqrt(var) + m.eps) * m.per_channel(m.weight.data)
+            + m.per_channel(m.bias.data)
+        ),
+        "+ eps) + bias, per channel: divide with",
+    ),
+    (
+        "weight and bias swapped",
+        lambda m, x, mean, var: (
+            (x - mean) / np.sqrt(var + m.eps) * m.per_channel(m.bias.data)
+            + m.per_channel(m.weight.data)
+        ),
+        "multiply by weight, not bias; add bias, not weight",
+    ),
+    (
+        "x not centred",
+        lambda m, x, mean, var: (
+            x / np.sqrt(var + m.eps) * m.per_channel(m.weight.data) + m.per_channel(m.bias.data)
+        ),
+        "x is not centred",
+    ),
+    (
+        "no bias",
+        lambda m, x, mean, var: (x - mean) / np.sqrt(var + m.eps) * m.per_channel(m.weight.data),
+        "add bias, not 0",
+    ),
+]
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("base", [BatchNorm1d, BatchNorm2d])
+@pytest.mark.parametrize("case", BATCH_NORM_MISTAKES, ids=[case[0] for case in BATCH_NORM_MISTAKES])
+def test_each_batch_norm_forward_mistake_is_named(case, base, training):
+    _, standardized_by, words = case
+    hint = batch_norm_forward_hint(batch_norm_with(base, standardized_by), training=training)
+    assert words in hint
+    assert ("running_mean" in hint) != training  # the statistics of the mode, named
+
+
+def test_the_batch_variance_in_eval_mode_is_named():
+    class BatchVarianceInEval(BatchNorm2d):
+        def forward(self, x):
+            if self.training:
+                return super().forward(x)
+            mean, var = self.running_mean, x.var(axis=self.reduce_axes)
+            x_hat = (x - self.per_channel(mean)) / np.sqrt(self.per_channel(var) + self.eps)
+            return x_hat * self.per_channel(self.weight.data) + self.per_channel(self.bias.data)
+
+    hint = batch_norm_forward_hint(BatchVarianceInEval(2), training=False)
+    assert "divide with running_var, not the batch variance" in hint
+    assert batch_norm_forward_hint(BatchVarianceInEval(2), training=True) == ""
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("base", [BatchNorm1d, BatchNorm2d])
+def test_the_reference_batch_norm_gets_no_forward_hint(base, training):
+    assert batch_norm_forward_hint(base(3), training=training) == ""
+
+
+@pytest.mark.parametrize(
+    "factor, words", [(0, "the bias is missing"), (2, "added twice"), (-1, "subtracted")]
+)
+@pytest.mark.parametrize("axis, shape", [(-1, (4, 3)), (1, (2, 3, 4, 5))])
+def test_a_bias_counted_the_wrong_number_of_times_is_named(factor, words, axis, shape):
+    rng = np.random.default_rng(0)
+    bias = rng.standard_normal(3)
+    without = rng.standard_normal(shape)
+    along = bias.reshape((-1,) + (1,) * (len(shape) - axis % len(shape) - 1))
+    expected = without + along
+    assert words in bias_term_hint(without + factor * along, expected, bias, axis)
+    assert bias_term_hint(expected, expected, bias, axis) == ""
+    other = rng.standard_normal(3).reshape(along.shape)
+    assert bias_term_hint(expected + other, expected, bias, axis) == ""  # not the bias
+
+
+def conv_case():
+    from pancake.nn.conv import Conv2d
+
+    layer = Conv2d(3, 4, kernel_size=(3, 2), stride=(2, 1), padding=(2, 1), rng=0)
+    return layer, np.random.default_rng(0).standard_normal((2, 3, 6, 5))
+
+
+def convolution(x, weight, bias, stride, padding):
+    from pancake.course.assignments.ex12_convolutions import convolution_by_definition
+
+    return convolution_by_definition(x, weight, bias, stride, padding)
+
+
+CONV_FORWARD_MISTAKES = [
+    (
+        "x at the top-left of the padded buffer",
+        lambda x, w, b: convolution(
+            np.pad(x, ((0, 0), (0, 0), (0, 4), (0, 2))), w, b, (2, 1), (0, 0)
+        ),
+        "rows 0 to 5 and columns 0 to 4: put it in the middle",
+    ),
+    (
+        "x one row too low in the padded buffer",
+        lambda x, w, b: convolution(
+            np.pad(x, ((0, 0), (0, 0), (3, 1), (1, 1))), w, b, (2, 1), (0, 0)
+        ),
+        "rows 3 to 8 and columns 1 to 5",
+    ),
+    (
+        "the padding filled with ones",
+        lambda x, w, b: convolution(
+            np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)), constant_values=1), w, b, (2, 1), (0, 0)
+        ),
+        "the padding is filled with ones",
+    ),
+    (
+        "kernels flattened as (kw, kh, C_in)",
+        lambda x, w, b: convolution(
+            x, w.transpose(0, 3, 2, 1).reshape(4, 3, 2, 3).transpose(0, 3, 1, 2), b, (2, 1), (2, 1)
+        ),
+        "flattened in (kw, kh, C_in) order",
+    ),
+    (
+        "bias subtracted",
+        lambda x, w, b: convolution(x, w, -b, (2, 1), (2, 1)),
+        "the bias is subtracted",
+    ),
+    (
+        "the top padding rows set to 1",
+        lambda x, w, b: convolution(
+            np.pad(
+                x,
+                ((0, 0), (0, 0), (2, 2), (1, 1)),
+                constant_values=[(0, 0), (0, 0), (1, 0), (0, 0)],
+            ),
+            w,
+            b,
+            (2, 1),
+            (0, 0),
+        ),
+        "only outputs whose windows reach into the padding are wrong",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "case", CONV_FORWARD_MISTAKES, ids=[case[0] for case in CONV_FORWARD_MISTAKES]
+)
+def test_each_conv2d_forward_family_names_its_mistake(case):
+    from pancake.course.assignments.ex12_convolutions import conv2d_output_hint
+
+    _, mistake, words = case
+    layer, x = conv_case()
+    output = mistake(x, layer.weight.data, layer.bias.data)
+    assert words in conv2d_output_hint(layer, x, output)
+
+
+def test_the_conv2d_forward_families_stay_silent_on_the_reference_and_on_noise():
+    from pancake.course.assignments.ex12_convolutions import conv2d_output_hint
+
+    layer, x = conv_case()
+    truth = convolution(x, layer.weight.data, layer.bias.data, (2, 1), (2, 1))
+    assert conv2d_output_hint(layer, x, truth) == ""
+    noise = np.random.default_rng(1).standard_normal(truth.shape) * 1e-3
+    assert conv2d_output_hint(layer, x, truth + noise) == ""
