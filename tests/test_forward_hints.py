@@ -247,3 +247,99 @@ def test_the_conv2d_forward_families_stay_silent_on_the_reference_and_on_noise()
     assert conv2d_output_hint(layer, x, truth) == ""
     noise = np.random.default_rng(1).standard_normal(truth.shape) * 1e-3
     assert conv2d_output_hint(layer, x, truth + noise) == ""
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda k, x: k + x, "x + 1.7 at every point"),
+        (lambda k, x: x / k, "0.5882·x at every point"),
+        (lambda k, x: x, "the output is x at every point"),
+    ],
+)
+def test_a_mul_forward_mistake_is_named_in_terms_of_x_and_k(wrong, words):
+    from pancake.nn import Mul
+
+    class WrongMul(Mul):
+        def forward(self, x):
+            return wrong(self.k.data, x)
+
+    assert words in elementwise_forward_hint(WrongMul(1.7), lambda x: 1.7 * x, "k·x")
+    assert elementwise_forward_hint(Mul(1.7), lambda x: 1.7 * x, "k·x") == ""
+
+
+def cross_entropy_computing(term):
+    """A CrossEntropyLoss whose forward is -sum(target · term(logits)) / batch."""
+    from pancake.nn import CrossEntropyLoss
+    from pancake.ops import class_probabilities
+
+    class WrongCrossEntropy(CrossEntropyLoss):
+        def forward(self, pred, target):
+            target = class_probabilities(pred, target, owner=self)
+            return float(-np.sum(target * term(pred)) / len(pred))
+
+    return WrongCrossEntropy()
+
+
+@pytest.mark.parametrize(
+    "term, words",
+    [
+        (lambda z: z, "not the raw logits z"),
+        (lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), "their log is missing"),
+        (lambda z: z - np.log(np.exp(z).sum(axis=0)), "over the batch (axis=0)"),
+        (lambda z: -(z - np.log(np.exp(z).sum(axis=1, keepdims=True))), "negate the sum"),
+    ],
+)
+def test_a_cross_entropy_forward_mistake_is_named(term, words):
+    from pancake.testing.forward import cross_entropy_forward_hint
+
+    assert words in cross_entropy_forward_hint(cross_entropy_computing(term))
+
+
+def test_the_reference_cross_entropy_gets_no_forward_hint():
+    from pancake.nn import CrossEntropyLoss
+    from pancake.testing.forward import cross_entropy_forward_hint
+
+    assert cross_entropy_forward_hint(CrossEntropyLoss()) == ""
+
+
+def test_a_square_weight_used_transposed_is_named():
+    from pancake.course.assignments.ex03_linear import transposed_weight_hint
+    from pancake.nn import Linear
+
+    layer, x = Linear(3, 3, rng=0), np.random.default_rng(0).standard_normal((4, 3))
+    transposed = x @ layer.weight.data.T + layer.bias.data
+    assert "x @ weight.T + bias" in transposed_weight_hint(layer, x, transposed)
+    assert transposed_weight_hint(layer, x, layer(x)) == ""
+
+
+def test_windows_flattened_channels_first_are_named_as_the_windows():
+    from pancake.course.assignments.ex12_convolutions import (
+        conv2d_output_hint,
+        kernels_read_in_order,
+    )
+    from pancake.nn.conv import Conv2d
+
+    layer = Conv2d(2, 3, kernel_size=(3, 4), padding=1, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 6))
+    weight, bias = layer.weight.data, layer.bias.data
+    met = kernels_read_in_order(weight, (2, 3, 1), windows=(1, 2, 3))
+    output = convolution(x, met, bias, (1, 1), (1, 1))
+    hint = conv2d_output_hint(layer, x, output)
+    assert "the windows are flattened in (C_in, kh, kw) order" in hint
+    assert "equal axis lengths" not in hint  # (2, 3, 4): one pair of orders alone
+    assert np.array_equal(kernels_read_in_order(weight, (2, 3, 1)), weight)
+
+
+def test_kernels_read_in_another_order_with_equal_axis_lengths_mention_the_windows_too():
+    from pancake.course.assignments.ex12_convolutions import (
+        conv2d_output_hint,
+        kernels_read_in_order,
+    )
+
+    layer, x = conv_case()  # C_in = kh = 3
+    met = kernels_read_in_order(layer.weight.data, (1, 2, 3))
+    output = convolution(x, met, layer.bias.data, (2, 1), (2, 1))
+    hint = conv2d_output_hint(layer, x, output)
+    assert "the kernels are flattened in weight's (C_in, kh, kw) order" in hint
+    assert "with these equal axis lengths, the windows" in hint

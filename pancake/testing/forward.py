@@ -25,7 +25,7 @@ def output_of_copy(module, *inputs, training: bool | None = None):
     if training is not None:
         module.train(training)
     try:
-        return np.asarray(module(*[np.array(a, dtype=np.float64) for a in inputs]), dtype=float)
+        return np.asarray(module(*[np.array(a) for a in inputs]), dtype=float)
     except Exception:  # a forward that fails on the generic input: no hint from here
         return None
 
@@ -40,56 +40,84 @@ def _number(value: float) -> str:
 
 def elementwise_forward_hint(module, function, formula: str) -> str:
     """A hint line naming how ``module``'s output differs from ``function`` (whose
-    ``formula`` is shown) on generic points, or '': wrong on one side of 0 only (and what
-    it is there), or a simple relation to f on every point (a constant added, a factor,
-    a square)."""
+    ``formula`` is shown) on generic points, or '': what it is at every point (c·x, f²,
+    1 - f, 1/f, f + c), or that it is right below some x and wrong above (or the other way
+    round), and what it is there."""
     output = output_of_copy(module, GENERIC_POINTS)
     if output is None or output.shape != GENERIC_POINTS.shape:
         return ""
     expected = function(GENERIC_POINTS)
     if close(output, expected, rtol=1e-9):
         return ""
-    hint = _one_side_hint(output, expected, formula) or _relation_hint(output, expected, formula)
+    hint = (
+        _relation_hint(output, expected, formula)
+        or _one_side_hint(output, expected, formula)
+        or _both_sides_hint(output, expected, formula)
+    )
     return f"\nHint: {hint}" if hint else ""
 
 
 def _one_side_hint(output, expected, formula: str) -> str:
-    """'right for x > 0, wrong for x < 0 where it is ...' (or the other way round), or ''."""
+    """'right where x > a but wrong where x < b, where it is ...' (or the other way round):
+    the wrong points are all below (or all above) the right ones; or ''."""
     right = np.isclose(output, expected, rtol=1e-9, atol=1e-12)
-    negative = GENERIC_POINTS < 0
-    for side, wrong_side, other in ((negative, "x < 0", "x > 0"), (~negative, "x > 0", "x < 0")):
-        if np.all(right[~side]) and not np.any(right[side]):
-            what = _what_it_is(output[side], expected[side], GENERIC_POINTS[side])
-            return (
-                f"the output is right where {other} but wrong where {wrong_side}"
-                f"{f', where it is {what} instead of {formula}' if what else ''}: check the "
-                f"branch (or the formula) that handles {wrong_side}"
-            )
-    if np.any(right):
+    wrong = np.flatnonzero(~right)  # GENERIC_POINTS is sorted: a prefix or a suffix
+    if right.all() or not right.any() or len(wrong) != wrong[-1] - wrong[0] + 1:
         return ""
-    below, above = (
-        _what_it_is(output[s], expected[s], GENERIC_POINTS[s]) for s in (negative, ~negative)
+    if wrong[0] == 0:
+        side, other = _sides(wrong[-1], wrong[-1] + 1, "<", ">")
+    elif wrong[-1] == len(right) - 1:
+        side, other = _sides(wrong[0], wrong[0] - 1, ">", "<")
+    else:
+        return ""
+    what = _what_it_is(output[wrong], expected[wrong], GENERIC_POINTS[wrong])
+    return (
+        f"the output is right where {other} but wrong where {side}"
+        f"{f', where it is {what} instead of {formula}' if what else ''}: check the branch "
+        f"(or the formula) that handles {side}"
     )
-    if below and above:
-        return (
-            f"the output is wrong on both sides of 0: it is {below} where x < 0 and {above} "
-            f"where x > 0, instead of {formula}: check the condition (> or <) and what each "
-            "branch returns"
-        )
-    return ""
+
+
+def _both_sides_hint(output, expected, formula: str) -> str:
+    """'wrong on both sides of 0: it is A where x < 0 and B where x > 0', when both are
+    named; or ''."""
+    negative = GENERIC_POINTS < 0
+    below, above = (
+        _what_it_is(output[side], expected[side], GENERIC_POINTS[side])
+        for side in (negative, ~negative)
+    )
+    if not below or not above or np.any(np.isclose(output, expected, rtol=1e-9, atol=1e-12)):
+        return ""
+    return (
+        f"the output is wrong on both sides of 0: it is {below} where x < 0 and {above} "
+        f"where x > 0, instead of {formula}: check the condition (> or <) and what each "
+        "branch returns"
+    )
+
+
+def _sides(last_wrong: int, first_right: int, towards: str, away: str) -> tuple[str, str]:
+    """The wrong side and the right side of the points, split between ``last_wrong`` and
+    ``first_right``: at 0 when they have opposite signs ('x < 0', 'x > 0')."""
+    wrong, right = GENERIC_POINTS[last_wrong], GENERIC_POINTS[first_right]
+    if wrong * right < 0:
+        return f"x {towards} 0", f"x {away} 0"
+    return f"x {towards}= {wrong:g}", f"x {away}= {right:g}"
 
 
 def _what_it_is(output, expected, x) -> str:
-    """What ``output`` is in terms of x and the expected values (0, x, -f(x), c·x,
-    f(x) + c), or ''."""
-    if np.allclose(output, 0, atol=1e-12):
-        return "0"
+    """What ``output`` is in terms of x and the expected values (0, a constant, -f(x), x,
+    a·x + b), or ''."""
+    if np.allclose(output, output[0], rtol=1e-9, atol=1e-12):
+        return "0" if np.isclose(output[0], 0, atol=1e-12) else f"the constant {_number(output[0])}"
     if close(output, -expected, rtol=1e-9):
         return f"the expected value negated ({'-x²' if close(expected, x * x) else '-f(x)'})"
-    factor = float(np.vdot(output, x) / np.vdot(x, x))
-    if close(output, factor * x, rtol=1e-9):
-        return {1.0: "x", -1.0: "-x"}.get(round(factor, 9), f"{_number(factor)}·x")
-    return ""
+    slope, intercept = np.polyfit(x, output, 1) if len(x) > 1 else (output[0] / x[0], 0.0)
+    if not close(output, slope * x + intercept, rtol=1e-9):
+        return ""
+    line = {1.0: "x", -1.0: "-x"}.get(round(slope, 9), f"{_number(slope)}·x")
+    if np.isclose(intercept, 0, atol=1e-9):
+        return line
+    return f"{line} {'+' if intercept > 0 else '-'} {_number(abs(intercept))}"
 
 
 def bias_term_hint(output, expected, bias, axis: int) -> str:
@@ -108,23 +136,27 @@ def bias_term_hint(output, expected, bias, axis: int) -> str:
         1.0: "the bias is added twice: add it once",
         -2.0: "the bias is subtracted: add it",
     }.get(round(factor, 9), f"the bias is counted {_number(factor + 1)} times: add it once")
-    return (
-        f"\nHint: {words} (the output is the expected one {'+' if factor > 0 else '-'} "
-        f"{_number(abs(factor))}·bias)"
-    )
+    times = "" if np.isclose(abs(factor), 1) else f"{_number(abs(factor))}·"
+    return f"\nHint: {words} (the output is the expected one {'+-'[factor < 0]} {times}bias)"
 
 
 def _relation_hint(output, expected, formula: str) -> str:
-    """'the output is <a·f + c, f², 1 - f, 1 / f>: ...' confirmed on every point, or ''."""
+    """'the output is <f², 1 - f, 1 / f, f + c, c·x, ...>: ...' confirmed on every point,
+    or ''."""
+    with np.errstate(divide="ignore"):  # 1 / f where f is 0: inf, which matches nothing
+        reciprocal = 1 / expected
     relations = {
         f"({formula})²: the right value squared; look for a power (** 2) or a factor "
         "written twice": expected**2,
         f"1 - {formula}: the complement; check which of the two the formula gives": 1 - expected,
-        f"1 / ({formula}): the reciprocal; check what divides what": 1 / expected,
+        f"1 / ({formula}): the reciprocal; check what divides what": reciprocal,
     }
     for words, values in relations.items():
         if close(output, values, rtol=1e-9):
             return f"the output is {words}"
+    everywhere = _what_it_is(output, expected, GENERIC_POINTS)
+    if everywhere:
+        return f"the output is {everywhere} at every point, instead of {formula}"
     shift = float(np.mean(output - expected))
     if close(output, expected + shift, rtol=1e-9):
         sign = "+" if shift > 0 else "-"
@@ -241,3 +273,67 @@ def _batch_norm_words(found: tuple, right: tuple) -> str:
     if bias != right[4]:
         fixes.append(f"add bias, not {bias}")
     return f"the output is {formula}, per channel: {'; '.join(fixes)}"
+
+
+# -- cross-entropy: mean over the batch of -sum(target · log_softmax(z)) -----------------
+
+
+def cross_entropy_forward_hint(loss_fn) -> str:
+    """A hint line naming what ``loss_fn`` computes instead of the cross-entropy, on
+    generic logits: -sum(target · term) / divisor with another term (the logits, the
+    probabilities, a log-softmax over the batch axis), divisor or sign; or ''."""
+    rng = np.random.default_rng(0xCE)
+    logits = rng.standard_normal((5, 3)) * 2
+    labels = np.array([0, 2, 1, 2, 0])
+    loss = output_of_copy(loss_fn, logits, labels)
+    if loss is None or loss.size != 1:
+        return ""
+    target = np.eye(3)[labels]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    terms = {
+        "log_softmax(z)": log_probabilities,
+        "log_softmax(z, axis=0)": logits - np.logaddexp.reduce(logits, axis=0),
+        "z": logits,
+        "softmax(z)": np.exp(log_probabilities),
+    }
+    divisors = {"batch": 5, "1": 1, "(batch · classes)": 15}
+    found = []
+    for (term, values), (divisor, count), sign in itertools.product(
+        terms.items(), divisors.items(), (-1, 1)
+    ):
+        if np.isclose(float(loss.flat[0]), sign * np.sum(target * values) / count, rtol=1e-9):
+            found.append((term, divisor, sign))
+    right = ("log_softmax(z)", "batch", -1)
+    changes = sorted((sum(a != b for a, b in zip(f, right, strict=True)), f) for f in found)
+    if (
+        not changes
+        or changes[0][1] == right
+        or (len(changes) > 1 and changes[0][0] == changes[1][0])
+    ):
+        return ""
+    return f"\nHint: {_cross_entropy_words(changes[0][1], right)}"
+
+
+TERMS_SAID = {
+    "log_softmax(z, axis=0)": "a log-softmax over the batch (axis=0)",
+    "z": "the raw logits z",
+    "softmax(z)": "the probabilities softmax(z) (their log is missing)",
+}
+DIVISORS_SAID = {"1": "1 (a sum over the batch)", "(batch · classes)": "every entry's count"}
+
+
+def _cross_entropy_words(found: tuple, right: tuple) -> str:
+    """What the loss is, and each part that differs from the cross-entropy."""
+    term, divisor, sign = found
+    fixes = []
+    if term != right[0]:
+        fixes.append(
+            f"take the log-probabilities, log_softmax(z) over the classes (axis=1), not {TERMS_SAID[term]}"
+        )
+    if divisor != right[1]:
+        fixes.append(f"divide by the batch size, not {DIVISORS_SAID[divisor]}")
+    if sign != right[2]:
+        fixes.append("negate the sum: the loss is minus the log-probability of the label")
+    shown = f"{'-' if sign < 0 else ''}sum(target · {term}) / {divisor}"
+    return f"the loss is {shown}: {'; '.join(fixes)}"

@@ -37,7 +37,8 @@ def _nan_hint(got: np.ndarray) -> str:
     a negative number (nan alone)."""
     if np.any(np.isinf(got)):
         return (
-            "Hint: an exp or a log overflowed: use the stable form (subtract the max, log-sum-exp)"
+            "Hint: an exp or a log overflowed: use the stable form (subtract the max, "
+            "log-sum-exp); or a number was divided by 0"
         )
     return (
         "Hint: an exp or a log overflowed (inf / inf and inf - inf give nan), or nan came from "

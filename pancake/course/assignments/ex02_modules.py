@@ -67,18 +67,27 @@ def visible_check_mul():
     print(check_gradients(Mul(3.0), x))
 
 
+def check_mul_output(x, k):
+    """Mul(k)(x) is k·x; a failure names how it differs (on generic points, k = 1.7)."""
+    try:
+        check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+    except AssertionError as error:
+        hint = elementwise_forward_hint(Mul(1.7), lambda x: 1.7 * x, "k·x (k = 1.7 here)")
+        raise AssertionError(f"{error}{hint}") from None
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
 def test_mul_forward(x, k):
     """the output is k·x for random k and arrays of random shapes"""
-    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+    check_mul_output(x, k)
 
 
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
 def test_mul_gradients(x, k):
     """the output, then check_gradients (input, k, accumulation) for random k and arrays"""
-    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+    check_mul_output(x, k)
     check_gradients(Mul(k), x)
 
 

@@ -22,7 +22,20 @@ def check_linear_output(layer, x):
         check_values("Linear(x)", output, expected, formula="x @ weight + bias")
     except AssertionError as error:
         hint = bias_term_hint(output, expected, layer.bias.data, axis=-1)
-        raise AssertionError(f"{error}{hint}") from None
+        raise AssertionError(f"{error}{hint or transposed_weight_hint(layer, x, output)}") from None
+
+
+def transposed_weight_hint(layer, x, output) -> str:
+    """A hint line when a square weight was used transposed, x @ weight.T + bias; or ''."""
+    weight = layer.weight.data
+    if weight.shape[0] != weight.shape[1] or np.shape(output) != np.shape(x):
+        return ""
+    if not np.allclose(output, x @ weight.T + layer.bias.data, rtol=1e-9, atol=1e-12):
+        return ""
+    return (
+        "\nHint: the output is x @ weight.T + bias: weight has shape (in_features, "
+        "out_features), so that x @ weight needs no transpose"
+    )
 
 
 @graded

@@ -4,7 +4,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.nn.activations import ReLU, Sigmoid, Tanh
 from pancake.nn.losses import CrossEntropyLoss
-from pancake.testing.forward import elementwise_forward_hint
+from pancake.testing.forward import cross_entropy_forward_hint, elementwise_forward_hint
 
 
 def visible_check_sigmoid():
@@ -227,6 +227,8 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
         check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
     except AssertionError as error:
         hint = loss_scale_hint(loss, expected, logits.shape) or block_hint(loss, logits, labels)
+        if not hint and "Hint:" not in str(error):
+            hint = cross_entropy_forward_hint(loss_fn)
         raise AssertionError(f"{error}{hint}") from None
 
 

@@ -27,12 +27,13 @@ def convolution_by_definition(x, weight, bias, stride, padding):
 KERNEL_AXES = {1: "C_in", 2: "kh", 3: "kw"}
 
 
-def kernels_read_in_order(weight, order):
-    """The kernels that windows in (kh, kw, C_in) order meet when ``weight`` is flattened
-    after ``weight.transpose(0, *order)``."""
-    c_out, c_in, kh, kw = weight.shape
-    flat = weight.transpose(0, *order).reshape(c_out, -1)
-    return flat.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
+def kernels_read_in_order(weight, order, windows=(2, 3, 1)):
+    """The kernels that windows flattened in ``windows`` order (weight's axes: 1 C_in, 2 kh,
+    3 kw; unfold's is (kh, kw, C_in)) meet when ``weight`` is flattened after
+    ``weight.transpose(0, *order)``, back in weight's (C_out, C_in, kh, kw) layout."""
+    flat = weight.transpose(0, *order).reshape(len(weight), -1)
+    met = flat.reshape(len(weight), *(weight.shape[axis] for axis in windows))
+    return met.transpose(0, *(windows.index(axis) + 1 for axis in (1, 2, 3)))
 
 
 def misplaced_input_mistakes(layer, x, weight, bias) -> dict:
@@ -56,23 +57,66 @@ def misplaced_input_mistakes(layer, x, weight, bias) -> dict:
     return mistakes
 
 
-def kernel_order_mistakes(layer, x, weight, bias) -> dict:
-    """The convolutions with the kernels flattened in every other axis order than the
-    windows' (kh, kw, C_in), each with the hint that names it."""
-    mistakes = {}
-    for order in itertools.permutations((1, 2, 3)):
-        if order == (2, 3, 1):
-            continue
-        names = ", ".join(KERNEL_AXES[axis] for axis in order)
-        said = "weight's (C_in, kh, kw)" if order == (1, 2, 3) else f"({names})"
-        hint = (
+def kernel_order_hint(layer, x, output) -> str:
+    """A hint line when ``output`` is the convolution with the kernels and the windows
+    flattened in different axis orders, or ''. With equal axis lengths several pairs of
+    orders give the same output: the likeliest is named (the kernels flattened in weight's
+    own order, then other kernel orders, then the windows), and the others mentioned."""
+    weight, bias = layer.weight.data, None if layer.bias is None else layer.bias.data
+    right, orders = (2, 3, 1), list(itertools.permutations((1, 2, 3)))
+    pairs = [(kernels, right) for kernels in orders if kernels != right]
+    pairs += [(right, windows) for windows in orders if windows != right]
+    pairs += [(k, w) for k in orders for w in orders if right not in (k, w) and k != w]
+    matching = [
+        (kernels, windows)
+        for kernels, windows in pairs
+        if np.allclose(
+            output,
+            convolution_by_definition(
+                x,
+                kernels_read_in_order(weight, kernels, windows),
+                bias,
+                layer.stride,
+                layer.padding,
+            ),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+    ]
+    if not matching:
+        return ""
+    hint = order_hint(*matching[0])
+    if any(windows != matching[0][1] for _, windows in matching):
+        hint += (
+            " (with these equal axis lengths, the windows flattened in another order than "
+            "unfold's (kh, kw, C_in) give the same output: flatten both in that order)"
+        )
+    return f"\nHint: {hint}"
+
+
+def order_hint(kernels, windows) -> str:
+    """What to fix when the kernels are flattened in ``kernels`` order and the windows in
+    ``windows`` order (weight's axes: 1 C_in, 2 kh, 3 kw)."""
+
+    def named(order):
+        return "(" + ", ".join(KERNEL_AXES[axis] for axis in order) + ")"
+
+    if windows == (2, 3, 1):
+        said = "weight's (C_in, kh, kw)" if kernels == (1, 2, 3) else named(kernels)
+        return (
             f"the kernels are flattened in {said} order, but the windows in (kh, kw, C_in) "
             "order: flatten weight.transpose(0, 2, 3, 1), channels last"
         )
-        mistakes[hint] = lambda order=order: convolution_by_definition(
-            x, kernels_read_in_order(weight, order), bias, layer.stride, layer.padding
+    if kernels == (2, 3, 1):
+        return (
+            f"the windows are flattened in {named(windows)} order, but the kernels in (kh, "
+            "kw, C_in) order: flatten the windows as unfold gives them, (N, H', W', kh, kw, "
+            "C_in), without a transpose"
         )
-    return mistakes
+    return (
+        f"the kernels are flattened in {named(kernels)} order and the windows in "
+        f"{named(windows)} order: flatten both in (kh, kw, C_in) order"
+    )
 
 
 def conv2d_output_hint(layer, x, output) -> str:
@@ -104,7 +148,6 @@ def conv2d_output_hint(layer, x, output) -> str:
             )
         ),
         **misplaced_input_mistakes(layer, x, weight, bias),
-        **kernel_order_mistakes(layer, x, weight, bias),
         "the kernel is flipped (a true convolution): pancake, like PyTorch, computes a "
         "cross-correlation, without flipping": (
             lambda: convolution_by_definition(
@@ -124,7 +167,13 @@ def conv2d_output_hint(layer, x, output) -> str:
         if np.shape(output) == value.shape and np.allclose(output, value, rtol=1e-9, atol=1e-12):
             return f"\nHint: {hint}"
     expected = convolution_by_definition(x, weight, bias, stride, layer.padding)
-    return bias_term_hint(output, expected, bias, axis=1) or border_hint(layer, x, output, expected)
+    if np.shape(output) != expected.shape:
+        return ""
+    return (
+        kernel_order_hint(layer, x, output)
+        or bias_term_hint(output, expected, bias, axis=1)
+        or border_hint(layer, x, output, expected)
+    )
 
 
 def border_hint(layer, x, output, expected) -> str:
