@@ -121,3 +121,26 @@ def test_no_structure_is_claimed_for_scattered_errors_or_equal_expected_values()
     got = repeated.copy()
     got[:, -1] = 1.0
     assert "only the entries" not in wrong_message(got + [0, 0, 0, 0, 0], repeated)
+
+
+def test_a_location_is_claimed_only_for_errors_far_out_of_the_tolerance():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 5))
+    got = expected.copy()
+    got[:, -1] *= 1 + 1e-6  # out of the tolerance, but barely: elsewhere could be too
+    assert "only the entries" not in wrong_message(got, expected)
+
+
+def test_a_hint_that_names_the_mistake_replaces_the_structural_one_only():
+    from pancake.testing.forward import with_hint
+
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 3, 2))
+    with pytest.raises(AssertionError) as offset:
+        check_values("v", expected + rng.standard_normal((1, 3, 1)), expected, formula="f")
+    named = str(with_hint(offset.value, "\nHint: the bias is missing"))
+    assert named.endswith("Hint: the bias is missing") and named.count("Hint:") == 1
+    with pytest.raises(AssertionError) as scaled:
+        check_values("v", 2 * expected, expected, formula="f")
+    assert str(with_hint(scaled.value, "\nHint: named")).count("Hint:") == 2
+    assert with_hint(scaled.value, "") is scaled.value

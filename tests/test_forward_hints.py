@@ -343,3 +343,14 @@ def test_kernels_read_in_another_order_with_equal_axis_lengths_mention_the_windo
     hint = conv2d_output_hint(layer, x, output)
     assert "the kernels are flattened in weight's (C_in, kh, kw) order" in hint
     assert "with these equal axis lengths, the windows" in hint
+
+
+def test_a_one_channel_offset_is_not_called_a_multiple_of_the_bias():
+    bias, expected = np.array([0.7]), np.random.default_rng(0).standard_normal((4, 1))
+    assert bias_term_hint(expected + 0.7 * 0.4, expected, bias, axis=-1) == ""
+    assert "the bias is missing" in bias_term_hint(expected - 0.7, expected, bias, axis=-1)
+
+
+def test_a_halved_square_is_named_as_a_factor():
+    wrong = module_computing(Square, lambda x: x * x / 2)
+    assert "0.5·x² at every point" in elementwise_forward_hint(wrong, np.square, "x²")

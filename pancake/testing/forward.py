@@ -30,6 +30,15 @@ def output_of_copy(module, *inputs, training: bool | None = None):
         return None
 
 
+def with_hint(error: AssertionError, hint: str) -> AssertionError:
+    """``error`` (a failure of ``check_values``) with ``hint`` added; a hint that names the
+    mistake replaces check_values' own, which only describes where or how the values are
+    off."""
+    if not hint:
+        return error
+    return AssertionError(f"{getattr(error, 'unhinted', error)}{hint}")
+
+
 def _number(value: float) -> str:
     """``value`` as short as it reads exactly (2, 0.5, -1, 0.01)."""
     return f"{value:.4g}"
@@ -128,15 +137,15 @@ def bias_term_hint(output, expected, bias, axis: int) -> str:
         return ""
     along = np.reshape(bias, (-1,) + (1,) * (output.ndim - axis % output.ndim - 1))
     term = np.broadcast_to(along, output.shape)
-    factor = float(np.vdot(output - expected, term) / np.vdot(term, term))
-    if np.isclose(factor, 0) or not close(output, expected + factor * term, rtol=1e-9):
-        return ""
+    factor = round(float(np.vdot(output - expected, term) / np.vdot(term, term)))
+    if factor == 0 or not close(output, expected + factor * term, rtol=1e-9):
+        return ""  # whole multiples only: with one channel, any offset is some multiple
     words = {
-        -1.0: "the bias is missing: add it",
-        1.0: "the bias is added twice: add it once",
-        -2.0: "the bias is subtracted: add it",
-    }.get(round(factor, 9), f"the bias is counted {_number(factor + 1)} times: add it once")
-    times = "" if np.isclose(abs(factor), 1) else f"{_number(abs(factor))}·"
+        -1: "the bias is missing: add it",
+        1: "the bias is added twice: add it once",
+        -2: "the bias is subtracted: add it",
+    }.get(factor, f"the bias is counted {factor + 1} times: add it once")
+    times = "" if abs(factor) == 1 else f"{abs(factor)}·"
     return f"\nHint: {words} (the output is the expected one {'+-'[factor < 0]} {times}bias)"
 
 
@@ -157,6 +166,9 @@ def _relation_hint(output, expected, formula: str) -> str:
     everywhere = _what_it_is(output, expected, GENERIC_POINTS)
     if everywhere:
         return f"the output is {everywhere} at every point, instead of {formula}"
+    factor = float(np.vdot(output, expected) / np.vdot(expected, expected))
+    if close(output, factor * expected, rtol=1e-9):
+        return f"the output is {_number(factor)}·{formula} at every point: a factor is missing or extra"
     shift = float(np.mean(output - expected))
     if close(output, expected + shift, rtol=1e-9):
         sign = "+" if shift > 0 else "-"
@@ -294,10 +306,12 @@ def cross_entropy_forward_hint(loss_fn) -> str:
     terms = {
         "log_softmax(z)": log_probabilities,
         "log_softmax(z, axis=0)": logits - np.logaddexp.reduce(logits, axis=0),
+        "z - logsumexp(z) over every entry": logits - np.logaddexp.reduce(logits, axis=None),
         "z": logits,
+        "z - max(z)": shifted,
         "softmax(z)": np.exp(log_probabilities),
     }
-    divisors = {"batch": 5, "1": 1, "(batch · classes)": 15}
+    divisors = {"batch": 5, "1": 1, "(batch · classes)": 15, "classes": 3}
     found = []
     for (term, values), (divisor, count), sign in itertools.product(
         terms.items(), divisors.items(), (-1, 1)
@@ -317,10 +331,18 @@ def cross_entropy_forward_hint(loss_fn) -> str:
 
 TERMS_SAID = {
     "log_softmax(z, axis=0)": "a log-softmax over the batch (axis=0)",
+    "z - logsumexp(z) over every entry": "a log-sum-exp over every entry (give the sum axis=1, "
+    "keepdims=True)",
     "z": "the raw logits z",
+    "z - max(z)": "z - max(z) alone (the log-sum-exp is missing)",
     "softmax(z)": "the probabilities softmax(z) (their log is missing)",
 }
-DIVISORS_SAID = {"1": "1 (a sum over the batch)", "(batch · classes)": "every entry's count"}
+DIVISORS_SAID = {
+    "1": "the loss is summed over the examples: take their mean",
+    "(batch · classes)": "the mean runs over every entry, the classes too: sum over the "
+    "classes, then take the mean over the examples only",
+    "classes": "the sum is divided by the number of classes: divide by the batch size",
+}
 
 
 def _cross_entropy_words(found: tuple, right: tuple) -> str:
@@ -332,7 +354,7 @@ def _cross_entropy_words(found: tuple, right: tuple) -> str:
             f"take the log-probabilities, log_softmax(z) over the classes (axis=1), not {TERMS_SAID[term]}"
         )
     if divisor != right[1]:
-        fixes.append(f"divide by the batch size, not {DIVISORS_SAID[divisor]}")
+        fixes.append(DIVISORS_SAID[divisor])
     if sign != right[2]:
         fixes.append("negate the sum: the loss is minus the log-probability of the label")
     shown = f"{'-' if sign < 0 else ''}sum(target · {term}) / {divisor}"

@@ -3,7 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.basic import Mul, Square
-from pancake.testing.forward import elementwise_forward_hint
+from pancake.testing.forward import elementwise_forward_hint, with_hint
 
 
 def visible_check_square():
@@ -19,7 +19,7 @@ def check_square_output(x):
         check_values("Square()(x)", Square()(x), x * x, formula="x²")
     except AssertionError as error:
         hint = elementwise_forward_hint(Square(), lambda x: x * x, "x²")
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint) from None
 
 
 @graded
@@ -73,7 +73,7 @@ def check_mul_output(x, k):
         check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
     except AssertionError as error:
         hint = elementwise_forward_hint(Mul(1.7), lambda x: 1.7 * x, "k·x (k = 1.7 here)")
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint) from None
 
 
 @graded

@@ -3,7 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.linear import Linear
-from pancake.testing.forward import bias_term_hint
+from pancake.testing.forward import bias_term_hint, with_hint
 
 
 def visible_check_linear():
@@ -22,7 +22,7 @@ def check_linear_output(layer, x):
         check_values("Linear(x)", output, expected, formula="x @ weight + bias")
     except AssertionError as error:
         hint = bias_term_hint(output, expected, layer.bias.data, axis=-1)
-        raise AssertionError(f"{error}{hint or transposed_weight_hint(layer, x, output)}") from None
+        raise with_hint(error, hint or transposed_weight_hint(layer, x, output)) from None
 
 
 def transposed_weight_hint(layer, x, output) -> str:

@@ -4,7 +4,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.nn.activations import ReLU, Sigmoid, Tanh
 from pancake.nn.losses import CrossEntropyLoss
-from pancake.testing.forward import cross_entropy_forward_hint, elementwise_forward_hint
+from pancake.testing.forward import cross_entropy_forward_hint, elementwise_forward_hint, with_hint
 
 
 def visible_check_sigmoid():
@@ -29,7 +29,7 @@ def check_activation_output(module, x, function, formula, identity=""):
     except AssertionError as error:
         hint = scaled_argument_hint(module, function, formula, identity)
         hint = hint or elementwise_forward_hint(module, function, formula)
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint) from None
 
 
 def scaled_argument_hint(module, function, formula, identity="") -> str:
@@ -226,10 +226,10 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
     try:
         check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
     except AssertionError as error:
-        hint = loss_scale_hint(loss, expected, logits.shape) or block_hint(loss, logits, labels)
-        if not hint and "Hint:" not in str(error):
-            hint = cross_entropy_forward_hint(loss_fn)
-        raise AssertionError(f"{error}{hint}") from None
+        hint = "" if "Hint:" in str(error) else cross_entropy_forward_hint(loss_fn)
+        hint = hint or loss_scale_hint(loss, expected, logits.shape)
+        hint = hint or block_hint(loss, logits, labels)
+        raise with_hint(error, hint) from None
 
 
 def loss_scale_hint(loss, expected, shape):

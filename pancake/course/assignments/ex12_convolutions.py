@@ -5,7 +5,7 @@ import itertools
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.conv import Conv2d, MaxPool2d
-from pancake.testing.forward import bias_term_hint
+from pancake.testing.forward import bias_term_hint, with_hint
 
 
 def convolution_by_definition(x, weight, bias, stride, padding):
@@ -225,7 +225,7 @@ def check_conv2d_output(layer, x, expected):
     try:
         return check_values("Conv2d(x)", output, expected, formula="the convolution's definition")
     except AssertionError as error:
-        raise AssertionError(f"{error}{conv2d_output_hint(layer, x, output)}") from None
+        raise with_hint(error, conv2d_output_hint(layer, x, output)) from None
 
 
 def visible_check_conv2d():

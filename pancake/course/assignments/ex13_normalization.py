@@ -4,7 +4,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.module import Module
 from pancake.nn.normalization import BatchNorm, standardize, standardize_backward
-from pancake.testing.forward import batch_norm_forward_hint
+from pancake.testing.forward import batch_norm_forward_hint, with_hint
 
 
 class Standardize(Module):
@@ -462,7 +462,7 @@ def check_training_output(module, x, expected, formula):
     except AssertionError as error:
         hint = training_statistics_hint(module, x, output)
         hint = hint or batch_norm_forward_hint(module, training=True)
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint) from None
 
 
 def check_eval_output(module, output, expected, what="BatchNorm(x) in eval mode"):
@@ -472,7 +472,7 @@ def check_eval_output(module, output, expected, what="BatchNorm(x) in eval mode"
         check_values(what, output, expected, formula="the running statistics")
     except AssertionError as error:
         hint = batch_norm_forward_hint(module, training=False)
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint) from None
 
 
 def check_running_statistics(module, batches, momentum, mean, var):
