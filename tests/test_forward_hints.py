@@ -354,3 +354,42 @@ def test_a_one_channel_offset_is_not_called_a_multiple_of_the_bias():
 def test_a_halved_square_is_named_as_a_factor():
     wrong = module_computing(Square, lambda x: x * x / 2)
     assert "0.5·x² at every point" in elementwise_forward_hint(wrong, np.square, "x²")
+
+
+def test_a_kernel_matrix_made_by_a_reshape_where_a_transpose_belongs_is_named():
+    from pancake.course.assignments.ex12_convolutions import conv2d_output_hint
+
+    layer, x = conv_case()
+    weight = layer.weight.data
+    matrix = weight.transpose(0, 2, 3, 1).reshape(-1, 4)  # (kh·kw·C_in, C_out), no .T
+    met = matrix.T.reshape(4, 3, 2, 3).transpose(0, 3, 1, 2)
+    output = convolution(x, met, layer.bias.data, (2, 1), (2, 1))
+    assert "a reshape regroups the entries in their order" in conv2d_output_hint(layer, x, output)
+
+
+def test_a_cross_entropy_without_the_target_is_named():
+    from pancake.nn import CrossEntropyLoss
+    from pancake.ops import log_softmax
+    from pancake.testing.forward import cross_entropy_forward_hint
+
+    class EveryClass(CrossEntropyLoss):
+        def forward(self, pred, target):
+            return float(-np.sum(log_softmax(pred)) / len(pred))
+
+    assert "the target is not used" in cross_entropy_forward_hint(EveryClass())
+
+
+@pytest.mark.parametrize(
+    "base, function, formula, wrong, words",
+    [
+        (Sigmoid, sigmoid, "σ", lambda x: sigmoid(x) * (1 - sigmoid(x)), "the derivative of σ"),
+        (Square, np.square, "x²", lambda x: 2 * x, "the derivative of x²"),
+        (Sigmoid, sigmoid, "σ", lambda x: 2 * sigmoid(x) - 1, "2·σ - 1 at every point"),
+        (Square, np.square, "x²", lambda x: x * x / 2, "0.5·x² at every point"),
+    ],
+)
+def test_an_elementwise_output_that_is_the_derivative_or_an_affine_function_of_f_is_named(
+    base, function, formula, wrong, words
+):
+    hint = elementwise_forward_hint(module_computing(base, wrong), function, formula)
+    assert words in hint

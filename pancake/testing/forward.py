@@ -32,8 +32,8 @@ def output_of_copy(module, *inputs, training: bool | None = None):
 
 def with_hint(error: AssertionError, hint: str) -> AssertionError:
     """``error`` (a failure of ``check_values``) with ``hint`` added; a hint that names the
-    mistake replaces check_values' own, which only describes where or how the values are
-    off."""
+    mistake replaces check_values' own when that one only describes where or how the
+    values are off (such an error keeps its message without it as ``unhinted``)."""
     if not hint:
         return error
     return AssertionError(f"{getattr(error, 'unhinted', error)}{hint}")
@@ -58,8 +58,10 @@ def elementwise_forward_hint(module, function, formula: str) -> str:
     expected = function(GENERIC_POINTS)
     if close(output, expected, rtol=1e-9):
         return ""
+    step = 1e-5
+    derivative = (function(GENERIC_POINTS + step) - function(GENERIC_POINTS - step)) / (2 * step)
     hint = (
-        _relation_hint(output, expected, formula)
+        _relation_hint(output, expected, formula, derivative)
         or _one_side_hint(output, expected, formula)
         or _both_sides_hint(output, expected, formula)
     )
@@ -149,35 +151,49 @@ def bias_term_hint(output, expected, bias, axis: int) -> str:
     return f"\nHint: {words} (the output is the expected one {'+-'[factor < 0]} {times}bias)"
 
 
-def _relation_hint(output, expected, formula: str) -> str:
-    """'the output is <f², 1 - f, 1 / f, f + c, c·x, ...>: ...' confirmed on every point,
+def _relation_hint(output, expected, formula: str, derivative=None) -> str:
+    """'the output is <f', f², 1 - f, 1 / f, c·x, a·f + c>: ...' confirmed on every point,
     or ''."""
     with np.errstate(divide="ignore"):  # 1 / f where f is 0: inf, which matches nothing
         reciprocal = 1 / expected
     relations = {
+        f"the derivative of {formula}, not the function itself: forward returns f(x), "
+        "backward multiplies by f'(x)": derivative,
         f"({formula})²: the right value squared; look for a power (** 2) or a factor "
         "written twice": expected**2,
         f"1 - {formula}: the complement; check which of the two the formula gives": 1 - expected,
         f"1 / ({formula}): the reciprocal; check what divides what": reciprocal,
     }
     for words, values in relations.items():
-        if close(output, values, rtol=1e-9):
+        if values is not None and close(output, values, rtol=1e-6):
             return f"the output is {words}"
     everywhere = _what_it_is(output, expected, GENERIC_POINTS)
     if everywhere:
         return f"the output is {everywhere} at every point, instead of {formula}"
-    factor = float(np.vdot(output, expected) / np.vdot(expected, expected))
-    if close(output, factor * expected, rtol=1e-9):
-        return f"the output is {_number(factor)}·{formula} at every point: a factor is missing or extra"
-    shift = float(np.mean(output - expected))
-    if close(output, expected + shift, rtol=1e-9):
-        sign = "+" if shift > 0 else "-"
-        return (
-            f"the output is {formula} {sign} {_number(abs(shift))} at every point: a constant "
-            "term is added or missing (compare the formula with the definition term by term, "
-            "brackets included)"
-        )
-    return ""
+    return _affine_hint(output, expected, formula)
+
+
+def _affine_hint(output, expected, formula: str) -> str:
+    """'the output is a·f + c at every point' (a factor, a constant term, or both off),
+    or ''."""
+    terms = np.stack([expected, np.ones_like(expected)], axis=1)
+    (factor, shift), *_ = np.linalg.lstsq(terms, output, rcond=None)
+    if not close(output, factor * expected + shift, rtol=1e-9):
+        return ""
+    factor, shift = (0.0 if np.isclose(v, 0, atol=1e-9) else float(v) for v in (factor, shift))
+    grouped = f"({formula})" if " " in formula else formula
+    scaled = formula if np.isclose(factor, 1) else f"{_number(factor)}·{grouped}"
+    said = scaled if shift == 0 else f"{scaled} {'+-'[shift < 0]} {_number(abs(shift))}"
+    if np.isclose(factor, 1):
+        fix = "a constant term is added or missing"
+    elif shift == 0:
+        fix = "a factor is missing or extra"
+    else:
+        fix = "a factor and a constant term differ from the definition"
+    return (
+        f"the output is {said} at every point: {fix} (compare the formula with the "
+        "definition term by term, brackets included)"
+    )
 
 
 # -- batch normalisation: weight · (x - mean) / sqrt(var + eps) + bias, per channel ------
@@ -312,13 +328,14 @@ def cross_entropy_forward_hint(loss_fn) -> str:
         "softmax(z)": np.exp(log_probabilities),
     }
     divisors = {"batch": 5, "1": 1, "(batch · classes)": 15, "classes": 3}
+    weights = {"target": target, "every class": np.ones_like(target)}
     found = []
-    for (term, values), (divisor, count), sign in itertools.product(
-        terms.items(), divisors.items(), (-1, 1)
+    for (term, values), (divisor, count), sign, (weight, by) in itertools.product(
+        terms.items(), divisors.items(), (-1, 1), weights.items()
     ):
-        if np.isclose(float(loss.flat[0]), sign * np.sum(target * values) / count, rtol=1e-9):
-            found.append((term, divisor, sign))
-    right = ("log_softmax(z)", "batch", -1)
+        if np.isclose(float(loss.flat[0]), sign * np.sum(by * values) / count, rtol=1e-9):
+            found.append((term, divisor, sign, weight))
+    right = ("log_softmax(z)", "batch", -1, "target")
     changes = sorted((sum(a != b for a, b in zip(f, right, strict=True)), f) for f in found)
     if (
         not changes
@@ -347,8 +364,13 @@ DIVISORS_SAID = {
 
 def _cross_entropy_words(found: tuple, right: tuple) -> str:
     """What the loss is, and each part that differs from the cross-entropy."""
-    term, divisor, sign = found
+    term, divisor, sign, weight = found
     fixes = []
+    if weight != right[3]:
+        fixes.append(
+            "the target is not used: every class's term is summed; multiply by the target "
+            "(one-hot rows), so that only each example's label counts"
+        )
     if term != right[0]:
         fixes.append(
             f"take the log-probabilities, log_softmax(z) over the classes (axis=1), not {TERMS_SAID[term]}"
@@ -357,5 +379,5 @@ def _cross_entropy_words(found: tuple, right: tuple) -> str:
         fixes.append(DIVISORS_SAID[divisor])
     if sign != right[2]:
         fixes.append("negate the sum: the loss is minus the log-probability of the label")
-    shown = f"{'-' if sign < 0 else ''}sum(target · {term}) / {divisor}"
+    shown = f"{'-' if sign < 0 else ''}sum({'target · ' if weight == 'target' else ''}{term}) / {divisor}"
     return f"the loss is {shown}: {'; '.join(fixes)}"

@@ -35,17 +35,9 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     structure = _per_index_hint(got, expected, tolerance) or _where_hint(
         errors, tolerance, expected
     )
-    raise WrongValues(f"{message}{structure}", unhinted=message)
-
-
-class WrongValues(AssertionError):
-    """A failure of ``check_values`` whose hint, if any, only describes the structure of
-    the error: ``unhinted`` is the message without it, for a caller that names the mistake
-    itself (``pancake.testing.forward.with_hint``)."""
-
-    def __init__(self, message: str, *, unhinted: str):
-        super().__init__(message)
-        self.unhinted = unhinted
+    error = AssertionError(f"{message}{structure}")
+    error.unhinted = message  # for a caller that names the mistake itself: forward.with_hint
+    raise error
 
 
 def _nan_hint(got: np.ndarray) -> str:

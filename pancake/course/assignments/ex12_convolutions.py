@@ -84,7 +84,7 @@ def kernel_order_hint(layer, x, output) -> str:
         )
     ]
     if not matching:
-        return ""
+        return reshaped_kernel_matrix_hint(layer, x, output)
     hint = order_hint(*matching[0])
     if any(windows != matching[0][1] for _, windows in matching):
         hint += (
@@ -92,6 +92,25 @@ def kernel_order_hint(layer, x, output) -> str:
             "unfold's (kh, kw, C_in) give the same output: flatten both in that order)"
         )
     return f"\nHint: {hint}"
+
+
+def reshaped_kernel_matrix_hint(layer, x, output) -> str:
+    """A hint line when the (kh·kw·C_in, C_out) matrix that multiplies the columns was
+    made by a reshape of weight (in any axis order) where a transpose belongs; or ''."""
+    weight, bias = layer.weight.data, None if layer.bias is None else layer.bias.data
+    c_out, c_in, kh, kw = weight.shape
+    for order in itertools.permutations((1, 2, 3)):
+        matrix = weight.transpose(0, *order).reshape(-1, c_out)  # (kh·kw·C_in, C_out)
+        met = matrix.T.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
+        value = convolution_by_definition(x, met, bias, layer.stride, layer.padding)
+        if np.allclose(output, value, rtol=1e-9, atol=1e-12):
+            return (
+                "\nHint: the matrix the columns are multiplied by is weight reshaped to "
+                "(kh·kw·C_in, C_out): a reshape regroups the entries in their order, it is no "
+                "transpose. Flatten each kernel, weight.transpose(0, 2, 3, 1).reshape(C_out, "
+                "-1), and multiply by its transpose, columns @ kernels.T"
+            )
+    return ""
 
 
 def order_hint(kernels, windows) -> str:
