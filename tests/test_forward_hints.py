@@ -393,3 +393,25 @@ def test_an_elementwise_output_that_is_the_derivative_or_an_affine_function_of_f
 ):
     hint = elementwise_forward_hint(module_computing(base, wrong), function, formula)
     assert words in hint
+
+
+def test_a_running_buffer_updated_from_the_other_buffer_is_named():
+    from pancake.course.assignments.ex13_normalization import crossed_update_hint
+
+    class CopiedLine(BatchNorm1d):
+        def forward(self, x):
+            mean, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_mean + m * var
+            return x
+
+    batches = [np.random.default_rng(step).standard_normal((4, 3)) for step in range(2)]
+    wrong, right = CopiedLine(3, momentum=0.5), BatchNorm1d(3, momentum=0.5)
+    for batch in batches:
+        wrong(batch)
+        right(batch)
+    hint = crossed_update_hint(wrong, batches, 0.5)
+    assert "running_var is updated from running_mean and the unbiased batch variance" in hint
+    assert "running_mean is updated" not in hint
+    assert crossed_update_hint(right, batches, 0.5) == ""

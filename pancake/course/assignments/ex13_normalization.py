@@ -1,5 +1,7 @@
 """Exercise 13: the backward pass of standardisation, and batch normalisation with running statistics."""
 
+import itertools
+
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.module import Module
@@ -484,7 +486,40 @@ def check_running_statistics(module, batches, momentum, mean, var):
         check_values("running_var", module.running_var, var, formula=formula)
     except AssertionError as error:
         hint = running_statistics_hint(module, batches, momentum)
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint or crossed_update_hint(module, batches, momentum)) from None
+
+
+def crossed_update_hint(module, batches, momentum) -> str:
+    """A hint line when running_mean and running_var follow the update rule from another
+    buffer or another batch statistic (a line copied from the other one), each buffer
+    read after the lines before it, as code runs; or ''."""
+    axes = module.reduce_axes
+    count = batches[0].size // module.num_features
+    statistics = [
+        {
+            "the batch mean": batch.mean(axis=axes),
+            "the unbiased batch variance": batch.var(axis=axes) * count / (count - 1),
+            "the biased batch variance": batch.var(axis=axes),
+        }
+        for batch in batches
+    ]
+    buffers, names = ("running_mean", "running_var"), list(statistics[0])
+    right = ("running_mean", "the batch mean", "running_var", "the unbiased batch variance")
+    for rule in itertools.product(buffers, names, buffers, names):
+        running = {"running_mean": np.zeros(module.num_features), "running_var": 1.0}
+        for step in statistics:
+            for buffer, (old, new) in zip(buffers, (rule[:2], rule[2:]), strict=True):
+                running[buffer] = (1 - momentum) * running[old] + momentum * step[new]
+        if rule != right and all(
+            np.allclose(getattr(module, buffer), running[buffer], rtol=1e-9) for buffer in buffers
+        ):
+            return "\nHint: " + "; ".join(
+                f"{buffer} is updated from {rule[2 * i]} and {rule[2 * i + 1]}, where "
+                f"{right[2 * i]} and {right[2 * i + 1]} belong"
+                for i, buffer in enumerate(buffers)
+                if rule[2 * i : 2 * i + 2] != right[2 * i : 2 * i + 2]
+            )
+    return ""
 
 
 def visible_check_batch_norm():
