@@ -415,3 +415,32 @@ def test_a_running_buffer_updated_from_the_other_buffer_is_named():
     assert "running_var is updated from running_mean and the unbiased batch variance" in hint
     assert "running_mean is updated" not in hint
     assert crossed_update_hint(right, batches, 0.5) == ""
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda x: 1 / (1 - np.exp(-x)), "1 / (1 - exp(-x)), where 1 / (1 + exp(-x)) belongs"),
+        (
+            lambda x: np.exp(x) / (1 + np.exp(-x)),
+            "exp(x) / (1 + exp(-x)), where exp(x) / (1 + exp(x))",
+        ),
+    ],
+)
+def test_a_sigmoid_with_a_sign_flipped_is_named(wrong, words):
+    from pancake.course.assignments.ex04_activations_losses import SIGMOID_FORMS
+    from pancake.testing.forward import sign_slip_hint
+
+    assert words in sign_slip_hint(module_computing(Sigmoid, wrong), SIGMOID_FORMS)
+    assert sign_slip_hint(Sigmoid(), SIGMOID_FORMS) == ""
+
+
+def test_a_tanh_with_a_sign_flipped_is_named():
+    from pancake.course.assignments.ex04_activations_losses import TANH_FORMS
+    from pancake.testing.forward import sign_slip_hint
+
+    wrong = module_computing(Tanh, lambda x: 1 - 2 / (np.exp(-2 * x) + 1))
+    assert "1 - 2 / (exp(-2x) + 1), where 1 - 2 / (exp(2x) + 1) belongs" in sign_slip_hint(
+        wrong, TANH_FORMS
+    )
+    assert sign_slip_hint(Tanh(), TANH_FORMS) == ""

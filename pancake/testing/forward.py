@@ -68,6 +68,29 @@ def elementwise_forward_hint(module, function, formula: str) -> str:
     return f"\nHint: {hint}" if hint else ""
 
 
+def sign_slip_hint(module, forms) -> str:
+    """A hint line when ``module`` computes one of the right ``forms`` of its function
+    with signs flipped, or ''. Each form is (text, build, right): ``build(signs, x)`` the
+    formula with the given signs (+1 or -1, one per ± in ``text``), ``right`` the signs
+    that give the function."""
+    output = output_of_copy(module, GENERIC_POINTS)
+    if output is None or output.shape != GENERIC_POINTS.shape:
+        return ""
+    for text, build, right in forms:
+        for signs in itertools.product((1, -1), repeat=len(right)):
+            with np.errstate(divide="ignore", over="ignore"):
+                values = build(signs, GENERIC_POINTS)
+            if signs != right and close(output, values, rtol=1e-9):
+                wrote, meant = (_with_signs(text, chosen) for chosen in (signs, right))
+                return f"\nHint: the output is {wrote}, where {meant} belongs: check the signs"
+    return ""
+
+
+def _with_signs(text: str, signs) -> str:
+    """``text`` with its ± places filled in by ``signs`` (an argument's + left out)."""
+    return text.format(*("+" if sign > 0 else "-" for sign in signs)).replace("(+", "(")
+
+
 def _one_side_hint(output, expected, formula: str) -> str:
     """'right where x > a but wrong where x < b, where it is ...' (or the other way round):
     the wrong points are all below (or all above) the right ones; or ''."""
