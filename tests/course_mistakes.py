@@ -3242,3 +3242,62 @@ TAMPERS = [
     ),
     Tamper("05-sequential", "rewrites and deletes the graded test cells", rewrite_graded_cells),
 ]
+
+# --- forward values (session 6) ---
+# Wrong forward values named by a family of pancake.testing.forward (or the Conv2d
+# check's), each confirmed on a generic input: a copy of the module run again.
+FORWARD_VALUE_MISTAKES = [
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "eps added after the square root, by hand",
+        (
+            (
+                "x_hat, inv_std = standardize(x, self.per_channel(mean), self.per_channel(var), "
+                "self.eps)",
+                "inv_std = 1 / (np.sqrt(self.per_channel(var)) + self.eps)\n"
+                "        x_hat = (x - self.per_channel(mean)) * inv_std",
+            ),
+        ),
+        (
+            "batch-norm-eval-forward",
+            "batch-norm-eval-gradients",
+            "batch-norm-training-forward",
+            "batch-norm-training-gradients",
+        ),
+        "eps inside the square root",
+    ),
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "a leaky ReLU, max(x, 0.01 x), where ReLU belongs",
+        (("return np.maximum(x, 0)", "return np.maximum(x, 0.01 * x)"),),
+        ("relu-forward", "relu-gradients"),
+        "wrong where x < 0, where it is 0.01·x",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "x times its absolute value",
+        (("return x * x", "return x * np.abs(x)"),),
+        ("square-forward", "square-gradients"),
+        "the expected value negated (-x²)",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias added twice",
+        (("output = output + self.bias.data", "output = output + 2 * self.bias.data"),),
+        ("linear-batch-axes", "linear-forward", "linear-gradients"),
+        "the bias is added twice",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the input copied to the bottom-right corner of the padded buffer",
+        (("padded[:, ph : ph + height, pw : pw + width]", "padded[:, 2 * ph :, 2 * pw :]"),),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "put it in the middle, [ph : ph + height, pw : pw + width]",
+    ),
+]
+MISTAKES += FORWARD_VALUE_MISTAKES

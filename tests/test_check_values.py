@@ -77,3 +77,70 @@ def test_a_nan_without_inf_names_the_log_of_a_negative_number_too():
     with pytest.raises(AssertionError) as failure:
         check_values("v", np.log(np.array([-1.0, 2.0])), np.array([0.0, 1.0]), formula="f")
     assert "the log (or square root) of a negative number" in str(failure.value)
+
+
+def wrong_message(got, expected) -> str:
+    with pytest.raises(AssertionError) as failure:
+        check_values("v", got, expected, formula="f")
+    return str(failure.value)
+
+
+def test_values_off_by_one_amount_per_index_of_an_axis_are_named():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 3, 2))
+    per_channel = rng.standard_normal((1, 3, 1))
+    message = wrong_message(expected + per_channel, expected)
+    assert "same index along axis 1 are off by the same amount" in message
+    assert "every value is off by the same amount, 0.5" in wrong_message(expected + 0.5, expected)
+
+
+def test_values_off_by_one_factor_per_index_of_an_axis_are_named():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((5, 3))
+    message = wrong_message(expected * rng.uniform(2, 3, 3), expected)
+    assert "same index along axis 1 are off by the same factor" in message
+
+
+def test_wrong_values_only_at_the_end_of_an_axis_are_located():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 5))
+    got = expected.copy()
+    got[:, -1] += rng.standard_normal(4)
+    assert "only the entries at the last index of axis 1 (of 5)" in wrong_message(got, expected)
+    got = expected.copy()
+    got[:2] += rng.standard_normal((2, 5))
+    assert "the first 2 indices of axis 0" in wrong_message(got, expected)
+
+
+def test_no_structure_is_claimed_for_scattered_errors_or_equal_expected_values():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 5))
+    message = wrong_message(expected + rng.standard_normal((4, 5)), expected)
+    assert "Hint" not in message
+    repeated = np.zeros((4, 5))
+    got = repeated.copy()
+    got[:, -1] = 1.0
+    assert "only the entries" not in wrong_message(got + [0, 0, 0, 0, 0], repeated)
+
+
+def test_a_location_is_claimed_only_for_errors_far_out_of_the_tolerance():
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 5))
+    got = expected.copy()
+    got[:, -1] *= 1 + 1e-6  # out of the tolerance, but barely: elsewhere could be too
+    assert "only the entries" not in wrong_message(got, expected)
+
+
+def test_a_hint_that_names_the_mistake_replaces_the_structural_one_only():
+    from pancake.testing.forward import with_hint
+
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((4, 3, 2))
+    with pytest.raises(AssertionError) as offset:
+        check_values("v", expected + rng.standard_normal((1, 3, 1)), expected, formula="f")
+    named = str(with_hint(offset.value, "\nHint: the bias is missing"))
+    assert named.endswith("Hint: the bias is missing") and named.count("Hint:") == 1
+    with pytest.raises(AssertionError) as scaled:
+        check_values("v", 2 * expected, expected, formula="f")
+    assert str(with_hint(scaled.value, "\nHint: named")).count("Hint:") == 2
+    assert with_hint(scaled.value, "") is scaled.value

@@ -25,11 +25,19 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
     if np.all(errors <= tolerance):
         return f"{what} matches {formula}: OK"
     worst = np.unravel_index(np.argmax(errors - tolerance), expected.shape)
-    raise AssertionError(
+    message = (
         f"{what} is wrong: it should be {formula}; at index {tuple(int(i) for i in worst)} "
         f"it is {_told_apart(got[worst], expected[worst])}"
-        f"{_scale_hint(got, expected) or _rearranged_hint(got, expected)}"
     )
+    hint = _scale_hint(got, expected) or _rearranged_hint(got, expected)
+    if hint:
+        raise AssertionError(f"{message}{hint}")
+    structure = _per_index_hint(got, expected, tolerance) or _where_hint(
+        errors, tolerance, expected
+    )
+    error = AssertionError(f"{message}{structure}")
+    error.unhinted = message  # for a caller that names the mistake itself: forward.with_hint
+    raise error
 
 
 def _nan_hint(got: np.ndarray) -> str:
@@ -37,7 +45,8 @@ def _nan_hint(got: np.ndarray) -> str:
     a negative number (nan alone)."""
     if np.any(np.isinf(got)):
         return (
-            "Hint: an exp or a log overflowed: use the stable form (subtract the max, log-sum-exp)"
+            "Hint: an exp or a log overflowed: use the stable form (subtract the max, "
+            "log-sum-exp); or a number was divided by 0"
         )
     return (
         "Hint: an exp or a log overflowed (inf / inf and inf - inf give nan), or nan came from "
@@ -71,6 +80,72 @@ def _scale_hint(got: np.ndarray, expected: np.ndarray) -> str:
     return (
         f".\nHint: every value is {factor:.6g} times the expected one: a factor is missing, "
         "extra, or divides where it multiplies"
+    )
+
+
+def _per_index_hint(got: np.ndarray, expected: np.ndarray, tolerance: np.ndarray) -> str:
+    """A hint when the values are off by one amount (or one factor) everywhere, or by one
+    amount (or factor) per index of one axis, confirmed entry by entry within the
+    comparison's tolerance; or ''."""
+    offset = got - expected
+    if got.size > 1 and np.all(np.abs(offset - offset.mean()) <= tolerance):
+        return (
+            f".\nHint: every value is off by the same amount, {offset.mean():.6g}: a constant "
+            "term is added or missing"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = got / expected
+    for axis in _grouping_axes(got.shape):
+        others = tuple(a for a in range(got.ndim) if a != axis)
+        if np.all(np.abs(offset - offset.mean(axis=others, keepdims=True)) <= tolerance):
+            kind = "amount", "term", "a bias, a mean, a per-channel parameter"
+        elif np.all(expected != 0) and np.all(
+            np.abs(got - expected * ratio.mean(axis=others, keepdims=True)) <= tolerance
+        ):
+            kind = "factor", "factor", "a weight, a per-channel scale or standard deviation"
+        else:
+            continue
+        return (
+            f".\nHint: all the entries with the same index along axis {axis} are off by the "
+            f"same {kind[0]} (one {kind[0]} per index, {got.shape[axis]} in all): a {kind[1]} "
+            f"with one value per index of axis {axis} ({kind[2]}) is missing, extra, or laid "
+            "along another axis"
+        )
+    return ""
+
+
+def _grouping_axes(shape: tuple) -> list[int]:
+    """The axes of a result of ``shape`` with three indices or more, each grouping three
+    entries or more: fewer would let an unrelated mistake look like a term per index."""
+    size = int(np.prod(shape))
+    return [axis for axis, n in enumerate(shape) if n > 2 and size // n > 2]
+
+
+def _where_hint(errors: np.ndarray, tolerance: np.ndarray, expected: np.ndarray) -> str:
+    """A hint when every wrong entry is among the first (or the last) few indices of one
+    axis, the others right, each far out of the tolerance (an error near it could be
+    right elsewhere), and the expected values are all distinct (no coincidence of equal
+    values): what a slice or a loop's bounds get wrong; or ''."""
+    wrong = errors > tolerance
+    if np.unique(expected).size != expected.size or np.any(errors[wrong] < 1e3 * tolerance[wrong]):
+        return ""
+    found = []
+    for axis, length in enumerate(wrong.shape):
+        others = tuple(a for a in range(wrong.ndim) if a != axis)
+        indices = np.flatnonzero(wrong.any(axis=others))
+        if length > 1 and len(indices) < length and indices[-1] - indices[0] == len(indices) - 1:
+            if indices[0] == 0 or indices[-1] == length - 1:
+                found.append((len(indices) / length, axis, indices))
+    if not found:
+        return ""
+    _, axis, indices = min(found, key=lambda item: item[0])
+    count, length = len(indices), wrong.shape[axis]
+    end = "first" if indices[0] == 0 else "last"
+    said = f"the {end} index" if count == 1 else f"the {end} {count} indices"
+    return (
+        f".\nHint: only the entries at {said} of axis {axis} (of {length}) are wrong, the "
+        "others right: look for a slice or a loop's bounds that stop short of them (or go "
+        "one too far), or a step that handles them differently"
     )
 
 

@@ -3,6 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.basic import Mul, Square
+from pancake.testing.forward import elementwise_forward_hint, with_hint
 
 
 def visible_check_square():
@@ -12,11 +13,20 @@ def visible_check_square():
     print(check_gradients(Square(), x))
 
 
+def check_square_output(x):
+    """Square()(x) is x²; a failure names how it differs (on generic points)."""
+    try:
+        check_values("Square()(x)", Square()(x), x * x, formula="x²")
+    except AssertionError as error:
+        hint = elementwise_forward_hint(Square(), lambda x: x * x, "x²")
+        raise with_hint(error, hint) from None
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()))
 def test_square_forward(x):
     """the output is x² for arrays of random shapes"""
-    check_values("Square()(x)", Square()(x), x * x, formula="x²")
+    check_square_output(x)
 
 
 @graded
@@ -57,11 +67,20 @@ def visible_check_mul():
     print(check_gradients(Mul(3.0), x))
 
 
+def check_mul_output(x, k):
+    """Mul(k)(x) is k·x; a failure names how it differs (on generic points, k = 1.7)."""
+    try:
+        check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+    except AssertionError as error:
+        hint = elementwise_forward_hint(Mul(1.7), lambda x: 1.7 * x, "k·x (k = 1.7 here)")
+        raise with_hint(error, hint) from None
+
+
 @graded
 @given(x=pst.arrays(pst.shapes(), scale=pst.scales()), k=st.floats(-3, 3))
 def test_mul_forward(x, k):
     """the output is k·x for random k and arrays of random shapes"""
-    check_values("Mul(k)(x)", Mul(k)(x), k * x, formula="k·x")
+    check_mul_output(x, k)
 
 
 @graded

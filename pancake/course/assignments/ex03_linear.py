@@ -3,6 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.linear import Linear
+from pancake.testing.forward import bias_term_hint, with_hint
 
 
 def visible_check_linear():
@@ -16,7 +17,25 @@ def visible_check_linear():
 def check_linear_output(layer, x):
     """layer(x) is x @ weight + bias."""
     expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    output = layer(x)
+    try:
+        check_values("Linear(x)", output, expected, formula="x @ weight + bias")
+    except AssertionError as error:
+        hint = bias_term_hint(output, expected, layer.bias.data, axis=-1)
+        raise with_hint(error, hint or transposed_weight_hint(layer, x, output)) from None
+
+
+def transposed_weight_hint(layer, x, output) -> str:
+    """A hint line when a square weight was used transposed, x @ weight.T + bias; or ''."""
+    weight = layer.weight.data
+    if weight.shape[0] != weight.shape[1] or np.shape(output) != np.shape(x):
+        return ""
+    if not np.allclose(output, x @ weight.T + layer.bias.data, rtol=1e-9, atol=1e-12):
+        return ""
+    return (
+        "\nHint: the output is x @ weight.T + bias: weight has shape (in_features, "
+        "out_features), so that x @ weight needs no transpose"
+    )
 
 
 @graded

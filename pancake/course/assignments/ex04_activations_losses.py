@@ -4,6 +4,12 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.nn.activations import ReLU, Sigmoid, Tanh
 from pancake.nn.losses import CrossEntropyLoss
+from pancake.testing.forward import (
+    cross_entropy_forward_hint,
+    elementwise_forward_hint,
+    sign_slip_hint,
+    with_hint,
+)
 
 
 def visible_check_sigmoid():
@@ -18,16 +24,26 @@ def stable_sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
-def check_activation_output(module, x, function, formula, identity=""):
+def check_activation_output(module, x, function, formula, identity="", forms=()):
     """``module(x)`` is ``function(x)``; a failure says if the output is ``function`` at a
-    multiple of x (a halved or doubled argument, a lost sign), found on generic points.
+    multiple of x (a halved or doubled argument, a lost sign), one of ``forms`` with a sign
+    flipped (see ``sign_slip_hint``) or another relation to it, found on generic points.
     ``identity`` is a formula the hint may recall (how the function is built from another)."""
     name = f"{type(module).__name__}()(x)"
     try:
         check_values(name, module(x), function(x), formula=formula)
     except AssertionError as error:
         hint = scaled_argument_hint(module, function, formula, identity)
-        raise AssertionError(f"{error}{hint}") from None
+        hint = hint or sign_slip_hint(module, forms)
+        hint = hint or elementwise_forward_hint(module, function, formula)
+        raise with_hint(error, hint) from None
+
+
+# sigmoid's two usual forms, each with its two signs: 1 / (1 + exp(-x)) and exp(x) / (1 + exp(x))
+SIGMOID_FORMS = (
+    ("1 / (1 {} exp({}x))", lambda s, x: 1 / (1 + s[0] * np.exp(s[1] * x)), (1, -1)),
+    ("exp(x) / (1 {} exp({}x))", lambda s, x: np.exp(x) / (1 + s[0] * np.exp(s[1] * x)), (1, 1)),
+)
 
 
 def scaled_argument_hint(module, function, formula, identity="") -> str:
@@ -49,7 +65,12 @@ def scaled_argument_hint(module, function, formula, identity="") -> str:
 def check_sigmoid_output(x):
     """Sigmoid()(x) is 1 / (1 + exp(-x))."""
     check_activation_output(
-        Sigmoid(), x, stable_sigmoid, "1 / (1 + exp(-x))", " (σ(x) = (1 + tanh(x/2)) / 2)"
+        Sigmoid(),
+        x,
+        stable_sigmoid,
+        "1 / (1 + exp(-x))",
+        " (σ(x) = (1 + tanh(x/2)) / 2)",
+        SIGMOID_FORMS,
     )
 
 
@@ -95,7 +116,7 @@ def visible_check_relu():
 
 def check_relu_output(x):
     """ReLU()(x) is max(x, 0)."""
-    check_values("ReLU()(x)", ReLU()(x), np.maximum(x, 0), formula="max(x, 0)")
+    check_activation_output(ReLU(), x, lambda x: np.maximum(x, 0), "max(x, 0)")
 
 
 @graded
@@ -122,7 +143,23 @@ def visible_check_tanh():
 
 def check_tanh_output(x):
     """Tanh()(x) is tanh(x)."""
-    check_activation_output(Tanh(), x, np.tanh, "tanh(x)")
+    check_activation_output(Tanh(), x, np.tanh, "tanh(x)", forms=TANH_FORMS)
+
+
+# tanh's usual forms by exponentials, each with its signs
+TANH_FORMS = (
+    (
+        "(exp(x) {} exp(-x)) / (exp(x) {} exp(-x))",
+        lambda s, x: (np.exp(x) + s[0] * np.exp(-x)) / (np.exp(x) + s[1] * np.exp(-x)),
+        (-1, 1),
+    ),
+    (
+        "(exp(2x) {} 1) / (exp(2x) {} 1)",
+        lambda s, x: (np.exp(2 * x) + s[0]) / (np.exp(2 * x) + s[1]),
+        (-1, 1),
+    ),
+    ("1 {} 2 / (exp({}2x) + 1)", lambda s, x: 1 + s[0] * 2 / (np.exp(s[1] * 2 * x) + 1), (-1, 1)),
+)
 
 
 @graded
@@ -224,8 +261,10 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
     try:
         check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
     except AssertionError as error:
-        hint = loss_scale_hint(loss, expected, logits.shape) or block_hint(loss, logits, labels)
-        raise AssertionError(f"{error}{hint}") from None
+        hint = "" if "Hint:" in str(error) else cross_entropy_forward_hint(loss_fn)
+        hint = hint or loss_scale_hint(loss, expected, logits.shape)
+        hint = hint or block_hint(loss, logits, labels)
+        raise with_hint(error, hint) from None
 
 
 def loss_scale_hint(loss, expected, shape):

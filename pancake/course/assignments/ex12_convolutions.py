@@ -1,8 +1,11 @@
 """Exercise 12: Conv2d forward and backward through im2col, and the backward pass of MaxPool2d."""
 
+import itertools
+
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.conv import Conv2d, MaxPool2d
+from pancake.testing.forward import bias_term_hint, with_hint
 
 
 def convolution_by_definition(x, weight, bias, stride, padding):
@@ -21,15 +24,125 @@ def convolution_by_definition(x, weight, bias, stride, padding):
     return output if bias is None else output + bias[:, None, None]
 
 
+KERNEL_AXES = {1: "C_in", 2: "kh", 3: "kw"}
+
+
+def kernels_read_in_order(weight, order, windows=(2, 3, 1)):
+    """The kernels that windows flattened in ``windows`` order (weight's axes: 1 C_in, 2 kh,
+    3 kw; unfold's is (kh, kw, C_in)) meet when ``weight`` is flattened after
+    ``weight.transpose(0, *order)``, back in weight's (C_out, C_in, kh, kw) layout."""
+    flat = weight.transpose(0, *order).reshape(len(weight), -1)
+    met = flat.reshape(len(weight), *(weight.shape[axis] for axis in windows))
+    return met.transpose(0, *(windows.index(axis) + 1 for axis in (1, 2, 3)))
+
+
+def misplaced_input_mistakes(layer, x, weight, bias) -> dict:
+    """The convolutions of x copied into the padded buffer at every other offset (rows,
+    columns), each with the hint that names it."""
+    (ph, pw), (height, width) = layer.padding, x.shape[2:]
+    mistakes = {}
+    for top, left in itertools.product(range(2 * ph + 1), range(2 * pw + 1)):
+        if (top, left) == (ph, pw):
+            continue
+        hint = (
+            f"x is copied into the padded buffer at rows {top} to {top + height - 1} and "
+            f"columns {left} to {left + width - 1}: put it in the middle, "
+            f"[ph : ph + height, pw : pw + width] ({ph} to {ph + height - 1} and {pw} to "
+            f"{pw + width - 1} here), with padding zeros on each side"
+        )
+        placed = ((0, 0), (0, 0), (top, 2 * ph - top), (left, 2 * pw - left))
+        mistakes[hint] = lambda placed=placed: convolution_by_definition(
+            np.pad(x, placed), weight, bias, layer.stride, (0, 0)
+        )
+    return mistakes
+
+
+def kernel_order_hint(layer, x, output) -> str:
+    """A hint line when ``output`` is the convolution with the kernels and the windows
+    flattened in different axis orders, or ''. With equal axis lengths several pairs of
+    orders give the same output: the likeliest is named (the kernels flattened in weight's
+    own order, then other kernel orders, then the windows), and the others mentioned."""
+    weight, bias = layer.weight.data, None if layer.bias is None else layer.bias.data
+    right, orders = (2, 3, 1), list(itertools.permutations((1, 2, 3)))
+    pairs = [(kernels, right) for kernels in orders if kernels != right]
+    pairs += [(right, windows) for windows in orders if windows != right]
+    pairs += [(k, w) for k in orders for w in orders if right not in (k, w) and k != w]
+    matching = [
+        (kernels, windows)
+        for kernels, windows in pairs
+        if np.allclose(
+            output,
+            convolution_by_definition(
+                x,
+                kernels_read_in_order(weight, kernels, windows),
+                bias,
+                layer.stride,
+                layer.padding,
+            ),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+    ]
+    if not matching:
+        return reshaped_kernel_matrix_hint(layer, x, output)
+    hint = order_hint(*matching[0])
+    if any(windows != matching[0][1] for _, windows in matching):
+        hint += (
+            " (with these equal axis lengths, the windows flattened in another order than "
+            "unfold's (kh, kw, C_in) give the same output: flatten both in that order)"
+        )
+    return f"\nHint: {hint}"
+
+
+def reshaped_kernel_matrix_hint(layer, x, output) -> str:
+    """A hint line when the (kh·kw·C_in, C_out) matrix that multiplies the columns was
+    made by a reshape of weight (in any axis order) where a transpose belongs; or ''."""
+    weight, bias = layer.weight.data, None if layer.bias is None else layer.bias.data
+    c_out, c_in, kh, kw = weight.shape
+    for order in itertools.permutations((1, 2, 3)):
+        matrix = weight.transpose(0, *order).reshape(-1, c_out)  # (kh·kw·C_in, C_out)
+        met = matrix.T.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
+        value = convolution_by_definition(x, met, bias, layer.stride, layer.padding)
+        if np.allclose(output, value, rtol=1e-9, atol=1e-12):
+            return (
+                "\nHint: the matrix the columns are multiplied by is weight reshaped to "
+                "(kh·kw·C_in, C_out): a reshape regroups the entries in their order, it is no "
+                "transpose. Flatten each kernel, weight.transpose(0, 2, 3, 1).reshape(C_out, "
+                "-1), and multiply by its transpose, columns @ kernels.T"
+            )
+    return ""
+
+
+def order_hint(kernels, windows) -> str:
+    """What to fix when the kernels are flattened in ``kernels`` order and the windows in
+    ``windows`` order (weight's axes: 1 C_in, 2 kh, 3 kw)."""
+
+    def named(order):
+        return "(" + ", ".join(KERNEL_AXES[axis] for axis in order) + ")"
+
+    if windows == (2, 3, 1):
+        said = "weight's (C_in, kh, kw)" if kernels == (1, 2, 3) else named(kernels)
+        return (
+            f"the kernels are flattened in {said} order, but the windows in (kh, kw, C_in) "
+            "order: flatten weight.transpose(0, 2, 3, 1), channels last"
+        )
+    if kernels == (2, 3, 1):
+        return (
+            f"the windows are flattened in {named(windows)} order, but the kernels in (kh, "
+            "kw, C_in) order: flatten the windows as unfold gives them, (N, H', W', kh, kw, "
+            "C_in), without a transpose"
+        )
+    return (
+        f"the kernels are flattened in {named(kernels)} order and the windows in "
+        f"{named(windows)} order: flatten both in (kh, kw, C_in) order"
+    )
+
+
 def conv2d_output_hint(layer, x, output) -> str:
     """A hint line when ``layer(x)`` is the convolution of a common mistake, or ''."""
     weight = layer.weight.data
     bias = None if layer.bias is None else layer.bias.data
-    c_out, c_in, kh, kw = weight.shape
     (ph, pw), stride = layer.padding, layer.stride
-    # weight.reshape(c_out, -1) against channels-last windows: entry (p, q, c) of a window
-    # meets the kernel entry that (c, p, q) has in weight's own order
-    misread = weight.reshape(c_out, kh, kw, c_in).transpose(0, 3, 1, 2)
     mistakes = {
         "the windows are taken at stride 1: pass self.stride to unfold": (
             lambda: convolution_by_definition(x, weight, bias, (1, 1), layer.padding)
@@ -44,10 +157,16 @@ def conv2d_output_hint(layer, x, output) -> str:
                 np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw))), weight, bias, stride, (0, 0)
             )
         ),
-        "the kernels are flattened in weight's (C_in, kh, kw) order, but the windows in "
-        "(kh, kw, C_in) order: flatten weight.transpose(0, 2, 3, 1), channels last": (
-            lambda: convolution_by_definition(x, misread, bias, stride, layer.padding)
+        "the padding is filled with ones: make the padded buffer with np.zeros": (
+            lambda: convolution_by_definition(
+                np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=1),
+                weight,
+                bias,
+                stride,
+                (0, 0),
+            )
         ),
+        **misplaced_input_mistakes(layer, x, weight, bias),
         "the kernel is flipped (a true convolution): pancake, like PyTorch, computes a "
         "cross-correlation, without flipping": (
             lambda: convolution_by_definition(
@@ -66,7 +185,47 @@ def conv2d_output_hint(layer, x, output) -> str:
             continue
         if np.shape(output) == value.shape and np.allclose(output, value, rtol=1e-9, atol=1e-12):
             return f"\nHint: {hint}"
-    return ""
+    expected = convolution_by_definition(x, weight, bias, stride, layer.padding)
+    if np.shape(output) != expected.shape:
+        return ""
+    return (
+        kernel_order_hint(layer, x, output)
+        or bias_term_hint(output, expected, bias, axis=1)
+        or border_hint(layer, x, output, expected)
+    )
+
+
+def border_hint(layer, x, output, expected) -> str:
+    """A hint line when the only wrong outputs are those whose windows reach into the
+    padding (and some other outputs, right, do not), or ''."""
+    if np.shape(output) != expected.shape or layer.padding == (0, 0):
+        return ""
+    wrong = ~np.isclose(output, expected, rtol=1e-9, atol=1e-12)
+    rows, columns = (
+        reaches_padding(count, kernel, step, pad, side)
+        for count, kernel, step, pad, side in zip(
+            expected.shape[2:],
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            x.shape[2:],
+            strict=True,
+        )
+    )
+    border = rows[:, None] | columns[None, :]
+    if border.all() or np.any(wrong[..., ~border]) or not np.any(wrong):
+        return ""
+    return (
+        "\nHint: only outputs whose windows reach into the padding are wrong (the others "
+        "match): check the padded buffer, zeros all around and x copied to "
+        "[ph : ph + height, pw : pw + width]"
+    )
+
+
+def reaches_padding(count, kernel, step, pad, side):
+    """For each of ``count`` window positions along one axis, whether it covers padding."""
+    starts = np.arange(count) * step
+    return (starts < pad) | (starts + kernel > pad + side)
 
 
 def check_conv2d_output(layer, x, expected):
@@ -85,7 +244,7 @@ def check_conv2d_output(layer, x, expected):
     try:
         return check_values("Conv2d(x)", output, expected, formula="the convolution's definition")
     except AssertionError as error:
-        raise AssertionError(f"{error}{conv2d_output_hint(layer, x, output)}") from None
+        raise with_hint(error, conv2d_output_hint(layer, x, output)) from None
 
 
 def visible_check_conv2d():

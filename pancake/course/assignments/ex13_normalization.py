@@ -1,9 +1,12 @@
 """Exercise 13: the backward pass of standardisation, and batch normalisation with running statistics."""
 
+import itertools
+
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.module import Module
 from pancake.nn.normalization import BatchNorm, standardize, standardize_backward
+from pancake.testing.forward import batch_norm_forward_hint, with_hint
 
 
 class Standardize(Module):
@@ -508,7 +511,19 @@ def check_training_output(module, x, expected, formula):
     try:
         check_values("BatchNorm(x) in training mode", output, expected, formula=formula)
     except AssertionError as error:
-        raise AssertionError(f"{error}{training_statistics_hint(module, x, output)}") from None
+        hint = training_statistics_hint(module, x, output)
+        hint = hint or batch_norm_forward_hint(module, training=True)
+        raise with_hint(error, hint) from None
+
+
+def check_eval_output(module, output, expected, what="BatchNorm(x) in eval mode"):
+    """check_values of ``output``, ``module``'s in eval mode, against ``expected``, with a
+    hint naming the part of the formula that differs (on a generic input)."""
+    try:
+        check_values(what, output, expected, formula="the running statistics")
+    except AssertionError as error:
+        hint = batch_norm_forward_hint(module, training=False)
+        raise with_hint(error, hint) from None
 
 
 def check_running_statistics(module, batches, momentum, mean, var):
@@ -520,7 +535,40 @@ def check_running_statistics(module, batches, momentum, mean, var):
         check_values("running_var", module.running_var, var, formula=formula)
     except AssertionError as error:
         hint = running_statistics_hint(module, batches, momentum)
-        raise AssertionError(f"{error}{hint}") from None
+        raise with_hint(error, hint or crossed_update_hint(module, batches, momentum)) from None
+
+
+def crossed_update_hint(module, batches, momentum) -> str:
+    """A hint line when running_mean and running_var follow the update rule from another
+    buffer or another batch statistic (a line copied from the other one), each buffer
+    read after the lines before it, as code runs; or ''."""
+    axes = module.reduce_axes
+    count = batches[0].size // module.num_features
+    statistics = [
+        {
+            "the batch mean": batch.mean(axis=axes),
+            "the unbiased batch variance": batch.var(axis=axes) * count / (count - 1),
+            "the biased batch variance": batch.var(axis=axes),
+        }
+        for batch in batches
+    ]
+    buffers, names = ("running_mean", "running_var"), list(statistics[0])
+    right = ("running_mean", "the batch mean", "running_var", "the unbiased batch variance")
+    for rule in itertools.product(buffers, names, buffers, names):
+        running = {"running_mean": np.zeros(module.num_features), "running_var": 1.0}
+        for step in statistics:
+            for buffer, (old, new) in zip(buffers, (rule[:2], rule[2:]), strict=True):
+                running[buffer] = (1 - momentum) * running[old] + momentum * step[new]
+        if rule != right and all(
+            np.allclose(getattr(module, buffer), running[buffer], rtol=1e-9) for buffer in buffers
+        ):
+            return "\nHint: " + "; ".join(
+                f"{buffer} is updated from {rule[2 * i]} and {rule[2 * i + 1]}, where "
+                f"{right[2 * i]} and {right[2 * i + 1]} belong"
+                for i, buffer in enumerate(buffers)
+                if rule[2 * i : 2 * i + 2] != right[2 * i : 2 * i + 2]
+            )
+    return ""
 
 
 def visible_check_batch_norm():
@@ -589,8 +637,8 @@ def test_batch_norm_eval_forward(case, data):
     expected = batch_norm_by_definition(module, x, *running)
     output = module(x)
     check_running_statistics_unchanged(module, running)
-    check_values("BatchNorm(x) in eval mode", output, expected, formula="the running statistics")
-    check_values("BatchNorm(x[:1]) in eval mode", module(x[:1]), expected[:1], formula="the same")
+    check_eval_output(module, output, expected)
+    check_eval_output(module, module(x[:1]), expected[:1], "BatchNorm(x[:1]) in eval mode")
     check_running_statistics_unchanged(module, running)
 
 
