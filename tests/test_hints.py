@@ -1771,6 +1771,7 @@ def test_grad_output_nonlinearity_tells_an_offset_from_a_square_and_linear_from_
         "square": [t * a + t * t * b for t in (1, 2, 3)],
         "cube": [t * a + t**3 * b for t in (1, 2, 3)],
         "constant": [b for t in (1, 2, 3)],
+        "comparison": [(a > 0).astype(float) for t in (1, 2, 3)],
     }
     kinds = {name: grad_output_nonlinearity(*values) for name, values in results.items()}
     assert kinds == {
@@ -1779,4 +1780,5 @@ def test_grad_output_nonlinearity_tells_an_offset_from_a_square_and_linear_from_
         "square": "square",
         "cube": None,
         "constant": "constant",
+        "comparison": "comparison",
     }

@@ -552,7 +552,8 @@ class _Objective:
             return None
         what = "dL/dx" if comparison.name == "input" else f"the gradient of '{comparison.name}'"
         if close(twice, once, MATCH_RTOL):
-            return NOT_LINEAR_HINTS["constant"].format(what=what)
+            kind = "comparison" if np.all((once == 0) | (once == 1)) else "constant"
+            return NOT_LINEAR_HINTS[kind].format(what=what)
         try:
             thrice = self._gradient_for(comparison.name, 3 * self.direction)
         except Exception:  # a backward that fails on other values: no hint from here

@@ -567,9 +567,12 @@ _OTHER_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 NOT_LINEAR_HINTS = {
     "constant": (
         "{what} does not change when grad_output does (backward(2g) gives the same): "
-        "grad_output is left out of it, or lost inside a comparison (grad_output * x > 0 "
-        "compares the product: bracket the mask, grad_output * (x > 0)); multiply by "
-        "grad_output (the chain rule)"
+        "grad_output is left out of it; multiply by grad_output (the chain rule)"
+    ),
+    "comparison": (
+        "{what} holds only 0s and 1s and does not change when grad_output does: a "
+        "comparison took grad_output in (grad_output * x > 0 compares the product): bracket "
+        "the mask, grad_output * (x > 0)"
     ),
     "offset": (
         "part of {what} does not scale with grad_output (backward(2g) is not twice "
@@ -587,14 +590,15 @@ NOT_LINEAR_HINTS = {
 
 def grad_output_nonlinearity(once, twice, thrice) -> str | None:
     """How backward departs from being linear in grad_output, from its results for g, 2g
-    and 3g: "constant" when it does not change at all, "offset" when backward(t·g) =
+    and 3g: "constant" when it does not change at all ("comparison" if it holds only 0s
+    and 1s: a mask that took grad_output in), "offset" when backward(t·g) =
     t·a + c with c ≠ 0 (a term without grad_output), "square" when it is t·a + t²·b with
     b ≠ 0; each confirmed at t = 3. None otherwise."""
     once, twice, thrice = (np.asarray(r, dtype=np.float64) for r in (once, twice, thrice))
     if not once.shape == twice.shape == thrice.shape:
         return None
     if not close(once, 0 * once) and close(twice, once) and close(thrice, once):
-        return "constant"
+        return "comparison" if np.all((once == 0) | (once == 1)) else "constant"
     offset = 2 * once - twice
     if not close(offset, 0 * offset) and close(thrice, offset + 3 * (twice - once)):
         return "offset"
