@@ -140,6 +140,19 @@ def test_the_batch_variance_in_eval_mode_is_named():
     assert batch_norm_forward_hint(BatchVarianceInEval(2), training=True) == ""
 
 
+def test_statistics_of_every_entry_together_are_named():
+    class OneVarianceForAllChannels(BatchNorm2d):
+        def forward(self, x):
+            if not self.training:
+                return super().forward(x)
+            mean = self.per_channel(x.mean(axis=self.reduce_axes))
+            x_hat = (x - mean) / np.sqrt(x.var() + self.eps)
+            return x_hat * self.per_channel(self.weight.data) + self.per_channel(self.bias.data)
+
+    hint = batch_norm_forward_hint(OneVarianceForAllChannels(3), training=True)
+    assert "not the variance of every entry (all channels together)" in hint
+
+
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("base", [BatchNorm1d, BatchNorm2d])
 def test_the_reference_batch_norm_gets_no_forward_hint(base, training):

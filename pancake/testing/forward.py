@@ -263,6 +263,9 @@ def _batch_norm_parts(module, x) -> dict:
             "the batch mean": x.mean(axis=axes),
             "running_mean": module.running_mean.copy(),
             "0": np.zeros(module.num_features),
+            "the mean of every entry (all channels together)": np.full(
+                module.num_features, x.mean()
+            ),
         },
         "var": {
             "the batch variance": batch_var,
@@ -270,6 +273,9 @@ def _batch_norm_parts(module, x) -> dict:
             "running_var": module.running_var.copy(),
             "the batch standard deviation": np.sqrt(batch_var),
             "sqrt(running_var)": np.sqrt(module.running_var),
+            "the variance of every entry (all channels together)": np.full(
+                module.num_features, x.var()
+            ),
         },
         "spread": {
             "sqrt({var} + eps)": lambda var: np.sqrt(var + eps),
