@@ -200,9 +200,8 @@ def _first_samples_served(loader_cls: type, n: int, size: int, seed: int, shuffl
     """(how many samples, len(loader), the batches' samples) of an epoch of ``n`` samples
     in batches of ``size``, when it serves samples 0, 1, 2... (in any order if ``shuffle``)
     but not all; else None."""
-    dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
     try:
-        loader = loader_cls(dataset, batch_size=size, shuffle=shuffle, drop_last=False, rng=seed)
+        loader = _generic_loader(loader_cls, n, size, seed, shuffle)
         held = [_samples_in(batch, pairs=True) for batch in loader]
         count = len(loader)
     except Exception:  # the failure says what went wrong
@@ -214,6 +213,13 @@ def _first_samples_served(loader_cls: type, n: int, size: int, seed: int, shuffl
     if not served or in_order != list(range(len(served))) or len(served) >= n:
         return None
     return len(served), count, held
+
+
+def _generic_loader(loader_cls: type, n: int, size: int, seed: int, shuffle: bool = False):
+    """A loader of ``loader_cls`` over the ``n`` samples ([i, -i], i) of a generic epoch, in
+    batches of ``size``, the last one kept (drop_last=False)."""
+    dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
+    return loader_cls(dataset, batch_size=size, shuffle=shuffle, drop_last=False, rng=seed)
 
 
 class _CountingGenerator:
@@ -259,9 +265,8 @@ def _draws_hint(loader_cls: type, seed: int = 0) -> str:
 def _calls_in_an_epoch(loader_cls: type, n: int, size: int, seed: int):
     """(the number of batches, {method: calls} of self.rng) of a shuffled epoch of ``n``
     samples in batches of ``size``; None when the loader has no self.rng or fails."""
-    dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
     try:
-        loader = loader_cls(dataset, batch_size=size, shuffle=True, drop_last=False, rng=seed)
+        loader = _generic_loader(loader_cls, n, size, seed, shuffle=True)
         rng = loader.rng = _CountingGenerator(loader.rng)
         return len(list(loader)), rng.calls
     except Exception:  # no hint from here
@@ -272,10 +277,11 @@ def _last_batch_only_hint(loader_cls: type, seed: int = 0) -> str:
     """When unshuffled generic epochs each give one batch, their last one: the yield runs
     once, after the loop; else ""."""
     for n, size in GENERIC_EPOCHS:
-        dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
         try:
-            loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
-            batches = [_samples_in(batch, pairs=True) for batch in loader]
+            batches = [
+                _samples_in(batch, pairs=True)
+                for batch in _generic_loader(loader_cls, n, size, seed)
+            ]
         except Exception:  # no hint from here
             return ""
         if batches != [list(range(size * ((n - 1) // size), n))]:
@@ -292,10 +298,8 @@ def _pieces_hint(loader_cls: type, seed: int = 0) -> str:
     batch_size samples): the epoch cut into batch_size pieces; else ""."""
     counts = []
     for n, size in GENERIC_EPOCHS:
-        dataset = index_datasets(n)["ArrayDataset([i, -i], i)"]
         try:
-            loader = loader_cls(dataset, batch_size=size, shuffle=False, drop_last=False, rng=seed)
-            counts.append(len(list(loader)))
+            counts.append(len(list(_generic_loader(loader_cls, n, size, seed))))
         except Exception:  # no hint from here
             return ""
     if counts != [size for _, size in GENERIC_EPOCHS]:

@@ -110,10 +110,15 @@ VALUES_WRONG_HINT = (
 UNNAMED_FACTOR = "the gradient is off by a constant factor of"
 
 
+def wrong_entries(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    """Where ``analytic`` differs from ``numeric`` by more than 1e-6 of its largest entry."""
+    return np.abs(analytic - numeric) > 1e-6 * np.abs(numeric).max(initial=0.0) + 1e-12
+
+
 def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str | None:
     """Where a wrong gradient is wrong, when that is a telling part of it: only where x < 0
     (or x > 0), only at the border of an image, or only in some slices of one axis; or None."""
-    wrong = np.abs(analytic - numeric) > 1e-6 * np.abs(numeric).max(initial=0.0) + 1e-12
+    wrong = wrong_entries(analytic, numeric)
     if not np.any(wrong) or np.all(wrong):
         return None
     count = f"{int(wrong.sum())} of the {wrong.size} entries"
