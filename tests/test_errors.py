@@ -109,6 +109,18 @@ def bias_gradient_summed_over_the_batch_only():
     return bias_grad
 
 
+def sum_over_dim():
+    return np.ones((2, 3)).sum(dim=0)
+
+
+def size_called_as_in_pytorch():
+    return np.ones((2, 3)).size(0)
+
+
+def clamp_of_an_array():
+    return np.ones(3).clamp(min=0)
+
+
 def rng_passed_by_position():
     return Linear(3, 2, True, 0)
 
@@ -282,6 +294,9 @@ CRASHES = [
     (iter_returning_a_list, "write it as a generator"),
     (reversed_generator, "reversed(self.layers)"),
     (named_children_called, "unpack them"),
+    (sum_over_dim, "NumPy names the axis `axis`"),
+    (size_called_as_in_pytorch, "not PyTorch's x.size(0)"),
+    (clamp_of_an_array, "np.clip(a, 0, None)"),
     (forward_variable_read_in_backward, "save what backward needs in forward"),
     (bias_gradient_summed_over_the_batch_only, "sum over every axis but the one of length 4"),
     (method_iterated_without_a_call, "used without calling it: add the parentheses"),

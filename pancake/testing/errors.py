@@ -178,12 +178,25 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         (AttributeError,),
         r"'(float|int|numpy\.\w+)' object has no attribute "
         r"'(item|numpy|detach|cpu|cuda|to|requires_grad|dim|unsqueeze|float|long|t|"
-        r"permute|contiguous|clone|size)'",
+        r"permute|contiguous|clone|size|matmul|mm|clamp|numel|exp|log|sigmoid|softmax)'",
         "a PyTorch habit: pancake has no Tensors here: its losses return a plain Python float "
         "(already a number: no .item()) and its modules take and return NumPy arrays (no "
         ".numpy(), .detach(), .cpu(), .to(), .clone()): use the value as it is, or NumPy's "
         "own names (np.copy(a), a.T or a.transpose(...), a.ndim, a.astype(np.float32), "
-        "a[None] or np.expand_dims)",
+        "a[None] or np.expand_dims, a @ b, np.clip(a, 0, None), a.size, np.exp(a))",
+    ),
+    (
+        (TypeError,),
+        r"unexpected keyword argument '(dim|keepdim)'",
+        "a PyTorch habit: NumPy names the axis `axis` and keeping it `keepdims`: "
+        "x.sum(axis=0, keepdims=True), not dim=0, keepdim=True",
+    ),
+    (
+        (TypeError,),
+        r"'int' object is not callable",
+        "a number was called like a function: NumPy's x.size and x.shape are attributes "
+        "(x.shape[0] or len(x), not PyTorch's x.size(0)); or a name that holds a number "
+        "hides a function of the same name",
     ),
     (
         (NameError,),
