@@ -224,7 +224,7 @@ CHECKER_CATALOG = {
     ),
     "Matmul's gradients returned in the other order": (
         lambda: check_function_gradients(MatmulGradientsReturnedSwapped, X, X.T[:, :2]),
-        "the gradients of 'a' and 'b' have each other's shapes: backward returns them",
+        "the gradients of 'a' and 'b' come in the other order (each has the other input's shape",
     ),
     "Mul's gradients unbroadcast before the product": (
         lambda: check_function_gradients(MulUnbroadcastBeforeMultiplying, X, X[0]),

@@ -334,6 +334,10 @@ def _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, se
             )
             if _ignores_grad(function_cls, options, arrays, direction, names, described, position):
                 failure = failure.with_hint(GRAD_IGNORED_HINT)
+            swapped = _returned_in_another_order(
+                function_cls, arrays, options, comparisons, position
+            )
+            failure = failure.with_hint(swapped) if swapped else failure
             if len(arrays) == 1 and output.shape == arrays[0].shape:
                 hint = elementwise_hint(UnaryFunctionAsModule(function_cls, options))
                 failure = failure.with_hint(hint) if hint else failure
@@ -493,9 +497,7 @@ def _function_gradient_failure(
     name, analytic, numeric = comparison.name, comparison.analytic, comparison.numeric
     if analytic is not None and analytic.shape != numeric.shape:
         others = {c.name: c.numeric.shape for c in comparisons if c is not comparison}
-        hint = _shapes_swapped_hint(comparison, comparisons) or _function_shape_hint(
-            name, analytic.shape, numeric.shape, output_shape, others
-        )
+        hint = _function_shape_hint(name, analytic.shape, numeric.shape, output_shape, others)
         return GradientCheckError(
             f"{described}: the gradient of '{name}' has shape {analytic.shape}, expected "
             f"{numeric.shape}, the shape of {name}.\nHint: {hint}",
@@ -582,22 +584,45 @@ def _product_order_hint(comparison, inputs: dict, grad: np.ndarray) -> str | Non
     )
 
 
-def _shapes_swapped_hint(comparison: TensorComparison, comparisons: list) -> str | None:
-    """The hint when this gradient is another input's true gradient and that input's is
-    this one's: the gradients returned in another order than forward's inputs; or None."""
-    for other in comparisons:
-        if (
-            other is not comparison
-            and other.analytic is not None
-            and close(comparison.analytic, other.numeric, MATCH_RTOL)
-            and close(other.analytic, comparison.numeric, MATCH_RTOL)
-        ):
-            return (
-                f"the gradients of '{comparison.name}' and '{other.name}' have each other's "
-                "shapes: backward returns them in another order than forward's inputs; "
-                f"return them in that order, ({', '.join(c.name for c in comparisons)})"
-            )
-    return None
+def _returned_in_another_order(
+    function_cls: type, arrays: list, options: dict, comparisons: list, position: int
+) -> str | None:
+    """The hint when input ``position``'s gradient has another input's shape, that input's
+    has this one's, and backward passes the check on generic inputs of these shapes once
+    the two are swapped back: the gradients returned in another order; or None."""
+    comparison = comparisons[position]
+    if comparison.analytic is None or comparison.analytic.shape == comparison.numeric.shape:
+        return None
+    other = next(
+        (
+            j
+            for j, c in enumerate(comparisons)
+            if j != position
+            and c.analytic is not None
+            and c.numeric.shape == comparison.analytic.shape
+            and c.analytic.shape == comparison.numeric.shape
+        ),
+        None,
+    )
+    if other is None:
+        return None
+
+    class SwappedBack(function_cls):
+        def backward(self, grad):
+            returned = list(super().backward(grad))
+            returned[position], returned[other] = returned[other], returned[position]
+            return tuple(returned)
+
+    rng = np.random.default_rng(0x5A1)
+    generic = [rng.uniform(0.5, 1.5, a.shape) * rng.choice([-1, 1], a.shape) for a in arrays]
+    if not _passes(SwappedBack, generic, options):
+        return None
+    return (
+        f"the gradients of '{comparison.name}' and '{comparisons[other].name}' come in the "
+        "other order (each has the other input's shape, and swapped back they are right): "
+        "return them in the order of forward's inputs, "
+        f"({', '.join(c.name for c in comparisons)})"
+    )
 
 
 def _function_shape_hint(
