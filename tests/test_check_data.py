@@ -193,6 +193,24 @@ class PermutesTheBatchCount(DataLoader):
             yield self.fetch(order[start : start + self.batch_size])
 
 
+class PermutesTheBatchSize(DataLoader):
+    """rng.permutation(self.batch_size) when shuffled: a permutation of one batch's size."""
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(self.batch_size) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start : start + self.batch_size])
+
+
+class YieldsFromTheBatch(DataLoader):
+    """yield from self.fetch(indices): the inputs, then the targets, as two items."""
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield from batch
+
+
 class DrawsAPermutationPerBatch(DataLoader):
     def __iter__(self):
         n = len(self.dataset)
@@ -289,6 +307,8 @@ def test_an_unusual_uniform_shuffle_passes():
             r"came twice in one epoch; the indices were drawn one by one \(rng.integers",
         ),
         (ServesOneSampleShort, r"stops after sample 8 \(n - 1 leaves out the last"),
+        (PermutesTheBatchSize, r"drawn over 3 indices \(batch_size is the size of one batch"),
+        (YieldsFromTheBatch, "each batch came out as two items, its inputs and then its targets"),
         (
             PermutesTheBatchCount,
             r"the permutation is drawn over 4 indices \(len\(self\) is the number of batches: "

@@ -225,7 +225,24 @@ def serial_returning_inside_the_loop(*layers):
     return init_fun, apply_fun
 
 
+def dense_with_a_dict_of_params(out_dim):
+    """Dense whose params are {"W": W, "b": b} (the Flax/Haiku habit)."""
+    init_fun, _ = stax.Dense(out_dim)
+
+    def dict_init_fun(rng, input_shape):
+        output_shape, (W, b) = init_fun(rng, input_shape)
+        return output_shape, {"W": W, "b": b}
+
+    return dict_init_fun, lambda params, inputs: inputs @ params["W"] + params["b"]
+
+
 CHECKER_CATALOG = {
+    "params as a dict": (
+        lambda: check_stax_layer(
+            dense_with_a_dict_of_params(2), (-1, 3), param_shapes=((3, 2), (2,))
+        ),
+        "params is a dict (the Flax/Haiku habit)",
+    ),
     "apply_fun returns inside its loop": (
         lambda: check_serial(
             serial_returning_inside_the_loop, [stax.Dense(3), stax.Tanh, stax.Dense(2)], (-1, 3)

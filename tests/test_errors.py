@@ -121,6 +121,18 @@ def clamp_of_an_array():
     return np.ones(3).clamp(min=0)
 
 
+def layers_sorted_for_reversed():
+    return sorted([ReLU(), Sigmoid()], reverse=True)
+
+
+def modules_of_a_sequential():
+    return list(Sequential(ReLU()).modules())
+
+
+def broadcast_to_a_smaller_shape():
+    return np.broadcast_to(np.ones((2, 3)), (3,))
+
+
 def rng_passed_by_position():
     return Linear(3, 2, True, 0)
 
@@ -294,6 +306,9 @@ CRASHES = [
     (iter_returning_a_list, "write it as a generator"),
     (reversed_generator, "reversed(self.layers)"),
     (named_children_called, "unpack them"),
+    (layers_sorted_for_reversed, "use reversed(items) or items[::-1]"),
+    (modules_of_a_sequential, "keeps its modules in the list self.layers"),
+    (broadcast_to_a_smaller_shape, "it cannot make an array smaller"),
     (sum_over_dim, "NumPy names the axis `axis`"),
     (size_called_as_in_pytorch, "not PyTorch's x.size(0)"),
     (clamp_of_an_array, "np.clip(a, 0, None)"),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pancake.autograd import Tensor, grad
+from pancake.testing.errors import explain_error
 from pancake.testing.gradcheck import (
     DIRECTION_STREAM,
     GradientCheckError,
@@ -413,9 +414,13 @@ def _returned_gradients(function, arrays, direction, names, described) -> list:
         shapes = ", ".join(
             f"{name} has shape {array.shape}" for name, array in zip(names, arrays, strict=True)
         )
-        hint = _crash_hint(error, direction.shape, arrays) or (
-            f"grad (dL/d(output)) has shape {direction.shape}, {shapes}: combine them so that "
-            "each gradient gets the shape of its input"
+        hint = (
+            _crash_hint(error, direction.shape, arrays)
+            or explain_error(error)
+            or (
+                f"grad (dL/d(output)) has shape {direction.shape}, {shapes}: combine them so "
+                "that each gradient gets the shape of its input"
+            )
         )
         raise GradientCheckError(
             f"{described}: backward raised ValueError: {error}\nHint: {hint}", hint=hint

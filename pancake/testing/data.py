@@ -104,7 +104,7 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
         batches = list(loader)
     except Exception as error:
         hint = (
-            ""
+            _served_hint(type(loader))
             if isinstance(case.dataset, ArrayDataset)
             else "; plain data sets take one int index at a time: yield self.fetch(indices), "
             "which indexes any data set sample by sample (and applies the transform), instead "
@@ -175,6 +175,11 @@ def _too_few_samples_hint(served: list, shuffle: bool) -> str:
     causes = {
         "n - 1 leaves out the last: n = len(self.dataset)": [
             last == n - 1 for (last, _, _), (n, _) in zip(served, GENERIC_EPOCHS, strict=True)
+        ],
+        # unshuffled, one batch of batch_size is a slice's end instead (_SHORT_SLICE_HINT)
+        "batch_size is the size of one batch: permute every sample, n = len(self.dataset)": [
+            shuffle and last == size
+            for (last, _, _), (_, size) in zip(served, GENERIC_EPOCHS, strict=True)
         ],
         "len(self) is the number of batches: "
         + ("permute every sample" if shuffle else "loop over every sample")
@@ -315,6 +320,12 @@ def _pieces_hint(loader_cls: type, seed: int = 0) -> str:
 
 def _batch_count_hint(batches: list, case: LoaderCase) -> str:
     count, last_is_full = len(batches), case.n % case.batch_size == 0
+    if case.pairs and count == 2 * case.expected_batches and _inputs_then_targets(batches):
+        return (
+            "; each batch came out as two items, its inputs and then its targets: `yield "
+            "from` (or a loop over the pair) yields the pair's parts one by one; yield the "
+            "pair itself, yield self.fetch(indices)"
+        )
     if count == case.expected_batches + 1 and _is_empty(batches[-1]):
         return (
             "; the last batch is empty: a batch was started at n, where no sample is left "
@@ -342,6 +353,20 @@ def _batch_count_hint(batches: list, case: LoaderCase) -> str:
             "when it is short (len(indices) < batch_size)"
         )
     return ""
+
+
+def _inputs_then_targets(batches: list) -> bool:
+    """Whether ``batches`` alternate a batch's inputs (two columns, [i, -i]) and its targets."""
+    inputs, targets = batches[::2], batches[1::2]
+    return all(
+        isinstance(x, np.ndarray)
+        and isinstance(t, np.ndarray)
+        and x.ndim == 2
+        and x.shape[1:] == (2,)
+        and t.ndim == 1
+        and len(x) == len(t)
+        for x, t in zip(inputs, targets, strict=True)
+    )
 
 
 def _layout_hint(batches: list, case: LoaderCase) -> str:

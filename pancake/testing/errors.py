@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+# Methods of PyTorch's nn.Module that pancake's modules do not have.
+PYTORCH_MODULE_METHODS = ("modules", "named_modules", "children")
+
 # (exception types, a pattern of the message, the hint): the first match wins.
 EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     (
@@ -34,7 +37,9 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         (ValueError,),
         r"truth value of an array with more than one element is ambiguous",
         "Python's max, min, if, and, or compare single numbers, not arrays: for an entry-wise "
-        "choice use np.maximum(x, 0), np.minimum or np.where",
+        "choice use np.maximum(x, 0), np.minimum or np.where; to test whether a value is "
+        "missing, write `if x is None` (not `if not x`, which asks an array for one truth "
+        "value)",
     ),
     (
         (AttributeError, TypeError),
@@ -62,7 +67,7 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (ValueError,),
-        r"operands could not be broadcast together",
+        r"operands could not be broadcast together with shapes",
         "two arrays were combined entry by entry, but their axes do not line up: write down "
         "what each axis of each array holds (batch, channels, height, width...) and reshape "
         "or transpose one of them to match",
@@ -197,6 +202,27 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "a number was called like a function: NumPy's x.size and x.shape are attributes "
         "(x.shape[0] or len(x), not PyTorch's x.size(0)); or a name that holds a number "
         "hides a function of the same name",
+    ),
+    (
+        (TypeError,),
+        r"'<' not supported between instances of",
+        "sorted() (or max, min) compares the items with <, which modules and most objects do "
+        "not support: to go through a list last to first, use reversed(items) or "
+        "items[::-1], which keep the items as they are",
+    ),
+    (
+        (AttributeError,),
+        r"object has no attribute '(modules|named_modules|children)'",  # PYTORCH_MODULE_METHODS
+        "a PyTorch habit: pancake's modules have no modules() or children(); a Sequential "
+        "keeps its modules in the list self.layers (for layer in self.layers: ...)",
+    ),
+    (
+        (ValueError,),
+        r"and requested shape|cannot broadcast a non-scalar to a scalar"
+        r"|input operand has more dimensions than allowed by the axis remapping",
+        "np.broadcast_to only stretches an array to a larger shape (axes of length 1, new "
+        "leading axes): it cannot make an array smaller; to undo broadcasting, sum over the "
+        "axes that were added or stretched",
     ),
     (
         (NameError,),
@@ -441,6 +467,8 @@ def _attribute_never_set(error: BaseException) -> str | None:
     match = re.search(r"'(\w+)' object has no attribute '(\w+)'", str(error))
     frames = list(_traceback_frames(error.__traceback__))
     if not isinstance(error, AttributeError) or match is None or not frames:
+        return None
+    if match[2] in PYTORCH_MODULE_METHODS:  # a habit, which explain_error names
         return None
     if not _is_learner_code(frames[-1][0].f_code, None):  # pancake's own attributes: not this
         return None

@@ -1149,6 +1149,20 @@ def _backward_before_forward(module, x, error: RuntimeError) -> GradientCheckErr
     )
 
 
+def _saved_count_hint(module, error: ValueError) -> str | None:
+    """The hint for a tuple unpacked into another number of names than it holds, with the
+    number of values forward saved; or None."""
+    saved = getattr(module, "__dict__", {}).get("_saved_tensors", None)
+    if "values to unpack" not in str(error):
+        return None
+    count = f" (forward saved {len(saved)})" if isinstance(saved, tuple) else ""
+    return (
+        "backward unpacks a tuple into another number of names than it holds: "
+        f"self.saved_tensors holds every value forward saved with save_for_backward{count}; "
+        "unpack them all, in the order they were saved: x, k = self.saved_tensors"
+    )
+
+
 def _backward_crashed(
     module, error: ValueError, direction=None, hint: str | None = None, related=None
 ) -> GradientCheckError:
@@ -1166,7 +1180,9 @@ def _backward_crashed(
         tuple(int(n) for n in re.findall(r"\d+", found))
         for found in re.findall(r"\(([\d, ]*)\)", str(error))
     ]
-    hint = "check the shapes of the arrays you combine in backward"
+    hint = (
+        _saved_count_hint(module, error) or "check the shapes of the arrays you combine in backward"
+    )
     if "not aligned" in str(error) and len(shapes) >= 2 and shapes[0] == shapes[1]:
         hint = (
             f"np.dot of two arrays of shape {shapes[0]} is a matrix product, not an "

@@ -265,6 +265,12 @@ def _check_param_shapes(shapes, expected, described: str, input_shape: tuple) ->
         return
     path, got, want = mismatch
     hint = "each parameter's shape follows from input_shape"
+    if isinstance(shapes, dict) and not isinstance(expected, dict):
+        hint = (
+            "params is a dict (the Flax/Haiku habit): a stax layer's params are a tuple in a "
+            "fixed order, (W, b), which serial and grad pass on as they are; return them so, "
+            "and unpack them so in apply_fun (W, b = params)"
+        )
     if _is_shape(got) and _is_shape(want) and len(got) == 2 and got == want[::-1]:
         hint = f"{path} is transposed: {want}, not {got}"
     elif _is_shape(got) and _is_shape(want) and _first_axis_for_last(got, want, input_shape):
