@@ -362,6 +362,11 @@ def explain_error(error: BaseException) -> str | None:
     return None
 
 
+def parsed_shape(text: str) -> tuple[int, ...]:
+    """The shape a message writes as ``(2,3)`` or ``(2, 3)``, as a tuple of ints."""
+    return tuple(int(length) for length in re.findall(r"\d+", text))
+
+
 def _update_shapes_hint(message: str) -> str:
     """What the shapes of a failed in-place update say, or '': a result with more axes than
     the array it updates, which are to be summed away."""
@@ -372,7 +377,7 @@ def _update_shapes_hint(message: str) -> str:
     )
     if not found:
         return ""
-    target, result = (tuple(int(n) for n in re.findall(r"\d+", s)) for s in found.groups())
+    target, result = (parsed_shape(shape) for shape in found.groups())
     extra = len(result) - len(target)
     if extra <= 0 or len(target) != 1 or target[0] not in result:
         return ""
@@ -392,7 +397,7 @@ def _broadcast_shapes_hint(message: str) -> str:
     )
     if not found:
         return ""
-    a, b = (tuple(int(n) for n in re.findall(r"\d+", shape)) for shape in found.groups())
+    a, b = (parsed_shape(shape) for shape in found.groups())
     if a != b and a == b[::-1]:
         return (
             f". The shapes {a} and {b} are each other's transpose: one of the two is "

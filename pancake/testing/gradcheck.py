@@ -22,6 +22,7 @@ import numpy as np
 from pancake.nn.conv import fold
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
+from pancake.testing.errors import parsed_shape
 from pancake.testing.hints import (
     MATCH_RTOL,
     NOT_LINEAR_HINTS,
@@ -43,6 +44,7 @@ from pancake.testing.hints import (
     loss_target_hint,
     parameter_hint,
     per_example_sum_hint,
+    unchanged_kind,
     wrong_entries,
 )
 
@@ -553,8 +555,7 @@ class _Objective:
             return None
         what = "dL/dx" if comparison.name == "input" else f"the gradient of '{comparison.name}'"
         if close(twice, once, MATCH_RTOL):
-            kind = "comparison" if np.all((once == 0) | (once == 1)) else "constant"
-            return NOT_LINEAR_HINTS[kind].format(what=what)
+            return NOT_LINEAR_HINTS[unchanged_kind(once)].format(what=what)
         try:
             thrice = self._gradient_for(comparison.name, 3 * self.direction)
         except Exception:  # a backward that fails on other values: no hint from here
@@ -1176,10 +1177,7 @@ def _backward_crashed(
         return GradientCheckError(
             f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
         )
-    shapes = [
-        tuple(int(n) for n in re.findall(r"\d+", found))
-        for found in re.findall(r"\(([\d, ]*)\)", str(error))
-    ]
+    shapes = [parsed_shape(found) for found in re.findall(r"\(([\d, ]*)\)", str(error))]
     hint = (
         _saved_count_hint(module, error) or "check the shapes of the arrays you combine in backward"
     )

@@ -593,6 +593,12 @@ NOT_LINEAR_HINTS = {
 }
 
 
+def unchanged_kind(once: np.ndarray) -> str:
+    """The kind of a result that does not change with grad_output: "comparison" when it
+    holds only 0s and 1s (a mask that took grad_output in), else "constant"."""
+    return "comparison" if np.all((once == 0) | (once == 1)) else "constant"
+
+
 def grad_output_nonlinearity(once, twice, thrice) -> str | None:
     """How backward departs from being linear in grad_output, from its results for g, 2g
     and 3g: "constant" when it does not change at all ("comparison" if it holds only 0s
@@ -603,7 +609,7 @@ def grad_output_nonlinearity(once, twice, thrice) -> str | None:
     if not once.shape == twice.shape == thrice.shape:
         return None
     if not close(once, 0 * once) and close(twice, once) and close(thrice, once):
-        return "comparison" if np.all((once == 0) | (once == 1)) else "constant"
+        return unchanged_kind(once)
     offset = 2 * once - twice
     if not close(offset, 0 * offset) and close(thrice, offset + 3 * (twice - once)):
         return "offset"

@@ -421,6 +421,11 @@ class Rerun:
     problem: Problem
     algorithm: str
 
+    @property
+    def decoupled(self) -> bool:
+        """Whether the weight decay is decoupled (AdamW, or decoupled_weight_decay=True)."""
+        return self.hp.get("decoupled_weight_decay", self.algorithm == "adamw")
+
     def steps(self, hp=None, indices=None, grads=None, befores=None, first=0, count=STEPS):
         """The parameters ``indices`` after steps ``first`` to ``first + count - 1`` of a
         fresh optimizer with ``hp``, each step started from ``befores`` (default: the
@@ -478,8 +483,7 @@ class Rerun:
         """Parameter 0's gradient at steps 1 to ``step + 1`` as Adam's moments take it: with
         the coupled weight decay added (``with_decay``), not with the decoupled one."""
         hp = self.hp
-        coupled = not hp.get("decoupled_weight_decay", self.algorithm == "adamw")
-        decay = hp.get("weight_decay", 0.0) if coupled and with_decay else 0.0
+        decay = hp.get("weight_decay", 0.0) if with_decay and not self.decoupled else 0.0
         return [
             self.problem.grads[t][0] + decay * self.problem.before(t)[0] for t in range(step + 1)
         ]
@@ -507,7 +511,7 @@ class Rerun:
         hp, problem = self.hp, self.problem
         befores = [problem.before(step) for step in range(STEPS)]
         grads = problem.grads
-        if option == "weight_decay" and hp.get("decoupled_weight_decay", self.algorithm == "adamw"):
+        if option == "weight_decay" and self.decoupled:
             shrink = 1 - hp["lr"] * hp["weight_decay"]
             befores = [[theta * shrink for theta in before] for before in befores]
         elif option == "weight_decay":
@@ -585,7 +589,7 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
     if rerun.right_for_each_parameter_alone():
         return SHARED_STATE
     if hp.get("weight_decay", 0) != 0 and rerun.right_without("weight_decay"):
-        if hp.get("decoupled_weight_decay", rerun.algorithm == "adamw"):
+        if rerun.decoupled:
             return (
                 "without weight decay your steps are right: the decoupled weight decay is "
                 "wrong; it shrinks the parameter first, param.data *= 1 - lr * weight_decay, "
@@ -626,10 +630,9 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
         )
     if rerun.algorithm == "sgd":
         return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
-    decoupled = hp.get("decoupled_weight_decay", rerun.algorithm == "adamw")
     moments = Moments.read(rerun, step)
     return (
-        (_decoupled_decay_hint(rerun) if decoupled and hp["weight_decay"] != 0 else None)
+        (_decoupled_decay_hint(rerun) if rerun.decoupled and hp["weight_decay"] != 0 else None)
         or (moments and moments.wrong_moment_hint())
         or (moments and _bias_corrections_hint(rerun, step, got, moments))
         or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
@@ -698,12 +701,12 @@ class Moments:
             None,
         )
 
-    @property
+    @functools.cached_property
     def first(self) -> str | None:
         """The key of the right first moment, β1-average of the gradients, or None."""
         return self.held(_running_average(self.betas[0], self.grads))
 
-    @property
+    @functools.cached_property
     def second(self) -> str | None:
         """The key of the right second moment, β2-average of their squares, or None."""
         return self.held(_running_average(self.betas[1], [g * g for g in self.grads]))
@@ -804,7 +807,7 @@ def _bias_corrections_hint(rerun: Rerun, step: int, got, moments: Moments) -> st
     beta1, beta2 = hp["betas"]
     t = step + 1
     before = problem.before(step)[0]
-    if hp.get("decoupled_weight_decay", rerun.algorithm == "adamw"):
+    if rerun.decoupled:
         before = before * (1 - hp["lr"] * hp["weight_decay"])
     right = next(iter(BIAS_CORRECTIONS))
     for (first, c1), (second, c2) in itertools.product(BIAS_CORRECTIONS.items(), repeat=2):

@@ -569,11 +569,7 @@ def _check_applied_in_turn(recorded, params, x, output, described: str) -> None:
         problem, hint = None, ""
         if len(layer.applies) != 1:
             problem = f"it called the apply_fun of layer {index} {len(layer.applies)} times"
-            if (
-                index > 0
-                and not layer.applies
-                and not any(later.applies for later in recorded[index:])
-            ):
+            if index > 0 and not any(later.applies for later in recorded[index:]):
                 hint = (
                     f"apply_fun stops after layer {index - 1}, the layers after it never run: "
                     "is its `return` inside the loop, or does the loop stop early? It should "

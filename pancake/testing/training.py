@@ -370,28 +370,33 @@ def _divided_by_a_count_hint(returned: float, losses: np.ndarray, sizes: np.ndar
     """The hint when ``returned`` is the epoch's total loss, or the sum of its batch losses,
     divided by a whole number: which number, and what it should be; or None."""
     samples = int(np.sum(sizes))
-    totals = {
-        "the total loss of the epoch (Σ loss × batch size)": float(np.sum(losses * sizes)),
-        "the sum of the batch losses (each a mean over its batch)": float(np.sum(losses)),
-    }
-    for what, total in totals.items():
+    totals = [  # (what, its value, the fix, whether dividing it by the samples is right)
+        (
+            "the total loss of the epoch (Σ loss × batch size)",
+            float(np.sum(losses * sizes)),
+            f"divide by the number of samples the epoch trained on, {samples}: add up "
+            "len(targets) of each batch",
+            True,
+        ),
+        (
+            "the sum of the batch losses (each a mean over its batch)",
+            float(np.sum(losses)),
+            f"multiply each batch's loss by its size before adding, then divide by the number "
+            f"of samples, {samples}",
+            False,
+        ),
+    ]
+    for what, total, fix, by_samples_is_right in totals:
         count = total / returned if returned else 0.0
         if count < 0.5 or abs(count - round(count)) > 1e-6 * count:
             continue
         count = int(round(count))
-        if what.startswith("the total") and count == samples:
+        if by_samples_is_right and count == samples:
             continue  # that is the right mean
         counted = (
             f" = len(loader) × batch_size, though the last batch holds {sizes[-1]}"
             if count == len(sizes) * sizes[0] and sizes[-1] != sizes[0]
             else ""
-        )
-        fix = (
-            f"divide by the number of samples the epoch trained on, {samples}: add up "
-            "len(targets) of each batch"
-            if what.startswith("the total")
-            else f"multiply each batch's loss by its size before adding, then divide by the "
-            f"number of samples, {samples}"
         )
         return f"this is {what} divided by {count}{counted}: {fix}"
     return None
