@@ -3145,6 +3145,81 @@ FAMILY_MISTAKES = [
 ]
 MISTAKES += FAMILY_MISTAKES
 
+# Session 7: families from probe 11's misses (other instances than the probe's answers).
+FAMILY_MISTAKES_7 = [
+    Mistake(
+        "01-chain-rule",
+        CHAIN_RULE,
+        "dE/dM as 2·|M|: the sign of M is lost",
+        (("de_dm = 2 * m", "de_dm = 2 * abs(m)"),),
+        ("chain-rule-gradients-values",),
+        "√E (or abs) loses M's sign",
+    ),
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "returns each example's loss, not their mean",
+        (
+            (
+                "return float(-np.sum(target_probs * log_softmax(logits)) / len(logits))",
+                "return -np.sum(target_probs * log_softmax(logits), axis=1)",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-gradients",
+            "cross-entropy-loss-large-logits",
+        ),
+        "the loss has one entry per example",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "momentum and 1 - dampening swapped in the buffer's update",
+        (
+            (
+                'buffer = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad',
+                'buffer = (1 - self.dampening) * state["momentum_buffer"] + self.momentum * grad',
+            ),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "it should be momentum · buffer + (1 - dampening) · grad",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the images shuffled with np.take without axis=0",
+        (
+            (
+                "X_train, y_train = X_train[order], y_train[order]",
+                "X_train, y_train = np.take(X_train, order), y_train[order]",
+            ),
+        ),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "calls take without axis=",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_SUM,
+        "keepdims_shape given its arguments in the other order",
+        (
+            (
+                "keepdims_shape(self.input_shape, self.axis)",
+                "keepdims_shape(self.axis, self.input_shape)",
+            ),
+        ),
+        ("sum-all-axes", "sum-axis"),
+        "this was raised inside pancake's `keepdims_shape` with shape =",
+    ),
+]
+MISTAKES += FAMILY_MISTAKES_7
+
 # An endless loop in Mul.backward (the index is never incremented): only the graded test
 # that runs backward may lose its points, after the time limit; the rest is graded.
 ENDLESS_LOOP = Mistake(

@@ -436,6 +436,26 @@ DEGENERATE_CASES = {
 }
 
 
+def loses_the_sign_of_m(k, v):
+    e = (k * v) ** 2
+    de_dm = 2 * np.sqrt(e)
+    return e, de_dm * v, de_dm * k
+
+
+def negates_its_derivatives(k, v):
+    e = (k * v) ** 2
+    return e, -2 * k * v * v, -2 * k * v * k
+
+
+def test_a_derivative_that_loses_the_sign_of_m_is_named_where_m_is_negative():
+    hint = "has the right size but the wrong sign where M = k·v < 0"
+    with pytest.raises(GradientCheckError, match=re.escape(hint)):
+        check_chain_rule(loses_the_sign_of_m, 0.5, -0.5)
+    check_chain_rule(loses_the_sign_of_m, 0.5, 0.5)  # where M > 0 it is right
+    with pytest.raises(GradientCheckError, match="the gradient has the wrong sign"):
+        check_chain_rule(negates_its_derivatives, 0.5, -0.5)  # wrong everywhere: not this
+
+
 @pytest.mark.parametrize("case", DEGENERATE_CASES)
 def test_chain_rule_hints_are_diagnosed_on_a_generic_point(case):
     function, (k, v), hint = DEGENERATE_CASES[case]

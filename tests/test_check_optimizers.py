@@ -562,7 +562,68 @@ class AdamStepCountStuckAtOne(Adam):
         adam_with_corrections(self, lambda b, t: 1 - b, lambda b, t: 1 - b)
 
 
+class SGDMomentumOverTheGradientToo(SGD):
+    def step(self):
+        for param, state in self.params_with_grad():
+            if "momentum_buffer" in state:
+                buffer = self.momentum * (state["momentum_buffer"] + param.grad)
+            else:
+                buffer = param.grad.copy()
+            state["momentum_buffer"] = buffer
+            param.data -= self.lr * buffer
+
+
+class SGDDampingTheBuffer(SGD):
+    def step(self):
+        for param, state in self.params_with_grad():
+            grad = param.grad + self.weight_decay * param.data
+            if "momentum_buffer" in state:
+                buffer = (1 - self.dampening) * state["momentum_buffer"] + self.momentum * grad
+            else:
+                buffer = grad.copy()
+            state["momentum_buffer"] = buffer
+            param.data -= self.lr * buffer
+
+
+class SGDNesterovWithTheFactorsSwapped(SGD):
+    def step(self):
+        for param, state in self.params_with_grad():
+            if "momentum_buffer" in state:
+                buffer = self.momentum * state["momentum_buffer"] + param.grad
+            else:
+                buffer = param.grad.copy()
+            state["momentum_buffer"] = buffer
+            param.data -= self.lr * (self.momentum * param.grad + buffer)
+
+
 NARROWED_DOWN = [
+    (
+        SGDMomentumOverTheGradientToo,
+        dict(momentum=0.9),
+        "state['momentum_buffer'] after step 2 is a · buffer + b · grad with a = 0.9 (momentum) "
+        "and b = 0.9 (momentum): it should be momentum · buffer + (1 - dampening) · grad, a = 0.9 "
+        "and b = 1 (the momentum multiplies the old buffer only, not the gradient)",
+    ),
+    (
+        SGDDampingTheBuffer,
+        dict(  # a recorded setting in float32, with weight decay
+            lr=0.3935664658230526,
+            momentum=0.7144645617807112,
+            dampening=0.342729903658612,
+            weight_decay=0.028141131184675983,
+            seed=988930829,
+            dtype=np.float32,
+        ),
+        "with a = 0.6573 (1 - dampening) and b = 0.7145 (momentum): it should be momentum · "
+        "buffer + (1 - dampening) · grad, a = 0.7145 and b = 0.6573",
+    ),
+    (
+        SGDNesterovWithTheFactorsSwapped,
+        dict(momentum=0.9, nesterov=True),
+        "the momentum buffer kept in state['momentum_buffer'] is right after two steps: the "
+        "step taken from it is wrong; with nesterov=True the step goes along grad + momentum "
+        "* buffer",
+    ),
     (
         AdamCorrectionToThePowerOutside,
         dict(algorithm="adam"),

@@ -634,3 +634,31 @@ def test_an_array_read_through_an_attribute_it_lacks_in_its_dict_is_shown():
     error = crash_of(answer, "difference(np.ones((7, 2)), np.ones((7, 2)))")
     explanation = explain_crash(error)
     assert "`targets` is an array of shape (7, 2)" in explanation
+
+
+def test_a_crash_inside_a_pancake_helper_shows_what_it_was_given_and_what_it_is_for():
+    answer = (
+        "from pancake.autograd.functions import keepdims_shape\n\n"
+        "def sum_backward(grad, axis):\n"
+        "    return grad.reshape(keepdims_shape(grad.shape, axis))\n"
+    )
+    explanation = explain_crash(crash_of(answer, "sum_backward(np.array(2.0), 0)"))
+    hint = explanation.splitlines()[-1]
+    assert hint.startswith(
+        "Hint: this was raised inside pancake's `keepdims_shape` with shape = (), axis = 0"
+    )
+    assert "reduced axes become 1" in hint  # its docstring says what it is for
+    assert "division" not in hint  # the division by zero is pancake's, not the learner's
+
+
+def test_take_without_an_axis_is_named_as_the_line_that_lost_the_features():
+    answer = (
+        "def first_rows(X, order):\n    rows = X.take(order)\n    return Linear(3, 2)(rows[:2])\n"
+    )
+    explanation = explain_crash(crash_of(answer, "first_rows(np.ones((4, 3)), np.arange(4))"))
+    assert explanation.splitlines()[-1].startswith(
+        "Hint: line 2 `rows = X.take(order)` calls take without axis=: take flattens the array"
+    )
+    with_axis = answer.replace("X.take(order)", "X.take(order, axis=0).ravel()")
+    explanation = explain_crash(crash_of(with_axis, "first_rows(np.ones((4, 3)), np.arange(4))"))
+    assert "take without axis" not in explanation

@@ -309,6 +309,23 @@ def test_a_cross_entropy_forward_mistake_is_named(term, words):
     assert words in cross_entropy_forward_hint(cross_entropy_computing(term))
 
 
+def test_a_cross_entropy_of_one_entry_per_example_is_named():
+    from pancake.nn import CrossEntropyLoss
+    from pancake.ops import class_probabilities, log_softmax
+    from pancake.testing.forward import cross_entropy_forward_hint
+
+    class PerExample(CrossEntropyLoss):
+        def forward(self, pred, target):
+            target = class_probabilities(pred, target, owner=self)
+            return -np.sum(target * log_softmax(pred), axis=1) / len(pred)
+
+    hint = cross_entropy_forward_hint(PerExample())
+    assert (
+        "the loss has one entry per example (shape (5,) for a batch of 5): each example's "
+        "cross-entropy divided by the batch size" in hint
+    )
+
+
 def test_the_reference_cross_entropy_gets_no_forward_hint():
     from pancake.nn import CrossEntropyLoss
     from pancake.testing.forward import cross_entropy_forward_hint

@@ -899,6 +899,18 @@ def batch_norm_reference(module, x, ddof):
 
 
 # -- diagnose: symptoms of any gradient ----------------------------------------------------
+def test_diagnose_names_a_sign_lost_where_x_is_negative():
+    from pancake.testing.hints import GENERIC_POINTS, diagnose
+
+    x = np.array(GENERIC_POINTS)
+    truth = 3 * x**2 * np.sign(x)  # the derivative of |x|³
+    hint = diagnose(np.abs(truth), truth, 2, 4, x=x)
+    assert hint.startswith(
+        "the gradient has the right size everywhere but the wrong sign exactly where x < 0"
+    )
+    assert diagnose(-truth, truth, 2, 4, x=x) == "the gradient has the wrong sign"
+
+
 def test_diagnose_names_a_rearranged_gradient_a_partly_filled_one_and_an_empty_axis():
     from pancake.testing.hints import diagnose, diagnose_shape
 

@@ -382,6 +382,14 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
     ]
     # Mistakes in dE/dM alone: both derivatives chained through the same wrong dE/dM.
     outer_mistakes = {m * inner, inner, 2 * inner, 2 * m * m * inner, -2 * m * inner}
+    if abs(got + 2 * m * inner) <= 1e-6 * (1 + abs(got)) and _right_where_m_is_positive(
+        chain_rule_gradients_fn, name
+    ):
+        return (
+            f"{name} has the right size but the wrong sign where M = k·v < 0 (at k = {k}, "
+            f"v = {v}), and is right where M > 0: dE/dM is 2·|M| there. √E (or abs) loses "
+            "M's sign: √(M²) = |M|; write dE/dM = 2·M = 2·k·v"
+        )
     outer = _outer_derivative_hint(chain_rule_gradients_fn)
     for predicted, hint in hypotheses:
         if abs(got - predicted) <= 1e-6 * (1 + abs(predicted)):
@@ -389,6 +397,18 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
             # the outer derivative seen on both derivatives is surer
             return hint if hint is None or outer is None or predicted in outer_mistakes else outer
     return outer
+
+
+def _right_where_m_is_positive(chain_rule_gradients_fn: Callable, name: str) -> bool:
+    """Whether ``name`` (dE_dk or dE_dv) is right at the generic point with v's sign flipped,
+    where M = k·v > 0."""
+    k, v = GENERIC_K, -GENERIC_V
+    try:
+        got = float(chain_rule_gradients_fn(k, v)[1 if name == "dE_dk" else 2])
+    except Exception:  # it fails at other points too: the error says why
+        return False
+    true = _true_values(k, v)[1 if name == "dE_dk" else 2]
+    return abs(got - true) <= 1e-6 * (1 + abs(true))
 
 
 def _true_values(k: float, v: float) -> tuple[float, float, float]:

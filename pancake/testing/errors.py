@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import sysconfig
+import textwrap
 import types
 from pathlib import Path
 
@@ -431,13 +432,12 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if error is None or isinstance(error, AssertionError | NotImplementedError):
         return None
     lines = where_it_failed(error, test)
-    hint = None if hinted else _attribute_never_set(error) or explain_error(error)
-    callee = _framework_callee(error, test)
-    if hint is not None and lines and callee is not None:
-        hint = (
-            f"this was raised inside pancake's `{callee}`, which your line calls: check what "
-            f"your line passes to it (above). {hint}"
-        )
+    hint = None if hinted else _own_code_hint(error, test)
+    if hint is None and not hinted:
+        hint = explain_error(error)
+        callee = _framework_callee(error, test)
+        if lines and callee is not None and (hint is not None or _documented(callee)):
+            hint = _callee_hint(callee, None if isinstance(error, ZeroDivisionError) else hint)
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
@@ -487,16 +487,86 @@ def _attribute_never_set(error: BaseException) -> str | None:
     )
 
 
-def _framework_callee(error: BaseException, test: types.FunctionType | None) -> str | None:
-    """The pancake function the learner's last line called, when the error was raised in
-    (or under) pancake's framework code; else None."""
+def _own_code_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
+    """A hint read from the learner's own code, surer than one read from the error's
+    message: an attribute never set, or take without axis=; None if neither."""
+    return _attribute_never_set(error) or _take_without_axis_hint(error, test)
+
+
+def _take_without_axis_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
+    """The hint for a shape error in code that calls ``take`` without ``axis=``: the array
+    is flattened first, so picking rows by index picks single numbers; or None."""
+    if not isinstance(error, ValueError | IndexError):
+        return None
+    frames, learners = _learner_frames(test, error)
+    for number in reversed(learners):
+        code = frames[number][0].f_code
+        try:
+            lines, first = inspect.getsourcelines(code)
+            tree = ast.parse(textwrap.dedent("".join(lines)))
+        except (OSError, TypeError, SyntaxError):  # no source to read
+            continue
+        for node in ast.walk(tree):
+            if _takes_without_axis(node):
+                line = max(first, 1) + node.lineno - 1
+                return (
+                    f"line {line} `{linecache.getline(code.co_filename, line).strip()}` calls "
+                    "take without axis=: take flattens the array first, so the indices pick "
+                    "single numbers, not rows (the features are lost); pick rows with axis=0, "
+                    "X.take(order, axis=0), or index them, X[order]"
+                )
+    return None
+
+
+def _takes_without_axis(node: ast.AST) -> bool:
+    """Whether ``node`` is a call ``x.take(indices)`` or ``np.take(x, indices)`` without axis."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    if node.func.attr != "take" or any(keyword.arg == "axis" for keyword in node.keywords):
+        return False
+    through_numpy = _dotted(node.func.value) in ("np", "numpy")
+    return len(node.args) == (2 if through_numpy else 1)
+
+
+def _framework_callee(
+    error: BaseException, test: types.FunctionType | None
+) -> types.FrameType | None:
+    """The frame of the pancake function the learner's last line called, when the error was
+    raised in (or under) pancake's framework code; else None."""
     frames, learners = _learner_frames(test, error)
     inner = (
         [frame for frame, _ in frames[learners[-1] + 1 :] if _is_framework_code(frame.f_code)]
         if learners
         else []
     )
-    return _name(inner[0]) if inner else None
+    return inner[0] if inner else None
+
+
+def _documented(frame: types.FrameType) -> str | None:
+    """The first line of the docstring of the function ``frame`` runs, or None."""
+    function = frame.f_globals.get(frame.f_code.co_name)
+    doc = getattr(function, "__doc__", None) if callable(function) else None
+    return doc.strip().splitlines()[0].replace("``", "") if doc else None
+
+
+def _callee_hint(frame: types.FrameType, hint: str | None) -> str:
+    """The hint for an error raised inside the pancake function ``frame`` runs: the values
+    the learner's line passed to it, what the function is for, and ``hint`` (about the
+    error itself) when there is one."""
+    code = frame.f_code
+    parameters = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    passed = [
+        f"{name} = {described.removeprefix('is ')}"
+        for name in parameters
+        if name != "self" and (described := _described(frame.f_locals.get(name))) is not None
+    ]
+    name = _name(frame)
+    called = f"`{name}` with {', '.join(passed)}" if passed else f"`{name}`"
+    doc = _documented(frame)
+    return (
+        f"this was raised inside pancake's {called}, which your line calls: check what your "
+        "line passes to it" + (f" (`{name}`: {doc})" if doc else "") + (f". {hint}" if hint else "")
+    )
 
 
 def _learner_frames(test: types.FunctionType | None, error: BaseException) -> tuple[list, list]:

@@ -343,6 +343,8 @@ def cross_entropy_forward_hint(loss_fn) -> str:
     logits = rng.standard_normal((5, 3)) * 2
     labels = np.array([0, 2, 1, 2, 0])
     loss = output_of_copy(loss_fn, logits, labels)
+    if loss is not None and loss.shape == labels.shape:
+        return f"\nHint: {_per_example_words(loss, logits, labels)}"
     if loss is None or loss.size != 1:
         return ""
     target = np.eye(3)[labels]
@@ -373,6 +375,26 @@ def cross_entropy_forward_hint(loss_fn) -> str:
     ):
         return ""
     return f"\nHint: {_cross_entropy_words(changes[0][1], right)}"
+
+
+def _per_example_words(loss: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> str:
+    """The hint for a loss of one entry per example: what the entries are, when they are
+    each example's cross-entropy (or it divided by the batch size)."""
+    batch = len(labels)
+    each = np.logaddexp.reduce(logits, axis=1) - logits[np.arange(batch), labels]
+    said = {
+        "each example's cross-entropy": each,
+        "each example's cross-entropy divided by the batch size": each / batch,
+    }
+    what = next(
+        (f": {name}" for name, values in said.items() if np.allclose(loss, values, rtol=1e-9)),
+        "",
+    )
+    return (
+        f"the loss has one entry per example (shape {loss.shape} for a batch of {batch})"
+        f"{what}; the loss is one number, the mean over the examples: sum over the classes "
+        "(axis=1) and then over the examples too, and divide by the batch size once"
+    )
 
 
 TERMS_SAID = {

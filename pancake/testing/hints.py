@@ -56,6 +56,8 @@ def diagnose(
         return "the gradient is all zero: was it computed and written (or returned) at all?"
     if close(analytic, -numeric):
         return "the gradient has the wrong sign"
+    if close(np.abs(analytic), np.abs(numeric)):
+        return _sign_lost_hint(wrong_entries(analytic, numeric), x)
     if numeric.ndim == 2 and numeric.shape[0] == numeric.shape[1] and close(analytic, numeric.T):
         return "the gradient is transposed"
     factor = float(np.vdot(analytic, numeric) / np.vdot(numeric, numeric))
@@ -80,6 +82,21 @@ def diagnose(
             "it back to the tensor's layout, and which entry each value is sent to"
         )
     return where_wrong_hint(analytic, numeric, x) or VALUES_WRONG_HINT
+
+
+def _sign_lost_hint(flipped: np.ndarray, x: np.ndarray | None) -> str:
+    """The hint for a gradient of the right size everywhere whose sign is wrong at the
+    ``flipped`` entries only: where, when that is where x < 0 or x > 0."""
+    where = f"at {int(flipped.sum())} of the {flipped.size} entries"
+    if x is not None and np.shape(x) == flipped.shape:
+        for sign, mask in (("x < 0", np.asarray(x) < 0), ("x > 0", np.asarray(x) > 0)):
+            if np.array_equal(flipped, mask):
+                where = f"exactly where {sign}"
+    return (
+        f"the gradient has the right size everywhere but the wrong sign {where}: a sign is "
+        "lost (abs(), the square root of a square, |x| for x) or a sign factor is missing "
+        "(np.sign(x) in the derivative of |x|)"
+    )
 
 
 def _filled_in_hint(filled: np.ndarray) -> str:

@@ -114,6 +114,12 @@ class Problem:
         """The relative tolerance of a step: rounding in float64, or in float32."""
         return 1e-10 if self.dtype == "float64" else 1e-5
 
+    @property
+    def state_tolerance(self) -> float:
+        """The relative tolerance of arrays an optimizer keeps (its state), computed in the
+        problem's dtype."""
+        return 1e-9 if self.dtype == "float64" else 1e-5
+
     def matches(self, step: int, i: int, got: np.ndarray, expected: np.ndarray) -> bool:
         """Whether parameter ``i`` after ``step`` is ``expected``, up to rounding.
 
@@ -629,7 +635,9 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
             "self.state between calls of step(), and read it back"
         )
     if rerun.algorithm == "sgd":
-        return _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+        return _size_of_the_update(rerun.problem, got, step, rerun.algorithm) or (
+            _momentum_buffer_hint(rerun) if hp["momentum"] != 0 else None
+        )
     moments = Moments.read(rerun, step)
     return (
         (_decoupled_decay_hint(rerun) if rerun.decoupled and hp["weight_decay"] != 0 else None)
@@ -638,6 +646,91 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
         or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
         or (moments and moments.right_hint())
         or (_adam_first_step(rerun, got) if step == 0 else None)
+    )
+
+
+def _fitted(columns: list[np.ndarray], target: np.ndarray, tolerance: float) -> list[float] | None:
+    """The coefficients c with target = Σ c_i·columns[i] exactly (to ``tolerance`` of its
+    size), or None when no such combination reproduces ``target``."""
+    basis = np.stack([column.ravel() for column in columns], axis=1)
+    coefficients = np.linalg.lstsq(basis, target.ravel(), rcond=None)[0]
+    scale = float(np.max(np.abs(target))) or 1.0
+    if not np.allclose(basis @ coefficients, target.ravel(), rtol=0, atol=tolerance * scale):
+        return None
+    return [float(c) for c in coefficients]
+
+
+def _momentum_buffer_hint(rerun: Rerun) -> str | None:
+    """SGD's momentum buffer read from the state after steps 1 and 2 (the first buffer is
+    grad itself) and solved for: after step 2 it should be a·buffer + b·grad with
+    a = momentum, b = 1 - dampening. The hint naming the coefficients that differ, or that
+    the buffer is right and the step taken from it is not; None if no kept array is such a
+    buffer."""
+    hp = rerun.hp
+    after_one, after_two = rerun.moments_kept(0), rerun.moments_kept(1)
+    if not after_one or not after_two:
+        return None
+    g1, g2 = rerun.gradients_of_the_moments(1)
+    tolerance = rerun.problem.state_tolerance
+    for key in after_one.keys() & after_two.keys():
+        first = _fitted([g1], after_one[key], tolerance)
+        if first is None or not np.isclose(first[0], 1.0, rtol=100 * tolerance):
+            continue  # not the buffer, or a first buffer other than grad: step 1's size says
+        second = _fitted([after_one[key], g2], after_two[key], tolerance)
+        if second is None:
+            continue
+        wanted = {"a": hp["momentum"], "b": 1 - hp["dampening"]}
+        got = {"a": second[0], "b": second[1]}
+        if all(np.isclose(got[k], wanted[k], rtol=100 * tolerance) for k in wanted):
+            return _right_buffer_hint(key, hp)
+        return _wrong_buffer_hint(key, got, wanted, hp, 100 * tolerance)
+    return None
+
+
+def _named_coefficient(value: float, hp: dict, rtol: float) -> str:
+    """``value`` as the expression of SGD's settings it equals (within ``rtol``), when one
+    does."""
+    momentum, dampening = hp["momentum"], hp["dampening"]
+    names = {
+        "momentum": momentum,
+        "1 - dampening": 1 - dampening,
+        "momentum·(1 - dampening)": momentum * (1 - dampening),
+        "1 - momentum": 1 - momentum,
+        "dampening": dampening,
+        "lr": hp["lr"],
+        "lr·momentum": hp["lr"] * momentum,
+        "1": 1.0,
+        "0": 0.0,
+    }
+    said = next(
+        (name for name, v in names.items() if np.isclose(value, v, rtol=rtol, atol=rtol)), None
+    )
+    return f"{value:.4g}" + (f" ({said})" if said else "")
+
+
+def _wrong_buffer_hint(key: str, got: dict, wanted: dict, hp: dict, rtol: float) -> str:
+    """The hint for a momentum buffer kept under ``key`` by another rule than PyTorch's:
+    a·buffer + b·grad with the coefficients ``got`` (each read to ``rtol``)."""
+    scaled_twice = bool(
+        np.isclose(got["a"], wanted["a"], rtol=rtol)
+        and np.isclose(got["b"], hp["momentum"] * wanted["b"], rtol=rtol)
+    )
+    a, b = (_named_coefficient(got[k], hp, rtol) for k in "ab")
+    return (
+        f"state[{key!r}] after step 2 is a · buffer + b · grad with a = {a} and b = {b}: "
+        f"it should be momentum · buffer + (1 - dampening) · grad, a = {wanted['a']:.4g} and "
+        f"b = {wanted['b']:.4g}"
+        + (" (the momentum multiplies the old buffer only, not the gradient)" * scaled_twice)
+    )
+
+
+def _right_buffer_hint(key: str, hp: dict) -> str:
+    """The hint when the momentum buffer is right and the step taken from it is not."""
+    along = "grad + momentum * buffer" if hp["nesterov"] else "the buffer"
+    return (
+        f"the momentum buffer kept in state[{key!r}] is right after two steps: the step "
+        f"taken from it is wrong; with nesterov={hp['nesterov']} the step goes along {along}: "
+        f"param.data -= lr * ({along}), with grad including the weight decay"
     )
 
 
