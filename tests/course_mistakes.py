@@ -3218,6 +3218,42 @@ FAMILY_MISTAKES_7 = [
         "this was raised inside pancake's `keepdims_shape` with shape =",
     ),
 ]
+FAMILY_MISTAKES_7 += [  # from the lead's own answers (session 7)
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the epoch's loss adds up batch means: total_loss += loss",
+        (("total_loss += loss * len(targets)", "total_loss += loss"),),
+        ("train-digits-labels-follow-images",),
+        "32 (the batch size) times too small",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the optimizer is given the first layer's parameters only",
+        (
+            (
+                "optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)",
+                "optimizer = SGD(model.layers[0].parameters(), lr=lr, momentum=0.9)",
+            ),
+        ),
+        ("train-digits-fresh-gradients",),
+        "zero_grad resets only the parameters it was given",
+    ),
+    Mistake(
+        "10-autograd",
+        UNBROADCAST,
+        "the added axes summed with keepdims=True",
+        (("grad = grad.sum(axis=added_axes)", "grad = grad.sum(axis=added_axes, keepdims=True)"),),
+        (
+            "matmul-batch-axes",
+            "mul-broadcasting",
+            "unbroadcast-any-shapes",
+            "unbroadcast-leading-axes",
+        ),
+        "the added leading axes are summed with keepdims=True",
+    ),
+]
 MISTAKES += FAMILY_MISTAKES_7
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

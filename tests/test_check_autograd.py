@@ -365,3 +365,42 @@ def test_a_backward_calling_a_numpy_ufunc_fails_with_a_hint():
     check_function_gradients(SinWithNumpyCos, x)
     with pytest.raises(GradientCheckError, match="use pancake's functions"):
         check_second_derivatives(SinWithNumpyCos, x)
+
+
+LEARNER_CELL = """
+import numpy as np
+from pancake.autograd.functions import Function
+
+
+def unbroadcast(grad, shape):
+    if grad.shape == shape:
+        return grad
+    added_axes = tuple(range(grad.ndim - len(shape)))
+    grad = grad.sum(axis=added_axes, keepdims=True)  # the added axes kept
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return unbroadcast(grad * b, a.shape), unbroadcast(grad * a, b.shape)
+"""
+
+
+def test_added_axes_summed_with_keepdims_are_named_and_blamed_in_the_functions_that_call_it():
+    namespace = {"__name__": "learner"}  # as a notebook's cells: not pancake's module
+    exec(compile(LEARNER_CELL, "<cell>", "exec"), namespace)
+    kept = "the added leading axes are summed with keepdims=True"
+    with pytest.raises(AssertionError, match=re.escape(kept)):
+        check_unbroadcast(namespace["unbroadcast"], np.ones((1,)), ())  # hypothesis's shrunk case
+    with pytest.raises(GradientCheckError) as failure:
+        check_function_gradients(namespace["Mul"], np.ones(3), np.float64(2.0))
+    assert "backward calls your unbroadcast, which fails its own check" in failure.value.hint
+    assert kept in failure.value.hint
+    # pancake's own Mul, with pancake's own unbroadcast, is not blamed
+    check_function_gradients(ag.functions.Mul, np.ones(3), np.float64(2.0))

@@ -66,10 +66,12 @@ def check_unbroadcast(unbroadcast_fn: Callable, grad: np.ndarray, shape: tuple[i
     if got is None:
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     if np.shape(got) != shape:
-        hint = unbroadcast_order_hint(np.shape(got), [grad.shape], shape) or _unbroadcast_hint(
-            np.shape(got), grad.shape, shape
-        )
-        hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
+        hint = _added_axes_kept_hint(unbroadcast_fn)
+        if hint is None:
+            hint = unbroadcast_order_hint(np.shape(got), [grad.shape], shape) or _unbroadcast_hint(
+                np.shape(got), grad.shape, shape
+            )
+            hint = f"{_returned_as_is_hint(got, grad, shape) or ''}{hint}"
         raise AssertionError(f"{what} has shape {np.shape(got)}, expected {shape}.\nHint: {hint}")
     got = np.asarray(got, dtype=np.float64)
     rng = np.random.default_rng(ADJOINT_STREAM)
@@ -147,6 +149,24 @@ def unbroadcast_order_hint(got: tuple, grad_shapes, shape: tuple) -> str | None:
             if left == tuple(got):
                 return hint
     return None
+
+
+def _added_axes_kept_hint(unbroadcast_fn: Callable) -> str | None:
+    """The hint when, on a generic grad of shape (2, 3) unbroadcast to (3,) (one added
+    axis, nothing stretched), ``unbroadcast_fn`` returns the right sums with the added axis
+    kept, of shape (1, 3) (summed with keepdims=True), or None."""
+    grad = np.random.default_rng(ADJOINT_STREAM + 3).standard_normal((2, 3))
+    try:
+        got = np.asarray(unbroadcast_fn(grad.copy(), (3,)), dtype=np.float64)
+    except Exception:  # it fails on other shapes too: the failure says why
+        return None
+    if got.shape != (1, 3) or not np.allclose(got[0], grad.sum(axis=0), rtol=1e-12):
+        return None
+    return (
+        "the added leading axes are summed with keepdims=True, which keeps them with length "
+        "1 (a grad of shape (2, 3) unbroadcast to (3,) gives shape (1, 3)): sum the added "
+        "axes without keepdims (and then the stretched ones with keepdims=True)"
+    )
 
 
 def _returned_as_is_hint(got, grad: np.ndarray, shape: tuple) -> str | None:
@@ -339,11 +359,42 @@ def _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, se
                 function_cls, arrays, options, comparisons, position
             )
             failure = failure.with_hint(swapped) if swapped else failure
+            wrong_helper = _own_unbroadcast_hint(function_cls)
+            failure = failure.with_hint(wrong_helper) if wrong_helper else failure
             if len(arrays) == 1 and output.shape == arrays[0].shape:
                 hint = elementwise_hint(UnaryFunctionAsModule(function_cls, options))
                 failure = failure.with_hint(hint) if hint else failure
             raise failure
     return GradientReport(described, comparisons)
+
+
+def _own_unbroadcast_hint(function_cls: type) -> str | None:
+    """The hint when the backward of ``function_cls`` calls an ``unbroadcast`` of the
+    learner's (not pancake's) that fails its own check on generic shapes, or None."""
+    unbroadcast_fn = getattr(function_cls.backward, "__globals__", {}).get("unbroadcast")
+    if unbroadcast_fn is None or (getattr(unbroadcast_fn, "__module__", None) or "").startswith(
+        "pancake"
+    ):
+        return None
+    grad = np.random.default_rng(ADJOINT_STREAM + 4).standard_normal((2, 3, 4))
+    for generic, shape in ((grad, (3, 1)), (grad[:, :, 0], (3,))):
+        try:
+            check_unbroadcast(unbroadcast_fn, generic, shape)
+        except AssertionError as failure:
+            why = str(failure).split("\nHint: ", 1)
+        except Exception as error:  # noqa: BLE001 - any crash of the learner's unbroadcast
+            why = [
+                f"unbroadcast(grad of shape {generic.shape}, {shape}) raises "
+                f"{type(error).__name__}: {error}"
+            ]
+        else:
+            continue
+        return (
+            f"backward calls your unbroadcast, which fails its own check: {why[0].rstrip('.')}"
+            + (f" ({why[1]})" if len(why) > 1 else "")
+            + "; fix unbroadcast first"
+        )
+    return None
 
 
 GRAD_IGNORED_HINT = (

@@ -117,11 +117,33 @@ def test_train_digits_labels_follow_images():
     # Copies: a script that shuffles its arrays in place must not shuffle these too.
     model, history = train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=1, lr=0.0)
     expected = nn.CrossEntropyLoss()(predict(model, X), y)
-    assert np.isclose(history.train_loss[0], expected, rtol=1e-9), (
+    reported = history.train_loss[0]
+    assert np.isclose(reported, expected, rtol=1e-9), (
         "with lr = 0 the weights never change, so the mean training loss of the epoch "
         f"should be the loss of the pairs (X[i], y[i]), {expected:.6f}, but the script "
-        f"reports {history.train_loss[0]:.6f}: are the labels shuffled with their images?"
+        f"reports {reported:.6f}: {epoch_loss_hint(reported, expected)}"
     )
+
+
+# An epoch of 96 samples in 3 batches of 32: how the mean loss of the epoch is miscounted.
+EPOCH_LOSS_SLIPS = {
+    1 / 32: "32 (the batch size) times too small: each batch's loss is already a mean over "
+    "its examples; add loss * len(targets) to the total, so that dividing by the number of "
+    "samples gives the mean",
+    32: "32 (the batch size) times too large: the sum of loss * len(targets) is divided by "
+    "the number of batches; divide it by the number of samples, len(X_train)",
+    3: "3 (the number of batches) times too large: the batch means are summed and never "
+    "averaged; weight each by its size and divide by the number of samples",
+}
+
+
+def epoch_loss_hint(reported: float, expected: float) -> str:
+    """What a reported mean loss of the epoch says: miscounted by a factor, or labels
+    shuffled apart from their images."""
+    for ratio, slip in EPOCH_LOSS_SLIPS.items():
+        if np.isclose(reported, ratio * expected, rtol=1e-9):
+            return f"the loss is {slip}"
+    return "are the labels shuffled with their images?"
 
 
 @graded
@@ -134,15 +156,27 @@ def test_train_digits_fresh_gradients():
     assert added_up is None, (
         f"after 3 identical batches, {added_up[0]}.grad is {added_up[1]:.2f} times the "
         "gradient of one batch: gradients add up (+=) from batch to batch unless they are "
-        "reset before each backward pass"
+        "reset before each backward pass" + only_some_reset(added_up[2])
+    )
+
+
+def only_some_reset(fresh: list[str]) -> str:
+    """What it says when the gradients of ``fresh`` parameters were reset and others not."""
+    if not fresh:
+        return ""
+    return (
+        f"; those of {', '.join(fresh)} are reset, the others not: zero_grad resets only "
+        "the parameters it was given (the optimizer's); give the optimizer every parameter, "
+        "SGD(model.parameters(), ...)"
     )
 
 
 def gradients_added_up():
-    """(name, |left| / |one batch's|) for the first parameter whose gradient, after an epoch
-    at lr = 0 of three identical batches, is not one batch's gradient; None if none is, or
-    if every gradient is zero (reset after each step rather than before each backward
-    pass: each step still used its own batch's gradient)."""
+    """(name, |left| / |one batch's|, the names of the parameters whose gradients were
+    reset) for the first parameter whose gradient, after an epoch at lr = 0 of three
+    identical batches, is not one batch's gradient; None if none is, or if every gradient
+    is zero (reset after each step rather than before each backward pass: each step still
+    used its own batch's gradient)."""
     # 96 copies of one image: every batch of 32 has the same gradient.
     rng = np.random.default_rng(2)
     X, y = np.repeat(rng.normal(size=(1, 64)), 96, axis=0), np.full(96, 3)
@@ -151,9 +185,15 @@ def gradients_added_up():
     if not any(np.any(grad) for grad in left):
         return None
     backward_on(model, X[:32], y[:32])
-    for (name, param), grad in zip(model.named_parameters(), left, strict=True):
+    named = list(model.named_parameters())
+    fresh = [  # reset: one batch's gradient, not zero (a zero gradient may be anything's)
+        name
+        for (name, param), grad in zip(named, left, strict=True)
+        if np.any(param.grad) and np.allclose(grad, param.grad)
+    ]
+    for (name, param), grad in zip(named, left, strict=True):
         if not np.allclose(grad, param.grad):
-            return name, np.linalg.norm(grad) / np.linalg.norm(param.grad)
+            return name, np.linalg.norm(grad) / np.linalg.norm(param.grad), fresh
     return None
 
 
