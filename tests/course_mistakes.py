@@ -3254,6 +3254,67 @@ FAMILY_MISTAKES_7 += [  # from the lead's own answers (session 7)
         "the added leading axes are summed with keepdims=True",
     ),
 ]
+FAMILY_MISTAKES_7 += [
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "the probabilities clipped before their log: np.log(np.clip(p, 1e-10, 1))",
+        (
+            (
+                "log_softmax(logits)) / len(logits))",
+                "np.log(np.clip(softmax(logits), 1e-10, 1))) / len(logits))",
+            ),
+        ),
+        (
+            "cross-entropy-loss-forward",
+            "cross-entropy-loss-gradients",
+            "cross-entropy-loss-large-logits",
+        ),
+        "the log-probabilities are cut off",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the first moment's bias correction 1 - beta1 * t",
+        (
+            (
+                'exp_avg_hat = state["exp_avg"] / (1 - beta1 ** state["step"])',
+                'exp_avg_hat = state["exp_avg"] / (1 - beta1 * state["step"])',
+            ),
+        ),
+        ("adam-betas", "adam-decoupled", "adam-default", "adam-weight-decay"),
+        "m is divided by 1 - β·t, β times t",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "optimizer.step() before model.backward",
+        (
+            (
+                "            model.backward(loss_fn.backward())\n            optimizer.step()\n",
+                "            optimizer.step()\n            model.backward(loss_fn.backward())\n",
+            ),
+        ),
+        ("train-digits-accuracy",),
+        "every weight is still exactly as initialised",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the history recorded after every batch",
+        (
+            (
+                "            total_loss += loss * len(targets)\n",
+                "            total_loss += loss * len(targets)\n"
+                '            history.record({"loss": total_loss / len(X_train)}, '
+                "evaluate(model, loss_fn, (X_val, y_val)))\n",
+            ),
+            ('        history.record({"loss": total_loss / len(X_train)}, val_results)\n', ""),
+        ),
+        ("train-digits-labels-follow-images",),
+        "one epoch recorded 3 training losses in the history",
+    ),
+]
 MISTAKES += FAMILY_MISTAKES_7
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

@@ -562,6 +562,12 @@ class AdamStepCountStuckAtOne(Adam):
         adam_with_corrections(self, lambda b, t: 1 - b, lambda b, t: 1 - b)
 
 
+class AdamCorrectionTimesNotPower(Adam):
+    def step(self):
+        with np.errstate(invalid="ignore"):
+            adam_with_corrections(self, lambda b, t: 1 - b**t, lambda b, t: 1 - b * t)
+
+
 class SGDMomentumOverTheGradientToo(SGD):
     def step(self):
         for param, state in self.params_with_grad():
@@ -597,6 +603,11 @@ class SGDNesterovWithTheFactorsSwapped(SGD):
 
 
 NARROWED_DOWN = [
+    (
+        AdamCorrectionTimesNotPower,  # nan from step 2: the corrections still named
+        dict(algorithm="adam"),
+        "right, but v is divided by 1 - β·t, β times t (negative from t = 2 on",
+    ),
     (
         SGDMomentumOverTheGradientToo,
         dict(momentum=0.9),

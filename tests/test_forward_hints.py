@@ -326,6 +326,22 @@ def test_a_cross_entropy_of_one_entry_per_example_is_named():
     )
 
 
+def test_log_probabilities_cut_off_by_an_eps_are_named_on_large_logits():
+    from pancake.course.assignments.ex04_activations_losses import check_cross_entropy_loss
+    from pancake.nn import CrossEntropyLoss
+    from pancake.ops import class_probabilities, softmax
+
+    class ClippedLog(CrossEntropyLoss):
+        def forward(self, pred, target):
+            target = class_probabilities(pred, target, owner=self)
+            return float(-np.sum(target * np.log(softmax(pred) + 1e-12)) / len(pred))
+
+    logits, labels = np.array([[1000.0, -1000.0], [0.0, 3.0]]), np.array([1, 0])
+    with pytest.raises(AssertionError, match="the log-probabilities are cut off"):
+        check_cross_entropy_loss(ClippedLog(), logits, labels)
+    check_cross_entropy_loss(CrossEntropyLoss(), logits, labels)
+
+
 def test_the_reference_cross_entropy_gets_no_forward_hint():
     from pancake.nn import CrossEntropyLoss
     from pancake.testing.forward import cross_entropy_forward_hint

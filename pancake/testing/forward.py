@@ -377,6 +377,31 @@ def cross_entropy_forward_hint(loss_fn) -> str:
     return f"\nHint: {_cross_entropy_words(changes[0][1], right)}"
 
 
+def capped_log_hint(loss_fn, loss, expected) -> str:
+    """A hint line when the loss is below the cross-entropy here, yet right on generic
+    moderate logits: log-probabilities cut off at log(eps), as log(softmax(z) + eps) or
+    clipped probabilities give for large logits; or ''."""
+    if not (np.size(loss) == 1 and np.isfinite(loss) and float(loss) < expected):
+        return ""
+    rng = np.random.default_rng(0xCE)
+    logits, labels = rng.standard_normal((5, 3)) * 2, np.array([0, 2, 1, 2, 0])
+    moderate = output_of_copy(loss_fn, logits, labels)
+    right = np.mean(np.logaddexp.reduce(logits, axis=1) - logits[np.arange(5), labels])
+    if (
+        moderate is None
+        or moderate.size != 1
+        or not np.isclose(float(moderate[()]), right, rtol=1e-6)
+    ):
+        return ""
+    return (
+        f"\nHint: on moderate logits the loss is right, but here it is {float(loss):.6g}, "
+        f"below the cross-entropy {expected:.6g}: the log-probabilities are cut off. "
+        "log(softmax(z) + eps), or clipped probabilities, cannot go below log(eps) (-27.6 for "
+        "eps = 1e-12), while a label's log-probability can be -1000 for large logits: take "
+        "them as z - logsumexp(z), log_softmax(z), which needs no eps"
+    )
+
+
 def _per_example_words(loss: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> str:
     """The hint for a loss of one entry per example: what the entries are, when they are
     each example's cross-entropy (or it divided by the batch size)."""

@@ -887,6 +887,8 @@ BIAS_CORRECTIONS: dict[str, Callable[[float, int], float]] = {
     ),
     "1 - β**(t + 1), with t one step ahead": lambda beta, t: 1 - beta ** (t + 1),
     "1 (no correction)": lambda beta, t: 1.0,
+    "1 - β·t, β times t (negative from t = 2 on, so v̂ < 0 and √v̂ is nan; ** is the "
+    "power)": lambda beta, t: 1 - beta * t,
 }
 
 
@@ -907,8 +909,9 @@ def _bias_corrections_hint(rerun: Rerun, step: int, got, moments: Moments) -> st
         if first == second == right:
             continue
         m_hat, v_hat = m / c1(beta1, t), v / c2(beta2, t)
-        predicted = before - hp["lr"] * m_hat / (np.sqrt(v_hat) + hp["eps"])
-        if problem.matches(step, 0, got[step][0], predicted):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            predicted = before - hp["lr"] * m_hat / (np.sqrt(v_hat) + hp["eps"])
+        if _matches_where_finite(problem, step, got[step][0], predicted):
             wrong = [
                 f"{moment} is divided by {form}"
                 for moment, form in (("m", first), ("v", second))
@@ -921,6 +924,15 @@ def _bias_corrections_hint(rerun: Rerun, step: int, got, moments: Moments) -> st
                 "v̂ = v / (1 - β2**t)"
             )
     return None
+
+
+def _matches_where_finite(problem: Problem, step: int, got: np.ndarray, predicted) -> bool:
+    """Whether parameter 0's step ``got`` is ``predicted``: nan or inf at the same entries,
+    and the same values elsewhere."""
+    finite = np.isfinite(predicted)
+    if not np.array_equal(finite, np.isfinite(got)):
+        return False
+    return not finite.any() or problem.matches(step, 0, got[finite], predicted[finite])
 
 
 def _running_average(beta: float, values: list[np.ndarray]) -> np.ndarray:
@@ -1052,6 +1064,10 @@ def _optimizer_hint(
             "after it the updated buffer or moment (not the gradient)"
         )
     if not all(np.all(np.isfinite(theta)) for theta in got[step]):
+        moments = Moments.read(rerun, step) if rerun is not None and "betas" in rerun.hp else None
+        corrections = moments and _bias_corrections_hint(rerun, step, got, moments)
+        if corrections:
+            return corrections
         return (
             "non-finite values (nan or inf): look for a division by zero (1 - beta**t with "
             "t = 0?) or the square root of a negative number (the second moment must average "

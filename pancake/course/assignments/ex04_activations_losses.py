@@ -5,6 +5,7 @@ from pancake.course.spec import Assignment, GradedTest, Part, clean
 from pancake.nn.activations import ReLU, Sigmoid, Tanh
 from pancake.nn.losses import CrossEntropyLoss
 from pancake.testing.forward import (
+    capped_log_hint,
     cross_entropy_forward_hint,
     elementwise_forward_hint,
     sign_slip_hint,
@@ -262,6 +263,7 @@ def check_cross_entropy_loss(loss_fn, logits, labels, *, one_hot=False):
         check_values(described, loss, expected, formula="mean(logsumexp(z) - z[label])")
     except AssertionError as error:
         hint = "" if "Hint:" in str(error) else cross_entropy_forward_hint(loss_fn)
+        hint = hint or capped_log_hint(loss_fn, loss, expected)
         hint = hint or loss_scale_hint(loss, expected, logits.shape)
         hint = hint or block_hint(loss, logits, labels)
         raise with_hint(error, hint) from None

@@ -116,6 +116,10 @@ def test_train_digits_labels_follow_images():
     check_shuffled_at_every_epoch(X, y)
     # Copies: a script that shuffles its arrays in place must not shuffle these too.
     model, history = train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=1, lr=0.0)
+    assert len(history.train_loss) == 1, (
+        f"one epoch recorded {len(history.train_loss)} training losses in the history: "
+        "record the epoch's mean loss once, after the loop over its batches"
+    )
     expected = nn.CrossEntropyLoss()(predict(model, X), y)
     reported = history.train_loss[0]
     assert np.isclose(reported, expected, rtol=1e-9), (
@@ -221,6 +225,22 @@ def test_train_digits_validation_data():
         )
 
 
+def weights_never_move() -> bool:
+    """Whether an epoch of training leaves every weight as the script initialises it (the
+    same seed: the model of 0 epochs), on a few random digits."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(64, 64)), rng.integers(0, 10, size=64)
+    try:
+        untrained, _ = train_digits(X, y, X[:8], y[:8], epochs=0)
+        trained, _ = train_digits(X, y, X[:8], y[:8], epochs=1)
+    except Exception:  # a script that cannot run 0 epochs: no diagnosis from it
+        return False
+    return all(
+        np.array_equal(a.data, b.data)
+        for a, b in zip(untrained.parameters(), trained.parameters(), strict=True)
+    )
+
+
 def accuracy_hint(model, history, outputs) -> str:
     """Which part of the script a low accuracy points to: the model, the updates, or the data."""
     layers = [type(layer).__name__ for layer in getattr(model, "layers", ())]
@@ -245,6 +265,14 @@ def accuracy_hint(model, history, outputs) -> str:
             f"the training loss grows ({losses}), though each step uses its own batch's "
             "gradient: the steps are too large; is SGD given the script's lr (and momentum "
             "0.9) unchanged?"
+        )
+    if last > 0.5 * first and weights_never_move():
+        return (
+            f"the training loss hardly goes down ({losses}), and after an epoch of training "
+            "every weight is still exactly as initialised: no step moved them. Does step() "
+            "run after backward (right after zero_grad the gradients are all zero, so a step "
+            "taken before backward moves nothing)? Does the optimizer hold the model's own "
+            "parameters, model.parameters()?"
         )
     if last > 0.5 * first:
         return (
