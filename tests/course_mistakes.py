@@ -3315,6 +3315,55 @@ FAMILY_MISTAKES_7 += [
         "one epoch recorded 3 training losses in the history",
     ),
 ]
+FAMILY_MISTAKES_7 += [
+    Mistake(
+        "04-activations-losses",
+        RELU,
+        "forward zeroes the negative entries of x in place",
+        (("return np.maximum(x, 0)", "x *= x > 0\n        return x"),),
+        ("relu-gradients",),
+        "modified its input array in place",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "the moments updated into local names, never stored in the state",
+        (
+            (
+                '            state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad\n'
+                '            state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad\n',
+                '            m, v = state["exp_avg"], state["exp_avg_sq"]\n'
+                "            m = beta1 * m + (1 - beta1) * grad\n"
+                "            v = beta2 * v + (1 - beta2) * grad * grad\n",
+            ),
+            ('exp_avg_hat = state["exp_avg"] /', "exp_avg_hat = m /"),
+            ('exp_avg_sq_hat = state["exp_avg_sq"] /', "exp_avg_sq_hat = v /"),
+        ),
+        ("adam-betas", "adam-decoupled", "adam-default", "adam-weight-decay"),
+        "are still all zero after 2 steps",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "optimizer.zero_grad named without its call",
+        (("            optimizer.zero_grad()\n", "            optimizer.zero_grad\n"),),
+        ("train-digits-accuracy", "train-digits-fresh-gradients"),
+        "`optimizer.zero_grad` does nothing: it names a method",
+    ),
+    Mistake(
+        "10-autograd",
+        AG_SUM,
+        "np.expand_dims(grad, self.axis), which axis=None breaks",
+        (
+            (
+                "grad = grad.reshape(keepdims_shape(self.input_shape, self.axis))",
+                "grad = np.expand_dims(grad, self.axis)",
+            ),
+        ),
+        ("sum-all-axes", "sum-axis"),
+        "axis=None means every axis and is not an axis number",
+    ),
+]
 MISTAKES += FAMILY_MISTAKES_7
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

@@ -568,6 +568,19 @@ class AdamCorrectionTimesNotPower(Adam):
             adam_with_corrections(self, lambda b, t: 1 - b**t, lambda b, t: 1 - b * t)
 
 
+class AdamMomentsNeverStored(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m = state.setdefault("m", np.zeros_like(param.data))
+            v = state.setdefault("v", np.zeros_like(param.data))
+            m = beta1 * m + (1 - beta1) * param.grad
+            v = beta2 * v + (1 - beta2) * param.grad**2
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
 class SGDMomentumOverTheGradientToo(SGD):
     def step(self):
         for param, state in self.params_with_grad():
@@ -603,6 +616,12 @@ class SGDNesterovWithTheFactorsSwapped(SGD):
 
 
 NARROWED_DOWN = [
+    (
+        AdamMomentsNeverStored,
+        dict(algorithm="adam"),
+        "state['m'] and state['v'] are still all zero after 2 steps: the new moments are "
+        "computed but never stored back",
+    ),
     (
         AdamCorrectionTimesNotPower,  # nan from step 2: the corrections still named
         dict(algorithm="adam"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import linecache
+import types
 
 import numpy as np
 import pytest
@@ -294,7 +295,12 @@ def a_float_used_as_a_tensor_elsewhere():
     return (0.5).real_part  # not a PyTorch habit: the generic explanation
 
 
+def expand_dims_of_axis_none():
+    return np.expand_dims(np.ones(3), None)
+
+
 CRASHES = [
+    (expand_dims_of_axis_none, "axis=None means every axis and is not an axis number"),
     (xor_for_a_power, "bitwise XOR"),
     (builtin_max_of_an_array, "np.maximum(x, 0)"),
     (bias_used_without_a_check, "self.bias is None"),
@@ -662,3 +668,38 @@ def test_take_without_an_axis_is_named_as_the_line_that_lost_the_features():
     with_axis = answer.replace("X.take(order)", "X.take(order, axis=0).ravel()")
     explanation = explain_crash(crash_of(with_axis, "first_rows(np.ones((4, 3)), np.arange(4))"))
     assert "take without axis" not in explanation
+
+
+def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hint():
+    from pancake.testing.errors import explained
+
+    answer = (
+        "def train(optimizer, model):\n"
+        "    optimizer.zero_grad\n"
+        "    model.bias == 0\n"
+        "    return model\n"
+    )
+    test_cell = (
+        "def test_train():\n"
+        "    thing = SimpleNamespace(zero_grad=lambda: None, bias=1.0)\n"
+        "    train(thing, thing)\n"
+        "    assert False, 'the gradients add up'\n"
+    )
+    namespace = {"SimpleNamespace": types.SimpleNamespace}
+    run_as_cell(answer, namespace)
+    run_as_cell(test_cell, namespace)
+    with pytest.raises(AssertionError) as failure:
+        namespace["test_train"]()
+    message = str(explained(failure.value, namespace["test_train"]))
+    assert message.endswith(
+        "Hint: in your `train`, line 2: `optimizer.zero_grad` does nothing: it names a method (or "
+        "a value) without calling it: add the parentheses, optimizer.zero_grad()"
+    )
+    hinted = AssertionError("the gradients add up\nHint: reset them")
+    assert explained(hinted, namespace["test_train"]) is hinted  # a hint already: left alone
+    run_as_cell(answer.replace("    optimizer.zero_grad\n", ""), namespace)
+    with pytest.raises(AssertionError) as failure:
+        namespace["test_train"]()
+    assert "== compares and throws the answer away" in str(
+        explained(failure.value, namespace["test_train"])
+    )

@@ -899,6 +899,20 @@ def batch_norm_reference(module, x, ddof):
 
 
 # -- diagnose: symptoms of any gradient ----------------------------------------------------
+def test_a_forward_that_writes_into_its_input_is_named_though_the_failing_input_hides_it():
+    class ReLUInPlace(ReLU):
+        def forward(self, x):
+            x *= x > 0  # the caller's array
+            self.save_for_backward(x)
+            return x
+
+    x = np.array([0.5, -0.1, 0.3, 0.06])
+    ReLUInPlace()(x)  # an earlier check ran it: x holds no negative entry now, and a 0
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(ReLUInPlace(), x)
+    assert failure.value.hint.startswith("forward() or backward() modified its input array")
+
+
 def test_diagnose_names_a_sign_lost_where_x_is_negative():
     from pancake.testing.hints import GENERIC_POINTS, diagnose
 

@@ -43,6 +43,14 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "value)",
     ),
     (
+        (TypeError,),
+        r"'NoneType' object cannot be interpreted as an integer",
+        "None was given where an integer belongs (an axis, a length, an index): axis=None "
+        "means every axis and is not an axis number; handle that case on its own (a sum "
+        "over every axis keeps no axis), or use a function that takes None "
+        "(keepdims_shape(shape, axis) does)",
+    ),
+    (
         (AttributeError, TypeError),
         r"'NoneType'",
         "a value was None: a function or method that ends without `return`, an in-place "
@@ -448,10 +456,88 @@ def explained(error: Exception, test: types.FunctionType | None = None) -> Excep
     under its message (not prefixed twice with AssertionError), or ``error`` itself when
     there is nothing to add."""
     explanation = explain_crash(error, test)
+    hinted = any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
+    if explanation is None and not hinted and test is not None:
+        no_op = no_op_statement_hint(test)
+        explanation = f"Hint: {no_op}" if no_op else None
     if explanation is None:
         return error
     failure = error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
     return AssertionError(f"{failure}\n{explanation}")
+
+
+def no_op_statement_hint(test: types.FunctionType) -> str | None:
+    """The hint for a statement of the learner's code that ``test`` can reach and that
+    does nothing (a method named without its call, == where = belongs, a result thrown
+    away); None if there is none."""
+    test_file = _code_of(test).co_filename
+    for code in _reachable_codes(test):
+        if not _is_learner_code(code, test_file):
+            continue
+        try:
+            lines, first = inspect.getsourcelines(code)
+            tree = ast.parse(textwrap.dedent("".join(lines)))
+        except (OSError, TypeError, SyntaxError):  # no source to read
+            continue
+        for node in ast.walk(tree):
+            why = _does_nothing(node)
+            if why:
+                line = max(first, 1) + node.lineno - 1
+                text = linecache.getline(code.co_filename, line).strip()
+                return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
+    return None
+
+
+def _does_nothing(node: ast.AST) -> str | None:
+    """Why ``node``, a statement, does nothing; None if it does something (or is a docstring)."""
+    if not isinstance(node, ast.Expr):
+        return None
+    value = node.value
+    if isinstance(value, ast.Attribute | ast.Name):
+        return (
+            "it names a method (or a value) without calling it: add the parentheses, "
+            f"{ast.unparse(value)}()"
+        )
+    if isinstance(value, ast.Compare) and any(isinstance(op, ast.Eq) for op in value.ops):
+        return "== compares and throws the answer away: to assign, write ="
+    if isinstance(value, ast.BinOp | ast.Subscript | ast.Compare):
+        return (
+            "its result is computed and thrown away: assign it (x = x + ...), or update in "
+            "place (x += ...)"
+        )
+    return None
+
+
+def _reachable_codes(test: types.FunctionType, limit: int = 200) -> list[types.CodeType]:
+    """The code objects ``test`` can reach through the names it uses: the functions and
+    the methods of the classes of its globals, and theirs in turn (at most ``limit``)."""
+    inner = getattr(getattr(test, "hypothesis", None), "inner_test", test)
+    while hasattr(inner, "__wrapped__"):
+        inner = inner.__wrapped__
+    namespace = getattr(inner, "__globals__", {})
+    found, todo = [], [inner.__code__]
+    while todo and len(found) < limit:
+        code = todo.pop()
+        if code in found:
+            continue
+        found.append(code)
+        todo += [const for const in code.co_consts if isinstance(const, types.CodeType)]
+        for name in code.co_names:
+            todo += _codes_of(namespace.get(name))
+    return found
+
+
+def _codes_of(value) -> list[types.CodeType]:
+    """The code of a function, or of each method a class defines itself."""
+    if isinstance(value, types.FunctionType):
+        return [value.__code__]
+    if isinstance(value, type):
+        return [
+            member.__code__
+            for member in vars(value).values()
+            if isinstance(member, types.FunctionType)
+        ]
+    return []
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from pancake.nn.losses import Loss
 from pancake.nn.module import Module
 from pancake.testing.errors import parsed_shape
 from pancake.testing.hints import (
+    GENERIC_POINTS,
     MATCH_RTOL,
     NOT_LINEAR_HINTS,
     UNNAMED_FACTOR,
@@ -262,11 +263,10 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
 
     analytic_input, first_grads = objective.analytic_gradients()
     if not np.array_equal(x, x_before):
-        hint = (
-            "forward() or backward() modified its input array in place: compute new arrays instead"
-        )
         raise GradientCheckError(
-            f"{module!r}: the input changed.\nHint: {hint}", tensor="input", hint=hint
+            f"{module!r}: the input changed.\nHint: {INPUT_CHANGED_HINT}",
+            tensor="input",
+            hint=INPUT_CHANGED_HINT,
         )
     changed = objective.changed_by_forward or objective.changed_by_backward
     _, second_grads = objective.analytic_gradients(zero_first=False)
@@ -309,6 +309,24 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
     return GradientReport(repr(module), comparisons, notes)
 
 
+INPUT_CHANGED_HINT = (
+    "forward() or backward() modified its input array in place: compute new arrays instead"
+)
+
+
+def _writes_into_its_input(module, shape: tuple, others: tuple) -> bool:
+    """Whether a copy of ``module`` run on an input of ``shape`` with entries of both signs
+    (the failing input may have none below 0, where x[x < 0] = 0 changes nothing) changes
+    that input."""
+    x = np.resize(GENERIC_POINTS, shape).astype(np.float64)
+    before = x.copy()
+    try:
+        _float64_copy(module)(x, *others)
+    except Exception:  # it rejects such an input: no diagnosis from it
+        return False
+    return not np.array_equal(x, before)
+
+
 def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
     """``failure`` with the hint of the same check on a generic input of the same shape.
 
@@ -319,6 +337,8 @@ def _hinted_on_a_generic_input(module, inputs, failure, rtol, atol, eps, seed):
     """
     rng = np.random.default_rng((seed, GENERIC_STREAM))
     x = np.asarray(inputs[0])
+    if _writes_into_its_input(module, x.shape, inputs[1:]):
+        return failure.with_hint(INPUT_CHANGED_HINT)
     generic = (rng.standard_normal(x.shape) * max(1.0, float(np.abs(x).max(initial=0.0))),)
     module = _float64_copy(module)
     for _, parameter in named_parameters(module):  # k = 0 or 1 hides mistakes too

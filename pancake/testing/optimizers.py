@@ -641,6 +641,7 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
     moments = Moments.read(rerun, step)
     return (
         (_decoupled_decay_hint(rerun) if rerun.decoupled and hp["weight_decay"] != 0 else None)
+        or (moments and moments.never_stored_hint())
         or (moments and moments.wrong_moment_hint())
         or (moments and _bias_corrections_hint(rerun, step, got, moments))
         or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
@@ -803,6 +804,19 @@ class Moments:
     def second(self) -> str | None:
         """The key of the right second moment, β2-average of their squares, or None."""
         return self.held(_running_average(self.betas[1], [g * g for g in self.grads]))
+
+    def never_stored_hint(self) -> str | None:
+        """The hint when every kept array is still all zero after the steps: the moments
+        are computed into local names and never written back into the state; or None."""
+        if any(np.any(kept) for kept in self.kept.values()):
+            return None
+        keys = " and ".join(f"state[{key!r}]" for key in self.kept)
+        return (
+            f"{keys} {'are' if len(self.kept) > 1 else 'is'} still all zero after "
+            f"{self.step + 1} steps: the new moments are computed but never stored back "
+            "(m = beta1 * m + ... rebinds a local name and leaves the state as it was): "
+            "write them into the state, state['exp_avg'] = ..."
+        )
 
     def wrong_moment_hint(self) -> str | None:
         """The hint naming the running average a wrong moment is, or None."""
