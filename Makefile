@@ -29,7 +29,7 @@ book: $(COURSE)  ## build the online book into _build/html (executes every chapt
 	$(SMALL_DEMOS) $(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(WITH_TORCH) chromium bubblewrap  ## run every test: framework, checker, exercises, book
-	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 fast: $(WITH_TORCH)  ## the fast loop: every test but the book, nbgrader and browser ones
 	$(SMALL_DEMOS) $(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow"

@@ -356,7 +356,7 @@ MISTAKES = [
         "images shuffled without their labels",
         (("X_train, y_train = X_train[order], y_train[order]", "X_train = X_train[order]"),),
         ("train-digits-labels-follow-images", "train-digits-accuracy"),
-        "are the labels shuffled with their images?",
+        "were trained with another image's label",
     ),
     Mistake(
         "09-debugging",
@@ -1389,7 +1389,7 @@ NAMED_MISTAKES = [
             ),
         ),
         ("train-digits-labels-follow-images", "train-digits-accuracy"),
-        "are the labels shuffled with their images?",
+        "were trained with another image's label",
     ),
     Mistake(
         "12-convolutions",
@@ -3362,6 +3362,35 @@ FAMILY_MISTAKES_7 += [
         ),
         ("sum-all-axes", "sum-axis"),
         "axis=None means every axis and is not an axis number",
+    ),
+]
+FAMILY_MISTAKES_7 += [
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the batches stop one short: range(0, len(X_train) - 32, 32)",
+        (
+            (
+                "for start in range(0, len(X_train), 32):",
+                "for start in range(0, len(X_train) - 32, 32):",
+            ),
+        ),
+        ("train-digits-labels-follow-images",),
+        "the epoch trained on 64 of the 96 samples",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the loss value passed to model.backward",
+        (("model.backward(loss_fn.backward())", "model.backward(loss)"),),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "the loss value is not its gradient",
     ),
 ]
 MISTAKES += FAMILY_MISTAKES_7

@@ -299,7 +299,14 @@ def expand_dims_of_axis_none():
     return np.expand_dims(np.ones(3), None)
 
 
+def the_loss_value_passed_to_backward():
+    model = Linear(3, 2)
+    model(np.ones((4, 3)))
+    model.backward(np.float64(0.7))
+
+
 CRASHES = [
+    (the_loss_value_passed_to_backward, "model.backward(loss_fn.backward())"),
     (expand_dims_of_axis_none, "axis=None means every axis and is not an axis number"),
     (xor_for_a_power, "bitwise XOR"),
     (builtin_max_of_an_array, "np.maximum(x, 0)"),

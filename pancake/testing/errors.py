@@ -43,6 +43,13 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         "value)",
     ),
     (
+        (ValueError,),
+        r"backward\(\) got grad_output of shape \(\), but the forward output had shape \(\d",
+        "backward was given a single number where dL/d(output) belongs, an array of the "
+        "output's shape: the loss value is not its gradient; pass the loss's gradient, "
+        "model.backward(loss_fn.backward())",
+    ),
+    (
         (TypeError,),
         r"'NoneType' object cannot be interpreted as an integer",
         "None was given where an integer belongs (an axis, a length, an index): axis=None "

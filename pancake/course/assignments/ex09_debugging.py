@@ -125,8 +125,76 @@ def test_train_digits_labels_follow_images():
     assert np.isclose(reported, expected, rtol=1e-9), (
         "with lr = 0 the weights never change, so the mean training loss of the epoch "
         f"should be the loss of the pairs (X[i], y[i]), {expected:.6f}, but the script "
-        f"reports {reported:.6f}: {epoch_loss_hint(reported, expected)}"
+        f"reports {reported:.6f}: {epoch_data_hint(X, y) or epoch_loss_hint(reported, expected)}"
     )
+
+
+def trained_pairs(X, y) -> list[tuple[int, int]] | None:
+    """(index of the image in X, label it was trained with) for every example of one epoch
+    at lr = 0, watched through the script's Sequential (in training mode) and its loss;
+    None if the script builds them under other names, or an input row is not one of X's."""
+    namespace = train_digits.__globals__
+    sequential, loss = namespace.get("Sequential"), namespace.get("CrossEntropyLoss")
+    if not (isinstance(sequential, type) and isinstance(loss, type)):
+        return None
+    inputs, targets, models = [], [], []
+
+    class WatchedSequential(sequential):
+        def forward(self, x):
+            if self.training:
+                inputs.append(np.array(x))
+            models.append(self)
+            return super().forward(x)
+
+    class WatchedLoss(loss):
+        def forward(self, pred, target):
+            if models and models[-1].training:
+                targets.append(np.array(target))
+            return super().forward(pred, target)
+
+    namespace["Sequential"], namespace["CrossEntropyLoss"] = WatchedSequential, WatchedLoss
+    try:
+        train_digits(X.copy(), y.copy(), X[:8], y[:8], epochs=1, lr=0.0)
+    except Exception:  # a script that fails under watch: no diagnosis from it
+        return None
+    finally:
+        namespace["Sequential"], namespace["CrossEntropyLoss"] = sequential, loss
+    index = {row.tobytes(): i for i, row in enumerate(X)}
+    rows = [row for batch in inputs for row in np.asarray(batch, dtype=X.dtype)]
+    labels = [int(label) for batch in targets for label in np.ravel(batch)]
+    if len(rows) != len(labels) or any(row.tobytes() not in index for row in rows):
+        return None
+    return [(index[row.tobytes()], label) for row, label in zip(rows, labels, strict=True)]
+
+
+def epoch_data_hint(X, y) -> str | None:
+    """What one watched epoch shows about the examples it trained on: labels that do not
+    follow their images, samples left out or seen twice; None if every sample was trained
+    once with its own label (or the epoch cannot be watched)."""
+    pairs = trained_pairs(X, y)
+    if pairs is None:
+        return None
+    mislabelled = sum(label != y[i] for i, label in pairs)
+    if mislabelled:
+        return (
+            f"{mislabelled} of the {len(pairs)} examples of the epoch were trained with "
+            "another image's label: shuffle the images and the labels with the same "
+            "permutation, X_train[order], y_train[order]"
+        )
+    seen = np.bincount([i for i, _ in pairs], minlength=len(X))
+    if np.any(seen == 0):
+        return (
+            f"the epoch trained on {int(np.sum(seen > 0))} of the {len(X)} samples: "
+            f"{int(np.sum(seen == 0))} were left out (a last batch dropped? the batches must "
+            "cover range(0, len(X_train), 32), the last one may be smaller)"
+        )
+    if np.any(seen > 1):
+        return (
+            f"the epoch trained on some samples more than once ({int(np.sum(seen > 1))} of "
+            f"them): each batch is X_train[start : start + 32], for start in range(0, "
+            "len(X_train), 32)"
+        )
+    return None
 
 
 # An epoch of 96 samples in 3 batches of 32: how the mean loss of the epoch is miscounted.
