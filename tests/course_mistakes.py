@@ -3393,6 +3393,54 @@ FAMILY_MISTAKES_7 += [
         "the loss value is not its gradient",
     ),
 ]
+FAMILY_MISTAKES_7 += [  # habits from PyTorch
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "loops over self.param_groups, as in PyTorch",
+        (
+            (
+                "        for param, state in self.params_with_grad():\n",
+                "        for group in self.param_groups:\n"
+                "            pass\n"
+                "        for param, state in self.params_with_grad():\n",
+            ),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-plain", "sgd-weight-decay"),
+        "pancake's optimizers keep no param_groups",
+    ),
+    Mistake(
+        "10-autograd",
+        MATMUL,
+        "PyTorch's transpose(-1, -2) of two axes",
+        (
+            ("grad_a = grad @ np.swapaxes(b, -1, -2)", "grad_a = grad @ b.transpose(-1, -2)"),
+            ("grad_b = np.swapaxes(a, -1, -2) @ grad", "grad_b = a.transpose(-1, -2) @ grad"),
+        ),
+        ("matmul-batch-axes",),
+        "not two axes to swap as PyTorch's",
+    ),
+    Mistake(
+        "09-debugging",
+        TRAIN_DIGITS,
+        "the evaluation wrapped in torch.no_grad()",
+        (
+            (
+                "        val_results = evaluate(model, loss_fn, (X_val, y_val))\n",
+                "        with torch.no_grad():\n"
+                "            val_results = evaluate(model, loss_fn, (X_val, y_val))\n",
+            ),
+        ),
+        (
+            "train-digits-accuracy",
+            "train-digits-fresh-gradients",
+            "train-digits-labels-follow-images",
+            "train-digits-outputs-are-logits",
+            "train-digits-validation-data",
+        ),
+        "there is no torch here",
+    ),
+]
 MISTAKES += FAMILY_MISTAKES_7
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

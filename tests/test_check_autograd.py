@@ -404,3 +404,14 @@ def test_added_axes_summed_with_keepdims_are_named_and_blamed_in_the_functions_t
     assert kept in failure.value.hint
     # pancake's own Mul, with pancake's own unbroadcast, is not blamed
     check_function_gradients(ag.functions.Mul, np.ones(3), np.float64(2.0))
+
+
+class MatmulTransposedAsInPyTorch(ag.functions.Matmul):
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return grad @ b.transpose(-1, -2), a.transpose(-1, -2) @ grad
+
+
+def test_a_pytorch_style_transpose_of_two_axes_is_named():
+    with pytest.raises(GradientCheckError, match=re.escape("not two axes to swap as PyTorch's")):
+        check_function_gradients(MatmulTransposedAsInPyTorch, np.ones((2, 3, 4)), np.ones((4, 5)))

@@ -305,7 +305,28 @@ def the_loss_value_passed_to_backward():
     model.backward(np.float64(0.7))
 
 
+def optimizer_param_groups_as_in_pytorch():
+    class SGD:
+        def step(self):
+            for group in self.param_groups:
+                return group
+
+    SGD().step()
+
+
+def array_data_used_as_its_values():
+    grad = np.ones(3)
+    return 0.1 * grad.data
+
+
+def torch_used_without_torch():
+    return torch.zeros_like(np.ones(3))  # noqa: F821 - the learner's slip under test
+
+
 CRASHES = [
+    (optimizer_param_groups_as_in_pytorch, "pancake's optimizers keep no param_groups"),
+    (array_data_used_as_its_values, "an array's .data is a memoryview of its bytes"),
+    (torch_used_without_torch, "pancake runs on NumPy alone, there is no torch here"),
     (the_loss_value_passed_to_backward, "model.backward(loss_fn.backward())"),
     (expand_dims_of_axis_none, "axis=None means every axis and is not an axis number"),
     (xor_for_a_power, "bitwise XOR"),

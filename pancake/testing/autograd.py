@@ -285,7 +285,7 @@ def check_function_gradients(
     try:
         return _check_function_gradients(function_cls, inputs, options, rtol, atol, eps, seed)
     except GradientCheckError as failure:
-        if "broadcast" in failure.hint or ".T reverses" in failure.hint:  # named already
+        if any(said in failure.hint for said in ("broadcast", ".T reverses", "PyTorch")):  # named
             raise
         hint = _batch_axes_hint(function_cls, inputs, options)
         if hint:
@@ -510,6 +510,12 @@ def _crash_hint(error: ValueError, grad_shape: tuple, arrays: list) -> str | Non
                 "swaps the last two axes (.T reverses every axis, the batch axes too)"
             )
         return order
+    if "axes don't match array" in str(error):
+        return (
+            "NumPy's transpose takes the new order of every axis (x.transpose(0, 2, 1)), not "
+            "two axes to swap as PyTorch's x.transpose(-1, -2) does: swap the last two axes "
+            "with np.swapaxes(x, -1, -2)"
+        )
     if "is out of bounds for array of dimension" in str(error) and _raised_in(error, "unbroadcast"):
         return AXES_SHIFT_HINT
     if "cannot reshape" in str(error) and _raised_in(error, "unbroadcast"):

@@ -26,6 +26,7 @@ import numpy as np
 
 # Methods of PyTorch's nn.Module that pancake's modules do not have.
 PYTORCH_MODULE_METHODS = ("modules", "named_modules", "children")
+PYTORCH_OPTIMIZER_NAMES = ("param_groups", "add_param_group")
 
 # (exception types, a pattern of the message, the hint): the first match wins.
 EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
@@ -199,12 +200,35 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
         (AttributeError,),
         r"'(float|int|numpy\.\w+)' object has no attribute "
         r"'(item|numpy|detach|cpu|cuda|to|requires_grad|dim|unsqueeze|float|long|t|"
-        r"permute|contiguous|clone|size|matmul|mm|clamp|numel|exp|log|sigmoid|softmax)'",
+        r"permute|contiguous|clone|size|matmul|mm|clamp|numel|exp|log|sigmoid|softmax|"
+        r"expand|expand_as|view|repeat_interleave|masked_fill|zero_|fill_|norm|pow|abs)'",
         "a PyTorch habit: pancake has no Tensors here: its losses return a plain Python float "
         "(already a number: no .item()) and its modules take and return NumPy arrays (no "
         ".numpy(), .detach(), .cpu(), .to(), .clone()): use the value as it is, or NumPy's "
         "own names (np.copy(a), a.T or a.transpose(...), a.ndim, a.astype(np.float32), "
         "a[None] or np.expand_dims, a @ b, np.clip(a, 0, None), a.size, np.exp(a))",
+    ),
+    (
+        (AttributeError,),
+        r"object has no attribute '(param_groups|add_param_group)'",  # PYTORCH_OPTIMIZER_NAMES
+        "a PyTorch habit: pancake's optimizers keep no param_groups: for param, state in "
+        "self.params_with_grad() gives each parameter that has a gradient, with its own "
+        "state dict, and the settings are attributes (self.lr, self.momentum)",
+    ),
+    (
+        (AttributeError, TypeError),
+        r"'memoryview'",
+        "a PyTorch habit: an array's .data is a memoryview of its bytes, not its values "
+        "(tensor.data in PyTorch): param.grad is already the array of the gradient, use it "
+        "as it is; only a Parameter's .data holds its values",
+    ),
+    (
+        (NameError,),
+        r"name '(torch|F|nn)' is not defined",
+        "a PyTorch habit: pancake runs on NumPy alone, there is no torch here: NumPy's own "
+        "functions do the same (np.zeros_like, np.exp, pancake.ops' softmax and "
+        "log_softmax), and nothing needs torch.no_grad(): pancake computes gradients only "
+        "when backward is called",
     ),
     (
         (TypeError,),
@@ -566,7 +590,7 @@ def _attribute_never_set(error: BaseException) -> str | None:
     frames = list(_traceback_frames(error.__traceback__))
     if not isinstance(error, AttributeError) or match is None or not frames:
         return None
-    if match[2] in PYTORCH_MODULE_METHODS:  # a habit, which explain_error names
+    if match[2] in PYTORCH_MODULE_METHODS + PYTORCH_OPTIMIZER_NAMES:  # explain_error names it
         return None
     if not _is_learner_code(frames[-1][0].f_code, None):  # pancake's own attributes: not this
         return None
