@@ -493,3 +493,26 @@ def a_one_sided_difference_with_a_step_of_its_own(f, x, eps=1e-6):
 def test_a_step_of_its_own_is_named(function):
     with pytest.raises(GradientCheckError, match="not by a step of your own"):
         check_numerical_gradient(function, np.array([0.3, -1.7, 2.5]))
+
+
+def divided_by(divisor):
+    """Central differences divided by ``divisor(eps)`` instead of 2·eps."""
+
+    def numerical(f, x, eps=1e-6):
+        grad = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            original = x[index]
+            x[index] = original + eps
+            f_plus = f(x)
+            x[index] = original - eps
+            f_minus = f(x)
+            x[index] = original
+            grad[index] = (f_plus - f_minus) / divisor(eps)
+        return grad
+
+    return numerical
+
+
+def test_a_difference_divided_by_half_of_eps_is_named():
+    with pytest.raises(GradientCheckError, match="4 times the derivative"):
+        check_numerical_gradient(divided_by(lambda eps: eps / 2), np.array([0.7]))  # one entry

@@ -186,6 +186,11 @@ def _numerical_gradient_hint(
             "the difference is multiplied by eps instead of divided by it: "
             "a / 2 * eps is (a / 2) * eps; write (f_plus - f_minus) / (2 * eps), with the brackets"
         )
+    if np.any(exact) and np.allclose(got, 4 * exact, rtol=1e-6, atol=1e-9):
+        return (
+            "4 times the derivative: the difference is divided by eps / 2, where the distance "
+            "of the two points x ± eps belongs, 2·eps: write (f_plus - f_minus) / (2 * eps)"
+        )
     return _eps_factor_hint(got, exact) or diagnose(got, exact, batch_size=1, input_size=1)
 
 

@@ -160,8 +160,11 @@ def trained_pairs(X, y) -> list[tuple[int, int]] | None:
     finally:
         namespace["Sequential"], namespace["CrossEntropyLoss"] = sequential, loss
     index = {row.tobytes(): i for i, row in enumerate(X)}
-    rows = [row for batch in inputs for row in np.asarray(batch, dtype=X.dtype)]
-    labels = [int(label) for batch in targets for label in np.ravel(batch)]
+    try:
+        rows = [row for batch in inputs for row in np.asarray(batch, dtype=X.dtype)]
+        labels = [int(label) for batch in targets for label in np.ravel(batch)]
+    except (TypeError, ValueError):  # batches of another kind (one-hot, ragged): no diagnosis
+        return None
     if len(rows) != len(labels) or any(row.tobytes() not in index for row in rows):
         return None
     return [(index[row.tobytes()], label) for row, label in zip(rows, labels, strict=True)]
