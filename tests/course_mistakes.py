@@ -3301,3 +3301,37 @@ FORWARD_VALUE_MISTAKES = [
     ),
 ]
 MISTAKES += FORWARD_VALUE_MISTAKES
+
+# Session 7: families from probe 11's misses (tapes, training steps, Linear, BatchNorm).
+WALK_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record walked as operations[:0:-1]: the first operation never walked",
+        (("in reversed(operations):", "in operations[:0:-1]:"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "never walks the first recorded operation",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record walked as operations[-2::-1]: the last operation never walked",
+        (("in reversed(operations):", "in operations[-2::-1]:"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "never walks the last recorded operation",
+    ),
+]
+MISTAKES += WALK_MISTAKES

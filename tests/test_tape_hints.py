@@ -160,3 +160,53 @@ def test_a_tape_recording_operations_on_unwatched_tensors_is_named(tape_class, p
     hint = ex14_tapes.record_hint(tape, [x] if passed else None)
     named = "the tape recorded Mul, none of whose inputs is watched" in hint
     assert named == (tape_class is RecordsEveryOperation)
+
+
+def walk_through(order):
+    """A walk_tape like the reference's that walks the operations ``order(operations)``."""
+
+    def walk_tape(operations, target, seed, is_watched):
+        grads = {target: seed}
+        for function, output in order(operations):
+            grad = grads.get(output)
+            if grad is None:
+                continue
+            for tensor, tensor_grad in zip(
+                function.inputs, backward_step(function, output, grad), strict=True
+            ):
+                if is_watched(tensor):
+                    add_gradient(grads, tensor, tensor_grad)
+        return grads
+
+    return walk_tape
+
+
+@pytest.mark.parametrize(
+    "order, named",
+    [
+        (lambda operations: operations[:0:-1], "never walks the first recorded operation"),
+        (lambda operations: operations[-2::-1], "never walks the last recorded operation"),
+        (lambda operations: [*operations[::-1], operations[0]], "more than once"),
+        (lambda operations: [operations[i] for i in range(len(operations) - 1, 0, -1)], "Mul"),
+    ],
+    ids=["first-skipped", "last-skipped", "first-twice", "range-stops-at-1"],
+)
+def test_a_walk_skipping_or_repeating_operations_is_named(monkeypatch, order, named):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(order))
+    hint = ex14_tapes.walk_hint()
+    assert named in hint
+    assert "skips every operation" not in hint
+    assert ex14_tapes.lookup_hint() == ""
+
+
+@pytest.mark.parametrize("order", [reversed, lambda operations: operations[::-1]])
+def test_a_walk_of_every_operation_once_gets_no_walked_operations_hint(monkeypatch, order):
+    assert ex14_tapes.walked_operations_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(order))
+    assert ex14_tapes.walked_operations_hint() == ""
+
+
+def test_a_walk_in_recorded_order_is_not_said_to_skip_an_end(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(list))
+    assert ex14_tapes.walked_operations_hint() == ""
+    assert "walks the record first to last" in ex14_tapes.walk_hint()

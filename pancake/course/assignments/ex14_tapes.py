@@ -202,6 +202,84 @@ def seed_at_each_step_hint():
     return OWN_GRADIENT_HINT
 
 
+def chain_record():
+    """A record of four operations in a chain, x -> 3 * x -> exp -> tanh -> sum: (the
+    record, its target, x, the exact gradient of the target with respect to x)."""
+    tensor = Tensor(np.array([0.5, -1.5, 0.25]), requires_grad=True)
+    target = (tensor * 3.0).exp().tanh().sum()
+    slope = (1 - np.tanh(np.exp(3 * tensor.data)) ** 2) * np.exp(3 * tensor.data) * 3
+    return graph_record(target), target, tensor, slope
+
+
+def spied_walk(operations, target, tensor):
+    """The learner's walk of ``operations`` from ``target``, watched: (the positions in the
+    record of the operations whose backward ran, in the order they ran, the gradient it
+    gives ``tensor``); None if the walk fails."""
+    ran = []
+    for position, (function, _) in enumerate(operations):
+
+        def spy(grad, position=position, backward=function.backward):
+            ran.append(position)
+            return backward(grad)
+
+        function.backward = spy  # on the instance: backward_step calls it too
+    try:
+        grads = walk_tape(operations, target, np.array(1.0), lambda t: True)
+        got = grads.get(tensor)
+    except Exception:  # a walk that fails on its own: its error says more
+        return None
+    finally:
+        for function, _ in operations:
+            vars(function).pop("backward", None)
+    return ran, getattr(got, "data", got)
+
+
+def walked_operations_hint():
+    """The hint for a walk_tape that, on a record of four operations, never walks the first
+    one or the last one, or walks one twice (each confirmed: the walk is right once an
+    unrelated operation pads that end of the record), or ''."""
+    operations, target, tensor, slope = chain_record()
+    spied = spied_walk(operations, target, tensor)
+    if spied is None:
+        return ""
+    ran, got = spied
+    names = ", ".join(type(function).__name__ for function, _ in operations)
+    record = f"on a record of {len(operations)} operations ({names}) walked from the target"
+    if got is not None and np.allclose(got, slope, rtol=1e-10):
+        return ""
+    twice = sorted({type(operations[p][0]).__name__ for p in ran if ran.count(p) > 1})
+    if twice:
+        return (
+            f"walk_tape runs an operation's backward more than once: {record}, the backward "
+            f"of {' and '.join(twice)} ran {max(map(ran.count, ran))} times. Walk each "
+            "recorded operation once, for function, output in reversed(operations), and "
+            "call backward_step once per operation"
+        )
+    unrelated = Tensor(np.array([2.0]), requires_grad=True)
+    padding = graph_record(unrelated * 2.0)
+    if ran == list(range(len(operations) - 1, 0, -1)):
+        padded = spied_walk(padding + operations, target, tensor)
+        if padded is not None and padded[1] is not None and np.allclose(padded[1], slope):
+            return (
+                f"walk_tape never walks the first recorded operation: {record}, it ran the "
+                f"backward of every operation but {names.split(', ')[0]}, the first, so x "
+                "got no gradient. A slice or range that stops before index 0 "
+                "(operations[:0:-1], range(len(operations) - 1, 0, -1)) leaves it out: walk "
+                "reversed(operations), or operations[::-1]"
+            )
+    if not ran:
+        padded = spied_walk(operations + padding, target, tensor)
+        if padded is not None and padded[1] is not None and np.allclose(padded[1], slope):
+            return (
+                f"walk_tape never walks the last recorded operation, the one that made the "
+                f"target: {record}, no backward ran, yet with one more (unrelated) operation "
+                "at the end of the record the walk is right. Start the walk at the last "
+                "operation: reversed(operations), or operations[::-1], not "
+                "operations[-2::-1] or range(len(operations) - 2, -1, -1)"
+            )
+    return ""
+
+
 OWN_GRADIENT_HINT = (
     "walk_tape is right on one operation but not on a chain of them: each operation's "
     "backward_step takes the gradient of its own output, grads[output], which the later "
@@ -211,7 +289,14 @@ OWN_GRADIENT_HINT = (
 
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
-    diagnoses = (start_hint, lookup_hint, walk_order_hint, passed_on_hint, own_gradient_hint)
+    diagnoses = (
+        start_hint,
+        walked_operations_hint,
+        lookup_hint,
+        walk_order_hint,
+        passed_on_hint,
+        own_gradient_hint,
+    )
     return next((hint for hint in (diagnose() for diagnose in diagnoses) if hint), WALK_HINT)
 
 
@@ -226,6 +311,9 @@ def lookup_hint():
         return ""
     if grads.get(target) is None or grads.get(tensor) is not None:
         return ""
+    operations, target, tensor, _ = chain_record()
+    if spied_walk(operations, target, tensor) != ([], None) or walked_operations_hint():
+        return ""  # it walks some of a chain, or all of it but the last operation
     return (
         "walk_tape skips every operation: walked from y = x.sum() it gives y its seed but x "
         "nothing. grads maps each tensor to its gradient: look an operation's gradient up by "
@@ -262,6 +350,7 @@ def gradient_of(tape, target, tensor):
         hint = (
             passed_on_hint()
             or start_hint()
+            or walked_operations_hint()
             or lookup_hint()
             or seed_hint()
             or walk_order_hint()
@@ -529,6 +618,7 @@ def test_gradient_tape_nested_second_derivative(a):
     if d2c_da2 is None:
         hint = (
             passed_on_hint()
+            or walked_operations_hint()
             or seed_hint()
             or walk_order_hint()
             or unwatched_input_hint()
