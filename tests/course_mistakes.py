@@ -3335,3 +3335,37 @@ WALK_MISTAKES = [
     ),
 ]
 MISTAKES += WALK_MISTAKES
+
+# Which batches the steps of an epoch trained, from spies on the optimizer's steps.
+BATCHES_MISTAKES = [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "each step takes inputs, targets = next(iter(loader)): always the first batch",
+        (
+            (
+                "    for inputs, targets in loader:\n",
+                "    for step in range(len(loader)):\n"
+                "        inputs, targets = next(iter(loader))\n",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "every step trained batch 0, the loader's first",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the batches listed and trained up to len(loader) - 1: the last batch never trained",
+        (
+            (
+                "    for inputs, targets in loader:\n",
+                "    batches = list(loader)\n"
+                "    for i in range(len(batches) - 1):\n"
+                "        inputs, targets = batches[i]\n",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "was never trained",
+    ),
+]
+MISTAKES += BATCHES_MISTAKES

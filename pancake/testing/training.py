@@ -61,6 +61,7 @@ class EpochLog:
         self.backward_grads: list[np.ndarray] | None = None
         self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
         self.targets_as_inputs = False  # the model was given a batch's targets
+        self.stepped: list[int | None] = []  # the batch (its index) each step followed
 
     def is_targets(self, array) -> bool:
         """Whether ``array`` is the targets of one of the batches."""
@@ -149,6 +150,9 @@ class SpyOptimizer:
 
     def step(self):
         batch = self.log.current
+        self.log.stepped.append(
+            next((i for i, known in enumerate(self.log.batches) if known is batch), None)
+        )
         if batch is not None:
             batch.steps += 1
             batch.step = self.log.tick()
@@ -169,8 +173,10 @@ class SpyLoader:
 
     def __init__(self, loader, batches: list):
         self.loader, self.batches = loader, batches
+        self.passes = 0  # how many times the loop started going over the loader
 
     def __iter__(self):
+        self.passes += 1
         return iter(self.batches)
 
     def __len__(self) -> int:
@@ -251,12 +257,13 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
     model, loss_fn, optimizer, loader = _training_case(seed, drop_last)
     batches = list(loader)
     log = EpochLog(batches)
+    spy_loader = SpyLoader(loader, batches)
     try:
         returned = train_one_epoch_fn(
             SpyModel(model, log),
             SpyLoss(loss_fn, log),
             SpyOptimizer(optimizer, model, log),
-            SpyLoader(loader, batches),
+            spy_loader,
         )
     except Exception as error:
         if log.targets_as_inputs:
@@ -275,6 +282,14 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
         raise
     if log.targets_as_inputs:
         raise AssertionError(f"the model was given a batch's targets.\nHint: {TARGETS_AS_INPUTS}")
+    forwards = [batch.forwards for batch in log.batches]
+    stepped_hint = _stepped_batches_hint(log.stepped, forwards, spy_loader.passes)
+    if stepped_hint:
+        raise AssertionError(
+            f"the optimizer steps of one epoch followed the batches {log.stepped} of the "
+            f"loader's {list(range(len(log.batches)))}: each batch must be trained once, in "
+            f"the loader's order.\nHint: {stepped_hint}"
+        )
     for index, batch in enumerate(log.batches):
         problem = _protocol_problem(batch)
         if problem is not None:
@@ -293,6 +308,59 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             f"epoch (drop_last={drop_last}) is {expected:.6g}.\nHint: {hint}"
         )
     return len(log.batches)
+
+
+def _stepped_batches_hint(stepped: list[int | None], forwards: list[int], passes: int) -> str:
+    """What is wrong with the batches the optimizer steps followed (their indices in the
+    loader's order, one per step), given how many times each batch went through the model:
+    batches never trained (never through the model), batches trained at several steps (a
+    forward pass each), or the loader's batches in another order; '' when each step
+    followed a batch of the loader and every batch was stepped once, in order, or when
+    the steps are wrong otherwise (a step per epoch, two steps per batch: other hints)."""
+    count = len(forwards)
+    expected = list(range(count))
+    if not stepped or None in stepped or stepped == expected:
+        return ""
+    loop = "train on every batch of the loader, once: for inputs, targets in loader"
+    started = (
+        f" (the loop started going over the loader {passes} times in one epoch)"
+        if passes > 1
+        else ""
+    )
+    seen = {index for index in expected if forwards[index]}
+    if len(set(stepped)) == 1 and len(stepped) > 1 and seen == set(stepped):
+        (batch,) = set(stepped)
+        if batch == 0 and passes == len(stepped):
+            return (
+                f"every step trained batch 0, the loader's first: each of the {passes} steps "
+                "started a new pass over the loader (next(iter(loader)), or a fresh for loop, "
+                f"starts again at the first batch) and took its first batch. {loop.capitalize()}"
+                ", or keep one iterator, batches = iter(loader), and call next(batches)"
+            )
+        return f"every step trained the same batch, batch {batch}{started}: {loop}"
+    if stepped == expected[1:] and 0 not in seen:
+        return (
+            f"the first batch (batch 0) was never trained: the steps followed batches 1 to "
+            f"{count - 1}{started}. A next(...) taken before the loop, or a range that starts "
+            f"at 1, leaves it out: {loop}"
+        )
+    if stepped == expected[:-1] and count - 1 not in seen:
+        return (
+            f"the last batch (batch {count - 1}) was never trained{started}: a range that "
+            f"stops at len(loader) - 1 (or a loop that stops one early) leaves it out: {loop}"
+        )
+    if sorted(stepped) == expected:
+        return f"every batch was trained once, but in another order than the loader's: {loop}"
+    twice = sorted({b for b in stepped if stepped.count(b) > 1 and forwards[b] >= stepped.count(b)})
+    missing = sorted(set(expected) - seen)
+    parts = []
+    if twice:
+        parts.append(f"batch {', '.join(map(str, twice))} trained at more than one step")
+    if missing:
+        parts.append(f"batch {', '.join(map(str, missing))} never trained")
+    if not parts:
+        return ""
+    return f"{' and '.join(parts)}{started}: one step per batch of the loader, {loop}"
 
 
 def _protocol_problem(batch: BatchRecord) -> str | None:
