@@ -3369,3 +3369,37 @@ BATCHES_MISTAKES = [
     ),
 ]
 MISTAKES += BATCHES_MISTAKES
+
+# A Linear's parameter gradient from part of the batch, or of a grad_output left unflattened.
+LINEAR_BATCH_MISTAKES = [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient of the last row only: grad_rows[-1]",
+        (("self.bias.grad += grad_rows.sum(axis=0)", "self.bias.grad += grad_rows[-1]"),),
+        ("linear-gradients", "linear-batch-axes"),
+        "the share of the last",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient of the first row only: np.outer(rows[0], grad_rows[0])",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += np.outer(rows[0], grad_rows[0])",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "gradient of 'weight' is the share of the first",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient of x's rows and an unflattened grad_output: rows.T @ grad_output",
+        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad += rows.T @ grad_output"),),
+        ("linear-batch-axes",),
+        "grad_output.reshape(-1, out_features)",
+    ),
+]
+MISTAKES += LINEAR_BATCH_MISTAKES

@@ -1,0 +1,137 @@
+"""Hints for a parameter gradient taken from part of the batch, run again on the check's input.
+
+Every example of a batch contributes to the same parameters: a parameter's gradient is
+the sum of the contributions of every example. ``part_of_the_batch_hint`` names a
+gradient that is the contribution of one example only (the first or the last, along the
+batch axis or among the rows of flattened leading axes), comparing it with central
+differences of the module's own forward pass for a grad_output kept at that example
+only. ``unflattened_grad_output_hint`` names the shape error of a weight gradient
+``rows.T @ grad_output`` in which x was flattened to rows but grad_output was not,
+reproducing the learner's error on the same arrays.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+MATCH_RTOL = 1e-5
+MAX_ENTRIES = 100  # the largest parameter whose shares are found by central differences
+
+
+def _close(a, b, rtol: float = MATCH_RTOL) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = max(float(np.abs(b).max(initial=0.0)), 1e-12)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= rtol * scale + 1e-12))
+
+
+def _parameter_gradient(module, parameter, x, others, direction, eps: float = 1e-6):
+    """Central differences of sum(direction * module(x)) with respect to ``parameter``."""
+    original = parameter.data
+    values = np.array(original, dtype=np.float64)
+    grad = np.zeros_like(values)
+    try:
+        for index in np.ndindex(values.shape):
+            sums = []
+            for shift in (eps, -eps):
+                moved = values.copy()
+                moved[index] += shift
+                parameter.data = moved
+                output = np.asarray(module(x, *others), dtype=np.float64)
+                sums.append(float(np.sum(direction * output)))
+            grad[index] = (sums[0] - sums[1]) / (2 * eps)
+    finally:
+        parameter.data = original
+    return grad
+
+
+def _kept_at(direction: np.ndarray, where: tuple) -> np.ndarray:
+    """``direction`` zeroed everywhere but at the leading index ``where``."""
+    kept = np.zeros_like(direction)
+    kept[where] = direction[where]
+    return kept
+
+
+def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) -> str | None:
+    """The hint when the gradient of parameter ``name`` (``analytic``, from backward of
+    ``direction``) is exactly the contribution of the first or the last example (or row)
+    of the batch, where it must be the sum of every example's; or None."""
+    if direction is None or analytic is None or np.ndim(direction) < 2 or len(direction) < 1:
+        return None
+    parameter = dict(_named(module)).get(name)
+    if parameter is None or np.shape(analytic) != np.shape(parameter.data):
+        return None
+    if np.size(parameter.data) > MAX_ENTRIES:
+        return None  # central differences of a large parameter, several times: too slow
+    examples = direction.shape[0]
+    leading = direction.shape[:-1]
+    rows = int(np.prod(leading))
+    candidates = []
+    if examples > 1:
+        candidates += [("the first example", (0,)), ("the last example", (examples - 1,))]
+    if len(leading) > 1 and rows > 1:
+        last_row = tuple(length - 1 for length in leading)
+        candidates += [("the first row", (0,) * len(leading)), ("the last row", last_row)]
+    if not candidates:
+        return None
+    try:
+        full = _parameter_gradient(module, parameter, x, others, direction)
+        if _close(analytic, full):
+            return None
+        for which, where in candidates:
+            share = _parameter_gradient(module, parameter, x, others, _kept_at(direction, where))
+            if _close(share, full) or not np.any(share):
+                continue  # that example alone is the whole gradient: no share to tell
+            if _close(analytic, share):
+                return _one_example_hint(name, which, where)
+    except Exception:  # a forward pass that fails on other values: no hint from here
+        return None
+    return None
+
+
+def _one_example_hint(name: str, which: str, where: tuple) -> str:
+    index = ", ".join(map(str, where))
+    return (
+        f"the gradient of '{name}' is the share of {which} of the batch only, that of "
+        f"grad_output[{index}] alone: every example contributes to the same '{name}', so its "
+        "gradient is the sum of the shares of all of them: sum over the batch axis (after "
+        "flattening the leading axes into rows), grad_rows.sum(axis=0) for a bias, "
+        "rows.T @ grad_rows for a weight (which adds up the products of every row)"
+    )
+
+
+def _named(module) -> list:
+    named = getattr(module, "named_parameters", None)
+    return list(named()) if callable(named) else []
+
+
+def unflattened_grad_output_hint(module, x, direction, error: ValueError) -> str | None:
+    """The hint when backward's error is that of ``rows.T @ grad_output``, x flattened to
+    rows but grad_output not (x with leading axes, a weight of shape (in, out)): the same
+    error raised by that product of these arrays, or a gradient of its shape added to the
+    weight; or None."""
+    if direction is None or np.ndim(x) < 3 or np.ndim(direction) < 3:
+        return None
+    rows = np.reshape(x, (-1, np.shape(x)[-1]))
+    weight_shape = (rows.shape[1], direction.shape[-1])
+    if not any(np.shape(p.data) == weight_shape for _, p in _named(module)):
+        return None
+    message = str(error)
+    try:
+        product = rows.T @ direction
+    except ValueError as reproduced:
+        if str(reproduced) != message:
+            return None
+        made = f"raises this error ({rows.shape[::-1]} @ {direction.shape})"
+    else:
+        shape = "(" + ",".join(map(str, product.shape)) + ")"
+        if not re.search(rf"broadcast shape {re.escape(shape)}", message):
+            return None
+        made = f"gives an array of shape {product.shape}, not {weight_shape}"
+    return (
+        f"rows.T @ grad_output {made}: x was flattened to rows of shape {rows.shape}, but "
+        f"grad_output kept its leading axes, {direction.shape}. Flatten grad_output to rows as "
+        "x was, grad_rows = grad_output.reshape(-1, out_features), and take rows.T @ grad_rows "
+        "(and grad_rows.sum(axis=0) for the bias)"
+    )

@@ -1,0 +1,119 @@
+"""Parameter gradients from part of the batch: named by central differences of the module's
+own forward pass for a grad_output kept at one example, or by the error of rows.T @ an
+unflattened grad_output reproduced on the same arrays; and never on the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pancake.nn import Linear
+from pancake.testing import GradientCheckError, check_gradients
+
+pytestmark = pytest.mark.ex03
+
+
+class LinearRows(Linear):
+    """Linear's reference backward, with the parameter gradients of ``grads(rows, grad_rows)``."""
+
+    def grads(self, rows, grad_rows):
+        return rows.T @ grad_rows, grad_rows.sum(axis=0)
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.in_features)
+        grad_rows = grad_output.reshape(-1, self.out_features)
+        weight, bias = self.grads(rows, grad_rows)
+        self.weight.grad += weight
+        self.bias.grad += bias
+        return grad_output @ self.weight.data.T
+
+
+class BiasFromTheFirstRow(LinearRows):
+    def grads(self, rows, grad_rows):
+        return rows.T @ grad_rows, grad_rows[0]
+
+
+class BiasFromTheLastRow(LinearRows):
+    def grads(self, rows, grad_rows):
+        return rows.T @ grad_rows, grad_rows[-1]
+
+
+class WeightFromTheFirstRow(LinearRows):
+    def grads(self, rows, grad_rows):
+        return np.outer(rows[0], grad_rows[0]), grad_rows.sum(axis=0)
+
+
+class BiasFromTheFirstExample(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.weight.grad += x.reshape(-1, self.in_features).T @ grad_output.reshape(
+            -1, self.out_features
+        )
+        self.bias.grad += grad_output[0].reshape(-1, self.out_features).sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+class WeightOfUnflattenedGradOutput(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.in_features)
+        self.weight.grad += rows.T @ grad_output
+        self.bias.grad += grad_output.reshape(-1, self.out_features).sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+def hint_of(module, x) -> str:
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(module, x)
+    return failure.value.hint or ""
+
+
+X2 = np.random.default_rng(0).standard_normal((4, 3))
+X3 = np.random.default_rng(1).standard_normal((2, 3, 3))
+
+
+@pytest.mark.parametrize(
+    "layer, x, named",
+    [
+        (BiasFromTheFirstRow(3, 2, rng=0), X2, "share of the first example of the batch only"),
+        (BiasFromTheLastRow(3, 2, rng=0), X2, "share of the last example of the batch only"),
+        (WeightFromTheFirstRow(3, 2, rng=0), X2, "gradient of 'weight' is the share of the first"),
+        (BiasFromTheFirstRow(3, 2, rng=0), X3, "share of the first row of the batch only"),
+        (BiasFromTheLastRow(3, 2, rng=0), X3, "share of the last row of the batch only"),
+        (BiasFromTheFirstExample(3, 2, rng=0), X3, "share of the first example"),
+    ],
+    ids=["bias-first", "bias-last", "weight-first", "bias-first-row", "bias-last-row", "first-3d"],
+)
+def test_a_parameter_gradient_from_one_example_is_named(layer, x, named):
+    hint = hint_of(layer, x)
+    assert named in hint
+    assert "sum over the batch axis" in hint
+
+
+@pytest.mark.parametrize(
+    "x, named",
+    [
+        (np.random.default_rng(2).standard_normal((1, 1, 1)), "gives an array of shape (1, 1, 3)"),
+        (np.random.default_rng(3).standard_normal((2, 3, 1)), "raises this error"),
+    ],
+    ids=["one-row", "six-rows"],
+)
+def test_a_weight_gradient_of_an_unflattened_grad_output_is_named(x, named):
+    hint = hint_of(WeightOfUnflattenedGradOutput(1, 3, rng=0), x)
+    assert named in hint
+    assert "grad_output.reshape(-1, out_features)" in hint
+
+
+@pytest.mark.parametrize("x", [X2, X3, np.ones((1, 3))], ids=["2d", "3d", "one-row"])
+def test_the_reference_linear_gets_no_batch_hint(x):
+    from pancake.testing.batch_hints import part_of_the_batch_hint
+
+    layer = LinearRows(3, 2, rng=0)
+    assert "OK" in str(check_gradients(layer, x))
+    direction = np.random.default_rng(4).standard_normal(x.shape[:-1] + (2,))
+    layer.zero_grad()
+    layer(x)
+    layer.backward(direction)
+    for name, parameter in layer.named_parameters():
+        assert part_of_the_batch_hint(layer, name, parameter.grad, x, (), direction) is None
