@@ -3403,3 +3403,25 @@ LINEAR_BATCH_MISTAKES = [
     ),
 ]
 MISTAKES += LINEAR_BATCH_MISTAKES
+
+# BatchNorm's batch statistics of the right values but another shape than the buffers'.
+STATISTICS_SHAPE_MISTAKES = [
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the batch variance with keepdims=True: the running_var update broadcasts (C,) with it",
+        (
+            (
+                "var = x.var(axis=self.reduce_axes)",
+                "var = x.var(axis=self.reduce_axes, keepdims=True)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "keepdims=True keeps the reduced axes with length 1",
+    ),
+]
+MISTAKES += STATISTICS_SHAPE_MISTAKES

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pancake.nn import Linear
+from pancake.nn.normalization import BatchNorm
 from pancake.testing import GradientCheckError, check_gradients
 
 pytestmark = pytest.mark.ex03
@@ -117,3 +118,52 @@ def test_the_reference_linear_gets_no_batch_hint(x):
     layer.backward(direction)
     for name, parameter in layer.named_parameters():
         assert part_of_the_batch_hint(layer, name, parameter.grad, x, (), direction) is None
+
+
+class BatchNormKeepdims(BatchNorm):
+    """Batch statistics with keepdims=True: of shape (1, C, 1, 1) for images."""
+
+    def forward(self, x):
+        if self.training:
+            mean = x.mean(axis=self.reduce_axes, keepdims=True)
+            var = x.var(axis=self.reduce_axes, keepdims=True)
+            count = x.size // self.num_features
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+            self.running_var[...] = (1 - m) * self.running_var + m * var * count / (count - 1)
+        return super().forward(x)
+
+
+class BatchNormOverAxis0(BatchNorm):
+    """Batch statistics over axis 0 only: of shape (C, H, W) for images."""
+
+    def forward(self, x):
+        if self.training:
+            m = self.momentum
+            self.running_mean = (1 - m) * self.running_mean + m * x.mean(axis=0)
+            self.running_var = (1 - m) * self.running_var + m * x.var(axis=0, ddof=1)
+        return x
+
+
+class BatchNorm2d(BatchNorm):
+    input_axes = ("batch", "channels", "height", "width")
+
+
+@pytest.mark.ex13
+@pytest.mark.parametrize(
+    "base, named",
+    [
+        (BatchNormKeepdims, "the right values but the shape (1, 3, 1, 1): keepdims=True"),
+        (BatchNormOverAxis0, "taken over axis 0 only, shape (3, 2, 2)"),
+        (BatchNorm, None),
+    ],
+    ids=["keepdims", "axis-0", "reference"],
+)
+def test_batch_statistics_of_another_shape_are_named(base, named):
+    from pancake.testing.batch_hints import statistics_shape_hint
+
+    module = type("Answer", (BatchNorm2d, base), {})(3)
+    x = np.random.default_rng(5).standard_normal((2, 3, 2, 2))
+    hint = statistics_shape_hint(module, x)
+    assert (hint is None) if named is None else (named in hint)
+    assert np.array_equal(module.running_mean, np.zeros(3))  # diagnosed on a copy

@@ -135,3 +135,75 @@ def unflattened_grad_output_hint(module, x, direction, error: ValueError) -> str
         "x was, grad_rows = grad_output.reshape(-1, out_features), and take rows.T @ grad_rows "
         "(and grad_rows.sum(axis=0) for the bias)"
     )
+
+
+def statistics_shape_hint(module, x: np.ndarray) -> str | None:
+    """The hint when a BatchNorm's training forward combines its running buffers (one
+    value per channel, shape (C,)) with batch statistics of the right values but another
+    shape: kept reduced axes (keepdims=True), or taken over axis 0 only. Found by running
+    the forward of a copy of ``module`` on a generic input of x's shape, with buffers that
+    record the arrays they are combined with; or None."""
+    import copy
+
+    axes, channels = getattr(module, "reduce_axes", None), getattr(module, "num_features", None)
+    if axes is None or channels is None or np.ndim(x) < 2:
+        return None
+    seen: list[np.ndarray] = []
+
+    class Buffer(np.ndarray):
+        """A running buffer that records the other operands of each operation on it."""
+
+        def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+            seen.extend(np.array(value) for value in inputs if not isinstance(value, Buffer))
+            plain = [np.asarray(value) if isinstance(value, Buffer) else value for value in inputs]
+            if out is not None:
+                kwargs["out"] = tuple(np.asarray(array) for array in out)
+            result = getattr(ufunc, method)(*plain, **kwargs)
+            return result.view(Buffer) if isinstance(result, np.ndarray) else result
+
+    generic = np.random.default_rng(0).standard_normal(np.shape(x)) * 1.5 + 0.3
+    copied = copy.deepcopy(module)
+    copied.train()
+    copied.running_mean = np.zeros(channels).view(Buffer)
+    copied.running_var = np.ones(channels).view(Buffer)
+    try:
+        copied(generic)
+    except Exception:  # the shape error this diagnoses, or another one
+        pass
+    m = getattr(module, "momentum", 0.1)
+    count = generic.size // channels
+    variants = {
+        "keepdims": dict(axis=axes, keepdims=True),
+        "axis 0": dict(axis=0),
+    }
+    for kind, reduction in variants.items():
+        mean = generic.mean(**reduction)
+        var = generic.var(**reduction)
+        statistics = (mean, var, var * count / (count - 1))
+        if mean.shape == (channels,):
+            continue
+        if any(
+            value.shape == stat.shape and (np.allclose(value, stat) or np.allclose(value, m * stat))
+            for value in seen
+            for stat in statistics
+        ):
+            return _statistics_shape_text(kind, mean.shape, channels, axes)
+    return None
+
+
+def _statistics_shape_text(kind: str, shape: tuple, channels: int, axes: tuple) -> str:
+    if kind == "keepdims":
+        return (
+            f"the batch statistics have the right values but the shape {shape}: keepdims=True "
+            "keeps the reduced axes with length 1, and the running buffers hold one value per "
+            f"channel, shape ({channels},), so (1 - momentum) * running_mean + momentum * mean "
+            f"broadcasts ({channels},) with {shape} into a larger array. Take the mean and the "
+            f"variance over self.reduce_axes ({axes} here) without keepdims, shape ({channels},) "
+            "(self.per_channel(mean) shapes them for x)"
+        )
+    return (
+        f"the batch statistics were taken over axis 0 only, shape {shape} (one value per "
+        f"channel and position): they must hold one value per channel, shape ({channels},), "
+        f"like the running buffers: take them over every axis but the channel axis, "
+        f"self.reduce_axes ({axes} here), not over axis 0 only"
+    )
