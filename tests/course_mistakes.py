@@ -641,7 +641,7 @@ MISTAKES = [
             "walk-tape-with-a-tensor-seed-records-the-gradient",
             "gradient-tape-watches-leaves-that-require-a-gradient",
         ),
-        "add (not assign) the gradient of a tensor used several times",
+        "keeps one share of a tensor used several times",
     ),
     Mistake(
         "14-tapes",
@@ -3425,3 +3425,20 @@ STATISTICS_SHAPE_MISTAKES = [
     ),
 ]
 MISTAKES += STATISTICS_SHAPE_MISTAKES
+
+# More of exercise 14's slips: a record of fully watched operations only.
+TAPE_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "an operation recorded only when all its inputs are watched",
+        (("if any(self.is_watched(tensor)", "if all(self.is_watched(tensor)"),),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "Record an operation when any input is watched",
+    ),
+]
+MISTAKES += TAPE_MISTAKES

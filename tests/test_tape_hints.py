@@ -210,3 +210,36 @@ def test_a_walk_in_recorded_order_is_not_said_to_skip_an_end(monkeypatch):
     monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(list))
     assert ex14_tapes.walked_operations_hint() == ""
     assert "walks the record first to last" in ex14_tapes.walk_hint()
+
+
+def assigns_gradients(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, grad), strict=True
+        ):
+            if is_watched(tensor):
+                grads[tensor] = tensor_grad  # the share of an earlier use is lost
+    return grads
+
+
+def test_a_walk_assigning_gradients_is_named(monkeypatch):
+    assert ex14_tapes.assigned_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", assigns_gradients)
+    assert "keeps one share of a tensor used several times" in ex14_tapes.walk_hint()
+
+
+class RecordsWhenEveryInputIsWatched(GradientTape):
+    def record(self, function, output):
+        if all(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsWhenEveryInputIsWatched])
+def test_a_tape_recording_only_when_every_input_is_watched_is_named(tape_class):
+    hint = ex14_tapes.every_input_watched_hint(tape_class)
+    assert ("any input is watched" in hint) == (tape_class is RecordsWhenEveryInputIsWatched)
