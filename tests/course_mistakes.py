@@ -3442,3 +3442,33 @@ TAPE_MISTAKES = [
     ),
 ]
 MISTAKES += TAPE_MISTAKES
+
+# A pair recorded in the other order; a bias gradient summed over the first axis only.
+ORDER_AND_AXIS_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record appends (output, function), the pair in the other order",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations.append((output, function))",
+            ),
+        ),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "the tape holds (output, function) pairs",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient grad_output.sum(axis=0), grad_output not flattened",
+        (("self.bias.grad += grad_rows.sum(axis=0)", "self.bias.grad += grad_output.sum(axis=0)"),),
+        ("linear-batch-axes",),
+        "grad_output.sum(axis=0) sums over the first axis only",
+    ),
+]
+MISTAKES += ORDER_AND_AXIS_MISTAKES

@@ -167,3 +167,20 @@ def test_batch_statistics_of_another_shape_are_named(base, named):
     hint = statistics_shape_hint(module, x)
     assert (hint is None) if named is None else (named in hint)
     assert np.array_equal(module.running_mean, np.zeros(3))  # diagnosed on a copy
+
+
+class BiasOfAnUnflattenedGradOutput(Linear):
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        rows = x.reshape(-1, self.in_features)
+        self.weight.grad += rows.T @ grad_output.reshape(-1, self.out_features)
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 2), (2, 3, 2)], ids=["one-row", "six-rows"])
+def test_a_bias_gradient_summed_over_the_first_axis_only_is_named(shape):
+    x = np.random.default_rng(6).standard_normal(shape)
+    hint = hint_of(BiasOfAnUnflattenedGradOutput(2, 3, rng=0), x)
+    assert "grad_output.sum(axis=0) sums over the first axis only" in hint
+    assert "reshape(-1, out_features)" in hint

@@ -243,3 +243,20 @@ class RecordsWhenEveryInputIsWatched(GradientTape):
 def test_a_tape_recording_only_when_every_input_is_watched_is_named(tape_class):
     hint = ex14_tapes.every_input_watched_hint(tape_class)
     assert ("any input is watched" in hint) == (tape_class is RecordsWhenEveryInputIsWatched)
+
+
+class RecordsOutputFirst(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((output, function))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsOutputFirst])
+def test_a_tape_holding_output_function_pairs_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    named = "holds (output, function) pairs" in ex14_tapes.record_hint(tape, [x])
+    assert named == (tape_class is RecordsOutputFirst)

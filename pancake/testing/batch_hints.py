@@ -106,6 +106,39 @@ def _named(module) -> list:
     return list(named()) if callable(named) else []
 
 
+def _error_of(compute) -> str | None:
+    """The message of the ValueError ``compute()`` raises, or None."""
+    try:
+        compute()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def unflattened_bias_hint(module, direction, error: ValueError) -> str | None:
+    """The hint when backward's error is that of adding grad_output.sum(axis=0), with
+    grad_output of leading axes (N, M, ..., out), to a bias of shape (out,): the same error
+    raised by that sum of these arrays; or None."""
+    if direction is None or np.ndim(direction) < 3:
+        return None
+    bias_shape = (direction.shape[-1],)
+    if not any(np.shape(p.data) == bias_shape for _, p in _named(module)):
+        return None
+
+    def add():
+        grad = np.zeros(bias_shape)
+        grad += direction.sum(axis=0)
+
+    if _error_of(add) != str(error):
+        return None
+    return (
+        f"grad_output.sum(axis=0) sums over the first axis only: grad_output of shape "
+        f"{direction.shape} leaves {direction.shape[1:]}, not {bias_shape}. Every row of the "
+        "leading axes contributes to the bias: flatten them first, grad_rows = "
+        "grad_output.reshape(-1, out_features), and take grad_rows.sum(axis=0)"
+    )
+
+
 def unflattened_grad_output_hint(module, x, direction, error: ValueError) -> str | None:
     """The hint when backward's error is that of ``rows.T @ grad_output``, x flattened to
     rows but grad_output not (x with leading axes, a weight of shape (in, out)): the same

@@ -535,6 +535,18 @@ def record_hint(tape, watched=None):
     watch, or (given ``watched``, the tensors passed to watch) for tensors it watches that
     are neither those nor outputs of recorded operations (once ``gradient`` has released
     the record, RECORD_HINT)."""
+    pairs = tape.operations or ()
+    if pairs and all(
+        isinstance(pair, tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], Tensor)
+        and not isinstance(pair[1], Tensor)
+        for pair in pairs
+    ):
+        return (
+            "the tape holds (output, function) pairs: append (function, output), the "
+            "function first, as walk_tape unpacks them (for function, output in ...)"
+        )
     unwatched = recorded_without_a_watched_input(tape, watched or ())
     if unwatched is not None:
         return (
