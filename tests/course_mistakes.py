@@ -3368,6 +3368,24 @@ BATCHES_MISTAKES = [
         "was never trained",
     ),
 ]
+BATCHES_MISTAKES += [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "optimizer.zero_grad without parentheses: the method named, never called",
+        (("optimizer.zero_grad()", "optimizer.zero_grad"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "optimizer.zero_grad is written without parentheses",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss_fn.backward(loss): the loss's backward given the loss value",
+        (("model.backward(loss_fn.backward())", "model.backward(loss_fn.backward(loss))"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "loss_fn.backward() takes no argument",
+    ),
+]
 MISTAKES += BATCHES_MISTAKES
 
 # A Linear's parameter gradient from part of the batch, or of a grad_output left unflattened.
@@ -3468,7 +3486,7 @@ ORDER_AND_AXIS_MISTAKES = [
         "the bias gradient grad_output.sum(axis=0), grad_output not flattened",
         (("self.bias.grad += grad_rows.sum(axis=0)", "self.bias.grad += grad_output.sum(axis=0)"),),
         ("linear-batch-axes",),
-        "grad_output.sum(axis=0) sums over the first axis only",
+        "grad_output.sum(axis=0)",
     ),
 ]
 MISTAKES += ORDER_AND_AXIS_MISTAKES

@@ -330,3 +330,45 @@ def test_the_batches_of_a_reference_epoch_get_no_hint():
     assert _stepped_batches_hint([4], [1] * 5, 1) == ""  # one step per epoch: another hint
     assert _stepped_batches_hint([0, 0, 1, 1], [1, 1], 1) == ""  # two steps per batch
     assert "and the loss: OK" in check_train_one_epoch(epoch_over(list), seed=2)
+
+
+def zero_grad_not_called(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad  # noqa: B018 - the slip: the method named, not called
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def loss_backward_given_the_loss(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward(loss))
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+@pytest.mark.parametrize(
+    "loop, hint",
+    [
+        (zero_grad_not_called, "optimizer.zero_grad is written without parentheses"),
+        (loss_backward_given_the_loss, "loss_fn.backward() takes no argument (it was given 1)"),
+    ],
+    ids=["zero-grad-uncalled", "loss-backward-given-the-loss"],
+)
+def test_a_method_named_but_not_called_or_called_with_the_loss_is_named(loop, hint):
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(loop)
+    assert hint in str(failure.value)
+
+
+def test_a_loop_that_never_names_zero_grad_is_told_to_call_it():
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(never_zeroes_the_gradients)
+    assert "without parentheses" not in str(failure.value)

@@ -12,8 +12,6 @@ reproducing the learner's error on the same arrays.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 MATCH_RTOL = 1e-5
@@ -115,58 +113,86 @@ def _error_of(compute) -> str | None:
     return None
 
 
+def _reproduced(shape: tuple, gradients: dict, message: str) -> list[str]:
+    """The names of the ``gradients`` (name: a function computing one) whose addition (+=)
+    to a zero gradient of ``shape`` raises the ValueError ``message``, word for word."""
+
+    def added(compute):
+        def add():
+            grad = np.zeros(shape)
+            grad += compute()
+
+        return add
+
+    return [name for name, compute in gradients.items() if _error_of(added(compute)) == message]
+
+
 def unflattened_bias_hint(module, direction, error: ValueError) -> str | None:
     """The hint when backward's error is that of adding grad_output.sum(axis=0), with
     grad_output of leading axes (N, M, ..., out), to a bias of shape (out,): the same error
-    raised by that sum of these arrays; or None."""
+    raised by that sum of these arrays (and, if a sum of the rows with keepdims=True raises
+    it too, a hint that names both); or None."""
     if direction is None or np.ndim(direction) < 3:
         return None
     bias_shape = (direction.shape[-1],)
     if not any(np.shape(p.data) == bias_shape for _, p in _named(module)):
         return None
-
-    def add():
-        grad = np.zeros(bias_shape)
-        grad += direction.sum(axis=0)
-
-    if _error_of(add) != str(error):
+    rows = np.reshape(direction, (-1, direction.shape[-1]))
+    found = _reproduced(
+        bias_shape,
+        {
+            "unflattened": lambda: direction.sum(axis=0),
+            "keepdims": lambda: rows.sum(axis=0, keepdims=True),
+        },
+        str(error),
+    )
+    if "unflattened" not in found:
         return None
+    fix = (
+        "Every row of the leading axes contributes to the bias: flatten them first, "
+        "grad_rows = grad_output.reshape(-1, out_features), and take grad_rows.sum(axis=0)"
+    )
+    if "keepdims" in found:
+        return (
+            f"the bias gradient has shape {direction.shape[1:]}, not {bias_shape}: what "
+            f"grad_output.sum(axis=0) gives for a grad_output of shape {direction.shape} (the "
+            "first axis only), or a sum with keepdims=True (which keeps the summed axis with "
+            f"length 1). {fix}, without keepdims"
+        )
     return (
         f"grad_output.sum(axis=0) sums over the first axis only: grad_output of shape "
-        f"{direction.shape} leaves {direction.shape[1:]}, not {bias_shape}. Every row of the "
-        "leading axes contributes to the bias: flatten them first, grad_rows = "
-        "grad_output.reshape(-1, out_features), and take grad_rows.sum(axis=0)"
+        f"{direction.shape} leaves {direction.shape[1:]}, not {bias_shape}. {fix}"
     )
 
 
 def unflattened_grad_output_hint(module, x, direction, error: ValueError) -> str | None:
-    """The hint when backward's error is that of ``rows.T @ grad_output``, x flattened to
-    rows but grad_output not (x with leading axes, a weight of shape (in, out)): the same
-    error raised by that product of these arrays, or a gradient of its shape added to the
-    weight; or None."""
+    """The hint when backward's error is that of a weight gradient rows.T @ grad_output, x
+    flattened to rows but grad_output not (x with leading axes, a weight of shape (in,
+    out)): the same error raised by that product of these arrays (also naming x.T @
+    grad_output when it raises it too); or None."""
     if direction is None or np.ndim(x) < 3 or np.ndim(direction) < 3:
         return None
     rows = np.reshape(x, (-1, np.shape(x)[-1]))
     weight_shape = (rows.shape[1], direction.shape[-1])
     if not any(np.shape(p.data) == weight_shape for _, p in _named(module)):
         return None
-    message = str(error)
-    try:
-        product = rows.T @ direction
-    except ValueError as reproduced:
-        if str(reproduced) != message:
-            return None
-        made = f"raises this error ({rows.shape[::-1]} @ {direction.shape})"
-    else:
-        shape = "(" + ",".join(map(str, product.shape)) + ")"
-        if not re.search(rf"broadcast shape {re.escape(shape)}", message):
-            return None
-        made = f"gives an array of shape {product.shape}, not {weight_shape}"
+    found = _reproduced(
+        weight_shape,
+        {
+            "rows.T @ grad_output": lambda: rows.T @ direction,
+            "x.T @ grad_output": lambda: np.asarray(x).T @ direction,
+        },
+        str(error),
+    )
+    if "rows.T @ grad_output" not in found:
+        return None
     return (
-        f"rows.T @ grad_output {made}: x was flattened to rows of shape {rows.shape}, but "
-        f"grad_output kept its leading axes, {direction.shape}. Flatten grad_output to rows as "
-        "x was, grad_rows = grad_output.reshape(-1, out_features), and take rows.T @ grad_rows "
-        "(and grad_rows.sum(axis=0) for the bias)"
+        f"the weight gradient fails as {' or '.join(found)} does, with grad_output of shape "
+        f"{direction.shape}: a product with grad_output left unflattened keeps its leading "
+        f"axes, where the weight's gradient has shape {weight_shape}. Flatten x and "
+        "grad_output to rows, rows = x.reshape(-1, in_features), grad_rows = "
+        "grad_output.reshape(-1, out_features), and take rows.T @ grad_rows (and "
+        "grad_rows.sum(axis=0) for the bias)"
     )
 
 

@@ -62,6 +62,8 @@ class EpochLog:
         self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
         self.targets_as_inputs = False  # the model was given a batch's targets
         self.stepped: list[int | None] = []  # the batch (its index) each step followed
+        self.zero_grad_named = self.zero_grad_called = 0  # optimizer.zero_grad looked up, run
+        self.loss_backward_args: tuple = ()  # what loss_fn.backward was last given
 
     def is_targets(self, array) -> bool:
         """Whether ``array`` is the targets of one of the batches."""
@@ -135,6 +137,7 @@ class SpyLoss:
     forward = __call__
 
     def backward(self, *args):
+        self.log.loss_backward_args = args
         self.log.loss_grad = self.loss_fn.backward(*args)
         return self.log.loss_grad
 
@@ -163,6 +166,17 @@ class SpyOptimizer:
             ):
                 batch.problems.append("step")
         return self.optimizer.step()
+
+    @property
+    def zero_grad(self):
+        """The optimizer's zero_grad, counting how often it is looked up and called."""
+        self.log.zero_grad_named += 1
+
+        def zero_grad(*args, **kwargs):
+            self.log.zero_grad_called += 1
+            return self.optimizer.zero_grad(*args, **kwargs)
+
+        return zero_grad
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
@@ -266,6 +280,13 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             spy_loader,
         )
     except Exception as error:
+        if isinstance(error, TypeError) and log.loss_backward_args and "backward()" in str(error):
+            raise AssertionError(
+                f"{type(error).__name__}: {error}\nHint: loss_fn.backward() takes no argument "
+                f"(it was given {len(log.loss_backward_args)}): the loss keeps what its forward "
+                "pass saw, so call loss_fn.backward() and pass what it returns to the model, "
+                "model.backward(loss_fn.backward())"
+            ) from error
         if log.targets_as_inputs:
             raise AssertionError(
                 f"{type(error).__name__}: {error}\nHint: {TARGETS_AS_INPUTS}"
@@ -291,7 +312,8 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             f"the loader's order.\nHint: {stepped_hint}"
         )
     for index, batch in enumerate(log.batches):
-        problem = _protocol_problem(batch)
+        uncalled = log.zero_grad_named > 0 and log.zero_grad_called == 0
+        problem = _protocol_problem(batch, uncalled)
         if problem is not None:
             raise AssertionError(
                 f"batch {index} of {len(log.batches)} (inputs of shape {batch.inputs.shape}) "
@@ -363,8 +385,9 @@ def _stepped_batches_hint(stepped: list[int | None], forwards: list[int], passes
     return f"{' and '.join(parts)}{started}: one step per batch of the loader, {loop}"
 
 
-def _protocol_problem(batch: BatchRecord) -> str | None:
-    """What the loop did wrong with ``batch``, or None."""
+def _protocol_problem(batch: BatchRecord, zero_grad_uncalled: bool = False) -> str | None:
+    """What the loop did wrong with ``batch``, or None; ``zero_grad_uncalled``: the loop
+    looked optimizer.zero_grad up but never called it."""
     if batch.forwards == 0:
         return "this batch never went through the model: train on every batch of the loader"
     if batch.forwards > 1:
@@ -380,6 +403,12 @@ def _protocol_problem(batch: BatchRecord) -> str | None:
         )
     if batch.backward is None or batch.step is None or "step" in batch.problems:
         return NEVER_CHANGE
+    if "gradients" in batch.problems and zero_grad_uncalled:
+        return (
+            "optimizer.zero_grad is written without parentheses: that only names the method, "
+            "and the gradients are never reset; call it, optimizer.zero_grad(), before each "
+            "backward pass"
+        )
     if "gradients" in batch.problems:
         return (
             "the gradients were not zero when the backward pass started (they add up, from "
