@@ -3489,4 +3489,38 @@ ORDER_AND_AXIS_MISTAKES = [
         "grad_output.sum(axis=0)",
     ),
 ]
+ORDER_AND_AXIS_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "walk_tape returns the target's gradient, grads[target], not the dictionary",
+        (("    return grads\n", "    return grads[target]\n"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "not a dictionary: return the dictionary grads itself",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the variance by hand, ((x - mean) ** 2).mean(...), with mean of shape (C,)",
+        (
+            (
+                "var = x.var(axis=self.reduce_axes)",
+                "var = ((x - mean) ** 2).mean(axis=self.reduce_axes)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "lines up with the last axis of x, not the channel axis",
+    ),
+]
 MISTAKES += ORDER_AND_AXIS_MISTAKES

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pancake.nn import Linear
-from pancake.nn.normalization import BatchNorm
+from pancake.nn.normalization import BatchNorm, standardize
 from pancake.testing import GradientCheckError, check_gradients
 
 pytestmark = pytest.mark.ex03
@@ -202,3 +202,24 @@ def test_a_bias_summed_with_keepdims_is_not_said_to_sum_the_first_axis_only(shap
     hint = hint_of(BiasSummedWithKeepdims(2, 3, rng=0), x)
     assert "sums over the first axis only" not in hint
     assert "keepdims" in hint
+
+
+class BatchNormVarianceByHand(BatchNorm):
+    """The variance by hand around the mean of shape (C,), which meets x's last axis."""
+
+    def forward(self, x):
+        mean = x.mean(axis=self.reduce_axes)
+        var = ((x - mean) ** 2).mean(axis=self.reduce_axes)
+        x_hat, _ = standardize(x, self.per_channel(mean), self.per_channel(var), self.eps)
+        return x_hat * self.per_channel(self.weight.data) + self.per_channel(self.bias.data)
+
+
+@pytest.mark.ex13
+@pytest.mark.parametrize("base", [BatchNormVarianceByHand, BatchNorm], ids=["by-hand", "reference"])
+def test_a_variance_around_a_mean_on_the_last_axis_is_named(base):
+    from pancake.course.assignments.ex13_normalization import training_statistics_hint
+
+    module = type("Answer", (BatchNorm2d, base), {})(3)
+    x = np.random.default_rng(8).standard_normal((2, 3, 2, 3))
+    hint = training_statistics_hint(module, x, module(x))
+    assert ("lines up with the last axis of x" in hint) == (base is BatchNormVarianceByHand)

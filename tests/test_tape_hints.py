@@ -260,3 +260,17 @@ def test_a_tape_holding_output_function_pairs_is_named(tape_class):
         (x * x).exp().sum()
     named = "holds (output, function) pairs" in ex14_tapes.record_hint(tape, [x])
     assert named == (tape_class is RecordsOutputFirst)
+
+
+def returns_the_targets_gradient(operations, target, seed, is_watched):
+    return seed
+
+
+def test_a_walk_returning_something_else_than_a_dictionary_is_named(monkeypatch):
+    assert ex14_tapes.returned_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", returns_the_targets_gradient)
+    assert "walk_tape returns an array of shape (), not a dictionary" in (
+        ex14_tapes.returned_hint()
+    )
+    with pytest.raises(AssertionError, match="return the dictionary grads itself"):
+        ex14_tapes.walk([], Tensor(1.0), np.array(1.0), lambda t: True)

@@ -343,6 +343,17 @@ def training_statistics_hint(module, x, output) -> str:
             module.running_var,
         ),
     }
+    try:  # a variance by hand around the mean of shape (C,), which meets x's last axis
+        by_hand = ((x - x.mean(axis=axes)) ** 2).mean(axis=axes)
+    except ValueError:
+        by_hand = None
+    if by_hand is not None and by_hand.shape == (module.num_features,) and x.ndim > 2:
+        around = (
+            f"a variance around the mean of shape ({module.num_features},), which lines up "
+            "with the last axis of x, not the channel axis: in ((x - mean) ** 2).mean(...), "
+            "subtract self.per_channel(mean), or take x.var(axis=self.reduce_axes)"
+        )
+        candidates[around] = (x.mean(axis=axes), by_hand)
     for hint, (mean, var) in candidates.items():
         try:
             expected = batch_norm_by_definition(module, x, mean, var)

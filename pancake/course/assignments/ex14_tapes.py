@@ -15,9 +15,10 @@ WALK_HINT = (
 
 
 def walk(operations, target, seed, is_watched):
-    """``walk_tape(operations, target, seed, is_watched)``; a KeyError gets a hint."""
+    """``walk_tape(operations, target, seed, is_watched)``; a KeyError, a crash or a result
+    that is not a dictionary gets a hint."""
     try:
-        return walk_tape(operations, target, seed, is_watched)
+        walked = walk_tape(operations, target, seed, is_watched)
     except KeyError as error:
         raise AssertionError(
             f"walk_tape raised KeyError: {error}\nHint: an operation's output has no gradient "
@@ -26,13 +27,42 @@ def walk(operations, target, seed, is_watched):
         ) from None
     except Exception as error:
         raise walk_crash(error, "walk_tape") from error
+    if not isinstance(walked, dict):
+        raise AssertionError(f"walk_tape returned {returned_kind(walked)}: {RETURN_HINT}")
+    return walked
+
+
+RETURN_HINT = (
+    "return the dictionary grads itself, {tensor: gradient} for every tensor the walk reached "
+    "(the tape and the checks look each tensor's gradient up in it)"
+)
+
+
+def returned_kind(value) -> str:
+    """What a walk_tape returned instead of a dictionary, in words."""
+    shape = f" of shape {np.shape(getattr(value, 'data', value))}" if value is not None else ""
+    name = "array" if isinstance(value, np.ndarray) else type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}{shape}, not a dictionary"
+
+
+def returned_hint():
+    """The hint for a walk_tape that returns something else than a dictionary, or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).sum()
+    try:
+        grads = walk_tape(graph_record(target), target, np.array(1.0), lambda t: True)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if isinstance(grads, dict):
+        return ""
+    return f"walk_tape returns {returned_kind(grads)}: {RETURN_HINT}"
 
 
 def walk_crash(error, what):
     """``error``, raised by ``what`` (the learner's walk_tape, or a tape walking with it),
     with the hint of a walk that passes each output's gradient on unchanged, or that starts
     every step from the seed, if it does so; else ``error`` itself."""
-    hint = passed_on_hint() or seed_at_each_step_hint()
+    hint = returned_hint() or passed_on_hint() or seed_at_each_step_hint()
     if not hint:
         return error
     return AssertionError(f"{what} raised {type(error).__name__}: {error}\nHint: {hint}")
