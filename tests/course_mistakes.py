@@ -3459,6 +3459,21 @@ TAPE_MISTAKES = [
         "Record an operation when any input is watched",
     ),
 ]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "an operation recorded only when its first input is watched (function.inputs[0])",
+        (
+            (
+                "if any(self.is_watched(tensor) for tensor in function.inputs):",
+                "if self.is_watched(function.inputs[0]):",
+            ),
+        ),
+        ("gradient-tape-nested-second-derivative",),
+        "only when its first input is watched",
+    ),
+]
 MISTAKES += TAPE_MISTAKES
 
 # A pair recorded in the other order; a bias gradient summed over the first axis only.

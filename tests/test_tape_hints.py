@@ -274,3 +274,16 @@ def test_a_walk_returning_something_else_than_a_dictionary_is_named(monkeypatch)
     )
     with pytest.raises(AssertionError, match="return the dictionary grads itself"):
         ex14_tapes.walk([], Tensor(1.0), np.array(1.0), lambda t: True)
+
+
+class RecordsWhenTheFirstInputIsWatched(GradientTape):
+    def record(self, function, output):
+        if self.is_watched(function.inputs[0]):
+            self.operations.append((function, output))
+            self.watched.add(output)
+
+
+def test_a_tape_looking_at_the_first_input_only_is_named():
+    hint = ex14_tapes.every_input_watched_hint(RecordsWhenTheFirstInputIsWatched)
+    assert "only when its first input is watched" in hint
+    assert "not c * x" in hint

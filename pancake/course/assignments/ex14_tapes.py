@@ -604,23 +604,33 @@ def record_hint(tape, watched=None):
 
 def every_input_watched_hint(tape_class) -> str:
     """The hint for a tape that records an operation only when every input is watched, or
-    '': a fresh tape of ``tape_class`` watching x, around x * c (c not watched) and x * x."""
+    only when its first (or last) input is, or '': a fresh tape of ``tape_class`` watching
+    x, around x * c, c * x (c not watched) and x * x."""
     x, constant = Tensor(np.array([0.5, 1.5])), Tensor(np.array([2.0, 3.0]))
     try:
         with tape_class() as tape:
             tape.watch(x)
-            product = x * constant
-            square = x * x
+            products = {"x * c": x * constant, "c * x": constant * x, "x * x": x * x}
         outputs = [output for _, output in tape.operations]
     except Exception:  # a tape that fails on its own: its error says more
         return ""
-    if len(outputs) != 1 or outputs[0] is not square or product in outputs:
+    recorded = [name for name, output in products.items() if any(output is o for o in outputs)]
+    if len(outputs) != len(recorded):
         return ""
+    rules = {
+        ("x * x",): ("every input is watched", "all(...)"),
+        ("x * c", "x * x"): ("its first input is watched", "function.inputs[0] alone"),
+        ("c * x", "x * x"): ("its last input is watched", "function.inputs[-1] alone"),
+    }
+    if tuple(recorded) not in rules:
+        return ""
+    rule, instead = rules[tuple(recorded)]
+    missed = " and ".join(name for name in products if name not in recorded)
     return (
-        "the tape records an operation only when every input is watched: watching x, it "
-        "recorded x * x but not x * c (c not watched), whose output depends on x too. Record "
-        "an operation when any input is watched, any(self.is_watched(t) for t in "
-        "function.inputs), not all(...)"
+        f"the tape records an operation only when {rule}: watching x, it recorded "
+        f"{' and '.join(recorded)} but not {missed} (c not watched), whose output depends on "
+        "x too. Record an operation when any input is watched, any(self.is_watched(t) for t "
+        f"in function.inputs), not {instead}"
     )
 
 
