@@ -3474,6 +3474,28 @@ TAPE_MISTAKES += [
         "only when its first input is watched",
     ),
 ]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "each input given the whole tuple backward_step returns",
+        (
+            (
+                "add_gradient(grads, tensor, tensor_grad)",
+                "add_gradient(grads, tensor, backward_step(function, output, grad))",
+            ),
+        ),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "backward_step returns one gradient per input",
+    ),
+]
 MISTAKES += TAPE_MISTAKES
 
 # A pair recorded in the other order; a bias gradient summed over the first axis only.

@@ -287,3 +287,23 @@ def test_a_tape_looking_at_the_first_input_only_is_named():
     hint = ex14_tapes.every_input_watched_hint(RecordsWhenTheFirstInputIsWatched)
     assert "only when its first input is watched" in hint
     assert "not c * x" in hint
+
+
+def adds_the_whole_tuple(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor in function.inputs:
+            if is_watched(tensor):
+                add_gradient(grads, tensor, backward_step(function, output, grad))
+    return grads
+
+
+def test_a_walk_adding_the_whole_tuple_of_gradients_is_named(monkeypatch):
+    assert ex14_tapes.tuple_added_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", adds_the_whole_tuple)
+    assert "walk_tape gives x a tuple of 2 gradients" in ex14_tapes.tuple_added_hint()
+    assert ex14_tapes.seed_at_each_step_hint() == ""  # no crash of the hints themselves
+    assert ex14_tapes.passed_on_hint() == ""

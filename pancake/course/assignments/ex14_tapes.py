@@ -62,7 +62,7 @@ def walk_crash(error, what):
     """``error``, raised by ``what`` (the learner's walk_tape, or a tape walking with it),
     with the hint of a walk that passes each output's gradient on unchanged, or that starts
     every step from the seed, if it does so; else ``error`` itself."""
-    hint = returned_hint() or passed_on_hint() or seed_at_each_step_hint()
+    hint = returned_hint() or tuple_added_hint() or passed_on_hint() or seed_at_each_step_hint()
     if not hint:
         return error
     return AssertionError(f"{what} raised {type(error).__name__}: {error}\nHint: {hint}")
@@ -203,9 +203,33 @@ def generic_walk():
     seed = np.array([1.0, -2.0, 0.5])
     try:
         grads = walk_tape(graph_record(target), target, seed, lambda t: True)
+        found = [getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor)]
     except Exception:  # a walk that fails on its own: its error says more
         return None
-    return seed, *(getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor))
+    if any(value is not None and np.shape(value) != seed.shape for value in found):
+        return None  # not one gradient of the tensor's shape: other hints tell
+    return seed, *found
+
+
+def tuple_added_hint():
+    """The hint for a walk_tape that adds to an input the whole tuple of gradients that
+    backward_step returns (one per input), or '': on the record of (3 * x).exp(), x's entry
+    is a tuple or a list."""
+    tensor = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    target = (tensor * 3.0).exp()
+    try:
+        grads = walk_tape(graph_record(target), target, np.ones(3), lambda t: True)
+        got = grads.get(tensor)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if not isinstance(got, tuple | list):
+        return ""
+    return (
+        f"walk_tape gives x a {type(got).__name__} of {len(got)} gradients: backward_step "
+        "returns one gradient per input of the operation, and each input gets its own: "
+        "for tensor, tensor_grad in zip(function.inputs, backward_step(function, output, "
+        "grad)), then add_gradient(grads, tensor, tensor_grad)"
+    )
 
 
 def passed_on_hint():
@@ -321,6 +345,7 @@ def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
     diagnoses = (
         start_hint,
+        tuple_added_hint,
         walked_operations_hint,
         lookup_hint,
         walk_order_hint,
