@@ -3496,6 +3496,25 @@ TAPE_MISTAKES += [
         "backward_step returns one gradient per input",
     ),
 ]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record extends the list with function and output: two entries, not one pair",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations.extend((function, output))",
+            ),
+        ),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "holds each function and its output as two entries",
+    ),
+]
 MISTAKES += TAPE_MISTAKES
 
 # A pair recorded in the other order; a bias gradient summed over the first axis only.

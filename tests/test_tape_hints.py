@@ -307,3 +307,25 @@ def test_a_walk_adding_the_whole_tuple_of_gradients_is_named(monkeypatch):
     assert "walk_tape gives x a tuple of 2 gradients" in ex14_tapes.tuple_added_hint()
     assert ex14_tapes.seed_at_each_step_hint() == ""  # no crash of the hints themselves
     assert ex14_tapes.passed_on_hint() == ""
+
+
+class ExtendsTheRecord(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.extend((function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, ExtendsTheRecord])
+def test_a_tape_holding_functions_and_outputs_as_separate_entries_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    named = "holds each function and its output as two entries" in ex14_tapes.entries_hint(tape)
+    assert named == (tape_class is ExtendsTheRecord)
+    if named:
+        with pytest.raises(AssertionError, match="operations.extend"):
+            ex14_tapes.recorded_names(tape)
+    else:
+        assert ex14_tapes.recorded_names(tape) == ["Mul", "Exp", "Sum"]

@@ -431,9 +431,14 @@ def watched_only_hint():
 
 def gradient_of(tape, target, tensor):
     """tape.gradient(target, tensor), which must not be None."""
+    entries = entries_hint(tape)
     try:
         gradient = tape.gradient(target, tensor)
     except Exception as error:
+        if entries:
+            raise AssertionError(
+                f"tape.gradient raised {type(error).__name__}: {error}\nHint: {entries}"
+            ) from error
         raise walk_crash(error, "tape.gradient") from error
     if gradient is None:
         hint = first_hint(
@@ -596,8 +601,33 @@ RECORD_HINT = (
 
 
 def recorded_names(tape):
-    """The class names of the operations on ``tape``, in order."""
+    """The class names of the operations on ``tape``, in order (an AssertionError with a
+    hint when its entries are not (function, output) pairs)."""
+    hint = entries_hint(tape)
+    if hint:
+        kinds = [type(entry).__name__ for entry in tape.operations[:4]]
+        raise AssertionError(f"tape.operations starts with {kinds}: {hint}")
     return [type(function).__name__ for function, _ in tape.operations]
+
+
+def entries_hint(tape) -> str:
+    """The hint for a tape whose operations are not (function, output) pairs, or ''."""
+    entries = getattr(tape, "operations", None) or []
+    if all(isinstance(entry, tuple) and len(entry) == 2 for entry in entries):
+        return ""
+    alternating = len(entries) % 2 == 0 and all(
+        isinstance(entry, Tensor) == (position % 2 == 1) for position, entry in enumerate(entries)
+    )
+    if alternating:
+        return (
+            "the tape holds each function and its output as two entries, as "
+            "operations.extend((function, output)) adds them: append one pair per operation, "
+            "operations.append((function, output)), so that the walk can unpack each entry"
+        )
+    return (
+        "the tape's entries are not (function, output) pairs: append one pair per "
+        "operation, operations.append((function, output))"
+    )
 
 
 def newest_first_hint(tape, expected):
