@@ -3420,6 +3420,21 @@ LINEAR_BATCH_MISTAKES = [
         "grad_output.reshape(-1, out_features)",
     ),
 ]
+LINEAR_BATCH_MISTAKES += [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient of every row but the first: grad_rows[1:].sum(axis=0)",
+        (
+            (
+                "self.bias.grad += grad_rows.sum(axis=0)",
+                "self.bias.grad += grad_rows[1:].sum(axis=0)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes"),
+        "leaves out the share of the first example",
+    ),
+]
 MISTAKES += LINEAR_BATCH_MISTAKES
 
 # BatchNorm's batch statistics of the right values but another shape than the buffers'.

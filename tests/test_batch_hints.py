@@ -223,3 +223,32 @@ def test_a_variance_around_a_mean_on_the_last_axis_is_named(base):
     x = np.random.default_rng(8).standard_normal((2, 3, 2, 3))
     hint = training_statistics_hint(module, x, module(x))
     assert ("lines up with the last axis of x" in hint) == (base is BatchNormVarianceByHand)
+
+
+class BiasWithoutTheFirstRow(LinearRows):
+    def grads(self, rows, grad_rows):
+        return rows.T @ grad_rows, grad_rows[1:].sum(axis=0)
+
+
+class WeightWithoutTheLastRow(LinearRows):
+    def grads(self, rows, grad_rows):
+        return rows[:-1].T @ grad_rows[:-1], grad_rows.sum(axis=0)
+
+
+@pytest.mark.parametrize(
+    "layer, named",
+    [
+        (BiasWithoutTheFirstRow(3, 2, rng=0), "'bias' leaves out the share of the first example"),
+        (WeightWithoutTheLastRow(3, 2, rng=0), "'weight' leaves out the share of the last example"),
+    ],
+    ids=["bias-without-first", "weight-without-last"],
+)
+def test_a_parameter_gradient_without_one_example_is_named(layer, named):
+    assert named in hint_of(layer, X2)
+
+
+def test_a_batch_of_one_example_is_diagnosed_on_several():
+    one = np.random.default_rng(9).standard_normal((1, 3))
+    hint = hint_of(BiasWithoutTheFirstRow(3, 2, rng=0), one)
+    assert hint.startswith("run again on a batch of 3 examples, the gradient of 'bias' leaves out")
+    assert "all zero" not in hint

@@ -54,7 +54,8 @@ def _kept_at(direction: np.ndarray, where: tuple) -> np.ndarray:
 def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) -> str | None:
     """The hint when the gradient of parameter ``name`` (``analytic``, from backward of
     ``direction``) is exactly the contribution of the first or the last example (or row)
-    of the batch, where it must be the sum of every example's; or None."""
+    of the batch, or the sum of every other example's, where it must be the sum of every
+    example's; or None."""
     if direction is None or analytic is None or np.ndim(direction) < 2 or len(direction) < 1:
         return None
     parameter = dict(_named(module)).get(name)
@@ -72,7 +73,7 @@ def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) ->
         last_row = tuple(length - 1 for length in leading)
         candidates += [("the first row", (0,) * len(leading)), ("the last row", last_row)]
     if not candidates:
-        return None
+        return None if others else _on_several_examples(module, name, x)
     try:
         full = _parameter_gradient(module, parameter, x, others, direction)
         if _close(analytic, full):
@@ -83,9 +84,35 @@ def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) ->
                 continue  # that example alone is the whole gradient: no share to tell
             if _close(analytic, share):
                 return _one_example_hint(name, which, where)
+            if _close(analytic, full - share, 1e-4):
+                return _all_but_one_hint(name, which, where)
     except Exception:  # a forward pass that fails on other values: no hint from here
         return None
     return None
+
+
+def _on_several_examples(module, name: str, x, examples: int = 3) -> str | None:
+    """``part_of_the_batch_hint`` for a batch of one example, where every share is the whole
+    gradient: the same diagnosis on a copy of ``module``, run forward and backward on a
+    generic batch of ``examples`` examples of x's other axes; or None."""
+    import copy
+
+    rng = np.random.default_rng(examples)
+    try:
+        copied = copy.deepcopy(module)
+        bigger = rng.standard_normal((examples, *np.shape(x)[1:]))
+        direction = rng.standard_normal(np.shape(copied(bigger)))
+        for _, parameter in _named(copied):
+            parameter.grad = np.zeros_like(parameter.data)
+        copied(bigger)
+        copied.backward(direction.copy())
+        analytic = np.array(dict(_named(copied))[name].grad, dtype=np.float64)
+    except Exception:  # a module that fails on a larger batch: its own check says more
+        return None
+    hint = part_of_the_batch_hint(copied, name, analytic, bigger, (), direction)
+    if hint is None:
+        return None
+    return f"run again on a batch of {examples} examples, {hint}"
 
 
 def _one_example_hint(name: str, which: str, where: tuple) -> str:
@@ -96,6 +123,16 @@ def _one_example_hint(name: str, which: str, where: tuple) -> str:
         "gradient is the sum of the shares of all of them: sum over the batch axis (after "
         "flattening the leading axes into rows), grad_rows.sum(axis=0) for a bias, "
         "rows.T @ grad_rows for a weight (which adds up the products of every row)"
+    )
+
+
+def _all_but_one_hint(name: str, which: str, where: tuple) -> str:
+    index = ", ".join(map(str, where))
+    return (
+        f"the gradient of '{name}' leaves out the share of {which} of the batch, that of "
+        f"grad_output[{index}]: it is the sum over every other example. A slice or a range "
+        "that skips one end ([1:], [:-1], range(1, n)) drops it: sum over every row, "
+        "grad_rows.sum(axis=0) for a bias, rows.T @ grad_rows for a weight"
     )
 
 
