@@ -3386,6 +3386,28 @@ BATCHES_MISTAKES += [
         "loss_fn.backward() takes no argument",
     ),
 ]
+BATCHES_MISTAKES += [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the epoch's loss from a second pass over the loader, after training",
+        (
+            (
+                "        total_loss += loss * len(targets)\n        total_samples += len(targets)\n",
+                "",
+            ),
+            (
+                "    return total_loss / total_samples",
+                "    for inputs, targets in loader:\n"
+                "        total_loss += loss_fn(model(inputs), targets) * len(targets)\n"
+                "        total_samples += len(targets)\n"
+                "    return total_loss / total_samples",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "the loop went over the loader 2 times in one epoch",
+    ),
+]
 MISTAKES += BATCHES_MISTAKES
 
 # A Linear's parameter gradient from part of the batch, or of a grad_output left unflattened.

@@ -372,3 +372,22 @@ def test_a_loop_that_never_names_zero_grad_is_told_to_call_it():
     with pytest.raises(AssertionError) as failure:
         check_train_one_epoch(never_zeroes_the_gradients)
     assert "without parentheses" not in str(failure.value)
+
+
+def loss_from_a_second_pass(model, loss_fn, optimizer, loader):
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    total = count = 0
+    for inputs, targets in loader:  # the epoch's loss, after training
+        total, count = total + loss_fn(model(inputs), targets) * len(targets), count + len(targets)
+    return total / count
+
+
+def test_a_second_pass_over_the_loader_for_the_loss_is_named():
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(loss_from_a_second_pass)
+    assert "the loop went over the loader 2 times in one epoch" in str(failure.value)
+    assert "add up each batch's loss in the training loop itself" in str(failure.value)

@@ -311,6 +311,14 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             f"loader's {list(range(len(log.batches)))}: each batch must be trained once, in "
             f"the loader's order.\nHint: {stepped_hint}"
         )
+    if _second_pass(log, spy_loader.passes):
+        raise AssertionError(
+            f"every batch went through the model twice: the loop went over the loader "
+            f"{spy_loader.passes} times in one epoch, the second time after the last step."
+            "\nHint: the epoch trains in one pass over the loader: add up each batch's loss in "
+            "the training loop itself (total += loss * len(targets)); a second pass to "
+            "compute the loss runs every batch through the model again, after training"
+        )
     for index, batch in enumerate(log.batches):
         uncalled = log.zero_grad_named > 0 and log.zero_grad_called == 0
         problem = _protocol_problem(batch, uncalled)
@@ -330,6 +338,18 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
             f"epoch (drop_last={drop_last}) is {expected:.6g}.\nHint: {hint}"
         )
     return len(log.batches)
+
+
+def _second_pass(log: EpochLog, passes: int) -> bool:
+    """Whether the loop went over the loader again after training it once, in order: every
+    batch stepped once, in order, and through the model once more after the last step."""
+    steps = [batch.step for batch in log.batches]
+    if passes < 2 or log.stepped != list(range(len(log.batches))) or None in steps:
+        return False
+    return all(
+        batch.forwards == 2 and batch.forward > max(steps) and batch.steps == 1
+        for batch in log.batches
+    )
 
 
 def _stepped_batches_hint(stepped: list[int | None], forwards: list[int], passes: int) -> str:
