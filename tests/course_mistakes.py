@@ -641,7 +641,7 @@ MISTAKES = [
             "walk-tape-with-a-tensor-seed-records-the-gradient",
             "gradient-tape-watches-leaves-that-require-a-gradient",
         ),
-        "add (not assign) the gradient of a tensor used several times",
+        "keeps one share of a tensor used several times",
     ),
     Mistake(
         "14-tapes",
@@ -3599,3 +3599,319 @@ FORWARD_VALUE_MISTAKES = [
     ),
 ]
 MISTAKES += FORWARD_VALUE_MISTAKES
+
+# Session 7: families from probe 11's misses (tapes, training steps, Linear, BatchNorm).
+WALK_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record walked as operations[:0:-1]: the first operation never walked",
+        (("in reversed(operations):", "in operations[:0:-1]:"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "never walks the first recorded operation",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "the record walked as operations[-2::-1]: the last operation never walked",
+        (("in reversed(operations):", "in operations[-2::-1]:"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "never walks the last recorded operation",
+    ),
+]
+MISTAKES += WALK_MISTAKES
+
+# Which batches the steps of an epoch trained, from spies on the optimizer's steps.
+BATCHES_MISTAKES = [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "each step takes inputs, targets = next(iter(loader)): always the first batch",
+        (
+            (
+                "    for inputs, targets in loader:\n",
+                "    for step in range(len(loader)):\n"
+                "        inputs, targets = next(iter(loader))\n",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "every step trained batch 0, the loader's first",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the batches listed and trained up to len(loader) - 1: the last batch never trained",
+        (
+            (
+                "    for inputs, targets in loader:\n",
+                "    batches = list(loader)\n"
+                "    for i in range(len(batches) - 1):\n"
+                "        inputs, targets = batches[i]\n",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "was never trained",
+    ),
+]
+BATCHES_MISTAKES += [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "optimizer.zero_grad without parentheses: the method named, never called",
+        (("optimizer.zero_grad()", "optimizer.zero_grad"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "optimizer.zero_grad is written without parentheses",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "loss_fn.backward(loss): the loss's backward given the loss value",
+        (("model.backward(loss_fn.backward())", "model.backward(loss_fn.backward(loss))"),),
+        ("train-one-epoch-one-epoch", "train-one-epoch-digits"),
+        "loss_fn.backward() takes no argument",
+    ),
+]
+BATCHES_MISTAKES += [
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the epoch's loss from a second pass over the loader, after training",
+        (
+            (
+                "        total_loss += loss * len(targets)\n        total_samples += len(targets)\n",
+                "",
+            ),
+            (
+                "    return total_loss / total_samples",
+                "    for inputs, targets in loader:\n"
+                "        total_loss += loss_fn(model(inputs), targets) * len(targets)\n"
+                "        total_samples += len(targets)\n"
+                "    return total_loss / total_samples",
+            ),
+        ),
+        ("train-one-epoch-one-epoch",),
+        "the loop went over the loader 2 times in one epoch",
+    ),
+]
+MISTAKES += BATCHES_MISTAKES
+
+# A Linear's parameter gradient from part of the batch, or of a grad_output left unflattened.
+LINEAR_BATCH_MISTAKES = [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient of the last row only: grad_rows[-1]",
+        (("self.bias.grad += grad_rows.sum(axis=0)", "self.bias.grad += grad_rows[-1]"),),
+        ("linear-gradients", "linear-batch-axes"),
+        "the share of the last",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient of the first row only: np.outer(rows[0], grad_rows[0])",
+        (
+            (
+                "self.weight.grad += rows.T @ grad_rows",
+                "self.weight.grad += np.outer(rows[0], grad_rows[0])",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes", "linear-no-bias"),
+        "gradient of 'weight' is the share of the first",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the weight gradient of x's rows and an unflattened grad_output: rows.T @ grad_output",
+        (("self.weight.grad += rows.T @ grad_rows", "self.weight.grad += rows.T @ grad_output"),),
+        ("linear-batch-axes",),
+        "grad_output.reshape(-1, out_features)",
+    ),
+]
+LINEAR_BATCH_MISTAKES += [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient of every row but the first: grad_rows[1:].sum(axis=0)",
+        (
+            (
+                "self.bias.grad += grad_rows.sum(axis=0)",
+                "self.bias.grad += grad_rows[1:].sum(axis=0)",
+            ),
+        ),
+        ("linear-gradients", "linear-batch-axes"),
+        "leaves out the share of the first example",
+    ),
+]
+MISTAKES += LINEAR_BATCH_MISTAKES
+
+# BatchNorm's batch statistics of the right values but another shape than the buffers'.
+STATISTICS_SHAPE_MISTAKES = [
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the batch variance with keepdims=True: the running_var update broadcasts (C,) with it",
+        (
+            (
+                "var = x.var(axis=self.reduce_axes)",
+                "var = x.var(axis=self.reduce_axes, keepdims=True)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "keepdims=True keeps the reduced axes with length 1",
+    ),
+]
+MISTAKES += STATISTICS_SHAPE_MISTAKES
+
+# More of exercise 14's slips: a record of fully watched operations only.
+TAPE_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "an operation recorded only when all its inputs are watched",
+        (("if any(self.is_watched(tensor)", "if all(self.is_watched(tensor)"),),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "Record an operation when any input is watched",
+    ),
+]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "an operation recorded only when its first input is watched (function.inputs[0])",
+        (
+            (
+                "if any(self.is_watched(tensor) for tensor in function.inputs):",
+                "if self.is_watched(function.inputs[0]):",
+            ),
+        ),
+        ("gradient-tape-nested-second-derivative",),
+        "only when its first input is watched",
+    ),
+]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "each input given the whole tuple backward_step returns",
+        (
+            (
+                "add_gradient(grads, tensor, tensor_grad)",
+                "add_gradient(grads, tensor, backward_step(function, output, grad))",
+            ),
+        ),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "backward_step returns one gradient per input",
+    ),
+]
+TAPE_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record extends the list with function and output: two entries, not one pair",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations.extend((function, output))",
+            ),
+        ),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "holds each function and its output as two entries",
+    ),
+]
+MISTAKES += TAPE_MISTAKES
+
+# A pair recorded in the other order; a bias gradient summed over the first axis only.
+ORDER_AND_AXIS_MISTAKES = [
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record appends (output, function), the pair in the other order",
+        (
+            (
+                "self.operations.append((function, output))",
+                "self.operations.append((output, function))",
+            ),
+        ),
+        (
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "the tape holds (output, function) pairs",
+    ),
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the bias gradient grad_output.sum(axis=0), grad_output not flattened",
+        (("self.bias.grad += grad_rows.sum(axis=0)", "self.bias.grad += grad_output.sum(axis=0)"),),
+        ("linear-batch-axes",),
+        "grad_output.sum(axis=0)",
+    ),
+]
+ORDER_AND_AXIS_MISTAKES += [
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "walk_tape returns the target's gradient, grads[target], not the dictionary",
+        (("    return grads\n", "    return grads[target]\n"),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "not a dictionary: return the dictionary grads itself",
+    ),
+    Mistake(
+        "13-normalization",
+        BATCH_NORM,
+        "the variance by hand, ((x - mean) ** 2).mean(...), with mean of shape (C,)",
+        (
+            (
+                "var = x.var(axis=self.reduce_axes)",
+                "var = ((x - mean) ** 2).mean(axis=self.reduce_axes)",
+            ),
+        ),
+        (
+            "batch-norm-training-forward",
+            "batch-norm-running-statistics",
+            "batch-norm-training-gradients",
+        ),
+        "lines up with the last axis of x, not the channel axis",
+    ),
+]
+MISTAKES += ORDER_AND_AXIS_MISTAKES

@@ -275,3 +275,119 @@ def test_each_mistake_is_caught_with_its_hint(loop, hint):
     with pytest.raises(AssertionError) as failure:
         check_train_one_epoch(loop)
     assert hint in str(failure.value)
+
+
+def epoch_over(pick):
+    """A correct loop body over the batches ``pick(loader)`` gives, one step each."""
+
+    def loop(model, loss_fn, optimizer, loader):
+        total = count = 0
+        for inputs, targets in pick(loader):
+            optimizer.zero_grad()
+            loss = loss_fn(model(inputs), targets)
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            total, count = total + loss * len(targets), count + len(targets)
+        return total / count
+
+    return loop
+
+
+def first_batch_each_step(loader):
+    return [next(iter(loader)) for _ in range(len(loader))]
+
+
+def without_the_first(loader):
+    batches = iter(loader)
+    next(batches)  # a batch taken "to look at it"
+    return batches
+
+
+@pytest.mark.parametrize(
+    "pick, hint",
+    [
+        (first_batch_each_step, "every step trained batch 0, the loader's first"),
+        (without_the_first, "the first batch (batch 0) was never trained"),
+        (lambda loader: [list(loader)[i] for i in range(len(loader) - 1)], "the last batch"),
+        (lambda loader: [*loader, next(iter(loader))], "batch 0 trained at more than one step"),
+        (lambda loader: list(loader)[::-1], "in another order than the loader's"),
+        (lambda loader: [list(loader)[1]] * len(loader), "every step trained the same batch"),
+    ],
+    ids=["next-iter-each-step", "first-skipped", "last-skipped", "first-twice", "reversed", "same"],
+)
+def test_which_batches_the_steps_trained_is_named(pick, hint):
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(epoch_over(pick))
+    assert hint in str(failure.value)
+    assert "more than once: one forward pass per batch" not in str(failure.value)
+
+
+def test_the_batches_of_a_reference_epoch_get_no_hint():
+    from pancake.testing.training import _stepped_batches_hint
+
+    assert _stepped_batches_hint(list(range(5)), [1] * 5, 1) == ""
+    assert _stepped_batches_hint([None, 0, 1, 2, 3], [1] * 5, 1) == ""  # step before forward
+    assert _stepped_batches_hint([4], [1] * 5, 1) == ""  # one step per epoch: another hint
+    assert _stepped_batches_hint([0, 0, 1, 1], [1, 1], 1) == ""  # two steps per batch
+    assert "and the loss: OK" in check_train_one_epoch(epoch_over(list), seed=2)
+
+
+def zero_grad_not_called(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad  # noqa: B018 - the slip: the method named, not called
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+def loss_backward_given_the_loss(model, loss_fn, optimizer, loader):
+    total = count = 0
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward(loss))
+        optimizer.step()
+        total, count = total + loss * len(targets), count + len(targets)
+    return total / count
+
+
+@pytest.mark.parametrize(
+    "loop, hint",
+    [
+        (zero_grad_not_called, "optimizer.zero_grad is written without parentheses"),
+        (loss_backward_given_the_loss, "loss_fn.backward() takes no argument (it was given 1)"),
+    ],
+    ids=["zero-grad-uncalled", "loss-backward-given-the-loss"],
+)
+def test_a_method_named_but_not_called_or_called_with_the_loss_is_named(loop, hint):
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(loop)
+    assert hint in str(failure.value)
+
+
+def test_a_loop_that_never_names_zero_grad_is_told_to_call_it():
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(never_zeroes_the_gradients)
+    assert "without parentheses" not in str(failure.value)
+
+
+def loss_from_a_second_pass(model, loss_fn, optimizer, loader):
+    for inputs, targets in loader:
+        optimizer.zero_grad()
+        loss_fn(model(inputs), targets)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    total = count = 0
+    for inputs, targets in loader:  # the epoch's loss, after training
+        total, count = total + loss_fn(model(inputs), targets) * len(targets), count + len(targets)
+    return total / count
+
+
+def test_a_second_pass_over_the_loader_for_the_loss_is_named():
+    with pytest.raises(AssertionError) as failure:
+        check_train_one_epoch(loss_from_a_second_pass)
+    assert "the loop went over the loader 2 times in one epoch" in str(failure.value)
+    assert "add up each batch's loss in the training loop itself" in str(failure.value)

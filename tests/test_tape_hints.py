@@ -160,3 +160,172 @@ def test_a_tape_recording_operations_on_unwatched_tensors_is_named(tape_class, p
     hint = ex14_tapes.record_hint(tape, [x] if passed else None)
     named = "the tape recorded Mul, none of whose inputs is watched" in hint
     assert named == (tape_class is RecordsEveryOperation)
+
+
+def walk_through(order):
+    """A walk_tape like the reference's that walks the operations ``order(operations)``."""
+
+    def walk_tape(operations, target, seed, is_watched):
+        grads = {target: seed}
+        for function, output in order(operations):
+            grad = grads.get(output)
+            if grad is None:
+                continue
+            for tensor, tensor_grad in zip(
+                function.inputs, backward_step(function, output, grad), strict=True
+            ):
+                if is_watched(tensor):
+                    add_gradient(grads, tensor, tensor_grad)
+        return grads
+
+    return walk_tape
+
+
+@pytest.mark.parametrize(
+    "order, named",
+    [
+        (lambda operations: operations[:0:-1], "never walks the first recorded operation"),
+        (lambda operations: operations[-2::-1], "never walks the last recorded operation"),
+        (lambda operations: [*operations[::-1], operations[0]], "more than once"),
+        (lambda operations: [operations[i] for i in range(len(operations) - 1, 0, -1)], "Mul"),
+    ],
+    ids=["first-skipped", "last-skipped", "first-twice", "range-stops-at-1"],
+)
+def test_a_walk_skipping_or_repeating_operations_is_named(monkeypatch, order, named):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(order))
+    hint = ex14_tapes.walk_hint()
+    assert named in hint
+    assert "skips every operation" not in hint
+    assert ex14_tapes.lookup_hint() == ""
+
+
+@pytest.mark.parametrize("order", [reversed, lambda operations: operations[::-1]])
+def test_a_walk_of_every_operation_once_gets_no_walked_operations_hint(monkeypatch, order):
+    assert ex14_tapes.walked_operations_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(order))
+    assert ex14_tapes.walked_operations_hint() == ""
+
+
+def test_a_walk_in_recorded_order_is_not_said_to_skip_an_end(monkeypatch):
+    monkeypatch.setattr(ex14_tapes, "walk_tape", walk_through(list))
+    assert ex14_tapes.walked_operations_hint() == ""
+    assert "walks the record first to last" in ex14_tapes.walk_hint()
+
+
+def assigns_gradients(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, grad), strict=True
+        ):
+            if is_watched(tensor):
+                grads[tensor] = tensor_grad  # the share of an earlier use is lost
+    return grads
+
+
+def test_a_walk_assigning_gradients_is_named(monkeypatch):
+    assert ex14_tapes.assigned_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", assigns_gradients)
+    assert "keeps one share of a tensor used several times" in ex14_tapes.walk_hint()
+
+
+class RecordsWhenEveryInputIsWatched(GradientTape):
+    def record(self, function, output):
+        if all(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsWhenEveryInputIsWatched])
+def test_a_tape_recording_only_when_every_input_is_watched_is_named(tape_class):
+    hint = ex14_tapes.every_input_watched_hint(tape_class)
+    assert ("any input is watched" in hint) == (tape_class is RecordsWhenEveryInputIsWatched)
+
+
+class RecordsOutputFirst(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((output, function))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, RecordsOutputFirst])
+def test_a_tape_holding_output_function_pairs_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    named = "holds (output, function) pairs" in ex14_tapes.record_hint(tape, [x])
+    assert named == (tape_class is RecordsOutputFirst)
+
+
+def returns_the_targets_gradient(operations, target, seed, is_watched):
+    return seed
+
+
+def test_a_walk_returning_something_else_than_a_dictionary_is_named(monkeypatch):
+    assert ex14_tapes.returned_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", returns_the_targets_gradient)
+    assert "walk_tape returns an array of shape (), not a dictionary" in (
+        ex14_tapes.returned_hint()
+    )
+    with pytest.raises(AssertionError, match="return the dictionary grads itself"):
+        ex14_tapes.walk([], Tensor(1.0), np.array(1.0), lambda t: True)
+
+
+class RecordsWhenTheFirstInputIsWatched(GradientTape):
+    def record(self, function, output):
+        if self.is_watched(function.inputs[0]):
+            self.operations.append((function, output))
+            self.watched.add(output)
+
+
+def test_a_tape_looking_at_the_first_input_only_is_named():
+    hint = ex14_tapes.every_input_watched_hint(RecordsWhenTheFirstInputIsWatched)
+    assert "only when its first input is watched" in hint
+    assert "not c * x" in hint
+
+
+def adds_the_whole_tuple(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor in function.inputs:
+            if is_watched(tensor):
+                add_gradient(grads, tensor, backward_step(function, output, grad))
+    return grads
+
+
+def test_a_walk_adding_the_whole_tuple_of_gradients_is_named(monkeypatch):
+    assert ex14_tapes.tuple_added_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", adds_the_whole_tuple)
+    assert "walk_tape gives x a tuple of 2 gradients" in ex14_tapes.tuple_added_hint()
+    assert ex14_tapes.seed_at_each_step_hint() == ""  # no crash of the hints themselves
+    assert ex14_tapes.passed_on_hint() == ""
+
+
+class ExtendsTheRecord(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.extend((function, output))
+            self.watched.add(output)
+
+
+@pytest.mark.parametrize("tape_class", [GradientTape, ExtendsTheRecord])
+def test_a_tape_holding_functions_and_outputs_as_separate_entries_is_named(tape_class):
+    x = Tensor(np.array([0.5, -1.5]))
+    with tape_class() as tape:
+        tape.watch(x)
+        (x * x).exp().sum()
+    named = "holds each function and its output as two entries" in ex14_tapes.entries_hint(tape)
+    assert named == (tape_class is ExtendsTheRecord)
+    if named:
+        with pytest.raises(AssertionError, match="operations.extend"):
+            ex14_tapes.recorded_names(tape)
+    else:
+        assert ex14_tapes.recorded_names(tape) == ["Mul", "Exp", "Sum"]

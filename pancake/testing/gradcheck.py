@@ -22,6 +22,11 @@ import numpy as np
 from pancake.nn.conv import fold
 from pancake.nn.losses import Loss
 from pancake.nn.module import Module
+from pancake.testing.batch_hints import (
+    part_of_the_batch_hint,
+    unflattened_bias_hint,
+    unflattened_grad_output_hint,
+)
 from pancake.testing.errors import parsed_shape
 from pancake.testing.hints import (
     GENERIC_POINTS,
@@ -450,6 +455,8 @@ class _Objective:
             named = (
                 container_order_hint(self.module, self.x, self.direction)
                 or elementwise_hint(self.module)
+                or unflattened_grad_output_hint(self.module, self.x, self.direction, error)
+                or unflattened_bias_hint(self.module, self.direction, error)
                 or _reshape_hint(error, self.shapes_besides(None))
                 or _batched_transpose_hint(self.module, self.x, self.direction, error)
                 or _product_order_hint(self.parameters, self.x, self.direction, error)
@@ -533,6 +540,14 @@ class _Objective:
         return (
             container_order_hint(self.module, self.x, self.direction)
             or parameter_hint(comparison.name, comparison.analytic, value, self.direction, self.x)
+            or part_of_the_batch_hint(
+                self.module,
+                comparison.name,
+                comparison.analytic,
+                self.x,
+                self.others,
+                self.direction,
+            )
             or self.output_for_input_hint(comparison)
         )
 

@@ -61,6 +61,9 @@ class EpochLog:
         self.backward_grads: list[np.ndarray] | None = None
         self.backward_shapes: list[tuple] = []  # of each grad given to model.backward
         self.targets_as_inputs = False  # the model was given a batch's targets
+        self.stepped: list[int | None] = []  # the batch (its index) each step followed
+        self.zero_grad_named = self.zero_grad_called = 0  # optimizer.zero_grad looked up, run
+        self.loss_backward_args: tuple = ()  # what loss_fn.backward was last given
 
     def is_targets(self, array) -> bool:
         """Whether ``array`` is the targets of one of the batches."""
@@ -134,6 +137,7 @@ class SpyLoss:
     forward = __call__
 
     def backward(self, *args):
+        self.log.loss_backward_args = args
         self.log.loss_grad = self.loss_fn.backward(*args)
         return self.log.loss_grad
 
@@ -149,6 +153,9 @@ class SpyOptimizer:
 
     def step(self):
         batch = self.log.current
+        self.log.stepped.append(
+            next((i for i, known in enumerate(self.log.batches) if known is batch), None)
+        )
         if batch is not None:
             batch.steps += 1
             batch.step = self.log.tick()
@@ -160,6 +167,17 @@ class SpyOptimizer:
                 batch.problems.append("step")
         return self.optimizer.step()
 
+    @property
+    def zero_grad(self):
+        """The optimizer's zero_grad, counting how often it is looked up and called."""
+        self.log.zero_grad_named += 1
+
+        def zero_grad(*args, **kwargs):
+            self.log.zero_grad_called += 1
+            return self.optimizer.zero_grad(*args, **kwargs)
+
+        return zero_grad
+
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
 
@@ -169,8 +187,10 @@ class SpyLoader:
 
     def __init__(self, loader, batches: list):
         self.loader, self.batches = loader, batches
+        self.passes = 0  # how many times the loop started going over the loader
 
     def __iter__(self):
+        self.passes += 1
         return iter(self.batches)
 
     def __len__(self) -> int:
@@ -251,14 +271,22 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
     model, loss_fn, optimizer, loader = _training_case(seed, drop_last)
     batches = list(loader)
     log = EpochLog(batches)
+    spy_loader = SpyLoader(loader, batches)
     try:
         returned = train_one_epoch_fn(
             SpyModel(model, log),
             SpyLoss(loss_fn, log),
             SpyOptimizer(optimizer, model, log),
-            SpyLoader(loader, batches),
+            spy_loader,
         )
     except Exception as error:
+        if isinstance(error, TypeError) and log.loss_backward_args and "backward()" in str(error):
+            raise AssertionError(
+                f"{type(error).__name__}: {error}\nHint: loss_fn.backward() takes no argument "
+                f"(it was given {len(log.loss_backward_args)}): the loss keeps what its forward "
+                "pass saw, so call loss_fn.backward() and pass what it returns to the model, "
+                "model.backward(loss_fn.backward())"
+            ) from error
         if log.targets_as_inputs:
             raise AssertionError(
                 f"{type(error).__name__}: {error}\nHint: {TARGETS_AS_INPUTS}"
@@ -275,8 +303,25 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
         raise
     if log.targets_as_inputs:
         raise AssertionError(f"the model was given a batch's targets.\nHint: {TARGETS_AS_INPUTS}")
+    forwards = [batch.forwards for batch in log.batches]
+    stepped_hint = _stepped_batches_hint(log.stepped, forwards, spy_loader.passes)
+    if stepped_hint:
+        raise AssertionError(
+            f"the optimizer steps of one epoch followed the batches {log.stepped} of the "
+            f"loader's {list(range(len(log.batches)))}: each batch must be trained once, in "
+            f"the loader's order.\nHint: {stepped_hint}"
+        )
+    if _second_pass(log, spy_loader.passes):
+        raise AssertionError(
+            f"every batch went through the model twice: the loop went over the loader "
+            f"{spy_loader.passes} times in one epoch, the second time after the last step."
+            "\nHint: the epoch trains in one pass over the loader: add up each batch's loss in "
+            "the training loop itself (total += loss * len(targets)); a second pass to "
+            "compute the loss runs every batch through the model again, after training"
+        )
     for index, batch in enumerate(log.batches):
-        problem = _protocol_problem(batch)
+        uncalled = log.zero_grad_named > 0 and log.zero_grad_called == 0
+        problem = _protocol_problem(batch, uncalled)
         if problem is not None:
             raise AssertionError(
                 f"batch {index} of {len(log.batches)} (inputs of shape {batch.inputs.shape}) "
@@ -295,8 +340,74 @@ def _check_epoch(train_one_epoch_fn: Callable, seed: int, drop_last: bool) -> in
     return len(log.batches)
 
 
-def _protocol_problem(batch: BatchRecord) -> str | None:
-    """What the loop did wrong with ``batch``, or None."""
+def _second_pass(log: EpochLog, passes: int) -> bool:
+    """Whether the loop went over the loader again after training it once, in order: every
+    batch stepped once, in order, and through the model once more after the last step."""
+    steps = [batch.step for batch in log.batches]
+    if passes < 2 or log.stepped != list(range(len(log.batches))) or None in steps:
+        return False
+    return all(
+        batch.forwards == 2 and batch.forward > max(steps) and batch.steps == 1
+        for batch in log.batches
+    )
+
+
+def _stepped_batches_hint(stepped: list[int | None], forwards: list[int], passes: int) -> str:
+    """What is wrong with the batches the optimizer steps followed (their indices in the
+    loader's order, one per step), given how many times each batch went through the model:
+    batches never trained (never through the model), batches trained at several steps (a
+    forward pass each), or the loader's batches in another order; '' when each step
+    followed a batch of the loader and every batch was stepped once, in order, or when
+    the steps are wrong otherwise (a step per epoch, two steps per batch: other hints)."""
+    count = len(forwards)
+    expected = list(range(count))
+    if not stepped or None in stepped or stepped == expected:
+        return ""
+    loop = "train on every batch of the loader, once: for inputs, targets in loader"
+    started = (
+        f" (the loop started going over the loader {passes} times in one epoch)"
+        if passes > 1
+        else ""
+    )
+    seen = {index for index in expected if forwards[index]}
+    if len(set(stepped)) == 1 and len(stepped) > 1 and seen == set(stepped):
+        (batch,) = set(stepped)
+        if batch == 0 and passes == len(stepped):
+            return (
+                f"every step trained batch 0, the loader's first: each of the {passes} steps "
+                "started a new pass over the loader (next(iter(loader)), or a fresh for loop, "
+                f"starts again at the first batch) and took its first batch. {loop.capitalize()}"
+                ", or keep one iterator, batches = iter(loader), and call next(batches)"
+            )
+        return f"every step trained the same batch, batch {batch}{started}: {loop}"
+    if stepped == expected[1:] and 0 not in seen:
+        return (
+            f"the first batch (batch 0) was never trained: the steps followed batches 1 to "
+            f"{count - 1}{started}. A next(...) taken before the loop, or a range that starts "
+            f"at 1, leaves it out: {loop}"
+        )
+    if stepped == expected[:-1] and count - 1 not in seen:
+        return (
+            f"the last batch (batch {count - 1}) was never trained{started}: a range that "
+            f"stops at len(loader) - 1 (or a loop that stops one early) leaves it out: {loop}"
+        )
+    if sorted(stepped) == expected:
+        return f"every batch was trained once, but in another order than the loader's: {loop}"
+    twice = sorted({b for b in stepped if stepped.count(b) > 1 and forwards[b] >= stepped.count(b)})
+    missing = sorted(set(expected) - seen)
+    parts = []
+    if twice:
+        parts.append(f"batch {', '.join(map(str, twice))} trained at more than one step")
+    if missing:
+        parts.append(f"batch {', '.join(map(str, missing))} never trained")
+    if not parts:
+        return ""
+    return f"{' and '.join(parts)}{started}: one step per batch of the loader, {loop}"
+
+
+def _protocol_problem(batch: BatchRecord, zero_grad_uncalled: bool = False) -> str | None:
+    """What the loop did wrong with ``batch``, or None; ``zero_grad_uncalled``: the loop
+    looked optimizer.zero_grad up but never called it."""
     if batch.forwards == 0:
         return "this batch never went through the model: train on every batch of the loader"
     if batch.forwards > 1:
@@ -312,6 +423,12 @@ def _protocol_problem(batch: BatchRecord) -> str | None:
         )
     if batch.backward is None or batch.step is None or "step" in batch.problems:
         return NEVER_CHANGE
+    if "gradients" in batch.problems and zero_grad_uncalled:
+        return (
+            "optimizer.zero_grad is written without parentheses: that only names the method, "
+            "and the gradients are never reset; call it, optimizer.zero_grad(), before each "
+            "backward pass"
+        )
     if "gradients" in batch.problems:
         return (
             "the gradients were not zero when the backward pass started (they add up, from "

@@ -6,6 +6,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.module import Module
 from pancake.nn.normalization import BatchNorm, standardize, standardize_backward
+from pancake.testing.batch_hints import statistics_shape_hint
 from pancake.testing.forward import batch_norm_forward_hint, with_hint
 
 
@@ -322,11 +323,12 @@ def training_output(module, x):
     except ValueError as error:
         if f"into shape ({module.num_features},)" not in str(error):
             raise
-        raise AssertionError(
-            f"{module!r} on x of shape {x.shape}: {error}\nHint: the batch statistics must "
-            "hold one value per channel: take them over every axis but the channel axis, "
-            f"self.reduce_axes ({module.reduce_axes} here), not over axis 0 only"
-        ) from None
+        hint = statistics_shape_hint(module, x) or (
+            f"the batch statistics and the running buffers must hold one value per channel, "
+            f"shape ({module.num_features},): take them over every axis but the channel "
+            f"axis, self.reduce_axes ({module.reduce_axes} here), without keepdims"
+        )
+        raise AssertionError(f"{module!r} on x of shape {x.shape}: {error}\nHint: {hint}") from None
 
 
 def training_statistics_hint(module, x, output) -> str:
@@ -341,6 +343,17 @@ def training_statistics_hint(module, x, output) -> str:
             module.running_var,
         ),
     }
+    try:  # a variance by hand around the mean of shape (C,), which meets x's last axis
+        by_hand = ((x - x.mean(axis=axes)) ** 2).mean(axis=axes)
+    except ValueError:
+        by_hand = None
+    if by_hand is not None and by_hand.shape == (module.num_features,) and x.ndim > 2:
+        around = (
+            f"a variance around the mean of shape ({module.num_features},), which lines up "
+            "with the last axis of x, not the channel axis: in ((x - mean) ** 2).mean(...), "
+            "subtract self.per_channel(mean), or take x.var(axis=self.reduce_axes)"
+        )
+        candidates[around] = (x.mean(axis=axes), by_hand)
     for hint, (mean, var) in candidates.items():
         try:
             expected = batch_norm_by_definition(module, x, mean, var)

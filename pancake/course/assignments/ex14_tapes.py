@@ -15,9 +15,10 @@ WALK_HINT = (
 
 
 def walk(operations, target, seed, is_watched):
-    """``walk_tape(operations, target, seed, is_watched)``; a KeyError gets a hint."""
+    """``walk_tape(operations, target, seed, is_watched)``; a KeyError, a crash or a result
+    that is not a dictionary gets a hint."""
     try:
-        return walk_tape(operations, target, seed, is_watched)
+        walked = walk_tape(operations, target, seed, is_watched)
     except KeyError as error:
         raise AssertionError(
             f"walk_tape raised KeyError: {error}\nHint: an operation's output has no gradient "
@@ -26,13 +27,55 @@ def walk(operations, target, seed, is_watched):
         ) from None
     except Exception as error:
         raise walk_crash(error, "walk_tape") from error
+    if not isinstance(walked, dict):
+        raise AssertionError(f"walk_tape returned {returned_kind(walked)}: {RETURN_HINT}")
+    return walked
+
+
+RETURN_HINT = (
+    "return the dictionary grads itself, {tensor: gradient} for every tensor the walk reached "
+    "(the tape and the checks look each tensor's gradient up in it)"
+)
+
+
+def returned_kind(value) -> str:
+    """What a walk_tape returned instead of a dictionary, in words."""
+    shape = f" of shape {np.shape(getattr(value, 'data', value))}" if value is not None else ""
+    name = "array" if isinstance(value, np.ndarray) else type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}{shape}, not a dictionary"
+
+
+def returned_hint():
+    """The hint for a walk_tape that returns something else than a dictionary, or ''."""
+    tensor = Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    target = (tensor * tensor).sum()
+    try:
+        grads = walk_tape(graph_record(target), target, np.array(1.0), lambda t: True)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if isinstance(grads, dict):
+        return ""
+    return f"walk_tape returns {returned_kind(grads)}: {RETURN_HINT}"
+
+
+def first_hint(*diagnoses) -> str:
+    """The first hint one of ``diagnoses`` gives, or ''; a diagnosis that fails on what the
+    learner's code returns (rather than naming it) counts as no hint."""
+    for diagnose in diagnoses:
+        try:
+            hint = diagnose()
+        except Exception:  # the learner's result was stranger than the diagnosis expects
+            hint = ""
+        if hint:
+            return hint
+    return ""
 
 
 def walk_crash(error, what):
     """``error``, raised by ``what`` (the learner's walk_tape, or a tape walking with it),
     with the hint of a walk that passes each output's gradient on unchanged, or that starts
     every step from the seed, if it does so; else ``error`` itself."""
-    hint = passed_on_hint() or seed_at_each_step_hint()
+    hint = first_hint(returned_hint, tuple_added_hint, passed_on_hint, seed_at_each_step_hint)
     if not hint:
         return error
     return AssertionError(f"{what} raised {type(error).__name__}: {error}\nHint: {hint}")
@@ -173,9 +216,33 @@ def generic_walk():
     seed = np.array([1.0, -2.0, 0.5])
     try:
         grads = walk_tape(graph_record(target), target, seed, lambda t: True)
+        found = [getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor)]
     except Exception:  # a walk that fails on its own: its error says more
         return None
-    return seed, *(getattr(grads.get(t), "data", grads.get(t)) for t in (middle, tensor))
+    if any(value is not None and np.shape(value) != seed.shape for value in found):
+        return None  # not one gradient of the tensor's shape: other hints tell
+    return seed, *found
+
+
+def tuple_added_hint():
+    """The hint for a walk_tape that adds to an input the whole tuple of gradients that
+    backward_step returns (one per input), or '': on the record of (3 * x).exp(), x's entry
+    is a tuple or a list."""
+    tensor = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    target = (tensor * 3.0).exp()
+    try:
+        grads = walk_tape(graph_record(target), target, np.ones(3), lambda t: True)
+        got = grads.get(tensor)
+    except Exception:  # a walk that fails on its own: its error says more
+        return ""
+    if not isinstance(got, tuple | list):
+        return ""
+    return (
+        f"walk_tape gives x a {type(got).__name__} of {len(got)} gradients: backward_step "
+        "returns one gradient per input of the operation, and each input gets its own: "
+        "for tensor, tensor_grad in zip(function.inputs, backward_step(function, output, "
+        "grad)), then add_gradient(grads, tensor, tensor_grad)"
+    )
 
 
 def passed_on_hint():
@@ -202,6 +269,84 @@ def seed_at_each_step_hint():
     return OWN_GRADIENT_HINT
 
 
+def chain_record():
+    """A record of four operations in a chain, x -> 3 * x -> exp -> tanh -> sum: (the
+    record, its target, x, the exact gradient of the target with respect to x)."""
+    tensor = Tensor(np.array([0.5, -1.5, 0.25]), requires_grad=True)
+    target = (tensor * 3.0).exp().tanh().sum()
+    slope = (1 - np.tanh(np.exp(3 * tensor.data)) ** 2) * np.exp(3 * tensor.data) * 3
+    return graph_record(target), target, tensor, slope
+
+
+def spied_walk(operations, target, tensor):
+    """The learner's walk of ``operations`` from ``target``, watched: (the positions in the
+    record of the operations whose backward ran, in the order they ran, the gradient it
+    gives ``tensor``); None if the walk fails."""
+    ran = []
+    for position, (function, _) in enumerate(operations):
+
+        def spy(grad, position=position, backward=function.backward):
+            ran.append(position)
+            return backward(grad)
+
+        function.backward = spy  # on the instance: backward_step calls it too
+    try:
+        grads = walk_tape(operations, target, np.array(1.0), lambda t: True)
+        got = grads.get(tensor)
+    except Exception:  # a walk that fails on its own: its error says more
+        return None
+    finally:
+        for function, _ in operations:
+            vars(function).pop("backward", None)
+    return ran, getattr(got, "data", got)
+
+
+def walked_operations_hint():
+    """The hint for a walk_tape that, on a record of four operations, never walks the first
+    one or the last one, or walks one twice (each confirmed: the walk is right once an
+    unrelated operation pads that end of the record), or ''."""
+    operations, target, tensor, slope = chain_record()
+    spied = spied_walk(operations, target, tensor)
+    if spied is None:
+        return ""
+    ran, got = spied
+    names = ", ".join(type(function).__name__ for function, _ in operations)
+    record = f"on a record of {len(operations)} operations ({names}) walked from the target"
+    if got is not None and np.allclose(got, slope, rtol=1e-10):
+        return ""
+    twice = sorted({type(operations[p][0]).__name__ for p in ran if ran.count(p) > 1})
+    if twice:
+        return (
+            f"walk_tape runs an operation's backward more than once: {record}, the backward "
+            f"of {' and '.join(twice)} ran {max(map(ran.count, ran))} times. Walk each "
+            "recorded operation once, for function, output in reversed(operations), and "
+            "call backward_step once per operation"
+        )
+    unrelated = Tensor(np.array([2.0]), requires_grad=True)
+    padding = graph_record(unrelated * 2.0)
+    if ran == list(range(len(operations) - 1, 0, -1)):
+        padded = spied_walk(padding + operations, target, tensor)
+        if padded is not None and padded[1] is not None and np.allclose(padded[1], slope):
+            return (
+                f"walk_tape never walks the first recorded operation: {record}, it ran the "
+                f"backward of every operation but {names.split(', ')[0]}, the first, so x "
+                "got no gradient. A slice or range that stops before index 0 "
+                "(operations[:0:-1], range(len(operations) - 1, 0, -1)) leaves it out: walk "
+                "reversed(operations), or operations[::-1]"
+            )
+    if not ran:
+        padded = spied_walk(operations + padding, target, tensor)
+        if padded is not None and padded[1] is not None and np.allclose(padded[1], slope):
+            return (
+                f"walk_tape never walks the last recorded operation, the one that made the "
+                f"target: {record}, no backward ran, yet with one more (unrelated) operation "
+                "at the end of the record the walk is right. Start the walk at the last "
+                "operation: reversed(operations), or operations[::-1], not "
+                "operations[-2::-1] or range(len(operations) - 2, -1, -1)"
+            )
+    return ""
+
+
 OWN_GRADIENT_HINT = (
     "walk_tape is right on one operation but not on a chain of them: each operation's "
     "backward_step takes the gradient of its own output, grads[output], which the later "
@@ -211,8 +356,37 @@ OWN_GRADIENT_HINT = (
 
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
-    diagnoses = (start_hint, lookup_hint, walk_order_hint, passed_on_hint, own_gradient_hint)
-    return next((hint for hint in (diagnose() for diagnose in diagnoses) if hint), WALK_HINT)
+    diagnoses = (
+        start_hint,
+        tuple_added_hint,
+        walked_operations_hint,
+        lookup_hint,
+        walk_order_hint,
+        passed_on_hint,
+        own_gradient_hint,
+        assigned_hint,
+    )
+    return first_hint(*diagnoses) or WALK_HINT
+
+
+def assigned_hint():
+    """The hint for a walk_tape that assigns each gradient it finds where it must add it:
+    x in (2 * x + exp(x)).sum(), used twice, gets the share of one use only; or ''."""
+    tensor = Tensor(np.array([0.5, -1.5, 0.25]), requires_grad=True)
+    target = (tensor * 2.0 + tensor.exp()).sum()
+    got = walked_gradient(graph_record(target), target, tensor, lambda t: True)
+    got = getattr(got, "data", got)
+    shares = (np.full(3, 2.0), np.exp(tensor.data))
+    if got is None or np.allclose(got, sum(shares), rtol=1e-10):
+        return ""
+    if not any(np.shape(got) == (3,) and np.allclose(got, share, rtol=1e-10) for share in shares):
+        return ""
+    return (
+        "walk_tape keeps one share of a tensor used several times: x in (2 * x + exp(x)).sum() "
+        "got the gradient of one use only (2, or exp(x)), not their sum. Add each share to "
+        "what the tensor has, add_gradient(grads, tensor, tensor_grad); grads[tensor] = "
+        "tensor_grad keeps only the last one"
+    )
 
 
 def lookup_hint():
@@ -226,6 +400,9 @@ def lookup_hint():
         return ""
     if grads.get(target) is None or grads.get(tensor) is not None:
         return ""
+    operations, target, tensor, _ = chain_record()
+    if spied_walk(operations, target, tensor) != ([], None) or walked_operations_hint():
+        return ""  # it walks some of a chain, or all of it but the last operation
     return (
         "walk_tape skips every operation: walked from y = x.sum() it gives y its seed but x "
         "nothing. grads maps each tensor to its gradient: look an operation's gradient up by "
@@ -254,23 +431,41 @@ def watched_only_hint():
 
 def gradient_of(tape, target, tensor):
     """tape.gradient(target, tensor), which must not be None."""
+    entries = entries_hint(tape)
     try:
         gradient = tape.gradient(target, tensor)
     except Exception as error:
+        if entries:
+            raise AssertionError(
+                f"tape.gradient raised {type(error).__name__}: {error}\nHint: {entries}"
+            ) from error
         raise walk_crash(error, "tape.gradient") from error
     if gradient is None:
-        hint = (
-            passed_on_hint()
-            or start_hint()
-            or lookup_hint()
-            or seed_hint()
-            or walk_order_hint()
-            or unwatched_input_hint()
-            or watched_only_hint()
-            or record_hint(tape)
+        hint = first_hint(
+            passed_on_hint,
+            start_hint,
+            walked_operations_hint,
+            lookup_hint,
+            seed_hint,
+            walk_order_hint,
+            unwatched_input_hint,
+            watched_only_hint,
+            lambda: record_hint(tape),
         )
         raise AssertionError(f"tape.gradient gave None for a watched tensor: {hint}")
     return gradient
+
+
+def no_path_hint(outer) -> str:
+    """Why an outer tape finds no path from a first derivative to its source."""
+    return first_hint(
+        passed_on_hint,
+        walked_operations_hint,
+        seed_hint,
+        walk_order_hint,
+        unwatched_input_hint,
+        lambda: record_hint(outer),
+    )
 
 
 def used_several_times(x, w):
@@ -406,8 +601,33 @@ RECORD_HINT = (
 
 
 def recorded_names(tape):
-    """The class names of the operations on ``tape``, in order."""
+    """The class names of the operations on ``tape``, in order (an AssertionError with a
+    hint when its entries are not (function, output) pairs)."""
+    hint = entries_hint(tape)
+    if hint:
+        kinds = [type(entry).__name__ for entry in tape.operations[:4]]
+        raise AssertionError(f"tape.operations starts with {kinds}: {hint}")
     return [type(function).__name__ for function, _ in tape.operations]
+
+
+def entries_hint(tape) -> str:
+    """The hint for a tape whose operations are not (function, output) pairs, or ''."""
+    entries = getattr(tape, "operations", None) or []
+    if all(isinstance(entry, tuple) and len(entry) == 2 for entry in entries):
+        return ""
+    alternating = len(entries) % 2 == 0 and all(
+        isinstance(entry, Tensor) == (position % 2 == 1) for position, entry in enumerate(entries)
+    )
+    if alternating:
+        return (
+            "the tape holds each function and its output as two entries, as "
+            "operations.extend((function, output)) adds them: append one pair per operation, "
+            "operations.append((function, output)), so that the walk can unpack each entry"
+        )
+    return (
+        "the tape's entries are not (function, output) pairs: append one pair per "
+        "operation, operations.append((function, output))"
+    )
 
 
 def newest_first_hint(tape, expected):
@@ -425,6 +645,18 @@ def record_hint(tape, watched=None):
     watch, or (given ``watched``, the tensors passed to watch) for tensors it watches that
     are neither those nor outputs of recorded operations (once ``gradient`` has released
     the record, RECORD_HINT)."""
+    pairs = tape.operations or ()
+    if pairs and all(
+        isinstance(pair, tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], Tensor)
+        and not isinstance(pair[1], Tensor)
+        for pair in pairs
+    ):
+        return (
+            "the tape holds (output, function) pairs: append (function, output), the "
+            "function first, as walk_tape unpacks them (for function, output in ...)"
+        )
     unwatched = recorded_without_a_watched_input(tape, watched or ())
     if unwatched is not None:
         return (
@@ -447,7 +679,39 @@ def record_hint(tape, watched=None):
             "watched?), so the operations on it are recorded too: watch an output only when "
             "its operation is recorded, self.watched.add(output) inside the if"
         )
-    return RECORD_HINT
+    return every_input_watched_hint(type(tape)) or RECORD_HINT
+
+
+def every_input_watched_hint(tape_class) -> str:
+    """The hint for a tape that records an operation only when every input is watched, or
+    only when its first (or last) input is, or '': a fresh tape of ``tape_class`` watching
+    x, around x * c, c * x (c not watched) and x * x."""
+    x, constant = Tensor(np.array([0.5, 1.5])), Tensor(np.array([2.0, 3.0]))
+    try:
+        with tape_class() as tape:
+            tape.watch(x)
+            products = {"x * c": x * constant, "c * x": constant * x, "x * x": x * x}
+        outputs = [output for _, output in tape.operations]
+    except Exception:  # a tape that fails on its own: its error says more
+        return ""
+    recorded = [name for name, output in products.items() if any(output is o for o in outputs)]
+    if len(outputs) != len(recorded):
+        return ""
+    rules = {
+        ("x * x",): ("every input is watched", "all(...)"),
+        ("x * c", "x * x"): ("its first input is watched", "function.inputs[0] alone"),
+        ("c * x", "x * x"): ("its last input is watched", "function.inputs[-1] alone"),
+    }
+    if tuple(recorded) not in rules:
+        return ""
+    rule, instead = rules[tuple(recorded)]
+    missed = " and ".join(name for name in products if name not in recorded)
+    return (
+        f"the tape records an operation only when {rule}: watching x, it recorded "
+        f"{' and '.join(recorded)} but not {missed} (c not watched), whose output depends on "
+        "x too. Record an operation when any input is watched, any(self.is_watched(t) for t "
+        f"in function.inputs), not {instead}"
+    )
 
 
 def recorded_without_a_watched_input(tape, watched) -> str | None:
@@ -511,7 +775,12 @@ def test_gradient_tape_watches_leaves_that_require_a_gradient(x):
             f"recorded {recorded_names(tape)}, expected {expected}: "
             f"{newest_first_hint(tape, expected) or record_hint(tape)}"
         )
-    np.testing.assert_allclose(gradient_of(tape, y, w).data, 2 * x, rtol=1e-12)
+    got = gradient_of(tape, y, w).data
+    if not np.allclose(got, 2 * x, rtol=1e-12, atol=0):
+        raise AssertionError(
+            f"tape.gradient gave {got} for y = (w * w + before).sum(), expected 2w = {2 * x}: "
+            f"{walk_hint()}"
+        )
 
 
 @graded
@@ -527,14 +796,7 @@ def test_gradient_tape_nested_second_derivative(a):
         dc_da = gradient_of(inner, c, a)
     d2c_da2 = outer.gradient(dc_da, a)
     if d2c_da2 is None:
-        hint = (
-            passed_on_hint()
-            or seed_hint()
-            or walk_order_hint()
-            or unwatched_input_hint()
-            or record_hint(outer)
-        )
-        raise AssertionError(f"the outer tape found no path from dc/da to a: {hint}")
+        raise AssertionError(f"the outer tape found no path from dc/da to a: {no_path_hint(outer)}")
     np.testing.assert_allclose(dc_da.data, 3 * a.data**2, rtol=1e-12)
     np.testing.assert_allclose(d2c_da2.data, 6 * a.data, rtol=1e-12, atol=1e-15)
 
