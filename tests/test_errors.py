@@ -323,7 +323,21 @@ def torch_used_without_torch():
     return torch.zeros_like(np.ones(3))  # noqa: F821 - the learner's slip under test
 
 
+class OneNumber:
+    """A value of shape () with __len__ but no __bool__, as a Tensor of shape ()."""
+
+    def __len__(self):
+        return len(np.array(2.0))
+
+
+def if_not_a_tensor_of_one_number():
+    if not OneNumber():
+        return 0
+    return 1
+
+
 CRASHES = [
+    (if_not_a_tensor_of_one_number, "`if not x` asks for it too"),
     (optimizer_param_groups_as_in_pytorch, "pancake's optimizers keep no param_groups"),
     (array_data_used_as_its_values, "an array's .data is a memoryview of its bytes"),
     (torch_used_without_torch, "pancake runs on NumPy alone, there is no torch here"),

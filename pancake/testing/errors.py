@@ -52,6 +52,13 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (TypeError,),
+        r"len\(\) of unsized object",
+        "len() of a single number (an array or Tensor of shape ()), which has no length: "
+        "`if not x` asks for it too, to decide whether x is empty; test a missing value with "
+        "`if x is None`, and count entries with x.size or size axes with x.shape",
+    ),
+    (
+        (TypeError,),
         r"'NoneType' object cannot be interpreted as an integer",
         "None was given where an integer belongs (an axis, a length, an index): axis=None "
         "means every axis and is not an axis number; handle that case on its own (a sum "
