@@ -315,6 +315,31 @@ MISTAKES = [
         "the last, smaller batch is missing",
     ),
     Mistake(
+        "07-data",
+        DATA_LOADER,
+        "each batch shuffled in place after slicing the unshuffled order",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = np.arange(n)",
+            ),
+            (
+                "                break\n",
+                "                break\n            if self.shuffle:\n                self.rng.shuffle(indices)\n",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "reorders the samples inside each batch, not the data set",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "each batch sliced to the end of the order, order[start:]",
+        (("order[start : start + self.batch_size]", "order[start:]"),),
+        ("data-loader-epochs",),
+        "each batch runs to the last sample",
+    ),
+    Mistake(
         "08-training",
         TRAIN_ONE_EPOCH,
         "gradients never zeroed",
