@@ -340,6 +340,32 @@ MISTAKES = [
         "each batch runs to the last sample",
     ),
     Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the windows unfolded with the stride pair swapped",
+        (
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, self.kernel_size, self.stride[::-1])",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "forward gives unfold the stride (3, 2), the pair swapped",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the input gradient folded with the kernel size as the stride",
+        (
+            (
+                "offset_pixels((p, q), (out_h, out_w), self.stride)",
+                "offset_pixels((p, q), (out_h, out_w), self.kernel_size)",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-gradients"),
+        "backward gives offset_pixels the stride (3, 4) where self.stride = (2, 3) belongs",
+    ),
+    Mistake(
         "08-training",
         TRAIN_ONE_EPOCH,
         "gradients never zeroed",

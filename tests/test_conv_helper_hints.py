@@ -1,0 +1,146 @@
+"""ex12's spies: what a Conv2d's forward gives unfold and its backward offset_pixels, on a
+generic layer, named when it is not what the convolution needs."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from pancake.nn import conv
+
+pytestmark = pytest.mark.ex12
+
+
+def patched_conv2d(*patches):
+    """pancake's Conv2d with ``patches`` (old, new) applied to its source, each old once."""
+    source = inspect.getsource(conv.Conv2d)
+    for old, new in patches:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    namespace = dict(vars(conv))
+    exec(source, namespace)
+    return namespace["Conv2d"]
+
+
+HELPER_MISTAKES = [
+    (
+        "windows the kernel size apart",
+        [
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, *[self.kernel_size] * 2)",
+            )
+        ],
+        "forward gives unfold the stride (3, 4) where self.stride = (2, 3) belongs (that is the kernel size",
+    ),
+    (
+        "the stride pair swapped in unfold",
+        [
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, self.kernel_size, self.stride[::-1])",
+            )
+        ],
+        "forward gives unfold the stride (3, 2), the pair swapped",
+    ),
+    (
+        "np.pad on every axis",
+        [
+            (
+                "padded[:, ph : ph + height, pw : pw + width] = x.transpose(0, 2, 3, 1)",
+                "padded = np.pad(x, (ph, pw)).transpose(0, 2, 3, 1)",
+            )
+        ],
+        "forward gives unfold images of shape (5, 11, 12, 5), where the padded channels-last "
+        "input, (N, H + 2·ph, W + 2·pw, C_in), is (2, 10, 13, 2)",
+    ),
+    (
+        "backward folds at stride 1",
+        [
+            (
+                "offset_pixels((p, q), (out_h, out_w), self.stride)",
+                "offset_pixels((p, q), (out_h, out_w), (1, 1))",
+            )
+        ],
+        "backward gives offset_pixels the stride (1, 1) where self.stride = (2, 3) belongs",
+    ),
+    (
+        "backward gives the padded size as the window counts",
+        [
+            (
+                "offset_pixels((p, q), (out_h, out_w), self.stride)",
+                "offset_pixels((p, q), padded_shape[1:3], self.stride)",
+            )
+        ],
+        "backward gives offset_pixels the window counts (10, 13) where (H', W') = (4, 4) belongs",
+    ),
+    (
+        "backward loops q over range(kh)",
+        [
+            (
+                "for q in range(kw):\n                grad_entries",
+                "for q in range(kh):\n                grad_entries",
+            )
+        ],
+        "backward calls offset_pixels for the offsets [(0, 0), (0, 1), (0, 2), (1, 0)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", HELPER_MISTAKES, ids=[case[0] for case in HELPER_MISTAKES])
+def test_each_helper_argument_mistake_is_named(case):
+    from pancake.course.assignments.ex12_convolutions import conv2d_helper_hint
+
+    _, patches, words = case
+    hint = conv2d_helper_hint(patched_conv2d(*patches))
+    assert words in hint
+    assert "run as Conv2d(2, 3, kernel_size=(3, 4), stride=(2, 3), padding=(1, 2))" in hint
+
+
+def test_the_reference_and_a_layer_without_the_helpers_get_no_helper_hint():
+    from pancake.course.assignments.ex12_convolutions import (
+        conv2d_helper_hint,
+        convolution_by_definition,
+    )
+
+    class ByDefinition(conv.Conv2d):
+        def forward(self, x):
+            bias = None if self.bias is None else self.bias.data
+            return convolution_by_definition(x, self.weight.data, bias, self.stride, self.padding)
+
+    assert conv2d_helper_hint(conv.Conv2d) == ""
+    assert conv2d_helper_hint(ByDefinition) == ""
+    assert conv.unfold.__name__ == "unfold"  # the spies are gone
+    assert conv.offset_pixels.__name__ == "offset_pixels"
+
+
+def test_the_graded_checks_use_the_helper_hint():
+    from pancake.course.assignments.ex12_convolutions import (
+        check_conv2d_gradients,
+        check_conv2d_output,
+        convolution_by_definition,
+    )
+
+    layer = conv.Conv2d(2, 2, kernel_size=(2, 3), stride=(3, 2), padding=(1, 0), rng=1)
+    x = np.random.default_rng(1).standard_normal((2, 2, 7, 8))
+    expected = convolution_by_definition(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
+    )
+    check_conv2d_output(layer, x, expected)
+    check_conv2d_gradients(layer, x)
+    (_, patches, words), (_, backward_patches, backward_words) = (
+        HELPER_MISTAKES[0],
+        HELPER_MISTAKES[3],
+    )
+    wrong = patched_conv2d(*patches)(2, 2, kernel_size=(2, 3), stride=(3, 2), padding=(1, 0), rng=1)
+    with pytest.raises(AssertionError, match="Hint") as failure:
+        check_conv2d_output(wrong, x, expected)
+    assert words in str(failure.value) and str(failure.value).count("Hint:") == 1
+    wrong = patched_conv2d(*backward_patches)(
+        2, 2, kernel_size=(2, 3), stride=(3, 2), padding=(1, 0), rng=1
+    )
+    with pytest.raises(AssertionError) as failure:
+        check_conv2d_gradients(wrong, x)
+    assert backward_words in str(failure.value) and str(failure.value).count("Hint:") == 1
