@@ -340,6 +340,20 @@ MISTAKES = [
         "each batch runs to the last sample",
     ),
     Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward stops at the first module that needs no input gradient",
+        (
+            (
+                "            grad_output = layer.backward(grad_output)\n        return grad_output\n",
+                "            if not layer.needs_input_grad:\n                break\n"
+                "            grad_output = layer.backward(grad_output)\n        return grad_output\n",
+            ),
+        ),
+        ("sequential-gradients",),
+        "backward skips module 0's backward",
+    ),
+    Mistake(
         "12-convolutions",
         CONV2D,
         "the windows unfolded with the stride pair swapped",
