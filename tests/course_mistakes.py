@@ -340,6 +340,19 @@ MISTAKES = [
         "each batch runs to the last sample",
     ),
     Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk times k, from the forward's k·x (x saved as it should be)",
+        (
+            (
+                "self.k.grad += np.sum(grad_output * x)",
+                "self.k.grad += np.sum(grad_output * x) * self.k.data",
+            ),
+        ),
+        ("mul-gradients",),
+        "off by a factor equal to 'k'",
+    ),
+    Mistake(
         "05-sequential",
         SEQUENTIAL,
         "backward stops at the first module that needs no input gradient",
