@@ -368,6 +368,19 @@ MISTAKES = [
     ),
     Mistake(
         "12-convolutions",
+        MAX_POOL2D,
+        "grad_output moved channels last with swapaxes(1, 3): (N, W', H', C)",
+        (
+            (
+                "is_winner * grad_output.transpose(0, 2, 3, 1)",
+                "is_winner * grad_output.swapaxes(1, 3)",
+            ),
+        ),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "lines up with the other after .transpose(0, 2, 1, 3)",
+    ),
+    Mistake(
+        "12-convolutions",
         CONV2D,
         "the windows unfolded with the stride pair swapped",
         (

@@ -144,3 +144,32 @@ def test_the_graded_checks_use_the_helper_hint():
     with pytest.raises(AssertionError) as failure:
         check_conv2d_gradients(wrong, x)
     assert backward_words in str(failure.value) and str(failure.value).count("Hint:") == 1
+
+
+class PoolWithHeightAndWidthSwapped(conv.MaxPool2d):
+    """grad_output moved channels last with .transpose(0, 3, 2, 1): (N, W', H', C)."""
+
+    def backward(self, grad_output):
+        is_winner, (n, channels, height, width) = self.saved_tensors
+        kh, kw = self.kernel_size
+        grad_entries = is_winner * grad_output.transpose(0, 3, 2, 1)
+        grad_entries = grad_entries.reshape(kh, kw, *grad_entries.shape[1:])
+        grad_windows = grad_entries.transpose(2, 3, 4, 0, 1, 5)
+        return conv.fold(grad_windows, (n, height, width, channels), self.stride).transpose(
+            0, 3, 1, 2
+        )
+
+
+def test_a_max_pool_crash_is_explained_on_the_generic_case(monkeypatch):
+    from pancake.course.assignments import ex12_convolutions
+    from pancake.testing import strategies as pst
+
+    x = pst.distinct_values((2, 3, 5, 4), seed=0)
+    ex12_convolutions.check_max_pool_gradients(2, 1, x)  # the reference passes
+    monkeypatch.setattr(ex12_convolutions, "MaxPool2d", PoolWithHeightAndWidthSwapped)
+    with pytest.raises(AssertionError) as failure:
+        ex12_convolutions.check_max_pool_gradients(2, 1, x)
+    message = str(failure.value)
+    assert "and on a generic case, x of shape (2, 2, 6, 7), kernel (2, 3), stride (1, 2)" in message
+    assert "lines up with the other after .transpose(0, 2, 1, 3)" in message
+    assert message.count("Hint:") == 1
