@@ -353,6 +353,27 @@ MISTAKES = [
         "off by a factor equal to 'k'",
     ),
     Mistake(
+        "11-stax",
+        DENSE,
+        "W's in_dim taken as input_shape[1:], a tuple (all but the batch), not a number",
+        (
+            (
+                "W = W_init((input_shape[-1], out_dim), rng=rng)",
+                "W = W_init((input_shape[1:], out_dim), rng=rng)",
+            ),
+        ),
+        ("dense-layer", "dense-leading-axes"),
+        "is not a number (input_shape[-1] is the number of input features",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "b's draw halved",
+        (("b = b_init((out_dim,), rng=rng)", "b = b_init((out_dim,), rng=rng) / 2"),),
+        ("dense-layer", "dense-leading-axes"),
+        "b is its initializer's draw times 0.5",
+    ),
+    Mistake(
         "05-sequential",
         SEQUENTIAL,
         "backward stops at the first module that needs no input gradient",
