@@ -374,6 +374,20 @@ MISTAKES = [
         "b is its initializer's draw times 0.5",
     ),
     Mistake(
+        "02-modules",
+        SQUARE,
+        "forward saves the input of its first call only (kept in self.first)",
+        (
+            (
+                "        self.save_for_backward(x)\n        return x * x",
+                '        if getattr(self, "first", None) is None:\n            self.first = x\n'
+                "        self.save_for_backward(self.first)\n        return x * x",
+            ),
+        ),
+        ("square-gradients",),
+        "backward uses the input of the first forward call, not the input of the latest",
+    ),
+    Mistake(
         "05-sequential",
         SEQUENTIAL,
         "backward stops at the first module that needs no input gradient",
