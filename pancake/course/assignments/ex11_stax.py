@@ -39,9 +39,10 @@ def check_dense_initializers(n_in, n_out):
 
 def _rescaled(values, drawn, name, n_in) -> str:
     """A hint line when every entry of ``values`` is the constant ``drawn`` times one other
-    factor: the initializer's draw rescaled; else ''."""
+    factor: the initializer's draw rescaled; else '' (and for the other initializer's
+    constant, 2 or 3: a draw from the wrong initializer, which the message shows)."""
     values = np.asarray(values, dtype=np.float64)
-    if values.size == 0 or not np.all(values == values.flat[0]) or values.flat[0] == drawn:
+    if values.size == 0 or not np.all(values == values.flat[0]) or values.flat[0] in (2.0, 3.0):
         return ""
     factor = float(values.flat[0]) / drawn
     which = ""
@@ -54,18 +55,20 @@ def _rescaled(values, drawn, name, n_in) -> str:
     )
 
 
-def initializer_hint(n_in, n_out) -> str:
-    """What Dense(n_out)'s init_fun, given input shape (-1, n_in), passes its initializers
-    as shapes, watched by spies around its own default initializers, when it is not
-    (in_dim, out_dim) for W_init and (out_dim,) for b_init; else ''."""
+def initializer_hint(n_in=5, n_out=3) -> str:
+    """What Dense(n_out)'s init_fun, given input shape (-1, n_in) (generic sizes by
+    default), passes its initializers as shapes, watched by spies around its own default
+    initializers, when it is not (in_dim, out_dim) for W_init and (out_dim,) for b_init;
+    else ''."""
     defaults = inspect.signature(Dense).parameters
-    given = {}
+    given, extra = {}, {}
 
     def spy(name):
         initializer = defaults[name].default
 
         def watched(shape, *args, **kwargs):
             given.setdefault(name, shape)
+            extra.setdefault(name, args)
             return initializer(shape, *args, **kwargs)
 
         return watched
@@ -79,8 +82,15 @@ def initializer_hint(n_in, n_out) -> str:
         ("b_init", (n_out,), "(out_dim,)"),
     ):
         shape = given.get(name)
-        if shape is None or (isinstance(shape, tuple) and shape == right):
+        if shape is None or (isinstance(shape, tuple) and shape == right and not extra[name]):
             continue
+        if extra[name]:
+            return (
+                f"\nHint: for input shape (-1, {n_in}), init_fun calls {name} with "
+                f"{1 + len(extra[name])} positional arguments, {shape!r}, "
+                f"{', '.join(map(repr, extra[name]))}: the shape is one tuple, and rng a "
+                f"keyword, {name}({right}, rng=rng) here"
+            )
         entries = shape if isinstance(shape, tuple | list) else (shape,)
         odd = [entry for entry in entries if not isinstance(entry, int | np.integer)]
         why = (
@@ -110,7 +120,7 @@ def check_dense(n_in, n_out, input_shape, seed):
             seed=seed,
         )
     except (TypeError, ValueError, IndexError) as error:
-        if not (hint := initializer_hint(n_in, n_out)):
+        if not (hint := initializer_hint()):
             raise
         raise AssertionError(
             f"Dense({n_out}) on inputs of shape {input_shape} raised {type(error).__name__}: "
