@@ -417,6 +417,19 @@ MISTAKES = [
     Mistake(
         "12-convolutions",
         CONV2D,
+        "x copied one row too low into the padded buffer",
+        (
+            (
+                "padded[:, ph : ph + height, pw : pw + width]",
+                "padded[:, ph + 1 : ph + 1 + height, pw : pw + width]",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "x is copied into the padded buffer at rows 2 to 9 and columns 2 to 10",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
         "the windows unfolded with the stride pair swapped",
         (
             (

@@ -173,3 +173,29 @@ def test_a_max_pool_crash_is_explained_on_the_generic_case(monkeypatch):
     assert "and on a generic case, x of shape (2, 2, 6, 7), kernel (2, 3), stride (1, 2)" in message
     assert "lines up with the other after .transpose(0, 2, 1, 3)" in message
     assert message.count("Hint:") == 1
+
+
+def test_the_output_families_are_named_from_the_generic_layer():
+    """x copied to the top-left of the padded buffer: on this example (stride 3 skips the
+    last rows) its output is also that of one-sided padding; the generic layer tells."""
+    from pancake.course.assignments.ex12_convolutions import (
+        check_conv2d_output,
+        conv2d_output_hint,
+        convolution_by_definition,
+    )
+
+    top_left = patched_conv2d(
+        ("padded[:, ph : ph + height, pw : pw + width]", "padded[:, :height, :width]")
+    )
+    layer = top_left(1, 1, kernel_size=(2, 2), stride=(3, 3), padding=(1, 1), rng=0)
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    expected = convolution_by_definition(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
+    )
+    assert "padded on one side only" in conv2d_output_hint(layer, x, layer(x))  # the coincidence
+    with pytest.raises(AssertionError) as failure:
+        check_conv2d_output(layer, x, expected)
+    message = str(failure.value)
+    assert "run as Conv2d(2, 3, kernel_size=(3, 4), stride=(2, 3), padding=(1, 2))" in message
+    assert "x is copied into the padded buffer at rows 0 to 7 and columns 0 to 8" in message
+    assert "one side only" not in message and message.count("Hint:") == 1
