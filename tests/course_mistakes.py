@@ -430,6 +430,20 @@ MISTAKES = [
     Mistake(
         "12-convolutions",
         CONV2D,
+        "the output size from the padded shape without its + 1",
+        (
+            (
+                "        out_h, out_w = windows.shape[1:3]\n",
+                "        out_h = (padded.shape[1] - self.kernel_size[0]) // self.stride[0]\n"
+                "        out_w = (padded.shape[2] - self.kernel_size[1]) // self.stride[1]\n",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "forward reshapes to 3 x 3 output positions, but unfold gives 4 x 4 windows",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
         "the windows unfolded with the stride pair swapped",
         (
             (

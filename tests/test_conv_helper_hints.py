@@ -199,3 +199,26 @@ def test_the_output_families_are_named_from_the_generic_layer():
     assert "run as Conv2d(2, 3, kernel_size=(3, 4), stride=(2, 3), padding=(1, 2))" in message
     assert "x is copied into the padded buffer at rows 0 to 7 and columns 0 to 8" in message
     assert "one side only" not in message and message.count("Hint:") == 1
+
+
+def test_an_output_size_one_off_is_named_from_the_reshape_that_fails():
+    from pancake.course.assignments.ex12_convolutions import _output_size_hint, conv2d_helper_hint
+
+    without_the_one = patched_conv2d(
+        (
+            "out_h, out_w = windows.shape[1:3]",
+            "out_h, out_w = (\n            (side - k) // s\n            for side, k, s in "
+            "zip(padded.shape[1:3], self.kernel_size, self.stride, strict=True)\n        )",
+        )
+    )
+    assert "forward reshapes to 3 x 3 output positions, but unfold gives 4 x 4 windows" in (
+        conv2d_helper_hint(without_the_one)
+    )
+    assert (
+        _output_size_hint(ValueError("cannot reshape array of size 5 into shape (7,3)"), 2, (4, 4))
+        == ""
+    )
+    assert _output_size_hint(
+        ValueError("cannot reshape array of size 5 into shape (2,3,4,3)"), 2, (4, 4)
+    )
+    assert _output_size_hint(IndexError("index 3"), 2, (4, 4)) == ""

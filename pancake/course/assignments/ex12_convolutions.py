@@ -3,6 +3,7 @@
 import contextlib
 import inspect
 import itertools
+import re
 
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
@@ -267,15 +268,20 @@ def helper_calls(layer_cls):
         for space, name, found in saved:
             if found is getattr(conv, name):  # the learner's code calls pancake's helper
                 space[name] = spies[name]
-        with contextlib.suppress(Exception):  # a crash is reported by the check itself
-            layer.backward(np.ones(np.shape(layer(x))))
+        crash = given_shape = None
+        try:
+            given_shape = np.shape(layer(x))
+            layer.backward(np.ones(given_shape))
+        except Exception as error:  # reported by the check itself; kept for a hint
+            crash = error
     finally:
         for space, name, found in saved:
             if found is None:
                 space.pop(name, None)
             else:
                 space[name] = found
-    return layer, x, expected.shape, {name: spy.calls for name, spy in spies.items()}
+    calls = {name: spy.calls for name, spy in spies.items()}
+    return layer, x, expected.shape, calls | {"crash": crash, "output": given_shape}
 
 
 def _pair_said(value, right, name) -> str:
@@ -320,6 +326,8 @@ def conv2d_helper_hint(layer_cls) -> str:
                 else ""
             )
             return f"{run}forward gives unfold the stride {said}{what}"
+    if hint := _output_size_hint(calls["crash"], n, output_shape[2:], calls["output"]):
+        return f"{run}{hint}"
     offsets = calls["offset_pixels"]
     if offsets:
         for given in offsets:
@@ -339,6 +347,33 @@ def conv2d_helper_hint(layer_cls) -> str:
             return (
                 f"{run}backward calls offset_pixels for the offsets {sorted(done)}, but a "
                 f"{kh}x{kw} kernel has one for every (p, q), p in range(kh) and q in range(kw)"
+            )
+    return ""
+
+
+def _output_size_hint(crash, n, windows, given=None) -> str:
+    """When forward's output (shape ``given``) has a number of positions one off along the
+    height, the width or both from the (H', W') = ``windows`` that unfold gives, or
+    ``crash`` is a reshape to such a number (as n·H'·W' rows first, or H', W' next to each
+    other): that, and the rule; else ''."""
+    if given is not None and len(given) == 4:  # forward returned (backward may crash)
+        numbers = list(given[2:])
+    elif isinstance(crash, ValueError) and "cannot reshape" in str(crash):
+        asked = re.search(r"into shape \(([^)]*)\)", str(crash))
+        numbers = [int(v) for v in re.findall(r"-?\d+", asked.group(1))] if asked else []
+    else:
+        return ""
+    out_h, out_w = windows
+    for dh, dw in itertools.product((-1, 0, 1), repeat=2):
+        h, w = out_h + dh, out_w + dw
+        if (dh, dw) == (0, 0) or min(h, w) < 0:
+            continue
+        pairs = list(itertools.pairwise(numbers))
+        if numbers[:1] == [n * h * w] or (h, w) in pairs:
+            return (
+                f"forward reshapes to {h} x {w} output positions, but unfold gives {out_h} x "
+                f"{out_w} windows: H' = (H + 2·ph - kh) // sh + 1 (the + 1 counts the first "
+                "window), or read them off the windows, windows.shape[1:3]"
             )
     return ""
 
