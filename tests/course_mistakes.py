@@ -315,6 +315,159 @@ MISTAKES = [
         "the last, smaller batch is missing",
     ),
     Mistake(
+        "07-data",
+        DATA_LOADER,
+        "each batch shuffled in place after slicing the unshuffled order",
+        (
+            (
+                "order = self.rng.permutation(n) if self.shuffle else np.arange(n)",
+                "order = np.arange(n)",
+            ),
+            (
+                "                break\n",
+                "                break\n            if self.shuffle:\n                self.rng.shuffle(indices)\n",
+            ),
+        ),
+        ("data-loader-epochs",),
+        "reorders the samples inside each batch, not the data set",
+    ),
+    Mistake(
+        "07-data",
+        DATA_LOADER,
+        "each batch sliced to the end of the order, order[start:]",
+        (("order[start : start + self.batch_size]", "order[start:]"),),
+        ("data-loader-epochs",),
+        "each batch runs to the last sample",
+    ),
+    Mistake(
+        "02-modules",
+        MUL,
+        "dL/dk times k, from the forward's k·x (x saved as it should be)",
+        (
+            (
+                "self.k.grad += np.sum(grad_output * x)",
+                "self.k.grad += np.sum(grad_output * x) * self.k.data",
+            ),
+        ),
+        ("mul-gradients",),
+        "off by a factor equal to 'k'",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "W's in_dim taken as input_shape[1:], a tuple (all but the batch), not a number",
+        (
+            (
+                "W = W_init((input_shape[-1], out_dim), rng=rng)",
+                "W = W_init((input_shape[1:], out_dim), rng=rng)",
+            ),
+        ),
+        ("dense-layer", "dense-leading-axes"),
+        "is not a number (input_shape[-1] is the number of input features",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "b's draw halved",
+        (("b = b_init((out_dim,), rng=rng)", "b = b_init((out_dim,), rng=rng) / 2"),),
+        ("dense-layer", "dense-leading-axes"),
+        "b is its initializer's draw times 0.5",
+    ),
+    Mistake(
+        "02-modules",
+        SQUARE,
+        "forward saves the input of its first call only (kept in self.first)",
+        (
+            (
+                "        self.save_for_backward(x)\n        return x * x",
+                '        if getattr(self, "first", None) is None:\n            self.first = x\n'
+                "        self.save_for_backward(self.first)\n        return x * x",
+            ),
+        ),
+        ("square-gradients",),
+        "backward uses the input of the first forward call, not the input of the latest",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "backward stops at the first module that needs no input gradient",
+        (
+            (
+                "            grad_output = layer.backward(grad_output)\n        return grad_output\n",
+                "            if not layer.needs_input_grad:\n                break\n"
+                "            grad_output = layer.backward(grad_output)\n        return grad_output\n",
+            ),
+        ),
+        ("sequential-gradients",),
+        "backward skips module 0's backward",
+    ),
+    Mistake(
+        "12-convolutions",
+        MAX_POOL2D,
+        "grad_output moved channels last with swapaxes(1, 3): (N, W', H', C)",
+        (
+            (
+                "is_winner * grad_output.transpose(0, 2, 3, 1)",
+                "is_winner * grad_output.swapaxes(1, 3)",
+            ),
+        ),
+        ("max-pool2d-gradients", "max-pool2d-ties"),
+        "lines up with the other after .transpose(0, 2, 1, 3)",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "x copied one row too low into the padded buffer",
+        (
+            (
+                "padded[:, ph : ph + height, pw : pw + width]",
+                "padded[:, ph + 1 : ph + 1 + height, pw : pw + width]",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "x is copied into the padded buffer at rows 2 to 9 and columns 2 to 10",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the output size from the padded shape without its + 1",
+        (
+            (
+                "        out_h, out_w = windows.shape[1:3]\n",
+                "        out_h = (padded.shape[1] - self.kernel_size[0]) // self.stride[0]\n"
+                "        out_w = (padded.shape[2] - self.kernel_size[1]) // self.stride[1]\n",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "forward reshapes to 3 x 3 output positions, but unfold gives 4 x 4 windows",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the windows unfolded with the stride pair swapped",
+        (
+            (
+                "unfold(padded, self.kernel_size, self.stride)",
+                "unfold(padded, self.kernel_size, self.stride[::-1])",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "forward gives unfold the stride (3, 2), the pair swapped",
+    ),
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "the input gradient folded with the kernel size as the stride",
+        (
+            (
+                "offset_pixels((p, q), (out_h, out_w), self.stride)",
+                "offset_pixels((p, q), (out_h, out_w), self.kernel_size)",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-gradients"),
+        "backward gives offset_pixels the stride (3, 4) where self.stride = (2, 3) belongs",
+    ),
+    Mistake(
         "08-training",
         TRAIN_ONE_EPOCH,
         "gradients never zeroed",

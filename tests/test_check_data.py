@@ -280,6 +280,53 @@ class ShufflesInPlace(DataLoader):
             yield self.fetch(indices)
 
 
+class ShufflesInsideEachBatch(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        for start in range(0, n, self.batch_size):
+            indices = np.arange(start, min(n, start + self.batch_size))
+            if self.shuffle:
+                self.rng.shuffle(indices)
+            if self.drop_last and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
+class SplitsIntoEqualPieces(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        yield from map(self.fetch, np.split(order, max(1, n // self.batch_size)))
+
+
+class SlicesWithAStep(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start :: self.batch_size])
+
+
+class SlicesToTheEnd(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.fetch(order[start:])
+
+
+class UsesUpItsSlices(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        slices = (order[start : start + self.batch_size] for start in range(0, n, self.batch_size))
+        count = len(list(slices))
+        for number, indices in enumerate(slices):
+            if self.drop_last and number == count - 1 and len(indices) < self.batch_size:
+                break
+            yield self.fetch(indices)
+
+
 def test_an_unusual_uniform_shuffle_passes():
     check_data_loader(ShufflesInPlace)
 
@@ -326,6 +373,11 @@ def test_an_unusual_uniform_shuffle_passes():
         (EndsOneBatchEarly, "the loop ends one batch early"),
         (DropsFullBatchesToo, "not <="),
         (StartsABatchAtN, "the last batch is empty"),
+        (ShufflesInsideEachBatch, "reorders the samples inside each batch, not the data set"),
+        (SplitsIntoEqualPieces, r"batches of 6, 6 samples, expected 5, 5, 2: .*2 equal pieces"),
+        (SlicesWithAStep, r"held \[0, 3, 6, 9\] \[3, 6, 9\] .*samples 3 apart"),
+        (SlicesToTheEnd, r"runs to the last sample \(a slice without its end"),
+        (UsesUpItsSlices, r"gave no batch at all: .*an iterator that was used up"),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
 )
@@ -348,3 +400,11 @@ def test_a_correct_loader_draws_one_permutation_per_epoch():
 
     assert _draws_hint(DataLoader) == ""
     assert _served_hint(DataLoader) == ""
+
+
+def test_a_correct_loader_gets_no_slices_hint():
+    """The slices of the generic epochs are named only when they are wrong."""
+    from pancake.testing.data import _slices_hint
+
+    assert _slices_hint(DataLoader) == ""
+    assert _slices_hint(ShufflesInPlace) == ""

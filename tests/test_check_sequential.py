@@ -193,3 +193,46 @@ def test_a_module_run_twice_in_forward_is_named():
     )
     crashed = sequential_hint(RunsTheFirstLayerTwice(*layers()), x)  # stops at the second call
     assert "forward runs module 0 more than once" in crashed and "the order [0, 0]" in crashed
+
+
+class SkipsModulesThatNeedNoInputGradient(Sequential):
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            if layer.needs_input_grad:
+                grad_output = layer.backward(grad_output)
+        return grad_output
+
+
+class SkipsTheFirstModule(Sequential):
+    def backward(self, grad_output):
+        for index in range(len(self.layers) - 1, 0, -1):
+            grad_output = self.layers[index].backward(grad_output)
+        return grad_output
+
+
+def test_a_backward_skipped_when_the_input_is_data_is_named():
+    from pancake.testing.sequential import check_sequential_as_data
+
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    check_sequential_as_data(Sequential(*layers()), x)
+    check_sequential(SkipsModulesThatNeedNoInputGradient(*layers()), x)  # the flag is True
+    with pytest.raises(AssertionError) as failure:
+        check_sequential_as_data(SkipsModulesThatNeedNoInputGradient(*layers()), x)
+    message = str(failure.value)
+    assert "the gradient of '0.weight', '0.bias' differs" in message
+    assert (
+        "backward skips module 0's backward (Linear(3 -> 4)), which it runs when the flag is True"
+        in message
+    )
+
+
+def test_a_module_skipped_whatever_the_flag_is_not_blamed_on_the_flag():
+    from pancake.testing.sequential import needs_input_grad_hint
+
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    model = SkipsTheFirstModule(*layers())
+    model.needs_input_grad = False
+    assert needs_input_grad_hint(model, x) is None
+    reference = Sequential(*layers())
+    reference.needs_input_grad = False
+    assert needs_input_grad_hint(reference, x) is None

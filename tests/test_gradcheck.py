@@ -777,3 +777,31 @@ def test_a_product_with_the_weight_on_the_left_is_named_by_the_products_that_fit
     with pytest.raises(GradientCheckError) as failure:
         check_gradients(LinearInputGradWeightFirst(3, 2, rng=0), x)
     assert "put grad_output on the left: grad_output @ weight.T" in str(failure.value)
+
+
+class MulTimesKInTheParameterGradient(Mul):
+    """Saves x, but dL/dk = sum(g · k · x): the same number as from a saved output k·x."""
+
+    def backward(self, grad_output):
+        (x,) = self.saved_tensors
+        self.k.grad += np.sum(grad_output * self.k.data * x)
+        return self.k.data * grad_output
+
+
+class MulSavingItsOutput(Mul):
+    def forward(self, x):
+        y = self.k.data * np.asarray(x, dtype=float)
+        self.save_for_backward(y)
+        return y
+
+
+def test_an_extra_parameter_factor_is_not_blamed_on_a_saved_output():
+    """Both give dL/dk = sum(g · k · x); what forward saved tells them apart."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(MulTimesKInTheParameterGradient(1.7), x)
+    assert "off by a factor equal to 'k'" in str(failure.value)
+    assert "computed from the module's output" not in str(failure.value)
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(MulSavingItsOutput(1.7), x)
+    assert "computed from the module's output" in str(failure.value)

@@ -104,7 +104,7 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
         batches = list(loader)
     except Exception as error:
         hint = (
-            _served_hint(type(loader))
+            _served_hint(type(loader)) or _slices_hint(type(loader))
             if isinstance(case.dataset, ArrayDataset)
             else "; plain data sets take one int index at a time: yield self.fetch(indices), "
             "which indexes any data set sample by sample (and applies the transform), instead "
@@ -118,6 +118,7 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
             _served_hint(type(loader))
             or _last_batch_only_hint(type(loader))
             or _pieces_hint(type(loader))
+            or _slices_hint(type(loader))
             or _batch_count_hint(batches, case)
         )
         raise AssertionError(
@@ -133,7 +134,9 @@ def _check_epoch(loader, case: LoaderCase, where: str) -> None:
     except _ShortBatch as error:
         raise AssertionError(f"{error}{_served_hint(type(loader)) or _SHORT_SLICE_HINT}") from None
     except AssertionError as error:
-        hint = _served_hint(type(loader)) or _layout_hint(batches, case)
+        hint = (
+            _served_hint(type(loader)) or _slices_hint(type(loader)) or _layout_hint(batches, case)
+        )
         raise AssertionError(f"{error}{hint}") from None
     order = np.concatenate(seen) if seen else np.zeros(0, dtype=int)
     if len(np.unique(order)) != len(order):
@@ -318,6 +321,93 @@ def _pieces_hint(loader_cls: type, seed: int = 0) -> str:
     )
 
 
+# Unshuffled generic epochs on which the slices a loader cuts are read: batches that do
+# not divide the samples, and (12, 5), which np.split(order, k) can cut in equal pieces.
+SLICE_EPOCHS = ((10, 3), (11, 4), (12, 5))
+
+
+def _slices_hint(loader_cls: type, seed: int = 0) -> str:
+    """What the batches of unshuffled generic epochs are, when each of those that run is
+    cut the same wrong way: no batch at all, every batch_size-th sample, slices that run to
+    the end, or equal pieces of another size; else "". Epochs that raise are left out (as
+    np.split does when its pieces cannot be equal), but one at least must run."""
+    epochs = []
+    for n, size in SLICE_EPOCHS:
+        try:
+            held = [
+                _samples_in(batch, pairs=True)
+                for batch in _generic_loader(loader_cls, n, size, seed)
+            ]
+        except Exception:  # this epoch says nothing about the slices
+            continue
+        if any(samples is None for samples in held):
+            return ""
+        epochs.append((n, size, held))
+    for describe in (_no_batch, _stepped_slices, _slices_to_the_end, _equal_pieces):
+        texts = [describe(n, size, held) for n, size, held in epochs]
+        if texts and all(texts):
+            return texts[0]
+    return ""
+
+
+def _runs(held: list[list[int]], step: int) -> bool:
+    """Whether each batch is an increasing run of sample numbers ``step`` apart."""
+    return all(np.all(np.diff(samples) == step) for samples in held)
+
+
+def _no_batch(n: int, size: int, held: list) -> str:
+    if held:
+        return ""
+    return (
+        f"; an epoch of {n} samples in batches of {size} (no shuffle) gave no batch at all: "
+        "the loop never reached its yield. Does it run over an iterator that was used up "
+        "before (a generator, map or zip is used up by one pass, len(list(it)) included), "
+        "or does a condition end it before the first batch?"
+    )
+
+
+def _stepped_slices(n: int, size: int, held: list) -> str:
+    if size < 2 or not any(len(samples) > 1 for samples in held) or not _runs(held, size):
+        return ""
+    return (
+        f"; an epoch of {n} samples in batches of {size} (no shuffle) held {_listed(held)}: "
+        f"each batch takes samples {size} apart, every batch_size-th one (in order[start::"
+        "batch_size] the third number is a step): a batch is the run of batch_size samples "
+        "order[start : start + batch_size]"
+    )
+
+
+def _slices_to_the_end(n: int, size: int, held: list) -> str:
+    if not held or not _runs(held, 1) or any(samples[-1] != n - 1 for samples in held if samples):
+        return ""
+    if max(len(samples) for samples in held) <= size:
+        return ""
+    return (
+        f"; an epoch of {n} samples in batches of {size} (no shuffle) held {_listed(held)}: "
+        "each batch runs to the last sample (a slice without its end, order[start:]): end "
+        "it at start + batch_size, order[start : start + batch_size]"
+    )
+
+
+def _equal_pieces(n: int, size: int, held: list) -> str:
+    sizes = [len(samples) for samples in held]
+    expected = [min(size, n - start) for start in range(0, n, size)]
+    if (
+        sizes == expected
+        or not _runs(held, 1)
+        or [sample for samples in held for sample in samples] != list(range(n))
+        or max(sizes) - min(sizes) > 1
+    ):
+        return ""
+    return (
+        f"; an epoch of {n} samples with batch_size={size} gave batches of "
+        f"{', '.join(map(str, sizes))} samples, expected {', '.join(map(str, expected))}: the "
+        f"epoch was cut into {len(sizes)} equal pieces (np.split or np.array_split(order, k) "
+        "make k pieces), not into batches of batch_size samples: slice order[start : start + "
+        "batch_size] for start in range(0, n, batch_size)"
+    )
+
+
 def _batch_count_hint(batches: list, case: LoaderCase) -> str:
     count, last_is_full = len(batches), case.n % case.batch_size == 0
     if case.pairs and count == 2 * case.expected_batches and _inputs_then_targets(batches):
@@ -478,6 +568,7 @@ def _check_shuffling(loader_cls: type, seed: int) -> None:
     first = two_epochs(seed)
     if np.array_equal(first[0], np.arange(20)):
         raise AssertionError(f"{where}: shuffle=True left the samples in order")
+    _check_batches_mix(loader_cls, seed, dataset, where)
     if np.array_equal(first[0], first[1]):
         raise AssertionError(
             f"{where}: two epochs came in the same order; draw a new permutation at the start "
@@ -492,6 +583,23 @@ def _check_shuffling(loader_cls: type, seed: int) -> None:
                 "never from np.random's global state"
             )
     _check_every_order_comes(loader_cls, seed)
+
+
+def _check_batches_mix(loader_cls: type, seed: int, dataset, where: str) -> None:
+    """Shuffled epochs of 20 samples in batches of 6 do not keep each batch's samples: a
+    shuffle keeps all four only once in 20! / (6!³ 2!), about 1e-10 of its epochs."""
+    loader = loader_cls(dataset, batch_size=6, shuffle=True, rng=seed)
+    unshuffled = [list(range(start, min(20, start + 6))) for start in range(0, 20, 6)]
+    for _ in range(2):
+        held = [sorted(_samples_in(batch, pairs=False) or ()) for batch in loader]
+        if held != unshuffled:
+            return
+    raise AssertionError(
+        f"{where}: in two epochs each batch held the samples it holds without shuffling "
+        "(samples 0 to 5, then 6 to 11, ...), only in another order: the shuffle reorders "
+        "the samples inside each batch, not the data set: permute every index once per "
+        "epoch, order = self.rng.permutation(n), then cut that order into batches"
+    )
 
 
 # Shuffled epochs of 3 samples in which a uniform shuffle shows all 6 orders (a uniform

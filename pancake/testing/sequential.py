@@ -217,18 +217,100 @@ def _same(first, second) -> bool:
     return np.shape(first) == np.shape(second) and np.allclose(first, second, rtol=1e-9, atol=1e-12)
 
 
+def _backward_order(container, x: np.ndarray, needs_input_grad: bool, seed: int = 0) -> list:
+    """The modules whose backward a copy of ``container`` runs, in order, with its
+    needs_input_grad set to ``needs_input_grad``, on a generic input of ``x``'s shape (the
+    calls made before a crash are kept)."""
+    spy_on = copy.deepcopy(container)
+    spy_on.needs_input_grad = needs_input_grad
+    spy = _Spy(spy_on)
+    rng = np.random.default_rng(seed)
+    output = spy_on(rng.standard_normal(np.shape(x)))
+    try:
+        spy_on.backward(rng.standard_normal(np.shape(output)))
+    except Exception:  # the calls made before the crash still tell
+        pass
+    return [index for index, _ in spy.backward]
+
+
+def needs_input_grad_hint(container, x: np.ndarray) -> str | None:
+    """When ``container``'s needs_input_grad is False and its backward then skips modules
+    whose backward it runs when the flag is True: which, and what the flag is for; else
+    None."""
+    if getattr(container, "needs_input_grad", True) or not getattr(container, "layers", None):
+        return None
+    try:
+        without, needed = (_backward_order(container, x, flag) for flag in (False, True))
+    except Exception:  # modules that cannot be copied or run: no hint from here
+        return None
+    skipped = sorted(set(needed) - set(without))
+    if not skipped:
+        return None
+    return (
+        f"with needs_input_grad = False (its input is data), backward skips module "
+        f"{skipped[0]}'s backward ({container.layers[skipped[0]]!r}), which it runs when the "
+        "flag is True: the flag only lets the first module skip dL/d(its input) (its "
+        "backward then returns None); every module's backward must still run, to compute "
+        "the gradients of its parameters"
+    )
+
+
+def _parameter_gradients(container, x: np.ndarray, needs_input_grad: bool, seed: int = 0):
+    """{name: gradient} of a copy of ``container`` after one forward and backward pass on
+    ``x`` (in float64) along a fixed direction, with its needs_input_grad set as given."""
+    model = copy.deepcopy(container)
+    model.needs_input_grad = needs_input_grad
+    for _, parameter in model.named_parameters():
+        parameter.data = np.array(parameter.data, dtype=np.float64)
+        parameter.grad = np.zeros_like(parameter.data)
+    output = model(np.array(x, dtype=np.float64))
+    model.backward(np.random.default_rng(seed).standard_normal(np.shape(output)))
+    return {name: np.array(parameter.grad) for name, parameter in model.named_parameters()}
+
+
+def check_sequential_as_data(container, x: np.ndarray) -> None:
+    """With needs_input_grad = False (the input is data, as a DataLoader's batches), the
+    parameter gradients of one pass are those found when it is True. Raises AssertionError,
+    whose hint, when the spies see it, names the module whose backward was skipped."""
+    needed = _parameter_gradients(container, x, needs_input_grad=True)
+    try:
+        found = _parameter_gradients(container, x, needs_input_grad=False)
+    except Exception as error:
+        hint = needs_input_grad_hint(_told_data(container), x)
+        raise AssertionError(
+            f"{container!r} with needs_input_grad = False (its input is data) raised "
+            f"{type(error).__name__}: {error}" + (f"\nHint: {hint}" if hint else "")
+        ) from error
+    wrong = [name for name in needed if not _same(found.get(name), needed[name])]
+    if wrong:
+        hint = needs_input_grad_hint(_told_data(container), x)
+        raise AssertionError(
+            f"{container!r} with needs_input_grad = False (its input is data): the gradient "
+            f"of {', '.join(repr(name) for name in wrong)} differs from the one found when it "
+            "is True; only dL/dx may be skipped" + (f"\nHint: {hint}" if hint else "")
+        )
+
+
+def _told_data(container):
+    """A copy of ``container`` whose needs_input_grad is False."""
+    told = copy.deepcopy(container)
+    told.needs_input_grad = False
+    return told
+
+
 def check_sequential(container, x: np.ndarray, **options) -> GradientReport:
     """``check_gradients(container, x, **options)``: a failure's hint, or a crash's, when
-    the spy (``sequential_hint``) names what the container does wrong, is that one."""
+    the spies (``needs_input_grad_hint``, ``sequential_hint``) name what the container does
+    wrong, is that one."""
     try:
         return check_gradients(container, x, **options)
     except GradientCheckError as error:
-        hint = sequential_hint(container, x)
+        hint = needs_input_grad_hint(container, x) or sequential_hint(container, x)
         if hint is None:
             raise
         raise error.with_hint(hint) from None
     except Exception as error:
-        hint = sequential_hint(container, x)
+        hint = needs_input_grad_hint(container, x) or sequential_hint(container, x)
         if hint is None:
             raise
         raise AssertionError(f"{type(error).__name__}: {error}\nHint: {hint}") from error

@@ -7,7 +7,7 @@ from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn import Linear, Tanh
 from pancake.nn.containers import Sequential
-from pancake.testing.sequential import check_sequential, sequential_hint
+from pancake.testing.sequential import check_sequential, check_sequential_as_data, sequential_hint
 
 
 @st.composite
@@ -98,10 +98,11 @@ def test_sequential_forward(case):
 @graded
 @given(case=perceptrons())
 def test_sequential_gradients(case):
-    """the output, then check_gradients (input and every layer's parameters) of random perceptrons"""
+    """the output, then check_gradients (input and every layer's parameters) of random perceptrons, and of the same with needs_input_grad = False (the input is data)"""
     layers, x = case
     check_sequential_output(layers, x)
     check_sequential(Sequential(*layers), x)
+    check_sequential_as_data(Sequential(*layers), x)
 
 
 @graded

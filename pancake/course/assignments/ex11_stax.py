@@ -1,5 +1,8 @@
 """Exercise 11: layers as pairs of functions, in the style of JAX's stax: Dense and serial."""
 
+import contextlib
+import inspect
+
 from pancake import stax
 from pancake.course.prelude import given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
@@ -29,20 +32,100 @@ def check_dense_initializers(n_in, n_out):
         "Dense(out_dim, W_init, b_init) must draw W with W_init and b with b_init (each "
         f"called as init(shape, rng=rng)); with constant initializers 2 and 3 it gave W "
         f"entries {np.unique(W)[:3]} and b entries {np.unique(b)[:3]}"
+        + _rescaled(W, 2.0, "W", n_in)
+        + _rescaled(b, 3.0, "b", n_in)
     )
+
+
+def _rescaled(values, drawn, name, n_in) -> str:
+    """A hint line when every entry of ``values`` is the constant ``drawn`` times one other
+    factor: the initializer's draw rescaled; else '' (and for the other initializer's
+    constant, 2 or 3: a draw from the wrong initializer, which the message shows)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0 or not np.all(values == values.flat[0]) or values.flat[0] in (2.0, 3.0):
+        return ""
+    factor = float(values.flat[0]) / drawn
+    which = ""
+    for form, value in (("1/√in_dim", 1 / np.sqrt(n_in)), ("√(2/in_dim)", np.sqrt(2 / n_in))):
+        if n_in > 1 and np.isclose(factor, value, rtol=1e-9):
+            which = f", {form} with in_dim = {n_in}"
+    return (
+        f"\nHint: {name} is its initializer's draw times {factor:.4g}{which}: use the draw "
+        "as it is (the initializer is where a scale belongs, and it is the caller's choice)"
+    )
+
+
+def initializer_hint(n_in=5, n_out=3) -> str:
+    """What Dense(n_out)'s init_fun, given input shape (-1, n_in) (generic sizes by
+    default), passes its initializers as shapes, watched by spies around its own default
+    initializers, when it is not (in_dim, out_dim) for W_init and (out_dim,) for b_init;
+    else ''."""
+    defaults = inspect.signature(Dense).parameters
+    given, extra = {}, {}
+
+    def spy(name):
+        initializer = defaults[name].default
+
+        def watched(shape, *args, **kwargs):
+            given.setdefault(name, shape)
+            extra.setdefault(name, args)
+            return initializer(shape, *args, **kwargs)
+
+        return watched
+
+    with contextlib.suppress(Exception):  # the shapes given before a crash still tell
+        Dense(n_out, W_init=spy("W_init"), b_init=spy("b_init"))[0](
+            np.random.default_rng(0), (-1, n_in)
+        )
+    for name, right, what in (
+        ("W_init", (n_in, n_out), "(in_dim, out_dim)"),
+        ("b_init", (n_out,), "(out_dim,)"),
+    ):
+        shape = given.get(name)
+        if shape is None or (isinstance(shape, tuple) and shape == right and not extra[name]):
+            continue
+        if extra[name]:
+            return (
+                f"\nHint: for input shape (-1, {n_in}), init_fun calls {name} with "
+                f"{1 + len(extra[name])} positional arguments, {shape!r}, "
+                f"{', '.join(map(repr, extra[name]))}: the shape is one tuple, and rng a "
+                f"keyword, {name}({right}, rng=rng) here"
+            )
+        entries = shape if isinstance(shape, tuple | list) else (shape,)
+        odd = [entry for entry in entries if not isinstance(entry, int | np.integer)]
+        why = (
+            f": its entry {odd[0]!r} is not a number (input_shape[-1] is the number of input "
+            "features; a slice such as input_shape[-1:] is a tuple)"
+            if odd
+            else ""
+        )
+        return (
+            f"\nHint: for input shape (-1, {n_in}), init_fun gives {name} the shape {shape!r} "
+            f"where {what} = {right} belongs{why}"
+        )
+    return ""
 
 
 def check_dense(n_in, n_out, input_shape, seed):
     """check_stax_layer on Dense(n_out) as documented: y = x @ W + b with params (W, b),
-    each drawn with its own initializer."""
-    check_stax_layer(
-        Dense(n_out),
-        input_shape,
-        param_shapes=((n_in, n_out), (n_out,)),
-        expected=lambda params, x: x @ params[0] + params[1],
-        formula="x @ W + b",
-        seed=seed,
-    )
+    each drawn with its own initializer. A crash is explained by the shapes the initializers
+    were given, when they are wrong."""
+    try:
+        check_stax_layer(
+            Dense(n_out),
+            input_shape,
+            param_shapes=((n_in, n_out), (n_out,)),
+            expected=lambda params, x: x @ params[0] + params[1],
+            formula="x @ W + b",
+            seed=seed,
+        )
+    except (TypeError, ValueError, IndexError) as error:
+        if not (hint := initializer_hint()):
+            raise
+        raise AssertionError(
+            f"Dense({n_out}) on inputs of shape {input_shape} raised {type(error).__name__}: "
+            f"{error}{hint}"
+        ) from None
     check_dense_initializers(n_in, n_out)
 
 

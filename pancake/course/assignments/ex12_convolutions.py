@@ -1,9 +1,13 @@
 """Exercise 12: Conv2d forward and backward through im2col, and the backward pass of MaxPool2d."""
 
+import contextlib
+import inspect
 import itertools
+import re
 
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
+from pancake.nn import conv
 from pancake.nn.conv import Conv2d, MaxPool2d
 from pancake.testing.forward import bias_term_hint, with_hint
 
@@ -228,12 +232,175 @@ def reaches_padding(count, kernel, step, pad, side):
     return (starts < pad) | (starts + kernel > pad + side)
 
 
+# A generic layer for the spies: kernel, stride and padding all differ, between the two
+# axes too (so a swapped pair shows), and the stride differs from the kernel and from 1.
+GENERIC_CONV = dict(
+    in_channels=2, out_channels=3, kernel_size=(3, 4), stride=(2, 3), padding=(1, 2)
+)
+GENERIC_IMAGES = (2, 2, 8, 9)
+
+
+class _Spy:
+    """Calls ``function`` and records the arguments of each call, bound to its parameters."""
+
+    def __init__(self, function):
+        self.function, self.calls = function, []
+
+    def __call__(self, *args, **kwargs):
+        with contextlib.suppress(TypeError):  # the call itself will say what is wrong
+            self.calls.append(inspect.signature(self.function).bind(*args, **kwargs).arguments)
+        return self.function(*args, **kwargs)
+
+
+def helper_calls(layer_cls):
+    """(the generic layer, its input, output shape, {helper: calls}) of ``layer_cls``'s forward
+    and backward on the generic layer, watching the unfold and offset_pixels they call; the
+    calls made before a crash are kept."""
+    layer = layer_cls(**GENERIC_CONV, rng=0)
+    x = np.random.default_rng(0).standard_normal(GENERIC_IMAGES)
+    expected = convolution_by_definition(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
+    )
+    namespaces = {id(f.__globals__): f.__globals__ for f in (layer_cls.forward, layer_cls.backward)}
+    spies = {name: _Spy(getattr(conv, name)) for name in ("unfold", "offset_pixels")}
+    saved = [(space, name, space.get(name)) for space in namespaces.values() for name in spies]
+    try:
+        for space, name, found in saved:
+            if found is getattr(conv, name):  # the learner's code calls pancake's helper
+                space[name] = spies[name]
+        crash = given_shape = None
+        try:
+            given_shape = np.shape(layer(x))
+            layer.backward(np.ones(given_shape))
+        except Exception as error:  # reported by the check itself; kept for a hint
+            crash = error
+    finally:
+        for space, name, found in saved:
+            if found is None:
+                space.pop(name, None)
+            else:
+                space[name] = found
+    calls = {name: spy.calls for name, spy in spies.items()}
+    return layer, x, expected.shape, calls | {"crash": crash, "output": given_shape}
+
+
+def _pair_said(value, right, name) -> str:
+    """How the pair ``value`` differs from ``right``, the one ``name`` holds: '' when it
+    does not."""
+    value = tuple(int(v) for v in np.ravel(value)) if np.size(value) == 2 else value
+    if value == right:
+        return ""
+    if value == right[::-1]:
+        return f"{value}, the pair swapped: {name} is (rows, columns) = {right}"
+    return f"{value} where {name} = {right} belongs"
+
+
+def conv2d_helper_hint(layer_cls) -> str:
+    """What the generic layer's forward gave unfold, or its backward offset_pixels, that
+    differs from what the convolution needs: the padded input's shape, the kernel, the
+    stride, the window counts, the kernel offsets covered; or ''."""
+    try:
+        layer, x, output_shape, calls = helper_calls(layer_cls)
+    except Exception:  # no generic layer to watch: no hint from here
+        return ""
+    (n, c_in, height, width), (ph, pw) = x.shape, layer.padding
+    run = f"\nHint: run as {layer!r} on x of shape {x.shape}, "
+    if calls["unfold"]:
+        given = calls["unfold"][0]
+        images, kernel, stride = (given.get(k) for k in ("x", "kernel", "stride"))
+        padded = (n, height + 2 * ph, width + 2 * pw, c_in)
+        if np.shape(images) != padded:
+            return (
+                f"{run}forward gives unfold images of shape {np.shape(images)}, where the "
+                f"padded channels-last input, (N, H + 2·ph, W + 2·pw, C_in), is {padded}: pad "
+                "only the height and width, ph and pw zeros on each side, and move the channels "
+                "last (np.pad pads every axis it gets a pair for)"
+            )
+        if said := _pair_said(kernel, layer.kernel_size, "self.kernel_size"):
+            return f"{run}forward gives unfold the kernel {said}"
+        if said := _pair_said(stride, layer.stride, "self.stride"):
+            what = (
+                " (that is the kernel size: windows are self.stride apart, and overlap when "
+                "it is smaller than the kernel)"
+                if tuple(np.ravel(stride)) == layer.kernel_size
+                else ""
+            )
+            return f"{run}forward gives unfold the stride {said}{what}"
+    if hint := _output_size_hint(calls["crash"], n, output_shape[2:], calls["output"]):
+        return f"{run}{hint}"
+    offsets = calls["offset_pixels"]
+    if offsets:
+        for given in offsets:
+            if said := _pair_said(given.get("stride"), layer.stride, "self.stride"):
+                return (
+                    f"{run}backward gives offset_pixels the stride {said}: entry (p, q) of "
+                    "window (i, j) is pixel (i·sh + p, j·sw + q), the windows self.stride apart"
+                )
+            if said := _pair_said(given.get("windows"), output_shape[2:], "(H', W')"):
+                return (
+                    f"{run}backward gives offset_pixels the window counts {said}: pass the "
+                    "output's height and width, grad_output.shape[2:]"
+                )
+        kh, kw = layer.kernel_size
+        done = {tuple(int(v) for v in np.ravel(given.get("offset", ()))) for given in offsets}
+        if done != set(itertools.product(range(kh), range(kw))):
+            return (
+                f"{run}backward calls offset_pixels for the offsets {sorted(done)}, but a "
+                f"{kh}x{kw} kernel has one for every (p, q), p in range(kh) and q in range(kw)"
+            )
+    return ""
+
+
+def _output_size_hint(crash, n, windows, given=None) -> str:
+    """When forward's output (shape ``given``) has a number of positions one off along the
+    height, the width or both from the (H', W') = ``windows`` that unfold gives, or
+    ``crash`` is a reshape to such a number (as n·H'·W' rows first, or H', W' next to each
+    other): that, and the rule; else ''."""
+    if given is not None and len(given) == 4:  # forward returned (backward may crash)
+        numbers = list(given[2:])
+    elif isinstance(crash, ValueError) and "cannot reshape" in str(crash):
+        asked = re.search(r"into shape \(([^)]*)\)", str(crash))
+        numbers = [int(v) for v in re.findall(r"-?\d+", asked.group(1))] if asked else []
+    else:
+        return ""
+    out_h, out_w = windows
+    for dh, dw in itertools.product((-1, 0, 1), repeat=2):
+        h, w = out_h + dh, out_w + dw
+        if (dh, dw) == (0, 0) or min(h, w) < 0:
+            continue
+        pairs = list(itertools.pairwise(numbers))
+        if numbers[:1] == [n * h * w] or (h, w) in pairs:
+            return (
+                f"forward reshapes to {h} x {w} output positions, but unfold gives {out_h} x "
+                f"{out_w} windows: H' = (H + 2·ph - kh) // sh + 1 (the + 1 counts the first "
+                "window), or read them off the windows, windows.shape[1:3]"
+            )
+    return ""
+
+
+def check_conv2d_gradients(layer, x):
+    """check_gradients of ``layer`` at ``x``, its hint replaced by what the backward pass of
+    the generic layer gave offset_pixels, when that is wrong."""
+    try:
+        return check_gradients(layer, x)
+    except AssertionError as error:
+        hint = conv2d_helper_hint(type(layer))
+        if hint and hasattr(error, "with_hint"):
+            raise error.with_hint(hint.removeprefix("\nHint: ")) from None
+        raise
+
+
 def check_conv2d_output(layer, x, expected):
     """check_values of ``layer(x)`` against ``expected``, the convolution's definition, with
-    a hint when the output is that of a common mistake."""
+    a hint when the output is that of a common mistake, or when the generic layer gives
+    unfold the wrong input."""
     try:
         output = layer(x)
-    except ValueError as error:
+    except (ValueError, IndexError, TypeError) as error:
+        if hint := conv2d_helper_hint(type(layer)):
+            raise AssertionError(
+                f"{layer!r} on x of shape {x.shape} raised {type(error).__name__}: {error}{hint}"
+            ) from None
         if layer.bias is None or f"({layer.out_channels},)" not in str(error):
             raise
         raise AssertionError(
@@ -244,7 +411,39 @@ def check_conv2d_output(layer, x, expected):
     try:
         return check_values("Conv2d(x)", output, expected, formula="the convolution's definition")
     except AssertionError as error:
-        raise with_hint(error, conv2d_output_hint(layer, x, output)) from None
+        wrong_there, hint = generic_output_hint(type(layer))
+        if not wrong_there:  # a mistake of this case only: named from it
+            hint = conv2d_output_hint(layer, x, output)
+        if hint:
+            raise with_hint(error, hint) from None
+        if hint := conv2d_helper_hint(type(layer)):  # replaces check_values' own hint
+            raise AssertionError(f"{str(error).split(chr(10) + 'Hint: ')[0]}{hint}") from None
+        raise
+
+
+def generic_output_hint(layer_cls) -> tuple[bool, str]:
+    """(whether ``layer_cls``'s output is wrong on the generic layer, the hint of the
+    output families there, prefixed by that layer, or ''): a relation that holds on the
+    failing example by a coincidence of its sizes (all padding on one side looks like
+    one-sided padding when the stride skips the last rows) is not named from it."""
+    layer = layer_cls(**GENERIC_CONV, rng=0)
+    x = np.random.default_rng(0).standard_normal(GENERIC_IMAGES)
+    expected = convolution_by_definition(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
+    )
+    try:
+        output = np.asarray(layer(x), dtype=np.float64)
+    except Exception:  # wrong there too, in a way the output cannot show
+        return True, ""
+    if output.shape == expected.shape and np.allclose(output, expected, rtol=1e-9, atol=1e-12):
+        return False, ""
+    hint = conv2d_output_hint(layer, x, output)
+    if not hint:
+        return True, ""
+    return (
+        True,
+        f"\nHint: run as {layer!r} on x of shape {x.shape}: {hint.removeprefix(chr(10) + 'Hint: ')}",
+    )
 
 
 def visible_check_conv2d():
@@ -256,7 +455,7 @@ def visible_check_conv2d():
         x, layer.weight.data, layer.bias.data, layer.stride, layer.padding
     )
     print(check_conv2d_output(layer, x, expected))
-    print(check_gradients(layer, x))
+    print(check_conv2d_gradients(layer, x))
 
 
 def check_conv2d_keeps_float32(settings, *, gradients: bool):
@@ -303,7 +502,7 @@ def test_conv2d_gradients(settings, out_channels, bias, data):
     bias_values = None if layer.bias is None else layer.bias.data
     expected = convolution_by_definition(x, layer.weight.data, bias_values, stride, padding)
     check_conv2d_output(layer, x, expected)
-    check_gradients(layer, x)
+    check_conv2d_gradients(layer, x)
     check_conv2d_keeps_float32(settings, gradients=True)
 
 
@@ -319,7 +518,7 @@ def test_conv2d_first_layer(settings, data):
     check_conv2d_output(layer, x, expected)
     grad_input = layer.backward(np.ones(layer(x).shape))
     assert grad_input is None, "a first layer (needs_input_grad = False) returns None"
-    check_gradients(layer, x)
+    check_conv2d_gradients(layer, x)
 
 
 CONV2D = Part(
@@ -411,15 +610,23 @@ MAX_POOL_MISTAKES = {
 }
 
 
-def max_pool_backward_hint(pool_cls) -> str:
-    """The mistake of ``pool_cls``'s backward, recognised on a generic input (kernel (2, 3),
-    stride (1, 2): non-square, overlapping rows), or ''."""
+def generic_max_pool_backward(pool_cls):
+    """``pool_cls``'s backward run on a generic input (kernel (2, 3), stride (1, 2):
+    non-square, overlapping rows; H' = 5, W' = 3 differ, and differ from the channels):
+    (x, grad_output, what it returned)."""
     x = pst.distinct_values((2, 2, 6, 7), seed=1)
     pool = pool_cls((2, 3), (1, 2))
     grad_output = np.random.default_rng(1).standard_normal(pool(x).shape)
+    return x, grad_output, pool.backward(grad_output)
+
+
+def max_pool_backward_hint(pool_cls) -> str:
+    """The mistake of ``pool_cls``'s backward, recognised on a generic input (see
+    ``generic_max_pool_backward``), or ''."""
     try:
-        got = np.asarray(pool.backward(grad_output), dtype=np.float64)
-    except ValueError:
+        x, grad_output, got = generic_max_pool_backward(pool_cls)
+        got = np.asarray(got, dtype=np.float64)
+    except (ValueError, TypeError, IndexError, AttributeError):
         return ""
     for hint, switches in MAX_POOL_MISTAKES.items():
         expected = routed_to_winners(x, grad_output, (2, 3), (1, 2), **switches)
@@ -437,6 +644,19 @@ def check_max_pool_gradients(kernel, stride, x):
         hint = max_pool_backward_hint(MaxPool2d)
         if hint and hasattr(error, "with_hint"):
             raise error.with_hint(hint) from None
+        if "backward() raised" in str(error):
+            # A crash on a small case can come from deep inside a helper (fold), where
+            # arrays of lengths 1 and 2 happened to broadcast: the crash on the generic
+            # input, whose shapes all differ, is the one explained.
+            x = pst.distinct_values((2, 2, 6, 7), seed=1)
+            try:
+                check_gradients(MaxPool2d((2, 3), (1, 2)), x)
+            except AssertionError as generic:
+                if "backward() raised" in str(generic) and "\nHint: " in str(generic):
+                    raise AssertionError(
+                        f"{str(error).split(chr(10) + 'Hint: ')[0]}\nand on a generic case, "
+                        f"x of shape {x.shape}, kernel (2, 3), stride (1, 2): {generic}"
+                    ) from None
         raise
 
 
