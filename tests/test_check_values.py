@@ -131,7 +131,7 @@ def test_a_location_is_claimed_only_for_errors_far_out_of_the_tolerance():
     assert "only the entries" not in wrong_message(got, expected)
 
 
-def test_a_hint_that_names_the_mistake_replaces_the_structural_one_only():
+def test_a_hint_that_names_the_mistake_replaces_check_values_own():
     from pancake.testing.forward import with_hint
 
     rng = np.random.default_rng(0)
@@ -142,5 +142,8 @@ def test_a_hint_that_names_the_mistake_replaces_the_structural_one_only():
     assert named.endswith("Hint: the bias is missing") and named.count("Hint:") == 1
     with pytest.raises(AssertionError) as scaled:
         check_values("v", 2 * expected, expected, formula="f")
-    assert str(with_hint(scaled.value, "\nHint: named")).count("Hint:") == 2
+    # even a factor or a rearrangement, which may hold by chance on a small failing case:
+    # the caller's hint, diagnosed on a generic input, is the one shown
+    named = str(with_hint(scaled.value, "\nHint: named"))
+    assert named.endswith("Hint: named") and named.count("Hint:") == 1
     assert with_hint(scaled.value, "") is scaled.value

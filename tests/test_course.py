@@ -388,7 +388,6 @@ def course(tmp_path_factory) -> Course:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("course")
 class TestGrading:
     """Everything here reads the one graded scratch course of the ``course`` fixture."""
 

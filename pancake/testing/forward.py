@@ -31,9 +31,9 @@ def output_of_copy(module, *inputs, training: bool | None = None):
 
 
 def with_hint(error: AssertionError, hint: str) -> AssertionError:
-    """``error`` (a failure of ``check_values``) with ``hint`` added; a hint that names the
-    mistake replaces check_values' own when that one only describes where or how the
-    values are off (such an error keeps its message without it as ``unhinted``)."""
+    """``error`` (a failure of ``check_values``) with ``hint``, which names the mistake from
+    a generic input, in place of check_values' own (read from the failing case alone; the
+    error keeps its message without it as ``unhinted``)."""
     if not hint:
         return error
     return AssertionError(f"{getattr(error, 'unhinted', error)}{hint}")
