@@ -3594,6 +3594,21 @@ FAMILY_MISTAKES_7 += [  # habits from PyTorch
         "there is no torch here",
     ),
 ]
+FAMILY_MISTAKES_7 += [
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "forward on x flattened to rows, the output left flat",
+        (
+            (
+                "output = x @ self.weight.data",
+                "output = x.reshape(-1, self.in_features) @ self.weight.data",
+            ),
+        ),
+        ("linear-batch-axes",),
+        "the leading axes were flattened into rows and not put back",
+    ),
+]
 MISTAKES += FAMILY_MISTAKES_7
 
 # An endless loop in Mul.backward (the index is never incremented): only the graded test

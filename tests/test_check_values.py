@@ -147,3 +147,13 @@ def test_a_hint_that_names_the_mistake_replaces_check_values_own():
     named = str(with_hint(scaled.value, "\nHint: named"))
     assert named.endswith("Hint: named") and named.count("Hint:") == 1
     assert with_hint(scaled.value, "") is scaled.value
+
+
+def test_a_shape_hint_is_replaced_by_a_hint_from_a_generic_input():
+    from pancake.testing.forward import with_hint
+
+    with pytest.raises(AssertionError) as failure:
+        check_values("v", np.ones((1, 3)), np.ones((1, 1, 3)), formula="f")
+    assert "Hint:" in str(failure.value)  # check_values' own: an axis reduced away
+    named = str(with_hint(failure.value, "\nHint: flattened"))
+    assert named.endswith("Hint: flattened") and named.count("Hint:") == 1

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import inspect
 import json
+import shutil
 import sys
 import textwrap
 import zlib
@@ -530,3 +532,22 @@ def test_an_answer_that_rejects_the_examples_it_gets_wrong_fails():
 
     with pytest.raises(AssertionError, match="rejected this example"):
         test_tanh()
+
+
+def test_nbgrader_reuses_the_results_of_the_class_command(tmp_path):
+    """Results are kept by a key that holds the limits: the class command's limits, read
+    from nbgrader_config.py, and GradeInSandbox's, from nbgrader's traits, must make the
+    same key (30 from the file and 30.0 from a Float trait once did not, and nbgrader ran
+    every part again, one at a time)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from pancake.course import grade
+    from pancake.course.grading.preprocessors import GradeInSandbox
+
+    shutil.copy(Path(pancake.__file__).parents[1] / "nbgrader_config.py", tmp_path)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    from_the_class_command = grade.limits(tmp_path)
+    from_nbgrader = GradeInSandbox(config=config).limits
+    assert json.dumps(dataclasses.asdict(from_the_class_command), sort_keys=True) == json.dumps(
+        dataclasses.asdict(from_nbgrader), sort_keys=True
+    )

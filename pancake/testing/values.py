@@ -11,10 +11,10 @@ def check_values(what: str, got, expected, *, formula: str, rtol: float = 1e-7) 
         raise AssertionError(f"{what} is None: did you forget to `return` it?")
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
-        raise AssertionError(
-            f"{what} has shape {got.shape}, expected {expected.shape} ({formula})"
-            f"{_shape_hint(got.shape, expected.shape)}"
-        )
+        message = f"{what} has shape {got.shape}, expected {expected.shape} ({formula})"
+        error = AssertionError(f"{message}{_shape_hint(got.shape, expected.shape)}")
+        error.unhinted = message  # as below: a caller's hint from a generic input replaces it
+        raise error
     if not np.all(np.isfinite(got)):
         raise AssertionError(
             f"{what} contains inf or nan where {formula} is finite.\n{_nan_hint(got)}"

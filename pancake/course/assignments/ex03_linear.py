@@ -3,7 +3,7 @@
 from pancake.course.prelude import check_gradients, check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.linear import Linear
-from pancake.testing.forward import bias_term_hint, with_hint
+from pancake.testing.forward import bias_term_hint, output_of_copy, with_hint
 
 
 def visible_check_linear():
@@ -66,8 +66,26 @@ def test_linear_batch_axes(shape, n_in, data):
     layer = Linear(n_in, 3, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays((*shape, n_in)))
     expected = x @ layer.weight.data + layer.bias.data
-    check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    try:
+        check_values("Linear(x)", layer(x), expected, formula="x @ weight + bias")
+    except AssertionError as error:
+        raise with_hint(error, merged_leading_axes_hint(layer)) from None
     check_gradients(layer, x)
+
+
+def merged_leading_axes_hint(layer) -> str:
+    """A hint line when a copy of ``layer`` maps x of shape (2, 3, in_features) to an output
+    of shape (6, out_features): the leading axes flattened into rows and left so; or ''."""
+    x = np.random.default_rng(3).standard_normal((2, 3, layer.in_features))
+    output = output_of_copy(layer, x)
+    if output is None or output.shape != (6, layer.out_features):
+        return ""
+    return (
+        f"\nHint: on x of shape {x.shape} the output has shape {output.shape}, not "
+        f"(2, 3, {layer.out_features}): the leading axes were flattened into rows and not put "
+        "back; x @ weight works on any number of leading axes as it is (or reshape the "
+        "result back to x.shape[:-1] + (out_features,))"
+    )
 
 
 @graded

@@ -55,13 +55,17 @@ class GradeInSandbox(NbGraderPreprocessor):
         True, help="use the results of an earlier run of the same part (the class command's)"
     ).tag(config=True)
 
+    @property
+    def limits(self) -> sandbox.Limits:
+        """The limits of each part's interpreter, as configured."""
+        return sandbox.Limits(
+            seconds_per_test=self.seconds_per_test, memory_bytes=self.memory_megabytes * 1024**2
+        )
+
     def preprocess(self, nb, resources):
         sandbox.warn_if_unsandboxed()
         course = _course(self)
-        limits = sandbox.Limits(
-            seconds_per_test=self.seconds_per_test, memory_bytes=self.memory_megabytes * 1024**2
-        )
-        grader = Grader(Path(course.root), limits, reuse_results=self.reuse_results)
+        grader = Grader(Path(course.root), self.limits, reuse_results=self.reuse_results)
         outcomes = grader.grade(resources["nbgrader"]["assignment"], nb)
         notebooks.write_outcomes(nb, outcomes)
         for outcome in outcomes:

@@ -44,6 +44,13 @@ class Limits:
     output_bytes: int = 2 * 1024**2  # results and printed output together
     processes: int = 64  # enforced for a non-root grader (the kernel exempts root)
 
+    def __post_init__(self):
+        # The limits are part of the key of a kept result: 30 from a config file and 30.0
+        # from nbgrader's Float trait must make the same key, or nbgrader runs every part again.
+        object.__setattr__(self, "seconds_per_test", float(self.seconds_per_test))
+        for name in ("memory_bytes", "file_bytes", "output_bytes", "processes"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+
 
 @dataclass
 class Outcome:
