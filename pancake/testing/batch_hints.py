@@ -66,14 +66,14 @@ def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) ->
     examples = direction.shape[0]
     leading = direction.shape[:-1]
     rows = int(np.prod(leading))
+    if rows < 3:  # of two rows, "the last alone" is also "all but the first": say which
+        return None if others else _on_several_examples(module, name, x)
     candidates = []
     if examples > 1:
         candidates += [("the first example", (0,)), ("the last example", (examples - 1,))]
     if len(leading) > 1 and rows > 1:
         last_row = tuple(length - 1 for length in leading)
         candidates += [("the first row", (0,) * len(leading)), ("the last row", last_row)]
-    if not candidates:
-        return None if others else _on_several_examples(module, name, x)
     try:
         full = _parameter_gradient(module, parameter, x, others, direction)
         if _close(analytic, full):
@@ -92,9 +92,10 @@ def part_of_the_batch_hint(module, name: str, analytic, x, others, direction) ->
 
 
 def _on_several_examples(module, name: str, x, examples: int = 3) -> str | None:
-    """``part_of_the_batch_hint`` for a batch of one example, where every share is the whole
-    gradient: the same diagnosis on a copy of ``module``, run forward and backward on a
-    generic batch of ``examples`` examples of x's other axes; or None."""
+    """``part_of_the_batch_hint`` for a batch of one or two rows, where every share is the
+    whole gradient or two mistakes give the same one: the same diagnosis on a copy of
+    ``module``, run forward and backward on a generic batch of ``examples`` examples of x's
+    other axes; or None."""
     import copy
 
     rng = np.random.default_rng(examples)
