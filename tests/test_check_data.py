@@ -315,6 +315,14 @@ class SlicesToTheEnd(DataLoader):
             yield self.fetch(order[start:])
 
 
+class FetchesTheWholeOrder(DataLoader):
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for _ in range(0, n, self.batch_size):
+            yield self.fetch(order)
+
+
 class UsesUpItsSlices(DataLoader):
     def __iter__(self):
         n = len(self.dataset)
@@ -377,6 +385,7 @@ def test_an_unusual_uniform_shuffle_passes():
         (SplitsIntoEqualPieces, r"batches of 6, 6 samples, expected 5, 5, 2: .*2 equal pieces"),
         (SlicesWithAStep, r"held \[0, 3, 6, 9\] \[3, 6, 9\] .*samples 3 apart"),
         (SlicesToTheEnd, r"runs to the last sample \(a slice without its end"),
+        (FetchesTheWholeOrder, r"gave 4 batches of all 10 samples: each batch fetches the whole"),
         (UsesUpItsSlices, r"gave no batch at all: .*an iterator that was used up"),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else None,
@@ -408,3 +417,9 @@ def test_a_correct_loader_gets_no_slices_hint():
 
     assert _slices_hint(DataLoader) == ""
     assert _slices_hint(ShufflesInPlace) == ""
+
+
+def test_batches_of_the_whole_order_are_not_called_slices_to_the_end():
+    with pytest.raises(AssertionError) as failure:
+        check_data_loader(FetchesTheWholeOrder)
+    assert "a slice without its end" not in str(failure.value)

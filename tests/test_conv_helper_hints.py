@@ -222,3 +222,18 @@ def test_an_output_size_one_off_is_named_from_the_reshape_that_fails():
         ValueError("cannot reshape array of size 5 into shape (2,3,4,3)"), 2, (4, 4)
     )
     assert _output_size_hint(IndexError("index 3"), 2, (4, 4)) == ""
+
+
+def test_offsets_left_out_by_a_backward_that_crashed_are_not_named():
+    """A backward that crashes at its first offset (its gradient array made with x's shape,
+    not the padded channels-last one) is explained by its crash, not by the offsets it did
+    not reach."""
+    from pancake.course.assignments.ex12_convolutions import conv2d_helper_hint
+
+    crashes = patched_conv2d(
+        (
+            "self.save_for_backward(columns, padded.shape)",
+            "self.save_for_backward(columns, x.shape)",
+        )
+    )
+    assert "calls offset_pixels for the offsets" not in conv2d_helper_hint(crashes)

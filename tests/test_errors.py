@@ -337,7 +337,7 @@ def if_not_a_tensor_of_one_number():
 
 
 CRASHES = [
-    (if_not_a_tensor_of_one_number, "`if not x` asks for it too"),
+    (if_not_a_tensor_of_one_number, "`if not x` on a Tensor of shape () asks for its len() too"),
     (optimizer_param_groups_as_in_pytorch, "pancake's optimizers keep no param_groups"),
     (array_data_used_as_its_values, "an array's .data is a memoryview of its bytes"),
     (torch_used_without_torch, "pancake runs on NumPy alone, there is no torch here"),

@@ -343,7 +343,7 @@ def _slices_hint(loader_cls: type, seed: int = 0) -> str:
         if any(samples is None for samples in held):
             return ""
         epochs.append((n, size, held))
-    for describe in (_no_batch, _stepped_slices, _slices_to_the_end, _equal_pieces):
+    for describe in (_no_batch, _whole_epoch, _stepped_slices, _slices_to_the_end, _equal_pieces):
         texts = [describe(n, size, held) for n, size, held in epochs]
         if texts and all(texts):
             return texts[0]
@@ -377,9 +377,21 @@ def _stepped_slices(n: int, size: int, held: list) -> str:
     )
 
 
+def _whole_epoch(n: int, size: int, held: list) -> str:
+    if size >= n or len(held) < 2 or any(sorted(samples) != list(range(n)) for samples in held):
+        return ""
+    return (
+        f"; an epoch of {n} samples in batches of {size} (no shuffle) gave {len(held)} "
+        f"batches of all {n} samples: each batch fetches the whole order (fetch(order)) "
+        "where its own slice belongs, fetch(order[start : start + batch_size])"
+    )
+
+
 def _slices_to_the_end(n: int, size: int, held: list) -> str:
     if not held or not _runs(held, 1) or any(samples[-1] != n - 1 for samples in held if samples):
         return ""
+    if [samples[0] for samples in held if samples] != list(range(0, n, size))[: len(held)]:
+        return ""  # the slices do not start where the batches do: not this mistake
     if max(len(samples) for samples in held) <= size:
         return ""
     return (

@@ -53,9 +53,11 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     (
         (TypeError,),
         r"len\(\) of unsized object",
-        "len() of a single number (an array or Tensor of shape ()), which has no length: "
-        "`if not x` asks for it too, to decide whether x is empty; test a missing value with "
-        "`if x is None`, and count entries with x.size or size axes with x.shape",
+        "a single number (shape ()) reached code that needs something with a length, an "
+        "array or a list: check what the line passes (rng.permutation(n) takes a count, but "
+        "rng.permuted(a), rng.shuffle(a) and np.take(a, ...) take an array); `if not x` on "
+        "a Tensor of shape () asks for its len() too: test a missing value with `if x is "
+        "None`",
     ),
     (
         (TypeError,),
