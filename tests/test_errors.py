@@ -336,7 +336,44 @@ def if_not_a_tensor_of_one_number():
     return 1
 
 
+def variance_with_pytorchs_unbiased():
+    return np.ones(3).var(unbiased=False)
+
+
+def math_exp_of_an_array():
+    import math
+
+    return math.exp(np.ones(3))
+
+
+def axes_given_as_a_list():
+    return np.ones((2, 3)).sum(axis=[0, 1])
+
+
+def local_read_before_assignment():
+    def backward(grad):
+        result = grad * scale  # noqa: F821 - assigned below: a local, unbound here
+        scale = 2.0
+        return result * scale
+
+    return backward(np.ones(2))
+
+
+def saved_tensors_assigned():
+    class Square:
+        @property
+        def saved_tensors(self):
+            return ()
+
+    Square().saved_tensors = (np.ones(2),)
+
+
 CRASHES = [
+    (variance_with_pytorchs_unbiased, "x.var(ddof=0) divides by n"),
+    (math_exp_of_an_array, "on arrays use NumPy's np.exp"),
+    (axes_given_as_a_list, "several axes are given as one tuple"),
+    (local_read_before_assignment, "reads a local variable before it has a value"),
+    (saved_tensors_assigned, "this attribute can be read but not assigned"),
     (if_not_a_tensor_of_one_number, "`if not x` on a Tensor of shape () asks for its len() too"),
     (optimizer_param_groups_as_in_pytorch, "pancake's optimizers keep no param_groups"),
     (array_data_used_as_its_values, "an array's .data is a memoryview of its bytes"),

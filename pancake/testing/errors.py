@@ -247,6 +247,41 @@ EXPLANATIONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
     ),
     (
         (TypeError,),
+        r"unexpected keyword argument 'unbiased'",
+        "a PyTorch habit: NumPy's var and std choose the divisor with ddof: x.var(ddof=0) "
+        "divides by n (PyTorch's unbiased=False), x.var(ddof=1) by n - 1",
+    ),
+    (
+        (TypeError,),
+        r"only (0-dimensional|length-1|size-1) arrays can be converted to Python scalars",
+        "an array went where one number belongs: math.exp, math.log, math.sqrt, float() and "
+        "int() take a single number; on arrays use NumPy's np.exp, np.log, np.sqrt, which "
+        "work entry by entry",
+    ),
+    (
+        (TypeError,),
+        r"'(list|tuple)' object cannot be interpreted as an integer",
+        "a list or tuple went where one integer belongs: several axes are given as one "
+        "tuple, axis=(0, 2, 3) (not a list), and a shape held in a tuple is unpacked with *, "
+        "x.reshape(n, *shape), or given whole, x.reshape((n, *shape))",
+    ),
+    (
+        (UnboundLocalError,),
+        r"",
+        "the function reads a local variable before it has a value: the name is assigned "
+        "somewhere in the function (later, or in a branch that did not run), so Python takes "
+        "it as local everywhere in it; give it a value before this line (or read the "
+        "argument or attribute it was meant to be)",
+    ),
+    (
+        (AttributeError,),
+        r"property '\w+' of '[\w.<>]+' object has no setter",
+        "this attribute can be read but not assigned: pancake computes it. Save what "
+        "backward needs with self.save_for_backward(x, ...), and read it back there with "
+        "self.saved_tensors",
+    ),
+    (
+        (TypeError,),
         r"'int' object is not callable",
         "a number was called like a function: NumPy's x.size and x.shape are attributes "
         "(x.shape[0] or len(x), not PyTorch's x.size(0)); or a name that holds a number "
