@@ -549,18 +549,27 @@ def no_op_statement_hint(test: types.FunctionType) -> str | None:
     for code in _reachable_codes(test):
         if not _is_learner_code(code, test_file):
             continue
-        try:
-            lines, first = inspect.getsourcelines(code)
-            tree = ast.parse(textwrap.dedent("".join(lines)))
-        except (OSError, TypeError, SyntaxError):  # no source to read
-            continue
-        for node in ast.walk(tree):
+        for node, line in _nodes_of(code):
             why = _does_nothing(node)
             if why:
-                line = max(first, 1) + node.lineno - 1
                 text = linecache.getline(code.co_filename, line).strip()
                 return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
     return None
+
+
+def _nodes_of(code: types.CodeType) -> list[tuple[ast.AST, int]]:
+    """Every node of the source of ``code`` with the line it starts on, numbered as its
+    file (or cell) is; [] when there is no source to read."""
+    try:
+        lines, first = inspect.getsourcelines(code)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):  # no source to read
+        return []
+    return [
+        (node, max(first, 1) + node.lineno - 1)
+        for node in ast.walk(tree)
+        if hasattr(node, "lineno")
+    ]
 
 
 def _does_nothing(node: ast.AST) -> str | None:
@@ -586,9 +595,7 @@ def _does_nothing(node: ast.AST) -> str | None:
 def _reachable_codes(test: types.FunctionType, limit: int = 200) -> list[types.CodeType]:
     """The code objects ``test`` can reach through the names it uses: the functions and
     the methods of the classes of its globals, and theirs in turn (at most ``limit``)."""
-    inner = getattr(getattr(test, "hypothesis", None), "inner_test", test)
-    while hasattr(inner, "__wrapped__"):
-        inner = inner.__wrapped__
+    inner = _unwrapped(test)
     namespace = getattr(inner, "__globals__", {})
     found, todo = [], [inner.__code__]
     while todo and len(found) < limit:
@@ -662,14 +669,8 @@ def _take_without_axis_hint(error: BaseException, test: types.FunctionType | Non
     frames, learners = _learner_frames(test, error)
     for number in reversed(learners):
         code = frames[number][0].f_code
-        try:
-            lines, first = inspect.getsourcelines(code)
-            tree = ast.parse(textwrap.dedent("".join(lines)))
-        except (OSError, TypeError, SyntaxError):  # no source to read
-            continue
-        for node in ast.walk(tree):
+        for node, line in _nodes_of(code):
             if _takes_without_axis(node):
-                line = max(first, 1) + node.lineno - 1
                 return (
                     f"line {line} `{linecache.getline(code.co_filename, line).strip()}` calls "
                     "take without axis=: take flattens the array first, so the indices pick "
@@ -815,10 +816,15 @@ def _frames_under(test: types.FunctionType | None, traceback) -> list:
 
 def _code_of(test: types.FunctionType) -> types.CodeType:
     """The code of the test function itself, under hypothesis's and functools' wrappers."""
+    return _unwrapped(test).__code__
+
+
+def _unwrapped(test: types.FunctionType) -> types.FunctionType:
+    """The test function itself, under hypothesis's and functools' wrappers."""
     inner = getattr(getattr(test, "hypothesis", None), "inner_test", test)
     while hasattr(inner, "__wrapped__"):
         inner = inner.__wrapped__
-    return inner.__code__
+    return inner
 
 
 def _traceback_frames(traceback: types.TracebackType | None):

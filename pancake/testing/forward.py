@@ -335,13 +335,23 @@ def _batch_norm_words(found: tuple, right: tuple) -> str:
 # -- cross-entropy: mean over the batch of -sum(target · log_softmax(z)) -----------------
 
 
+def _generic_logits() -> tuple[np.ndarray, np.ndarray]:
+    """Logits (5, 3) of both signs and labels with every class: where no mistake of the
+    cross-entropy gives the right value by chance."""
+    rng = np.random.default_rng(0xCE)
+    return rng.standard_normal((5, 3)) * 2, np.array([0, 2, 1, 2, 0])
+
+
+def _losses_of_each_example(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """logsumexp(z) - z[label] of each row."""
+    return np.logaddexp.reduce(logits, axis=1) - logits[np.arange(len(labels)), labels]
+
+
 def cross_entropy_forward_hint(loss_fn) -> str:
     """A hint line naming what ``loss_fn`` computes instead of the cross-entropy, on
     generic logits: -sum(target · term) / divisor with another term (the logits, the
     probabilities, a log-softmax over the batch axis), divisor or sign; or ''."""
-    rng = np.random.default_rng(0xCE)
-    logits = rng.standard_normal((5, 3)) * 2
-    labels = np.array([0, 2, 1, 2, 0])
+    logits, labels = _generic_logits()
     loss = output_of_copy(loss_fn, logits, labels)
     if loss is not None and loss.shape == labels.shape:
         return f"\nHint: {_per_example_words(loss, logits, labels)}"
@@ -383,10 +393,9 @@ def capped_log_hint(loss_fn, loss, expected) -> str:
     clipped probabilities give for large logits; or ''."""
     if not (np.size(loss) == 1 and np.isfinite(loss) and float(loss) < expected):
         return ""
-    rng = np.random.default_rng(0xCE)
-    logits, labels = rng.standard_normal((5, 3)) * 2, np.array([0, 2, 1, 2, 0])
+    logits, labels = _generic_logits()
     moderate = output_of_copy(loss_fn, logits, labels)
-    right = np.mean(np.logaddexp.reduce(logits, axis=1) - logits[np.arange(5), labels])
+    right = np.mean(_losses_of_each_example(logits, labels))
     if (
         moderate is None
         or moderate.size != 1
@@ -406,7 +415,7 @@ def _per_example_words(loss: np.ndarray, logits: np.ndarray, labels: np.ndarray)
     """The hint for a loss of one entry per example: what the entries are, when they are
     each example's cross-entropy (or it divided by the batch size)."""
     batch = len(labels)
-    each = np.logaddexp.reduce(logits, axis=1) - logits[np.arange(batch), labels]
+    each = _losses_of_each_example(logits, labels)
     said = {
         "each example's cross-entropy": each,
         "each example's cross-entropy divided by the batch size": each / batch,
