@@ -4083,3 +4083,116 @@ ORDER_AND_AXIS_MISTAKES += [
     ),
 ]
 MISTAKES += ORDER_AND_AXIS_MISTAKES
+
+
+# Session 8: the families built from probe 12's misses, one seeded mistake each
+S8_MISTAKES = [
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "f_plus evaluated before x[index] is raised: (f(x) - f(x - eps)) / 2eps, half the slope",
+        (
+            (
+                "        x[index] = original + eps\n        f_plus = float(f(x))",
+                "        f_plus = float(f(x))\n        x[index] = original + eps",
+            ),
+        ),
+        ("numerical-gradient-any-shape", "numerical-gradient-vectors"),
+        "the first point is x itself, not x + eps",
+    ),
+    Mistake(
+        "04-activations-losses",
+        TANH,
+        "forward np.tan(x) for np.tanh(x) (a letter missing)",
+        (("y = np.tanh(x)", "y = np.tan(x)"),),
+        ("tanh-forward", "tanh-gradients"),
+        "np.tan(x) at every point, not tanh(x)",
+    ),
+    Mistake(
+        "05-sequential",
+        SEQUENTIAL,
+        "forward chains the layers into out = layer(out) but returns x, the input",
+        (
+            (
+                "        for layer in self.layers:\n            x = layer(x)\n        return x",
+                "        out = x\n        for layer in self.layers:\n            out = layer(out)\n        return x",
+            ),
+        ),
+        ("sequential-forward", "sequential-gradients", "sequential-nested"),
+        "no layer at all, the input itself",
+    ),
+    Mistake(
+        "06-optimizers",
+        SGD,
+        "buffer = state.get('momentum_buffer', grad) then always b = μb + (1-τ)g: the first step uses (1 + μ - τ)·g",
+        (
+            (
+                '                if "momentum_buffer" not in state:\n                    buffer = grad.copy()\n                else:\n                    buffer = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * grad',
+                '                buffer = state.get("momentum_buffer", grad.copy())\n                buffer = self.momentum * buffer + (1 - self.dampening) * grad',
+            ),
+        ),
+        ("sgd-momentum", "sgd-nesterov", "sgd-weight-decay"),
+        "after step 1 is c · grad with c =",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "bias-corrected m̂, v̂ computed before the moments are updated (from the previous step's moments)",
+        (
+            (
+                '            state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad\n            state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad\n            # Bias correction: the moments start at zero, so early averages are too small.\n            exp_avg_hat = state["exp_avg"] / (1 - beta1 ** state["step"])\n            exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])\n',
+                '            # Bias correction: the moments start at zero, so early averages are too small.\n            exp_avg_hat = state["exp_avg"] / (1 - beta1 ** state["step"])\n            exp_avg_sq_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])\n            state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad\n            state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad\n',
+            ),
+        ),
+        ("adam-betas", "adam-decoupled", "adam-default", "adam-weight-decay"),
+        "did not change the parameters, though the moments it kept",
+    ),
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "for inputs, targets in enumerate(loader): the batch number taken as the inputs",
+        (("for inputs, targets in loader:", "for inputs, targets in enumerate(loader):"),),
+        ("train-one-epoch-digits", "train-one-epoch-one-epoch"),
+        "enumerate gives (number, item) pairs",
+    ),
+    Mistake(
+        "11-stax",
+        SERIAL,
+        "apply loops over zip(params, apply_funs) but unpacks (layer_apply, layer_params)",
+        (("zip(apply_funs, params, strict=True)", "zip(params, apply_funs, strict=True)"),),
+        ("serial-chain", "serial-nested"),
+        "zip gives its items in the order of its arguments",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "each input gets tensor_grad * grad: the output's gradient multiplied in again",
+        (
+            (
+                "add_gradient(grads, tensor, tensor_grad)",
+                "add_gradient(grads, tensor, tensor_grad * grad)",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+        ),
+        "by the output's gradient once more",
+    ),
+    Mistake(
+        "14-tapes",
+        GRADIENT_TAPE,
+        "record sets self.watched = {output}: the watched set replaced, not added to",
+        (("self.watched.add(output)", "self.watched = {output}"),),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+        ),
+        "the tape no longer watches",
+    ),
+]
+MISTAKES += S8_MISTAKES

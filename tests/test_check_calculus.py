@@ -103,6 +103,19 @@ def lower_point_at_x(f, x, eps=1e-6):
     return grad
 
 
+def upper_point_at_x(f, x, eps=1e-6):
+    """f_plus taken before x[i] is raised: the upper point is x itself."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
 def loops_over_len(f, x, eps=1e-6):
     """range(len(x)): rows of a matrix, and a TypeError on a 0-d x."""
     grad = np.zeros_like(x)
@@ -308,6 +321,10 @@ CATALOG = {
     "the lower point is x itself": (
         lambda: check_numerical_gradient(lower_point_at_x, X),
         "the second point is x itself, not x - eps",
+    ),
+    "the upper point is x itself": (
+        lambda: check_numerical_gradient(upper_point_at_x, X),
+        "the first point is x itself, not x + eps",
     ),
     "range(len(x)) on a 0-d x": (
         lambda: check_numerical_gradient(loops_over_len, np.array(0.7)),

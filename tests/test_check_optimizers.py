@@ -568,6 +568,26 @@ class AdamCorrectionTimesNotPower(Adam):
             adam_with_corrections(self, lambda b, t: 1 - b**t, lambda b, t: 1 - b * t)
 
 
+class AdamStepFromTheOldMoments(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            t = state["t"] = state.get("t", 0) + 1
+            m, v = state.get("m", 0.0), state.get("v", 0.0)
+            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            state["m"] = beta1 * m + (1 - beta1) * param.grad
+            state["v"] = beta2 * v + (1 - beta2) * param.grad**2
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamNeverSteps(Adam):
+    def step(self):
+        beta1, beta2 = self.betas
+        for param, state in self.params_with_grad():
+            state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * param.grad
+            state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * param.grad**2
+
+
 class AdamMomentsNeverStored(Adam):
     def step(self):
         beta1, beta2 = self.betas
@@ -604,6 +624,16 @@ class SGDDampingTheBuffer(SGD):
             param.data -= self.lr * buffer
 
 
+class SGDFirstBufferUpdatedToo(SGD):
+    def step(self):
+        for param, state in self.params_with_grad():
+            grad = param.grad + self.weight_decay * param.data
+            buffer = state.setdefault("momentum_buffer", grad.copy())
+            buffer = self.momentum * buffer + (1 - self.dampening) * grad
+            state["momentum_buffer"] = buffer
+            param.data -= self.lr * buffer
+
+
 class SGDNesterovWithTheFactorsSwapped(SGD):
     def step(self):
         for param, state in self.params_with_grad():
@@ -621,6 +651,18 @@ NARROWED_DOWN = [
         dict(algorithm="adam"),
         "state['m'] and state['v'] are still all zero after 2 steps: the new moments are "
         "computed but never stored back",
+    ),
+    (
+        AdamStepFromTheOldMoments,
+        dict(algorithm="adam"),
+        "step 1 did not change the parameters, though the moments it kept (state['m'], "
+        "state['v']) are right and not zero: the step was computed from the moments before "
+        "this step updated them",
+    ),
+    (  # the moments are right too, but no step ever moves the parameters
+        AdamNeverSteps,
+        dict(algorithm="adam"),
+        "step() did not change the parameters: update param.data in place",
     ),
     (
         AdamCorrectionTimesNotPower,  # nan from step 2: the corrections still named
@@ -646,6 +688,20 @@ NARROWED_DOWN = [
         ),
         "with a = 0.6573 (1 - dampening) and b = 0.7145 (momentum): it should be momentum · "
         "buffer + (1 - dampening) · grad, a = 0.7145 and b = 0.6573",
+    ),
+    (
+        SGDFirstBufferUpdatedToo,
+        dict(  # the recorded setting above
+            lr=0.3935664658230526,
+            momentum=0.7144645617807112,
+            dampening=0.342729903658612,
+            weight_decay=0.028141131184675983,
+            seed=988930829,
+            dtype=np.float32,
+        ),
+        "state['momentum_buffer'] after step 1 is c · grad with c = 1.372: the buffer was set "
+        "to grad and then updated with the rule in the same step; at the first step the "
+        "buffer is grad itself",
     ),
     (
         SGDNesterovWithTheFactorsSwapped,

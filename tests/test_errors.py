@@ -749,6 +749,43 @@ def test_take_without_an_axis_is_named_as_the_line_that_lost_the_features():
     assert "take without axis" not in explanation
 
 
+def test_a_loop_over_enumerate_that_takes_the_count_for_the_inputs_is_named():
+    answer = (
+        "def first_loss(batches):\n"
+        "    for inputs, targets in enumerate(batches):\n"
+        "        return Linear(3, 2)(inputs)\n"
+    )
+    pairs = "[(np.ones((4, 3)), np.zeros(4))]"
+    explanation = explain_crash(crash_of(answer, f"first_loss({pairs})"))
+    assert explanation.splitlines()[-1].startswith(
+        "Hint: line 2 `for inputs, targets in enumerate(batches):`: enumerate gives (number, "
+        "item) pairs, so `inputs` is the number 0 and `targets` the whole item"
+    )
+    unpacked = answer.replace("for inputs, targets in", "for i, (inputs, targets) in")
+    explanation = explain_crash(
+        crash_of(unpacked.replace("(3, 2)", "(5, 2)"), f"first_loss({pairs})")
+    )
+    assert "enumerate gives" not in explanation
+
+
+def test_a_loop_over_zip_that_unpacks_in_another_order_is_named():
+    answer = (
+        "def apply_all(params, functions, x):\n"
+        "    for function, param in zip(params, functions):\n"
+        "        x = function(param, x)\n"
+        "    return x\n"
+    )
+    call = "apply_all([np.ones(2)], [lambda p, x: p * x], np.ones(2))"
+    explanation = explain_crash(crash_of(answer, call))
+    assert explanation.splitlines()[-1].startswith(
+        "Hint: line 2 `for function, param in zip(params, functions):`: zip gives its items "
+        "in the order of its arguments, so `function` is an array of shape (2,)"
+    )
+    in_order = answer.replace("zip(params, functions)", "zip(functions, params)")
+    explanation = explain_crash(crash_of(in_order.replace("param, x)", "param, x)(x)"), call))
+    assert "zip gives its items" not in explanation
+
+
 def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hint():
     from pancake.testing.errors import explained
 

@@ -35,6 +35,8 @@ ELEMENTWISE = [
     ("σ squared", Sigmoid, sigmoid, "σ", lambda x: sigmoid(x) ** 2, "(σ)²: the right value"),
     ("2σ(2x) without - 1", Tanh, np.tanh, "tanh(x)", lambda x: 2 * sigmoid(2 * x), "tanh(x) + 1"),
     ("1 - σ", Sigmoid, sigmoid, "σ", lambda x: 1 - sigmoid(x) + 0 * x, "1 - σ"),
+    ("np.tan for np.tanh", Tanh, np.tanh, "tanh(x)", np.tan, "np.tan(x) at every point"),
+    ("np.tanh for σ", Sigmoid, sigmoid, "σ", np.tanh, "np.tanh(x) at every point, not σ"),
 ]
 
 

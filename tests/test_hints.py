@@ -1157,9 +1157,10 @@ def test_the_product_of_sums_hint_stays_silent_on_the_true_gradient():
     [
         (lambda layers, x: applied(layers[::-1], x), "applied last to first"),
         (lambda layers, x: applied([*layers, layers[-1]], x), "then the last one again"),
+        (lambda layers, x: x, "no layer at all, the input itself"),
     ],
 )
-def test_the_sequential_output_check_names_the_order_and_a_layer_applied_twice(forward, words):
+def test_the_sequential_output_check_names_the_order_a_layer_applied_twice_and_none(forward, words):
     from pancake.course.assignments.ex05_sequential import layers_applied_hint
 
     layers = [Linear(3, 3, rng=0), Tanh(), Linear(3, 3, rng=1), Tanh()]

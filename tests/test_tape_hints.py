@@ -38,6 +38,20 @@ def seeds_every_step(operations, target, seed, is_watched):
     return grads
 
 
+def multiplies_by_the_output_gradient_again(operations, target, seed, is_watched):
+    grads = {target: seed}
+    for function, output in reversed(operations):
+        grad = grads.get(output)
+        if grad is None:
+            continue
+        for tensor, tensor_grad in zip(
+            function.inputs, backward_step(function, output, grad), strict=True
+        ):
+            if is_watched(tensor):
+                add_gradient(grads, tensor, tensor_grad * grad)
+    return grads
+
+
 def looks_gradients_up_by_function(operations, target, seed, is_watched):
     grads = {target: seed}
     for function, output in reversed(operations):
@@ -57,6 +71,19 @@ class WatchesEveryOutput(GradientTape):
         if any(self.is_watched(tensor) for tensor in function.inputs):
             self.operations.append((function, output))
         self.watched.add(output)
+
+
+class ReplacesTheWatchedSet(GradientTape):
+    def record(self, function, output):
+        if any(self.is_watched(tensor) for tensor in function.inputs):
+            self.operations.append((function, output))
+            self.watched = {output}
+
+
+def test_a_tape_that_replaces_its_watched_set_is_named():
+    assert ex14_tapes.watched_set_replaced_hint(GradientTape) == ""
+    hint = ex14_tapes.watched_set_replaced_hint(ReplacesTheWatchedSet)
+    assert hint.startswith("after recording x * y the tape no longer watches x and y")
 
 
 def test_the_reference_walk_gets_no_walk_hint():
@@ -79,6 +106,12 @@ def test_a_walk_starting_every_step_from_the_seed_is_named(monkeypatch):
     assert ex14_tapes.seed_at_each_step_hint() == ex14_tapes.OWN_GRADIENT_HINT
     error = ex14_tapes.walk_crash(IndexError("tuple index out of range"), "tape.gradient")
     assert ex14_tapes.OWN_GRADIENT_HINT in str(error)
+
+
+def test_a_walk_multiplying_by_the_output_gradient_again_is_named(monkeypatch):
+    assert ex14_tapes.multiplied_again_hint() == ""
+    monkeypatch.setattr(ex14_tapes, "walk_tape", multiplies_by_the_output_gradient_again)
+    assert "3 * x got s · (s · exp(3x)), s times its gradient" in ex14_tapes.walk_hint()
 
 
 def test_a_crash_of_the_reference_walk_is_left_as_it_is():

@@ -108,6 +108,18 @@ def _difference_quotient_hint(got: np.ndarray, f: Callable, x: np.ndarray) -> st
     f_x = np.full_like(x, f(x))
     candidates = [
         (
+            (f_x - f_minus) / (2 * EPS),
+            "the first point is x itself, not x + eps: (f(x) - f(x - eps)) / (2·eps), half "
+            "the slope: f_plus is computed before x[i] is raised (or after it is put back); "
+            "set x[i] = original + eps, then f_plus = f(x)",
+        ),
+        (
+            (f_plus - f_x) / (2 * EPS),
+            "the second point is x itself, not x - eps: (f(x + eps) - f(x)) / (2·eps), half "
+            "the slope: set x[i] = original - eps (after x[i] += eps, x[i] -= eps only brings "
+            "x[i] back), then f_minus = f(x)",
+        ),
+        (
             f_plus - f_minus / (2 * EPS),
             "the numbers returned are f(x + eps) - f(x - eps) / (2·eps): the division applies "
             "to f(x - eps) alone; bracket the numerator, (f_plus - f_minus) / (2 * eps)",
@@ -174,13 +186,6 @@ def _numerical_gradient_hint(
             )
     if np.allclose(got, 2 * exact, rtol=1e-6, atol=1e-9):
         return "twice too large: the two points x ± eps are 2·eps apart, so divide by 2·eps"
-    # (f(x + eps) - f(x)) / (2·eps): half a forward difference, exact/2 + eps/4·f''.
-    if np.allclose(got, exact / 2 + EPS / 4 * second_derivative, rtol=1e-3, atol=1e-9):
-        return (
-            "the second point is x itself, not x - eps: set x[i] = original - eps (after "
-            "x[i] += eps, x[i] -= eps only brings x[i] back), then use "
-            "(f(x + eps) - f(x - eps)) / (2·eps)"
-        )
     if np.allclose(got, EPS**2 * exact, rtol=1e-3, atol=1e-20):
         return (
             "the difference is multiplied by eps instead of divided by it: "

@@ -515,7 +515,7 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if error is None or isinstance(error, AssertionError | NotImplementedError):
         return None
     lines = where_it_failed(error, test)
-    hint = None if hinted else _own_code_hint(error, test)
+    hint = None if hinted else own_code_hint(error, test)
     if hint is None and not hinted:
         hint = explain_error(error)
         callee = _framework_callee(error, test)
@@ -655,10 +655,81 @@ def _attribute_never_set(error: BaseException) -> str | None:
     )
 
 
-def _own_code_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
+def own_code_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
     """A hint read from the learner's own code, surer than one read from the error's
     message: an attribute never set, or take without axis=; None if neither."""
-    return _attribute_never_set(error) or _take_without_axis_hint(error, test)
+    return (
+        _attribute_never_set(error)
+        or _take_without_axis_hint(error, test)
+        or _enumerate_unpacked_hint(error, test)
+        or _zip_unpacked_hint(error, test)
+    )
+
+
+def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
+    """The hint for a loop ``for f, p in zip(params, functions)`` that calls ``f``, which
+    got the item of the other sequence (the names unpacked in another order than zip's
+    arguments); None if there is none."""
+    if not (isinstance(error, TypeError) and "not callable" in str(error)):
+        return None
+    frames, learners = _learner_frames(test, error)
+    for number in reversed(learners):
+        frame = frames[number][0]
+        for node, line in _nodes_of(frame.f_code):
+            names = _loop_names(node, "zip")
+            if names is None or len(names) != 2:
+                continue
+            values = {name: frame.f_locals.get(name, _MISSING) for name in names}
+            called = {
+                inner.func.id
+                for inner in ast.walk(node)
+                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+            }
+            first, second = names
+            if first in called and not callable(values[first]) and callable(values[second]):
+                return (
+                    f"line {line} `{linecache.getline(frame.f_code.co_filename, line).strip()}`:"
+                    f" zip gives its items in the order of its arguments, so `{first}` "
+                    f"{_described(values[first]) or 'holds the other item'} and `{second}` the "
+                    f"function: unpack them in zip's order, `for {second}, {first} in "
+                    f"{ast.unparse(node.iter)}`"
+                )
+    return None
+
+
+def _enumerate_unpacked_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
+    """The hint for a loop ``for a, b in enumerate(items)`` whose ``a`` holds a count and
+    ``b`` a pair where the item's own two parts were meant; None if there is none."""
+    frames, learners = _learner_frames(test, error)
+    for number in reversed(learners):
+        frame = frames[number][0]
+        for node, line in _nodes_of(frame.f_code):
+            names = _loop_names(node, "enumerate")
+            if names is None or len(names) != 2 or len(node.iter.args) != 1:
+                continue
+            count, item = (frame.f_locals.get(name, _MISSING) for name in names)
+            if isinstance(count, int) and isinstance(item, tuple | list) and len(item) == 2:
+                first, second = names
+                return (
+                    f"line {line} `{linecache.getline(frame.f_code.co_filename, line).strip()}`: "
+                    f"enumerate gives (number, item) pairs, so `{first}` is the number "
+                    f"{count} and `{second}` the whole item, a pair: loop over the items "
+                    f"themselves, `for {first}, {second} in {ast.unparse(node.iter.args[0])}`, "
+                    f"or unpack the item too, `for i, ({first}, {second}) in enumerate(...)`"
+                )
+    return None
+
+
+def _loop_names(node: ast.AST, over: str) -> tuple[str, ...] | None:
+    """The names of a loop ``for a, b, ... in over(...)`` (``over`` is enumerate or zip), or
+    None for any other node."""
+    if not (isinstance(node, ast.For) and isinstance(node.iter, ast.Call)):
+        return None
+    if _dotted(node.iter.func) != over or not isinstance(node.target, ast.Tuple):
+        return None
+    if not all(isinstance(element, ast.Name) for element in node.target.elts):
+        return None
+    return tuple(element.id for element in node.target.elts)
 
 
 def _take_without_axis_hint(error: BaseException, test: types.FunctionType | None) -> str | None:

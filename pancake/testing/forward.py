@@ -190,10 +190,35 @@ def _relation_hint(output, expected, formula: str, derivative=None) -> str:
     for words, values in relations.items():
         if values is not None and close(output, values, rtol=1e-6):
             return f"the output is {words}"
+    other = _other_function(output)
+    if other:
+        return (
+            f"the output is {other} at every point, not {formula}: check the name of the "
+            "function you call"
+        )
     everywhere = _what_it_is(output, expected, GENERIC_POINTS)
     if everywhere:
         return f"the output is {everywhere} at every point, instead of {formula}"
     return _affine_hint(output, expected, formula)
+
+
+# NumPy functions of one array whose names are easily mixed up with the ones a module
+# computes (np.tan for np.tanh, np.exp for np.expm1, ...)
+_NAMED_FUNCTIONS = {
+    name: getattr(np, name)
+    for name in "tan sin cos sinh cosh tanh arctan arcsinh exp expm1 exp2 log log1p log2 log10 "
+    "sqrt".split()
+}
+
+
+def _other_function(output) -> str:
+    """'np.tan(x)' when ``output`` is a NumPy function of the generic points, confirmed
+    on every one of them; or ''."""
+    with np.errstate(all="ignore"):
+        for name, function in _NAMED_FUNCTIONS.items():
+            if close(output, function(GENERIC_POINTS), rtol=1e-9):
+                return f"np.{name}(x)"
+    return ""
 
 
 def _affine_hint(output, expected, formula: str) -> str:

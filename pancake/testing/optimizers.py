@@ -635,8 +635,11 @@ def _narrowed_down(rerun: Rerun, got, step: int) -> str | None:
             "self.state between calls of step(), and read it back"
         )
     if rerun.algorithm == "sgd":
-        return _size_of_the_update(rerun.problem, got, step, rerun.algorithm) or (
-            _momentum_buffer_hint(rerun) if hp["momentum"] != 0 else None
+        buffers = _momentum_buffers(rerun) if hp["momentum"] != 0 else []
+        return (
+            _first_buffer_hint(rerun, buffers)
+            or _size_of_the_update(rerun.problem, got, step, rerun.algorithm)
+            or _momentum_buffer_hint(rerun, buffers)
         )
     moments = Moments.read(rerun, step)
     return (
@@ -661,30 +664,62 @@ def _fitted(columns: list[np.ndarray], target: np.ndarray, tolerance: float) -> 
     return [float(c) for c in coefficients]
 
 
-def _momentum_buffer_hint(rerun: Rerun) -> str | None:
-    """SGD's momentum buffer read from the state after steps 1 and 2 (the first buffer is
-    grad itself) and solved for: after step 2 it should be a·buffer + b·grad with
-    a = momentum, b = 1 - dampening. The hint naming the coefficients that differ, or that
-    the buffer is right and the step taken from it is not; None if no kept array is such a
-    buffer."""
-    hp = rerun.hp
+def _moves_later(rerun: Rerun, step: int) -> bool:
+    """Whether the step after ``step`` changes the parameters (from the recorded ones)."""
+    taken = rerun.steps(count=step + 2)
+    before = rerun.problem.before(step + 1)
+    return taken is not None and any(
+        not np.array_equal(a, b) for a, b in zip(taken[step + 1], before, strict=True)
+    )
+
+
+def _momentum_buffers(rerun: Rerun) -> list[tuple[str, float, list[float]]]:
+    """SGD's momentum buffers read from the state after steps 1 and 2 and solved for:
+    (key, c, [a, b]) for each kept array that is c·grad after step 1 and a·buffer + b·grad
+    after step 2 (right: c = 1, a = momentum, b = 1 - dampening)."""
     after_one, after_two = rerun.moments_kept(0), rerun.moments_kept(1)
     if not after_one or not after_two:
-        return None
+        return []
     g1, g2 = rerun.gradients_of_the_moments(1)
     tolerance = rerun.problem.state_tolerance
-    for key in after_one.keys() & after_two.keys():
+    buffers = []
+    for key in sorted(after_one.keys() & after_two.keys()):
         first = _fitted([g1], after_one[key], tolerance)
-        if first is None or not np.isclose(first[0], 1.0, rtol=100 * tolerance):
-            continue  # not the buffer, or a first buffer other than grad: step 1's size says
         second = _fitted([after_one[key], g2], after_two[key], tolerance)
-        if second is None:
+        if first is not None and second is not None:
+            buffers.append((key, first[0], second))
+    return buffers
+
+
+def _first_buffer_hint(rerun: Rerun, buffers: list) -> str | None:
+    """The hint for a momentum buffer that is not grad itself after the first step but
+    c·grad; None if the first buffers are right."""
+    hp, rtol = rerun.hp, 100 * rerun.problem.state_tolerance
+    for key, coefficient, _ in buffers:
+        if np.isclose(coefficient, 1.0, rtol=rtol):
             continue
-        wanted = {"a": hp["momentum"], "b": 1 - hp["dampening"]}
-        got = {"a": second[0], "b": second[1]}
-        if all(np.isclose(got[k], wanted[k], rtol=100 * tolerance) for k in wanted):
+        twice = bool(np.isclose(coefficient, hp["momentum"] + 1 - hp["dampening"], rtol=rtol))
+        why = ": the buffer was set to grad and then updated with the rule in the same step"
+        return (
+            f"state[{key!r}] after step 1 is c · grad with c = "
+            f"{_named_coefficient(coefficient, hp, rtol)}{why * twice}; at the first step the "
+            "buffer is grad itself (buffer = grad.copy(), no dampening), and only from the "
+            "second step on is it momentum · buffer + (1 - dampening) · grad"
+        )
+    return None
+
+
+def _momentum_buffer_hint(rerun: Rerun, buffers: list) -> str | None:
+    """After step 2 a buffer should be a·buffer + b·grad with a = momentum,
+    b = 1 - dampening. The hint naming the coefficients that differ, or that the buffer is
+    right and the step taken from it is not; None if no kept array is such a buffer."""
+    hp, rtol = rerun.hp, 100 * rerun.problem.state_tolerance
+    wanted = {"a": hp["momentum"], "b": 1 - hp["dampening"]}
+    for key, _, (a, b) in buffers:
+        got = {"a": a, "b": b}
+        if all(np.isclose(got[k], wanted[k], rtol=rtol) for k in wanted):
             return _right_buffer_hint(key, hp)
-        return _wrong_buffer_hint(key, got, wanted, hp, 100 * tolerance)
+        return _wrong_buffer_hint(key, got, wanted, hp, rtol)
     return None
 
 
@@ -1095,6 +1130,15 @@ def _optimizer_hint(
                     "with momentum=0 step() does not change the parameters, with momentum it "
                     "does: the update runs only in the momentum branch; take it out of the if"
                 )
+        moments = Moments.read(rerun, step) if rerun is not None and "betas" in rerun.hp else None
+        if moments and moments.first and moments.second and _moves_later(rerun, step):
+            return (
+                f"step {step + 1} did not change the parameters, though the moments it kept "
+                f"(state[{moments.first!r}], state[{moments.second!r}]) are right and not "
+                "zero: the step was computed from the moments before this step updated them "
+                "(zero at the first step); update m and v first, then bias-correct them, "
+                "m̂ = m / (1 - β1**t), v̂ = v / (1 - β2**t), and step with m̂ and v̂"
+            )
         return (
             "step() did not change the parameters: update param.data in place (param.data -= ...)"
         )

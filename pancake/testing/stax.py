@@ -13,6 +13,7 @@ import numpy as np
 
 from pancake.autograd import Tensor
 from pancake.stax import tree_map
+from pancake.testing.errors import own_code_hint
 from pancake.testing.gradcheck import (
     DIRECTION_STREAM,
     compare_tensor,
@@ -440,6 +441,7 @@ def check_serial(
         hint = (
             _swapped_arguments_hint(recorded, params)
             or _other_layers_params_hint(recorded, params)
+            or own_code_hint(error, None)
             or f"it should be {IN_TURN}"
         )
         raise AssertionError(

@@ -42,6 +42,8 @@ def layers_applied_hint(layers, x, output) -> str:
 
     With two layers, the first alone is also every layer but the last: both are named."""
     candidates = {
+        "no layer at all, the input itself: return the output of the last layer, the "
+        "value the loop computes, not x": [],
         "the first layer alone: is forward's `return` inside the loop?": layers[:1],
         "every layer but the first: the loop must start at self.layers[0]": layers[1:],
         "every layer but the last: the loop must run to the end of self.layers": layers[:-1],

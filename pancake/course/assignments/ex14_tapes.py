@@ -207,10 +207,13 @@ def own_gradient_hint():
     return OWN_GRADIENT_HINT
 
 
+GENERIC_X = np.array([0.5, -1.5, 2.0])  # the x of generic_walk's (3 * x).exp()
+
+
 def generic_walk():
     """The learner's walk of (3 * x).exp() from a generic seed s: (s, the gradient of 3 * x,
     that of x), gradients None where it gives none; None if the walk fails."""
-    tensor = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    tensor = Tensor(GENERIC_X.copy(), requires_grad=True)
     middle = tensor * 3.0
     target = middle.exp()
     seed = np.array([1.0, -2.0, 0.5])
@@ -257,6 +260,25 @@ def passed_on_hint():
         "walk_tape passes each output's gradient on unchanged: for (3 * x).exp() and a seed "
         "s, both 3 * x and x got s itself. Add to each input the gradient backward_step "
         "computed for it (tensor_grad, zipped with function.inputs), not the output's grad"
+    )
+
+
+def multiplied_again_hint():
+    """The hint for a walk_tape that multiplies the gradient backward_step returns by the
+    output's gradient once more (backward_step applies the chain rule already): for
+    (3 * x).exp() and a seed s, 3 * x gets s times its gradient s·exp(3x); or ''."""
+    walked = generic_walk()
+    if walked is None or walked[1] is None:
+        return ""
+    seed, middle = walked[0], walked[1]
+    right = seed * np.exp(3 * GENERIC_X)  # the gradient of 3 * x
+    if not np.allclose(middle, seed * right, rtol=1e-10):
+        return ""
+    return (
+        "walk_tape multiplies each gradient backward_step returns by the output's gradient "
+        "once more: for (3 * x).exp() and a seed s, 3 * x got s · (s · exp(3x)), s times its "
+        "gradient. backward_step(function, output, grad) applies the chain rule itself (it "
+        "multiplies by grad): add what it returns for each input as it is"
     )
 
 
@@ -363,6 +385,7 @@ def walk_hint():
         lookup_hint,
         walk_order_hint,
         passed_on_hint,
+        multiplied_again_hint,
         own_gradient_hint,
         assigned_hint,
     )
@@ -679,7 +702,32 @@ def record_hint(tape, watched=None):
             "watched?), so the operations on it are recorded too: watch an output only when "
             "its operation is recorded, self.watched.add(output) inside the if"
         )
-    return every_input_watched_hint(type(tape)) or RECORD_HINT
+    return (
+        watched_set_replaced_hint(type(tape)) or every_input_watched_hint(type(tape)) or RECORD_HINT
+    )
+
+
+def watched_set_replaced_hint(tape_class) -> str:
+    """The hint for a tape that forgets the tensors it watched once it records an
+    operation (self.watched = {output} replaces the set), or '': a fresh tape of
+    ``tape_class`` watching x and y, around x * y."""
+    x, y = Tensor(np.array([0.5, 1.5])), Tensor(np.array([2.0, 3.0]))
+    try:
+        with tape_class() as tape:
+            tape.watch(x)
+            tape.watch(y)
+            product = x * y
+            forgotten = [name for name, t in (("x", x), ("y", y)) if not tape.is_watched(t)]
+            still_watched = tape.is_watched(product)
+    except Exception:  # a tape that fails on its own: its error says more
+        return ""
+    if not forgotten or not still_watched:
+        return ""
+    return (
+        f"after recording x * y the tape no longer watches {' and '.join(forgotten)}, which "
+        "watch() was given: recording an operation must add its output to the watched "
+        "tensors, self.watched.add(output), not replace them (self.watched = {output})"
+    )
 
 
 def every_input_watched_hint(tape_class) -> str:
