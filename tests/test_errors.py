@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import linecache
+import re
 import types
 
 import numpy as np
@@ -688,8 +689,14 @@ def test_a_plain_graded_test_explains_its_crashes_too():
     run_as_cell(
         "@graded\ndef test_script():\n    forward(np.ones((4, 3)), np.ones((3, 2)))\n", namespace
     )
-    with pytest.raises(AssertionError, match="In your `forward`, line 2.*\n.*\nHint: the inner"):
+    with pytest.raises(AssertionError) as failure:
         namespace["test_script"]()
+    assert re.search(
+        r"In your `forward`, line 2.*\n.*\nHint: `weight @ x` multiplies `weight` of shape "
+        r"\(3, 2\) by `x` of shape \(4, 3\): the last axis of the left factor \(2\) must "
+        r"match the second-to-last axis of the right one \(4\): the inner sizes",
+        str(failure.value),
+    )
 
 
 def test_a_visible_check_explains_a_crash_of_the_learners_code_as_a_graded_test_does():
@@ -697,7 +704,8 @@ def test_a_visible_check_explains_a_crash_of_the_learners_code_as_a_graded_test_
         the_maths_wx()
     assert str(failure.value).startswith("ValueError: matmul")
     assert "In your `the_maths_wx`" in str(failure.value)
-    assert "\nHint: the inner sizes" in str(failure.value)
+    assert "\nHint: `weight @ x` multiplies `weight` of shape" in str(failure.value)
+    assert "(4): the inner sizes" in str(failure.value)
 
 
 def test_a_visible_check_leaves_a_failed_check_as_it_is():
@@ -819,3 +827,90 @@ def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hin
     assert "== compares and throws the answer away" in str(
         explained(failure.value, namespace["test_train"])
     )
+
+
+PINPOINTED = [
+    (
+        "def apply(fns, x):\n    layer = fns\n    return layer(x)\n",
+        "apply((1, 2), 3)",
+        "`layer` is (1, 2), not a function, and the line calls it, `layer(x)`",
+    ),
+    (
+        "def lengths(shape, axes):\n    return shape[axes]\n",
+        "lengths((3, 4, 5), (0, 2))",
+        "`shape[axes]` indexes the tuple `shape` with `axes`, which is (0, 2): a tuple takes "
+        "one integer",
+    ),
+    (
+        "def relu(x):\n    return x.clamp(min=0)\n",
+        "relu(np.ones(2))",
+        "`x` is an array of shape (2,), which has no `.clamp` (close names it has: .clip)",
+    ),
+    (
+        "def scaled(x, y):\n    return x * y\n",
+        "scaled([1, 2], 0.5)",
+        "in `x * y`, `x` is [1, 2], a Python list: * repeats a list (by a whole number), it "
+        "does not multiply its entries; make it an array first, np.asarray(x)",
+    ),
+    (
+        "def variance(x):\n    return x.var(unbiased=False)\n",
+        "variance(np.ones(3))",
+        "`x.var` has no argument `unbiased`: it takes (axis, dtype, out, ddof, keepdims, where",
+    ),
+    (
+        "def scaled(x):\n    return np.exp(-xx)\n",
+        "scaled(np.ones(2))",
+        "`xx` is not defined where this line runs, but `x` is",
+    ),
+    (
+        "def shifted(a, b):\n    return a + b\n",
+        "shifted({'w': 1}, 1)",
+        "in `a + b`, `a` is a dict and `b` is 1",
+    ),
+    (
+        "def combined(a, b):\n    return a * b\n",
+        "combined(np.ones((4, 3)), np.ones(4))",
+        "`a * b` combines `a` of shape (4, 3) with `b` of shape (4,)",
+    ),
+    (
+        "def second(saved):\n    return saved[1]\n",
+        "second((np.ones(2),))",
+        "`saved[1]` asks for item 1 of `saved`, a tuple of 1 item",
+    ),
+    (
+        "def sixth(x):\n    return x[5]\n",
+        "sixth(np.ones(3))",
+        "`x[5]` reads `x` of shape (3,) at index 5 on axis 0, which has 3 entries",
+    ),
+    (
+        "def first(fn):\n    return fn[0]\n",
+        "first(len)",
+        "`fn[0]` indexes `fn`, which is a function",
+    ),
+    (
+        "def listed(n):\n    return [i for i in n]\n",
+        "listed(5)",
+        "the line loops over `n`, which is 5",
+    ),
+    (
+        "def total(x, axes):\n    return x.sum(axis=axes)\n",
+        "total(np.ones((2, 3)), [0])",
+        "`x.sum(axis=axes)` is given `axes`, which is [0], where it takes one integer",
+    ),
+    (
+        "def first(pair):\n    a, b = pair\n    return a\n",
+        "first((1, 2, 3))",
+        "`(a, b)` takes 2 values from `pair`, which is (1, 2, 3)",
+    ),
+    (
+        "def firsts(batches):\n    for x, y in batches:\n        return x\n",
+        "firsts([(1, 2, 3)])",
+        "`(x, y)` takes 2 values from each item of `batches`, the first of which is (1, 2, 3)",
+    ),
+]
+
+
+@pytest.mark.parametrize("answer, call, words", PINPOINTED, ids=[c[1] for c in PINPOINTED])
+def test_a_crash_names_the_part_of_the_line_it_is_about_with_its_value(answer, call, words):
+    explanation = explain_crash(crash_of(answer, call))
+    assert f"\nHint: {words}" in explanation

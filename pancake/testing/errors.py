@@ -11,7 +11,9 @@ crashing graded test's message.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
+import difflib
 import inspect
 import linecache
 import os
@@ -20,6 +22,7 @@ import sys
 import sysconfig
 import textwrap
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -517,13 +520,24 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     lines = where_it_failed(error, test)
     hint = None if hinted else own_code_hint(error, test)
     if hint is None and not hinted:
-        hint = explain_error(error)
+        hint = with_the_part(error, explain_error(error), test)
         callee = _framework_callee(error, test)
         if lines and callee is not None and (hint is not None or _documented(callee)):
             hint = _callee_hint(callee, None if isinstance(error, ZeroDivisionError) else hint)
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
+
+
+def with_the_part(
+    error: BaseException, hint: str | None, test: types.FunctionType | None = None
+) -> str | None:
+    """``hint``, about an error's kind, led by what the part of the learner's line that
+    ``error`` is about holds (``pinpointed``), when it is found."""
+    part = pinpointed(error, test)
+    if part is None or hint is None:
+        return part or hint
+    return f"{part}: {hint}"
 
 
 def explained(error: Exception, test: types.FunctionType | None = None) -> Exception:
@@ -1040,3 +1054,398 @@ def _described(value) -> str | None:
 def _a(noun: str) -> str:
     """``noun`` with its indefinite article: a Generator, an ArrayDataset."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+# -- the part of the learner's line a crash is about ----------------------------------------
+
+
+def pinpointed(error: BaseException, test: types.FunctionType | None = None) -> str | None:
+    """What the part of the learner's line that ``error`` is about holds, read from the
+    frame (the callee, the container, the operands, the object), as the first words of a
+    hint: "`self.axis` is (1, 2, 0), a tuple, and indexes the tuple `self.input_shape`";
+    None when the line or the part is not found."""
+    frames, learners = _learner_frames(test, error)
+    if not learners:
+        return None
+    frame, line = frames[learners[-1]]
+    try:
+        tree = ast.parse(_statement_at(frame, line))
+    except SyntaxError:
+        return None
+    for pattern, error_types, reader in _PINPOINTS:
+        found = re.search(pattern, str(error))
+        if found and isinstance(error, error_types):
+            said = reader(tree, frame, *found.groups())
+            if said:
+                return said
+    return None
+
+
+def _statement_at(frame: types.FrameType, line: int) -> str:
+    """The text of the line, made a statement on its own (a loop's header gets a body)."""
+    text = _line_of(frame, line)
+    return text + " pass" if text.endswith(":") else text
+
+
+def _value_of(node: ast.AST, frame: types.FrameType):
+    """The value of ``node`` in ``frame`` when reading it runs no code of the learner's:
+    names, attributes kept in instance dictionaries, an array's shape, constants, tuples
+    of those and indexing into tuples, lists, dicts and arrays; else _MISSING."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _value_of(node.operand, frame)
+        return -value if isinstance(value, int | float) else _MISSING
+    if isinstance(node, ast.Tuple):
+        items = [_value_of(item, frame) for item in node.elts]
+        return _MISSING if any(item is _MISSING for item in items) else tuple(items)
+    if isinstance(node, ast.Attribute):
+        owner = _value_of(node.value, frame)
+        if isinstance(owner, np.ndarray | np.generic):  # NumPy's own attributes run no learner code
+            return getattr(owner, node.attr, _MISSING)
+        dotted = _dotted(node)
+        return _looked_up(dotted, frame) if dotted else _MISSING
+    if isinstance(node, ast.Name):
+        return _looked_up(node.id, frame)
+    if isinstance(node, ast.Subscript):
+        container, index = _value_of(node.value, frame), _value_of(node.slice, frame)
+        readable = type(container) in (tuple, list, dict) or isinstance(container, np.ndarray)
+        if readable and index is not _MISSING:
+            try:
+                return container[index]
+            except Exception:  # the indexing that failed: no value
+                return _MISSING
+    return _MISSING
+
+
+def _type_named(value, name: str) -> bool:
+    """Whether ``value``'s type is the one an error message names ('numpy.ndarray', 'int')."""
+    kind = type(value)
+    return name in (kind.__name__, f"{kind.__module__}.{kind.__qualname__}")
+
+
+def _is_(value) -> str:
+    """ "is ..." for any value: ``_described``, or the kind of a function or class."""
+    described = _described(value)
+    if described is not None:
+        return described
+    if isinstance(value, type):
+        return f"is the class {value.__name__}"
+    if isinstance(value, types.FunctionType | types.MethodType | types.BuiltinFunctionType):
+        return "is a function"
+    return f"is {_a(type(value).__name__)}"
+
+
+def _not_callable(tree, frame, kind: str) -> str | None:
+    """ "`f` is ..., not a function, and the line calls it"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            value = _value_of(node.func, frame)
+            if value is not _MISSING and _type_named(value, kind):
+                return (
+                    f"`{ast.unparse(node.func)}` {_is_(value)}, not a function, and the line "
+                    f"calls it, `{_short(node)}`"
+                )
+    return None
+
+
+def _bad_index(tree, frame, container_kind: str, index_kind: str) -> str | None:
+    """ "`t[i]` indexes the tuple `t` with `i`, which is ..."."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            container, index = _value_of(node.value, frame), _value_of(node.slice, frame)
+            if (
+                container is not _MISSING
+                and index is not _MISSING
+                and _type_named(container, container_kind)
+                and _type_named(index, index_kind)
+            ):
+                return (
+                    f"`{ast.unparse(node)}` indexes the {container_kind} "
+                    f"`{ast.unparse(node.value)}` with `{ast.unparse(node.slice)}`, which "
+                    f"{_is_(index)}: a {container_kind} takes one integer (or a slice) at a "
+                    f"time; for several positions pick each, "
+                    f"tuple({ast.unparse(node.value)}[i] for i in {ast.unparse(node.slice)})"
+                )
+    return None
+
+
+def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
+    """ "`x` is ..., which has no `.a` (close names: ...)"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == attribute:
+            owner = _value_of(node.value, frame)
+            if owner is _MISSING or not _type_named(owner, kind):
+                continue
+            close = difflib.get_close_matches(
+                attribute, [name for name in dir(owner) if not name.startswith("_")], 3, 0.65
+            )
+            alike = f" (close names it has: {', '.join(f'.{c}' for c in close)})" if close else ""
+            return f"`{ast.unparse(node.value)}` {_is_(owner)}, which has no `.{attribute}`{alike}"
+    return None
+
+
+_OPERATORS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
+    ast.FloorDiv: "//", ast.Mod: "%",
+}  # fmt: skip
+
+
+def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
+    """ "in `a + b`, `a` is ... and `b` is ..."."""
+    for node in ast.walk(tree):
+        operation = isinstance(node, ast.BinOp) and _OPERATORS.get(type(node.op)) == symbol
+        if not operation:
+            continue
+        left, right = _value_of(node.left, frame), _value_of(node.right, frame)
+        if _type_named(left, left_kind) and _type_named(right, right_kind):
+            return (
+                f"in `{ast.unparse(node)}`, `{ast.unparse(node.left)}` {_is_(left)} and "
+                f"`{ast.unparse(node.right)}` {_is_(right)}"
+            )
+    return None
+
+
+def _sequence_multiplied(tree, frame, kind: str) -> str | None:
+    """ "in `x * 0.5`, `x` is [1, 2], a list: * repeats a list"."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+            continue
+        for sequence, number in ((node.left, node.right), (node.right, node.left)):
+            values = _value_of(sequence, frame), _value_of(number, frame)
+            if isinstance(values[0], list | tuple) and _type_named(values[1], kind):
+                named = type(values[0]).__name__
+                return (
+                    f"in `{_short(node)}`, `{ast.unparse(sequence)}` {_is_(values[0])}, a Python "
+                    f"{named}: * repeats a {named} (by a whole number), it does not multiply "
+                    f"its entries; make it an array first, np.asarray({ast.unparse(sequence)})"
+                )
+    return None
+
+
+def _unexpected_keyword(tree, frame, keyword: str) -> str | None:
+    """ "`f` has no argument `k`: it takes (...)"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(k.arg == keyword for k in node.keywords):
+            takes = _parameters_of(_value_of(node.func, frame))
+            if takes is None:
+                return None
+            close = difflib.get_close_matches(keyword, takes, n=1)
+            alike = f" (did you mean `{close[0]}`?)" if close else ""
+            return (
+                f"`{ast.unparse(node.func)}` has no argument `{keyword}`{alike}: it takes "
+                f"({', '.join(takes)})"
+            )
+    return None
+
+
+def _parameters_of(function) -> list[str] | None:
+    """The parameter names of ``function``: from its signature, or when that is missing or
+    ends in **kwargs (NumPy's methods), from the first line of its docstring; None when
+    neither is readable."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        parameters = None
+    if parameters and all(p.kind is not p.VAR_KEYWORD for p in parameters.values()):
+        return list(parameters)
+    found = re.match(r"\s*[\w.]+\(([^)]*)\)", getattr(function, "__doc__", None) or "")
+    if found:
+        names = [part.split("=")[0].strip() for part in found.group(1).split(",")]
+        return [name for name in names if name.isidentifier()]
+    return list(parameters) if parameters else None
+
+
+def _undefined_name(tree, frame, name: str) -> str | None:
+    """ "`x` is not defined here; close names that are: ..."."""
+    known = [*frame.f_locals, *frame.f_globals, *vars(builtins)]
+    close = [c for c in difflib.get_close_matches(name, known, n=3) if c != name]
+    if not close:
+        return None
+    return f"`{name}` is not defined where this line runs, but {_listed_names(close)} is"
+
+
+def _listed_names(names: list[str]) -> str:
+    quoted = [f"`{name}`" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _short(node: ast.AST, most: int = 60) -> str:
+    """The source of ``node``, cut to ``most`` characters."""
+    text = ast.unparse(node)
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _shape(value) -> tuple | None:
+    """The shape of an array (or of a Tensor's data), None for anything else."""
+    data = value if isinstance(value, np.ndarray) else getattr(value, "__dict__", {}).get("data")
+    return data.shape if isinstance(data, np.ndarray) else None
+
+
+def _operand_pairs(tree: ast.AST, frame: types.FrameType, symbols: tuple[str, ...]):
+    """(the operation, its left and right operands' source and shape) for each binary
+    operation of ``symbols`` in ``tree`` whose operands are both arrays (or Tensors), and
+    for each call np.dot(a, b), np.matmul(a, b) or a.dot(b) when "@" is among them."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and _OPERATORS.get(type(node.op)) in symbols:
+            left, right = node.left, node.right
+        elif "@" in symbols and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            called = node.func.attr in ("dot", "matmul")
+            through_numpy = _dotted(node.func.value) in ("np", "numpy")
+            if not called or len(node.args) != (2 if through_numpy else 1):
+                continue
+            left, right = node.args if through_numpy else (node.func.value, node.args[0])
+        else:
+            continue
+        shapes = _shape(_value_of(left, frame)), _shape(_value_of(right, frame))
+        if None not in shapes:
+            yield node, (ast.unparse(left), shapes[0]), (ast.unparse(right), shapes[1])
+
+
+def _matmul_mismatch(tree, frame) -> str | None:
+    """ "`a @ b` multiplies `a` of shape (4, 2) by `b` of shape (3, 2): 2 and 3 differ"."""
+    for node, (left, a), (right, b) in _operand_pairs(tree, frame, ("@",)):
+        if not a or not b:
+            continue
+        inner = b[0] if len(b) == 1 else b[-2]
+        if a[-1] != inner:
+            return (
+                f"`{_short(node)}` multiplies `{left}` of shape {a} by `{right}` of shape {b}: "
+                f"the last axis of the left factor ({a[-1]}) must match the "
+                f"{'only' if len(b) == 1 else 'second-to-last'} axis of the right one ({inner})"
+            )
+    return None
+
+
+def _broadcast_mismatch(tree, frame) -> str | None:
+    """ "`a * b` combines `a` of shape (4, 3) with `b` of shape (4,)"."""
+    for node, (left, a), (right, b) in _operand_pairs(tree, frame, ("+", "-", "*", "/", "**")):
+        try:
+            np.broadcast_shapes(a, b)
+        except ValueError:
+            return f"`{_short(node)}` combines `{left}` of shape {a} with `{right}` of shape {b}"
+    return None
+
+
+def _subscripts(tree: ast.AST, frame: types.FrameType):
+    """(the node, the container's value, the index's value) for each subscript of ``tree``
+    whose container and index are both readable."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            container, index = _value_of(node.value, frame), _value_of(node.slice, frame)
+            if container is not _MISSING and index is not _MISSING:
+                yield node, container, index
+
+
+def _past_the_end(tree, frame, kind: str) -> str | None:
+    """ "`t[1]` asks for item 1 of `t`, a tuple of 1 item"."""
+    for node, container, index in _subscripts(tree, frame):
+        if _type_named(container, kind) and isinstance(index, int) and index >= len(container):
+            items = f"{len(container)} item{'s' * (len(container) != 1)}"
+            return (
+                f"`{ast.unparse(node)}` asks for item {index} of `{ast.unparse(node.value)}`, a "
+                f"{kind} of {items} (its items are numbered 0 to {len(container) - 1})"
+            )
+    return None
+
+
+def _array_past_the_end(tree, frame, index: str, axis: str, size: str) -> str | None:
+    """ "`x[i]` reads `x` of shape (3, 4), whose axis 0 has 3 entries"."""
+    for node, container, _ in _subscripts(tree, frame):
+        shape = _shape(container)
+        if shape and int(axis) < len(shape) and shape[int(axis)] == int(size):
+            return (
+                f"`{_short(node)}` reads `{ast.unparse(node.value)}` of shape {shape} at index "
+                f"{index} on axis {axis}, which has {size} entries"
+            )
+    return None
+
+
+def _not_subscriptable(tree, frame, kind: str) -> str | None:
+    """ "`f[0]` indexes `f`, which is a function"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            value = _value_of(node.value, frame)
+            if value is not _MISSING and _type_named(value, kind):
+                return f"`{_short(node)}` indexes `{ast.unparse(node.value)}`, which {_is_(value)}"
+    return None
+
+
+def _not_iterable(tree, frame, kind: str) -> str | None:
+    """ "the line loops over `n`, which is 10"."""
+    for node in ast.walk(tree):
+        iterated = getattr(node, "iter", None)  # a for loop, or a comprehension's for
+        value = _value_of(iterated, frame) if iterated is not None else _MISSING
+        if value is not _MISSING and _type_named(value, kind):
+            return f"the line loops over `{ast.unparse(iterated)}`, which {_is_(value)}"
+    return None
+
+
+def _not_an_integer(tree, frame, kind: str) -> str | None:
+    """ "`np.zeros(shape, n)` is given `n`, which is ..., where an integer belongs"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                value = _value_of(argument, frame)
+                if value is not _MISSING and _type_named(value, kind):
+                    return (
+                        f"`{_short(node)}` is given `{ast.unparse(argument)}`, which "
+                        f"{_is_(value)}, where it takes one integer"
+                    )
+    return None
+
+
+def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> str | None:
+    """ "`a, b` takes 2 values from `value`, which is ..." (or from each item of a loop's
+    sequence, the first of which is ...)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets, source, each = node.targets, node.value, ""
+        elif isinstance(node, ast.For | ast.comprehension):
+            targets, source, each = [node.target], node.iter, "each item of "
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Tuple) and len(target.elts) == int(expected):
+                value = _value_of(source, frame)
+                if each and isinstance(value, tuple | list) and value:
+                    value, what = value[0], "the first of which"
+                else:
+                    what = "which"
+                said = f", {what} {_is_(value)}" if value is not _MISSING else ""
+                values = "1 value" if expected == "1" else f"{expected} values"
+                return f"`{ast.unparse(target)}` takes {values} from {each}`{_short(source)}`{said}"
+    return None
+
+
+# (a pattern of the message, the errors it applies to, the reader of the line, which takes
+# the tree of the line, the frame and the pattern's groups)
+_PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str | None]]] = [
+    (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
+    (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
+    (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
+    (
+        r"unsupported operand type\(s\) for (\S+): '([\w.]+)' and '([\w.]+)'",
+        (TypeError,),
+        _bad_operands,
+    ),
+    (r"can't multiply sequence by non-int of type '([\w.]+)'", (TypeError,), _sequence_multiplied),
+    (r"got an unexpected keyword argument '(\w+)'", (TypeError,), _unexpected_keyword),
+    (r"name '(\w+)' is not defined", (NameError,), _undefined_name),
+    (r"matmul: Input operand|not aligned", (ValueError,), _matmul_mismatch),
+    (r"operands could not be broadcast together", (ValueError,), _broadcast_mismatch),
+    (r"(tuple|list) index out of range", (IndexError,), _past_the_end),
+    (
+        r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)",
+        (IndexError,),
+        _array_past_the_end,
+    ),
+    (r"'([\w.]+)' object is not subscriptable", (TypeError,), _not_subscriptable),
+    (r"'([\w.]+)' object is not iterable", (TypeError,), _not_iterable),
+    (r"'([\w.]+)' object cannot be interpreted as an integer", (TypeError,), _not_an_integer),
+    (
+        r"(too many|not enough) values to unpack \(expected (\d+)(?:, got (\d+))?\)",
+        (ValueError,),
+        _unpacked,
+    ),
+]

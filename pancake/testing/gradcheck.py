@@ -27,7 +27,7 @@ from pancake.testing.batch_hints import (
     unflattened_bias_hint,
     unflattened_grad_output_hint,
 )
-from pancake.testing.errors import parsed_shape
+from pancake.testing.errors import parsed_shape, with_the_part
 from pancake.testing.hints import (
     GENERIC_POINTS,
     MATCH_RTOL,
@@ -1227,6 +1227,7 @@ def _backward_crashed(
     ``related`` are the shapes of the arrays in play, by name.
     """
     if hint:
+        hint = with_the_part(error, hint)
         return GradientCheckError(
             f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
         )
@@ -1285,6 +1286,7 @@ def _backward_crashed(
         # "operands could not be broadcast together with shapes A B": A is what the
         # gradient is added to (the parameter's .grad), B the wrong gradient.
         hint = diagnose_shape(shapes[1], shapes[0], related)
+    hint = with_the_part(error, hint)
     return GradientCheckError(
         f"{module!r}: backward() raised ValueError: {error}\nHint: {hint}", tensor="", hint=hint
     )
@@ -1332,10 +1334,12 @@ def _batched_transpose_hint(module, x, direction, error: ValueError) -> str | No
     except Exception:  # it fails on 2-d arrays too: another mistake
         return None
     return (
-        f"a matrix product in backward has mismatched inner sizes, with grad_output of shape "
-        f"{np.shape(direction)}: .T reverses every axis of an array of 3 axes or more (the "
-        "batch axes too), so transpose only 2-d arrays (grad_output @ W.T) or swap the last "
-        "two axes with .swapaxes(-1, -2)"
+        "backward works on 2-d arrays but its matrix product fails with batch axes, on "
+        f"grad_output of shape {np.shape(direction)}: something assumes 2-d arrays. .T "
+        "reverses every axis of an array of 3 axes or more (the batch axes too): transpose "
+        "only 2-d arrays (grad_output @ W.T) or swap the last two axes, .swapaxes(-1, -2); and "
+        "axis 1 is the last axis of a 2-d array only: flatten the leading axes with "
+        "reshape(-1, x.shape[-1]), not x.shape[1]"
     )
 
 
