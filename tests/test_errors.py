@@ -567,7 +567,10 @@ def test_a_crash_names_the_learners_line_and_the_shapes_it_combined():
         "  where `self.buffer` is an array of shape (5,), `param.grad` is an array of shape (3, 4)"
     )
     assert lines[2] == "  called from your `train`, line 13: `optimizer.step()`"
-    assert lines[-1].startswith("Hint: two arrays were combined entry by entry")
+    assert lines[-1].startswith(
+        "Hint: `0.9 * self.buffer + param.grad` combines `0.9 * self.buffer` of shape (5,) with "
+        "`param.grad` of shape (3, 4): two arrays were combined entry by entry"
+    )
 
 
 def test_a_crash_shows_what_the_value_of_the_wrong_kind_is():
@@ -875,7 +878,12 @@ PINPOINTED = [
     (
         "def second(saved):\n    return saved[1]\n",
         "second((np.ones(2),))",
-        "`saved[1]` asks for item 1 of `saved`, a tuple of 1 item",
+        "`saved[1]` asks for item 1 of `saved`, a tuple of 1 item (numbered 0 to 0)",
+    ),
+    (
+        "def second(shape):\n    return shape[1]\n",
+        "second(())",
+        "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",
     ),
     (
         "def sixth(x):\n    return x[5]\n",
@@ -886,6 +894,28 @@ PINPOINTED = [
         "def first(fn):\n    return fn[0]\n",
         "first(len)",
         "`fn[0]` indexes `fn`, which is a function",
+    ),
+    (
+        "import math\ndef sigmoid(x):\n    return 1 / (1 + math.exp(-x))\n",
+        "sigmoid(np.ones(3))",
+        "`math.exp(-x)` is given `-x`, which is an array of shape (3,), where it takes one number",
+    ),
+    (
+        "def order(rng, n):\n    return rng.permuted(n)\n",
+        "order(np.random.default_rng(0), 10)",
+        "`rng.permuted(n)` is given `n`, which is 10, a single number, where it takes an array",
+    ),
+    (
+        "def lookup(grads, key):\n    return grads[key]\n",
+        "lookup({'a': 1}, 'b')",
+        "`grads[key]` looks up `key` in `grads`, a dict of 1 entry (its keys: 'a'), which has "
+        "no entry for it",
+    ),
+    (
+        "def last(order, start, size):\n    return order[start : start + size][size]\n",
+        "last(np.arange(5), 0, 2)",
+        "`order[start:start + size][size]` reads `order[start:start + size]` of shape (2,) at "
+        "index 2 on axis 0, which has 2 entries",
     ),
     (
         "def listed(n):\n    return [i for i in n]\n",

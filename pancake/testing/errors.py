@@ -16,6 +16,7 @@ import contextlib
 import difflib
 import inspect
 import linecache
+import operator
 import os
 import re
 import sys
@@ -1095,7 +1096,14 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _value_of(node.operand, frame)
-        return -value if isinstance(value, int | float) else _MISSING
+        return -value if _is_number_or_array(value) else _MISSING
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _computed(node.op, _value_of(node.left, frame), _value_of(node.right, frame))
+    if isinstance(node, ast.Slice):
+        bounds = [
+            None if b is None else _value_of(b, frame) for b in (node.lower, node.upper, node.step)
+        ]
+        return _MISSING if _MISSING in bounds else slice(*bounds)
     if isinstance(node, ast.Tuple):
         items = [_value_of(item, frame) for item in node.elts]
         return _MISSING if any(item is _MISSING for item in items) else tuple(items)
@@ -1116,6 +1124,38 @@ def _value_of(node: ast.AST, frame: types.FrameType):
             except Exception:  # the indexing that failed: no value
                 return _MISSING
     return _MISSING
+
+
+def _is_number_or_array(value) -> bool:
+    """Whether arithmetic on ``value`` runs NumPy's or Python's code only."""
+    return type(value) in (int, float) or type(value) is np.ndarray or isinstance(value, np.generic)
+
+
+# each operator's symbol and function
+_OPERATORS = {
+    ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),
+    ast.Div: ("/", operator.truediv), ast.MatMult: ("@", operator.matmul),
+    ast.Pow: ("**", operator.pow), ast.FloorDiv: ("//", operator.floordiv),
+    ast.Mod: ("%", operator.mod),
+}  # fmt: skip
+
+
+def _symbol(node: ast.AST) -> str | None:
+    """The symbol of a binary operation ("+", "@"), None for any other node."""
+    known = isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS
+    return _OPERATORS[type(node.op)][0] if known else None
+
+
+def _computed(operation: ast.operator, left, right):
+    """``left`` (operation) ``right`` for numbers and arrays; _MISSING for anything else, or
+    if it fails."""
+    if not (_is_number_or_array(left) and _is_number_or_array(right)):
+        return _MISSING
+    try:
+        with np.errstate(all="ignore"):
+            return _OPERATORS[type(operation)][1](left, right)
+    except Exception:  # the operation that failed: no value
+        return _MISSING
 
 
 def _type_named(value, name: str) -> bool:
@@ -1185,16 +1225,10 @@ def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
     return None
 
 
-_OPERATORS = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
-    ast.FloorDiv: "//", ast.Mod: "%",
-}  # fmt: skip
-
-
 def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
     """ "in `a + b`, `a` is ... and `b` is ..."."""
     for node in ast.walk(tree):
-        operation = isinstance(node, ast.BinOp) and _OPERATORS.get(type(node.op)) == symbol
+        operation = _symbol(node) == symbol
         if not operation:
             continue
         left, right = _value_of(node.left, frame), _value_of(node.right, frame)
@@ -1287,7 +1321,7 @@ def _operand_pairs(tree: ast.AST, frame: types.FrameType, symbols: tuple[str, ..
     operation of ``symbols`` in ``tree`` whose operands are both arrays (or Tensors), and
     for each call np.dot(a, b), np.matmul(a, b) or a.dot(b) when "@" is among them."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp) and _OPERATORS.get(type(node.op)) in symbols:
+        if _symbol(node) in symbols:
             left, right = node.left, node.right
         elif "@" in symbols and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             called = node.func.attr in ("dot", "matmul")
@@ -1341,10 +1375,12 @@ def _past_the_end(tree, frame, kind: str) -> str | None:
     """ "`t[1]` asks for item 1 of `t`, a tuple of 1 item"."""
     for node, container, index in _subscripts(tree, frame):
         if _type_named(container, kind) and isinstance(index, int) and index >= len(container):
-            items = f"{len(container)} item{'s' * (len(container) != 1)}"
+            asked = f"`{ast.unparse(node)}` asks for item {index} of `{ast.unparse(node.value)}`"
+            if not container:
+                return f"{asked}, which is {container!r}, an empty {kind}: it has no item at all"
             return (
-                f"`{ast.unparse(node)}` asks for item {index} of `{ast.unparse(node.value)}`, a "
-                f"{kind} of {items} (its items are numbered 0 to {len(container) - 1})"
+                f"{asked}, a {kind} of {_counted(len(container), 'item')} (numbered 0 to "
+                f"{len(container) - 1})"
             )
     return None
 
@@ -1356,7 +1392,7 @@ def _array_past_the_end(tree, frame, index: str, axis: str, size: str) -> str | 
         if shape and int(axis) < len(shape) and shape[int(axis)] == int(size):
             return (
                 f"`{_short(node)}` reads `{ast.unparse(node.value)}` of shape {shape} at index "
-                f"{index} on axis {axis}, which has {size} entries"
+                f"{index} on axis {axis}, which has {_counted(int(size), 'entry')}"
             )
     return None
 
@@ -1382,17 +1418,80 @@ def _not_iterable(tree, frame, kind: str) -> str | None:
 
 
 def _not_an_integer(tree, frame, kind: str) -> str | None:
-    """ "`np.zeros(shape, n)` is given `n`, which is ..., where an integer belongs"."""
+    """ "`x.sum(axis=axes)` is given `axes`, which is [0], where it takes one integer"."""
+    for call, argument, value in _arguments(tree, frame):
+        if _type_named(value, kind):
+            return (
+                f"`{_short(call)}` is given `{ast.unparse(argument)}`, which {_is_(value)}, "
+                "where it takes one integer"
+            )
+    return None
+
+
+def _arguments(tree: ast.AST, frame: types.FrameType):
+    """(the call, the argument's node, its value) for each readable argument of each call
+    in ``tree``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            for argument in [*node.args, *(k.value for k in node.keywords)]:
+            for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
                 value = _value_of(argument, frame)
-                if value is not _MISSING and _type_named(value, kind):
-                    return (
-                        f"`{_short(node)}` is given `{ast.unparse(argument)}`, which "
-                        f"{_is_(value)}, where it takes one integer"
-                    )
+                if value is not _MISSING:
+                    yield node, argument, value
+
+
+def _array_for_a_number(tree, frame) -> str | None:
+    """ "`math.exp(-x)` is given `-x`, an array of shape (3,), where it takes one number"."""
+    for call, argument, value in _arguments(tree, frame):
+        if isinstance(value, np.ndarray) and value.size > 1:
+            return (
+                f"`{_short(call)}` is given `{ast.unparse(argument)}`, which {_is_(value)}, "
+                "where it takes one number"
+            )
     return None
+
+
+def _number_for_a_sequence(tree, frame) -> str | None:
+    """ "`rng.permuted(n)` is given `n`, which is 10, a single number"."""
+    for call, argument, value in _arguments(tree, frame):
+        if _is_number_or_array(value) and np.ndim(value) == 0:
+            return (
+                f"`{_short(call)}` is given `{ast.unparse(argument)}`, which {_is_(value)}, a "
+                "single number, where it takes an array or a list"
+            )
+    return None
+
+
+def _missing_key(tree, frame, key: str) -> str | None:
+    """ "`grads[output]` looks up `output` in `grads`, a dict of 3 entries, which has none
+    for it"."""
+    for node, container, index in _subscripts(tree, frame):
+        if type(container) is dict and _hashable(index) and index not in container:
+            keys = [repr(k) for k in list(container)[:4]]
+            short = container and all(len(key) <= 20 for key in keys)
+            more = ", ..." if len(container) > 4 else ""
+            shown = f" (its keys: {', '.join(keys)}{more})" if short else ""
+            return (
+                f"`{_short(node)}` looks up `{ast.unparse(node.slice)}` in "
+                f"`{ast.unparse(node.value)}`, a dict of {_counted(len(container), 'entry')}"
+                f"{shown}, which has no entry for it"
+            )
+    return None
+
+
+def _counted(count: int, noun: str) -> str:
+    """'1 entry', '3 entries', '2 items'."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def _hashable(value) -> bool:
+    """Whether ``value`` can be a dict's key."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> str | None:
@@ -1443,6 +1542,13 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
     (r"'([\w.]+)' object is not subscriptable", (TypeError,), _not_subscriptable),
     (r"'([\w.]+)' object is not iterable", (TypeError,), _not_iterable),
     (r"'([\w.]+)' object cannot be interpreted as an integer", (TypeError,), _not_an_integer),
+    (
+        r"only (?:0-dimensional|length-1|size-1) arrays can be converted to Python scalars",
+        (TypeError,),
+        _array_for_a_number,
+    ),
+    (r"len\(\) of unsized object", (TypeError,), _number_for_a_sequence),
+    (r"(.*)", (KeyError,), _missing_key),
     (
         r"(too many|not enough) values to unpack \(expected (\d+)(?:, got (\d+))?\)",
         (ValueError,),
