@@ -881,6 +881,18 @@ PINPOINTED = [
         "`saved[1]` asks for item 1 of `saved`, a tuple of 1 item (numbered 0 to 0)",
     ),
     (
+        "def batches(order, size):\n    return order.reshape(-1, size)\n",
+        "batches(np.arange(10), 4)",
+        "`order.reshape(-1, size)` asks for shape (-1, 4) from `order`, 10 entries: -1 fills in "
+        "what is left only when the other lengths divide the size, and 10 is not a multiple of 4",
+    ),
+    (
+        "def rows(x, n):\n    return np.reshape(x, (n, 6))\n",
+        "rows(np.ones((3, 5)), 2)",
+        "`np.reshape(x, (n, 6))` asks for shape (2, 6), 12 entries, from `x`, 15 entries of "
+        "shape (3, 5)",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

@@ -1494,6 +1494,39 @@ def _hashable(value) -> bool:
     return True
 
 
+def _reshape_mismatch(tree, frame, size: str) -> str | None:
+    """ "`order.reshape(-1, 4)` asks for rows of 4 from `order`, an array of 10 entries"."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        through_numpy = _dotted(node.func.value) in ("np", "numpy")
+        if node.func.attr != "reshape" or (through_numpy and len(node.args) < 2):
+            continue
+        source, *lengths = node.args if through_numpy else (node.func.value, *node.args)
+        array = _value_of(source, frame)
+        asked = [_value_of(length, frame) for length in lengths]
+        if len(asked) == 1 and isinstance(asked[0], tuple):
+            asked = list(asked[0])
+        if _shape(array) is None or np.size(array) != int(size) or _MISSING in asked:
+            continue
+        if not all(isinstance(length, int | np.integer) for length in asked):
+            continue
+        known = [int(length) for length in asked if length != -1]
+        entries = int(np.prod(known))
+        what = f"`{_short(node)}` asks for shape {tuple(int(n) for n in asked)}"
+        if -1 in asked:
+            return (
+                f"{what} from `{ast.unparse(source)}`, {_counted(int(size), 'entry')}: -1 "
+                f"fills in what is left only when the other lengths divide the size, and "
+                f"{size} is not a multiple of {entries}"
+            )
+        return (
+            f"{what}, {_counted(entries, 'entry')}, from `{ast.unparse(source)}`, "
+            f"{_counted(int(size), 'entry')} of shape {_shape(array)}"
+        )
+    return None
+
+
 def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> str | None:
     """ "`a, b` takes 2 values from `value`, which is ..." (or from each item of a loop's
     sequence, the first of which is ...)."""
@@ -1548,6 +1581,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         _array_for_a_number,
     ),
     (r"len\(\) of unsized object", (TypeError,), _number_for_a_sequence),
+    (r"cannot reshape array of size (\d+) into shape", (ValueError,), _reshape_mismatch),
     (r"(.*)", (KeyError,), _missing_key),
     (
         r"(too many|not enough) values to unpack \(expected (\d+)(?:, got (\d+))?\)",
