@@ -939,6 +939,24 @@ def test_diagnose_names_a_rearranged_gradient_a_partly_filled_one_and_an_empty_a
     assert diagnose(otherwise, truth, 2, truth.size).startswith("the values are wrong")
 
 
+def test_diagnose_names_a_gradient_moved_by_one_place_along_an_axis():
+    from pancake.testing.hints import diagnose
+
+    truth = np.random.default_rng(4).standard_normal((2, 5, 3))
+    moved = np.zeros_like(truth)
+    moved[:, :-1] = truth[:, 1:]  # entry i of axis 1 holds entry i + 1; the last stays 0
+    assert diagnose(moved, truth, 2, truth.size).startswith(
+        "the gradient is the true one moved by one place along axis 1: its entry i holds the "
+        "value of entry i + 1"
+    )
+    back = np.zeros_like(truth)
+    back[:, :, 1:] = truth[:, :, :-1]
+    assert "along axis 2: its entry i holds the value of entry i - 1" in diagnose(
+        back, truth, 2, truth.size
+    )
+    assert "moved by one place" not in diagnose(truth[:, ::-1].copy(), truth, 2, truth.size)
+
+
 # -- exercise 12: Conv2d's output ----------------------------------------------------------
 CONV_MISTAKES = [
     ("stride 1", lambda x, w, b: convolution_by_definition(x, w, b, (1, 1), (1, 1)), "stride 1"),

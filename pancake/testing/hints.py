@@ -75,6 +75,9 @@ def diagnose(
     filled = analytic != 0
     if np.any(~filled & (numeric != 0)) and close(analytic, np.where(filled, numeric, 0.0)):
         return _filled_in_hint(filled)
+    shifted = _shifted_by_one(analytic, numeric)
+    if shifted:
+        return shifted
     if close(np.sort(analytic, axis=None), np.sort(numeric, axis=None)):
         return (
             "the gradient holds the right values in the wrong places (the entries of the true "
@@ -82,6 +85,27 @@ def diagnose(
             "it back to the tensor's layout, and which entry each value is sent to"
         )
     return where_wrong_hint(analytic, numeric, x) or VALUES_WRONG_HINT
+
+
+def _shifted_by_one(analytic: np.ndarray, numeric: np.ndarray) -> str | None:
+    """The hint when the gradient is the true one moved by one place along an axis (entry i
+    holds the value of entry i + 1, or of i - 1), confirmed on at least 3 non-zero entries
+    where the two overlap; or None."""
+    for axis, length in enumerate(numeric.shape):
+        if length < 3:
+            continue
+        head, tail = range(length - 1), range(1, length)
+        for got_part, true_part, which in ((head, tail, "i + 1"), (tail, head, "i - 1")):
+            got = np.take(analytic, got_part, axis=axis)
+            truth = np.take(numeric, true_part, axis=axis)
+            unmoved = np.take(numeric, got_part, axis=axis)
+            if np.count_nonzero(truth) >= 3 and close(got, truth) and not close(got, unmoved):
+                return (
+                    f"the gradient is the true one moved by one place along axis {axis}: its "
+                    f"entry i holds the value of entry {which}: an index off by one in a loop, a "
+                    "slice or an offset along that axis"
+                )
+    return None
 
 
 def _sign_lost_hint(flipped: np.ndarray, x: np.ndarray | None) -> str:
