@@ -871,6 +871,17 @@ PINPOINTED = [
         "in `a + b`, `a` is a dict and `b` is 1",
     ),
     (
+        "def watch(watched, tensors):\n    watched += tensors\n",
+        "watch(set(), [np.ones(2)])",
+        "in `watched += tensors`, `watched` is a set and `tensors` is [array([1., 1.])]",
+    ),
+    (
+        "def total(grad, n):\n    return grad.sum(axis=range(n))\n",
+        "total(np.ones((2, 3)), 1)",
+        "`grad.sum(axis=range(n))` is given `range(n)`, which is a range, where it takes one "
+        "integer",
+    ),
+    (
         "def combined(a, b):\n    return a * b\n",
         "combined(np.ones((4, 3)), np.ones(4))",
         "`a * b` combines `a` of shape (4, 3) with `b` of shape (4,)",

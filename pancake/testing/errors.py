@@ -1099,6 +1099,14 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         return -value if _is_number_or_array(value) else _MISSING
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         return _computed(node.op, _value_of(node.left, frame), _value_of(node.right, frame))
+    if isinstance(node, ast.Call) and _dotted(node.func) in _SAFE_BUILTINS and not node.keywords:
+        arguments = [_value_of(argument, frame) for argument in node.args]
+        if _MISSING in arguments or not all(map(_plain, arguments)):
+            return _MISSING
+        try:
+            return _SAFE_BUILTINS[_dotted(node.func)](*arguments)
+        except Exception:  # the call that failed: no value
+            return _MISSING
     if isinstance(node, ast.Slice):
         bounds = [
             None if b is None else _value_of(b, frame) for b in (node.lower, node.upper, node.step)
@@ -1124,6 +1132,17 @@ def _value_of(node: ast.AST, frame: types.FrameType):
             except Exception:  # the indexing that failed: no value
                 return _MISSING
     return _MISSING
+
+
+# builtins whose calls on plain values (``_plain``) run no learner code
+_SAFE_BUILTINS = {"range": range, "len": len, "tuple": tuple, "list": list}
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` is a number, an array, or a built-in container of plain values."""
+    if type(value) in (tuple, list):
+        return all(map(_plain, value))
+    return _is_number_or_array(value) or type(value) in (range, str, dict)
 
 
 def _is_number_or_array(value) -> bool:
@@ -1226,16 +1245,21 @@ def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
 
 
 def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
-    """ "in `a + b`, `a` is ... and `b` is ..."."""
+    """ "in `a + b`, `a` is ... and `b` is ..." (or `a += b`)."""
     for node in ast.walk(tree):
-        operation = _symbol(node) == symbol
-        if not operation:
+        if _symbol(node) == symbol:
+            left_node, right_node = node.left, node.right
+        elif isinstance(node, ast.AugAssign) and type(node.op) in _OPERATORS:
+            if f"{_OPERATORS[type(node.op)][0]}=" != symbol:
+                continue
+            left_node, right_node = node.target, node.value
+        else:
             continue
-        left, right = _value_of(node.left, frame), _value_of(node.right, frame)
+        left, right = _value_of(left_node, frame), _value_of(right_node, frame)
         if _type_named(left, left_kind) and _type_named(right, right_kind):
             return (
-                f"in `{ast.unparse(node)}`, `{ast.unparse(node.left)}` {_is_(left)} and "
-                f"`{ast.unparse(node.right)}` {_is_(right)}"
+                f"in `{_short(node)}`, `{ast.unparse(left_node)}` {_is_(left)} and "
+                f"`{ast.unparse(right_node)}` {_is_(right)}"
             )
     return None
 
