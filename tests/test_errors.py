@@ -861,9 +861,26 @@ PINPOINTED = [
         "`x.var` has no argument `unbiased`: it takes (axis, dtype, out, ddof, keepdims, where",
     ),
     (
-        "def scaled(x):\n    return np.exp(-xx)\n",
-        "scaled(np.ones(2))",
-        "`xx` is not defined where this line runs, but `x` is",
+        "def doubled(grad_output):\n    return 2 * grad_ouput\n",
+        "doubled(np.ones(2))",
+        "`grad_ouput` is not defined where this line runs, but `grad_output` is",
+    ),
+    (
+        "def root(x):\n    return math.sqrt(x)\n",
+        "root(np.ones(2))",
+        "`math` is a module that this notebook never imported: import it first (import math)",
+    ),
+    (
+        "def backwards(items):\n    return [item for item in items.reverse()]\n",
+        "backwards([1, 2])",
+        "`items.reverse()` changes `items` in place and returns None, which the line then "
+        "uses: call it on its own line and use `items` itself, or loop over reversed(...)",
+    ),
+    (
+        "def complement(saved):\n    y = saved\n    return 1 - y\n",
+        "complement((np.ones(2),))",
+        "in `1 - y`, `1` is 1 and `y` is (array([1., 1.]),): `y` holds one value, take it out, "
+        "(a,) = ...",
     ),
     (
         "def shifted(a, b):\n    return a + b\n",
@@ -907,6 +924,11 @@ PINPOINTED = [
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",
+    ),
+    (
+        "def past(x):\n    return x[len(x)]\n",
+        "past(np.ones(3))",
+        "`x[len(x)]` reads `x` of shape (3,) at index 3 on axis 0, which has 3 entries",
     ),
     (
         "def sixth(x):\n    return x[5]\n",

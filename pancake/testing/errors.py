@@ -14,6 +14,7 @@ import ast
 import builtins
 import contextlib
 import difflib
+import importlib.util
 import inspect
 import linecache
 import operator
@@ -535,10 +536,11 @@ def with_the_part(
 ) -> str | None:
     """``hint``, about an error's kind, led by what the part of the learner's line that
     ``error`` is about holds (``pinpointed``), when it is found."""
-    part = pinpointed(error, test)
-    if part is None or hint is None:
-        return part or hint
-    return f"{part}: {hint}"
+    found = _pinpoint(error, test)
+    if found is None or hint is None:
+        return found[0] if found else hint
+    part, complete = found
+    return part if complete else f"{part}: {hint}"
 
 
 def explained(error: Exception, test: types.FunctionType | None = None) -> Exception:
@@ -1065,6 +1067,12 @@ def pinpointed(error: BaseException, test: types.FunctionType | None = None) -> 
     frame (the callee, the container, the operands, the object), as the first words of a
     hint: "`self.axis` is (1, 2, 0), a tuple, and indexes the tuple `self.input_shape`";
     None when the line or the part is not found."""
+    found = _pinpoint(error, test)
+    return found[0] if found else None
+
+
+def _pinpoint(error: BaseException, test: types.FunctionType | None) -> tuple[str, bool] | None:
+    """(``pinpointed``'s words, whether they name the whole mistake), or None."""
     frames, learners = _learner_frames(test, error)
     if not learners:
         return None
@@ -1076,9 +1084,12 @@ def pinpointed(error: BaseException, test: types.FunctionType | None = None) -> 
     for pattern, error_types, reader in _PINPOINTS:
         found = re.search(pattern, str(error))
         if found and isinstance(error, error_types):
-            said = reader(tree, frame, *found.groups())
+            try:
+                said = reader(tree, frame, *found.groups())
+            except Exception:  # a reader must never cost the learner the error itself
+                said = None
             if said:
-                return said
+                return said, reader in _COMPLETE
     return None
 
 
@@ -1101,7 +1112,7 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         return _computed(node.op, _value_of(node.left, frame), _value_of(node.right, frame))
     if isinstance(node, ast.Call) and _dotted(node.func) in _SAFE_BUILTINS and not node.keywords:
         arguments = [_value_of(argument, frame) for argument in node.args]
-        if _MISSING in arguments or not all(map(_plain, arguments)):
+        if _any_missing(arguments) or not all(map(_plain, arguments)):
             return _MISSING
         try:
             return _SAFE_BUILTINS[_dotted(node.func)](*arguments)
@@ -1111,7 +1122,7 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         bounds = [
             None if b is None else _value_of(b, frame) for b in (node.lower, node.upper, node.step)
         ]
-        return _MISSING if _MISSING in bounds else slice(*bounds)
+        return _MISSING if _any_missing(bounds) else slice(*bounds)
     if isinstance(node, ast.Tuple):
         items = [_value_of(item, frame) for item in node.elts]
         return _MISSING if any(item is _MISSING for item in items) else tuple(items)
@@ -1132,6 +1143,11 @@ def _value_of(node: ast.AST, frame: types.FrameType):
             except Exception:  # the indexing that failed: no value
                 return _MISSING
     return _MISSING
+
+
+def _any_missing(values) -> bool:
+    """Whether any of ``values`` is _MISSING (by identity: arrays do not compare to it)."""
+    return any(value is _MISSING for value in values)
 
 
 # builtins whose calls on plain values (``_plain``) run no learner code
@@ -1257,9 +1273,36 @@ def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> 
             continue
         left, right = _value_of(left_node, frame), _value_of(right_node, frame)
         if _type_named(left, left_kind) and _type_named(right, right_kind):
+            wrapped = next(
+                (
+                    ast.unparse(side)
+                    for side, value in ((left_node, left), (right_node, right))
+                    if type(value) in (tuple, list) and len(value) == 1
+                ),
+                None,
+            )
+            unwrap = f": `{wrapped}` holds one value, take it out, (a,) = ..." if wrapped else ""
             return (
                 f"in `{_short(node)}`, `{ast.unparse(left_node)}` {_is_(left)} and "
-                f"`{ast.unparse(right_node)}` {_is_(right)}"
+                f"`{ast.unparse(right_node)}` {_is_(right)}{unwrap}"
+            )
+    return None
+
+
+# methods that change their object in place and return None
+_IN_PLACE = ("reverse", "sort", "shuffle", "append", "extend", "insert", "update", "fill")
+
+
+def _in_place_result(tree, frame, kind: str = "") -> str | None:
+    """ "`order.reverse()` reverses `order` in place and returns None"."""
+    for node in ast.walk(tree):
+        is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        if is_call and node.func.attr in _IN_PLACE:
+            owner = ast.unparse(node.func.value)
+            return (
+                f"`{_short(node)}` changes `{owner}` in place and returns None, which the line "
+                f"then uses: call it on its own line and use `{owner}` itself"
+                + (", or loop over reversed(...)" if node.func.attr == "reverse" else "")
             )
     return None
 
@@ -1314,10 +1357,20 @@ def _parameters_of(function) -> list[str] | None:
     return list(parameters) if parameters else None
 
 
+def _module_not_imported(tree, frame, name: str) -> str | None:
+    """ "`math` is a module that this notebook never imported"."""
+    if importlib.util.find_spec(name) is None:
+        return None
+    return (
+        f"`{name}` is a module that this notebook never imported: import it first "
+        f"(import {name}), or use NumPy's own function, which works on arrays"
+    )
+
+
 def _undefined_name(tree, frame, name: str) -> str | None:
     """ "`x` is not defined here; close names that are: ..."."""
     known = [*frame.f_locals, *frame.f_globals, *vars(builtins)]
-    close = [c for c in difflib.get_close_matches(name, known, n=3) if c != name]
+    close = [c for c in difflib.get_close_matches(name, known, 3, 0.75) if c != name]
     if not close:
         return None
     return f"`{name}` is not defined where this line runs, but {_listed_names(close)} is"
@@ -1491,7 +1544,7 @@ def _missing_key(tree, frame, key: str) -> str | None:
     for node, container, index in _subscripts(tree, frame):
         if type(container) is dict and _hashable(index) and index not in container:
             keys = [repr(k) for k in list(container)[:4]]
-            short = container and all(len(key) <= 20 for key in keys)
+            short = container and all(type(key) in (str, int) for key in container)
             more = ", ..." if len(container) > 4 else ""
             shown = f" (its keys: {', '.join(keys)}{more})" if short else ""
             return (
@@ -1531,7 +1584,7 @@ def _reshape_mismatch(tree, frame, size: str) -> str | None:
         asked = [_value_of(length, frame) for length in lengths]
         if len(asked) == 1 and isinstance(asked[0], tuple):
             asked = list(asked[0])
-        if _shape(array) is None or np.size(array) != int(size) or _MISSING in asked:
+        if _shape(array) is None or np.size(array) != int(size) or _any_missing(asked):
             continue
         if not all(isinstance(length, int | np.integer) for length in asked):
             continue
@@ -1577,6 +1630,7 @@ def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> s
 # (a pattern of the message, the errors it applies to, the reader of the line, which takes
 # the tree of the line, the frame and the pattern's groups)
 _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str | None]]] = [
+    (r"'NoneType' object", (TypeError, AttributeError), _in_place_result),
     (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
     (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
     (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
@@ -1587,6 +1641,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
     ),
     (r"can't multiply sequence by non-int of type '([\w.]+)'", (TypeError,), _sequence_multiplied),
     (r"got an unexpected keyword argument '(\w+)'", (TypeError,), _unexpected_keyword),
+    (r"name '(\w+)' is not defined", (NameError,), _module_not_imported),
     (r"name '(\w+)' is not defined", (NameError,), _undefined_name),
     (r"matmul: Input operand|not aligned", (ValueError,), _matmul_mismatch),
     (r"operands could not be broadcast together", (ValueError,), _broadcast_mismatch),
@@ -1613,3 +1668,6 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         _unpacked,
     ),
 ]
+
+# readers whose words name the whole mistake: the hint about the error's kind is left out
+_COMPLETE = (_module_not_imported, _in_place_result)
