@@ -868,7 +868,8 @@ PINPOINTED = [
     (
         "def root(x):\n    return math.sqrt(x)\n",
         "root(np.ones(2))",
-        "`math` is a module that this notebook never imported: import it first (import math)",
+        "`math` is a module of Python's that this notebook never imported: import it first "
+        "(import math)",
     ),
     (
         "def backwards(items):\n    return [item for item in items.reverse()]\n",

@@ -14,7 +14,6 @@ import ast
 import builtins
 import contextlib
 import difflib
-import importlib.util
 import inspect
 import linecache
 import operator
@@ -1358,11 +1357,14 @@ def _parameters_of(function) -> list[str] | None:
 
 
 def _module_not_imported(tree, frame, name: str) -> str | None:
-    """ "`math` is a module that this notebook never imported"."""
-    if importlib.util.find_spec(name) is None:
+    """ "`math` is a module that this notebook never imported" (Python's own modules, and
+    NumPy as np)."""
+    if name == "np":
+        return "`np` is NumPy's usual name, which this notebook never gave: import numpy as np"
+    if name not in sys.stdlib_module_names:
         return None
     return (
-        f"`{name}` is a module that this notebook never imported: import it first "
+        f"`{name}` is a module of Python's that this notebook never imported: import it first "
         f"(import {name}), or use NumPy's own function, which works on arrays"
     )
 
