@@ -1827,3 +1827,18 @@ def test_grad_output_nonlinearity_tells_an_offset_from_a_square_and_linear_from_
         "constant": "constant",
         "comparison": "comparison",
     }
+
+
+class LinearWithTheMathsOrder(Linear):
+    def backward(self, grad_output):
+        weight = self.weight.data
+        return weight @ grad_output  # (in, out) @ (N, out): the inner sizes differ
+
+
+def test_a_gradient_check_names_the_product_that_crashed_in_backward():
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(LinearWithTheMathsOrder(3, 2, rng=0), np.ones((4, 3)))
+    assert (
+        "\nHint: `weight @ grad_output` multiplies `weight` of shape (3, 2) by `grad_output` of "
+        "shape (4, 2): the last axis of the left factor (2) must match"
+    ) in str(failure.value)
