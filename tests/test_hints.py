@@ -1842,3 +1842,20 @@ def test_a_gradient_check_names_the_product_that_crashed_in_backward():
         "\nHint: `weight @ grad_output` multiplies `weight` of shape (3, 2) by `grad_output` of "
         "shape (4, 2): the last axis of the left factor (2) must match"
     ) in str(failure.value)
+
+
+class TanhComputingTan(Tanh):
+    def forward(self, x):
+        y = np.tan(x)
+        self.save_for_backward(y)
+        return y
+
+
+def test_a_right_backward_under_a_wrong_forward_points_at_the_forward():
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(TanhComputingTan(), np.array([[0.3, -0.8], [1.1, 0.5]]))
+    assert (
+        "backward multiplies grad_output by 1 - y², the derivative of tanh written with its "
+        "output y, but the derivative of your forward is 1 + y²: if the module is tanh, its "
+        "forward is what is wrong"
+    ) in failure.value.hint

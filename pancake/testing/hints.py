@@ -766,9 +766,33 @@ def _output_polynomial_hint(module, y: np.ndarray, ratio: np.ndarray) -> str | N
     yours = _quadratic_fit(y, ratio, MATCH_RTOL)
     if truth is None or yours is None or np.allclose(truth, yours, atol=1e-6):
         return None
+    known = _known_derivative(yours)
+    if known and not _known_derivative(truth):
+        return (
+            f"backward multiplies grad_output by {_polynomial_in_y(yours)}, the derivative of "
+            f"{known} written with its output y, but the derivative of your forward is "
+            f"{_polynomial_in_y(truth)}: if the module is {known}, its forward is what is "
+            f"wrong (it does not compute {known}); else re-derive backward in terms of y"
+        )
     return (
         f"backward multiplies grad_output by {_polynomial_in_y(yours)}, with y the output, "
         f"but the derivative is f'(x) = {_polynomial_in_y(truth)}: re-derive it in terms of y"
+    )
+
+
+# the derivatives of functions whose derivative is a polynomial of their output y
+_KNOWN_DERIVATIVES_IN_Y = {"tanh": (1.0, 0.0, -1.0), "the sigmoid": (0.0, 1.0, -1.0)}
+
+
+def _known_derivative(coefficients: np.ndarray) -> str | None:
+    """The function whose derivative, written with its output y, has these (c0, c1, c2)."""
+    return next(
+        (
+            name
+            for name, known in _KNOWN_DERIVATIVES_IN_Y.items()
+            if np.allclose(coefficients, known, atol=1e-6)
+        ),
+        None,
     )
 
 
