@@ -4196,3 +4196,66 @@ S8_MISTAKES = [
     ),
 ]
 MISTAKES += S8_MISTAKES
+
+
+# crashes whose hint names the part of the learner's line (the line readers of errors.py)
+S8_CRASH_MISTAKES = [
+    Mistake(
+        "04-activations-losses",
+        SIGMOID,
+        "y = self.saved_tensors (the tuple itself)",
+        (("(y,) = self.saved_tensors", "y = self.saved_tensors"),),
+        ("sigmoid-gradients",),
+        "`y` holds one value, take it out",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "state['step'] += 1 without the init (if not state dropped for step)",
+        (('                state["step"] = 0\n', ""),),
+        ("adam-betas", "adam-decoupled", "adam-default", "adam-weight-decay"),
+        "`state['step']` looks up `'step'` in `state`",
+    ),
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "reversed(operations) written operations.reverse() in the loop",
+        (
+            (
+                "for function, output in reversed(operations):",
+                "for function, output in operations.reverse():",
+            ),
+        ),
+        (
+            "gradient-tape-nested-second-derivative",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+        ),
+        "`operations.reverse()` changes `operations` in place and returns None",
+    ),
+    Mistake(
+        "06-optimizers",
+        ADAM,
+        "sqrt from math on the moment array",
+        (("(np.sqrt(exp_avg_sq_hat) + self.eps)", "(math.sqrt(exp_avg_sq_hat) + self.eps)"),),
+        ("adam-betas", "adam-decoupled", "adam-default", "adam-weight-decay"),
+        "`math` is a module of Python's that this notebook never imported",
+    ),
+    Mistake(
+        "11-stax",
+        DENSE,
+        "apply unpacks params[0] (the first parameter) as (W, b)",
+        (
+            (
+                "        W, b = params\n        return inputs @ W + b",
+                "        W, b = params[0]\n        return inputs @ W + b",
+            ),
+        ),
+        ("dense-layer", "dense-leading-axes"),
+        "`(W, b)` takes 2 values from `params[0]`",
+    ),
+]
+MISTAKES += S8_CRASH_MISTAKES
