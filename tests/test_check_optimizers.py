@@ -645,6 +645,15 @@ class SGDNesterovWithTheFactorsSwapped(SGD):
             param.data -= self.lr * (self.momentum * param.grad + buffer)
 
 
+RECORDED_SGD_FLOAT32 = dict(  # a recorded setting in float32, with dampening and weight decay
+    lr=0.3935664658230526,
+    momentum=0.7144645617807112,
+    dampening=0.342729903658612,
+    weight_decay=0.028141131184675983,
+    seed=988930829,
+    dtype=np.float32,
+)
+
 NARROWED_DOWN = [
     (
         AdamMomentsNeverStored,
@@ -678,27 +687,13 @@ NARROWED_DOWN = [
     ),
     (
         SGDDampingTheBuffer,
-        dict(  # a recorded setting in float32, with weight decay
-            lr=0.3935664658230526,
-            momentum=0.7144645617807112,
-            dampening=0.342729903658612,
-            weight_decay=0.028141131184675983,
-            seed=988930829,
-            dtype=np.float32,
-        ),
+        RECORDED_SGD_FLOAT32,
         "with a = 0.6573 (1 - dampening) and b = 0.7145 (momentum): it should be momentum · "
         "buffer + (1 - dampening) · grad, a = 0.7145 and b = 0.6573",
     ),
     (
         SGDFirstBufferUpdatedToo,
-        dict(  # the recorded setting above
-            lr=0.3935664658230526,
-            momentum=0.7144645617807112,
-            dampening=0.342729903658612,
-            weight_decay=0.028141131184675983,
-            seed=988930829,
-            dtype=np.float32,
-        ),
+        RECORDED_SGD_FLOAT32,
         "state['momentum_buffer'] after step 1 is c · grad with c = 1.372: the buffer was set "
         "to grad and then updated with the rule in the same step; at the first step the "
         "buffer is grad itself",
