@@ -922,6 +922,18 @@ PINPOINTED = [
         "shape (3, 5)",
     ),
     (
+        "def rows(out, i, row):\n    out[i] = row\n",
+        "rows(np.zeros(4), 0, np.ones(3))",
+        "`out[i]` is one entry of `out` (shape (4,)), but is given `row`, which is an array of "
+        "shape (3,)",
+    ),
+    (
+        "def stacked(a, b):\n    return np.array([a, b])\n",
+        "stacked(np.ones(3), np.ones(2))",
+        "`np.array([a, b])` stacks pieces of shapes (3,) and (2,): pieces of one array must all "
+        "have the same shape",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pancake.testing.hints import listed
+
 # Methods of PyTorch's nn.Module that pancake's modules do not have.
 PYTORCH_MODULE_METHODS = ("modules", "named_modules", "children")
 PYTORCH_OPTIMIZER_NAMES = ("param_groups", "add_param_group")
@@ -1375,12 +1377,7 @@ def _undefined_name(tree, frame, name: str) -> str | None:
     close = [c for c in difflib.get_close_matches(name, known, 3, 0.75) if c != name]
     if not close:
         return None
-    return f"`{name}` is not defined where this line runs, but {_listed_names(close)} is"
-
-
-def _listed_names(names: list[str]) -> str:
-    quoted = [f"`{name}`" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"`{name}` is not defined where this line runs, but {listed([f'`{name}`' for name in close], 'or')} is"
 
 
 def _short(node: ast.AST, most: int = 60) -> str:
@@ -1606,6 +1603,32 @@ def _reshape_mismatch(tree, frame, size: str) -> str | None:
     return None
 
 
+def _sequence_into_an_entry(tree, frame) -> str | None:
+    """ "`out[i] = row` puts `row`, an array of shape (3,), into one entry of `out`" or
+    "`np.array([a, b])` stacks pieces of shapes (3,) and (2,)"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            target = node.targets[0]
+            container, value = _value_of(target.value, frame), _value_of(node.value, frame)
+            entry = _value_of(target, frame)
+            if _shape(container) and np.ndim(entry) == 0 and np.ndim(value) > 0:
+                return (
+                    f"`{_short(target)}` is one entry of `{ast.unparse(target.value)}` (shape "
+                    f"{_shape(container)}), but is given `{_short(node.value)}`, which "
+                    f"{_is_(value)}"
+                )
+        stacked = isinstance(node, ast.Call) and _dotted(node.func) in ("np.array", "np.asarray")
+        if stacked and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+            pieces = [_value_of(piece, frame) for piece in node.args[0].elts]
+            shapes = [np.shape(piece) for piece in pieces if piece is not _MISSING]
+            if len(shapes) == len(pieces) and len(set(shapes)) > 1:
+                return (
+                    f"`{_short(node)}` stacks pieces of shapes {listed(shapes)}: pieces of one "
+                    "array must all have the same shape"
+                )
+    return None
+
+
 def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> str | None:
     """ "`a, b` takes 2 values from `value`, which is ..." (or from each item of a loop's
     sequence, the first of which is ...)."""
@@ -1662,6 +1685,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         _array_for_a_number,
     ),
     (r"len\(\) of unsized object", (TypeError,), _number_for_a_sequence),
+    (r"setting an array element with a sequence", (ValueError,), _sequence_into_an_entry),
     (r"cannot reshape array of size (\d+) into shape", (ValueError,), _reshape_mismatch),
     (r"(.*)", (KeyError,), _missing_key),
     (

@@ -323,14 +323,14 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
     if len(got) != len(expected):
         return None
     differ = [a for a in range(len(got)) if got[a] != expected[a]]
-    axes = ("axis " if len(differ) == 1 else "axes ") + _listed(differ)
+    axes = ("axis " if len(differ) == 1 else "axes ") + listed(differ)
     if 0 in got:
         return None  # an empty axis: the crop of a[p:-p]
     if all(got[a] == 1 for a in differ):
         return (
             f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} length 1 where "
             "the tensor has "
-            f"{_listed([expected[a] for a in differ])} entries (shape {got}, expected {expected}): "
+            f"{listed([expected[a] for a in differ])} entries (shape {got}, expected {expected}): "
             "likely summed or averaged over an axis the tensor has (reduce only over the axes "
             "where the tensor has length 1 or that it does not have), or a matrix product "
             "with its factors in the wrong order"
@@ -343,7 +343,7 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             "or use the matrix product that sums over them), or axes in another order"
         )
     if all(got[a] % expected[a] == 0 for a in differ):
-        times = _listed([got[a] // expected[a] for a in differ])
+        times = listed([got[a] // expected[a] for a in differ])
         return (
             f"{axes} of the gradient {'is' if len(differ) == 1 else 'are'} {times} times too "
             f"long (shape {got}, expected "
@@ -352,7 +352,7 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             "np.broadcast_to the tensor's shape"
         )
     if len(got) >= 3 and all(a >= 2 and abs(got[a] - expected[a]) <= 4 for a in differ):
-        offsets = _listed([f"{got[a] - expected[a]:+d}" for a in differ])
+        offsets = listed([f"{got[a] - expected[a]:+d}" for a in differ])
         return (
             f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} "
             f"{offsets} entries (shape {got}, "
@@ -403,10 +403,10 @@ def _fallback_shape_hint(got: tuple, expected: tuple) -> str:
     return f"the gradient must have the shape of the tensor, {expected}, not {got}"
 
 
-def _listed(values: Sequence) -> str:
-    """``0``, ``0 and 2``, ``0, 1 and 2``."""
+def listed(values: Sequence, last: str = "and") -> str:
+    """``0``, ``0 and 2``, ``0, 1 and 2`` (or ``0 or 2`` with ``last="or"``)."""
     words = [str(value) for value in values]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} " + words[-1]
 
 
 def diagnose_factor(factor: float, batch_size: int, input_size: int) -> str:
