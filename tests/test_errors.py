@@ -934,6 +934,44 @@ PINPOINTED = [
         "have the same shape",
     ),
     (
+        "def pad(x):\n    padded = np.zeros((3, 7))\n    padded[:, 1:6] = x.T\n",
+        "pad(np.ones((6, 3)))",
+        "`padded[:, 1:6] = ...` writes `x.T`, of shape (3, 6), into `padded[:, 1:6]`, of shape "
+        "(3, 5)",
+    ),
+    (
+        "def accumulate(grad, rows, g):\n    grad += rows.T @ g\n",
+        "accumulate(np.zeros(3), np.ones((4, 2)), np.ones((4, 3)))",
+        "`grad += ...` writes `rows.T @ g`, of shape (2, 3), into `grad`, of shape (3,)",
+    ),
+    (
+        "def accumulate(grad, rows, g):\n    grad += rows.T @ g\n",
+        "accumulate(np.zeros(3), np.ones((4, 3)), np.ones((4, 2)))",
+        "`grad += rows.T @ g` combines `grad` of shape (3,) with `rows.T @ g` of shape (3, 2)",
+    ),
+    (
+        "def relu(x):\n    return max(x, 0)\n",
+        "relu(np.ones(5))",
+        "`max(x, 0)` is Python's max, which compares whole values, and `x` is an array of shape "
+        "(5,)",
+    ),
+    (
+        "def positive(x):\n    return 1.0 if x > 0 else 0.0\n",
+        "positive(np.ones(5))",
+        "the line asks `x > 0`, which is an array of shape (5,), for one truth value",
+    ),
+    (
+        "def output_shape(shape, n):\n    return tuple(shape[:-1]) + (n)\n",
+        "output_shape((4, 3), 2)",
+        "in `tuple(shape[:-1]) + n`, `tuple(shape[:-1])` is (4,) and `n` is 2, not a tuple",
+    ),
+    (
+        "def product(a, b):\n    return np.swapaxes(a, -1, -2) @ b\n",
+        "product(np.ones((1, 2)), np.ones((3, 1)))",
+        "`np.swapaxes(a, -1, -2) @ b` multiplies `np.swapaxes(a, -1, -2)` of shape (2, 1) by "
+        "`b` of shape (3, 1)",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

@@ -1111,14 +1111,12 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         return -value if _is_number_or_array(value) else _MISSING
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         return _computed(node.op, _value_of(node.left, frame), _value_of(node.right, frame))
-    if isinstance(node, ast.Call) and _dotted(node.func) in _SAFE_BUILTINS and not node.keywords:
-        arguments = [_value_of(argument, frame) for argument in node.args]
-        if _any_missing(arguments) or not all(map(_plain, arguments)):
-            return _MISSING
-        try:
-            return _SAFE_BUILTINS[_dotted(node.func)](*arguments)
-        except Exception:  # the call that failed: no value
-            return _MISSING
+    if isinstance(node, ast.Call):
+        return _called(node, frame)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
+        left, right = _value_of(node.left, frame), _value_of(node.comparators[0], frame)
+        if _is_number_or_array(left) and _is_number_or_array(right):
+            return _COMPARISONS[type(node.ops[0])](left, right)
     if isinstance(node, ast.Slice):
         bounds = [
             None if b is None else _value_of(b, frame) for b in (node.lower, node.upper, node.step)
@@ -1146,6 +1144,40 @@ def _value_of(node: ast.AST, frame: types.FrameType):
     return _MISSING
 
 
+def _called(node: ast.Call, frame: types.FrameType):
+    """The value of a call that runs no learner code: a safe builtin (range, len, tuple,
+    list) or NumPy's own function or array method (not np.random's, not with out=), on
+    plain values only; else _MISSING."""
+    name = _dotted(node.func)
+    function = _SAFE_BUILTINS.get(name) if name in _SAFE_BUILTINS else _value_of(node.func, frame)
+    if function is _MISSING or not (name in _SAFE_BUILTINS or _numpys_own(function)):
+        return _MISSING
+    arguments = [_value_of(argument, frame) for argument in node.args]
+    keywords = {k.arg: _value_of(k.value, frame) for k in node.keywords}
+    values = [*arguments, *keywords.values()]
+    if None in keywords or "out" in keywords or _any_missing(values):
+        return _MISSING
+    if not all(map(_plain, values)):
+        return _MISSING
+    try:
+        with np.errstate(all="ignore"):
+            return function(*arguments, **keywords)
+    except Exception:  # the call that failed: no value
+        return _MISSING
+
+
+def _numpys_own(function) -> bool:
+    """Whether ``function`` is NumPy's (a function of numpy outside numpy.random, a ufunc,
+    or a method of an array), so that calling it runs no learner code."""
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, np.ndarray | np.generic):
+        return True
+    module = getattr(function, "__module__", None) or ""
+    if isinstance(function, np.ufunc):
+        return True
+    return module.split(".")[0] == "numpy" and not module.startswith("numpy.random")
+
+
 def _any_missing(values) -> bool:
     """Whether any of ``values`` is _MISSING (by identity: arrays do not compare to it)."""
     return any(value is _MISSING for value in values)
@@ -1159,7 +1191,7 @@ def _plain(value) -> bool:
     """Whether ``value`` is a number, an array, or a built-in container of plain values."""
     if type(value) in (tuple, list):
         return all(map(_plain, value))
-    return _is_number_or_array(value) or type(value) in (range, str, dict)
+    return _is_number_or_array(value) or value is None or type(value) in (range, str, dict, bool)
 
 
 def _is_number_or_array(value) -> bool:
@@ -1176,10 +1208,23 @@ _OPERATORS = {
 }  # fmt: skip
 
 
+_COMPARISONS = {
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}  # fmt: skip
+
+
 def _symbol(node: ast.AST) -> str | None:
-    """The symbol of a binary operation ("+", "@"), None for any other node."""
-    known = isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS
-    return _OPERATORS[type(node.op)][0] if known else None
+    """The symbol of a binary operation ("+", "@") or of an update in place ("+=", "@="),
+    None for any other node."""
+    if not isinstance(node, ast.BinOp | ast.AugAssign) or type(node.op) not in _OPERATORS:
+        return None
+    return _OPERATORS[type(node.op)][0] + ("=" if isinstance(node, ast.AugAssign) else "")
+
+
+def _operands(node: ast.BinOp | ast.AugAssign) -> tuple[ast.AST, ast.AST]:
+    """The left and right operands of an operation, or the target and value of an update."""
+    return (node.left, node.right) if isinstance(node, ast.BinOp) else (node.target, node.value)
 
 
 def _computed(operation: ast.operator, left, right):
@@ -1264,14 +1309,9 @@ def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
 def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
     """ "in `a + b`, `a` is ... and `b` is ..." (or `a += b`)."""
     for node in ast.walk(tree):
-        if _symbol(node) == symbol:
-            left_node, right_node = node.left, node.right
-        elif isinstance(node, ast.AugAssign) and type(node.op) in _OPERATORS:
-            if f"{_OPERATORS[type(node.op)][0]}=" != symbol:
-                continue
-            left_node, right_node = node.target, node.value
-        else:
+        if _symbol(node) != symbol:
             continue
+        left_node, right_node = _operands(node)
         left, right = _value_of(left_node, frame), _value_of(right_node, frame)
         if _type_named(left, left_kind) and _type_named(right, right_kind):
             wrapped = next(
@@ -1397,8 +1437,8 @@ def _operand_pairs(tree: ast.AST, frame: types.FrameType, symbols: tuple[str, ..
     operation of ``symbols`` in ``tree`` whose operands are both arrays (or Tensors), and
     for each call np.dot(a, b), np.matmul(a, b) or a.dot(b) when "@" is among them."""
     for node in ast.walk(tree):
-        if _symbol(node) in symbols:
-            left, right = node.left, node.right
+        if _symbol(node) and _symbol(node).rstrip("=") in symbols:
+            left, right = _operands(node)
         elif "@" in symbols and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             called = node.func.attr in ("dot", "matmul")
             through_numpy = _dotted(node.func.value) in ("np", "numpy")
@@ -1629,6 +1669,63 @@ def _sequence_into_an_entry(tree, frame) -> str | None:
     return None
 
 
+def _written_shapes(tree, frame) -> str | None:
+    """ "`a[:, 1:] = b` writes `b`, of shape (3, 6), into `a[:, 1:]`, of shape (3, 5)" (also
+    for +=, -=, ...)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, operator_text = node.targets[0], "="
+        elif _symbol(node) and isinstance(node, ast.AugAssign):
+            target, operator_text = node.target, _symbol(node)
+        else:
+            continue
+        written, value = _shape(_value_of(target, frame)), _shape(_value_of(node.value, frame))
+        if written is not None and value is not None and written != value:
+            return (
+                f"`{_short(target)} {operator_text} ...` writes `{_short(node.value)}`, of shape "
+                f"{value}, into `{_short(target)}`, of shape {written}"
+            )
+    return None
+
+
+def _truth_of_an_array(tree, frame) -> str | None:
+    """ "`max(x, 0)` is Python's max, which compares whole values, and `x` is an array" or
+    "`if x` asks `x`, an array of shape (5,), for one truth value"."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("max", "min", "sorted", "bool"):
+            for argument in node.args:
+                value = _value_of(argument, frame)
+                if isinstance(value, np.ndarray) and value.size > 1:
+                    return (
+                        f"`{_short(node)}` is Python's {_dotted(node.func)}, which compares "
+                        f"whole values, and `{ast.unparse(argument)}` {_is_(value)}"
+                    )
+        tested = getattr(node, "test", None)  # if, while, a conditional expression
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            tested = node.operand
+        value = _value_of(tested, frame) if tested is not None else _MISSING
+        if isinstance(value, np.ndarray) and value.size > 1:
+            return (
+                f"the line asks `{_short(tested)}`, which {_is_(value)}, for one truth value "
+                "(if, while, not, and, or)"
+            )
+    return None
+
+
+def _concatenated(tree, frame, kind: str, other: str) -> str | None:
+    """ "in `shape + (n)`, `(n)` is 3, an int"."""
+    for node in ast.walk(tree):
+        if _symbol(node) != "+":
+            continue
+        left, right = _value_of(node.left, frame), _value_of(node.right, frame)
+        if _type_named(left, kind) and _type_named(right, other):
+            return (
+                f"in `{_short(node)}`, `{ast.unparse(node.left)}` {_is_(left)} and "
+                f"`{ast.unparse(node.right)}` {_is_(right)}, not a {kind}"
+            )
+    return None
+
+
 def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> str | None:
     """ "`a, b` takes 2 values from `value`, which is ..." (or from each item of a loop's
     sequence, the first of which is ...)."""
@@ -1685,6 +1782,13 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         _array_for_a_number,
     ),
     (r"len\(\) of unsized object", (TypeError,), _number_for_a_sequence),
+    (
+        r"could not broadcast input array from shape|non-broadcastable output operand",
+        (ValueError,),
+        _written_shapes,
+    ),
+    (r"truth value of an array with more than one element", (ValueError,), _truth_of_an_array),
+    (r'can only concatenate (\w+) \(not "(\w+)"\)', (TypeError,), _concatenated),
     (r"setting an array element with a sequence", (ValueError,), _sequence_into_an_entry),
     (r"cannot reshape array of size (\d+) into shape", (ValueError,), _reshape_mismatch),
     (r"(.*)", (KeyError,), _missing_key),
