@@ -972,6 +972,16 @@ PINPOINTED = [
         "`b` of shape (3, 1)",
     ),
     (
+        "def count(items, n):\n    for item in range(len(n)):\n        pass\n",
+        "count([1], 5)",
+        "`len(n)` asks `n`, which is 5, for its length: a single number has none",
+    ),
+    (  # a statement over several lines: read as a whole
+        "def grads(inputs, seed):\n    return list(zip(\n        inputs, seed[3], strict=True\n    ))\n",
+        "grads((1, 2), (1, 2))",
+        "`seed[3]` asks for item 3 of `seed`, a tuple of 2 items (numbered 0 to 1)",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import copy
 import difflib
 import inspect
 import linecache
@@ -1078,9 +1079,8 @@ def _pinpoint(error: BaseException, test: types.FunctionType | None) -> tuple[st
     if not learners:
         return None
     frame, line = frames[learners[-1]]
-    try:
-        tree = ast.parse(_statement_at(frame, line))
-    except SyntaxError:
+    tree = _statement_around(frame, line)
+    if tree is None:
         return None
     for pattern, error_types, reader in _PINPOINTS:
         found = re.search(pattern, str(error))
@@ -1094,10 +1094,29 @@ def _pinpoint(error: BaseException, test: types.FunctionType | None) -> tuple[st
     return None
 
 
-def _statement_at(frame: types.FrameType, line: int) -> str:
-    """The text of the line, made a statement on its own (a loop's header gets a body)."""
-    text = _line_of(frame, line)
-    return text + " pass" if text.endswith(":") else text
+def _statement_around(frame: types.FrameType, line: int) -> ast.AST | None:
+    """The statement of the learner's code that ``line`` is part of (all its lines; of a
+    loop, an if or a with, the header alone), from the source of the code the frame runs,
+    or from the line alone when that source is not known; None if neither parses."""
+    around = [
+        (start, node)
+        for node, start in _nodes_of(frame.f_code)
+        if isinstance(node, ast.stmt) and start <= line <= start + node.end_lineno - node.lineno
+    ]
+    if not around:
+        text = _line_of(frame, line)
+        try:
+            return ast.parse(text + " pass" if text.endswith(":") else text)
+        except SyntaxError:
+            return None
+    start, statement = max(around, key=lambda found: (found[0], not hasattr(found[1], "body")))
+    if not hasattr(statement, "body"):
+        return statement
+    header = copy.copy(statement)  # the body runs on other lines: not part of this one
+    for part in ("body", "orelse", "handlers", "finalbody"):
+        if hasattr(header, part):
+            setattr(header, part, [])
+    return header
 
 
 def _value_of(node: ast.AST, frame: types.FrameType):
@@ -1610,6 +1629,17 @@ def _hashable(value) -> bool:
     return True
 
 
+def _no_length(tree, frame, kind: str) -> str | None:
+    """ "`len(n)` asks `n`, which is 5, for its length"."""
+    for call, argument, value in _arguments(tree, frame):
+        if _dotted(call.func) == "len" and _type_named(value, kind):
+            return (
+                f"`{_short(call)}` asks `{ast.unparse(argument)}`, which {_is_(value)}, for its "
+                "length: a single number has none (a count is already the number itself)"
+            )
+    return None
+
+
 def _reshape_mismatch(tree, frame, size: str) -> str | None:
     """ "`order.reshape(-1, 4)` asks for rows of 4 from `order`, an array of 10 entries"."""
     for node in ast.walk(tree):
@@ -1782,6 +1812,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         _array_for_a_number,
     ),
     (r"len\(\) of unsized object", (TypeError,), _number_for_a_sequence),
+    (r"object of type '([\w.]+)' has no len\(\)", (TypeError,), _no_length),
     (
         r"could not broadcast input array from shape|non-broadcastable output operand",
         (ValueError,),
