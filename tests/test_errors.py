@@ -1050,3 +1050,28 @@ PINPOINTED = [
 def test_a_crash_names_the_part_of_the_line_it_is_about_with_its_value(answer, call, words):
     explanation = explain_crash(crash_of(answer, call))
     assert f"\nHint: {words}" in explanation
+
+
+def test_reading_a_crashed_line_never_calls_numpys_in_place_methods_again():
+    namespace = {"np": np}
+    run_as_cell("def add_one(x):\n    return x.fill(0) + 1\n", namespace)
+    namespace["x"] = x = np.array([3.0, 1.0])
+    with pytest.raises(TypeError) as failure:
+        run_as_cell("add_one(x)", namespace)
+    x[...] = [3.0, 1.0]  # the learner's own call filled it
+    assert "`x.fill(0)` changes `x` in place" in explain_crash(failure.value)
+    assert x.tolist() == [3.0, 1.0]
+
+
+def test_a_line_is_read_by_calling_numpy_but_never_a_method_that_changes_an_array():
+    import ast
+    import sys
+
+    from pancake.testing import errors
+
+    x = np.array([3.0, 1.0])
+    here = sys._getframe()
+    assert errors._value_of(ast.parse("x.sum() + np.abs(-x)[0]", mode="eval").body, here) == 7.0
+    for changing in ("x.fill(0)", "x.sort()", "np.copyto(x, 0.0)"):
+        assert errors._value_of(ast.parse(changing, mode="eval").body, here) is errors._MISSING
+    assert x.tolist() == [3.0, 1.0]

@@ -1185,9 +1185,21 @@ def _called(node: ast.Call, frame: types.FrameType):
         return _MISSING
 
 
+# NumPy's functions and array methods that change an array in place or touch files: never
+# called again to read a line
+_NOT_READ = frozenset(
+    "fill sort resize put itemset setflags partition byteswap tofile dump dumps setfield "
+    "save savez savez_compressed savetxt load loadtxt genfromtxt fromfile copyto place "
+    "putmask put_along_axis fill_diagonal shuffle".split()
+)
+
+
 def _numpys_own(function) -> bool:
     """Whether ``function`` is NumPy's (a function of numpy outside numpy.random, a ufunc,
-    or a method of an array), so that calling it runs no learner code."""
+    or a method of an array), so that calling it runs no learner code, and one that
+    changes nothing (``_NOT_READ``)."""
+    if getattr(function, "__name__", None) in _NOT_READ:
+        return False
     owner = getattr(function, "__self__", None)
     if isinstance(owner, np.ndarray | np.generic):
         return True
@@ -1782,7 +1794,7 @@ def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> s
 # (a pattern of the message, the errors it applies to, the reader of the line, which takes
 # the tree of the line, the frame and the pattern's groups)
 _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str | None]]] = [
-    (r"'NoneType' object", (TypeError, AttributeError), _in_place_result),
+    (r"'NoneType'", (TypeError, AttributeError), _in_place_result),
     (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
     (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
     (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
