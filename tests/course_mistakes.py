@@ -4259,3 +4259,18 @@ S8_CRASH_MISTAKES = [
     ),
 ]
 MISTAKES += S8_CRASH_MISTAKES
+MISTAKES.append(
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "x written into the channels-last padded array without its transpose",
+        (
+            (
+                "padded[:, ph : ph + height, pw : pw + width] = x.transpose(0, 2, 3, 1)",
+                "padded[:, ph : ph + height, pw : pw + width] = x",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-forward", "conv2d-gradients"),
+        "the same lengths in another order; put its axes in the order of the place it goes to",
+    )
+)

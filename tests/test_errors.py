@@ -940,6 +940,20 @@ PINPOINTED = [
         "(3, 5)",
     ),
     (
+        "def pad(x):\n    padded = np.zeros((3, 7, 6, 2))\n    padded[:, :, :, :] = x\n",
+        "pad(np.ones((3, 2, 7, 6)))",
+        "`padded[:, :, :, :] = ...` writes `x`, of shape (3, 2, 7, 6), into `padded[:, :, :, :]`, "
+        "of shape (3, 7, 6, 2): the same lengths in another order; put its axes in the order of "
+        "the place it goes to, x.transpose(0, 2, 3, 1)",
+    ),
+    (
+        "def pad(x):\n    padded = np.zeros((1, 3, 1, 1))\n    padded[:, :, :, :] = x\n",
+        "pad(np.ones((1, 1, 3, 1)))",
+        "`padded[:, :, :, :] = ...` writes `x`, of shape (1, 1, 3, 1), into `padded[:, :, :, :]`, "
+        "of shape (1, 3, 1, 1): the same lengths in another order; put its axes in the order of "
+        "the place it goes to: values were written",
+    ),
+    (
         "def accumulate(grad, rows, g):\n    grad += rows.T @ g\n",
         "accumulate(np.zeros(3), np.ones((4, 2)), np.ones((4, 3)))",
         "`grad += ...` writes `rows.T @ g`, of shape (2, 3), into `grad`, of shape (3,)",

@@ -1726,8 +1726,21 @@ def _written_shapes(tree, frame) -> str | None:
             return (
                 f"`{_short(target)} {operator_text} ...` writes `{_short(node.value)}`, of shape "
                 f"{value}, into `{_short(target)}`, of shape {written}"
+                + _reordered(node.value, value, written)
             )
     return None
+
+
+def _reordered(node: ast.AST, shape: tuple, wanted: tuple) -> str:
+    """ ": the same lengths in another order ..." when ``shape`` is ``wanted`` with its axes
+    in another order, with the transpose when there is one way only (no two lengths
+    alike); ''."""
+    if sorted(shape) != sorted(wanted):
+        return ""
+    said = ": the same lengths in another order; put its axes in the order of the place it goes to"
+    if len(set(shape)) != len(shape):
+        return said
+    return f"{said}, {_short(node)}.transpose{tuple(shape.index(n) for n in wanted)}"
 
 
 def _truth_of_an_array(tree, frame) -> str | None:
