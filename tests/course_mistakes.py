@@ -4274,3 +4274,38 @@ MISTAKES.append(
         "the same lengths in another order; put its axes in the order of the place it goes to",
     )
 )
+MISTAKES.append(
+    Mistake(
+        "03-linear",
+        LINEAR,
+        "the parameter gradients written after the needs_input_grad return (a first layer fed "
+        "data never trains)",
+        (
+            (
+                "        self.weight.grad += rows.T @ grad_rows\n"
+                "        if self.bias is not None:\n"
+                "            self.bias.grad += grad_rows.sum(axis=0)\n",
+                "",
+            ),
+            (
+                "        return grad_output @ self.weight.data.T",
+                "        self.weight.grad += rows.T @ grad_rows\n"
+                "        if self.bias is not None:\n"
+                "            self.bias.grad += grad_rows.sum(axis=0)\n"
+                "        return grad_output @ self.weight.data.T",
+            ),
+        ),
+        ("linear-gradients",),
+        "a layer whose input is data still computes the gradients of its parameters",
+    )
+)
+MISTAKES.append(
+    Mistake(
+        "01-chain-rule",
+        NUMERICAL_GRADIENT,
+        "loops over np.argwhere(x): the entries equal to 0 are never moved",
+        (("for index in np.ndindex(x.shape):", "for index in map(tuple, np.argwhere(x)):"),),
+        ("numerical-gradient-any-shape", "numerical-gradient-vectors"),
+        "are never moved, and only those: the loop visits the nonzero entries alone",
+    )
+)

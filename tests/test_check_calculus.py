@@ -116,6 +116,20 @@ def upper_point_at_x(f, x, eps=1e-6):
     return grad
 
 
+def skips_the_zeros(f, x, eps=1e-6):
+    """np.argwhere(x) lists the nonzero entries only: a 0 is never moved."""
+    grad = np.zeros_like(x)
+    for index in map(tuple, np.argwhere(x)):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
 def loops_over_len(f, x, eps=1e-6):
     """range(len(x)): rows of a matrix, and a TypeError on a 0-d x."""
     grad = np.zeros_like(x)
@@ -321,6 +335,14 @@ CATALOG = {
     "the lower point is x itself": (
         lambda: check_numerical_gradient(lower_point_at_x, X),
         "the second point is x itself, not x - eps",
+    ),
+    "the zeros skipped": (
+        lambda: check_numerical_gradient(skips_the_zeros, np.array([0.5, 0.0, -1.0])),
+        "the entries where x is 0 (1 of 3) are never moved, and only those",
+    ),
+    "the zeros skipped, x all 0": (
+        lambda: check_numerical_gradient(skips_the_zeros, np.zeros(2)),
+        "the entries where x is 0 (2 of 2) are never moved",
     ),
     "the upper point is x itself": (
         lambda: check_numerical_gradient(upper_point_at_x, X),

@@ -211,13 +211,13 @@ class SkipsTheFirstModule(Sequential):
 
 
 def test_a_backward_skipped_when_the_input_is_data_is_named():
-    from pancake.testing.sequential import check_sequential_as_data
+    from pancake.testing.sequential import check_as_data
 
     x = np.random.default_rng(0).standard_normal((5, 3))
-    check_sequential_as_data(Sequential(*layers()), x)
+    check_as_data(Sequential(*layers()), x)
     check_sequential(SkipsModulesThatNeedNoInputGradient(*layers()), x)  # the flag is True
     with pytest.raises(AssertionError) as failure:
-        check_sequential_as_data(SkipsModulesThatNeedNoInputGradient(*layers()), x)
+        check_as_data(SkipsModulesThatNeedNoInputGradient(*layers()), x)
     message = str(failure.value)
     assert "the gradient of '0.weight', '0.bias' differs" in message
     assert (
@@ -236,3 +236,27 @@ def test_a_module_skipped_whatever_the_flag_is_not_blamed_on_the_flag():
     reference = Sequential(*layers())
     reference.needs_input_grad = False
     assert needs_input_grad_hint(reference, x) is None
+
+
+class LinearWithItsParameterGradientsAfterTheReturn(nn.Linear):
+    def backward(self, grad_output):
+        grad_output = self.check_grad_output(grad_output)
+        (x,) = self.saved_tensors
+        if not self.needs_input_grad:
+            return None
+        self.weight.grad += x.T @ grad_output
+        self.bias.grad += grad_output.sum(axis=0)
+        return grad_output @ self.weight.data.T
+
+
+def test_a_layer_that_skips_its_parameter_gradients_when_its_input_is_data_is_named():
+    from pancake.testing.sequential import check_as_data
+
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    check_as_data(nn.Linear(3, 2, rng=0), x)
+    with pytest.raises(AssertionError) as failure:
+        check_as_data(LinearWithItsParameterGradientsAfterTheReturn(3, 2, rng=0), x)
+    assert "the gradient of 'weight', 'bias' differs" in str(failure.value)
+    assert "Hint: a layer whose input is data still computes the gradients of its parameters" in (
+        str(failure.value)
+    )

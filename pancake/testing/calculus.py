@@ -82,7 +82,8 @@ def check_numerical_gradient(
     if error <= tolerance:
         return f"numerical_gradient on x of shape {x.shape}: OK (max error {error:.1e})"
     hint = (
-        spy.one_direction_hint()
+        spy.zero_entries_skipped_hint()
+        or spy.one_direction_hint()
         or _difference_quotient_hint(got, f, x)
         or _numerical_gradient_hint(got, exact, 2 * curvature + 2 * coupling**2)
     )
@@ -228,6 +229,7 @@ class _EvaluationSpy:
         self.steps: list[tuple[float, float]] = []  # (|x_i| at the moved entry, |step|)
         self.set_to: list[float] = []  # the value the moved entry was given
         self.signs: list[float] = []  # the direction of each move: +1 or -1
+        self.moved: set[int] = set()  # the (flat) indices of the entries ever moved
 
     def __call__(self, point) -> float:
         point = np.asarray(point, dtype=np.float64)
@@ -242,6 +244,7 @@ class _EvaluationSpy:
             )
         moved = np.flatnonzero(point != self.x)
         self.changed_entries.append(len(moved))
+        self.moved.update(int(index) for index in moved)
         if len(moved) == 1:
             index = moved[0]
             start = self.x.flat[index]
@@ -274,9 +277,24 @@ class _EvaluationSpy:
                     f"numerical_gradient moved an entry by {step:.3g}.\nHint: {hint}", "x", hint
                 )
 
+    def zero_entries_skipped_hint(self) -> str | None:
+        """The hint when the entries never moved are exactly those where x is 0 (a loop over
+        the nonzero entries only), or None."""
+        never = set(range(self.x.size)) - self.moved
+        if not never or never != set(np.flatnonzero(self.x == 0).tolist()):
+            return None
+        return (
+            f"the entries where x is 0 ({len(never)} of {self.x.size}) are never moved, and "
+            "only those: the loop visits the nonzero entries alone (np.argwhere(x), "
+            "np.nonzero(x) and `if x[i]` skip the zeros); 0 is an entry like any other: loop "
+            "over every entry, `for index in np.ndindex(x.shape)`"
+        )
+
     def raise_if_not_one_entry_at_a_time(self) -> None:
         if not self.changed_entries:
-            hint = "call f at x + eps·e_i and x - eps·e_i for every entry i"
+            hint = self.zero_entries_skipped_hint() or (
+                "call f at x + eps·e_i and x - eps·e_i for every entry i"
+            )
             raise GradientCheckError(f"f was never called.\nHint: {hint}", "f", hint)
         most = max(self.changed_entries)
         if most > 1:

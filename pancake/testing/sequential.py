@@ -268,10 +268,11 @@ def _parameter_gradients(container, x: np.ndarray, needs_input_grad: bool, seed:
     return {name: np.array(parameter.grad) for name, parameter in model.named_parameters()}
 
 
-def check_sequential_as_data(container, x: np.ndarray) -> None:
+def check_as_data(container, x: np.ndarray) -> None:
     """With needs_input_grad = False (the input is data, as a DataLoader's batches), the
-    parameter gradients of one pass are those found when it is True. Raises AssertionError,
-    whose hint, when the spies see it, names the module whose backward was skipped."""
+    parameter gradients of one pass of ``container`` (a layer, or modules in turn) are those
+    found when it is True. Raises AssertionError, whose hint, when the spies see it, names
+    the module whose backward was skipped."""
     needed = _parameter_gradients(container, x, needs_input_grad=True)
     try:
         found = _parameter_gradients(container, x, needs_input_grad=False)
@@ -283,7 +284,13 @@ def check_sequential_as_data(container, x: np.ndarray) -> None:
         ) from error
     wrong = [name for name in needed if not _same(found.get(name), needed[name])]
     if wrong:
-        hint = needs_input_grad_hint(_told_data(container), x)
+        hint = needs_input_grad_hint(_told_data(container), x) or (
+            None
+            if getattr(container, "layers", None)
+            else "a layer whose input is data still computes the gradients of its parameters: "
+            "compute them first, and return None for dL/dx only after that (the return under "
+            "`if not self.needs_input_grad` ends backward)"
+        )
         raise AssertionError(
             f"{container!r} with needs_input_grad = False (its input is data): the gradient "
             f"of {', '.join(repr(name) for name in wrong)} differs from the one found when it "

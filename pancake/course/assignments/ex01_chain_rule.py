@@ -21,21 +21,30 @@ values = st.floats(-10, 10, allow_subnormal=False)
 def visible_check_numerical_gradient():
     """The visible check under the `numerical_gradient` answer."""
     # f(x) = Σ c·x² + (Σ u·x)², whose exact gradient the check knows
-    print(check_numerical_gradient(numerical_gradient, np.array([0.5, -1.0, 2.0])))
+    print(check_numerical_gradient(numerical_gradient, np.array([0.5, -1.0, 0.0, 2.0])))
+
+
+def with_a_zero(x):
+    """A copy of ``x`` whose first entry is 0 (an entry like any other)."""
+    zeroed = np.array(x, dtype=np.float64)
+    zeroed.flat[0] = 0.0
+    return zeroed
 
 
 @graded
 @given(x=vectors, seed=pst.seeds())
 def test_numerical_gradient_vectors(x, seed):
-    """central differences on vectors of random values and lengths"""
+    """central differences on vectors of random values and lengths, and on the same with an entry 0"""
     check_numerical_gradient(numerical_gradient, x, seed=seed)
+    check_numerical_gradient(numerical_gradient, with_a_zero(x), seed=seed)
 
 
 @graded
 @given(x=arrays, seed=pst.seeds())
 def test_numerical_gradient_any_shape(x, seed):
-    """central differences on arrays of 0 to 3 axes"""
+    """central differences on arrays of 0 to 3 axes, and on the same with an entry 0"""
     check_numerical_gradient(numerical_gradient, x, seed=seed)
+    check_numerical_gradient(numerical_gradient, with_a_zero(x), seed=seed)
 
 
 NUMERICAL_GRADIENT = Part(

@@ -4,6 +4,7 @@ from pancake.course.prelude import check_gradients, check_values, given, graded,
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn.linear import Linear
 from pancake.testing.forward import bias_term_hint, output_of_copy, with_hint
+from pancake.testing.sequential import check_as_data
 
 
 def visible_check_linear():
@@ -50,11 +51,12 @@ def test_linear_forward(batch, n_in, n_out, data):
 @graded
 @given(batch=pst.batch_sizes(), n_in=pst.feature_sizes(), n_out=pst.feature_sizes(), data=st.data())
 def test_linear_gradients(batch, n_in, n_out, data):
-    """the output, then check_gradients (input, weight, bias, accumulation) for random sizes and batches"""
+    """the output, then check_gradients (input, weight, bias, accumulation) for random sizes and batches, and the parameter gradients with needs_input_grad = False (the input is data)"""
     layer = Linear(n_in, n_out, rng=data.draw(pst.seeds()))
     x = data.draw(pst.arrays((batch, n_in), scale=pst.scales()))
     check_linear_output(layer, x)
     check_gradients(layer, x)
+    check_as_data(layer, x)
 
 
 @graded

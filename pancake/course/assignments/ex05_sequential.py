@@ -7,7 +7,7 @@ from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.nn import Linear, Tanh
 from pancake.nn.containers import Sequential
-from pancake.testing.sequential import check_sequential, check_sequential_as_data, sequential_hint
+from pancake.testing.sequential import check_as_data, check_sequential, sequential_hint
 
 
 @st.composite
@@ -104,7 +104,7 @@ def test_sequential_gradients(case):
     layers, x = case
     check_sequential_output(layers, x)
     check_sequential(Sequential(*layers), x)
-    check_sequential_as_data(Sequential(*layers), x)
+    check_as_data(Sequential(*layers), x)
 
 
 @graded
