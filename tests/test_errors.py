@@ -15,7 +15,7 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
     from exceptiongroup import ExceptionGroup
 
 from pancake.course.prelude import graded
-from pancake.nn import Linear, ReLU, Sequential, Sigmoid
+from pancake.nn import Linear, Module, ReLU, Sequential, Sigmoid
 from pancake.testing.errors import EXPLANATIONS, crashes_explained, explain_crash, explain_error
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
@@ -954,6 +954,13 @@ PINPOINTED = [
         "the place it goes to: values were written",
     ),
     (
+        "def store(grad, rows, g):\n    grad[:, :] = g.T @ rows\n",
+        "store(np.zeros((2, 3)), np.ones((4, 2)), np.ones((4, 3)))",
+        "`grad[:, :] = ...` writes `g.T @ rows`, of shape (3, 2), into `grad[:, :]`, of shape "
+        "(2, 3): the same lengths in another order; put its axes in the order of the place it "
+        "goes to, (g.T @ rows).T",
+    ),
+    (
         "def accumulate(grad, rows, g):\n    grad += rows.T @ g\n",
         "accumulate(np.zeros(3), np.ones((4, 2)), np.ones((4, 3)))",
         "`grad += ...` writes `rows.T @ g`, of shape (2, 3), into `grad`, of shape (3,)",
@@ -1089,3 +1096,24 @@ def test_a_line_is_read_by_calling_numpy_but_never_a_method_that_changes_an_arra
     for changing in ("x.fill(0)", "x.sort()", "np.copyto(x, 0.0)"):
         assert errors._value_of(ast.parse(changing, mode="eval").body, here) is errors._MISSING
     assert x.tolist() == [3.0, 1.0]
+
+
+def test_a_value_kept_on_an_object_called_as_a_method_is_named():
+    answer = (
+        "class Doubled(Module):\n"
+        "    def forward(self, x):\n"
+        "        self.save_for_backward(x)\n"
+        "        return 2 * x\n"
+        "    def backward(self, grad_output):\n"
+        "        (x,) = self.saved_tensors()\n"
+        "        return 2 * grad_output\n"
+    )
+    namespace = {"np": np, "Module": Module}
+    run_as_cell(answer, namespace)
+    with pytest.raises(TypeError) as failure:
+        run_as_cell("layer = Doubled()\nlayer(np.ones(2))\nlayer.backward(np.ones(2))", namespace)
+    assert explain_crash(failure.value).splitlines()[-1] == (
+        "Hint: `self.saved_tensors` is (array([1., 1.]),), a value the object holds, not a "
+        "method, and the line calls it, `self.saved_tensors()`: drop the parentheses, "
+        "`self.saved_tensors`"
+    )

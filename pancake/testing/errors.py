@@ -1020,14 +1020,28 @@ _MISSING = object()
 
 def _looked_up(expression: str, frame: types.FrameType):
     """The value of ``a.b.c`` in ``frame``, reading attributes from instance dictionaries
-    only (no property or other code runs), or _MISSING."""
+    and pancake's own properties only (no learner code runs), or _MISSING."""
     first, *attributes = expression.split(".")
     value = frame.f_locals.get(first, frame.f_globals.get(first, _MISSING))
     for attribute in attributes:
         if value is _MISSING:
             break
-        value = getattr(value, "__dict__", {}).get(attribute, _MISSING)
+        kept = getattr(value, "__dict__", {}).get(attribute, _MISSING)
+        value = kept if kept is not _MISSING else _pancakes_property(value, attribute)
     return value
+
+
+def _pancakes_property(owner, attribute: str):
+    """``owner.attribute`` when it is a property defined in pancake's own code (a Module's
+    saved_tensors), whose reading runs no learner code; else _MISSING."""
+    found = inspect.getattr_static(owner, attribute, None)
+    getter = getattr(found, "fget", None)
+    if not isinstance(found, property) or getter is None or not _is_framework_code(getter.__code__):
+        return _MISSING
+    try:
+        return getter(owner)
+    except Exception:  # nothing to read yet (nothing saved): no value
+        return _MISSING
 
 
 def _described(value) -> str | None:
@@ -1297,6 +1311,21 @@ def _not_callable(tree, frame, kind: str) -> str | None:
                 return (
                     f"`{ast.unparse(node.func)}` {_is_(value)}, not a function, and the line "
                     f"calls it, `{_short(node)}`"
+                )
+    return None
+
+
+def _attribute_called(tree, frame, kind: str) -> str | None:
+    """ "`self.saved_tensors` is (...), a value kept on the object, not a method: drop the
+    parentheses" for an attribute (or property) the line calls."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            value = _value_of(node.func, frame)
+            if value is not _MISSING and _type_named(value, kind):
+                return (
+                    f"`{ast.unparse(node.func)}` {_is_(value)}, a value the object holds, not a "
+                    f"method, and the line calls it, `{_short(node)}`: drop the parentheses, "
+                    f"`{ast.unparse(node.func)}`"
                 )
     return None
 
@@ -1740,7 +1769,10 @@ def _reordered(node: ast.AST, shape: tuple, wanted: tuple) -> str:
     said = ": the same lengths in another order; put its axes in the order of the place it goes to"
     if len(set(shape)) != len(shape):
         return said
-    return f"{said}, {_short(node)}.transpose{tuple(shape.index(n) for n in wanted)}"
+    simple = isinstance(node, ast.Name | ast.Attribute | ast.Call | ast.Subscript)
+    text = _short(node) if simple else f"({_short(node)})"
+    order = tuple(shape.index(n) for n in wanted)
+    return f"{said}, {text}.T" if order == (1, 0) else f"{said}, {text}.transpose{order}"
 
 
 def _truth_of_an_array(tree, frame) -> str | None:
@@ -1808,6 +1840,7 @@ def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> s
 # the tree of the line, the frame and the pattern's groups)
 _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str | None]]] = [
     (r"'NoneType'", (TypeError, AttributeError), _in_place_result),
+    (r"'([\w.]+)' object is not callable", (TypeError,), _attribute_called),
     (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
     (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
     (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
@@ -1856,4 +1889,4 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
 ]
 
 # readers whose words name the whole mistake: the hint about the error's kind is left out
-_COMPLETE = (_module_not_imported, _in_place_result)
+_COMPLETE = (_module_not_imported, _in_place_result, _attribute_called)
