@@ -1003,6 +1003,28 @@ PINPOINTED = [
         "`seed[3]` asks for item 3 of `seed`, a tuple of 2 items (numbered 0 to 1)",
     ),
     (
+        "from pancake.nn import ReLU\ndef build():\n    return ReLU(inplace=True)\n",
+        "build()",
+        "`ReLU` has no argument `inplace`: it takes ()",
+    ),
+    (
+        "from pancake.optim import SGD\ndef step(opt):\n    opt.zero_grad(set_to_none=True)\n",
+        "step(SGD(Linear(2, 1).parameters(), lr=0.1))",
+        "`opt.zero_grad` has no argument `set_to_none`: it takes ()",
+    ),
+    (
+        "def scaled(g, x, k):\n    k += (g * x).sum\n    return k\n",
+        "scaled(np.ones(2), np.ones(2), 1.0)",
+        "`(g * x).sum` is a method, not what it computes: the line uses it without calling it; "
+        "add the parentheses, `(g * x).sum()`",
+    ),
+    (
+        "def record(ops, a, b):\n    ops.append(a, b)\n",
+        "record([], 1, 2)",
+        "`ops.append(a, b)` gives append 2 values, but it takes one item: to keep them together, "
+        "give it one tuple, ops.append((a, b))",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

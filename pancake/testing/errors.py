@@ -1425,11 +1425,40 @@ def _sequence_multiplied(tree, frame, kind: str) -> str | None:
     return None
 
 
+def _method_not_called(tree, frame) -> str | None:
+    """ "`(g * x).sum` is a method, not what it computes: call it, `(g * x).sum()`" for a
+    method the line uses as a value."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and id(node) not in called:
+            value = _value_of(node, frame)
+            if isinstance(value, types.MethodType | types.BuiltinMethodType):
+                return (
+                    f"`{_short(node)}` is a method, not what it computes: the line uses it "
+                    f"without calling it; add the parentheses, `{_short(node)}()`"
+                )
+    return None
+
+
+def _one_item_only(tree, frame, method: str) -> str | None:
+    """ "`ops.append(a, b)` gives append 2 values, but it takes one item: append the pair"."""
+    for node in ast.walk(tree):
+        is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        if is_call and node.func.attr == method and len(node.args) > 1:
+            items = ", ".join(ast.unparse(argument) for argument in node.args)
+            return (
+                f"`{_short(node)}` gives {method} {len(node.args)} values, but it takes one "
+                f"item: to keep them together, give it one tuple, "
+                f"{ast.unparse(node.func)}(({items}))"
+            )
+    return None
+
+
 def _unexpected_keyword(tree, frame, keyword: str) -> str | None:
     """ "`f` has no argument `k`: it takes (...)"."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and any(k.arg == keyword for k in node.keywords):
-            takes = _parameters_of(_value_of(node.func, frame))
+            takes = _parameters_of(_callee(node.func, frame))
             if takes is None:
                 return None
             close = difflib.get_close_matches(keyword, takes, n=1)
@@ -1441,6 +1470,17 @@ def _unexpected_keyword(tree, frame, keyword: str) -> str | None:
     return None
 
 
+def _callee(node: ast.AST, frame: types.FrameType):
+    """What a call's function is, for its signature: its value, or for a method that is not
+    kept on the object, the function its class defines (found without running it)."""
+    value = _value_of(node, frame)
+    if value is not _MISSING or not isinstance(node, ast.Attribute):
+        return value
+    owner = _value_of(node.value, frame)
+    found = inspect.getattr_static(owner, node.attr, None) if owner is not _MISSING else None
+    return types.MethodType(found, owner) if isinstance(found, types.FunctionType) else _MISSING
+
+
 def _parameters_of(function) -> list[str] | None:
     """The parameter names of ``function``: from its signature, or when that is missing or
     ends in **kwargs (NumPy's methods), from the first line of its docstring; None when
@@ -1449,13 +1489,13 @@ def _parameters_of(function) -> list[str] | None:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
         parameters = None
-    if parameters and all(p.kind is not p.VAR_KEYWORD for p in parameters.values()):
+    if parameters is not None and all(p.kind is not p.VAR_KEYWORD for p in parameters.values()):
         return list(parameters)
     found = re.match(r"\s*[\w.]+\(([^)]*)\)", getattr(function, "__doc__", None) or "")
     if found:
         names = [part.split("=")[0].strip() for part in found.group(1).split(",")]
         return [name for name in names if name.isidentifier()]
-    return list(parameters) if parameters else None
+    return list(parameters) if parameters is not None else None
 
 
 def _module_not_imported(tree, frame, name: str) -> str | None:
@@ -1841,6 +1881,8 @@ def _unpacked(tree, frame, how: str, expected: str, got: str | None = None) -> s
 _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str | None]]] = [
     (r"'NoneType'", (TypeError, AttributeError), _in_place_result),
     (r"'([\w.]+)' object is not callable", (TypeError,), _attribute_called),
+    (r"method|dtype\('O'\)|dtype object", (TypeError,), _method_not_called),
+    (r"\w+\.(\w+)\(\) takes exactly one argument", (TypeError,), _one_item_only),
     (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
     (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
     (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
@@ -1889,4 +1931,10 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
 ]
 
 # readers whose words name the whole mistake: the hint about the error's kind is left out
-_COMPLETE = (_module_not_imported, _in_place_result, _attribute_called)
+_COMPLETE = (
+    _module_not_imported,
+    _in_place_result,
+    _attribute_called,
+    _method_not_called,
+    _one_item_only,
+)
