@@ -1025,6 +1025,13 @@ PINPOINTED = [
         "give it one tuple, ops.append((a, b))",
     ),
     (
+        "from pancake.data import ArrayDataset, DataLoader\n"
+        "def first_batch(loader):\n    return loader[0]\n",
+        "first_batch(DataLoader(ArrayDataset(np.ones((4, 2))), batch_size=2))",
+        "`loader[0]` indexes `loader`, which is a DataLoader: it gives its items one after the "
+        "other, by iteration only, not by index; loop over it, `for item in loader:`",
+    ),
+    (
         "def second(shape):\n    return shape[1]\n",
         "second(())",
         "`shape[1]` asks for item 1 of `shape`, which is (), an empty tuple: it has no item at all",

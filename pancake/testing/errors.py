@@ -1613,6 +1613,23 @@ def _array_past_the_end(tree, frame, index: str, axis: str, size: str) -> str | 
     return None
 
 
+def _iterable_indexed(tree, frame, kind: str) -> str | None:
+    """ "`loader[i]` indexes `loader`, a DataLoader, which gives its items by iteration
+    only: loop over it" for an object that can be iterated over but not indexed."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            value = _value_of(node.value, frame)
+            iterated = hasattr(type(value), "__iter__") and not hasattr(type(value), "__getitem__")
+            if value is not _MISSING and _type_named(value, kind) and iterated:
+                name = ast.unparse(node.value)
+                return (
+                    f"`{_short(node)}` indexes `{name}`, which {_is_(value)}: it gives its "
+                    f"items one after the other, by iteration only, not by index; loop over it, "
+                    f"`for item in {name}:` (or list({name}) to index them)"
+                )
+    return None
+
+
 def _not_subscriptable(tree, frame, kind: str) -> str | None:
     """ "`f[0]` indexes `f`, which is a function"."""
     for node in ast.walk(tree):
@@ -1903,6 +1920,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
         (IndexError,),
         _array_past_the_end,
     ),
+    (r"'([\w.]+)' object is not subscriptable", (TypeError,), _iterable_indexed),
     (r"'([\w.]+)' object is not subscriptable", (TypeError,), _not_subscriptable),
     (r"'([\w.]+)' object is not iterable", (TypeError,), _not_iterable),
     (r"'([\w.]+)' object cannot be interpreted as an integer", (TypeError,), _not_an_integer),
@@ -1937,4 +1955,5 @@ _COMPLETE = (
     _attribute_called,
     _method_not_called,
     _one_item_only,
+    _iterable_indexed,
 )
