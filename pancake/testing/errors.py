@@ -537,7 +537,7 @@ def with_the_part(
     error: BaseException, hint: str | None, test: types.FunctionType | None = None
 ) -> str | None:
     """``hint``, about an error's kind, led by what the part of the learner's line that
-    ``error`` is about holds (``pinpointed``), when it is found."""
+    ``error`` is about holds (``_pinpoint``), when it is found."""
     found = _pinpoint(error, test)
     if found is None or hint is None:
         return found[0] if found else hint
@@ -691,52 +691,60 @@ def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) ->
     arguments); None if there is none."""
     if not (isinstance(error, TypeError) and "not callable" in str(error)):
         return None
-    frames, learners = _learner_frames(test, error)
-    for number in reversed(learners):
-        frame = frames[number][0]
-        for node, line in _nodes_of(frame.f_code):
-            names = _loop_names(node, "zip")
-            if names is None or len(names) != 2:
-                continue
-            values = {name: frame.f_locals.get(name, _MISSING) for name in names}
-            called = {
-                inner.func.id
-                for inner in ast.walk(node)
-                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
-            }
-            first, second = names
-            if first in called and not callable(values[first]) and callable(values[second]):
-                return (
-                    f"line {line} `{linecache.getline(frame.f_code.co_filename, line).strip()}`:"
-                    f" zip gives its items in the order of its arguments, so `{first}` "
-                    f"{_described(values[first]) or 'holds the other item'} and `{second}` the "
-                    f"function: unpack them in zip's order, `for {second}, {first} in "
-                    f"{ast.unparse(node.iter)}`"
-                )
+    for frame, node, line in _learner_nodes(error, test):
+        names = _loop_names(node, "zip")
+        if names is None or len(names) != 2:
+            continue
+        values = {name: frame.f_locals.get(name, _MISSING) for name in names}
+        called = {
+            inner.func.id
+            for inner in ast.walk(node)
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+        }
+        first, second = names
+        if first in called and not callable(values[first]) and callable(values[second]):
+            return (
+                f"{_quoted(frame.f_code, line)}: zip gives its items in the order of its "
+                f"arguments, so `{first}` {_described(values[first]) or 'holds the other item'} "
+                f"and `{second}` the function: unpack them in zip's order, `for {second}, "
+                f"{first} in {ast.unparse(node.iter)}`"
+            )
     return None
 
 
 def _enumerate_unpacked_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
     """The hint for a loop ``for a, b in enumerate(items)`` whose ``a`` holds a count and
     ``b`` a pair where the item's own two parts were meant; None if there is none."""
+    for frame, node, line in _learner_nodes(error, test):
+        names = _loop_names(node, "enumerate")
+        if names is None or len(names) != 2 or len(node.iter.args) != 1:
+            continue
+        count, item = (frame.f_locals.get(name, _MISSING) for name in names)
+        if isinstance(count, int) and isinstance(item, tuple | list) and len(item) == 2:
+            first, second = names
+            return (
+                f"{_quoted(frame.f_code, line)}: enumerate gives (number, item) pairs, so "
+                f"`{first}` is the number {count} and `{second}` the whole item, a pair: loop "
+                f"over the items themselves, `for {first}, {second} in "
+                f"{ast.unparse(node.iter.args[0])}`, or unpack the item too, "
+                f"`for i, ({first}, {second}) in enumerate(...)`"
+            )
+    return None
+
+
+def _learner_nodes(error: BaseException, test: types.FunctionType | None):
+    """(the frame, a node of its source, the line the node starts on) for the frames of the
+    learner's code on ``error``'s traceback, innermost first."""
     frames, learners = _learner_frames(test, error)
     for number in reversed(learners):
         frame = frames[number][0]
         for node, line in _nodes_of(frame.f_code):
-            names = _loop_names(node, "enumerate")
-            if names is None or len(names) != 2 or len(node.iter.args) != 1:
-                continue
-            count, item = (frame.f_locals.get(name, _MISSING) for name in names)
-            if isinstance(count, int) and isinstance(item, tuple | list) and len(item) == 2:
-                first, second = names
-                return (
-                    f"line {line} `{linecache.getline(frame.f_code.co_filename, line).strip()}`: "
-                    f"enumerate gives (number, item) pairs, so `{first}` is the number "
-                    f"{count} and `{second}` the whole item, a pair: loop over the items "
-                    f"themselves, `for {first}, {second} in {ast.unparse(node.iter.args[0])}`, "
-                    f"or unpack the item too, `for i, ({first}, {second}) in enumerate(...)`"
-                )
-    return None
+            yield frame, node, line
+
+
+def _quoted(code: types.CodeType, line: int) -> str:
+    """ "line 7 `x = f(y)`": a line of the learner's code, with its text."""
+    return f"line {line} `{linecache.getline(code.co_filename, line).strip()}`"
 
 
 def _loop_names(node: ast.AST, over: str) -> tuple[str, ...] | None:
@@ -756,28 +764,34 @@ def _take_without_axis_hint(error: BaseException, test: types.FunctionType | Non
     is flattened first, so picking rows by index picks single numbers; or None."""
     if not isinstance(error, ValueError | IndexError):
         return None
-    frames, learners = _learner_frames(test, error)
-    for number in reversed(learners):
-        code = frames[number][0].f_code
-        for node, line in _nodes_of(code):
-            if _takes_without_axis(node):
-                return (
-                    f"line {line} `{linecache.getline(code.co_filename, line).strip()}` calls "
-                    "take without axis=: take flattens the array first, so the indices pick "
-                    "single numbers, not rows (the features are lost); pick rows with axis=0, "
-                    "X.take(order, axis=0), or index them, X[order]"
-                )
+    for frame, node, line in _learner_nodes(error, test):
+        if _takes_without_axis(node):
+            return (
+                f"{_quoted(frame.f_code, line)} calls take without axis=: take flattens the "
+                "array first, so the indices pick single numbers, not rows (the features are "
+                "lost); pick rows with axis=0, X.take(order, axis=0), or index them, X[order]"
+            )
     return None
 
 
 def _takes_without_axis(node: ast.AST) -> bool:
     """Whether ``node`` is a call ``x.take(indices)`` or ``np.take(x, indices)`` without axis."""
+    called = _array_and_arguments(node, ("take",))
+    if called is None or any(keyword.arg == "axis" for keyword in node.keywords):
+        return False
+    return len(called[1]) == 1
+
+
+def _array_and_arguments(node: ast.AST, names: tuple[str, ...]):
+    """(the array, the other arguments) of a call ``np.f(a, ...)`` or ``a.f(...)`` with f in
+    ``names``; None for any other node (or np.f without its array)."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return False
-    if node.func.attr != "take" or any(keyword.arg == "axis" for keyword in node.keywords):
-        return False
-    through_numpy = _dotted(node.func.value) in ("np", "numpy")
-    return len(node.args) == (2 if through_numpy else 1)
+        return None
+    if node.func.attr not in names:
+        return None
+    if _dotted(node.func.value) in ("np", "numpy"):
+        return (node.args[0], node.args[1:]) if node.args else None
+    return node.func.value, node.args
 
 
 def _framework_callee(
@@ -1078,17 +1092,11 @@ def _a(noun: str) -> str:
 # -- the part of the learner's line a crash is about ----------------------------------------
 
 
-def pinpointed(error: BaseException, test: types.FunctionType | None = None) -> str | None:
+def _pinpoint(error: BaseException, test: types.FunctionType | None) -> tuple[str, bool] | None:
     """What the part of the learner's line that ``error`` is about holds, read from the
     frame (the callee, the container, the operands, the object), as the first words of a
-    hint: "`self.axis` is (1, 2, 0), a tuple, and indexes the tuple `self.input_shape`";
-    None when the line or the part is not found."""
-    found = _pinpoint(error, test)
-    return found[0] if found else None
-
-
-def _pinpoint(error: BaseException, test: types.FunctionType | None) -> tuple[str, bool] | None:
-    """(``pinpointed``'s words, whether they name the whole mistake), or None."""
+    hint: "`self.axis` is (1, 2, 0), a tuple", with whether those words name the whole
+    mistake; None when the line or the part is not found."""
     frames, learners = _learner_frames(test, error)
     if not learners:
         return None
@@ -1135,8 +1143,10 @@ def _statement_around(frame: types.FrameType, line: int) -> ast.AST | None:
 
 def _value_of(node: ast.AST, frame: types.FrameType):
     """The value of ``node`` in ``frame`` when reading it runs no code of the learner's:
-    names, attributes kept in instance dictionaries, an array's shape, constants, tuples
-    of those and indexing into tuples, lists, dicts and arrays; else _MISSING."""
+    constants, names, attributes kept in instance dictionaries or pancake's properties,
+    NumPy's attributes, arithmetic and comparisons of numbers and arrays, slices, tuples,
+    indexing into tuples, lists, dicts and arrays, and the calls ``_called`` allows; else
+    _MISSING."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -1157,7 +1167,7 @@ def _value_of(node: ast.AST, frame: types.FrameType):
         return _MISSING if _any_missing(bounds) else slice(*bounds)
     if isinstance(node, ast.Tuple):
         items = [_value_of(item, frame) for item in node.elts]
-        return _MISSING if any(item is _MISSING for item in items) else tuple(items)
+        return _MISSING if _any_missing(items) else tuple(items)
     if isinstance(node, ast.Attribute):
         owner = _value_of(node.value, frame)
         if isinstance(owner, np.ndarray | np.generic):  # NumPy's own attributes run no learner code
@@ -1302,52 +1312,50 @@ def _is_(value) -> str:
     return f"is {_a(type(value).__name__)}"
 
 
-def _not_callable(tree, frame, kind: str) -> str | None:
-    """ "`f` is ..., not a function, and the line calls it"."""
+def _called_values(tree, frame, kind: str):
+    """(the call, the value it calls) for each call of ``tree`` whose function is a value of
+    the type an error message names."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             value = _value_of(node.func, frame)
             if value is not _MISSING and _type_named(value, kind):
-                return (
-                    f"`{ast.unparse(node.func)}` {_is_(value)}, not a function, and the line "
-                    f"calls it, `{_short(node)}`"
-                )
+                yield node, value
+
+
+def _not_callable(tree, frame, kind: str) -> str | None:
+    """ "`f` is ..., not a function, and the line calls it"."""
+    for node, value in _called_values(tree, frame, kind):
+        return (
+            f"`{ast.unparse(node.func)}` {_is_(value)}, not a function, and the line calls it, "
+            f"`{_short(node)}`"
+        )
     return None
 
 
 def _attribute_called(tree, frame, kind: str) -> str | None:
     """ "`self.saved_tensors` is (...), a value kept on the object, not a method: drop the
     parentheses" for an attribute (or property) the line calls."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            value = _value_of(node.func, frame)
-            if value is not _MISSING and _type_named(value, kind):
-                return (
-                    f"`{ast.unparse(node.func)}` {_is_(value)}, a value the object holds, not a "
-                    f"method, and the line calls it, `{_short(node)}`: drop the parentheses, "
-                    f"`{ast.unparse(node.func)}`"
-                )
+    for node, value in _called_values(tree, frame, kind):
+        if isinstance(node.func, ast.Attribute):
+            return (
+                f"`{ast.unparse(node.func)}` {_is_(value)}, a value the object holds, not a "
+                f"method, and the line calls it, `{_short(node)}`: drop the parentheses, "
+                f"`{ast.unparse(node.func)}`"
+            )
     return None
 
 
 def _bad_index(tree, frame, container_kind: str, index_kind: str) -> str | None:
     """ "`t[i]` indexes the tuple `t` with `i`, which is ..."."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript):
-            container, index = _value_of(node.value, frame), _value_of(node.slice, frame)
-            if (
-                container is not _MISSING
-                and index is not _MISSING
-                and _type_named(container, container_kind)
-                and _type_named(index, index_kind)
-            ):
-                return (
-                    f"`{ast.unparse(node)}` indexes the {container_kind} "
-                    f"`{ast.unparse(node.value)}` with `{ast.unparse(node.slice)}`, which "
-                    f"{_is_(index)}: a {container_kind} takes one integer (or a slice) at a "
-                    f"time; for several positions pick each, "
-                    f"tuple({ast.unparse(node.value)}[i] for i in {ast.unparse(node.slice)})"
-                )
+    for node, container, index in _subscripts(tree, frame):
+        if _type_named(container, container_kind) and _type_named(index, index_kind):
+            return (
+                f"`{ast.unparse(node)}` indexes the {container_kind} "
+                f"`{ast.unparse(node.value)}` with `{ast.unparse(node.slice)}`, which "
+                f"{_is_(index)}: a {container_kind} takes one integer (or a slice) at a "
+                f"time; for several positions pick each, "
+                f"tuple({ast.unparse(node.value)}[i] for i in {ast.unparse(node.slice)})"
+            )
     return None
 
 
@@ -1366,27 +1374,35 @@ def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
     return None
 
 
-def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
-    """ "in `a + b`, `a` is ... and `b` is ..." (or `a += b`)."""
+def _typed_operands(tree, frame, symbol: str, left_kind: str, right_kind: str):
+    """(the operation, its operands' nodes, their values) for each operation ``symbol`` of
+    ``tree`` whose operands are of the types an error message names."""
     for node in ast.walk(tree):
         if _symbol(node) != symbol:
             continue
         left_node, right_node = _operands(node)
         left, right = _value_of(left_node, frame), _value_of(right_node, frame)
         if _type_named(left, left_kind) and _type_named(right, right_kind):
-            wrapped = next(
-                (
-                    ast.unparse(side)
-                    for side, value in ((left_node, left), (right_node, right))
-                    if type(value) in (tuple, list) and len(value) == 1
-                ),
-                None,
-            )
-            unwrap = f": `{wrapped}` holds one value, take it out, (a,) = ..." if wrapped else ""
-            return (
-                f"in `{_short(node)}`, `{ast.unparse(left_node)}` {_is_(left)} and "
-                f"`{ast.unparse(right_node)}` {_is_(right)}{unwrap}"
-            )
+            yield node, left_node, right_node, left, right
+
+
+def _bad_operands(tree, frame, symbol: str, left_kind: str, right_kind: str) -> str | None:
+    """ "in `a + b`, `a` is ... and `b` is ..." (or `a += b`)."""
+    found = _typed_operands(tree, frame, symbol, left_kind, right_kind)
+    for node, left_node, right_node, left, right in found:
+        wrapped = next(
+            (
+                ast.unparse(side)
+                for side, value in ((left_node, left), (right_node, right))
+                if type(value) in (tuple, list) and len(value) == 1
+            ),
+            None,
+        )
+        unwrap = f": `{wrapped}` holds one value, take it out, (a,) = ..." if wrapped else ""
+        return (
+            f"in `{_short(node)}`, `{ast.unparse(left_node)}` {_is_(left)} and "
+            f"`{ast.unparse(right_node)}` {_is_(right)}{unwrap}"
+        )
     return None
 
 
@@ -1539,12 +1555,11 @@ def _operand_pairs(tree: ast.AST, frame: types.FrameType, symbols: tuple[str, ..
     for node in ast.walk(tree):
         if _symbol(node) and _symbol(node).rstrip("=") in symbols:
             left, right = _operands(node)
-        elif "@" in symbols and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            called = node.func.attr in ("dot", "matmul")
-            through_numpy = _dotted(node.func.value) in ("np", "numpy")
-            if not called or len(node.args) != (2 if through_numpy else 1):
+        elif "@" in symbols and _array_and_arguments(node, ("dot", "matmul")):
+            left, others = _array_and_arguments(node, ("dot", "matmul"))
+            if len(others) != 1:
                 continue
-            left, right = node.args if through_numpy else (node.func.value, node.args[0])
+            right = others[0]
         else:
             continue
         shapes = _shape(_value_of(left, frame)), _shape(_value_of(right, frame))
@@ -1613,30 +1628,34 @@ def _array_past_the_end(tree, frame, index: str, axis: str, size: str) -> str | 
     return None
 
 
-def _iterable_indexed(tree, frame, kind: str) -> str | None:
-    """ "`loader[i]` indexes `loader`, a DataLoader, which gives its items by iteration
-    only: loop over it" for an object that can be iterated over but not indexed."""
+def _indexed_values(tree, frame, kind: str):
+    """(the subscript, the value it indexes) for each subscript of ``tree`` that indexes a
+    value of the type an error message names."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript):
             value = _value_of(node.value, frame)
-            iterated = hasattr(type(value), "__iter__") and not hasattr(type(value), "__getitem__")
-            if value is not _MISSING and _type_named(value, kind) and iterated:
-                name = ast.unparse(node.value)
-                return (
-                    f"`{_short(node)}` indexes `{name}`, which {_is_(value)}: it gives its "
-                    f"items one after the other, by iteration only, not by index; loop over it, "
-                    f"`for item in {name}:` (or list({name}) to index them)"
-                )
+            if value is not _MISSING and _type_named(value, kind):
+                yield node, value
+
+
+def _iterable_indexed(tree, frame, kind: str) -> str | None:
+    """ "`loader[i]` indexes `loader`, a DataLoader, which gives its items by iteration
+    only: loop over it" for an object that can be iterated over but not indexed."""
+    for node, value in _indexed_values(tree, frame, kind):
+        if hasattr(type(value), "__iter__") and not hasattr(type(value), "__getitem__"):
+            name = ast.unparse(node.value)
+            return (
+                f"`{_short(node)}` indexes `{name}`, which {_is_(value)}: it gives its items "
+                f"one after the other, by iteration only, not by index; loop over it, "
+                f"`for item in {name}:` (or list({name}) to index them)"
+            )
     return None
 
 
 def _not_subscriptable(tree, frame, kind: str) -> str | None:
     """ "`f[0]` indexes `f`, which is a function"."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript):
-            value = _value_of(node.value, frame)
-            if value is not _MISSING and _type_named(value, kind):
-                return f"`{_short(node)}` indexes `{ast.unparse(node.value)}`, which {_is_(value)}"
+    for node, value in _indexed_values(tree, frame, kind):
+        return f"`{_short(node)}` indexes `{ast.unparse(node.value)}`, which {_is_(value)}"
     return None
 
 
@@ -1741,12 +1760,10 @@ def _no_length(tree, frame, kind: str) -> str | None:
 def _reshape_mismatch(tree, frame, size: str) -> str | None:
     """ "`order.reshape(-1, 4)` asks for rows of 4 from `order`, an array of 10 entries"."""
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        called = _array_and_arguments(node, ("reshape",))
+        if not called or not called[1]:
             continue
-        through_numpy = _dotted(node.func.value) in ("np", "numpy")
-        if node.func.attr != "reshape" or (through_numpy and len(node.args) < 2):
-            continue
-        source, *lengths = node.args if through_numpy else (node.func.value, *node.args)
+        source, lengths = called
         array = _value_of(source, frame)
         asked = [_value_of(length, frame) for length in lengths]
         if len(asked) == 1 and isinstance(asked[0], tuple):
@@ -1858,15 +1875,11 @@ def _truth_of_an_array(tree, frame) -> str | None:
 
 def _concatenated(tree, frame, kind: str, other: str) -> str | None:
     """ "in `shape + (n)`, `(n)` is 3, an int"."""
-    for node in ast.walk(tree):
-        if _symbol(node) != "+":
-            continue
-        left, right = _value_of(node.left, frame), _value_of(node.right, frame)
-        if _type_named(left, kind) and _type_named(right, other):
-            return (
-                f"in `{_short(node)}`, `{ast.unparse(node.left)}` {_is_(left)} and "
-                f"`{ast.unparse(node.right)}` {_is_(right)}, not a {kind}"
-            )
+    for node, left_node, right_node, left, right in _typed_operands(tree, frame, "+", kind, other):
+        return (
+            f"in `{_short(node)}`, `{ast.unparse(left_node)}` {_is_(left)} and "
+            f"`{ast.unparse(right_node)}` {_is_(right)}, not a {kind}"
+        )
     return None
 
 
