@@ -4309,3 +4309,44 @@ MISTAKES.append(
         "are never moved, and only those: the loop visits the nonzero entries alone",
     )
 )
+MISTAKES.append(
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "grads = {target: seed} made inside the loop: every operation starts from an empty walk",
+        (
+            (
+                "    grads: dict[Tensor, Gradient] = {target: seed}\n"
+                "    for function, output in reversed(operations):\n",
+                "    for function, output in reversed(operations):\n"
+                "        grads: dict[Tensor, Gradient] = {target: seed}\n",
+            ),
+        ),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "it makes `grads` anew at every pass, so what the passes before stored in it is lost",
+    )
+)
+MISTAKES.append(
+    Mistake(
+        "14-tapes",
+        WALK_TAPE,
+        "zip(function.inputs, backward_step(...)) unpacked as tensor_grad, tensor",
+        (("for tensor, tensor_grad in zip(", "for tensor_grad, tensor in zip("),),
+        (
+            "walk-tape-matches-grad",
+            "walk-tape-skips-what-the-target-does-not-need",
+            "walk-tape-with-a-tensor-seed-records-the-gradient",
+            "gradient-tape-records-watched-operations",
+            "gradient-tape-watches-leaves-that-require-a-gradient",
+            "gradient-tape-nested-second-derivative",
+        ),
+        "zip gives its items in the order of its arguments, so `tensor_grad` is a Tensor",
+    )
+)

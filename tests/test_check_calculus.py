@@ -253,6 +253,19 @@ def remakes_the_gradient_in_the_loop(f, x, eps=1e-6):
     return grad
 
 
+def assigns_after_the_loop(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+    grad[index] = (f_plus - f_minus) / (2 * eps)  # one indent short: the last entry alone
+    return grad
+
+
 def returns_inside_the_loop(f, x, eps=1e-6):
     grad = np.zeros_like(x)
     for index in np.ndindex(x.shape):
@@ -378,6 +391,11 @@ CATALOG = {
     ),
     "the gradient made again inside the loop": (
         lambda: check_numerical_gradient(remakes_the_gradient_in_the_loop, X),
+        "`grad = np.zeros_like(x)  # made again for every entry: the earlier ones are lost` is "
+        "inside the loop of line",
+    ),
+    "the gradient assigned after the loop": (
+        lambda: check_numerical_gradient(assigns_after_the_loop, X),
         "the last one (and right): is the assignment inside the loop",
     ),
     "a return inside the loop": (

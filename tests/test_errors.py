@@ -16,7 +16,13 @@ except ImportError:  # Python 3.10: the backport hypothesis depends on
 
 from pancake.course.prelude import graded
 from pancake.nn import Linear, Module, ReLU, Sequential, Sigmoid
-from pancake.testing.errors import EXPLANATIONS, crashes_explained, explain_crash, explain_error
+from pancake.testing.errors import (
+    EXPLANATIONS,
+    crashes_explained,
+    explain_crash,
+    explain_error,
+    remade_in_loop_hint,
+)
 
 x, weight = np.ones((4, 3)), np.ones((3, 2))
 
@@ -797,6 +803,121 @@ def test_a_loop_over_zip_that_unpacks_in_another_order_is_named():
     assert "zip gives its items" not in explanation
 
 
+def test_a_loop_over_zip_unpacked_in_another_order_is_named_by_what_the_value_lacks():
+    answer = (
+        "from pancake.autograd import Tensor\n"
+        "def watched_grads(tensors, grads):\n"
+        "    for tensor, grad in zip(grads, tensors):\n"
+        "        if tensor.requires_grad:\n"
+        "            yield grad\n"
+    )
+    call = "list(watched_grads([Tensor(np.ones(2), requires_grad=True)], [np.ones(2)]))"
+    explanation = explain_crash(crash_of(answer, call))
+    assert explanation.splitlines()[-1] == (
+        "Hint: line 3 `for tensor, grad in zip(grads, tensors):`: zip gives its items in the "
+        "order of its arguments, so `tensor` is an array of shape (2,) and `grad` is a Tensor "
+        "of shape (2,): unpack them in zip's order, `for grad, tensor in zip(grads, tensors)`"
+    )
+    in_order = answer.replace("zip(grads, tensors)", "zip(tensors, grads)")
+    explanation = explain_crash(crash_of(in_order.replace("grad\n", "grad.sum2()\n"), call))
+    assert "zip gives its items" not in explanation
+    hashed = answer.replace("if tensor.requires_grad:", "if tensor in {id(grad)}:")
+    explanation = explain_crash(crash_of(hashed, call))
+    assert "so `tensor` is an array of shape (2,) and `grad` is a Tensor" in explanation
+
+
+def test_an_array_of_the_function_is_offered_in_place_of_a_variable_only_not_of_a_formula():
+    answer = "def affine(x, w, b):\n    output = x @ w\n    return x + b\n"
+    call = "affine(np.ones((4, 3)), np.ones((3, 2)), np.ones(2))"
+    assert "was it meant in place of `x`?" in explain_crash(crash_of(answer, call))
+    formula = answer.replace("x + b", "x.T.T + b")
+    explanation = explain_crash(crash_of(formula, call))
+    assert "`x.T.T + b` combines `x.T.T` of shape (4, 3) with `b` of shape (2,)" in explanation
+    assert "was it meant in place" not in explanation
+
+
+REMADE = (
+    "def gradient(f, x):\n"
+    "    total = 0.0\n"
+    "    for index in range(len(x)):\n"
+    "        grads = {}\n"
+    "        grads[index] = f(x[index])\n"
+    "    return grads\n"
+)
+
+
+def test_a_collection_made_anew_inside_the_loop_that_fills_it_is_named():
+    namespace = {}
+    run_as_cell(REMADE, namespace)
+    assert remade_in_loop_hint(namespace["gradient"]) == (
+        "in your `gradient`, line 4: `grads = {}` is inside the loop of line 3: it makes "
+        "`grads` anew at every pass, so what the passes before stored in it is lost; make it "
+        "once, before the loop"
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        REMADE.replace("        grads = {}\n", "").replace(
+            "    total", "    grads = {}\n    total"
+        ),
+        # a row made for each pass and handed on within it is not lost
+        REMADE.replace(
+            "grads[index] = f(x[index])", "row = [f(x[index])]\n        grads[index] = row"
+        )
+        .replace("        grads = {}\n", "")
+        .replace("    total", "    grads = {}\n    total"),
+        # a batch made anew for each pass and used up within it (a DataLoader's)
+        "def batches(x):\n"
+        "    for start in range(0, len(x), 2):\n"
+        "        batch = []\n"
+        "        for i in range(start, start + 2):\n"
+        "            batch.append(x[i])\n"
+        "        yield batch\n",
+    ],
+)
+def test_a_collection_made_and_used_up_within_each_pass_is_not_named(answer):
+    namespace = {}
+    run_as_cell(answer, namespace)
+    function = namespace.get("gradient") or namespace["batches"]
+    assert remade_in_loop_hint(function) is None
+
+
+def test_a_loop_that_ends_in_its_first_pass_is_named_under_any_failed_check():
+    from pancake.testing.errors import explained
+
+    answer = (
+        "def forward(layers, x):\n"
+        "    for layer in layers:\n"
+        "        x = layer(x)\n"
+        "        return x\n"
+    )
+    test_cell = (
+        "def test_forward():\n"
+        "    assert forward([abs, abs], -1.0) == 1.0, 'wrong\\nHint: a family guess'\n"
+        "    assert forward([lambda x: x + 1, lambda x: x + 1], 0.0) == 2.0, 'wrong'\n"
+    )
+    namespace = {}
+    run_as_cell(answer, namespace)
+    run_as_cell(test_cell, namespace)
+    with pytest.raises(AssertionError) as failure:
+        namespace["test_forward"]()
+    assert str(explained(failure.value, namespace["test_forward"])).endswith(
+        "wrong\nHint: in your `forward`, line 4: `return x` is inside the loop of line 2 with "
+        "no if around it, so the loop ends in its first pass: return after the loop (one "
+        "indent less)"
+    )
+    hinted = AssertionError("wrong\nHint: a family guess")
+    assert str(explained(hinted, namespace["test_forward"])).endswith(
+        "a family guess\nAlso: in your `forward`, line 4: `return x` is inside the loop"
+        " of line 2 with no if around it, so the loop ends in its first pass: return after "
+        "the loop (one indent less)"
+    )
+    run_as_cell(answer.replace("        return x", "    return x"), namespace)
+    assert explained(hinted, namespace["test_forward"]) is hinted
+
+
 def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hint():
     from pancake.testing.errors import explained
 
@@ -1092,6 +1213,26 @@ PINPOINTED = [
         "def firsts(batches):\n    for x, y in batches:\n        return x\n",
         "firsts([(1, 2, 3)])",
         "`(x, y)` takes 2 values from each item of `batches`, the first of which is (1, 2, 3)",
+    ),
+    (
+        "from pancake.data import ArrayDataset\ndef size(dataset):\n    return dataset.shape[0]\n",
+        "size(ArrayDataset(np.ones((4, 2))))",
+        "`dataset` is an ArrayDataset, not an array: it has no `.shape`; it gives its length, "
+        "len(dataset) and its items, dataset[i]",
+    ),
+    (
+        "def weight_grad(rows, grad_rows):\n    return rows.T * grad_rows\n",
+        "weight_grad(np.ones((4, 3)), np.ones((4, 2)))",
+        "`rows.T * grad_rows` multiplies `rows.T` of shape (3, 4) and `grad_rows` of shape (4, 2) "
+        "entry by entry, which needs shapes that line up; theirs fit a matrix product, "
+        "`rows.T @ grad_rows` of shape (3, 2): * is not @",
+    ),
+    (  # the product computed a line above is what the bias belongs to
+        "def affine(x, w, b):\n    output = x @ w\n    output = x + b\n    return output\n",
+        "affine(np.ones((4, 3)), np.ones((3, 2)), np.ones(2))",
+        "`x + b` combines `x` of shape (4, 3) with `b` of shape (2,), which do not line up; "
+        "`output` of shape (4, 2), which this function holds, would line up with `b`: was it "
+        "meant in place of `x`?",
     ),
 ]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pancake.testing.errors import remade_in_loop_hint
 from pancake.testing.gradcheck import FLOAT64_EPS, GradientCheckError, diagnose, numerical_gradient
 from pancake.testing.values import check_values
 
@@ -82,7 +83,8 @@ def check_numerical_gradient(
     if error <= tolerance:
         return f"numerical_gradient on x of shape {x.shape}: OK (max error {error:.1e})"
     hint = (
-        spy.zero_entries_skipped_hint()
+        remade_in_loop_hint(numerical_gradient_fn)
+        or spy.zero_entries_skipped_hint()
         or spy.one_direction_hint()
         or _difference_quotient_hint(got, f, x)
         or _numerical_gradient_hint(got, exact, 2 * curvature + 2 * coupling**2)

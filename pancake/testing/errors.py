@@ -551,9 +551,13 @@ def explained(error: Exception, test: types.FunctionType | None = None) -> Excep
     there is nothing to add."""
     explanation = explain_crash(error, test)
     hinted = any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
-    if explanation is None and not hinted and test is not None:
-        no_op = no_op_statement_hint(test)
-        explanation = f"Hint: {no_op}" if no_op else None
+    if explanation is None and test is not None:
+        slip = slip_in_code_hint(test)
+        if slip is not None and slip not in str(error):
+            explanation = f"{'Also' if hinted else 'Hint'}: {slip}"
+        elif not hinted:
+            no_op = no_op_statement_hint(test)
+            explanation = f"Hint: {no_op}" if no_op else None
     if explanation is None:
         return error
     failure = error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
@@ -574,6 +578,133 @@ def no_op_statement_hint(test: types.FunctionType) -> str | None:
                 text = linecache.getline(code.co_filename, line).strip()
                 return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
     return None
+
+
+def slip_in_code_hint(test: types.FunctionType) -> str | None:
+    """A slip read from the learner's code that ``test`` can reach, sure enough to name
+    under any failed check: a loop that ends in its first pass, or a dict, list or total
+    made anew inside the loop that fills it; None if there is none."""
+    test_file = _code_of(test).co_filename
+    for code in _reachable_codes(test):
+        if _is_learner_code(code, test_file):
+            found = _ends_in_first_pass(code) or _remade_in_loop(code)
+            if found:
+                return found
+    return None
+
+
+def remade_in_loop_hint(function) -> str | None:
+    """The hint for a ``function`` that makes a dict, list, set, array or total anew inside
+    the loop that adds to it (``_remade_in_loop``); None if there is none."""
+    code = getattr(function, "__code__", None)
+    return _remade_in_loop(code) if code is not None else None
+
+
+def _ends_in_first_pass(code: types.CodeType) -> str | None:
+    """The hint for a for loop of ``code`` whose body returns or breaks with no if around
+    it: the loop ends in its first pass; None if there is none."""
+    nodes = _nodes_of(code)
+    lines = {id(node): line for node, line in nodes}
+    for loop, _ in nodes:
+        if not isinstance(loop, ast.For):
+            continue
+        for statement in loop.body:
+            if isinstance(statement, ast.Return | ast.Break):
+                line = lines[id(statement)]
+                fix = (
+                    "return after the loop (one indent less)"
+                    if isinstance(statement, ast.Return)
+                    else "break only under an if"
+                )
+                return (
+                    f"in your `{code.co_name}`, line {line}: "
+                    f"`{linecache.getline(code.co_filename, line).strip()}` is inside the loop "
+                    f"of line {lines[id(loop)]} with no if around it, so the loop ends in its "
+                    f"first pass: {fix}"
+                )
+    return None
+
+
+def _remade_in_loop(code: types.CodeType) -> str | None:
+    """The hint for ``code`` making a dict, list, set, array or total anew inside the loop
+    that adds to it (grads = {...} in the body of the loop that fills grads), when it keeps
+    it past the loop: what the earlier passes stored is lost; None if there is none."""
+    nodes = _nodes_of(code)
+    lines = {id(node): line for node, line in nodes}
+    for loop, _ in nodes:
+        if not isinstance(loop, ast.For | ast.While):
+            continue
+        for statement in loop.body:
+            name = _made_anew(statement)
+            if name and _added_to(loop, name) and _kept_past(loop, name, nodes):
+                line = lines[id(statement)]
+                return (
+                    f"in your `{code.co_name}`, line {line}: "
+                    f"`{linecache.getline(code.co_filename, line).strip()}` is inside the loop "
+                    f"of line {lines[id(loop)]}: it makes `{name}` anew at every pass, so what "
+                    "the passes before stored in it is lost; make it once, before the loop"
+                )
+    return None
+
+
+_MAKERS = frozenset({"dict", "list", "set", "zeros", "zeros_like", "empty", "empty_like"})
+
+
+def _made_anew(statement: ast.AST) -> str | None:
+    """The name ``statement`` binds to a new dict, list, set, array of zeros or 0; or None."""
+    targets = getattr(statement, "targets", None) or [getattr(statement, "target", None)]
+    value = getattr(statement, "value", None)
+    if not (
+        isinstance(statement, ast.Assign | ast.AnnAssign)
+        and len(targets) == 1
+        and isinstance(targets[0], ast.Name)
+    ):
+        return None
+    made = (
+        isinstance(value, ast.Dict | ast.List | ast.Set)
+        or (isinstance(value, ast.Constant) and value.value == 0)
+        or (isinstance(value, ast.Call) and (_dotted(value.func) or "").split(".")[-1] in _MAKERS)
+    )
+    return targets[0].id if made else None
+
+
+def _added_to(loop: ast.For | ast.While, name: str) -> bool:
+    """Whether the body of ``loop`` adds to ``name``: stores in it, updates it in place,
+    appends to it, or hands it to a function."""
+    for node in (inner for statement in loop.body for inner in ast.walk(statement)):
+        if isinstance(node, ast.Subscript | ast.AugAssign):
+            target = node.value if isinstance(node, ast.Subscript) else node.target
+            if isinstance(target, ast.Subscript):
+                target = target.value
+            if (
+                isinstance(target, ast.Name)
+                and target.id == name
+                and (isinstance(node, ast.AugAssign) or isinstance(node.ctx, ast.Store))
+            ):
+                return True
+        if isinstance(node, ast.Call):
+            if any(isinstance(arg, ast.Name) and arg.id == name for arg in node.args):
+                return True
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == name
+                and func.attr in ("append", "extend", "update", "add", "setdefault")
+            ):
+                return True
+    return False
+
+
+def _kept_past(loop: ast.For | ast.While, name: str, nodes) -> bool:
+    """Whether the function reads ``name`` after ``loop`` (returns it, say)."""
+    return any(
+        isinstance(node, ast.Name)
+        and node.id == name
+        and isinstance(node.ctx, ast.Load)
+        and node.lineno > (loop.end_lineno or loop.lineno)
+        for node, _ in nodes
+    )
 
 
 def _nodes_of(code: types.CodeType) -> list[tuple[ast.AST, int]]:
@@ -686,29 +817,69 @@ def own_code_hint(error: BaseException, test: types.FunctionType | None) -> str 
 
 
 def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
-    """The hint for a loop ``for f, p in zip(params, functions)`` that calls ``f``, which
-    got the item of the other sequence (the names unpacked in another order than zip's
-    arguments); None if there is none."""
-    if not (isinstance(error, TypeError) and "not callable" in str(error)):
+    """The hint for a loop ``for f, p in zip(functions, params)`` unpacked in another order
+    than zip's arguments: one name holds a value that fails as ``error`` says (not callable,
+    no such attribute, unhashable) and the other one a value that would not; None if there
+    is none."""
+    fails = _what_fails(error)
+    if fails is None:
         return None
     for frame, node, line in _learner_nodes(error, test):
         names = _loop_names(node, "zip")
         if names is None or len(names) != 2:
             continue
-        values = {name: frame.f_locals.get(name, _MISSING) for name in names}
-        called = {
-            inner.func.id
-            for inner in ast.walk(node)
-            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
-        }
+        values = [frame.f_locals.get(name, _MISSING) for name in names]
+        failing = [fails(value) for value in values]
+        if any(value is _MISSING for value in values) or sorted(failing, key=str) != [False, True]:
+            continue
+        if "not callable" in str(error) and names[failing.index(True)] not in _called_names(node):
+            continue
         first, second = names
-        if first in called and not callable(values[first]) and callable(values[second]):
-            return (
-                f"{_quoted(frame.f_code, line)}: zip gives its items in the order of its "
-                f"arguments, so `{first}` {_described(values[first]) or 'holds the other item'} "
-                f"and `{second}` the function: unpack them in zip's order, `for {second}, "
-                f"{first} in {ast.unparse(node.iter)}`"
-            )
+        return (
+            f"{_quoted(frame.f_code, line)}: zip gives its items in the order of its "
+            f"arguments, so `{first}` {_is_(values[0])} and `{second}` {_is_(values[1])}: "
+            f"unpack them in zip's order, `for {second}, {first} in {ast.unparse(node.iter)}`"
+        )
+    return None
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    """The names called as functions in ``node``: f in f(x)."""
+    return {
+        inner.func.id
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+    }
+
+
+def _what_fails(error: BaseException) -> Callable[[object], bool | None] | None:
+    """Whether a value would raise ``error`` again where it was raised (not callable,
+    without the attribute asked for, unhashable): True; False when it would not; None when
+    neither is sure. None for any other error."""
+    message = str(error)
+    if isinstance(error, TypeError) and "not callable" in message:
+        return lambda value: not callable(value)
+    found = re.search(r"'([\w.]+)' object has no attribute '(\w+)'", message)
+    if isinstance(error, AttributeError) and found:
+        kind, attribute = found.groups()
+        raised_on = getattr(error, "obj", _MISSING)
+
+        def lacks(value) -> bool | None:
+            if hasattr(value, attribute):
+                return False
+            the_one = raised_on is _MISSING or raised_on is value
+            return True if _type_named(value, kind) and the_one else None
+
+        return lacks
+    found = re.search(r"unhashable type: '([\w.]+)'", message)
+    if isinstance(error, TypeError) and found:
+
+        def unhashable(value) -> bool | None:
+            if _hashable(value):
+                return False
+            return True if _type_named(value, found[1]) else None
+
+        return unhashable
     return None
 
 
@@ -1374,6 +1545,37 @@ def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
     return None
 
 
+_ARRAY_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "T"})
+
+
+def _not_an_array(tree, frame, kind: str, attribute: str) -> str | None:
+    """ "`self.dataset` is an ArrayDataset, not an array: ... len(self.dataset)", for an
+    array's attribute read from a container of pancake's or the learner's (a Dataset)."""
+    if attribute not in _ARRAY_ATTRIBUTES:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == attribute:
+            owner = _value_of(node.value, frame)
+            if owner is _MISSING or not _type_named(owner, kind) or _plain(owner):
+                continue
+            name = ast.unparse(node.value)
+            offers = [
+                words
+                for method, words in (
+                    ("__len__", f"its length, len({name})"),
+                    ("__getitem__", f"its items, {name}[i]"),
+                    ("__iter__", f"its items one by one, for item in {name}"),
+                )
+                if hasattr(owner, method)
+            ]
+            if offers:
+                return (
+                    f"`{name}` {_is_(owner)}, not an array: it has no `.{attribute}`; it "
+                    f"gives {' and '.join(offers)}"
+                )
+    return None
+
+
 def _typed_operands(tree, frame, symbol: str, left_kind: str, right_kind: str):
     """(the operation, its operands' nodes, their values) for each operation ``symbol`` of
     ``tree`` whose operands are of the types an error message names."""
@@ -1585,11 +1787,83 @@ def _matmul_mismatch(tree, frame) -> str | None:
 def _broadcast_mismatch(tree, frame) -> str | None:
     """ "`a * b` combines `a` of shape (4, 3) with `b` of shape (4,)"."""
     for node, (left, a), (right, b) in _operand_pairs(tree, frame, ("+", "-", "*", "/", "**")):
-        try:
-            np.broadcast_shapes(a, b)
-        except ValueError:
+        if not _could_broadcast(a, b):
             return f"`{_short(node)}` combines `{left}` of shape {a} with `{right}` of shape {b}"
     return None
+
+
+def _entrywise_product(tree, frame) -> str | None:
+    """ "`a * b` multiplies ... entry by entry ...: theirs fit a matrix product, `a @ b`",
+    for two matrices that do not broadcast but whose inner lengths match."""
+    for node, (left, a), (right, b) in _operand_pairs(tree, frame, ("*",)):
+        if len(a) == len(b) == 2 and a[1] == b[0] and not _could_broadcast(a, b):
+            return (
+                f"`{_short(node)}` multiplies `{left}` of shape {a} and `{right}` of shape {b} "
+                "entry by entry, which needs shapes that line up; theirs fit a matrix product, "
+                f"`{left} @ {right}` of shape {(a[0], b[1])}: * is not @"
+            )
+    return None
+
+
+def _broadcast_stand_in(tree, frame) -> str | None:
+    """ "`x + b` combines ...: `output` of shape (4, 2), which this function holds, would
+    line up with `b`": another array of the frame that fits in place of a variable of a
+    failed broadcast (the product computed a line above, where the input was written)."""
+    for node, (left, a), (right, b) in _operand_pairs(tree, frame, ("+", "-", "*", "/", "**")):
+        if _could_broadcast(a, b):
+            continue
+        if _could_be_reordered(a, b):
+            return None  # a transpose or a reshape may be all it takes: other hints tell
+        for kept, kept_shape, replaced, replaced_shape in (
+            (left, a, right, b),
+            (right, b, left, a),
+        ):
+            stand_ins = replaced.isidentifier() and _stand_ins(
+                node, frame, kept_shape, replaced_shape
+            )
+            if stand_ins:
+                return (
+                    f"`{_short(node)}` combines `{left}` of shape {a} with `{right}` of shape "
+                    f"{b}, which do not line up; {' and '.join(stand_ins[:3])}, which this "
+                    f"function holds, would line up with `{kept}`: was it meant in place of "
+                    f"`{replaced}`?"
+                )
+    return None
+
+
+def _stand_ins(node: ast.AST, frame: types.FrameType, kept: tuple, replaced: tuple) -> list[str]:
+    """ "`name` of shape (4, 2)" for the arrays of ``frame`` that ``node`` does not use, with
+    as many axes as ``replaced`` and a shape that an array of shape ``kept`` broadcasts into:
+    those the function computed itself, or else those it was given."""
+    written = set(re.findall(r"\w+", ast.unparse(node)))
+    arguments = frame.f_code.co_varnames[: frame.f_code.co_argcount]
+    fitting = [
+        (name in arguments, f"`{name}` of shape {_shape(value)}")
+        for name, value in frame.f_locals.items()
+        if name not in written
+        and _shape(value) is not None
+        and len(_shape(value)) == len(replaced)
+        and _could_broadcast(kept, _shape(value))
+        and np.broadcast_shapes(kept, _shape(value)) == _shape(value)
+    ]
+    computed = [text for given, text in fitting if not given]
+    return computed or [text for _, text in fitting]
+
+
+def _could_be_reordered(a: tuple, b: tuple) -> bool:
+    """Whether every axis of the shorter shape has a size the other shape has too (so that
+    reordering or reshaping might line them up)."""
+    short, long = sorted((a, b), key=len)
+    return all(size in long for size in short if size != 1)
+
+
+def _could_broadcast(a: tuple, b: tuple) -> bool:
+    """Whether arrays of shapes ``a`` and ``b`` broadcast together."""
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
 
 
 def _subscripts(tree: ast.AST, frame: types.FrameType):
@@ -1915,6 +2189,7 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
     (r"\w+\.(\w+)\(\) takes exactly one argument", (TypeError,), _one_item_only),
     (r"'([\w.]+)' object is not callable", (TypeError,), _not_callable),
     (r"(tuple|list) indices must be integers or slices, not ([\w.]+)", (TypeError,), _bad_index),
+    (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _not_an_array),
     (r"'([\w.]+)' object has no attribute '(\w+)'", (AttributeError,), _no_attribute),
     (
         r"unsupported operand type\(s\) for (\S+): '([\w.]+)' and '([\w.]+)'",
@@ -1926,6 +2201,8 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
     (r"name '(\w+)' is not defined", (NameError,), _module_not_imported),
     (r"name '(\w+)' is not defined", (NameError,), _undefined_name),
     (r"matmul: Input operand|not aligned", (ValueError,), _matmul_mismatch),
+    (r"operands could not be broadcast together", (ValueError,), _entrywise_product),
+    (r"operands could not be broadcast together", (ValueError,), _broadcast_stand_in),
     (r"operands could not be broadcast together", (ValueError,), _broadcast_mismatch),
     (r"(tuple|list) index out of range", (IndexError,), _past_the_end),
     (
@@ -1963,6 +2240,9 @@ _PINPOINTS: list[tuple[str, tuple[type[BaseException], ...], Callable[..., str |
 
 # readers whose words name the whole mistake: the hint about the error's kind is left out
 _COMPLETE = (
+    _not_an_array,
+    _broadcast_stand_in,
+    _entrywise_product,
     _module_not_imported,
     _in_place_result,
     _attribute_called,

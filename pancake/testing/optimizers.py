@@ -809,8 +809,11 @@ class Moments:
     step: int
 
     @classmethod
-    def read(cls, rerun: Rerun, step: int) -> Moments | None:
-        """The moments of ``rerun``'s optimizer after ``step``; None if its state holds none."""
+    def read(cls, rerun: Rerun | None, step: int) -> Moments | None:
+        """The moments of ``rerun``'s optimizer after ``step``; None without a rerun, for an
+        optimizer without moments (SGD), or if its state holds none."""
+        if rerun is None or "betas" not in rerun.hp:
+            return None
         kept = rerun.moments_kept(step)
         if not kept:
             return None
@@ -1113,7 +1116,7 @@ def _optimizer_hint(
             "after it the updated buffer or moment (not the gradient)"
         )
     if not all(np.all(np.isfinite(theta)) for theta in got[step]):
-        moments = Moments.read(rerun, step) if rerun is not None and "betas" in rerun.hp else None
+        moments = Moments.read(rerun, step)
         corrections = moments and _bias_corrections_hint(rerun, step, got, moments)
         if corrections:
             return corrections
@@ -1130,7 +1133,7 @@ def _optimizer_hint(
                     "with momentum=0 step() does not change the parameters, with momentum it "
                     "does: the update runs only in the momentum branch; take it out of the if"
                 )
-        moments = Moments.read(rerun, step) if rerun is not None and "betas" in rerun.hp else None
+        moments = Moments.read(rerun, step)
         if moments and moments.first and moments.second and _moves_later(rerun, step):
             return (
                 f"step {step + 1} did not change the parameters, though the moments it kept "

@@ -7,6 +7,7 @@ from pancake.autograd.tape import GradientTape, walk_tape
 from pancake.course.prelude import check_values, given, graded, np, pst, st
 from pancake.course.spec import Assignment, GradedTest, Part
 from pancake.testing import check_function_gradients, check_second_derivatives
+from pancake.testing.errors import remade_in_loop_hint
 
 WALK_HINT = (
     "walk the record from the last operation to the first, and add (not assign) the "
@@ -379,6 +380,7 @@ OWN_GRADIENT_HINT = (
 def walk_hint():
     """What most likely makes walk_tape's gradients wrong, from small walks of its own."""
     diagnoses = (
+        remade_hint,
         start_hint,
         tuple_added_hint,
         walked_operations_hint,
@@ -390,6 +392,12 @@ def walk_hint():
         assigned_hint,
     )
     return first_hint(*diagnoses) or WALK_HINT
+
+
+def remade_hint() -> str:
+    """The hint for a walk_tape that makes its dictionary of gradients anew inside its loop
+    (every operation starts from an empty one), or ''."""
+    return remade_in_loop_hint(walk_tape) or ""
 
 
 def assigned_hint():
@@ -703,7 +711,10 @@ def record_hint(tape, watched=None):
             "its operation is recorded, self.watched.add(output) inside the if"
         )
     return (
-        watched_set_replaced_hint(type(tape)) or every_input_watched_hint(type(tape)) or RECORD_HINT
+        remade_hint()
+        or watched_set_replaced_hint(type(tape))
+        or every_input_watched_hint(type(tape))
+        or RECORD_HINT
     )
 
 
