@@ -4350,3 +4350,20 @@ MISTAKES.append(
         "zip gives its items in the order of its arguments, so `tensor_grad` is a Tensor",
     )
 )
+MISTAKES.append(
+    Mistake(
+        "04-activations-losses",
+        CROSS_ENTROPY,
+        "backward unpacks the saved pair in the other order: target_probs, logits",
+        (
+            (
+                "        logits, target_probs = self.saved_tensors\n"
+                "        return (softmax(logits) - target_probs) / len(logits)",
+                "        target_probs, logits = self.saved_tensors\n"
+                "        return (softmax(logits) - target_probs) / len(logits)",
+            ),
+        ),
+        ("cross-entropy-loss-gradients",),
+        "backward reads self.saved_tensors in another order than forward saved them",
+    )
+)

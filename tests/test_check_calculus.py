@@ -285,6 +285,18 @@ def adds_the_local_derivatives(k, v):
     return m * m, 2 * m + v, 2 * m + k
 
 
+def keeps_both_terms_of_the_product(k, v):
+    """dM/dk = dM/dv = v + k: the product rule with neither factor held constant."""
+    m = k * v
+    return m * m, 2 * m * (v + k), 2 * m * (v + k)
+
+
+def cubes_the_inner_factor(k, v):
+    """dM/dk = v³: an inner derivative no hypothesis names."""
+    m = k * v
+    return m * m, 2 * m * v**3, 2 * m * k
+
+
 X = np.array([0.5, -1.0, 2.0])
 CATALOG = {
     "f_plus - f_minus / (2 * eps)": (
@@ -328,6 +340,14 @@ CATALOG = {
     "the entry set to ±eps": (
         lambda: check_numerical_gradient(sets_the_entry_to_eps, X),
         "the entry set to 1e-06, that is ±eps itself",
+    ),
+    "the product rule with neither factor constant": (
+        lambda: check_chain_rule(keeps_both_terms_of_the_product, 1.5, -2.0),
+        "dM/dk is v, not k + v: differentiating M = k·v by k holds the other factor constant",
+    ),
+    "an inner derivative of its own": (
+        lambda: check_chain_rule(cubes_the_inner_factor, 1.5, -2.0),
+        "means an inner derivative dM/dk = -0.343, but M = k·v gives dM/dk = v = -0.7",
     ),
     "the local derivatives added": (
         lambda: check_chain_rule(adds_the_local_derivatives, 1.5, -2.0),

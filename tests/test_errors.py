@@ -918,6 +918,31 @@ def test_a_loop_that_ends_in_its_first_pass_is_named_under_any_failed_check():
     assert explained(hinted, namespace["test_forward"]) is hinted
 
 
+def test_a_numpy_result_thrown_away_is_named_under_any_failed_check():
+    from pancake.testing.errors import explained
+
+    answer = "def unbroadcast(grad, shape):\n    grad.sum(axis=0)\n    return grad\n"
+    test_cell = (
+        "def test_unbroadcast():\n"
+        "    assert unbroadcast(np.ones((2, 3)), (3,)).shape == (3,), 'wrong\\nHint: a guess'\n"
+    )
+    namespace = {"np": np}
+    run_as_cell(answer, namespace)
+    run_as_cell(test_cell, namespace)
+    with pytest.raises(AssertionError) as failure:
+        namespace["test_unbroadcast"]()
+    assert str(explained(failure.value, namespace["test_unbroadcast"])).endswith(
+        "a guess\nAlso: in your `unbroadcast`, line 2: `grad.sum(axis=0)` computes a new array "
+        "and throws it away: NumPy's sum changes nothing in place; assign its result "
+        "(x = grad.sum(axis=0))"
+    )
+    run_as_cell(
+        answer.replace("    grad.sum(axis=0)", "    np.sum(grad, axis=0, out=grad[0])"), namespace
+    )
+    hinted = AssertionError("wrong\nHint: a guess")
+    assert explained(hinted, namespace["test_unbroadcast"]) is hinted
+
+
 def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hint():
     from pancake.testing.errors import explained
 

@@ -115,6 +115,14 @@ BATCH_NORM_MISTAKES = [
         lambda m, x, mean, var: (x - mean) / np.sqrt(var + m.eps) * m.per_channel(m.weight.data),
         "add bias, not 0",
     ),
+    (
+        "shift before scale",
+        lambda m, x, mean, var: (
+            ((x - mean) / np.sqrt(var + m.eps) + m.per_channel(m.bias.data))
+            * m.per_channel(m.weight.data)
+        ),
+        "add the bias after the scaling, x̂ · weight + bias, not (x̂ + bias) · weight",
+    ),
 ]
 
 
@@ -140,6 +148,19 @@ def test_the_batch_variance_in_eval_mode_is_named():
     hint = batch_norm_forward_hint(BatchVarianceInEval(2), training=False)
     assert "divide with running_var, not the batch variance" in hint
     assert batch_norm_forward_hint(BatchVarianceInEval(2), training=True) == ""
+
+
+def test_the_running_mean_read_as_the_variance_in_eval_mode_is_named():
+    class RunningMeanTwiceInEval(BatchNorm2d):
+        def forward(self, x):
+            if self.training:
+                return super().forward(x)
+            mean, var = self.running_mean, self.running_mean
+            x_hat = (x - self.per_channel(mean)) / np.sqrt(self.per_channel(var) + self.eps)
+            return x_hat * self.per_channel(self.weight.data) + self.per_channel(self.bias.data)
+
+    hint = batch_norm_forward_hint(RunningMeanTwiceInEval(2), training=False)
+    assert "divide with running_var, not running_mean" in hint
 
 
 def test_statistics_of_every_entry_together_are_named():

@@ -26,6 +26,7 @@ from pancake.nn import (
     Square,
     Tanh,
 )
+from pancake.ops import softmax
 from pancake.testing import GradientCheckError, check_gradients, numerical_gradient
 from pancake.testing import strategies as pst
 
@@ -352,6 +353,15 @@ class CrossEntropyWithoutSoftmax(CrossEntropyLoss):
         return (logits - target) / len(logits)
 
 
+class CrossEntropyThroughTheSoftmaxTwice(CrossEntropyLoss):
+    """(softmax - target) / N multiplied by the softmax's derivative p(1 - p) again."""
+
+    def backward(self):
+        logits, _ = self.saved_tensors
+        p = softmax(logits)
+        return super().backward() * p * (1 - p)
+
+
 class CrossEntropyTargetAloneDivided(CrossEntropyLoss):
     """softmax - target / N: the brackets forgotten."""
 
@@ -521,6 +531,12 @@ CATALOG = [
     ),
     ("softmax - 1", CrossEntropyMinusOne, "labels", "1 is subtracted from every probability"),
     ("logits - target", CrossEntropyWithoutSoftmax, "labels", "the raw logits are used"),
+    (
+        "the softmax's derivative applied again",
+        CrossEntropyThroughTheSoftmaxTwice,
+        "labels",
+        "it is multiplied by p(1 - p), the softmax's derivative, once more",
+    ),
     (
         "softmax - target / N",
         CrossEntropyTargetAloneDivided,

@@ -1859,3 +1859,32 @@ def test_a_right_backward_under_a_wrong_forward_points_at_the_forward():
         "output y, but the derivative of your forward is 1 + y²: if the module is tanh, its "
         "forward is what is wrong"
     ) in failure.value.hint
+
+
+class CrossEntropySavedPairSwapped(CrossEntropyLoss):
+    """Reads the saved (logits, target_probs) back as target_probs, logits."""
+
+    def backward(self):
+        target_probs, logits = self.saved_tensors
+        return (softmax(logits) - target_probs) / len(logits)
+
+
+class CrossEntropyWithoutTheBatch(CrossEntropyLoss):
+    """Reads the pair in its order, but forgets to divide by the batch."""
+
+    def backward(self):
+        logits, target_probs = self.saved_tensors
+        return softmax(logits) - target_probs
+
+
+def test_saved_tensors_read_in_another_order_are_named_and_only_then():
+    logits, labels = np.random.default_rng(0).standard_normal((4, 3)), np.array([0, 2, 1, 1])
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(CrossEntropySavedPairSwapped(), logits, labels)
+    assert "reads self.saved_tensors in another order than forward saved them" in (
+        failure.value.hint
+    )
+    with pytest.raises(GradientCheckError) as failure:
+        check_gradients(CrossEntropyWithoutTheBatch(), logits, labels)
+    assert "another order" not in failure.value.hint
+    check_gradients(CrossEntropyLoss(), logits, labels)  # the truth passes

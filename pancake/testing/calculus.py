@@ -405,6 +405,12 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
             f"the chain rule multiplies them, dE/d{variable} = dE/dM · dM/d{variable}",
         ),
         (
+            2 * m * (k + v),
+            f"dM/d{variable} is {'v' if variable == 'k' else 'k'}, not k + v: differentiating "
+            f"M = k·v by {variable} holds the other factor constant (the product rule: "
+            f"d(k·v)/d{variable} = {'v·1 + k·0' if variable == 'k' else 'k·1 + v·0'})",
+        ),
+        (
             2 * m * k * v,
             f"dE/d{variable} was chained from dE/d{'v' if variable == 'k' else 'k'} (2·M·k·v), "
             f"not from dE/dM: dE/d{variable} = dE/dM · dM/d{variable}",
@@ -426,7 +432,11 @@ def _chain_rule_hint(chain_rule_gradients_fn: Callable, name: str) -> str | None
             # at this point one hypothesis can coincide with another (2k·v is 2·M):
             # the outer derivative seen on both derivatives is surer
             return hint if hint is None or outer is None or predicted in outer_mistakes else outer
-    return outer
+    return outer or (
+        f"with dE/dM = 2·M = {2 * m:.4g} (k = {k}, v = {v}), your {name} = {got:.4g} means an "
+        f"inner derivative dM/d{variable} = {got / (2 * m):.4g}, but M = k·v gives dM/d{variable} "
+        f"= {'v' if variable == 'k' else 'k'} = {inner:.4g}: re-derive dM/d{variable}"
+    )
 
 
 def _right_where_m_is_positive(chain_rule_gradients_fn: Callable, name: str) -> bool:

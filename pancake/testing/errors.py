@@ -582,12 +582,13 @@ def no_op_statement_hint(test: types.FunctionType) -> str | None:
 
 def slip_in_code_hint(test: types.FunctionType) -> str | None:
     """A slip read from the learner's code that ``test`` can reach, sure enough to name
-    under any failed check: a loop that ends in its first pass, or a dict, list or total
-    made anew inside the loop that fills it; None if there is none."""
+    under any failed check: a loop that ends in its first pass, a dict, list or total
+    made anew inside the loop that fills it, or the new array of a NumPy call thrown away;
+    None if there is none."""
     test_file = _code_of(test).co_filename
     for code in _reachable_codes(test):
         if _is_learner_code(code, test_file):
-            found = _ends_in_first_pass(code) or _remade_in_loop(code)
+            found = _ends_in_first_pass(code) or _remade_in_loop(code) or _result_thrown_away(code)
             if found:
                 return found
     return None
@@ -622,6 +623,36 @@ def _ends_in_first_pass(code: types.CodeType) -> str | None:
                     f"of line {lines[id(loop)]} with no if around it, so the loop ends in its "
                     f"first pass: {fix}"
                 )
+    return None
+
+
+# NumPy's functions and array methods that change nothing and give a new array (or value)
+_GIVES_A_NEW_ARRAY = frozenset(
+    {
+        "sum", "mean", "max", "min", "prod", "std", "var", "cumsum", "reshape", "transpose",
+        "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to", "astype", "copy",
+        "clip", "flatten", "ravel", "exp", "log", "sqrt", "tanh", "abs", "maximum", "minimum",
+        "where", "dot", "matmul", "outer", "concatenate", "stack", "zeros_like", "ones_like",
+    }
+)  # fmt: skip
+
+
+def _result_thrown_away(code: types.CodeType) -> str | None:
+    """The hint for a statement of ``code`` that calls a NumPy function or array method that
+    gives a new array, and throws it away (grad.sum(axis=0) on its own line); None if there
+    is none."""
+    for node, line in _nodes_of(code):
+        call = node.value if isinstance(node, ast.Expr) else None
+        if not isinstance(call, ast.Call) or any(k.arg == "out" for k in call.keywords):
+            continue
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+        if method in _GIVES_A_NEW_ARRAY:
+            text = linecache.getline(code.co_filename, line).strip()
+            return (
+                f"in your `{code.co_name}`, line {line}: `{text}` computes a new array and "
+                f"throws it away: NumPy's {method} changes nothing in place; assign its result "
+                f"(x = {ast.unparse(call)})"
+            )
     return None
 
 

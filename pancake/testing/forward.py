@@ -259,7 +259,7 @@ def batch_norm_forward_hint(module, *, training: bool) -> str:
     rng = np.random.default_rng(0x5EED)
     module.weight.data[...] = rng.uniform(1.5, 2.5, channels) * rng.choice([-1, 1], channels)
     module.bias.data[...] = rng.uniform(0.5, 1.5, channels)
-    module.running_mean[...] = rng.uniform(-1, 1, channels)
+    module.running_mean[...] = rng.uniform(0.2, 1, channels)  # > 0: a square root of it is real
     module.running_var[...] = rng.uniform(2.0, 3.0, channels)
     shape = (5, channels, 3, 2)[: len(module.reduce_axes) + 1]
     per_channel = (1, -1) + (1,) * (len(shape) - 2)
@@ -287,6 +287,7 @@ def _batch_norm_parts(module, x) -> dict:
         "mean": {
             "the batch mean": x.mean(axis=axes),
             "running_mean": module.running_mean.copy(),
+            "running_var": module.running_var.copy(),
             "0": np.zeros(module.num_features),
             "the mean of every entry (all channels together)": np.full(
                 module.num_features, x.mean()
@@ -296,6 +297,7 @@ def _batch_norm_parts(module, x) -> dict:
             "the batch variance": batch_var,
             "the unbiased batch variance": batch_var * count / (count - 1),
             "running_var": module.running_var.copy(),
+            "running_mean": module.running_mean.copy(),
             "the batch standard deviation": np.sqrt(batch_var),
             "sqrt(running_var)": np.sqrt(module.running_var),
             "the variance of every entry (all channels together)": np.full(
@@ -309,7 +311,12 @@ def _batch_norm_parts(module, x) -> dict:
             "({var} + eps)": lambda var: var + eps,
         },
         "weight": {"weight": module.weight.data.copy(), "bias": module.bias.data.copy(), "1": 1},
-        "bias": {"bias": module.bias.data.copy(), "weight": module.weight.data.copy(), "0": 0},
+        "bias": {
+            "bias": module.bias.data.copy(),
+            "weight": module.weight.data.copy(),
+            "0": 0,
+            "bias · weight": module.bias.data * module.weight.data,
+        },
     }
 
 
@@ -352,7 +359,9 @@ def _batch_norm_words(found: tuple, right: tuple) -> str:
         )
     if weight != right[3]:
         fixes.append(f"multiply by weight, not {weight}")
-    if bias != right[4]:
+    if bias == "bias · weight":
+        fixes.append("add the bias after the scaling, x̂ · weight + bias, not (x̂ + bias) · weight")
+    elif bias != right[4]:
         fixes.append(f"add bias, not {bias}")
     return f"the output is {formula}, per channel: {'; '.join(fixes)}"
 

@@ -15,7 +15,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -288,6 +288,7 @@ def _check_gradients(module, inputs, rtol, atol, eps, seed) -> GradientReport:
             hint = (
                 changed
                 or _swapped_hint(comparison, comparisons)
+                or objective.saved_order_hint(comparison)
                 or objective.hint_for(comparison)
                 or objective.parameter_factor_hint(comparison)
                 or objective.buffer_factor_hint(comparison)
@@ -841,6 +842,43 @@ class _Objective:
                 "in the order of the columns"
             )
         return None
+
+    def saved_order_hint(self, comparison: TensorComparison) -> str | None:
+        """The hint when backward reads what forward saved in another order than it was
+        saved: handed self.saved_tensors in some other order, backward gives the right
+        gradient (on a copy of the module). None otherwise, or when forward saved fewer
+        than two arrays or more than three."""
+        module = copy.deepcopy(self.module)
+        module(self.x, *self.others)
+        saved = getattr(module, "_saved_tensors", None)
+        if not isinstance(saved, tuple) or not 2 <= len(saved) <= 3:
+            return None
+        for order in list(itertools.permutations(range(len(saved))))[1:]:
+            try:
+                reordered = tuple(saved[i] for i in order)
+                gradient = self._gradient_with_saved(module, comparison.name, reordered)
+            except Exception:  # in that order backward fails: not the learner's order
+                continue
+            if replace(comparison, analytic=gradient).passes():
+                return (
+                    "backward reads self.saved_tensors in another order than forward saved "
+                    "them: unpack them in the order of save_for_backward (after "
+                    "save_for_backward(a, b), a, b = self.saved_tensors)"
+                )
+        return None
+
+    def _gradient_with_saved(self, module: Module, name: str, saved: tuple) -> np.ndarray | None:
+        """The gradient of ``name`` (the input, or a parameter) that ``module``'s backward
+        gives after a forward pass whose saved tensors are replaced by ``saved``."""
+        parameters = dict(named_parameters(module))
+        for parameter in parameters.values():
+            parameter.grad = np.zeros_like(parameter.data)
+        module(self.x, *self.others)
+        module._saved_tensors = saved
+        grad_input = module.backward() if self.is_loss else module.backward(self.direction.copy())
+        if name in parameters:
+            return np.asarray(parameters[name].grad, dtype=np.float64)
+        return None if grad_input is None else np.asarray(grad_input, dtype=np.float64)
 
     def input_for_grad_output_hint(self, comparison, eps, rtol, atol) -> str | None:
         """The hint when a gradient is the true one had grad_output been the input x (x used

@@ -1024,6 +1024,12 @@ def cross_entropy_formula_hint(analytic, numeric, pred: np.ndarray, target) -> s
             "the division by N applies to the probabilities alone (softmax(logits) / N - "
             "target): bracket the difference, (softmax(logits) - target) / N": probabilities / batch
             - target,
+            "it is multiplied by p(1 - p), the softmax's derivative, once more: (softmax(logits) "
+            "- target) / N already goes through the softmax (the log-softmax's derivative "
+            "folded into it), so nothing multiplies it": (probabilities - target)
+            / batch
+            * probabilities
+            * (1 - probabilities),
         }
     for hint, predicted in formulas.items():
         if np.all(np.isfinite(predicted)) and close(analytic, predicted, MATCH_RTOL):
