@@ -943,7 +943,7 @@ def test_a_numpy_result_thrown_away_is_named_under_any_failed_check():
     assert explained(hinted, namespace["test_unbroadcast"]) is hinted
 
 
-def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hint():
+def test_a_statement_that_does_nothing_is_named_under_any_failed_check():
     from pancake.testing.errors import explained
 
     answer = (
@@ -969,7 +969,11 @@ def test_a_statement_that_does_nothing_is_named_when_a_check_fails_without_a_hin
         "a value) without calling it: add the parentheses, optimizer.zero_grad()"
     )
     hinted = AssertionError("the gradients add up\nHint: reset them")
-    assert explained(hinted, namespace["test_train"]) is hinted  # a hint already: left alone
+    assert str(explained(hinted, namespace["test_train"])).endswith(  # kept, and followed
+        "Hint: reset them\nAlso: in your `train`, line 2: `optimizer.zero_grad` does nothing"
+        ": it names a method (or a value) without calling it: add the parentheses, "
+        "optimizer.zero_grad()"
+    )
     run_as_cell(answer.replace("    optimizer.zero_grad\n", ""), namespace)
     with pytest.raises(AssertionError) as failure:
         namespace["test_train"]()

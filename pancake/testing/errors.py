@@ -555,40 +555,27 @@ def explained(error: Exception, test: types.FunctionType | None = None) -> Excep
         slip = slip_in_code_hint(test)
         if slip is not None and slip not in str(error):
             explanation = f"{'Also' if hinted else 'Hint'}: {slip}"
-        elif not hinted:
-            no_op = no_op_statement_hint(test)
-            explanation = f"Hint: {no_op}" if no_op else None
     if explanation is None:
         return error
     failure = error if isinstance(error, AssertionError) else f"{type(error).__name__}: {error}"
     return AssertionError(f"{failure}\n{explanation}")
 
 
-def no_op_statement_hint(test: types.FunctionType) -> str | None:
-    """The hint for a statement of the learner's code that ``test`` can reach and that
-    does nothing (a method named without its call, == where = belongs, a result thrown
-    away); None if there is none."""
-    test_file = _code_of(test).co_filename
-    for code in _reachable_codes(test):
-        if not _is_learner_code(code, test_file):
-            continue
-        for node, line in _nodes_of(code):
-            why = _does_nothing(node)
-            if why:
-                text = linecache.getline(code.co_filename, line).strip()
-                return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
-    return None
-
-
 def slip_in_code_hint(test: types.FunctionType) -> str | None:
     """A slip read from the learner's code that ``test`` can reach, sure enough to name
-    under any failed check: a loop that ends in its first pass, a dict, list or total
-    made anew inside the loop that fills it, or the new array of a NumPy call thrown away;
-    None if there is none."""
+    under any failed check: a statement that does nothing (a method named without its
+    call, == where = belongs, a result thrown away), a loop that ends in its first pass, a
+    dict, list or total made anew inside the loop that fills it, or the new array of a
+    NumPy call thrown away; None if there is none."""
     test_file = _code_of(test).co_filename
     for code in _reachable_codes(test):
         if _is_learner_code(code, test_file):
-            found = _ends_in_first_pass(code) or _remade_in_loop(code) or _result_thrown_away(code)
+            found = (
+                _does_nothing_at_all(code)
+                or _ends_in_first_pass(code)
+                or _remade_in_loop(code)
+                or _result_thrown_away(code)
+            )
             if found:
                 return found
     return None
@@ -599,6 +586,16 @@ def remade_in_loop_hint(function) -> str | None:
     the loop that adds to it (``_remade_in_loop``); None if there is none."""
     code = getattr(function, "__code__", None)
     return _remade_in_loop(code) if code is not None else None
+
+
+def _does_nothing_at_all(code: types.CodeType) -> str | None:
+    """The hint for a statement of ``code`` that does nothing (``_does_nothing``), or None."""
+    for node, line in _nodes_of(code):
+        why = _does_nothing(node)
+        if why:
+            text = linecache.getline(code.co_filename, line).strip()
+            return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
+    return None
 
 
 def _ends_in_first_pass(code: types.CodeType) -> str | None:
@@ -626,13 +623,15 @@ def _ends_in_first_pass(code: types.CodeType) -> str | None:
     return None
 
 
-# NumPy's functions and array methods that change nothing and give a new array (or value)
+# NumPy's functions, array methods and Generator methods that change nothing and give a new
+# array (or value)
 _GIVES_A_NEW_ARRAY = frozenset(
     {
         "sum", "mean", "max", "min", "prod", "std", "var", "cumsum", "reshape", "transpose",
         "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to", "astype", "copy",
         "clip", "flatten", "ravel", "exp", "log", "sqrt", "tanh", "abs", "maximum", "minimum",
         "where", "dot", "matmul", "outer", "concatenate", "stack", "zeros_like", "ones_like",
+        "permutation", "permuted", "argsort", "flip", "roll", "pad", "repeat", "tile",
     }
 )  # fmt: skip
 
