@@ -803,6 +803,25 @@ def test_a_loop_over_zip_that_unpacks_in_another_order_is_named():
     assert "zip gives its items" not in explanation
 
 
+def test_a_loop_over_pairs_unpacked_in_another_order_is_named():
+    answer = (
+        "def apply_all(pairs, x):\n"
+        "    for param, function in pairs:\n"
+        "        x = function(param, x)\n"
+        "    return x\n"
+    )
+    call = "apply_all([(lambda p, x: p * x, np.ones(2))], np.ones(2))"
+    explanation = explain_crash(crash_of(answer, call))
+    assert explanation.splitlines()[-1].startswith(
+        "Hint: line 2 `for param, function in pairs:`: each item of `pairs` holds the two in "
+        "the other order, so `param` is a function and `function` is an array of shape (2,): "
+        "unpack them in the items' order, `for function, param in pairs`"
+    )
+    labels = "def sizes(batches):\n    for x, y in batches:\n        return y.shape\n"
+    explanation = explain_crash(crash_of(labels, "sizes([(np.ones(2), 3)])"))
+    assert "holds the two" not in explanation  # an int label has no shape: no swap to name
+
+
 def test_a_loop_over_zip_unpacked_in_another_order_is_named_by_what_the_value_lacks():
     answer = (
         "from pancake.autograd import Tensor\n"

@@ -849,13 +849,16 @@ def own_code_hint(error: BaseException, test: types.FunctionType | None) -> str 
 def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) -> str | None:
     """The hint for a loop ``for f, p in zip(functions, params)`` unpacked in another order
     than zip's arguments: one name holds a value that fails as ``error`` says (not callable,
-    no such attribute, unhashable) and the other one a value that would not; None if there
-    is none."""
+    no such attribute, unhashable) and the other one a value that would not; or for a loop
+    ``for f, p in pairs`` whose ``f``, called, holds the data and ``p`` the function. None
+    if there is none."""
     fails = _what_fails(error)
     if fails is None:
         return None
     for frame, node, line in _learner_nodes(error, test):
-        names = _loop_names(node, "zip")
+        names = _loop_names(node, "zip") or (
+            _pair_names(node) if "not callable" in str(error) else None  # a function for data
+        )
         if names is None or len(names) != 2:
             continue
         values = [frame.f_locals.get(name, _MISSING) for name in names]
@@ -865,12 +868,36 @@ def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) ->
         if "not callable" in str(error) and names[failing.index(True)] not in _called_names(node):
             continue
         first, second = names
+        held, order = (
+            ("zip gives its items in the order of its arguments", "zip's order")
+            if _loop_names(node, "zip")
+            else (
+                f"each item of `{_short(node.iter)}` holds the two in the other order",
+                "the items' order",
+            )
+        )
         return (
-            f"{_quoted(frame.f_code, line)}: zip gives its items in the order of its "
-            f"arguments, so `{first}` {_is_(values[0])} and `{second}` {_is_(values[1])}: "
-            f"unpack them in zip's order, `for {second}, {first} in {ast.unparse(node.iter)}`"
+            f"{_quoted(frame.f_code, line)}: {held}, so `{first}` {_is_(values[0])} and "
+            f"`{second}` {_is_(values[1])}: unpack them in {order}, `for {second}, {first} "
+            f"in {ast.unparse(node.iter)}`"
         )
     return None
+
+
+def _pair_names(node: ast.AST) -> tuple[str, str] | None:
+    """The two names of a loop ``for a, b in pairs`` over anything but enumerate(...) or
+    zip(...), or None."""
+    if not (
+        isinstance(node, ast.For)
+        and isinstance(node.target, ast.Tuple)
+        and len(node.target.elts) == 2
+        and all(isinstance(element, ast.Name) for element in node.target.elts)
+    ):
+        return None
+    if isinstance(node.iter, ast.Call) and _dotted(node.iter.func) in ("enumerate", "zip"):
+        return None
+    first, second = node.target.elts
+    return first.id, second.id
 
 
 def _called_names(node: ast.AST) -> set[str]:
