@@ -568,16 +568,11 @@ def slip_in_code_hint(test: types.FunctionType) -> str | None:
     dict, list or total made anew inside the loop that fills it, or the new array of a
     NumPy call thrown away; None if there is none."""
     test_file = _code_of(test).co_filename
+    readers = (_does_nothing_at_all, _ends_in_first_pass, _remade_in_loop, _result_thrown_away)
     for code in _reachable_codes(test):
-        if _is_learner_code(code, test_file):
-            found = (
-                _does_nothing_at_all(code)
-                or _ends_in_first_pass(code)
-                or _remade_in_loop(code)
-                or _result_thrown_away(code)
-            )
-            if found:
-                return found
+        found = _is_learner_code(code, test_file) and _slip_in(code, readers)
+        if found:
+            return found
     return None
 
 
@@ -585,40 +580,49 @@ def remade_in_loop_hint(function) -> str | None:
     """The hint for a ``function`` that makes a dict, list, set, array or total anew inside
     the loop that adds to it (``_remade_in_loop``); None if there is none."""
     code = getattr(function, "__code__", None)
-    return _remade_in_loop(code) if code is not None else None
+    return _slip_in(code, (_remade_in_loop,)) if code is not None else None
 
 
-def _does_nothing_at_all(code: types.CodeType) -> str | None:
-    """The hint for a statement of ``code`` that does nothing (``_does_nothing``), or None."""
-    for node, line in _nodes_of(code):
-        why = _does_nothing(node)
-        if why:
+def _slip_in(code: types.CodeType, readers) -> str | None:
+    """ "in your `f`, line 4: `text` ...": the first slip one of ``readers`` finds in the
+    source of ``code``; each takes (node, line) pairs and the line of each node, and gives
+    (the line, what is wrong with it) or None."""
+    nodes = _nodes_of(code)
+    lines = {id(node): line for node, line in nodes}
+    for reader in readers:
+        found = reader(nodes, lines)
+        if found:
+            line, words = found
             text = linecache.getline(code.co_filename, line).strip()
-            return f"in your `{code.co_name}`, line {line}: `{text}` does nothing: {why}"
+            return f"in your `{code.co_name}`, line {line}: `{text}` {words}"
     return None
 
 
-def _ends_in_first_pass(code: types.CodeType) -> str | None:
-    """The hint for a for loop of ``code`` whose body returns or breaks with no if around
-    it: the loop ends in its first pass; None if there is none."""
-    nodes = _nodes_of(code)
-    lines = {id(node): line for node, line in nodes}
+def _does_nothing_at_all(nodes, lines) -> tuple[int, str] | None:
+    """A statement that does nothing (``_does_nothing``)."""
+    for node, line in nodes:
+        why = _does_nothing(node)
+        if why:
+            return line, f"does nothing: {why}"
+    return None
+
+
+def _ends_in_first_pass(nodes, lines) -> tuple[int, str] | None:
+    """A return or break in the body of a for loop with no if around it: the loop ends in
+    its first pass."""
     for loop, _ in nodes:
         if not isinstance(loop, ast.For):
             continue
         for statement in loop.body:
             if isinstance(statement, ast.Return | ast.Break):
-                line = lines[id(statement)]
                 fix = (
                     "return after the loop (one indent less)"
                     if isinstance(statement, ast.Return)
                     else "break only under an if"
                 )
-                return (
-                    f"in your `{code.co_name}`, line {line}: "
-                    f"`{linecache.getline(code.co_filename, line).strip()}` is inside the loop "
-                    f"of line {lines[id(loop)]} with no if around it, so the loop ends in its "
-                    f"first pass: {fix}"
+                return lines[id(statement)], (
+                    f"is inside the loop of line {lines[id(loop)]} with no if around it, so "
+                    f"the loop ends in its first pass: {fix}"
                 )
     return None
 
@@ -636,43 +640,36 @@ _GIVES_A_NEW_ARRAY = frozenset(
 )  # fmt: skip
 
 
-def _result_thrown_away(code: types.CodeType) -> str | None:
-    """The hint for a statement of ``code`` that calls a NumPy function or array method that
-    gives a new array, and throws it away (grad.sum(axis=0) on its own line); None if there
-    is none."""
-    for node, line in _nodes_of(code):
+def _result_thrown_away(nodes, lines) -> tuple[int, str] | None:
+    """A statement that calls a NumPy function or array method that gives a new array, and
+    throws it away (grad.sum(axis=0) on its own line)."""
+    for node, line in nodes:
         call = node.value if isinstance(node, ast.Expr) else None
         if not isinstance(call, ast.Call) or any(k.arg == "out" for k in call.keywords):
             continue
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         if method in _GIVES_A_NEW_ARRAY:
-            text = linecache.getline(code.co_filename, line).strip()
-            return (
-                f"in your `{code.co_name}`, line {line}: `{text}` computes a new array and "
-                f"throws it away: NumPy's {method} changes nothing in place; assign its result "
-                f"(x = {ast.unparse(call)})"
+            return line, (
+                f"computes a new array and throws it away: NumPy's {method} changes nothing "
+                f"in place; assign its result (x = {ast.unparse(call)})"
             )
     return None
 
 
-def _remade_in_loop(code: types.CodeType) -> str | None:
-    """The hint for ``code`` making a dict, list, set, array or total anew inside the loop
-    that adds to it (grads = {...} in the body of the loop that fills grads), when it keeps
-    it past the loop: what the earlier passes stored is lost; None if there is none."""
-    nodes = _nodes_of(code)
-    lines = {id(node): line for node, line in nodes}
+def _remade_in_loop(nodes, lines) -> tuple[int, str] | None:
+    """A dict, list, set, array or total made anew inside the loop that adds to it (grads =
+    {...} in the body of the loop that fills grads), and kept past the loop: what the
+    earlier passes stored is lost."""
     for loop, _ in nodes:
         if not isinstance(loop, ast.For | ast.While):
             continue
         for statement in loop.body:
             name = _made_anew(statement)
             if name and _added_to(loop, name) and _kept_past(loop, name, nodes):
-                line = lines[id(statement)]
-                return (
-                    f"in your `{code.co_name}`, line {line}: "
-                    f"`{linecache.getline(code.co_filename, line).strip()}` is inside the loop "
-                    f"of line {lines[id(loop)]}: it makes `{name}` anew at every pass, so what "
-                    "the passes before stored in it is lost; make it once, before the loop"
+                return lines[id(statement)], (
+                    f"is inside the loop of line {lines[id(loop)]}: it makes `{name}` anew at "
+                    "every pass, so what the passes before stored in it is lost; make it "
+                    "once, before the loop"
                 )
     return None
 
