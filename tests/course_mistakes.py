@@ -4367,3 +4367,33 @@ MISTAKES.append(
         "backward reads self.saved_tensors in another order than forward saved them",
     )
 )
+MISTAKES.append(
+    Mistake(
+        "12-convolutions",
+        CONV2D,
+        "backward returns the gradient of the padded input: the padding never cropped",
+        (
+            (
+                "return grad_padded[:, ph : height - ph, pw : width - pw].transpose(0, 3, 1, 2)",
+                "return grad_padded.transpose(0, 3, 1, 2)",
+            ),
+        ),
+        ("conv2d-first-layer", "conv2d-gradients"),
+        "on each side) still on, or a slice of the wrong length",
+    )
+)
+MISTAKES.append(
+    Mistake(
+        "08-training",
+        TRAIN_ONE_EPOCH,
+        "the return indented into the batch loop: one batch trained",
+        (
+            (
+                "        total_samples += len(targets)\n    return total_loss / total_samples",
+                "        total_samples += len(targets)\n        return total_loss / total_samples",
+            ),
+        ),
+        ("train-one-epoch-digits", "train-one-epoch-one-epoch"),
+        "is inside the loop of line",
+    )
+)

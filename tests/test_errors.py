@@ -953,13 +953,17 @@ def test_a_numpy_result_thrown_away_is_named_under_any_failed_check():
     assert str(explained(failure.value, namespace["test_unbroadcast"])).endswith(
         "a guess\nAlso: in your `unbroadcast`, line 2: `grad.sum(axis=0)` computes a new array "
         "and throws it away: NumPy's sum changes nothing in place; assign its result "
-        "(x = grad.sum(axis=0))"
+        "(grad = grad.sum(axis=0))"
     )
     run_as_cell(
         answer.replace("    grad.sum(axis=0)", "    np.sum(grad, axis=0, out=grad[0])"), namespace
     )
     hinted = AssertionError("wrong\nHint: a guess")
     assert explained(hinted, namespace["test_unbroadcast"]) is hinted
+    run_as_cell(answer.replace("    grad.sum(axis=0)", "    np.sum(grad, axis=0)"), namespace)
+    assert "assign its result (grad = np.sum(grad, axis=0))" in str(
+        explained(hinted, namespace["test_unbroadcast"])
+    )
 
 
 def test_a_statement_that_does_nothing_is_named_under_any_failed_check():

@@ -1278,6 +1278,9 @@ def test_a_transform_applied_twice_is_named(monkeypatch):
         ((2, 6, 16), (2, 3, 4), {}, "np.tile or np.repeat"),
         ((1, 1, 7, 8), (1, 1, 6, 8), {}, "axis 2 of the gradient has +1 entries"),
         ((2, 3, 7, 6), (2, 3, 6, 5), {}, "Crop a padded axis with [p : p + n]"),
+        # twice as long, and as long as the padding of 2 on each side leaves it: the padding
+        ((3, 3, 3, 8), (3, 3, 3, 4), {}, "axis 3 of the gradient has +4 entries"),
+        ((3, 3, 3, 8), (3, 3, 3, 4), {}, "the padding (2 on each side) still on"),
         ((1, 1), (4, 1), {}, "axis 0 of the gradient has length 1 where the tensor has 4"),
         ((4, 4), (1, 1), {}, "broadcast along axes 0 and 1"),
         ((3,), (4,), {}, "grad_output[x > 0]"),

@@ -649,9 +649,12 @@ def _result_thrown_away(nodes, lines) -> tuple[int, str] | None:
             continue
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         if method in _GIVES_A_NEW_ARRAY:
+            owner = _dotted(call.func.value)
+            given = call.args[0] if owner in ("np", "numpy") and call.args else call.func.value
+            kept = ast.unparse(given) if isinstance(given, ast.Name | ast.Attribute) else "x"
             return line, (
                 f"computes a new array and throws it away: NumPy's {method} changes nothing "
-                f"in place; assign its result (x = {ast.unparse(call)})"
+                f"in place; assign its result ({kept} = {ast.unparse(call)})"
             )
     return None
 
@@ -787,9 +790,10 @@ def _reachable_codes(test: types.FunctionType, limit: int = 200) -> list[types.C
 
 
 def _codes_of(value) -> list[types.CodeType]:
-    """The code of a function, or of each method a class defines itself."""
+    """The code of a function (and of the function a decorator wrapped in it), or of each
+    method a class defines itself."""
     if isinstance(value, types.FunctionType):
-        return [value.__code__]
+        return [value.__code__, *_codes_of(getattr(value, "__wrapped__", None))]
     if isinstance(value, type):
         return [
             member.__code__

@@ -342,6 +342,15 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             "of different shapes, which stretches them (sum over those axes with keepdims=True, "
             "or use the matrix product that sums over them), or axes in another order"
         )
+    if len(got) >= 3 and all(a >= 2 and got[a] - expected[a] in (2, 4, 6, 8) for a in differ):
+        extra = listed([f"+{got[a] - expected[a]}" for a in differ])
+        sides = listed([str((got[a] - expected[a]) // 2) for a in differ])
+        return (
+            f"{axes} of the gradient {'has' if len(differ) == 1 else 'have'} {extra} entries "
+            f"(shape {got}, expected {expected}): the padding ({sides} on each side) still "
+            "on, or a slice of the wrong length. Crop a padded axis with [p : p + n], n the "
+            "length of the input itself (not of the padded array)"
+        )
     if all(got[a] % expected[a] == 0 for a in differ):
         times = listed([got[a] // expected[a] for a in differ])
         return (
