@@ -1281,6 +1281,7 @@ def test_a_transform_applied_twice_is_named(monkeypatch):
         # twice as long, and as long as the padding of 2 on each side leaves it: the padding
         ((3, 3, 3, 8), (3, 3, 3, 4), {}, "axis 3 of the gradient has +4 entries"),
         ((3, 3, 3, 8), (3, 3, 3, 4), {}, "the padding (2 on each side) still on"),
+        ((1, 1, 1, 3), (1, 1, 1, 1), {}, "the padding (1 on each side) still on"),
         ((1, 1), (4, 1), {}, "axis 0 of the gradient has length 1 where the tensor has 4"),
         ((4, 4), (1, 1), {}, "broadcast along axes 0 and 1"),
         ((3,), (4,), {}, "grad_output[x > 0]"),
@@ -1295,7 +1296,14 @@ def test_diagnose_shape_relates_the_wrong_shape_to_the_tensor_and_the_arrays_in_
 ):
     from pancake.testing.hints import diagnose_shape
 
-    assert words in diagnose_shape(got, expected, related)
+    assert words in diagnose_shape(got, expected, related, of_input=True)
+
+
+def test_a_padding_is_named_only_for_the_gradient_of_an_input():
+    from pancake.testing.hints import diagnose_shape
+
+    assert "padding" in diagnose_shape((1, 1, 3, 3), (1, 1, 3, 1), of_input=True)
+    assert "padding" not in diagnose_shape((1, 1, 3, 3), (1, 1, 3, 1))  # a kernel's
 
 
 def test_diagnose_shape_keeps_its_fallback_for_unrelated_shapes():

@@ -43,7 +43,7 @@ def diagnose(
     if analytic is None:
         return "backward returned None: did you forget to `return` the gradient?"
     if analytic.shape != numeric.shape:
-        return diagnose_shape(analytic.shape, numeric.shape, related)
+        return diagnose_shape(analytic.shape, numeric.shape, related, of_input=x is not None)
     largest = float(np.abs(analytic).max(initial=0.0))
     if not np.any(numeric):
         return "the gradient should be zero here; backward gives non-zero values"
@@ -194,12 +194,15 @@ def where_wrong_hint(analytic: np.ndarray, numeric: np.ndarray, x=None) -> str |
     return None
 
 
-def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None = None) -> str:
+def diagnose_shape(
+    got: tuple, expected: tuple, related: dict[str, tuple] | None = None, *, of_input=False
+) -> str:
     """The hint for a gradient of shape ``got`` where ``expected`` belongs.
 
     The hint relates the two shapes (axes reduced away, kept with length 1, stretched,
     repeated, a few entries too long, flattened) or ``got`` to the shape of another array in
-    play, ``related`` ({"grad_output": (4, 2), "weight": (3, 2)...}).
+    play, ``related`` ({"grad_output": (4, 2), "weight": (3, 2)...}). ``of_input``: the
+    gradient is the input's, which a padding may have made longer.
     """
     got, expected = tuple(got), tuple(expected)
     if got == expected:
@@ -232,7 +235,7 @@ def diagnose_shape(got: tuple, expected: tuple, related: dict[str, tuple] | None
         made_from_the_shape(got, expected)
         or _outer_product_of(got, related or {})
         or _axis_reduced_away(got, expected)
-        or _axes_of_other_lengths(got, expected)
+        or _axes_of_other_lengths(got, expected, of_input)
         or _shape_of_another_array(got, expected, related or {})
         or _flattened(got, expected)
         or _fallback_shape_hint(got, expected)
@@ -316,10 +319,11 @@ def _axis_reduced_away(got: tuple, expected: tuple) -> str | None:
     )
 
 
-def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
+def _axes_of_other_lengths(got: tuple, expected: tuple, of_input: bool) -> str | None:
     """The hint when ``got`` has ``expected``'s axes with other lengths, or None: an axis
-    reduced to length 1 (keepdims), stretched from length 1, repeated k times, or a few
-    entries too long or short (a crop or a slice)."""
+    reduced to length 1 (keepdims), a padding still on (an input's gradient with an even
+    number of entries too many on a spatial axis), stretched from length 1, repeated k
+    times, or a few entries too long or short (a crop or a slice)."""
     if len(got) != len(expected):
         return None
     differ = [a for a in range(len(got)) if got[a] != expected[a]]
@@ -335,14 +339,8 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             "where the tensor has length 1 or that it does not have), or a matrix product "
             "with its factors in the wrong order"
         )
-    if all(expected[a] == 1 for a in differ):
-        return (
-            f"the gradient was broadcast along {axes}, where the tensor has length "
-            f"1 (shape {got}, expected {expected}): likely an entry-wise product (*) of arrays "
-            "of different shapes, which stretches them (sum over those axes with keepdims=True, "
-            "or use the matrix product that sums over them), or axes in another order"
-        )
-    if len(got) >= 3 and all(a >= 2 and got[a] - expected[a] in (2, 4, 6, 8) for a in differ):
+    padded = [a >= 2 and got[a] - expected[a] in (2, 4, 6, 8) for a in differ]
+    if of_input and len(got) >= 3 and all(padded):
         extra = listed([f"+{got[a] - expected[a]}" for a in differ])
         sides = listed([str((got[a] - expected[a]) // 2) for a in differ])
         return (
@@ -350,6 +348,13 @@ def _axes_of_other_lengths(got: tuple, expected: tuple) -> str | None:
             f"(shape {got}, expected {expected}): the padding ({sides} on each side) still "
             "on, or a slice of the wrong length. Crop a padded axis with [p : p + n], n the "
             "length of the input itself (not of the padded array)"
+        )
+    if all(expected[a] == 1 for a in differ):
+        return (
+            f"the gradient was broadcast along {axes}, where the tensor has length "
+            f"1 (shape {got}, expected {expected}): likely an entry-wise product (*) of arrays "
+            "of different shapes, which stretches them (sum over those axes with keepdims=True, "
+            "or use the matrix product that sums over them), or axes in another order"
         )
     if all(got[a] % expected[a] == 0 for a in differ):
         times = listed([got[a] // expected[a] for a in differ])
