@@ -516,7 +516,7 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if isinstance(inner_errors, tuple | list):
         explanations = (explain_crash(inner, test) for inner in inner_errors)
         return next((text for text in explanations if text is not None), None)
-    hinted = any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
+    hinted = _hinted(error)
     if isinstance(error, AssertionError):
         error = error.__cause__
     if error is None or isinstance(error, AssertionError | NotImplementedError):
@@ -531,6 +531,11 @@ def explain_crash(error: BaseException, test: types.FunctionType | None = None) 
     if hint is not None:
         lines.append(f"Hint: {hint}")
     return "\n".join(lines) or None
+
+
+def _hinted(error: BaseException) -> bool:
+    """Whether the message of ``error`` already holds a hint."""
+    return any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
 
 
 def with_the_part(
@@ -550,7 +555,7 @@ def explained(error: Exception, test: types.FunctionType | None = None) -> Excep
     under its message (not prefixed twice with AssertionError), or ``error`` itself when
     there is nothing to add."""
     explanation = explain_crash(error, test)
-    hinted = any(marker in str(error) for marker in ("Hint:", "Likely mistake:"))
+    hinted = _hinted(error)
     if explanation is None and test is not None:
         slip = slip_in_code_hint(test)
         if slip is not None and slip not in str(error):
@@ -857,7 +862,8 @@ def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) ->
     if fails is None:
         return None
     for frame, node, line in _learner_nodes(error, test):
-        names = _loop_names(node, "zip") or (
+        zipped = _loop_names(node, "zip")
+        names = zipped or (
             _pair_names(node) if "not callable" in str(error) else None  # a function for data
         )
         if names is None or len(names) != 2:
@@ -871,7 +877,7 @@ def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) ->
         first, second = names
         held, order = (
             ("zip gives its items in the order of its arguments", "zip's order")
-            if _loop_names(node, "zip")
+            if zipped
             else (
                 f"each item of `{_short(node.iter)}` holds the two in the other order",
                 "the items' order",
@@ -885,20 +891,15 @@ def _zip_unpacked_hint(error: BaseException, test: types.FunctionType | None) ->
     return None
 
 
-def _pair_names(node: ast.AST) -> tuple[str, str] | None:
+def _pair_names(node: ast.AST) -> tuple[str, ...] | None:
     """The two names of a loop ``for a, b in pairs`` over anything but enumerate(...) or
     zip(...), or None."""
-    if not (
-        isinstance(node, ast.For)
-        and isinstance(node.target, ast.Tuple)
-        and len(node.target.elts) == 2
-        and all(isinstance(element, ast.Name) for element in node.target.elts)
-    ):
+    names = _unpacked_names(node)
+    if names is None or len(names) != 2:
         return None
     if isinstance(node.iter, ast.Call) and _dotted(node.iter.func) in ("enumerate", "zip"):
         return None
-    first, second = node.target.elts
-    return first.id, second.id
+    return names
 
 
 def _called_names(node: ast.AST) -> set[str]:
@@ -979,9 +980,16 @@ def _quoted(code: types.CodeType, line: int) -> str:
 def _loop_names(node: ast.AST, over: str) -> tuple[str, ...] | None:
     """The names of a loop ``for a, b, ... in over(...)`` (``over`` is enumerate or zip), or
     None for any other node."""
-    if not (isinstance(node, ast.For) and isinstance(node.iter, ast.Call)):
+    names = _unpacked_names(node)
+    if names is None or not isinstance(node.iter, ast.Call) or _dotted(node.iter.func) != over:
         return None
-    if _dotted(node.iter.func) != over or not isinstance(node.target, ast.Tuple):
+    return names
+
+
+def _unpacked_names(node: ast.AST) -> tuple[str, ...] | None:
+    """The names of a loop ``for a, b, ... in ...`` that unpacks each item into names, or
+    None for any other node."""
+    if not (isinstance(node, ast.For) and isinstance(node.target, ast.Tuple)):
         return None
     if not all(isinstance(element, ast.Name) for element in node.target.elts):
         return None
@@ -1588,18 +1596,24 @@ def _bad_index(tree, frame, container_kind: str, index_kind: str) -> str | None:
     return None
 
 
-def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
-    """ "`x` is ..., which has no `.a` (close names: ...)"."""
+def _attribute_owners(tree, frame, kind: str, attribute: str):
+    """(the attribute's node, its owner) for each ``x.attribute`` of ``tree`` whose ``x`` is
+    a value of the type an error message names."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr == attribute:
             owner = _value_of(node.value, frame)
-            if owner is _MISSING or not _type_named(owner, kind):
-                continue
-            close = difflib.get_close_matches(
-                attribute, [name for name in dir(owner) if not name.startswith("_")], 3, 0.65
-            )
-            alike = f" (close names it has: {', '.join(f'.{c}' for c in close)})" if close else ""
-            return f"`{ast.unparse(node.value)}` {_is_(owner)}, which has no `.{attribute}`{alike}"
+            if owner is not _MISSING and _type_named(owner, kind):
+                yield node, owner
+
+
+def _no_attribute(tree, frame, kind: str, attribute: str) -> str | None:
+    """ "`x` is ..., which has no `.a` (close names: ...)"."""
+    for node, owner in _attribute_owners(tree, frame, kind, attribute):
+        close = difflib.get_close_matches(
+            attribute, [name for name in dir(owner) if not name.startswith("_")], 3, 0.65
+        )
+        alike = f" (close names it has: {', '.join(f'.{c}' for c in close)})" if close else ""
+        return f"`{ast.unparse(node.value)}` {_is_(owner)}, which has no `.{attribute}`{alike}"
     return None
 
 
@@ -1611,26 +1625,24 @@ def _not_an_array(tree, frame, kind: str, attribute: str) -> str | None:
     array's attribute read from a container of pancake's or the learner's (a Dataset)."""
     if attribute not in _ARRAY_ATTRIBUTES:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == attribute:
-            owner = _value_of(node.value, frame)
-            if owner is _MISSING or not _type_named(owner, kind) or _plain(owner):
-                continue
-            name = ast.unparse(node.value)
-            offers = [
-                words
-                for method, words in (
-                    ("__len__", f"its length, len({name})"),
-                    ("__getitem__", f"its items, {name}[i]"),
-                    ("__iter__", f"its items one by one, for item in {name}"),
-                )
-                if hasattr(owner, method)
-            ]
-            if offers:
-                return (
-                    f"`{name}` {_is_(owner)}, not an array: it has no `.{attribute}`; it "
-                    f"gives {' and '.join(offers)}"
-                )
+    for node, owner in _attribute_owners(tree, frame, kind, attribute):
+        if _plain(owner):
+            continue
+        name = ast.unparse(node.value)
+        offers = [
+            words
+            for method, words in (
+                ("__len__", f"its length, len({name})"),
+                ("__getitem__", f"its items, {name}[i]"),
+                ("__iter__", f"its items one by one, for item in {name}"),
+            )
+            if hasattr(owner, method)
+        ]
+        if offers:
+            return (
+                f"`{name}` {_is_(owner)}, not an array: it has no `.{attribute}`; it gives "
+                f"{' and '.join(offers)}"
+            )
     return None
 
 
@@ -1793,7 +1805,8 @@ def _undefined_name(tree, frame, name: str) -> str | None:
     close = [c for c in difflib.get_close_matches(name, known, 3, 0.75) if c != name]
     if not close:
         return None
-    return f"`{name}` is not defined where this line runs, but {listed([f'`{name}`' for name in close], 'or')} is"
+    quoted = listed([f"`{known_name}`" for known_name in close], "or")
+    return f"`{name}` is not defined where this line runs, but {quoted} is"
 
 
 def _short(node: ast.AST, most: int = 60) -> str:
